@@ -1,0 +1,1 @@
+"""Transformers Tutor core: platform-neutral commands, models and results."""

@@ -1,0 +1,73 @@
+"""Every command the tutor knows: the single place to add one."""
+from __future__ import annotations
+
+from core.registry import Command, Option, Registry
+from core.tasks import (
+    attention,
+    fillmask,
+    generate,
+    helpcmd,
+    ner,
+    qa,
+    sentiment,
+    summarize,
+    tokenize,
+    zeroshot,
+)
+
+
+def _text(name: str, description: str, max_length: int, *, positional: str = "main", required: bool = True) -> Option:
+    return Option(name, description, "text", required=required, positional=positional, max_length=max_length)
+
+
+def build_registry() -> Registry:
+    return Registry([
+        Command("sentiment", "Is this text positive or negative? Scores for every class.",
+                (_text("text", "The text to classify", 1000),),
+                ("/sentiment I love this", "/sentiment The movie was a waste of time."), sentiment.run),
+        Command("ner", "Find the people, places and organisations named in a text.",
+                (_text("text", "The text to search for entities", 1000),),
+                ("/ner My name is Ada and I live in London.",), ner.run),
+        Command("zeroshot", "Rank labels you choose for a text, with no training (zero-shot).",
+                (_text("text", "The text to classify", 1000),
+                 _text("labels", "1 to 10 comma-separated labels, e.g. food, sports, politics", 300,
+                       positional="second"),
+                 Option("multi_label", "Score each label on its own instead of sharing 100%", "bool",
+                        default=False)),
+                ("/zeroshot I love pizza | food, sports, politics",
+                 "/zeroshot The match went to extra time | sports, cooking multi_label=true"), zeroshot.run),
+        Command("qa", "Answer a question from a context you give.",
+                (_text("question", "The question to answer", 300),
+                 _text("context", "The text that holds the answer", 2000, positional="second")),
+                ("/qa Where do I live? | My name is Ada and I live in London.",), qa.run),
+        Command("generate", "Continue a prompt with a text-generation model.",
+                (_text("prompt", "The start of the text", 1000),
+                 Option("max_new_tokens", "How many tokens to add (1-100)", "int", min_value=1, max_value=100,
+                        default=30)),
+                ("/generate Once upon a time", "/generate The best way to learn is max_new_tokens=20"), generate.run),
+        Command("summarize", "Summarize a text (the transformers 5 way: generate, not a pipeline).",
+                (_text("text", "The text to summarize", 2000),),
+                ("/summarize The Eiffel Tower is 330 metres tall. It was the tallest structure in the world "
+                 "for 41 years.",), summarize.run),
+        Command("fillmask", "Guess the word hidden behind [MASK] (or <mask>).",
+                (_text("text", "A text with exactly one [MASK] or <mask>", 1000),
+                 Option("top_k", "How many guesses to show (1-10)", "int", min_value=1, max_value=10, default=5)),
+                ("/fillmask Paris is the [MASK] of France.",), fillmask.run),
+        Command("tokenize", "See text become tokens, ids, attention mask and back.",
+                (_text("text", "The text to tokenize", 1000),
+                 _text("pair", "An optional second sentence (shows token_type_ids)", 1000, positional="second",
+                       required=False)),
+                ("/tokenize I'm learning", "/tokenize The cat sat. | It was tired."), tokenize.run),
+        Command("attention", "Draw self-attention as a heatmap for a layer and head.",
+                (_text("text", "The text to look at (short texts read best)", 300),
+                 Option("layer", "Which layer, counting from 0", "int", min_value=0, max_value=47, default=0),
+                 Option("head", "A head number from 0, `all` for a grid of every head, or `mean`", "head",
+                        min_value=0, max_value=63, default="all")),
+                ("/attention The cat sat on the mat. layer=0 head=0",
+                 "/attention The cat sat on the mat. layer=2 head=all"), attention.run),
+        Command("help", "List every command with an example, or explain one command.",
+                (_text("command", "A command name, e.g. attention", 32, required=False),),
+                ("/help", "/help attention"), helpcmd.run_help, needs_model=False),
+        Command("models", "Which model answers each command, and what this pack cannot serve.",
+                (), ("/models",), helpcmd.run_models, needs_model=False),
+    ])

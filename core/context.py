@@ -1,0 +1,19 @@
+"""What a command handler receives: the settings, the active pack and the model store."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.models import ModelStore
+    from core.packs import Pack
+    from core.registry import Registry
+    from core.settings import Settings
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    settings: "Settings"
+    pack: "Pack"
+    models: "ModelStore"
+    registry: "Registry"

@@ -1,0 +1,76 @@
+"""The engine: one object per app, shared by every adapter and request.
+
+Async API; model work runs on a bounded pool of worker threads, never on the event loop.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Mapping
+
+from core.context import TaskContext
+from core.errors import UserError
+from core.grammar import parse_line
+from core.models import ModelStore
+from core.packs import build_pack
+from core.registry import Command, Registry
+from core.results import Result
+from core.settings import Settings
+
+log = logging.getLogger("tutor.engine")
+
+
+class Engine:
+    def __init__(self, settings: Settings, registry: Registry | None = None) -> None:
+        from core.commands import build_registry  # late: commands import the task modules
+
+        self.settings = settings
+        self.registry = registry or build_registry()
+        self.pack = build_pack(settings)
+        self.models = ModelStore(settings)
+        self._context = TaskContext(settings, self.pack, self.models, self.registry)
+        self._pool = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="tutor-model")
+        self._in_flight = 0
+
+    async def run(self, name: str, raw_args: Mapping[str, Any]) -> Result:
+        """Answer one command with typed or raw (string) options. Raises `UserError`."""
+        command = self.registry.get(name)
+        return await self._execute(command, command.validate(raw_args))
+
+    async def run_text(self, line: str) -> Result:
+        """Answer one line of the text grammar: `/command main | second key=value`."""
+        command, raw = parse_line(self.registry, line)
+        return await self._execute(command, command.validate(raw))
+
+    def run_sync(self, name: str, raw_args: Mapping[str, Any]) -> Result:
+        """Blocking call for scripts, benchmarks and tests outside an event loop."""
+        command = self.registry.get(name)
+        return command.handler(self._context, command.validate(raw_args))
+
+    async def _execute(self, command: Command, args: dict[str, Any]) -> Result:
+        if self._in_flight >= self.settings.max_queue:
+            raise UserError("The tutor is busy with many questions right now. Please try again in a minute.")
+        self._in_flight += 1
+        started = time.perf_counter()
+        loop = asyncio.get_running_loop()
+        try:
+            work = loop.run_in_executor(self._pool, command.handler, self._context, args)
+            return await asyncio.wait_for(work, timeout=self.settings.request_timeout_s)
+        except (asyncio.TimeoutError, TimeoutError):
+            raise UserError(
+                f"/{command.name} took longer than {self.settings.request_timeout_s:.0f} s and was stopped. "
+                "Try a shorter text."
+            ) from None
+        finally:
+            self._in_flight -= 1
+            log.debug("command=%s seconds=%.3f", command.name, time.perf_counter() - started)
+
+    @property
+    def queue_depth(self) -> int:
+        return self._in_flight
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self.models.clear()

@@ -1,0 +1,213 @@
+"""Loading models: lazily, once per process, shared by all requests, within a memory budget.
+
+The store keeps loaded models in least-recently-used order and evicts the oldest when the
+total size passes `TUTOR_MEMORY_BUDGET_MB`. A Hub model that is not cached and cannot be
+downloaded fails fast with a message that says what to do, never a hang.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from core.errors import UserError
+from core.packs import ModelSpec
+from core.settings import Settings
+
+log = logging.getLogger("tutor.models")
+
+os.environ.setdefault("HF_HUB_ETAG_TIMEOUT", "5")
+os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", "20")
+
+_MODEL_CLASSES = {
+    "classifier": "AutoModelForSequenceClassification",
+    "nli": "AutoModelForSequenceClassification",
+    "token-classifier": "AutoModelForTokenClassification",
+    "extractive-qa": "AutoModelForQuestionAnswering",
+    "seq2seq": "AutoModelForSeq2SeqLM",
+    "causal-lm": "AutoModelForCausalLM",
+    "chat": "AutoModelForCausalLM",
+    "masked-lm": "AutoModelForMaskedLM",
+    "embedding": "AutoModel",
+    "encoder": "AutoModel",
+}
+
+
+@dataclass
+class Loaded:
+    """A loaded tokenizer and model, and the pipelines built on them (built once)."""
+
+    command: str
+    spec: ModelSpec
+    kind: str
+    tokenizer: Any
+    model: Any | None
+    device: str
+    size_bytes: int
+    _pipelines: dict[str, Any] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def pipeline(self, task: str) -> Any:
+        with self._lock:
+            if task not in self._pipelines:
+                from transformers import pipeline
+
+                self._pipelines[task] = pipeline(task, model=self.model, tokenizer=self.tokenizer, device=self.device)
+            return self._pipelines[task]
+
+
+class ModelStore:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.budget_bytes = settings.memory_budget_mb * 1024 * 1024
+        self._loaded: OrderedDict[tuple[str, str], Loaded] = OrderedDict()
+        self._lock = threading.Lock()
+        self._key_locks: dict[tuple[str, str], threading.Lock] = {}
+        self._hub_ok_until = 0.0
+        self.loads = 0
+
+    def get(self, command: str, spec: ModelSpec) -> Loaded:
+        key = (spec.source, spec.kind)
+        with self._lock:
+            if key in self._loaded:
+                self._loaded.move_to_end(key)
+                return self._loaded[key]
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:  # one load per model even when several requests arrive together
+            with self._lock:
+                if key in self._loaded:
+                    return self._loaded[key]
+            loaded = self._load(command, spec)
+            with self._lock:
+                self._loaded[key] = loaded
+                self._evict(keep=key)
+            return loaded
+
+    def loaded(self) -> list[Loaded]:
+        with self._lock:
+            return list(self._loaded.values())
+
+    def clear(self) -> None:
+        with self._lock:
+            self._loaded.clear()
+
+    def _evict(self, keep: tuple[str, str]) -> None:
+        total = sum(m.size_bytes for m in self._loaded.values())
+        for key in list(self._loaded):
+            if total <= self.budget_bytes:
+                break
+            if key != keep:
+                total -= self._loaded.pop(key).size_bytes
+                log.info("evicted model=%s to stay within %d MB", key[0], self.settings.memory_budget_mb)
+
+    def _load(self, command: str, spec: ModelSpec) -> Loaded:
+        import transformers
+
+        transformers.utils.logging.disable_progress_bar()
+
+        started = time.perf_counter()
+        if spec.hub_id.startswith("tiny/"):
+            from core.tiny import ensure_tiny
+
+            ensure_tiny(Path(spec.source).parent)
+        self._check_reachable(spec)
+        device = self.device()
+        kind = spec.kind if spec.kind != "auto" else resolve_kind(command, spec.source)
+        source, extra = self._source(spec)
+        tokenizer = transformers.AutoTokenizer.from_pretrained(source, **extra)
+        model = None
+        if kind != "tokenizer":
+            cls = getattr(transformers, _MODEL_CLASSES[kind])
+            attn = {"attn_implementation": "eager"} if kind == "encoder" else {}
+            model = cls.from_pretrained(source, **extra, **attn).to(device).eval()
+        size = sum(p.numel() * p.element_size() for p in model.parameters()) if model is not None else 0
+        self.loads += 1
+        log.info("loaded model=%s kind=%s device=%s mb=%.0f seconds=%.1f",
+                 spec.hub_id, kind, device, size / 2**20, time.perf_counter() - started)
+        return Loaded(command, spec, kind, tokenizer, model, device, size)
+
+    def device(self) -> str:
+        import torch
+
+        wanted = self.settings.device
+        if wanted == "cuda" and not torch.cuda.is_available():
+            raise UserError("TUTOR_DEVICE=cuda but no CUDA GPU is visible. Use TUTOR_DEVICE=auto or cpu.")
+        return "cuda" if wanted in ("cuda", "auto") and torch.cuda.is_available() else "cpu"
+
+    def _source(self, spec: ModelSpec) -> tuple[str, dict[str, Any]]:
+        """GGUF weights are de-quantised once and cached as safetensors: later starts take ~1 s."""
+        if not spec.gguf_file:
+            return spec.source, {}
+        cached = Path(self.settings.cache_dir) / "dequantised" / Path(spec.gguf_file).stem
+        if not (cached / "config.json").is_file():
+            dequantise_gguf(Path(spec.source), spec.gguf_file, cached)
+        return str(cached), {}
+
+    def _check_reachable(self, spec: ModelSpec) -> None:
+        if spec.is_local or spec.gguf_file or time.monotonic() < self._hub_ok_until:
+            return
+        from huggingface_hub import try_to_load_from_cache
+
+        if isinstance(try_to_load_from_cache(spec.source, "config.json"), str):
+            return
+        if spec.kind == "tokenizer" and isinstance(try_to_load_from_cache(spec.source, "tokenizer_config.json"), str):
+            return
+        if hub_reachable():
+            self._hub_ok_until = time.monotonic() + 60
+            return
+        raise UserError(
+            f"This tutor uses {spec.hub_id} from the Hugging Face Hub, which is not in the local cache, "
+            "and the Hub cannot be reached from this machine. Switch to the offline pack "
+            "(`--pack offline` or TUTOR_PACK=offline), or pre-fetch the models with `tutor models pull` "
+            "on a machine with network and share its Hugging Face cache."
+        )
+
+
+def hub_reachable(timeout_s: float = 3.0) -> bool:
+    """A quick TCP check of the Hub endpoint, so a missing network fails in seconds."""
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        return False
+    url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    try:
+        with socket.create_connection((url.hostname or "", url.port or 443), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+def resolve_kind(command: str, source: str) -> str:
+    """The kind of a model given by TUTOR_MODEL_<COMMAND>, read from its config."""
+    from transformers import AutoConfig
+
+    fixed = {"sentiment": "classifier", "ner": "token-classifier", "fillmask": "masked-lm",
+             "tokenize": "tokenizer", "attention": "encoder", "generate": "causal-lm"}
+    if command in fixed:
+        return fixed[command]
+    config = AutoConfig.from_pretrained(source)
+    arch = " ".join(config.architectures or [])
+    if command == "zeroshot":
+        return "nli" if any("entail" in str(v).lower() for v in config.id2label.values()) else "embedding"
+    if command == "qa":
+        return "extractive-qa" if "QuestionAnswering" in arch else "chat"
+    return "seq2seq" if getattr(config, "is_encoder_decoder", False) else "chat"
+
+
+def dequantise_gguf(folder: Path, gguf_file: str, target: Path) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    log.info("de-quantising %s once (about 20 s); later starts load the cached copy", gguf_file)
+    staging = target.with_name(target.name + f".tmp{os.getpid()}")
+    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf_file)
+    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf_file)
+    model.save_pretrained(staging)
+    tokenizer.save_pretrained(staging)
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(staging, target)

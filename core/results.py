@@ -1,0 +1,53 @@
+"""Platform-neutral results: what every command returns and every adapter renders.
+
+Text uses a tiny markup that every adapter can translate: `**bold**` and `` `code` ``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Table:
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+    def as_text(self) -> str:
+        """A fixed-width rendering, for consoles and code blocks."""
+        cells = [self.columns, *self.rows]
+        widths = [max(len(r[i]) for r in cells) for i in range(len(self.columns))]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Image:
+    png: bytes
+    filename: str
+    alt: str
+
+
+@dataclass(frozen=True)
+class Result:
+    """One answer: the answer itself, what happened, and code that reproduces it."""
+
+    command: str
+    answer: str
+    explanation: str
+    code: str
+    model: str
+    table: Table | None = None
+    images: tuple[Image, ...] = ()
+    notices: tuple[str, ...] = field(default_factory=tuple)
+
+    def as_text(self) -> str:
+        """The whole answer as plain text (console, logs, fallbacks)."""
+        parts = [self.answer]
+        if self.table is not None:
+            parts.append(self.table.as_text())
+        parts.extend(f"Note: {n}" for n in self.notices)
+        parts.append("What happened\n" + self.explanation)
+        parts.append("Try it yourself\n" + self.code)
+        parts.append(f"Model: {self.model}")
+        return "\n\n".join(parts)

@@ -1,0 +1,124 @@
+"""Configuration from the environment (and `.env`), validated once at start.
+
+Every variable here is documented in `.env.example`. Invalid configuration raises
+`ConfigError` with one clear message; the CLI prints it and exits non-zero.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Mapping
+
+PACKS = ("hub", "offline", "tiny")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+class ConfigError(Exception):
+    """Configuration that cannot work, with a message that says how to fix it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    pack: str = "hub"
+    model_overrides: Mapping[str, str] = field(default_factory=dict)
+    cache_dir: Path = Path.home() / ".cache" / "transformers-tutor"
+    memory_budget_mb: int = 4096
+    workers: int = 1
+    torch_threads: int = 0
+    """0 means: cores divided by workers."""
+    device: str = "auto"
+    request_timeout_s: float = 120.0
+    max_queue: int = 64
+    cooldown_s: float = 3.0
+    log_level: str = "INFO"
+    discord_token: str = ""
+    discord_guild_id: int | None = None
+    slack_bot_token: str = ""
+    slack_app_token: str = ""
+    slack_signing_secret: str = ""
+    slack_api_url: str = ""
+
+    def effective_threads(self) -> int:
+        if self.torch_threads > 0:
+            return self.torch_threads
+        return max(1, (os.cpu_count() or 1) // max(1, self.workers))
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "Settings":
+        """Read `TUTOR_*`, `DISCORD_*` and `SLACK_*` variables; `overrides` win (CLI flags)."""
+        env = dict(os.environ if env is None else env)
+        values = {name: reader(env) for name, reader in _READERS.items() if _present(env, name)}
+        values["model_overrides"] = {
+            k[len("TUTOR_MODEL_"):].lower(): v for k, v in env.items() if k.startswith("TUTOR_MODEL_") and v
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        if self.pack not in PACKS:
+            raise ConfigError(f"TUTOR_PACK must be one of {', '.join(PACKS)}; got `{self.pack}`.")
+        if self.device not in DEVICES:
+            raise ConfigError(f"TUTOR_DEVICE must be one of {', '.join(DEVICES)}; got `{self.device}`.")
+        for name in ("memory_budget_mb", "workers", "max_queue"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{_ENV_NAMES[name]} must be at least 1; got {getattr(self, name)}.")
+        if self.request_timeout_s <= 0 or self.cooldown_s < 0:
+            raise ConfigError("TUTOR_REQUEST_TIMEOUT_S must be > 0 and TUTOR_COOLDOWN_S >= 0.")
+
+
+_ENV_NAMES = {
+    "pack": "TUTOR_PACK",
+    "cache_dir": "TUTOR_CACHE_DIR",
+    "memory_budget_mb": "TUTOR_MEMORY_BUDGET_MB",
+    "workers": "TUTOR_WORKERS",
+    "torch_threads": "TUTOR_TORCH_THREADS",
+    "device": "TUTOR_DEVICE",
+    "request_timeout_s": "TUTOR_REQUEST_TIMEOUT_S",
+    "max_queue": "TUTOR_MAX_QUEUE",
+    "cooldown_s": "TUTOR_COOLDOWN_S",
+    "log_level": "TUTOR_LOG_LEVEL",
+    "discord_token": "DISCORD_TOKEN",
+    "discord_guild_id": "DISCORD_GUILD_ID",
+    "slack_bot_token": "SLACK_BOT_TOKEN",
+    "slack_app_token": "SLACK_APP_TOKEN",
+    "slack_signing_secret": "SLACK_SIGNING_SECRET",
+    "slack_api_url": "SLACK_API_URL",
+}
+
+
+def _present(env: Mapping[str, str], name: str) -> bool:
+    return bool(env.get(_ENV_NAMES[name], "").strip())
+
+
+def _typed(name: str, kind: type):
+    def read(env: Mapping[str, str]) -> object:
+        raw = env[_ENV_NAMES[name]].strip()
+        try:
+            return kind(raw)
+        except ValueError:
+            raise ConfigError(f"{_ENV_NAMES[name]} must be a {kind.__name__}; got `{raw}`.") from None
+
+    return read
+
+
+_KINDS = {f.name: f.type for f in fields(Settings)}
+_READERS = {
+    name: _typed(name, {"int": int, "float": float, "Path": Path, "int | None": int}.get(_KINDS[name], str))
+    for name in _ENV_NAMES
+}
+
+
+def load_dotenv(path: Path = Path(".env")) -> dict[str, str]:
+    """Values from a `.env` file (KEY=VALUE lines, `#` comments); the real environment wins."""
+    if not path.is_file():
+        return dict(os.environ)
+    merged: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        key, sep, value = line.strip().partition("=")
+        if sep and key and not key.startswith("#"):
+            merged[key.strip().removeprefix("export ").strip()] = value.strip().strip("'\"")
+    merged.update(os.environ)
+    return merged

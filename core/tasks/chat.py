@@ -1,0 +1,48 @@
+"""Chat models through `pipeline("text-generation")`: how transformers 5 does summaries and answers
+when there is no dedicated model (the old one-line pipelines were removed)."""
+from __future__ import annotations
+
+from core.models import Loaded
+from core.tasks.common import model_line
+
+SNIPPET = """from transformers import {imports}
+
+{model}
+{build}
+messages = {messages!r}
+out = chat(messages, max_new_tokens={max_new_tokens}, do_sample=False)
+print(out[0]["generated_text"][-1]["content"])"""
+
+BUILD_GGUF = """tokenizer = AutoTokenizer.from_pretrained(MODEL, gguf_file=GGUF)
+model = AutoModelForCausalLM.from_pretrained(MODEL, gguf_file=GGUF)
+chat = pipeline("text-generation", model=model, tokenizer=tokenizer)"""
+
+
+def chat(loaded: Loaded, messages: list[dict[str, str]], max_new_tokens: int) -> tuple[str, int, int]:
+    """Greedy chat reply, with the prompt's token count (chat template included) and new tokens."""
+    generator = loaded.pipeline("text-generation")
+    out = generator(messages, max_new_tokens=max_new_tokens, do_sample=False)
+    reply = out[0]["generated_text"][-1]["content"].strip()
+    prompt = loaded.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
+    prompt_ids = prompt["input_ids"] if isinstance(prompt, dict) or hasattr(prompt, "keys") else prompt
+    return reply, len(prompt_ids), len(loaded.tokenizer(reply, add_special_tokens=False)["input_ids"])
+
+
+def snippet(loaded: Loaded, messages: list[dict[str, str]], max_new_tokens: int) -> str:
+    if loaded.spec.gguf_file:
+        imports, build = "AutoModelForCausalLM, AutoTokenizer, pipeline", BUILD_GGUF
+    else:
+        imports, build = "pipeline", 'chat = pipeline("text-generation", model=MODEL)'
+    return SNIPPET.format(imports=imports, model=model_line(loaded), build=build, messages=messages,
+                          max_new_tokens=max_new_tokens)
+
+
+def explain(task: str, prompt_tokens: int, new_tokens: int, extra: str = "") -> str:
+    return (
+        f"1. transformers 5 removed `pipeline(\"{task}\")` (it now raises KeyError), so this pack asks an "
+        "instruction-tuned chat model instead, through `pipeline(\"text-generation\")` with chat messages.\n"
+        f"2. The chat template wrapped your request in the model's special role markers: {prompt_tokens} tokens.\n"
+        f"3. The model generated {new_tokens} tokens one at a time, always taking the most likely next token "
+        "(greedy decoding, `do_sample=False`), so the same question gives the same answer." + extra
+    )
+

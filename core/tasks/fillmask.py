@@ -1,0 +1,61 @@
+"""/fillmask: a masked language model guesses the hidden word."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from core.context import TaskContext
+from core.errors import UserError
+from core.results import Result, Table
+from core.tasks.common import f4, load, model_line, pct, row_lines, truncation_notice, with_output
+
+MASKS = re.compile(r"\[MASK\]|<mask>", re.IGNORECASE)
+
+SNIPPET = """from transformers import pipeline
+
+{model}
+unmasker = pipeline("fill-mask", model=MODEL)
+text = {text!r}.replace("[MASK]", unmasker.tokenizer.mask_token)
+for r in unmasker(text, top_k={top_k}):
+    print(r["token_str"], f"{{r['score']:.4f}}")"""
+
+
+def with_model_mask(text: str, mask_token: str) -> str:
+    """Accept `[MASK]` and `<mask>` whatever the model's own mask token is; exactly one."""
+    found = len(MASKS.findall(text))
+    if found == 0:
+        raise UserError("Put exactly one `[MASK]` (or `<mask>`) where the hidden word goes, "
+                        "e.g. `/fillmask Paris is the [MASK] of France.`")
+    if found > 1:
+        raise UserError(f"Your text has {found} masks; /fillmask fills exactly one. Keep one `[MASK]`.")
+    return MASKS.sub(mask_token, text)
+
+
+def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
+    text = args["text"]
+    with_model_mask(text, "[MASK]")  # refuse bad input before loading a model
+    loaded = load(ctx, "fillmask", "masked-lm")
+    mask = loaded.tokenizer.mask_token
+    model_text = with_model_mask(text, mask)
+    count, notice = truncation_notice(loaded, model_text)
+    if notice and loaded.tokenizer(model_text, truncation=True)["input_ids"].count(loaded.tokenizer.mask_token_id) == 0:
+        raise UserError("The mask falls after the part of the text this model can read. Shorten the text.")
+    guesses = loaded.pipeline("fill-mask")(model_text, top_k=args["top_k"], tokenizer_kwargs={"truncation": True})
+    rows = tuple((g["token_str"].strip() or g["token_str"], f4(g["score"])) for g in guesses)
+    best = guesses[0]
+    return Result(
+        command="fillmask",
+        answer=f"Best guess: **{rows[0][0]}** ({pct(best['score'])}): {best['sequence']}",
+        table=Table(("token", "score"), rows),
+        explanation=(
+            f"1. Your mask became this model's own mask token `{mask}`; the text is {count} tokens.\n"
+            f"2. The model produced one score for each of the {loaded.tokenizer.vocab_size} vocabulary entries "
+            "at the masked position.\n"
+            f"3. Softmax made them probabilities; these are the top {len(rows)}. This is how BERT-style models "
+            "were pre-trained: predicting hidden words from both sides of the context."
+        ),
+        code=with_output(SNIPPET.format(model=model_line(loaded), text=MASKS.sub("[MASK]", text), top_k=args["top_k"]),
+                         [f"{g['token_str']} {f4(g['score'])}" for g in guesses]),
+        model=loaded.spec.hub_id,
+        notices=(notice,) if notice else (),
+    )

@@ -1,0 +1,47 @@
+"""/generate: continue a prompt, one most-likely token at a time."""
+from __future__ import annotations
+
+from typing import Any
+
+from core.context import TaskContext
+from core.results import Result
+from core.tasks.common import load, model_line, truncation_notice, with_output
+
+SNIPPET = """from transformers import {imports}
+
+{model}
+{build}
+out = generator({prompt!r}, max_new_tokens={n}, do_sample=False, return_full_text=False)
+print(out[0]["generated_text"])"""
+
+BUILD = 'generator = pipeline("text-generation", model=MODEL)'
+BUILD_GGUF = """tokenizer = AutoTokenizer.from_pretrained(MODEL, gguf_file=GGUF)
+model = AutoModelForCausalLM.from_pretrained(MODEL, gguf_file=GGUF)
+generator = pipeline("text-generation", model=model, tokenizer=tokenizer)"""
+
+
+def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
+    loaded = load(ctx, "generate", "causal-lm", "chat")
+    prompt, n = args["prompt"], args["max_new_tokens"]
+    count, notice = truncation_notice(loaded, prompt)
+    out = loaded.pipeline("text-generation")(prompt, max_new_tokens=n, do_sample=False, return_full_text=False)
+    continuation = out[0]["generated_text"]
+    added = len(loaded.tokenizer(continuation, add_special_tokens=False)["input_ids"])
+    gguf = bool(loaded.spec.gguf_file)
+    code = SNIPPET.format(imports="AutoModelForCausalLM, AutoTokenizer, pipeline" if gguf else "pipeline",
+                          model=model_line(loaded), build=BUILD_GGUF if gguf else BUILD, prompt=prompt, n=n)
+    return Result(
+        command="generate",
+        answer=f"{prompt}**{continuation}**",
+        explanation=(
+            f"1. Your prompt became {count} tokens.\n"
+            f"2. The model predicted a probability for every token of its vocabulary as the next one, took the "
+            f"most likely (greedy decoding: `do_sample=False`), appended it, and repeated: about {added} new "
+            f"tokens (you allowed {n}).\n"
+            "3. Greedy decoding always gives the same text; `do_sample=True, temperature=0.8` gives varied text, "
+            "and small models can repeat themselves."
+        ),
+        code=with_output(code, [continuation]),
+        model=loaded.spec.hub_id,
+        notices=(notice,) if notice else (),
+    )

@@ -1,0 +1,108 @@
+"""/qa: extractive question answering from start/end logits, or a chat model's answer."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from core.context import TaskContext
+from core.models import Loaded
+from core.results import Result, Table
+from core.tasks import chat
+from core.tasks.common import f4, load, model_line, pct, with_output
+
+MAX_ANSWER_TOKENS = 30
+SNIPPET = """import torch
+from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+{model}
+tokenizer = AutoTokenizer.from_pretrained(MODEL)
+model = AutoModelForQuestionAnswering.from_pretrained(MODEL)
+question, context = {question!r}, {context!r}
+enc = tokenizer(question, context, truncation="only_second", max_length=384, stride=128, padding=True,
+                return_overflowing_tokens=True, return_offsets_mapping=True, return_tensors="pt")
+offsets = enc.pop("offset_mapping")
+enc.pop("overflow_to_sample_mapping")
+with torch.no_grad():
+    out = model(**enc)
+best = (-1.0, 0, 0)
+for w in range(len(offsets)):  # long contexts are read in overlapping windows
+    outside = torch.tensor([s != 1 for s in enc.sequence_ids(w)])  # only context tokens can answer
+    start = torch.softmax(out.start_logits[w].masked_fill(outside, -1e4), dim=-1)
+    end = torch.softmax(out.end_logits[w].masked_fill(outside, -1e4), dim=-1)
+    spans = torch.triu(start[:, None] * end[None, :]).tril({max_len} - 1)  # end >= start, short spans
+    s, e = divmod(int(spans.argmax()), spans.shape[1])
+    if float(spans[s, e]) > best[0]:
+        best = (float(spans[s, e]), int(offsets[w][s][0]), int(offsets[w][e][1]))
+score, a, b = best
+print(context[a:b], f"{{score:.4f}}")"""
+
+CHAT_SYSTEM = "Answer the question using only the context. Reply with the answer only, in a few words."
+
+
+def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
+    loaded = load(ctx, "qa", "extractive-qa", "chat", "causal-lm")
+    question, context = args["question"], args["context"]
+    if loaded.kind == "extractive-qa":
+        return _extractive(loaded, question, context)
+    return _chat(loaded, question, context)
+
+
+def extract(loaded: Loaded, question: str, context: str) -> tuple[float, int, int, int, int]:
+    """Best answer span as (score, char start, char end, windows, tokens in the first window)."""
+    enc = loaded.tokenizer(question, context, truncation="only_second", max_length=384, stride=128, padding=True,
+                           return_overflowing_tokens=True, return_offsets_mapping=True, return_tensors="pt")
+    offsets = enc.pop("offset_mapping")
+    enc.pop("overflow_to_sample_mapping")
+    with torch.no_grad():
+        out = loaded.model(**enc.to(loaded.device))
+    best = (-1.0, 0, 0)
+    for w in range(len(offsets)):
+        outside = torch.tensor([s != 1 for s in enc.sequence_ids(w)], device=loaded.device)
+        start = torch.softmax(out.start_logits[w].masked_fill(outside, -1e4), dim=-1)
+        end = torch.softmax(out.end_logits[w].masked_fill(outside, -1e4), dim=-1)
+        spans = torch.triu(start[:, None] * end[None, :]).tril(MAX_ANSWER_TOKENS - 1)
+        s, e = divmod(int(spans.argmax()), spans.shape[1])
+        if float(spans[s, e]) > best[0]:
+            best = (float(spans[s, e]), int(offsets[w][s][0]), int(offsets[w][e][1]))
+    return (*best, len(offsets), int(enc["attention_mask"][0].sum()))
+
+
+def _extractive(loaded: Loaded, question: str, context: str) -> Result:
+    score, a, b, windows, tokens = extract(loaded, question, context)
+    answer = context[a:b]
+    return Result(
+        command="qa",
+        answer=f"**{answer}** (score {pct(score)})\n{context[:a]}**{answer}**{context[b:]}",
+        table=Table(("answer", "score", "characters"), ((answer, f4(score), f"{a}-{b}"),)),
+        explanation=(
+            "1. transformers 5 removed `pipeline(\"question-answering\")`; this is what it did, step by step.\n"
+            f"2. The question and context were tokenized together ({tokens} tokens"
+            + (f", in {windows} overlapping windows because the context is long" if windows > 1 else "")
+            + "), keeping each token's character offsets in the context.\n"
+            "3. The model gave every token two logits: how likely the answer starts there, and ends there.\n"
+            f"4. The best span (end after start, at most {MAX_ANSWER_TOKENS} tokens, inside the context) scored "
+            f"start x end probability {f4(score)}; its offsets cut characters {a}-{b} out of your context."
+        ),
+        code=with_output(SNIPPET.format(model=model_line(loaded), question=question, context=context,
+                                        max_len=MAX_ANSWER_TOKENS), [f"{answer} {f4(score)}"]),
+        model=loaded.spec.hub_id,
+    )
+
+
+def _chat(loaded: Loaded, question: str, context: str) -> Result:
+    messages = [{"role": "system", "content": CHAT_SYSTEM},
+                {"role": "user", "content": f"Context: {context}\n\nQuestion: {question}"}]
+    reply, prompt_tokens, new_tokens = chat.chat(loaded, messages, 48)
+    where = context.find(reply.rstrip("."))
+    shown = (f"\n{context[:where]}**{context[where:where + len(reply.rstrip('.'))]}**"
+             f"{context[where + len(reply.rstrip('.')):]}" if reply and where >= 0 else "")
+    note = ("" if where >= 0 else "\n4. A chat model writes its answer instead of pointing into the context, "
+            "so it may word it differently, or get it wrong: check it against the context.")
+    return Result(
+        command="qa",
+        answer=f"**{reply or '(no answer)'}**{shown}",
+        explanation=chat.explain("question-answering", prompt_tokens, new_tokens, note),
+        code=with_output(chat.snippet(loaded, messages, 48), [reply]),
+        model=loaded.spec.hub_id,
+    )
