@@ -64,7 +64,7 @@ def build_registry() -> Registry:
                  Option("head", "A head number from 0, `all` for a grid of every head, or `mean`", "head",
                         min_value=0, max_value=63, default="all")),
                 ("/attention The cat sat on the mat. layer=0 head=0",
-                 "/attention The cat sat on the mat. layer=2 head=all"), attention.run),
+                 "/attention The cat sat on the mat. layer=1 head=all"), attention.run),
         Command("help", "List every command with an example, or explain one command.",
                 (_text("command", "A command name, e.g. attention", 32, required=False),),
                 ("/help", "/help attention"), helpcmd.run_help, needs_model=False),

@@ -207,6 +207,9 @@ def dequantise_gguf(folder: Path, gguf_file: str, target: Path) -> None:
     staging = target.with_name(target.name + f".tmp{os.getpid()}")
     tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf_file)
     model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf_file)
+    model.hf_quantizer = None  # the weights are plain float32 now: save them as such
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
     model.save_pretrained(staging)
     tokenizer.save_pretrained(staging)
     shutil.rmtree(target, ignore_errors=True)

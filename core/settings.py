@@ -99,14 +99,19 @@ def _typed(name: str, kind: type):
         try:
             return kind(raw)
         except ValueError:
-            raise ConfigError(f"{_ENV_NAMES[name]} must be a {kind.__name__}; got `{raw}`.") from None
+            what = {int: "a whole number", float: "a number"}.get(kind, "a path")
+            raise ConfigError(f"{_ENV_NAMES[name]} must be {what}; got `{raw}`.") from None
 
     return read
 
 
+def _path(raw: str) -> Path:
+    return Path(raw).expanduser()
+
+
 _KINDS = {f.name: f.type for f in fields(Settings)}
 _READERS = {
-    name: _typed(name, {"int": int, "float": float, "Path": Path, "int | None": int}.get(_KINDS[name], str))
+    name: _typed(name, {"int": int, "float": float, "Path": _path, "int | None": int}.get(_KINDS[name], str))
     for name in _ENV_NAMES
 }
 

@@ -71,7 +71,7 @@ def _result(loaded, text, tokens, special, weights, layer, head, shape, notice) 
         what = f"all {heads} heads of layer {layer}"
         png = render_grid(tokens, weights, title=f"Layer {layer}: every head")
         alt = alt_text(tokens, weights.mean(axis=0), what=f"Grid of {what} (alt text describes their mean)")
-        select, answer_links = SELECT_ALL, rows
+        select, answer_links = SELECT_ALL.format(), rows
     else:
         matrix = weights.mean(axis=0) if head == "mean" else weights[head]
         what = f"layer {layer}, " + ("mean of all heads" if head == "mean" else f"head {head}")

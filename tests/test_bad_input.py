@@ -1,0 +1,71 @@
+"""Every kind of bad input gets a clear, specific answer, and the engine keeps serving."""
+import pytest
+
+from core.engine import Engine
+from core.errors import UserError
+
+
+async def refused(engine: Engine, line: str) -> str:
+    with pytest.raises(UserError) as info:
+        await engine.run_text(line)
+    return info.value.message
+
+
+async def test_empty_text_is_refused_with_an_example(tiny_engine):
+    assert "needs `text`" in await refused(tiny_engine, "/sentiment    ")
+
+
+async def test_missing_mask_and_doubled_mask_are_explained(tiny_engine):
+    assert "exactly one `[MASK]`" in await refused(tiny_engine, "/fillmask Paris is the capital of France.")
+    assert "has 2 masks" in await refused(tiny_engine, "/fillmask [MASK] is the <mask> of France.")
+
+
+async def test_both_mask_spellings_are_accepted(tiny_engine):
+    for text in ("Paris is the [MASK] of France.", "Paris is the <mask> of France.", "Paris is the [mask] of it."):
+        result = await tiny_engine.run_text(f"/fillmask {text} top_k=2")
+        assert len(result.table.rows) == 2
+
+
+async def test_label_count_outside_one_to_ten_is_refused(tiny_engine):
+    assert "Give 1 to 10" in await refused(tiny_engine, "/zeroshot I love pizza | , ,")
+    eleven = ", ".join(f"label{i}" for i in range(11))
+    assert "11 labels; /zeroshot takes at most 10" in await refused(tiny_engine, f"/zeroshot pizza | {eleven}")
+
+
+async def test_duplicate_labels_count_once(tiny_engine):
+    result = await tiny_engine.run_text("/zeroshot I love pizza | food, Food, sports")
+    assert sorted(r[0] for r in result.table.rows) == ["food", "sports"]
+
+
+async def test_layer_and_head_out_of_range_name_the_valid_range(tiny_engine):
+    assert "2 layers: `layer` must be between 0 and 1; you gave 5" in await refused(
+        tiny_engine, "/attention The cat sat. layer=5 head=0")
+    assert "4 heads per layer: `head` must be between 0 and 3" in await refused(
+        tiny_engine, "/attention The cat sat. layer=0 head=7")
+
+
+async def test_question_without_context_is_refused(tiny_engine):
+    assert "needs `context`" in await refused(tiny_engine, "/qa Where do I live?")
+
+
+async def test_unknown_command_suggests_the_closest_one(tiny_engine):
+    assert "Did you mean `/attention`" in await refused(tiny_engine, "/atention The cat")
+
+
+async def test_text_longer_than_the_model_is_truncated_with_a_notice(tiny_engine):
+    long_text = "猫" * 900  # one token per character: past the 512-token limit within the character limit
+    result = await tiny_engine.run_text(f"/sentiment {long_text}")
+    assert result.notices and "reads at most 512" in result.notices[0]
+    assert len(result.table.rows) == 2
+
+
+async def test_odd_unicode_and_mention_syntax_are_answered_as_text(tiny_engine):
+    for text in ("@everyone <@123> <!channel> 🤗🤗", "Zalgo t̸̢e̵x̶t", "\u200b\u202eRTL"):
+        result = await tiny_engine.run_text(f"/tokenize {text}")
+        assert result.table.rows[0][1] == "[CLS]" and result.table.rows[-1][1] == "[SEP]"
+
+
+async def test_engine_keeps_serving_after_bad_input(tiny_engine):
+    await refused(tiny_engine, "/fillmask no mask here")
+    result = await tiny_engine.run_text("/tokenize I'm learning")
+    assert result.table.rows[1][2] == "1045"

@@ -1,0 +1,57 @@
+"""The console adapter as a learner runs it: `tutor ask` exit codes, printed answers, image paths."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import ROOT, TEST_CACHE
+
+
+def tutor(*args: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "TUTOR_CACHE_DIR": str(TEST_CACHE), "HF_HUB_OFFLINE": "1", **env}
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=tmp_path, capture_output=True, text=True,
+                          env={**environment, "PYTHONPATH": str(ROOT)}, timeout=300)
+
+
+def test_ask_answers_and_exits_0(tmp_path):
+    done = tutor("--pack", "offline", "ask", "/tokenize I'm learning", tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "ids: 101 1045 1005 1049 4083 102" in done.stdout
+    assert "Try it yourself" in done.stdout and "What happened" in done.stdout
+
+
+def test_ask_prints_image_paths_one_per_line(tmp_path):
+    done = tutor("--pack", "tiny", "--out", "pics", "ask", "/attention The cat sat. head=mean", tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    paths = done.stdout.split("Images:\n", 1)[1].split()
+    assert len(paths) == 1 and Path(paths[0]).read_bytes().startswith(b"\x89PNG")
+    assert Path(paths[0]).parent == (tmp_path / "pics").resolve()
+
+
+def test_user_error_exits_2_with_a_clear_message(tmp_path):
+    done = tutor("--pack", "tiny", "ask", "/fillmask no mask here", tmp_path=tmp_path)
+    assert done.returncode == 2
+    assert "exactly one `[MASK]`" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_invalid_configuration_is_one_message_not_a_traceback(tmp_path):
+    done = tutor("ask", "/help", tmp_path=tmp_path, TUTOR_WORKERS="many")
+    assert done.returncode == 2
+    assert "TUTOR_WORKERS must be a whole number; got `many`" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_dotenv_file_is_read(tmp_path):
+    (tmp_path / ".env").write_text("TUTOR_PACK=offline\n")
+    done = tutor("ask", "/models", tmp_path=tmp_path)
+    assert done.returncode == 0 and "Model pack offline" in done.stdout
+
+
+def test_chat_loop_answers_until_quit(tmp_path):
+    environment = {**os.environ, "TUTOR_CACHE_DIR": str(TEST_CACHE), "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "bot.cli", "--pack", "tiny", "chat"], cwd=tmp_path, env=environment,
+                          input="/tokenize hello world\n/nope\n/quit\n", capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0
+    assert "hello" in done.stdout and "Did you mean" in done.stderr

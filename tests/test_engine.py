@@ -1,0 +1,122 @@
+"""The engine: off-loop model work, time-outs, a bounded queue, lazy shared loads, LRU eviction."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+
+import pytest
+
+from core.engine import Engine
+from core.errors import UserError
+from core.registry import Command, Option, Registry
+from core.results import Result
+from core.service import APOLOGY, answer
+from core.settings import Settings
+
+
+def _sleepy(ctx, args) -> Result:
+    time.sleep(float(args["text"]))
+    return Result("sleep", f"slept on {threading.current_thread().name}", "", "", "-")
+
+
+def _broken(ctx, args) -> Result:
+    raise RuntimeError("secret internal detail")
+
+
+TEST_REGISTRY = Registry([
+    Command("sleep", "Sleep for N seconds in a worker.", (Option("text", "seconds", required=True, positional="main"),),
+            ("/sleep 1",), _sleepy, needs_model=False),
+    Command("broken", "Always fails.", (), ("/broken",), _broken, needs_model=False),
+])
+
+
+def engine_with(tmp_path, **settings) -> Engine:
+    return Engine(Settings(pack="tiny", cache_dir=tmp_path, **settings), registry=TEST_REGISTRY)
+
+
+async def test_model_work_runs_off_the_event_loop(tmp_path):
+    engine = engine_with(tmp_path)
+    gaps, last, done = [], time.perf_counter(), False
+
+    async def ticker() -> None:
+        nonlocal last
+        while not done:
+            await asyncio.sleep(0.01)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    tick = asyncio.create_task(ticker())
+    result = await engine.run_text("/sleep 1.0")
+    done = True
+    await tick
+    engine.close()
+    assert result.answer.startswith("slept on tutor-model")
+    assert max(gaps) < 0.5, "the event loop kept running while the worker slept"
+
+
+async def test_slow_request_times_out_with_a_clear_message(tmp_path):
+    engine = engine_with(tmp_path, request_timeout_s=0.3)
+    with pytest.raises(UserError, match="took longer than 0 s|took longer than"):
+        await engine.run_text("/sleep 1.5")
+    engine.close()
+
+
+async def test_queue_is_bounded_and_says_busy(tmp_path):
+    engine = engine_with(tmp_path, max_queue=1)
+    first = asyncio.create_task(engine.run_text("/sleep 0.5"))
+    await asyncio.sleep(0.05)
+    with pytest.raises(UserError, match="busy"):
+        await engine.run_text("/sleep 0.1")
+    assert (await first).answer.startswith("slept")
+    engine.close()
+
+
+async def test_internal_error_becomes_an_apology_and_is_logged(tmp_path, caplog):
+    engine = engine_with(tmp_path)
+    with caplog.at_level(logging.ERROR, logger="tutor.requests"):
+        outcome = await answer(engine, platform="test", user_id="u1", line="/broken")
+    engine.close()
+    assert outcome.error == APOLOGY and not outcome.user_error
+    assert "secret internal detail" not in outcome.error
+    assert "command=broken" in caplog.text and "RuntimeError" in caplog.text
+
+
+async def test_models_load_once_and_are_shared(tiny_settings):
+    engine = Engine(tiny_settings)
+    await asyncio.gather(*(engine.run_text("/sentiment I love this") for _ in range(4)))
+    assert engine.models.loads == 1
+    engine.close()
+
+
+async def test_memory_budget_evicts_the_least_recently_used_model(tiny_settings):
+    engine = Engine(Settings(pack="tiny", cache_dir=tiny_settings.cache_dir, memory_budget_mb=6))
+    await engine.run_text("/sentiment I love this")
+    await engine.run_text("/ner Ada lives in London")
+    assert [m.command for m in engine.models.loaded()] == ["ner"]
+    await engine.run_text("/sentiment I love this")
+    assert engine.models.loads == 3
+    engine.close()
+
+
+async def test_hub_pack_without_network_fails_fast_and_says_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_ENDPOINT", "https://hub.invalid")
+    engine = Engine(Settings(pack="hub", cache_dir=tmp_path))
+    with pytest.raises(UserError) as info:
+        await asyncio.wait_for(engine.run_text("/sentiment I love this"), timeout=60)
+    engine.close()
+    assert "cannot be reached" in info.value.message and "--pack offline" in info.value.message
+
+
+async def test_offline_pack_names_who_can_serve_what_it_cannot(offline_engine):
+    with pytest.raises(UserError, match="`hub` pack serves it with distilbert"):
+        await offline_engine.run_text("/sentiment I love this")
+
+
+async def test_models_command_lists_what_the_pack_serves_and_lacks(offline_engine):
+    result = await offline_engine.run_text("/models")
+    served = {row[0] for row in result.table.rows}
+    assert {"/tokenize", "/attention", "/zeroshot", "/generate"} <= served
+    assert "/sentiment" not in served and "/sentiment" in result.answer
