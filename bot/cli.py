@@ -39,7 +39,11 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USER
     _setup_logging(settings, verbose=args.verbose, console=args.cmd in ("ask", "chat", "tour"))
     handler = {"ask": _ask, "chat": _chat, "tour": _tour, "discord": _discord, "slack": _slack}[args.cmd]
-    return handler(settings, args)
+    try:
+        return handler(settings, args)
+    except ConfigError as exc:  # an adapter found a missing or malformed token
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return EXIT_USER
 
 
 def _setup_logging(settings: Settings, *, verbose: bool, console: bool) -> None:
@@ -97,7 +101,11 @@ def _discord(settings: Settings, args: argparse.Namespace) -> int:
         print("Set DISCORD_TOKEN (in the environment or .env) to run the Discord bot; see docs/discord.md.",
               file=sys.stderr)
         return EXIT_USER
-    return run_discord(_engine(settings), settings) or EXIT_OK
+    engine = _engine(settings)
+    try:
+        return run_discord(engine, settings) or EXIT_OK
+    finally:
+        engine.close()
 
 
 def _slack(settings: Settings, args: argparse.Namespace) -> int:
@@ -109,7 +117,11 @@ def _slack(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_OK
     from bot.slack_app import run_slack
 
-    return run_slack(_engine(settings), settings, http=args.http, port=args.port) or EXIT_OK
+    engine = _engine(settings)
+    try:
+        return run_slack(engine, settings, http=args.http, port=args.port) or EXIT_OK
+    finally:
+        engine.close()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,220 @@
+"""Turn a core `Result` into the pieces of one Discord message, within Discord's limits.
+
+Pure functions (no network, no client), so the limits are unit-tested without Discord.
+Every cut is visible: a trimmed part ends with a notice, a too-long snippet becomes an
+attached `snippet.py`, and a picture over the upload limit becomes its alt text.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import discord
+
+from core.results import Image, Result
+
+CONTENT_LIMIT = 2000
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELD_VALUE_LIMIT = 1024
+FOOTER_LIMIT = 2048
+EMBED_TOTAL_LIMIT = 6000
+"""Discord counts title, description, field names and values, footer and author together."""
+MAX_FILES = 10
+MAX_EXPLANATION_FIELDS = 3
+MAX_CODE_FIELDS = 3
+SNIPPET_FILENAME = "snippet.py"
+EMBED_COLOUR = 0xFFD21E  # Hugging Face yellow
+
+EXPLANATION_NAME = "What happened"
+CODE_NAME = "Try it yourself"
+CONTINUED = " (continued)"
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file to upload with the message; `description` is the alt text Discord shows."""
+
+    filename: str
+    data: bytes
+    description: str = ""
+
+    def to_file(self) -> discord.File:
+        """A fresh `discord.File` (they are single-use streams, so build one per send)."""
+        import io
+
+        return discord.File(io.BytesIO(self.data), filename=self.filename, description=self.description or None)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One Discord message: an embed and its attachments."""
+
+    embed: discord.Embed
+    attachments: tuple[Attachment, ...] = ()
+
+    def files(self) -> list[discord.File]:
+        return [a.to_file() for a in self.attachments]
+
+
+def trim(text: str, limit: int, notice: str = "… (cut to fit Discord's limit)") -> str:
+    """`text` if it fits in `limit` characters, else its start followed by a visible notice."""
+    if len(text) <= limit:
+        return text
+    keep = max(0, limit - len(notice) - 1)
+    return (text[:keep].rstrip() + "\n" + notice)[:limit]
+
+
+def error_text(message: str) -> str:
+    """A learner-facing error as plain message content (at most 2000 characters)."""
+    return trim(message.strip() or "Something went wrong.", CONTENT_LIMIT)
+
+
+def human_size(n_bytes: int) -> str:
+    if n_bytes >= 1024 * 1024:
+        return f"{n_bytes / (1024 * 1024):.1f} MiB"
+    if n_bytes >= 1024:
+        return f"{n_bytes / 1024:.0f} KiB"
+    return f"{n_bytes} B"
+
+
+def _defuse_fences(text: str) -> str:
+    """Stop text (often the learner's own) from closing our code block early."""
+    return text.replace("```", "`\u200b``")
+
+
+def code_block(body: str, limit: int, lang: str = "") -> str:
+    """A fenced block of at most `limit` characters; cut lines are counted inside it."""
+    head, tail = f"```{lang}\n", "\n```"
+    lines = _defuse_fences(body).splitlines() or [""]
+    room = limit - len(head) - len(tail)
+    text = "\n".join(lines)
+    if len(text) <= room:
+        return head + text + tail
+    kept: list[str] = []
+    used = 0
+    for i, line in enumerate(lines):
+        notice = f"… {len(lines) - i} more lines not shown"
+        if used + len(line) + 1 + len(notice) > room:
+            kept.append(notice[: max(0, room - used)])
+            break
+        kept.append(line)
+        used += len(line) + 1
+    return head + "\n".join(kept) + tail
+
+
+def split_text(text: str, size: int) -> list[str]:
+    """Chunks of at most `size` characters, cut at paragraph, line or word breaks if possible."""
+    chunks: list[str] = []
+    rest = text.strip()
+    while len(rest) > size:
+        cut = max(rest.rfind(sep, 0, size + 1) for sep in ("\n\n", "\n", " "))
+        if cut <= size // 2:
+            cut = size
+        chunks.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        chunks.append(rest)
+    return chunks
+
+
+def split_code(code: str, size: int) -> list[str]:
+    """Fenced ```py blocks of at most `size` characters each, split at line breaks."""
+    head, tail = "```py\n", "\n```"
+    room = size - len(head) - len(tail)
+    blocks: list[list[str]] = []
+    current: list[str] = []
+    used = 0
+    for line in _defuse_fences(code.strip("\n")).splitlines():
+        for piece in [line[i:i + room] for i in range(0, len(line), room)] or [""]:
+            cost = len(piece) + (1 if current else 0)
+            if current and used + cost > room:
+                blocks.append(current)
+                current, used, cost = [], 0, len(piece)
+            current.append(piece)
+            used += cost
+    if current:
+        blocks.append(current)
+    return [head + "\n".join(b) + tail for b in blocks]
+
+
+def safe_filename(name: str, fallback: str = "image.png") -> str:
+    """Discord's `attachment://` links need plain ASCII names."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")
+    return cleaned[:100] or fallback
+
+
+def _image_pieces(images: tuple[Image, ...], file_limit: int) -> tuple[list[Attachment], list[str]]:
+    """Attach every image that fits the upload limit; describe the others in words."""
+    attached: list[Attachment] = []
+    fallbacks: list[str] = []
+    for image in images:
+        if len(image.png) <= file_limit and len(attached) < MAX_FILES - 1:
+            attached.append(Attachment(safe_filename(image.filename), image.png, trim(image.alt, 1024, "…")))
+        else:
+            fallbacks.append(
+                f"The picture `{image.filename}` ({human_size(len(image.png))}) is over this chat's upload "
+                f"limit ({human_size(file_limit)}), so here is what it shows: {image.alt}"
+            )
+    return attached, fallbacks
+
+
+def _description(result: Result, fallbacks: list[str], limit: int) -> str:
+    """The answer, the table as a code block, then notes; the table is cut first."""
+    notes = [f"**Note:** {n}" for n in result.notices] + [f"**Note:** {f}" for f in fallbacks]
+    notes_text = trim("\n".join(notes), limit // 4) if notes else ""
+    answer = trim(result.answer.strip() or "(no answer)", limit // 2)
+    fixed = len(answer) + (len(notes_text) + 2 if notes_text else 0)
+    parts = [answer]
+    if result.table is not None:
+        parts.append(code_block(result.table.as_text(), max(40, limit - fixed - 2)))
+    if notes_text:
+        parts.append(notes_text)
+    return trim("\n\n".join(parts), limit)
+
+
+def _explanation_fields(text: str, budget: int) -> list[str]:
+    """"What happened" as up to three field values, cut with a notice past the budget."""
+    budget = max(60, budget)
+    text = text.strip() or "-"
+    if len(text) > budget or len(split_text(text, FIELD_VALUE_LIMIT)) > MAX_EXPLANATION_FIELDS:
+        text = trim(text, min(budget, FIELD_VALUE_LIMIT * MAX_EXPLANATION_FIELDS - 10))
+    chunks = split_text(text, FIELD_VALUE_LIMIT)
+    return chunks[:MAX_EXPLANATION_FIELDS]
+
+
+def render_result(result: Result, file_limit: int) -> Reply:
+    """One message for one answer: embed (answer, table, what happened, code, model) and files.
+
+    `file_limit` is the upload limit in bytes for this interaction (read at run time).
+    """
+    attachments, fallbacks = _image_pieces(result.images, file_limit)
+    title = trim(f"/{result.command}", TITLE_LIMIT, "…")
+    footer = trim(f"Model: {result.model}", FOOTER_LIMIT, "…")
+    names = len(EXPLANATION_NAME) * MAX_EXPLANATION_FIELDS + len(CONTINUED) * 4 + len(CODE_NAME) * MAX_CODE_FIELDS
+    fixed = len(title) + len(footer) + names
+    description = _description(result, fallbacks, min(DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT - fixed - 1500))
+    budget = EMBED_TOTAL_LIMIT - fixed - len(description)
+
+    code_values = split_code(result.code, FIELD_VALUE_LIMIT) if result.code.strip() else []
+    explanation_full = len(result.explanation.strip())
+    code_fits = len(code_values) <= MAX_CODE_FIELDS and sum(map(len, code_values)) + explanation_full <= budget
+    if code_values and not code_fits:
+        snippet = result.code.encode("utf-8")
+        if len(snippet) <= file_limit and len(attachments) < MAX_FILES:
+            attachments.append(Attachment(SNIPPET_FILENAME, snippet, "Code that reproduces this answer"))
+            code_values = [f"The snippet is too long for a message, so it is attached as `{SNIPPET_FILENAME}`."]
+        else:
+            code_values = [code_block(result.code, FIELD_VALUE_LIMIT - 40, "py") + "\n… (snippet cut to fit)"]
+    explanation = _explanation_fields(result.explanation, budget - sum(map(len, code_values)))
+
+    embed = discord.Embed(title=title, description=description, colour=EMBED_COLOUR)
+    for i, value in enumerate(explanation):
+        embed.add_field(name=EXPLANATION_NAME + (CONTINUED if i else ""), value=value, inline=False)
+    for i, value in enumerate(code_values):
+        embed.add_field(name=CODE_NAME + (CONTINUED if i else ""), value=value, inline=False)
+    embed.set_footer(text=footer)
+    images = [a for a in attachments if a.filename.lower().endswith(".png")]
+    if images:
+        embed.set_image(url=f"attachment://{images[0].filename}")
+    return Reply(embed=embed, attachments=tuple(attachments))

@@ -1,0 +1,322 @@
+"""A local fake Slack for end-to-end tests: Web API, Socket Mode websocket, upload URL, response_url.
+
+One aiohttp server on 127.0.0.1 (random port). The real slack-bolt / slack_sdk talk to it
+exactly as they would to Slack; every call is recorded, and faults can be scripted per method.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import struct
+import time
+import zlib
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any, AsyncIterator, Callable
+from urllib.parse import parse_qsl
+
+from aiohttp import WSMsgType, web
+
+from core.registry import Command, Option, Registry
+from core.results import Image, Result, Table
+
+BOT_USER = "UBOT"
+BOT_ID = "BBOT"
+TEAM = "T1"
+
+
+@dataclass
+class Call:
+    """One request the bot made: `method` is the Web API method, `upload` or `response_url`."""
+
+    method: str
+    params: dict[str, Any]
+    headers: dict[str, str]
+    body: bytes
+    at: float
+
+    @property
+    def text(self) -> str:
+        """Everything a learner would read in this message: text plus every block's text."""
+        parts = [str(self.params.get("text") or "")]
+        for block in self.params.get("blocks") or []:
+            parts.extend(_block_texts(block))
+        return "\n".join(parts)
+
+
+@dataclass
+class Fault:
+    error: str
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _block_texts(block: dict[str, Any]) -> list[str]:
+    texts = []
+    if isinstance(block.get("text"), dict):
+        texts.append(block["text"].get("text", ""))
+    texts.extend(e.get("text", "") for e in block.get("elements", []) if isinstance(e, dict))
+    return texts
+
+
+class FakeSlack:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.acks: dict[str, tuple[float, dict[str, Any]]] = {}
+        self.sent_at: dict[str, float] = {}
+        self.connections = 0
+        self.uploads: dict[str, bytes] = {}
+        self._faults: dict[str, list[Fault]] = {}
+        self._ws: web.WebSocketResponse | None = None
+        self._ts = itertools.count(1)
+        self._ids = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # ----- lifecycle -----
+    async def start(self) -> "FakeSlack":
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.add_routes([
+            web.post("/api/{method}", self._web_api),
+            web.post("/upload/{file_id}", self._upload),
+            web.post("/response/{key}", self._response_url),
+            web.get("/link", self._socket),
+        ])
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
+
+    async def stop(self) -> None:
+        if self._ws is not None:
+            await self._ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/"
+
+    # ----- scripting -----
+    def fail(self, method: str, error: str, *, status: int = 200, headers: dict[str, str] | None = None,
+             times: int = 1) -> None:
+        """The next `times` calls of `method` fail with `error` (e.g. 429 + Retry-After)."""
+        self._faults.setdefault(method, []).extend(Fault(error, status, headers or {}) for _ in range(times))
+
+    def calls_to(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    def messages(self) -> list[Call]:
+        """Everything the learner could see: channel messages, ephemerals and response_url posts."""
+        kinds = ("chat.postMessage", "chat.postEphemeral", "response_url")
+        return [c for c in self.calls if c.method in kinds]
+
+    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 15.0) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"timed out after {timeout} s; calls: {[c.method for c in self.calls]}")
+
+    async def settle(self, seconds: float = 0.3) -> None:
+        """Give the bot time to (wrongly) send more, for tests that expect nothing more."""
+        await asyncio.sleep(seconds)
+
+    # ----- Socket Mode -----
+    async def wait_connected(self, timeout: float = 10.0) -> None:
+        await self.wait_for(lambda: self._ws is not None and not self._ws.closed, timeout)
+
+    async def send_envelope(self, kind: str, payload: dict[str, Any], *, retry_attempt: int = 0) -> str:
+        assert self._ws is not None, "no Socket Mode client connected"
+        envelope_id = f"env-{next(self._ids)}"
+        envelope = {"envelope_id": envelope_id, "type": kind, "payload": payload,
+                    "accepts_response_payload": kind == "slash_commands"}
+        if kind == "events_api":
+            envelope.update(retry_attempt=retry_attempt, retry_reason="timeout" if retry_attempt else "")
+        self.sent_at[envelope_id] = time.monotonic()
+        await self._ws.send_str(json.dumps(envelope))
+        return envelope_id
+
+    async def slash(self, command: str, text: str, *, user: str = "U1", channel: str = "C1") -> str:
+        key = f"r{next(self._ids)}"
+        payload = {
+            "token": "legacy", "team_id": TEAM, "team_domain": "test", "channel_id": channel, "channel_name": "general",
+            "user_id": user, "user_name": "learner", "command": command, "text": text, "api_app_id": "A1",
+            "response_url": f"{self.url}/response/{key}", "trigger_id": "1.2.3",
+        }
+        return await self.send_envelope("slash_commands", payload)
+
+    async def event(self, event: dict[str, Any], *, event_id: str, retry_attempt: int = 0) -> str:
+        payload = {"token": "legacy", "team_id": TEAM, "api_app_id": "A1", "type": "event_callback",
+                   "event_id": event_id, "event_time": int(time.time()), "event": event,
+                   "authorizations": [{"team_id": TEAM, "user_id": BOT_USER, "is_bot": True}]}
+        return await self.send_envelope("events_api", payload, retry_attempt=retry_attempt)
+
+    async def wait_ack(self, envelope_id: str, timeout: float = 5.0) -> float:
+        """Seconds between sending the envelope and the client's ack."""
+        await self.wait_for(lambda: envelope_id in self.acks, timeout)
+        return self.acks[envelope_id][0] - self.sent_at[envelope_id]
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self.connections += 1
+        self._ws = ws
+        await ws.send_str(json.dumps({"type": "hello", "num_connections": 1,
+                                      "connection_info": {"app_id": "A1"}, "debug_info": {"host": "fake"}}))
+        async for msg in ws:
+            if msg.type == WSMsgType.TEXT:
+                data = json.loads(msg.data)
+                if "envelope_id" in data:
+                    self.acks[data["envelope_id"]] = (time.monotonic(), data)
+        return ws
+
+    # ----- HTTP endpoints -----
+    async def _record(self, method: str, request: web.Request) -> Call:
+        body = await request.read()
+        params = _decode_json_fields({**dict(request.query), **_parse(body, request.content_type)})
+        call = Call(method, params, dict(request.headers), body, time.monotonic())
+        self.calls.append(call)
+        return call
+
+    def _fault(self, method: str) -> web.Response | None:
+        queue = self._faults.get(method)
+        if not queue:
+            return None
+        fault = queue.pop(0)
+        return web.json_response({"ok": False, "error": fault.error}, status=fault.status, headers=fault.headers)
+
+    async def _web_api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        call = await self._record(method, request)
+        fault = self._fault(method)
+        if fault is not None:
+            return fault
+        expected = "xapp-test" if method == "apps.connections.open" else "xoxb-test"
+        if request.headers.get("Authorization") != f"Bearer {expected}":
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        return web.json_response(self._answer(method, call.params))
+
+    def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        ts = f"1700000000.{next(self._ts):06d}"
+        if method == "auth.test":
+            return {"ok": True, "url": "https://test.slack.com/", "team": "test", "user": "tutor",
+                    "team_id": TEAM, "user_id": BOT_USER, "bot_id": BOT_ID, "is_enterprise_install": False}
+        if method == "apps.connections.open":
+            return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/link"}
+        if method == "chat.postMessage":
+            return {"ok": True, "channel": params.get("channel"), "ts": ts,
+                    "message": {"text": params.get("text"), "ts": ts, "bot_id": BOT_ID}}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": ts}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._ids)}"
+            return {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+        if method == "files.completeUploadExternal":
+            return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in params.get("files", [])]}
+        return {"ok": True}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        call = await self._record("upload", request)
+        fault = self._fault("upload")
+        if fault is not None:
+            return fault
+        self.uploads[request.match_info["file_id"]] = call.body
+        return web.Response(text="OK - uploaded")
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        await self._record("response_url", request)
+        fault = self._fault("response_url")
+        return fault if fault is not None else web.Response(text="ok")
+
+
+def _parse(body: bytes, content_type: str) -> dict[str, Any]:
+    """JSON or form bodies."""
+    if not body:
+        return {}
+    if content_type == "application/json":
+        return json.loads(body)
+    if content_type == "application/x-www-form-urlencoded":
+        return dict(parse_qsl(body.decode(), keep_blank_values=True))
+    return {"_raw": True}
+
+
+def _decode_json_fields(params: dict[str, Any]) -> dict[str, Any]:
+    """Query and form values that hold JSON (blocks, files) are decoded, as Slack does."""
+    for key in ("blocks", "files", "attachments"):
+        if isinstance(params.get(key), str):
+            params[key] = json.loads(params[key])
+    return params
+
+
+@asynccontextmanager
+async def slack_bot(engine: Any, settings: Any, **overrides: Any) -> AsyncIterator[FakeSlack]:
+    """A FakeSlack with the real adapter (`serve_slack`, Socket Mode) connected to it."""
+    from bot.slack_app import serve_slack
+
+    fake = await FakeSlack().start()
+    settings = replace(settings, slack_bot_token="xoxb-test", slack_app_token="xapp-test",
+                       slack_api_url=fake.api_url, **overrides)
+    bot = asyncio.create_task(serve_slack(engine, settings))
+    try:
+        await fake.wait_for(lambda: bot.done() or (fake._ws is not None and not fake._ws.closed), 10)
+        if bot.done():
+            bot.result()  # raises what stopped the adapter
+        yield fake
+    finally:
+        bot.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await bot
+        await fake.stop()
+
+
+# ----- fake commands: Slack behaviour without models -----
+def tiny_png() -> bytes:
+    """A valid 1x1 PNG, built by hand so the fake commands need no image library."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
+            + chunk(b"IEND", b""))
+
+
+def _echo(ctx: Any, args: dict[str, Any]) -> Result:
+    return Result("echo", f"You said: **{args['text']}**", "The text came back unchanged.", "print(text)",
+                  "echo-model", table=Table(("word", "length"), tuple((w, str(len(w))) for w in args["text"].split())))
+
+
+def _slow(ctx: Any, args: dict[str, Any]) -> Result:
+    time.sleep(1.0)
+    return Result("slow", "done slowly", "It slept.", "time.sleep(1)", "sleep-model")
+
+
+def _picture(ctx: Any, args: dict[str, Any]) -> Result:
+    return Result("picture", "Here is a picture.", "Drew it.", "plt.show()", "paint-model",
+                  images=(Image(tiny_png(), "picture.png", "A one-pixel picture"),))
+
+
+def _boom(ctx: Any, args: dict[str, Any]) -> Result:
+    raise RuntimeError("secret internal detail")
+
+
+def _text_opt() -> tuple[Option, ...]:
+    return (Option("text", "Some text", required=True, positional="main"),)
+
+
+FAKE_COMMANDS = Registry([
+    Command("echo", "Echo the text.", _text_opt(), ("/echo hello",), _echo),
+    Command("slow", "Take a second.", (), ("/slow",), _slow),
+    Command("picture", "Draw a picture.", (), ("/picture",), _picture),
+    Command("boom", "Fail inside.", (), ("/boom",), _boom),
+])

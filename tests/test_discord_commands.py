@@ -1,0 +1,151 @@
+"""End to end over the real registry and the tiny model pack: every command through Discord.
+
+The fake Discord (tests/fake_discord.py) injects INTERACTION_CREATE events into the real
+discord.py client and records what the bot sends back.
+"""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import io
+import re
+from typing import Any
+
+import aiohttp
+
+from PIL import Image as PILImage
+
+from bot.discord_app import HEAD_MAX_LENGTH, build_bot
+from core.engine import Engine
+from core.grammar import parse_line
+from core.registry import MAX_TEXT_CHARS, Command, Option, Registry
+from core.settings import Settings
+from tests.fake_discord import FakeDiscord, Interaction, Sent, discord_session
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+OPTION_TYPE = {"text": 3, "int": 4, "bool": 5, "head": 3}
+
+
+def bot_settings(tiny_settings: Settings) -> Settings:
+    return dataclasses.replace(tiny_settings, discord_token="test-token")
+
+
+def typed_example(registry: Registry, command: Command) -> dict[str, Any]:
+    """The command's first example as the typed options a Discord client would send."""
+    _, raw = parse_line(registry, command.examples[0])
+    typed: dict[str, Any] = {}
+    for option in command.options:
+        value = raw.get(option.name)
+        if value is not None:
+            typed[option.name] = option.coerce(value) if option.kind in ("int", "bool") else str(value)
+    return typed
+
+
+def expected_option(option: Option) -> dict[str, Any]:
+    payload: dict[str, Any] = {"type": OPTION_TYPE[option.kind], "name": option.name,
+                               "description": option.description, "required": option.required}
+    if option.kind == "text":
+        payload["max_length"] = option.max_length or MAX_TEXT_CHARS
+    if option.kind == "head":
+        payload["max_length"] = HEAD_MAX_LENGTH
+    if option.kind == "int":
+        payload.update({k: v for k, v in (("min_value", option.min_value), ("max_value", option.max_value))
+                        if v is not None})
+    return payload
+
+
+def test_synced_payload_matches_the_real_registry(tiny_engine: Engine, tiny_settings: Settings) -> None:
+    async def scenario() -> None:
+        async with discord_session(lambda: build_bot(tiny_engine, bot_settings(tiny_settings))) as (fake, _):
+            (_, payload), = fake.synced
+            assert [c["name"] for c in payload] == [c.name for c in tiny_engine.registry]
+            for command, synced in zip(tiny_engine.registry, payload):
+                assert synced["description"] == command.description
+                assert synced["contexts"] == [0, 1, 2], "servers, bot DMs, group DMs"
+                assert synced["integration_types"] == [0, 1], "server install and user install"
+                options = sorted(command.options, key=lambda o: not o.required)  # Discord wants required first
+                assert synced.get("options", []) == [expected_option(o) for o in options], command.name
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))
+
+
+def assert_valid_png(reply: Sent) -> None:
+    assert reply.files, "the attention answer carries a picture"
+    name, data = reply.files[0]
+    assert name.endswith(".png") and data.startswith(PNG_MAGIC)
+    with PILImage.open(io.BytesIO(data)) as image:
+        image.verify()
+        assert image.format == "PNG" and image.size[0] > 0 and image.size[1] > 0
+    assert reply.payload["attachments"][0]["description"], "alt text is set"
+
+
+def test_every_command_answers_through_discord(tiny_engine: Engine, tiny_settings: Settings) -> None:
+    async def scenario() -> None:
+        async with discord_session(lambda: build_bot(tiny_engine, bot_settings(tiny_settings))) as (fake, _):
+            for index, command in enumerate(tiny_engine.registry):
+                options = typed_example(tiny_engine.registry, command)
+                expected = await tiny_engine.run(command.name, options)
+                interaction = await fake.send_command(command.name, options, guild=index % 2 == 1)
+                reply = await fake.reply_to(interaction, timeout=30)
+                where = f"/{command.name} {options}"
+                assert interaction.callbacks[0].payload == {"type": 5}, where
+                assert interaction.callbacks[0].at - interaction.sent_at < 3.0, where
+                assert len(interaction.followups) == 1 and not reply.ephemeral, where
+                (embed,) = reply.payload["embeds"]
+                assert embed["title"] == f"/{command.name}"
+                assert expected.answer.strip()[:300] in embed["description"], where
+                assert embed["footer"]["text"] == f"Model: {expected.model}", where
+                if expected.table is not None:
+                    assert expected.table.as_text().splitlines()[0] in embed["description"], where
+                field_names = [f["name"] for f in embed["fields"]]
+                assert "What happened" in field_names and "Try it yourself" in field_names, where
+                assert reply.payload["allowed_mentions"] == {"parse": []}
+                if command.name == "tokenize":
+                    assert "101 1045 1005 1049 4083 102" in reply.text()
+                if command.name == "attention":
+                    assert_valid_png(reply)
+
+    asyncio.run(asyncio.wait_for(scenario(), 120))
+
+
+def test_bad_input_gets_an_ephemeral_error(tiny_engine: Engine, tiny_settings: Settings) -> None:
+    cases = [
+        ("sentiment", {"text": ""}, r"needs `text`"),
+        ("fillmask", {"text": "Paris is the capital of France."}, r"\[MASK\]|<mask>|mask"),
+        ("attention", {"text": "The cat sat.", "layer": 99}, r"`layer` must be between 0 and 47"),
+        ("attention", {"text": "The cat sat.", "layer": 47}, r"layer"),
+        ("generate", {"prompt": "Hi", "max_new_tokens": 0}, r"max_new_tokens"),
+    ]
+
+    async def scenario() -> None:
+        async with discord_session(lambda: build_bot(tiny_engine, bot_settings(tiny_settings))) as (fake, client):
+            for name, options, pattern in cases:
+                interaction = await fake.send_command(name, options)
+                reply = await fake.reply_to(interaction, timeout=30)
+                assert reply.ephemeral, (name, options, reply.payload)
+                assert re.search(pattern, reply.payload["content"], re.IGNORECASE), reply.payload["content"]
+                assert "Traceback" not in reply.payload["content"]
+            interaction = await fake.send_command("tokenize", {"text": "still here"})
+            assert "still" in (await fake.reply_to(interaction)).text()
+            assert not client.is_closed()
+
+    asyncio.run(asyncio.wait_for(scenario(), 90))
+
+
+def test_fake_refuses_a_late_deferral() -> None:
+    """The fake enforces Discord's 3 s rule, so the deferral timing checks above can fail."""
+
+    async def scenario() -> None:
+        fake = FakeDiscord(defer_deadline_s=0.0)
+        await fake.start()
+        try:
+            fake.interactions["1"] = Interaction("1", "tok", 0.0)
+            async with aiohttp.ClientSession() as session:
+                url = f"{fake.base}/interactions/1/tok/callback"
+                async with session.post(url, json={"type": 5}) as response:
+                    assert response.status == 404
+                    assert (await response.json())["code"] == 10062
+        finally:
+            await fake.stop()
+
+    asyncio.run(scenario())

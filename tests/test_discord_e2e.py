@@ -1,0 +1,332 @@
+"""End to end: the real discord.py client (bot.discord_app) against the local fake Discord.
+
+These use a small custom registry (a legitimate engine feature) so they run without
+models: an echo command, a deliberately slow one, a failing one and one with a picture.
+"""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import io
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Iterator
+
+import pytest
+from PIL import Image as PILImage
+
+from bot.discord_app import build_bot, run_discord, serve
+from core.engine import Engine
+from core.errors import UserError
+from core.registry import Command, Option, Registry
+from core.results import Image, Result
+from core.service import APOLOGY
+from core.settings import ConfigError, Settings
+from tests.fake_discord import EPHEMERAL, FakeDiscord, discord_session, patch_discord
+
+SLOW_S = 3.0
+
+
+def _png() -> bytes:
+    buffer = io.BytesIO()
+    PILImage.new("RGB", (32, 16), (10, 120, 200)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _echo(_ctx: Any, args: dict[str, Any]) -> Result:
+    if args["text"] == "please fail":
+        raise UserError("That text is not allowed here: pick another one.")
+    return Result("echo", f"You said: {args['text']} (x{args['times']})", "We echoed your text.",
+                  "print('echo')", "toy/echo")
+
+
+def _slow(_ctx: Any, _args: dict[str, Any]) -> Result:
+    time.sleep(SLOW_S)  # stands in for a long model call in the worker thread
+    return Result("slow", "Done after a long think.", "We waited.", "import time", "toy/slow")
+
+
+def _boom(_ctx: Any, _args: dict[str, Any]) -> Result:
+    raise RuntimeError("internal detail that must not reach the chat")
+
+
+def _picture(_ctx: Any, _args: dict[str, Any]) -> Result:
+    return Result("picture", "Here is a picture.", "We drew it.", "import PIL", "toy/picture",
+                  images=(Image(_png(), "picture.png", "A blue rectangle"),))
+
+
+TOY_REGISTRY = Registry([
+    Command("echo", "Repeat a text back.",
+            (Option("text", "The text to repeat", "text", required=True, positional="main", max_length=200),
+             Option("times", "How loud (1-5)", "int", min_value=1, max_value=5, default=1),
+             Option("shout", "Upper case?", "bool", default=False),
+             Option("head", "A head number, `all` or `mean`", "head", min_value=0, max_value=3, default="all")),
+            ("/echo hello",), _echo, needs_model=False),
+    Command("slow", "Think for a while in a worker thread.", (), ("/slow",), _slow, needs_model=False),
+    Command("boom", "Fail on purpose.", (), ("/boom",), _boom, needs_model=False),
+    Command("picture", "Draw a picture.", (), ("/picture",), _picture, needs_model=False),
+])
+
+
+@pytest.fixture(scope="module")
+def toy_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    cache = Path(tmp_path_factory.mktemp("toy-cache"))
+    return Settings(pack="tiny", cache_dir=cache, cooldown_s=0.0, request_timeout_s=30.0, workers=2,
+                    discord_token="test-token")
+
+
+@pytest.fixture(scope="module")
+def toy_engine(toy_settings: Settings) -> Iterator[Engine]:
+    engine = Engine(toy_settings, registry=TOY_REGISTRY)
+    yield engine
+    engine.close()
+
+
+def run(scenario: Callable[[], Awaitable[None]]) -> None:
+    asyncio.run(asyncio.wait_for(scenario(), 45))
+
+
+def test_synced_commands_match_the_registry(toy_engine: Engine, toy_settings: Settings) -> None:
+    async def scenario() -> None:
+        async with discord_session(lambda: build_bot(toy_engine, toy_settings)) as (fake, _):
+            (path, payload), = fake.synced
+            assert path == "/applications/800/commands"
+            by_name = {c["name"]: c for c in payload}
+            assert sorted(by_name) == sorted(c.name for c in TOY_REGISTRY)
+            echo = by_name["echo"]
+            assert echo["description"] == "Repeat a text back."
+            assert echo["contexts"] == [0, 1, 2] and echo["integration_types"] == [0, 1]
+            options = {o["name"]: o for o in echo["options"]}
+            assert options["text"] == {"type": 3, "name": "text", "description": "The text to repeat",
+                                       "required": True, "max_length": 200}
+            assert options["times"] == {"type": 4, "name": "times", "description": "How loud (1-5)",
+                                        "required": False, "min_value": 1, "max_value": 5}
+            assert options["shout"] == {"type": 5, "name": "shout", "description": "Upper case?", "required": False}
+            assert options["head"]["type"] == 3 and options["head"]["max_length"] == 4
+            assert echo["options"][0]["name"] == "text", "required options come first"
+
+    run(scenario)
+
+
+def test_guild_sync_goes_to_the_guild(toy_engine: Engine, toy_settings: Settings) -> None:
+    settings = dataclasses.replace(toy_settings, discord_guild_id=7001)
+
+    async def scenario() -> None:
+        async with discord_session(lambda: build_bot(toy_engine, settings)) as (fake, _):
+            (path, payload), = fake.synced
+            assert path == "/applications/800/guilds/7001/commands"
+            assert sorted(c["name"] for c in payload) == sorted(c.name for c in TOY_REGISTRY)
+
+    run(scenario)
+
+
+def test_dm_and_guild_interactions_get_a_deferral_then_one_answer(toy_engine: Engine, toy_settings: Settings) -> None:
+    async def scenario() -> None:
+        async with discord_session(lambda: build_bot(toy_engine, toy_settings)) as (fake, _):
+            for guild in (False, True):
+                interaction = await fake.send_command("echo", {"text": "hi there", "times": 3}, guild=guild)
+                reply = await fake.reply_to(interaction)
+                (deferral,) = interaction.callbacks
+                assert deferral.payload == {"type": 5}
+                assert deferral.at - interaction.sent_at < 3.0
+                assert len(interaction.followups) == 1 and not reply.ephemeral
+                (embed,) = reply.payload["embeds"]
+                assert embed["description"] == "You said: hi there (x3)"
+                assert embed["footer"]["text"] == "Model: toy/echo"
+                assert embed["fields"][0] == {"name": "What happened", "value": "We echoed your text.",
+                                              "inline": False}
+                assert embed["fields"][1]["value"] == "```py\nprint('echo')\n```"
+
+    run(scenario)
+
+
+def test_everyone_is_echoed_but_never_pings(toy_engine: Engine, toy_settings: Settings) -> None:
+    async def scenario() -> None:
+        async with discord_session(lambda: build_bot(toy_engine, toy_settings)) as (fake, _):
+            interaction = await fake.send_command("echo", {"text": "@everyone I love this"}, guild=True)
+            reply = await fake.reply_to(interaction)
+            assert "@everyone I love this" in reply.text()
+            assert reply.payload["allowed_mentions"] == {"parse": []}
+
+    run(scenario)
+
+
+def test_user_error_and_internal_error_are_ephemeral_plain_words(toy_engine: Engine, toy_settings: Settings) -> None:
+    async def scenario() -> None:
+        async with discord_session(lambda: build_bot(toy_engine, toy_settings)) as (fake, client):
+            interaction = await fake.send_command("echo", {"text": "please fail"})
+            reply = await fake.reply_to(interaction)
+            assert reply.payload["flags"] & EPHEMERAL
+            assert reply.payload["content"] == "That text is not allowed here: pick another one."
+            assert reply.payload["allowed_mentions"] == {"parse": []}
+            assert [d.path for d in interaction.deletes] == [f"/webhooks/800/{interaction.token}/messages/@original"]
+
+            interaction = await fake.send_command("echo", {"text": "   "})  # empty after stripping
+            reply = await fake.reply_to(interaction)
+            assert reply.ephemeral and "/echo needs `text`" in reply.payload["content"]
+
+            interaction = await fake.send_command("boom")
+            reply = await fake.reply_to(interaction)
+            assert reply.ephemeral and reply.payload["content"] == APOLOGY
+            assert "internal detail" not in reply.text() and "Traceback" not in reply.text()
+
+            interaction = await fake.send_command("echo", {"text": "still alive"})
+            assert "still alive" in (await fake.reply_to(interaction)).text()
+            assert not client.is_closed()
+
+    run(scenario)
+
+
+def test_second_request_inside_the_cooldown_is_refused(toy_engine: Engine, toy_settings: Settings) -> None:
+    settings = dataclasses.replace(toy_settings, cooldown_s=30.0)
+
+    async def scenario() -> None:
+        async with discord_session(lambda: build_bot(toy_engine, settings)) as (fake, _):
+            first = await fake.send_command("echo", {"text": "one"})
+            assert "one" in (await fake.reply_to(first)).text()
+            second = await fake.send_command("echo", {"text": "two"})
+            reply = await fake.reply_to(second)
+            assert reply.payload["type"] == 4 and reply.ephemeral
+            assert reply.payload["data"]["content"].startswith("You're asking quickly! Try again in ")
+            assert reply.payload["data"]["content"].endswith(" s.")
+            assert not second.followups, "no work was queued"
+            other = await fake.send_command("echo", {"text": "three"}, user_id="3002")
+            assert "three" in (await fake.reply_to(other)).text(), "the cooldown is per user"
+
+    run(scenario)
+
+
+def test_heartbeats_stay_on_time_while_a_slow_model_call_runs(toy_engine: Engine, toy_settings: Settings) -> None:
+    async def scenario() -> None:
+        fake = FakeDiscord(heartbeat_interval_ms=1000)
+        async with discord_session(lambda: build_bot(toy_engine, toy_settings), fake) as (fake, _):
+            interaction = await fake.send_command("slow")
+            reply = await fake.reply_to(interaction, timeout=SLOW_S + 5)
+            assert "Done after a long think." in reply.text()
+            during = [t for t in fake.heartbeats if interaction.sent_at <= t <= reply.at]
+            assert len(during) >= 2, f"heartbeats during the slow call: {len(during)}"
+            window = [interaction.sent_at, *during, reply.at]
+            gaps = [b - a for a, b in zip(window, window[1:])]
+            assert max(gaps) < 1.5, f"heartbeat gaps {gaps}"
+
+    run(scenario)
+
+
+def test_heartbeat_gap_check_catches_a_blocked_loop(toy_engine: Engine, toy_settings: Settings) -> None:
+    """Control for the test above: blocking the loop does show up as a long gap."""
+
+    async def scenario() -> None:
+        async with discord_session(lambda: build_bot(toy_engine, toy_settings)) as (fake, _):
+            await fake.wait_until(lambda: len(fake.heartbeats) >= 1, 5)
+            started = time.monotonic()
+            time.sleep(2.5)  # noqa: ASYNC251 - deliberately block the event loop
+            await fake.wait_until(lambda: fake.heartbeats[-1] > started + 2.4, 5)
+            before = [t for t in fake.heartbeats if t <= started]
+            after = [t for t in fake.heartbeats if t > started]
+            assert after[0] - before[-1] > 2.0
+
+    run(scenario)
+
+
+def test_rate_limited_follow_up_is_retried(toy_engine: Engine, toy_settings: Settings) -> None:
+    async def scenario() -> None:
+        fake = FakeDiscord()
+        async with discord_session(lambda: build_bot(toy_engine, toy_settings), fake) as (fake, _):
+            fake.rate_limit_followups = 1
+            interaction = await fake.send_command("echo", {"text": "patience"})
+            reply = await fake.reply_to(interaction, timeout=10)
+            posts = [r for r in fake.requests if r.method == "POST" and r.path == f"/webhooks/800/{interaction.token}"]
+            assert [p.status for p in posts] == [429, 200]
+            assert posts[1].at - posts[0].at >= 0.45, "the bot waited retry_after before retrying"
+            assert "patience" in reply.text()
+
+    run(scenario)
+
+
+def test_picture_is_attached_with_alt_text_or_falls_back_to_text(toy_engine: Engine, toy_settings: Settings) -> None:
+    async def scenario() -> None:
+        async with discord_session(lambda: build_bot(toy_engine, toy_settings)) as (fake, _):
+            interaction = await fake.send_command("picture")
+            reply = await fake.reply_to(interaction)
+            (name, data), = reply.files
+            assert name == "picture.png" and data == _png()
+            assert reply.payload["attachments"][0]["description"] == "A blue rectangle"
+            assert reply.payload["embeds"][0]["image"]["url"] == "attachment://picture.png"
+
+            small = await fake.send_command("picture", attachment_size_limit=64)
+            reply = await fake.reply_to(small)
+            assert reply.files == []
+            assert "upload limit (64 B)" in reply.text() and "A blue rectangle" in reply.text()
+
+    run(scenario)
+
+
+def test_sigterm_closes_the_connection_cleanly(toy_engine: Engine, toy_settings: Settings) -> None:
+    async def scenario() -> None:
+        fake = FakeDiscord()
+        await fake.start()
+        try:
+            with patch_discord(fake):
+                serving = asyncio.create_task(serve(toy_engine, toy_settings))
+                await asyncio.wait_for(fake.ready.wait(), 10)
+                assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL, "handler installed"
+                os.kill(os.getpid(), signal.SIGTERM)
+                await asyncio.wait_for(serving, 10)  # returns normally: no exception, no reconnect
+                await fake.wait_until(lambda: bool(fake.close_codes), 5)
+            assert len(fake.identified) == 1
+        finally:
+            await fake.stop()
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("fault", ["http_401", "close_4004"])
+def test_bad_token_exits_with_a_clear_message(fault: str, toy_engine: Engine, toy_settings: Settings) -> None:
+    async def scenario() -> None:
+        fake = FakeDiscord()
+        fake.reject_login = fault == "http_401"
+        fake.gateway_close_code = 4004 if fault == "close_4004" else None
+        await fake.start()
+        try:
+            with patch_discord(fake), pytest.raises(ConfigError, match="Discord rejected DISCORD_TOKEN"):
+                await asyncio.wait_for(serve(toy_engine, toy_settings), 10)
+            assert len(fake.identified) == (1 if fault == "close_4004" else 0), "no reconnect loop"
+        finally:
+            await fake.stop()
+
+    run(scenario)
+
+
+def test_missing_token_is_a_config_error(toy_engine: Engine, toy_settings: Settings) -> None:
+    settings = dataclasses.replace(toy_settings, discord_token="  ")
+    with pytest.raises(ConfigError, match="DISCORD_TOKEN is not set"):
+        asyncio.run(serve(toy_engine, settings))
+
+
+def test_run_discord_reports_a_rejected_token_in_one_line(
+    toy_engine: Engine, toy_settings: Settings, capsys: pytest.CaptureFixture[str],
+) -> None:
+    async def start_fake() -> FakeDiscord:
+        fake = FakeDiscord()
+        fake.reject_login = True
+        await fake.start()
+        return fake
+
+    # the fake must outlive run_discord's own event loop: serve it from a thread
+    loop = asyncio.new_event_loop()
+    fake = loop.run_until_complete(start_fake())
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        with patch_discord(fake):
+            code = run_discord(toy_engine, toy_settings)
+    finally:
+        asyncio.run_coroutine_threadsafe(fake.stop(), loop).result(5)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "Configuration error: Discord rejected DISCORD_TOKEN" in err and "Traceback" not in err

@@ -1,0 +1,122 @@
+"""Every command of the real registry, asked as a Slack slash command, on the tiny pack.
+
+The tiny models have random weights, so the checks are about content that does not depend
+on them: token ids, labels, echoed prompts, the model line and the heatmap upload.
+"""
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import pytest
+
+from bot.slack_render import BLOCK_LIMIT, SECTION_LIMIT
+from core.commands import build_registry
+from core.engine import Engine
+from core.settings import Settings
+
+try:
+    from fake_slack import BOT_USER, Call, FakeSlack, slack_bot
+except ImportError:  # tests/ imported as a package
+    from tests.fake_slack import BOT_USER, Call, FakeSlack, slack_bot
+
+# command -> (text after the slash command, strings the answer must contain)
+EXPECTED: dict[str, tuple[str, tuple[str, ...]]] = {
+    "sentiment": ("I love this", ("POSITIVE", "NEGATIVE", "sure")),
+    "ner": ("My name is Ada and I live in London.", ("entit", "type")),
+    "zeroshot": ("I love pizza | food, sports, politics", ("food", "sports", "politics")),
+    "qa": ("Where do I live? | My name is Ada and I live in London.", ("score",)),
+    "generate": ("Once upon a time max_new_tokens=5", ("Once upon a time",)),
+    "summarize": ("The Eiffel Tower is 330 metres tall. It was the tallest structure in the world for 41 years.",
+                  ("*Summary:*",)),
+    "fillmask": ("Paris is the [MASK] of France. top_k=3", ("Best guess",)),
+    "tokenize": ("I'm learning", ("ids: 101 1045 1005 1049 4083 102", "`[CLS]`")),
+    "attention": ("The cat sat on the mat. layer=0 head=0", ("layer 0, head 0",)),
+    "help": ("", ("/sentiment", "/attention", "/tokenize", "/models")),
+    "models": ("", ("*tiny*",)),
+}
+
+
+def test_every_registry_command_has_an_expectation() -> None:
+    assert set(EXPECTED) == {c.name for c in build_registry()}
+
+
+def assert_valid_png(data: bytes) -> None:
+    """PNG signature, a well-formed IHDR chunk (CRC checked) and, when Pillow is there, a decodable image."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    length, kind = struct.unpack(">I4s", data[8:16])
+    assert kind == b"IHDR" and length == 13
+    assert struct.unpack(">I", data[29:33])[0] == zlib.crc32(data[12:29])
+    width, height = struct.unpack(">II", data[16:24])
+    assert width > 10 and height > 10
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover
+        return
+    with Image.open(io.BytesIO(data)) as image:
+        image.verify()
+
+
+def assert_within_slack_limits(post: Call) -> None:
+    blocks = post.params["blocks"]
+    assert 0 < len(blocks) <= BLOCK_LIMIT
+    for block in blocks:
+        if block["type"] == "section":
+            assert len(block["text"]["text"]) <= SECTION_LIMIT
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+async def test_slash_command_answers(name: str, tiny_engine: Engine, tiny_settings: Settings) -> None:
+    text, expected = EXPECTED[name]
+    async with slack_bot(tiny_engine, tiny_settings) as fake:
+        envelope = await fake.slash(f"/{name}", text, channel="C42")
+        assert await fake.wait_ack(envelope) < 3.0
+        [post] = await fake.wait_for(lambda: fake.calls_to("chat.postMessage"), timeout=60)
+        assert fake.calls_to("response_url") == [], "no error expected"
+        assert post.params["channel"] == "C42"
+        for snippet in expected:
+            assert snippet in post.text, f"{snippet!r} missing from /{name}'s answer:\n{post.text}"
+        assert "**" not in post.params["text"], "core bold markup must become Slack's *bold*"
+        assert_within_slack_limits(post)
+        model_line = post.params["blocks"][-1]
+        assert model_line["type"] == "context" and model_line["elements"][0]["text"].startswith("Model: `")
+
+
+@pytest.mark.asyncio
+async def test_attention_heatmap_is_uploaded_as_png(tiny_engine: Engine, tiny_settings: Settings) -> None:
+    async with slack_bot(tiny_engine, tiny_settings) as fake:
+        await fake.slash("/attention", "The cat sat on the mat. layer=0 head=0", channel="C43")
+        await fake.wait_for(lambda: fake.calls_to("files.completeUploadExternal"), timeout=60)
+        assert_upload(fake, channel="C43", thread_ts=None)
+
+
+@pytest.mark.asyncio
+async def test_attention_grid_in_a_mention_goes_to_the_thread(tiny_engine: Engine, tiny_settings: Settings) -> None:
+    async with slack_bot(tiny_engine, tiny_settings) as fake:
+        event = {"type": "app_mention", "user": "U2", "ts": "1700000009.000100", "channel": "C44",
+                 "text": f"<@{BOT_USER}> attention The cat sat on the mat. layer=0 head=all"}
+        await fake.event(event, event_id="EvAttention")
+        await fake.wait_for(lambda: fake.calls_to("files.completeUploadExternal"), timeout=60)
+        [post] = fake.calls_to("chat.postMessage")
+        assert post.params["thread_ts"] == "1700000009.000100" and "layer 0" in post.text
+        assert_upload(fake, channel="C44", thread_ts="1700000009.000100")
+
+
+def assert_upload(fake: FakeSlack, *, channel: str, thread_ts: str | None) -> None:
+    """The three files.upload v2 steps happened, in order, with a valid PNG and its alt text."""
+    steps = [c.method for c in fake.calls if c.method in ("files.getUploadURLExternal", "upload",
+                                                         "files.completeUploadExternal")]
+    assert steps == ["files.getUploadURLExternal", "upload", "files.completeUploadExternal"]
+    [get_url] = fake.calls_to("files.getUploadURLExternal")
+    [upload] = fake.calls_to("upload")
+    [complete] = fake.calls_to("files.completeUploadExternal")
+    assert get_url.params["filename"].endswith(".png")
+    assert int(get_url.params["length"]) == len(upload.body)
+    assert get_url.params["alt_txt"].strip()
+    assert_valid_png(upload.body)
+    assert complete.params["channel_id"] == channel
+    assert complete.params.get("thread_ts") == thread_ts
+    assert complete.params["files"][0]["id"] in fake.uploads, "completes the file that was uploaded"
+    assert complete.params["files"][0]["title"]

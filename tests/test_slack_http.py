@@ -1,0 +1,197 @@
+"""HTTP mode (Events API): signatures, stale timestamps, url_verification and retries, end to end."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import socket
+import time
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from typing import AsyncIterator, Iterator
+from urllib.parse import urlencode
+
+import aiohttp
+import pytest
+from aiohttp import web
+from slack_sdk.signature import SignatureVerifier
+
+from bot.slack_app import EVENTS_PATH, build_app, build_http_app, check_settings, serve_slack
+from core.engine import Engine
+from core.settings import ConfigError, Settings
+
+try:
+    from fake_slack import BOT_USER, FAKE_COMMANDS, FakeSlack
+except ImportError:  # tests/ imported as a package
+    from tests.fake_slack import BOT_USER, FAKE_COMMANDS, FakeSlack
+
+SECRET = "http-test-signing-secret"
+
+# Slack's documented example (see /work/shared/reference/platforms.md).
+EXAMPLE_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+EXAMPLE_TIMESTAMP = "1531420618"
+EXAMPLE_BODY = (
+    "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V"
+    "&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text="
+    "&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN"
+    "&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c"
+)
+EXAMPLE_SIGNATURE = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
+
+
+class ExampleClock:
+    def now(self) -> float:
+        return float(EXAMPLE_TIMESTAMP)
+
+
+def sign(body: str, timestamp: int, secret: str = SECRET) -> str:
+    """Our own implementation of Slack's v0 signature, independent of slack_sdk."""
+    base = f"v0:{timestamp}:{body}".encode()
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+def test_documented_signature_example_verifies() -> None:
+    verifier = SignatureVerifier(EXAMPLE_SECRET, clock=ExampleClock())
+    assert sign(EXAMPLE_BODY, int(EXAMPLE_TIMESTAMP), EXAMPLE_SECRET) == EXAMPLE_SIGNATURE
+    assert verifier.generate_signature(timestamp=EXAMPLE_TIMESTAMP, body=EXAMPLE_BODY) == EXAMPLE_SIGNATURE
+    assert verifier.is_valid(EXAMPLE_BODY, EXAMPLE_TIMESTAMP, EXAMPLE_SIGNATURE)
+    assert not verifier.is_valid(EXAMPLE_BODY + "x", EXAMPLE_TIMESTAMP, EXAMPLE_SIGNATURE)
+    assert not SignatureVerifier(EXAMPLE_SECRET).is_valid(EXAMPLE_BODY, EXAMPLE_TIMESTAMP, EXAMPLE_SIGNATURE), \
+        "today the example's 2018 timestamp is stale"
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_settings: Settings) -> Iterator[Engine]:
+    engine = Engine(tiny_settings, registry=FAKE_COMMANDS)
+    yield engine
+    engine.close()
+
+
+@asynccontextmanager
+async def http_bot(engine: Engine, settings: Settings) -> AsyncIterator[tuple[FakeSlack, str]]:
+    """The adapter's Events API server on a free port, its Web API pointed at a FakeSlack."""
+    fake = await FakeSlack().start()
+    settings = replace(settings, slack_bot_token="xoxb-test", slack_signing_secret=SECRET,
+                       slack_api_url=fake.api_url)
+    runner = web.AppRunner(build_http_app(build_app(engine, settings)))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield fake, f"http://127.0.0.1:{port}{EVENTS_PATH}"
+    finally:
+        await runner.cleanup()
+        await fake.stop()
+
+
+def slash_body(fake: FakeSlack, text: str) -> str:
+    return urlencode({
+        "token": "legacy", "team_id": "T1", "team_domain": "test", "channel_id": "C1", "channel_name": "general",
+        "user_id": "U1", "user_name": "learner", "command": "/echo", "text": text, "api_app_id": "A1",
+        "response_url": f"{fake.url}/response/h1", "trigger_id": "1.2.3",
+    })
+
+
+async def post(url: str, body: str, *, timestamp: int | None = None, signature: str | None = None,
+               content_type: str = "application/x-www-form-urlencoded",
+               extra: dict[str, str] | None = None) -> tuple[int, str]:
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": str(timestamp),
+               "X-Slack-Signature": signature or sign(body, timestamp), **(extra or {})}
+    async with aiohttp.ClientSession() as session:
+        async with session.post(url, data=body.encode(), headers=headers) as response:
+            return response.status, await response.text()
+
+
+@pytest.mark.asyncio
+async def test_signed_slash_command_is_accepted_and_answered(engine: Engine, tiny_settings: Settings) -> None:
+    async with http_bot(engine, tiny_settings) as (fake, url):
+        started = time.monotonic()
+        status, _ = await post(url, slash_body(fake, "over http"))
+        assert status == 200 and time.monotonic() - started < 3.0
+        [answer] = await fake.wait_for(lambda: fake.calls_to("chat.postMessage"))
+        assert "You said: *over http*" in answer.text
+
+
+@pytest.mark.asyncio
+async def test_bad_signature_and_stale_timestamp_get_401(engine: Engine, tiny_settings: Settings) -> None:
+    async with http_bot(engine, tiny_settings) as (fake, url):
+        body = slash_body(fake, "forged")
+        status, _ = await post(url, body, signature=sign(body, int(time.time()), "wrong-secret"))
+        assert status == 401
+        stale = int(time.time()) - 301
+        status, _ = await post(url, body, timestamp=stale, signature=sign(body, stale))
+        assert status == 401
+        status, _ = await post(url, body, signature="v0=" + "0" * 64)
+        assert status == 401
+        await fake.settle()
+        assert fake.messages() == []
+
+
+@pytest.mark.asyncio
+async def test_url_verification_answers_the_challenge(engine: Engine, tiny_settings: Settings) -> None:
+    async with http_bot(engine, tiny_settings) as (_, url):
+        body = json.dumps({"token": "legacy", "challenge": "c-123", "type": "url_verification"})
+        status, text = await post(url, body, content_type="application/json")
+        assert status == 200 and "c-123" in text
+
+
+@pytest.mark.asyncio
+async def test_retried_http_event_is_answered_once(engine: Engine, tiny_settings: Settings) -> None:
+    async with http_bot(engine, tiny_settings) as (fake, url):
+        event = {"type": "app_mention", "user": "U2", "text": f"<@{BOT_USER}> echo retried", "ts": "1.5",
+                 "channel": "C9"}
+        body = json.dumps({"token": "legacy", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
+                           "event_id": "EvHttp1", "event_time": 1, "event": event,
+                           "authorizations": [{"team_id": "T1", "user_id": BOT_USER, "is_bot": True}]})
+        assert (await post(url, body, content_type="application/json"))[0] == 200
+        await fake.wait_for(lambda: fake.calls_to("chat.postMessage"))
+        retry_headers = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+        assert (await post(url, body, content_type="application/json", extra=retry_headers))[0] == 200
+        await fake.settle()
+        [answer] = fake.calls_to("chat.postMessage")
+        assert answer.params["thread_ts"] == "1.5" and "You said: *retried*" in answer.text
+
+
+@pytest.mark.asyncio
+async def test_serve_slack_http_mode_listens_on_the_port(engine: Engine, tiny_settings: Settings) -> None:
+    fake = await FakeSlack().start()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = replace(tiny_settings, slack_bot_token="xoxb-test", slack_signing_secret=SECRET,
+                       slack_api_url=fake.api_url)
+    server = asyncio.create_task(serve_slack(engine, settings, http=True, port=port, host="127.0.0.1"))
+    try:
+        url = f"http://127.0.0.1:{port}{EVENTS_PATH}"
+        await fake.wait_for(lambda: _listening(port), 10)
+        status, _ = await post(url, slash_body(fake, "served"))
+        assert status == 200
+        [answer] = await fake.wait_for(lambda: fake.calls_to("chat.postMessage"))
+        assert "You said: *served*" in answer.text
+    finally:
+        server.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await server
+        await fake.stop()
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.mark.parametrize(("changes", "http", "variable"), [
+    ({"slack_bot_token": ""}, False, "SLACK_BOT_TOKEN"),
+    ({"slack_app_token": ""}, False, "SLACK_APP_TOKEN"),
+    ({"slack_signing_secret": ""}, True, "SLACK_SIGNING_SECRET"),
+])
+def test_missing_tokens_are_config_errors(changes: dict, http: bool, variable: str) -> None:
+    tokens = {"slack_bot_token": "xoxb-1", "slack_app_token": "xapp-1", "slack_signing_secret": "s"}
+    settings = replace(Settings(), **{**tokens, **changes})
+    with pytest.raises(ConfigError, match=variable):
+        check_settings(settings, http=http)
+    check_settings(replace(settings, **{k: "set" for k in changes}), http=http)

@@ -1,0 +1,53 @@
+"""The Slack manifest is generated from the registry and parses as YAML and JSON."""
+from __future__ import annotations
+
+import json
+
+import yaml
+
+from bot.slack_manifest import BOT_EVENTS, BOT_SCOPES, manifest, manifest_text, usage_hint
+from core.commands import build_registry
+
+
+def test_manifest_lists_every_command_with_description_and_hint() -> None:
+    registry = build_registry()
+    data = manifest(registry)
+    commands = {c["command"]: c for c in data["features"]["slash_commands"]}
+    assert set(commands) == {f"/{c.name}" for c in registry}
+    for command in registry:
+        entry = commands[f"/{command.name}"]
+        assert entry["description"] == command.description and len(entry["description"]) <= 100
+        assert "url" not in entry
+    assert commands["/sentiment"]["usage_hint"] == "I love this"
+    assert commands["/attention"]["usage_hint"] == "The cat sat on the mat. layer=0 head=0"
+    assert "usage_hint" not in commands["/models"], "no arguments, no hint"
+
+
+def test_manifest_scopes_events_socket_mode_and_messages_tab() -> None:
+    data = manifest(build_registry())
+    assert set(data["oauth_config"]["scopes"]["bot"]) == {
+        "commands", "chat:write", "files:write", "app_mentions:read", "im:history", "im:read", "im:write"}
+    assert set(BOT_SCOPES) == set(data["oauth_config"]["scopes"]["bot"])
+    assert data["settings"]["event_subscriptions"]["bot_events"] == list(BOT_EVENTS) == ["app_mention", "message.im"]
+    assert data["settings"]["socket_mode_enabled"] is True
+    assert data["features"]["app_home"]["messages_tab_enabled"] is True
+    assert data["features"]["app_home"]["messages_tab_read_only_enabled"] is False
+
+
+def test_http_manifest_points_at_the_request_url() -> None:
+    url = "https://tutor.example.org/slack/events"
+    data = manifest(build_registry(), request_url=url)
+    assert data["settings"]["socket_mode_enabled"] is False
+    assert data["settings"]["event_subscriptions"]["request_url"] == url
+    assert all(c["url"] == url for c in data["features"]["slash_commands"])
+
+
+def test_printed_manifest_round_trips() -> None:
+    registry = build_registry()
+    assert yaml.safe_load(manifest_text(registry)) == manifest(registry)
+    assert json.loads(manifest_text(registry, fmt="json")) == manifest(registry)
+
+
+def test_usage_hint_is_short() -> None:
+    for command in build_registry():
+        assert len(usage_hint(command)) <= 100
