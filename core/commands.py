@@ -24,7 +24,8 @@ def build_registry() -> Registry:
     return Registry([
         Command("sentiment", "Is this text positive or negative? Scores for every class.",
                 (_text("text", "The text to classify", 1000),),
-                ("/sentiment I love this", "/sentiment The movie was a waste of time."), sentiment.run),
+                ("/sentiment I love this", "/sentiment The movie was a waste of time."), sentiment.run,
+                batch_handler=sentiment.run_batch),
         Command("ner", "Find the people, places and organisations named in a text.",
                 (_text("text", "The text to search for entities", 1000),),
                 ("/ner My name is Ada and I live in London.",), ner.run),

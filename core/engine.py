@@ -10,9 +10,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Mapping
 
+from core.batching import MicroBatcher, one_by_one_on_failure
 from core.context import TaskContext
 from core.errors import UserError
 from core.grammar import parse_line
+from core.metrics import Metrics
 from core.models import ModelStore
 from core.packs import build_pack
 from core.registry import Command, Registry
@@ -30,9 +32,22 @@ class Engine:
         self.registry = registry or build_registry()
         self.pack = build_pack(settings)
         self.models = ModelStore(settings)
+        self.metrics = Metrics()
         self._context = TaskContext(settings, self.pack, self.models, self.registry)
         self._pool = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="tutor-model")
         self._in_flight = 0
+        self.batchers = {c.name: self._batcher(c) for c in self.registry if c.batch_handler and settings.max_batch > 1}
+
+    def _batcher(self, command: Command) -> MicroBatcher:
+        def run_one(args: dict[str, Any]) -> Result:
+            return command.handler(self._context, args)
+
+        def run_all(batch: Any) -> list[Any]:
+            return command.batch_handler(self._context, batch)  # type: ignore[misc]
+
+        s = self.settings
+        return MicroBatcher(one_by_one_on_failure(run_one, run_all), self._pool, max_batch=s.max_batch,
+                            max_tokens=s.max_batch_tokens, wait_s=s.batch_wait_ms / 1000)
 
     async def run(self, name: str, raw_args: Mapping[str, Any]) -> Result:
         """Answer one command with typed or raw (string) options. Raises `UserError`."""
@@ -56,7 +71,11 @@ class Engine:
         started = time.perf_counter()
         loop = asyncio.get_running_loop()
         try:
-            work = loop.run_in_executor(self._pool, command.handler, self._context, args)
+            batcher = self.batchers.get(command.name)
+            if batcher is not None:
+                work = batcher.submit(args)
+            else:
+                work = loop.run_in_executor(self._pool, command.handler, self._context, args)
             return await asyncio.wait_for(work, timeout=self.settings.request_timeout_s)
         except (asyncio.TimeoutError, TimeoutError):
             raise UserError(
@@ -71,6 +90,12 @@ class Engine:
     def queue_depth(self) -> int:
         return self._in_flight
 
+    def metrics_text(self) -> str:
+        return self.metrics.render(queue_depth=self._in_flight, model_loads=self.models.loads,
+                                   models_loaded=len(self.models.loaded()))
+
     def close(self) -> None:
+        for batcher in self.batchers.values():
+            batcher.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
         self.models.clear()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping, Sequence
 
 from core.errors import UserError
 
@@ -76,6 +76,7 @@ def _bool(name: str, raw: Any) -> bool:
 
 
 Handler = Callable[["TaskContext", dict[str, Any]], "Result"]
+BatchHandler = Callable[["TaskContext", Sequence[dict[str, Any]]], list[Any]]
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,8 @@ class Command:
     handler: Handler
     needs_model: bool = True
     """False for commands that answer from the registry alone (/help, /models)."""
+    batch_handler: BatchHandler | None = None
+    """Answers several requests in one forward pass: one Result or exception per input."""
 
     def option(self, name: str) -> Option:
         return next(o for o in self.options if o.name == name)

@@ -58,12 +58,15 @@ async def answer(
     except Exception:  # noqa: BLE001 - the whole point: never let one request take the bot down
         log.exception("internal error platform=%s command=%s user=%s", platform, name, hash_user(user_id))
         outcome = Outcome(None, APOLOGY)
-    _log_request(platform, name, user_id, outcome, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    status = "ok" if outcome.ok else ("user_error" if outcome.user_error else "error")
+    known = any(c.name == name for c in engine.registry)  # typos must not grow the metric labels
+    engine.metrics.observe(platform, name if known else "unknown", status, seconds)
+    _log_request(platform, name, user_id, outcome, status, seconds)
     return outcome
 
 
-def _log_request(platform: str, command: str, user_id: str, outcome: Outcome, seconds: float) -> None:
-    status = "ok" if outcome.ok else ("user_error" if outcome.user_error else "error")
+def _log_request(platform: str, command: str, user_id: str, outcome: Outcome, status: str, seconds: float) -> None:
     model = outcome.result.model if outcome.result else "-"
     log.info(
         "request platform=%s command=%s user=%s model=%s latency_ms=%d outcome=%s",

@@ -12,6 +12,8 @@ from typing import Mapping
 
 PACKS = ("hub", "offline", "tiny")
 DEVICES = ("auto", "cpu", "cuda")
+SLACK_MODES = ("auto", "socket", "http")
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
 class ConfigError(Exception):
@@ -30,6 +32,11 @@ class Settings:
     device: str = "auto"
     request_timeout_s: float = 120.0
     max_queue: int = 64
+    max_batch: int = 16
+    """Requests for the same command run together, up to this many; 1 turns batching off."""
+    max_batch_tokens: int = 4096
+    batch_wait_ms: float = 2.0
+    """Under a crowd, how long a batch waits for more requests; a lone request never waits."""
     cooldown_s: float = 3.0
     log_level: str = "INFO"
     discord_token: str = ""
@@ -38,6 +45,18 @@ class Settings:
     slack_app_token: str = ""
     slack_signing_secret: str = ""
     slack_api_url: str = ""
+    slack_mode: str = "auto"
+    """`tutor run`: auto = Socket Mode when SLACK_APP_TOKEN is set, else HTTP with the signing secret."""
+    slack_port: int = 3000
+    health_port: int = 0
+    """`tutor run` serves /healthz and /metrics here; 0 = off (the container sets 8080)."""
+    health_host: str = "127.0.0.1"
+    metrics: bool = True
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every configured secret, so logs can redact them (longest first: no partial leaks)."""
+        values = {self.discord_token, self.slack_bot_token, self.slack_app_token, self.slack_signing_secret}
+        return tuple(sorted((v.strip() for v in values if len(v.strip()) >= 8), key=len, reverse=True))
 
     def effective_threads(self) -> int:
         if self.torch_threads > 0:
@@ -62,11 +81,18 @@ class Settings:
             raise ConfigError(f"TUTOR_PACK must be one of {', '.join(PACKS)}; got `{self.pack}`.")
         if self.device not in DEVICES:
             raise ConfigError(f"TUTOR_DEVICE must be one of {', '.join(DEVICES)}; got `{self.device}`.")
-        for name in ("memory_budget_mb", "workers", "max_queue"):
+        for name in ("memory_budget_mb", "workers", "max_queue", "max_batch", "max_batch_tokens"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{_ENV_NAMES[name]} must be at least 1; got {getattr(self, name)}.")
         if self.request_timeout_s <= 0 or self.cooldown_s < 0:
             raise ConfigError("TUTOR_REQUEST_TIMEOUT_S must be > 0 and TUTOR_COOLDOWN_S >= 0.")
+        if self.slack_mode not in SLACK_MODES:
+            raise ConfigError(f"SLACK_MODE must be one of {', '.join(SLACK_MODES)}; got `{self.slack_mode}`.")
+        for name in ("health_port", "slack_port"):
+            if not 0 <= getattr(self, name) <= 65535:
+                raise ConfigError(f"{_ENV_NAMES[name]} must be a port number 0-65535; got {getattr(self, name)}.")
+        if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ConfigError(f"TUTOR_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR; got `{self.log_level}`.")
 
 
 _ENV_NAMES = {
@@ -78,6 +104,9 @@ _ENV_NAMES = {
     "device": "TUTOR_DEVICE",
     "request_timeout_s": "TUTOR_REQUEST_TIMEOUT_S",
     "max_queue": "TUTOR_MAX_QUEUE",
+    "max_batch": "TUTOR_MAX_BATCH",
+    "max_batch_tokens": "TUTOR_MAX_BATCH_TOKENS",
+    "batch_wait_ms": "TUTOR_BATCH_WAIT_MS",
     "cooldown_s": "TUTOR_COOLDOWN_S",
     "log_level": "TUTOR_LOG_LEVEL",
     "discord_token": "DISCORD_TOKEN",
@@ -86,6 +115,11 @@ _ENV_NAMES = {
     "slack_app_token": "SLACK_APP_TOKEN",
     "slack_signing_secret": "SLACK_SIGNING_SECRET",
     "slack_api_url": "SLACK_API_URL",
+    "slack_mode": "SLACK_MODE",
+    "slack_port": "SLACK_PORT",
+    "health_port": "TUTOR_HEALTH_PORT",
+    "health_host": "TUTOR_HEALTH_HOST",
+    "metrics": "TUTOR_METRICS",
 }
 
 
@@ -99,7 +133,7 @@ def _typed(name: str, kind: type):
         try:
             return kind(raw)
         except ValueError:
-            what = {int: "a whole number", float: "a number"}.get(kind, "a path")
+            what = {int: "a whole number", float: "a number", _bool: "true or false"}.get(kind, "a path")
             raise ConfigError(f"{_ENV_NAMES[name]} must be {what}; got `{raw}`.") from None
 
     return read
@@ -109,11 +143,15 @@ def _path(raw: str) -> Path:
     return Path(raw).expanduser()
 
 
+def _bool(raw: str) -> bool:
+    if raw.lower() in _TRUE + _FALSE:
+        return raw.lower() in _TRUE
+    raise ValueError(raw)
+
+
 _KINDS = {f.name: f.type for f in fields(Settings)}
-_READERS = {
-    name: _typed(name, {"int": int, "float": float, "Path": _path, "int | None": int}.get(_KINDS[name], str))
-    for name in _ENV_NAMES
-}
+_PARSERS = {"int": int, "float": float, "Path": _path, "int | None": int, "bool": _bool}
+_READERS = {name: _typed(name, _PARSERS.get(_KINDS[name], str)) for name in _ENV_NAMES}
 
 
 def load_dotenv(path: Path = Path(".env")) -> dict[str, str]:

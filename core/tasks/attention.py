@@ -70,7 +70,7 @@ def _result(loaded, text, tokens, special, weights, layer, head, shape, notice) 
         table = Table(("head", "from", "to", "weight"), rows)
         what = f"all {heads} heads of layer {layer}"
         png = render_grid(tokens, weights, title=f"Layer {layer}: every head")
-        alt = alt_text(tokens, weights.mean(axis=0), what=f"Grid of {what} (alt text describes their mean)")
+        alt = alt_text(tokens, weights.mean(axis=0), what=f"{what} (links described for their mean)")
         select, answer_links = SELECT_ALL.format(), rows
     else:
         matrix = weights.mean(axis=0) if head == "mean" else weights[head]
@@ -78,7 +78,7 @@ def _result(loaded, text, tokens, special, weights, layer, head, shape, notice) 
         rows = tuple(_per_token(tokens, special, matrix))
         table = Table(("from", "to", "weight"), rows)
         png = render_head(tokens, matrix, title=what.capitalize())
-        alt = alt_text(tokens, matrix, what=f"Heatmap of {what}")
+        alt = alt_text(tokens, matrix, what=what)
         pick = ".mean(dim=0)" if head == "mean" else f"[{head}]"
         select, answer_links = SELECT_ONE.format(pick=pick), sorted(rows, key=lambda r: -float(r[-1]))[:3]
     links = "; ".join(f"`{r[-3]}` -> `{r[-2]}` ({r[-1]})" for r in answer_links[:3]) or "only special tokens"

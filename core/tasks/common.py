@@ -27,11 +27,14 @@ def max_tokens(loaded: Loaded) -> int:
 def truncation_notice(loaded: Loaded, *texts: str) -> tuple[int, str | None]:
     """How many tokens the input has, and a notice if the model will only see the start."""
     count = len(loaded.tokenizer(*texts)["input_ids"])
-    limit = max_tokens(loaded)
+    return count, too_long_notice(count, max_tokens(loaded))
+
+
+def too_long_notice(count: int, limit: int) -> str | None:
     if count <= limit:
-        return count, None
-    return count, (f"Your text is {count} tokens long but this model reads at most {limit}; "
-                   f"only the first {limit} tokens were used.")
+        return None
+    return (f"Your text is {count} tokens long but this model reads at most {limit}; "
+            f"only the first {limit} tokens were used.")
 
 
 def f4(x: float) -> str:

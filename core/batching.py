@@ -1,0 +1,138 @@
+"""Dynamic micro-batching: concurrent requests for the same command share one forward pass.
+
+A lone request runs at once, with no wait. Requests that arrive while a batch is running queue
+up; when the worker is free, the oldest waiting request and the ones closest to it in length
+(up to a batch size and a padded-token budget) run together as the next batch. Each caller gets
+exactly its own answer; an input that fails fails alone.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from core.errors import UserError
+
+log = logging.getLogger("tutor.batching")
+
+BatchFn = Callable[[Sequence[dict[str, Any]]], list[Any]]
+"""Runs in a worker thread: one result (or exception instance) per input, in order."""
+
+
+def estimate_tokens(args: dict[str, Any]) -> int:
+    """A cheap length estimate on the event loop (about 4 characters a token, plus specials)."""
+    return sum(len(v) for v in args.values() if isinstance(v, str)) // 4 + 2
+
+
+@dataclass
+class _Item:
+    args: dict[str, Any]
+    future: asyncio.Future
+    tokens: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tokens = estimate_tokens(self.args)
+
+
+class MicroBatcher:
+    def __init__(self, run_batch: BatchFn, pool: Executor, *, max_batch: int, max_tokens: int, wait_s: float) -> None:
+        self._run_batch = run_batch
+        self._pool = pool
+        self.max_batch, self.max_tokens, self.wait_s = max_batch, max_tokens, wait_s
+        self._pending: list[_Item] = []
+        self._draining = False
+        self._closed = False
+        self.batch_sizes: list[int] = []
+
+    async def submit(self, args: dict[str, Any]) -> Any:
+        if self._closed:
+            raise UserError("The tutor is shutting down; please ask again in a moment.")
+        item = _Item(args, asyncio.get_running_loop().create_future())
+        self._pending.append(item)
+        if not self._draining:
+            self._draining = True
+            asyncio.create_task(self._drain())
+        return await item.future
+
+    def close(self) -> None:
+        """Fail every waiting request with a clear message, so no caller waits forever."""
+        self._closed = True
+        for item in self._pending:
+            if not item.future.done():
+                try:
+                    item.future.set_exception(UserError("The tutor is shutting down; please ask again in a moment."))
+                except RuntimeError:  # its event loop has already closed: nobody is waiting
+                    pass
+        self._pending.clear()
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        first = True
+        try:
+            while self._pending:
+                if not first and self.wait_s > 0 and len(self._pending) < self.max_batch:
+                    await asyncio.sleep(self.wait_s)  # under a crowd, let a few more arrive
+                first = False
+                batch = self._take()
+                await self._run(loop, batch)
+        finally:
+            self._draining = False
+
+    def _take(self) -> list[_Item]:
+        chosen = set(pick_batch([i.tokens for i in self._pending], self.max_batch, self.max_tokens))
+        batch = [item for n, item in enumerate(self._pending) if n in chosen]
+        self._pending = [item for n, item in enumerate(self._pending) if n not in chosen]
+        return batch
+
+    async def _run(self, loop: asyncio.AbstractEventLoop, batch: list[_Item]) -> None:
+        live = [i for i in batch if not i.future.done()]  # a caller that timed out is gone
+        if not live:
+            return
+        self.batch_sizes.append(len(live))
+        try:
+            outputs = await loop.run_in_executor(self._pool, self._run_batch, [i.args for i in live])
+        except Exception as exc:  # noqa: BLE001 - delivered to each caller below
+            outputs = [exc] * len(live)
+        for item, output in zip(live, outputs):
+            if item.future.done():
+                continue
+            if isinstance(output, BaseException):
+                item.future.set_exception(output)
+            else:
+                item.future.set_result(output)
+
+
+def pick_batch(lengths: Sequence[int], max_batch: int, max_tokens: int) -> list[int]:
+    """Indexes of the next batch: the oldest request (index 0, so nobody starves), then those
+    closest to it in length, while the batch padded to its longest input fits `max_tokens`."""
+    others = sorted(range(1, len(lengths)), key=lambda i: (abs(lengths[i] - lengths[0]), i))
+    chosen, longest = [0], lengths[0] if lengths else 0
+    for i in others:
+        wider = max(longest, lengths[i])
+        if len(chosen) >= max_batch or wider * (len(chosen) + 1) > max_tokens:
+            break
+        chosen.append(i)
+        longest = wider
+    return sorted(chosen)
+
+
+def one_by_one_on_failure(run_each: Callable[[dict[str, Any]], Any], run_all: BatchFn) -> BatchFn:
+    """Try the whole batch; if it fails, run each input alone so only the bad one fails."""
+
+    def run(batch: Sequence[dict[str, Any]]) -> list[Any]:
+        if len(batch) > 1:
+            try:
+                return run_all(batch)
+            except Exception:  # noqa: BLE001 - isolate the failing input below
+                log.info("batch of %d failed; retrying its inputs one at a time", len(batch))
+        outputs: list[Any] = []
+        for args in batch:
+            try:
+                outputs.append(run_each(args))
+            except Exception as exc:  # noqa: BLE001 - this caller's own error
+                outputs.append(exc)
+        return outputs
+
+    return run

@@ -1,0 +1,90 @@
+"""Micro-batching: each caller gets its own answer, failures stay alone, nothing hangs on shutdown."""
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, Sequence
+
+import pytest
+
+from core.batching import pick_batch
+from core.engine import Engine
+from core.errors import UserError
+from core.registry import Command, Option, Registry
+from core.results import Result
+from core.settings import Settings
+
+TEXTS = [f"Review number {i}: " + "good " * (i % 7) + "bad " * (i % 3) for i in range(16)]
+
+
+def scores(result: Result) -> dict[str, float]:
+    return {label: float(score) for label, score in result.table.rows}
+
+
+async def test_concurrent_requests_are_batched_and_each_caller_gets_its_own_answer(tiny_settings):
+    batched = Engine(tiny_settings)
+    solo = Engine(Settings(pack="tiny", cache_dir=tiny_settings.cache_dir, max_batch=1))
+    await batched.run("sentiment", {"text": "warm up"})  # load the model first, so the crowd queues
+    results = await asyncio.gather(*(batched.run("sentiment", {"text": t}) for t in TEXTS))
+    assert max(batched.batchers["sentiment"].batch_sizes) > 1
+    for text, result in zip(TEXTS, results):
+        alone = await solo.run("sentiment", {"text": text})
+        assert repr(text.strip()) in result.code
+        assert scores(result) == pytest.approx(scores(alone), abs=1e-4)
+    batched.close()
+    solo.close()
+
+
+async def test_a_lone_request_runs_alone(tiny_settings):
+    engine = Engine(tiny_settings)
+    await engine.run("sentiment", {"text": "one"})
+    await engine.run("sentiment", {"text": "two"})
+    assert engine.batchers["sentiment"].batch_sizes == [1, 1]
+    engine.close()
+
+
+def _echo(ctx, args) -> Result:
+    if "bad" in args["text"]:
+        raise UserError(f"refused {args['text']}")
+    time.sleep(0.05)
+    return Result("echo", args["text"], "", "", "-")
+
+
+def _echo_batch(ctx, batch: Sequence[dict[str, Any]]) -> list[Result]:
+    return [_echo(ctx, args) for args in batch]  # one bad input breaks the whole batch
+
+
+REGISTRY = Registry([Command("echo", "Echo.", (Option("text", "t", required=True, positional="main"),),
+                             ("/echo hi",), _echo, needs_model=False, batch_handler=_echo_batch)])
+
+
+async def test_an_input_that_fails_fails_alone(tmp_path):
+    engine = Engine(Settings(pack="tiny", cache_dir=tmp_path), registry=REGISTRY)
+    texts = ["a", "b", "bad one", "c", "d", "e"]
+    outcomes = await asyncio.gather(*(engine.run("echo", {"text": t}) for t in texts), return_exceptions=True)
+    engine.close()
+    for text, outcome in zip(texts, outcomes):
+        if text == "bad one":
+            assert isinstance(outcome, UserError) and outcome.message == "refused bad one"
+        else:
+            assert isinstance(outcome, Result) and outcome.answer == text
+
+
+async def test_closing_the_engine_answers_every_waiting_caller(tmp_path):
+    engine = Engine(Settings(pack="tiny", cache_dir=tmp_path, max_batch=2), registry=REGISTRY)
+    tasks = [asyncio.create_task(engine.run("echo", {"text": str(i)})) for i in range(20)]
+    await asyncio.sleep(0.02)
+    engine.close()
+    done = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=10)
+    assert any(isinstance(d, UserError) and "shutting down" in d.message for d in done)
+    assert all(isinstance(d, (Result, UserError, asyncio.CancelledError)) for d in done)
+
+
+def test_batch_starts_with_the_oldest_and_groups_by_length():
+    assert pick_batch([10, 200, 11, 12, 190], max_batch=3, max_tokens=10_000) == [0, 2, 3]
+    assert pick_batch([200, 10, 190], max_batch=2, max_tokens=10_000) == [0, 2]
+
+
+def test_batch_respects_the_padded_token_budget():
+    assert pick_batch([100, 100, 100, 100], max_batch=16, max_tokens=250) == [0, 1]
+    assert pick_batch([300], max_batch=16, max_tokens=250) == [0]
