@@ -10,6 +10,7 @@ from pathlib import Path
 from core.settings import ConfigError, Settings, load_dotenv
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USER = 0, 1, 2
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -27,18 +28,28 @@ def _parser() -> argparse.ArgumentParser:
     slack.add_argument("action", nargs="?", choices=["run", "manifest"], default="run")
     slack.add_argument("--http", action="store_true", help="serve the Events API over HTTP instead of Socket Mode")
     slack.add_argument("--port", type=int, default=3000)
+    sub.add_parser("run", help="run every chat platform whose tokens are set (what the Docker image runs)")
+    sub.add_parser("doctor", help="check configuration, tokens and models; print a report (tokens never shown)")
+    models = sub.add_parser("models", help="list cached models, or pull a pack's models ahead of time")
+    models.add_argument("action", choices=["list", "pull"])
+    models.add_argument("--pack", dest="sub_pack", choices=["hub", "offline", "tiny"], help="pack to pull")
+    bench = sub.add_parser("bench", help="run the benchmark suite (a source checkout only)")
+    bench.add_argument("bench_args", nargs=argparse.REMAINDER)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.cmd == "bench":
+        return _bench(args.bench_args)
     try:
-        settings = Settings.from_env(load_dotenv(), pack=args.pack)
+        settings = Settings.from_env(load_dotenv(), pack=getattr(args, "sub_pack", None) or args.pack)
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return EXIT_USER
-    _setup_logging(settings, verbose=args.verbose, console=args.cmd in ("ask", "chat", "tour"))
-    handler = {"ask": _ask, "chat": _chat, "tour": _tour, "discord": _discord, "slack": _slack}[args.cmd]
+    _setup_logging(settings, verbose=args.verbose, console=args.cmd in ("ask", "chat", "tour", "doctor", "models"))
+    handler = {"ask": _ask, "chat": _chat, "tour": _tour, "discord": _discord, "slack": _slack, "run": _run,
+               "doctor": _doctor, "models": _models}[args.cmd]
     try:
         return handler(settings, args)
     except ConfigError as exc:  # an adapter found a missing or malformed token
@@ -46,9 +57,28 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USER
 
 
+class RedactingFormatter(logging.Formatter):
+    """Defence in depth: a configured token never reaches a log line, even inside a library's traceback."""
+
+    def __init__(self, fmt: str, secrets: tuple[str, ...]) -> None:
+        super().__init__(fmt)
+        self.secrets = secrets
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record), self.secrets)
+
+
+def redact(text: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "[redacted]")
+    return text
+
+
 def _setup_logging(settings: Settings, *, verbose: bool, console: bool) -> None:
-    level = logging.DEBUG if verbose else (logging.WARNING if console else settings.log_level)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    level = logging.DEBUG if verbose else (logging.WARNING if console else settings.log_level.upper())
+    logging.basicConfig(level=level, format=LOG_FORMAT)
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(RedactingFormatter(LOG_FORMAT, settings.secrets()))
     if not verbose:
         import transformers
 
@@ -59,6 +89,15 @@ def _engine(settings: Settings):
     from core.engine import Engine
 
     return Engine(settings)
+
+
+def _server_engine(settings: Settings):
+    """An engine for a long-running adapter: TUTOR_WARMUP's models start loading at once."""
+    engine = _engine(settings)
+    warming = engine.warm_up()
+    if warming:
+        logging.getLogger("tutor").info("warming up the models of: %s", ", ".join(warming))
+    return engine
 
 
 def _ask(settings: Settings, args: argparse.Namespace) -> int:
@@ -101,7 +140,7 @@ def _discord(settings: Settings, args: argparse.Namespace) -> int:
         print("Set DISCORD_TOKEN (in the environment or .env) to run the Discord bot; see docs/discord.md.",
               file=sys.stderr)
         return EXIT_USER
-    engine = _engine(settings)
+    engine = _server_engine(settings)
     try:
         return run_discord(engine, settings) or EXIT_OK
     finally:
@@ -117,11 +156,49 @@ def _slack(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_OK
     from bot.slack_app import run_slack
 
-    engine = _engine(settings)
+    engine = _server_engine(settings)
     try:
         return run_slack(engine, settings, http=args.http, port=args.port) or EXIT_OK
     finally:
         engine.close()
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.run_all import plan, run_all
+
+    plan(settings)  # no platform configured: one message, before loading anything
+    engine = _server_engine(settings)
+    try:
+        return run_all(engine, settings)
+    finally:
+        engine.close()
+
+
+def _doctor(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.ops import doctor
+
+    report = doctor(settings)
+    print("\n".join(report.lines))
+    return EXIT_OK if not report.problems else EXIT_INTERNAL
+
+
+def _models(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.ops import list_models, run_pull
+
+    if args.action == "list":
+        print("\n".join(list_models(settings)))
+        return EXIT_OK
+    return run_pull(settings)
+
+
+def _bench(argv: list[str]) -> int:
+    try:
+        from bench.suite import main as bench_main
+    except ImportError:
+        print("`tutor bench` needs a source checkout with bench/suite.py (it is not installed with the package).",
+              file=sys.stderr)
+        return EXIT_USER
+    return bench_main(argv) or EXIT_OK
 
 
 if __name__ == "__main__":

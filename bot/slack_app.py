@@ -122,6 +122,20 @@ def check_settings(settings: Settings, *, http: bool) -> None:
                           "or run `tutor slack --http` with SLACK_SIGNING_SECRET.")
 
 
+REJECTED = ("invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive")
+
+
+async def verify_token(app: AsyncApp) -> None:
+    """Fail at start on a rejected token, so a container exits (and is restarted) instead of idling."""
+    try:
+        await app.client.auth_test()
+    except SlackApiError as exc:
+        if error_code(exc) in REJECTED:
+            raise ConfigError(f"Slack rejected SLACK_BOT_TOKEN ({error_code(exc)}). Copy the Bot User OAuth "
+                              "Token (xoxb-...) from OAuth & Permissions again; see docs/slack.md.") from None
+        raise
+
+
 async def serve_socket_mode(app: AsyncApp, settings: Settings) -> None:
     """Connect over Socket Mode and serve until cancelled."""
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -150,6 +164,7 @@ async def serve_slack(engine: Engine, settings: Settings, *, http: bool = False,
     """Serve until cancelled: the async core of `run_slack` (tests run it as a task)."""
     check_settings(settings, http=http)
     app = build_app(engine, settings)
+    await verify_token(app)
     if http:
         await serve_http(app, port, host)
     else:

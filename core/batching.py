@@ -42,18 +42,18 @@ class MicroBatcher:
         self._pool = pool
         self.max_batch, self.max_tokens, self.wait_s = max_batch, max_tokens, wait_s
         self._pending: list[_Item] = []
-        self._draining = False
+        self._drainer: asyncio.Task | None = None
         self._closed = False
         self.batch_sizes: list[int] = []
 
     async def submit(self, args: dict[str, Any]) -> Any:
         if self._closed:
             raise UserError("The tutor is shutting down; please ask again in a moment.")
-        item = _Item(args, asyncio.get_running_loop().create_future())
+        loop = asyncio.get_running_loop()
+        item = _Item(args, loop.create_future())
         self._pending.append(item)
-        if not self._draining:
-            self._draining = True
-            asyncio.create_task(self._drain())
+        if self._drainer is None or self._drainer.done() or self._drainer.get_loop() is not loop:
+            self._drainer = loop.create_task(self._drain())
         return await item.future
 
     def close(self) -> None:
@@ -70,15 +70,11 @@ class MicroBatcher:
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()
         first = True
-        try:
-            while self._pending:
-                if not first and self.wait_s > 0 and len(self._pending) < self.max_batch:
-                    await asyncio.sleep(self.wait_s)  # under a crowd, let a few more arrive
-                first = False
-                batch = self._take()
-                await self._run(loop, batch)
-        finally:
-            self._draining = False
+        while self._pending:
+            if not first and self.wait_s > 0 and len(self._pending) < self.max_batch:
+                await asyncio.sleep(self.wait_s)  # under a crowd, let a few more arrive
+            first = False
+            await self._run(loop, self._take())
 
     def _take(self) -> list[_Item]:
         chosen = set(pick_batch([i.tokens for i in self._pending], self.max_batch, self.max_tokens))

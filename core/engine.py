@@ -19,7 +19,7 @@ from core.models import ModelStore
 from core.packs import build_pack
 from core.registry import Command, Registry
 from core.results import Result
-from core.settings import Settings
+from core.settings import ConfigError, Settings
 
 log = logging.getLogger("tutor.engine")
 
@@ -35,6 +35,7 @@ class Engine:
         self.metrics = Metrics()
         self._context = TaskContext(settings, self.pack, self.models, self.registry)
         self._pool = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="tutor-model")
+        _set_torch_threads(settings.effective_threads())
         self._in_flight = 0
         self.batchers = {c.name: self._batcher(c) for c in self.registry if c.batch_handler and settings.max_batch > 1}
 
@@ -86,6 +87,19 @@ class Engine:
             self._in_flight -= 1
             log.debug("command=%s seconds=%.3f", command.name, time.perf_counter() - started)
 
+    def warm_up(self) -> list[str]:
+        """Start loading the models of TUTOR_WARMUP's commands in the background; returns their names."""
+        started = []
+        for name in (n.strip().lstrip("/").lower() for n in self.settings.warmup.split(",") if n.strip()):
+            if not any(c.name == name and c.needs_model for c in self.registry):
+                raise ConfigError(f"TUTOR_WARMUP names `{name}`, which is not a command with a model.")
+            if name not in self.pack.models:
+                log.warning("TUTOR_WARMUP: the %s pack has no model for /%s; skipped", self.pack.name, name)
+                continue
+            self._pool.submit(self.models.get, name, self.pack.models[name]).add_done_callback(_log_warmup_failure)
+            started.append(name)
+        return started
+
     @property
     def queue_depth(self) -> int:
         return self._in_flight
@@ -99,3 +113,15 @@ class Engine:
             batcher.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
         self.models.clear()
+
+
+def _set_torch_threads(threads: int) -> None:
+    """torch threads x workers <= cores, so workers don't fight over the same cores."""
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _log_warmup_failure(future: Any) -> None:
+    if future.exception() is not None:
+        log.warning("warm-up failed: %s", future.exception())

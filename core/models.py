@@ -146,7 +146,7 @@ class ModelStore:
         """GGUF weights are de-quantised once and cached as safetensors: later starts take ~1 s."""
         if not spec.gguf_file:
             return spec.source, {}
-        cached = Path(self.settings.cache_dir) / "dequantised" / Path(spec.gguf_file).stem
+        cached = dequantised_dir(self.settings, spec)
         if not (cached / "config.json").is_file():
             dequantise_gguf(Path(spec.source), spec.gguf_file, cached)
         return str(cached), {}
@@ -198,6 +198,11 @@ def resolve_kind(command: str, source: str) -> str:
     if command == "qa":
         return "extractive-qa" if "QuestionAnswering" in arch else "chat"
     return "seq2seq" if getattr(config, "is_encoder_decoder", False) else "chat"
+
+
+def dequantised_dir(settings: Settings, spec: ModelSpec) -> Path:
+    """Where a GGUF model's de-quantised safetensors copy is cached."""
+    return Path(settings.cache_dir) / "dequantised" / Path(spec.gguf_file or "").stem
 
 
 def dequantise_gguf(folder: Path, gguf_file: str, target: Path) -> None:

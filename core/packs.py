@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Mapping
 
 from core.errors import UserError
-from core.settings import Settings
+from core.settings import ConfigError, Settings
 
 MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2"
 SMOLLM_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
@@ -110,6 +110,8 @@ def build_pack(settings: Settings) -> Pack:
         base = tiny_dir(settings.cache_dir)
         models = {c: ModelSpec(str(base / c), kind, f"tiny/{c} (random weights)") for c, kind in TINY_KINDS.items()}
     for command, source in settings.model_overrides.items():
-        if command in TINY_KINDS:
-            models[command] = ModelSpec(source, "auto", source)
+        if command not in TINY_KINDS:
+            names = ", ".join(f"TUTOR_MODEL_{c.upper()}" for c in TINY_KINDS)
+            raise ConfigError(f"TUTOR_MODEL_{command.upper()} names no command with a model; use one of {names}.")
+        models[command] = ModelSpec(source, "auto", source)
     return Pack(settings.pack, models)

@@ -6,6 +6,7 @@ answered with a short apology, never a traceback.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -67,7 +68,7 @@ async def answer(
 
 
 def _log_request(platform: str, command: str, user_id: str, outcome: Outcome, status: str, seconds: float) -> None:
-    model = outcome.result.model if outcome.result else "-"
+    model = json.dumps(outcome.result.model if outcome.result else "-")
     log.info(
         "request platform=%s command=%s user=%s model=%s latency_ms=%d outcome=%s",
         platform, command, hash_user(user_id), model, seconds * 1000, status,

@@ -32,12 +32,14 @@ class Settings:
     device: str = "auto"
     request_timeout_s: float = 120.0
     max_queue: int = 64
-    max_batch: int = 16
+    max_batch: int = 32
     """Requests for the same command run together, up to this many; 1 turns batching off."""
     max_batch_tokens: int = 4096
     batch_wait_ms: float = 2.0
     """Under a crowd, how long a batch waits for more requests; a lone request never waits."""
     cooldown_s: float = 3.0
+    warmup: str = ""
+    """Comma-separated commands whose models load in the background at start, e.g. `generate,attention`."""
     log_level: str = "INFO"
     discord_token: str = ""
     discord_guild_id: int | None = None
@@ -108,6 +110,7 @@ _ENV_NAMES = {
     "max_batch_tokens": "TUTOR_MAX_BATCH_TOKENS",
     "batch_wait_ms": "TUTOR_BATCH_WAIT_MS",
     "cooldown_s": "TUTOR_COOLDOWN_S",
+    "warmup": "TUTOR_WARMUP",
     "log_level": "TUTOR_LOG_LEVEL",
     "discord_token": "DISCORD_TOKEN",
     "discord_guild_id": "DISCORD_GUILD_ID",

