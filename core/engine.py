@@ -91,8 +91,10 @@ class Engine:
         """Start loading the models of TUTOR_WARMUP's commands in the background; returns their names."""
         started = []
         for name in (n.strip().lstrip("/").lower() for n in self.settings.warmup.split(",") if n.strip()):
-            if not any(c.name == name and c.needs_model for c in self.registry):
+            command = next((c for c in self.registry if c.name == name and c.needs_model), None)
+            if command is None:
                 raise ConfigError(f"TUTOR_WARMUP names `{name}`, which is not a command with a model.")
+            name = command.model_key
             if name not in self.pack.models:
                 log.warning("TUTOR_WARMUP: the %s pack has no model for /%s; skipped", self.pack.name, name)
                 continue

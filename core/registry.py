@@ -91,6 +91,12 @@ class Command:
     """False for commands that answer from the registry alone (/help, /models)."""
     batch_handler: BatchHandler | None = None
     """Answers several requests in one forward pass: one Result or exception per input."""
+    model_command: str | None = None
+    """The pack entry whose model serves this command, when it borrows another's (e.g. /overview)."""
+
+    @property
+    def model_key(self) -> str:
+        return self.model_command or self.name
 
     def option(self, name: str) -> Option:
         return next(o for o in self.options if o.name == name)

@@ -33,6 +33,7 @@ EXPECTED: dict[str, tuple[str, tuple[str, ...]]] = {
     "fillmask": ("Paris is the [MASK] of France. top_k=3", ("Best guess",)),
     "tokenize": ("I'm learning", ("ids: 101 1045 1005 1049 4083 102", "`[CLS]`")),
     "attention": ("The cat sat on the mat. layer=0 head=0", ("layer 0, head 0",)),
+    "overview": ("The cat sat on the mat.", ("2 rows (layers) x 4 columns (heads)", "layer 1")),
     "help": ("", ("/sentiment", "/attention", "/tokenize", "/models")),
     "models": ("", ("*tiny*",)),
 }

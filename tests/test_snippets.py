@@ -21,6 +21,7 @@ TINY_LINES = {
     "fillmask": "/fillmask Paris is the <mask> of France. top_k=3",
     "tokenize": "/tokenize The cat sat. | It was tired.",
     "attention": "/attention The cat sat on the mat. layer=1 head=2",
+    "overview": "/overview The cat sat on the mat.",
 }
 
 
@@ -67,6 +68,7 @@ async def test_tiny_snippet_prints_what_the_bot_answered(tiny_engine, command):
     "/tokenize I'm learning",
     "/zeroshot I love pizza | food, sports, politics",
     "/attention The cat sat on the mat. layer=2 head=all",
+    "/overview The cat sat on the mat.",
     "/summarize The Eiffel Tower is 330 metres tall. It was the tallest structure in the world for 41 years.",
 ])
 async def test_offline_snippet_prints_what_the_bot_answered(offline_engine, line):

@@ -51,14 +51,65 @@ def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
     if isinstance(head, int) and head >= heads:
         raise UserError(f"This model has {heads} heads per layer: `head` must be between 0 and {heads - 1}, "
                         f"`all` or `mean`; you gave {head}.")
-    count, notice = truncation_notice(loaded, text)
+    tokens, every, notice = _attentions(loaded, text)
+    special = set(loaded.tokenizer.all_special_tokens)
+    return _result(loaded, text, tokens, special, every[layer], layer, head, (layers, heads), notice)
+
+
+def _attentions(loaded: Any, text: str) -> tuple[list[str], np.ndarray, str | None]:
+    """Tokens, every layer's attention weights (layers, heads, n, n), and a truncation notice."""
+    _, notice = truncation_notice(loaded, text)
     inputs = loaded.tokenizer(text, truncation=True, return_tensors="pt").to(loaded.device)
     with torch.no_grad():
         attentions = loaded.model(**inputs, output_attentions=True).attentions
-    weights = attentions[layer][0].float().cpu().numpy()  # (heads, n, n)
-    tokens = loaded.tokenizer.convert_ids_to_tokens(inputs["input_ids"][0])
+    every = torch.stack([a[0] for a in attentions]).float().cpu().numpy()
+    return loaded.tokenizer.convert_ids_to_tokens(inputs["input_ids"][0]), every, notice
+
+
+OVERVIEW_SELECT = """keep = torch.tensor([t not in special for t in tokens])
+for number, layer in enumerate(attentions):  # the strongest link of each layer's mean head
+    weights = layer[0].mean(dim=0)
+    masked = weights * keep[:, None] * keep[None, :]
+    i, j = divmod(int(masked.argmax()), len(tokens))
+    print(f"layer {number}", tokens[i], "->", tokens[j], f"{float(weights[i, j]):.4f}")"""
+
+
+def run_overview(ctx: TaskContext, args: dict[str, Any]) -> Result:
+    """/overview: every layer x every head in one picture (small multiples)."""
+    from core.render.heatmap import alt_text, render_overview
+
+    loaded = load(ctx, "attention", "encoder")
+    text = args["text"]
+    tokens, every, notice = _attentions(loaded, text)
     special = set(loaded.tokenizer.all_special_tokens)
-    return _result(loaded, text, tokens, special, weights, layer, head, (layers, heads), notice)
+    layers, heads = every.shape[:2]
+    rows = tuple((f"layer {n}", *_strongest(tokens, special, every[n].mean(axis=0))) for n in range(layers))
+    png = render_overview(tokens, every, title=f"All {layers} layers x {heads} heads")
+    lines = [f"{r[0]} {r[1]} -> {r[2]} {r[3]}" for r in rows]
+    code = SNIPPET.format(model=model_line(loaded), text=text, layer=0, select="")
+    code = code.replace("layer = attentions[0][0]\n", "") + OVERVIEW_SELECT
+    return Result(
+        command="overview",
+        answer=f"Every head of every layer over {len(tokens)} tokens: {layers} rows (layers) x {heads} columns "
+               f"(heads). The deepest layer's strongest link: `{rows[-1][1]}` -> `{rows[-1][2]}` ({rows[-1][3]}).",
+        table=Table(("layer", "from", "to", "weight"), rows),
+        images=(Image(png, "attention-overview.png",
+                      alt_text(tokens, every.mean(axis=(0, 1)), what=f"all {layers} layers x {heads} heads "
+                               "(links described for their mean)")),),
+        explanation=(
+            f"1. The text became {len(tokens)} tokens; one forward pass with `output_attentions=True` returned "
+            f"{layers} layers x {heads} heads = {layers * heads} attention maps.\n"
+            "2. Each small map is one head: rows attend to columns. Compare along a row of the picture "
+            "(heads of one layer) and down a column (the same head number across layers).\n"
+            "3. Patterns to look for: heads that look at the previous or next token (a bright line beside the "
+            "diagonal), heads that send everything to [CLS] or [SEP], and later heads linking related words.\n"
+            "4. The table gives each layer's strongest link between real words, averaged over its heads. "
+            "Use `/attention` with `layer=` and `head=` to zoom in."
+        ),
+        code=with_output(code, lines),
+        model=loaded.spec.hub_id,
+        notices=(notice,) if notice else (),
+    )
 
 
 def _result(loaded, text, tokens, special, weights, layer, head, shape, notice) -> Result:

@@ -57,7 +57,7 @@ def run_models(ctx: TaskContext, args: dict[str, Any]) -> Result:
         if not command.needs_model:
             continue
         try:
-            spec = ctx.pack.spec(command.name)
+            spec = ctx.pack.spec(command.model_key)
         except UserError:
             missing.append(command.name)
             continue
