@@ -69,6 +69,7 @@ async def test_tiny_snippet_prints_what_the_bot_answered(tiny_engine, command):
     "/zeroshot I love pizza | food, sports, politics",
     "/attention The cat sat on the mat. layer=2 head=all",
     "/overview The cat sat on the mat.",
+    "/generate The capital of France is max_new_tokens=12",
     "/summarize The Eiffel Tower is 330 metres tall. It was the tallest structure in the world for 41 years.",
 ])
 async def test_offline_snippet_prints_what_the_bot_answered(offline_engine, line):
