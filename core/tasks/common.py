@@ -53,10 +53,11 @@ def model_line(loaded: Loaded) -> str:
     """The snippet's `MODEL = ...` line: the folder or Hub id the bot loaded, so the code runs as-is."""
     spec = loaded.spec
     line = f"MODEL = {spec.source!r}"
-    if spec.is_local and "/" in spec.hub_id and not spec.hub_id.startswith("tiny/"):
-        line += f"  # a local copy of {spec.hub_id}; the Hub id works too"
     if spec.gguf_file:
-        line += f"\nGGUF = {spec.gguf_file!r}  # quantised weights, de-quantised when loaded"
+        line += f"  # holds a quantised copy of {spec.hub_id}"
+        line += f"\nGGUF = {spec.gguf_file!r}  # de-quantised when loaded (about 20 s)"
+    elif spec.is_local and "/" in spec.hub_id and not spec.hub_id.startswith("tiny/"):
+        line += f"  # a local copy of {spec.hub_id}; the Hub id works too"
     return line
 
 
