@@ -76,15 +76,21 @@ async def _crowd(engine: Engine, texts: list[str]) -> tuple[float, list[float]]:
     return elapsed, lags
 
 
-def interleaved(calls: dict[str, Callable[[], Any]], repeats: int) -> dict[str, float]:
+def interleaved(calls: dict[str, Callable[[], Any]], repeats: int, block: int = 1) -> dict[str, float]:
     """Median seconds of each call, timed in turns (A, B, C, A, B, C...) so that a noisy
-    neighbour slows every contender alike instead of whichever ran during the noise."""
+    neighbour slows every contender alike instead of whichever ran during the noise.
+
+    `block` > 1 times each contender several calls in a row per turn: torch's OpenMP threads
+    spin for a while after a call, and a contender on another thread (the engine's worker vs
+    the main thread) would otherwise pay for the previous contender's spinning threads."""
     samples: dict[str, list[float]] = {name: [] for name in calls}
-    for _ in range(repeats):
+    for _ in range(max(1, repeats // block)):
         for name, call in calls.items():
-            start = time.perf_counter()
-            call()
-            samples[name].append(time.perf_counter() - start)
+            call()  # the first call of a turn absorbs the switch between threads; not timed
+            for _ in range(block):
+                start = time.perf_counter()
+                call()
+                samples[name].append(time.perf_counter() - start)
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
@@ -101,7 +107,7 @@ def overhead_and_crowd(work: Path, repeats: int) -> dict[str, Any]:
         "bare_call_s": lambda: bare([one]),
         "engine_call_s": lambda: loop.run_until_complete(engine.run("sentiment", {"text": one})),
         "engine_call_unbatched_s": lambda: loop.run_until_complete(solo.run("sentiment", {"text": one})),
-    }, repeats)
+    }, repeats, block=20)
     lags: list[float] = []
 
     def crowd() -> None:
@@ -142,7 +148,7 @@ def cold_start(work: Path) -> dict[str, float]:
 def run(quick: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="tutor-bench-") as tmp:
         work = Path(tmp)
-        numbers = overhead_and_crowd(work, repeats=10 if quick else 40)
+        numbers = overhead_and_crowd(work, repeats=40 if quick else 200)
         numbers.update(cold_start(work))
     return {"numbers": numbers, "rows": rows(numbers)}
 
