@@ -14,8 +14,8 @@ from bench.common import environment, format_table, write_results
 
 
 def run(quick: bool = False) -> dict[str, Any]:
+    engine = engine_bench.run(quick=quick)  # first: matplotlib's import and caches must not weigh on it
     maps = heatmaps.run(quick=quick)
-    engine = engine_bench.run(quick=quick)
     memory = maps["memory"]
     rows = engine["rows"] + maps["ratios"]
     return {
