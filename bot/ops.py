@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+from core.commands import build_registry
 from core.models import dequantised_dir
 from core.packs import TINY_KINDS, ModelSpec, build_pack
 from core.settings import ConfigError, Settings
@@ -192,8 +193,9 @@ def _doctor_models(settings: Settings, report: Report, hub_ok: Callable[[], bool
     states = model_states(settings, hub_ok)
     for state in states:
         report.add(f"  /{state.command:<10}{state.model:<58}{'ok' if state.ready else '--'}  {state.note}")
-    serves = [f"/{s.command}" for s in states if s.ready]
-    report.add(f"Can serve now: {' '.join(serves + ['/help', '/models'])}")
+    ready = {s.command for s in states if s.ready}
+    serves = [f"/{c.name}" for c in build_registry() if not c.needs_model or c.model_key in ready]
+    report.add(f"Can serve now: {' '.join(serves)}")
     missing = [f"/{s.command}" for s in states if not s.ready]
     if missing:
         report.warning(f"{' '.join(missing)} will answer with what to do instead (switch pack or pre-fetch).")
