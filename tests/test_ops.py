@@ -65,7 +65,7 @@ def test_doctor_reports_a_ready_setup_and_exits_0(tmp_path: Path) -> None:
     assert "`tutor run` would start: discord, slack (Socket Mode)" in out
     assert "Health: http://127.0.0.1:8080/healthz and /metrics" in out
     assert re.search(r"Can serve now: /sentiment /ner /zeroshot /qa /generate /summarize /fillmask /tokenize "
-                     r"/attention /help /models", out)
+                     r"/attention /overview /help /models", out)
     assert "Summary: ready: 0 problem(s)" in out
     for value in GOOD.values():
         assert value not in out + done.stderr
