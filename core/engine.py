@@ -60,11 +60,6 @@ class Engine:
         command, raw = parse_line(self.registry, line)
         return await self._execute(command, command.validate(raw))
 
-    def run_sync(self, name: str, raw_args: Mapping[str, Any]) -> Result:
-        """Blocking call for scripts, benchmarks and tests outside an event loop."""
-        command = self.registry.get(name)
-        return command.handler(self._context, command.validate(raw_args))
-
     async def _execute(self, command: Command, args: dict[str, Any]) -> Result:
         if self._in_flight >= self.settings.max_queue:
             raise UserError("The tutor is busy with many questions right now. Please try again in a minute.")
@@ -79,8 +74,8 @@ class Engine:
                 return await loop.run_in_executor(self._pool, command.handler, self._context, args)
         except (asyncio.TimeoutError, TimeoutError):
             raise UserError(
-                f"/{command.name} took longer than {self.settings.request_timeout_s:.0f} s and was stopped. "
-                "Try a shorter text."
+                f"/{command.name} took longer than {self.settings.request_timeout_s:.0f} s, so I stopped waiting "
+                "for it. Try a shorter text, or ask again in a minute."
             ) from None
         finally:
             self._in_flight -= 1
