@@ -45,10 +45,6 @@ def pct(x: float) -> str:
     return f"{x * 100:.1f}%"
 
 
-def model_name(loaded: Loaded) -> str:
-    return loaded.spec.hub_id
-
-
 def model_line(loaded: Loaded) -> str:
     """The snippet's `MODEL = ...` line: the folder or Hub id the bot loaded, so the code runs as-is."""
     spec = loaded.spec

@@ -7,7 +7,7 @@ from typing import Any
 from core.context import TaskContext
 from core.errors import UserError
 from core.results import Result, Table
-from core.tasks.common import f4, load, model_line, pct, row_lines, truncation_notice, with_output
+from core.tasks.common import f4, load, model_line, pct, truncation_notice, with_output
 
 MASKS = re.compile(r"\[MASK\]|<mask>", re.IGNORECASE)
 
