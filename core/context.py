@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.models import ModelStore
+    from core.render.cache import PerThreadCache
     from core.packs import Pack
     from core.registry import Registry
     from core.settings import Settings
@@ -17,3 +18,5 @@ class TaskContext:
     pack: "Pack"
     models: "ModelStore"
     registry: "Registry"
+    figures: "PerThreadCache"
+    """Reusable matplotlib figures, per worker thread (see core/render/heatmap.py)."""

@@ -18,6 +18,7 @@ from core.metrics import Metrics
 from core.models import ModelStore
 from core.packs import build_pack
 from core.registry import Command, Registry
+from core.render.cache import FIGURES_PER_THREAD, PerThreadCache
 from core.results import Result
 from core.settings import ConfigError, Settings
 
@@ -33,7 +34,7 @@ class Engine:
         self.pack = build_pack(settings)
         self.models = ModelStore(settings)
         self.metrics = Metrics()
-        self._context = TaskContext(settings, self.pack, self.models, self.registry)
+        self._context = TaskContext(settings, self.pack, self.models, self.registry, PerThreadCache(FIGURES_PER_THREAD))
         self._pool = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="tutor-model")
         _set_torch_threads(settings.effective_threads())
         self._in_flight = 0

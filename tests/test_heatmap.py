@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from core.render import heatmap as hm
+from core.render.cache import PerThreadCache
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SENTENCE = "[CLS] the cat sat on the mat because it was very tired [SEP]".split()  # 13 tokens
@@ -89,11 +90,12 @@ def test_render_grid_and_overview_valid_pngs():
 
 
 def test_reused_figure_gives_same_pixels_as_fresh_one():
-    """render_head reuses a per-thread figure; nothing may leak from the previous call."""
+    """render_head reuses a per-thread figure from the cache; nothing may leak from the previous call."""
     w1, w2 = attention((13, 13), 1), attention((13, 13), 2)
+    figures = PerThreadCache(4)
     fresh = decode(hm.figure_to_png(hm.build_head_figure(SENTENCE, w1, title="first")))
-    hm.render_head(list("abcdefghijklm"), w2 * 3, title="something else entirely, and longer")
-    again = decode(hm.render_head(SENTENCE, w1, title="first"))
+    hm.render_head(list("abcdefghijklm"), w2 * 3, title="something else entirely, and longer", figures=figures)
+    again = decode(hm.render_head(SENTENCE, w1, title="first", figures=figures))
     assert fresh.shape == again.shape
     assert np.array_equal(fresh, again)
 
@@ -334,11 +336,16 @@ def test_alt_text_grid_overview_and_limits():
 
 
 def test_concurrent_renders_match_sequential():
+    figures = PerThreadCache(2)  # small: figures are also evicted and rebuilt while threads race
+
+    def cached_head(t, w, *, title):
+        return hm.render_head(t, w, title=title, figures=figures)
+
     jobs = [
-        (hm.render_head, SENTENCE, attention((13, 13), 10)),
-        (hm.render_head, tokens(7), attention((7, 7), 11)),
+        (cached_head, SENTENCE, attention((13, 13), 10)),
+        (cached_head, tokens(7), attention((7, 7), 11)),
         (hm.render_grid, SENTENCE, attention((4, 13, 13), 12)),
-        (hm.render_head, tokens(40), attention((40, 40), 13)),
+        (cached_head, tokens(40), attention((40, 40), 13)),
         (hm.render_overview, tokens(5), attention((2, 2, 5, 5), 14)),
         (hm.render_head, SENTENCE, attention((13, 13), 15)),
         (hm.render_grid, tokens(6), attention((3, 6, 6), 16)),
@@ -358,18 +365,19 @@ def test_concurrent_renders_match_sequential():
 
 def test_memory_flat_over_repeated_renders():
     w = attention((13, 13))
+    figures = PerThreadCache(4)
     for _ in range(10):
-        hm.render_head(SENTENCE, w, title="warm-up")
+        hm.render_head(SENTENCE, w, title="warm-up", figures=figures)
         hm.render_grid(tokens(5), attention((2, 5, 5)), title="warm-up")
     gc.collect()
     tracemalloc.start()
     try:
         for _ in range(5):
-            hm.render_head(SENTENCE, w, title="warm-up")
+            hm.render_head(SENTENCE, w, title="warm-up", figures=figures)
         gc.collect()
         start, _ = tracemalloc.get_traced_memory()
         for i in range(50):
-            hm.render_head(SENTENCE, attention((13, 13), i), title="layer 0, head 0")
+            hm.render_head(SENTENCE, attention((13, 13), i), title="layer 0, head 0", figures=figures)
         gc.collect()
         end, _ = tracemalloc.get_traced_memory()
     finally:

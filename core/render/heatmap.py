@@ -30,8 +30,6 @@ from __future__ import annotations
 import math
 import re
 import textwrap
-import threading
-from collections import OrderedDict
 from functools import lru_cache
 from io import BytesIO
 from typing import Sequence
@@ -47,6 +45,8 @@ from matplotlib.patches import Rectangle
 from matplotlib.path import Path
 from matplotlib.textpath import TextPath, TextToPath
 from matplotlib.ticker import MaxNLocator
+
+from core.render.cache import PerThreadCache
 from matplotlib.transforms import Affine2D, offset_copy
 
 __all__ = [
@@ -398,9 +398,9 @@ _CBAR_TEXT_IN = (3 + _text_width_pt("0.00", LABEL_FONT - 1) + 4 + (LABEL_FONT - 
 class _HeadFigure:
     """A single-head figure for maps of ``n`` tokens that can be redrawn with new data.
 
-    Creating a Figure, its Axes and ~40 Text artists is a good part of a
-    render's cost, so :func:`render_head` keeps a few of these per thread
-    (never shared between threads) and only swaps data, strings and layout.
+    Creating a Figure, its Axes and ~40 Text artists is a good part of a render's cost, so
+    :func:`render_head` reuses these from the caller's per-thread cache (a figure is never
+    shared between threads) and only swaps data, strings and layout.
     :func:`build_head_figure` uses the same class on a fresh instance.
     """
 
@@ -480,23 +480,6 @@ def build_head_figure(tokens: Sequence[str], weights: np.ndarray, *, title: str)
     return _HeadFigure(w.shape[0]).update(tokens, w, title)
 
 
-_local = threading.local()
-#: Head figures kept per thread, by token count (most recently used last).
-HEAD_CACHE_SIZE = 4
-
-
-def _cached_head_figure(n: int) -> _HeadFigure:
-    cache: OrderedDict[int, _HeadFigure] | None = getattr(_local, "heads", None)
-    if cache is None:
-        cache = _local.heads = OrderedDict()
-    hf = cache.get(n)
-    if hf is None:
-        hf = cache[n] = _HeadFigure(n)
-        while len(cache) > HEAD_CACHE_SIZE:
-            cache.popitem(last=False)
-    else:
-        cache.move_to_end(n)
-    return hf
 
 
 def _grid_shape(count: int) -> tuple[int, int]:
@@ -655,13 +638,17 @@ def figure_to_png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
-def render_head(tokens: list[str], weights: np.ndarray, *, title: str) -> bytes:
+def render_head(tokens: list[str], weights: np.ndarray, *, title: str,
+                figures: PerThreadCache | None = None) -> bytes:
     """PNG of one attention head, ``weights`` shape (n, n) (rows attend to columns).
 
-    Reuses a per-thread figure for this token count (see :class:`_HeadFigure`).
+    With `figures` (the engine's cache), reuses this thread's figure for this token count:
+    swapping the data into a built figure is much faster than building one.
     """
     w = _validate(tokens, weights, 2, "render_head")
-    return figure_to_png(_cached_head_figure(w.shape[0]).update(tokens, w, title))
+    n = w.shape[0]
+    figure = figures.get(("head", n), lambda: _HeadFigure(n)) if figures is not None else _HeadFigure(n)
+    return figure_to_png(figure.update(tokens, w, title))
 
 
 def render_grid(tokens: list[str], weights: np.ndarray, *, title: str) -> bytes:

@@ -53,7 +53,7 @@ def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
                         f"`all` or `mean`; you gave {head}.")
     tokens, every, notice = _attentions(loaded, text)
     special = set(loaded.tokenizer.all_special_tokens)
-    return _result(loaded, text, tokens, special, every[layer], layer, head, (layers, heads), notice)
+    return _result(loaded, text, tokens, special, every[layer], layer, head, (layers, heads), notice, ctx.figures)
 
 
 def _attentions(loaded: Any, text: str) -> tuple[list[str], np.ndarray, str | None]:
@@ -112,7 +112,7 @@ def run_overview(ctx: TaskContext, args: dict[str, Any]) -> Result:
     )
 
 
-def _result(loaded, text, tokens, special, weights, layer, head, shape, notice) -> Result:
+def _result(loaded, text, tokens, special, weights, layer, head, shape, notice, figures) -> Result:
     from core.render.heatmap import alt_text, render_grid, render_head  # matplotlib loads on first use
 
     layers, heads = shape
@@ -128,7 +128,7 @@ def _result(loaded, text, tokens, special, weights, layer, head, shape, notice) 
         what = f"layer {layer}, " + ("mean of all heads" if head == "mean" else f"head {head}")
         rows = tuple(_per_token(tokens, special, matrix))
         table = Table(("from", "to", "weight"), rows)
-        png = render_head(tokens, matrix, title=what.capitalize())
+        png = render_head(tokens, matrix, title=what.capitalize(), figures=figures)
         alt = alt_text(tokens, matrix, what=what)
         pick = ".mean(dim=0)" if head == "mean" else f"[{head}]"
         select, answer_links = SELECT_ONE.format(pick=pick), sorted(rows, key=lambda r: -float(r[-1]))[:3]
