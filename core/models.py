@@ -24,6 +24,8 @@ from core.settings import Settings
 
 log = logging.getLogger("tutor.models")
 
+# Short network time-outs, so a flaky Hub fails in seconds; set before huggingface_hub is imported
+# (it reads them once), and only where the user has not chosen their own.
 os.environ.setdefault("HF_HUB_ETAG_TIMEOUT", "5")
 os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", "20")
 
