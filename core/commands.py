@@ -53,7 +53,7 @@ def build_registry() -> Registry:
         Command("fillmask", "Guess the word hidden behind [MASK] (or <mask>).",
                 (_text("text", "A text with exactly one [MASK] or <mask>", 1000),
                  Option("top_k", "How many guesses to show (1-10)", "int", min_value=1, max_value=10, default=5)),
-                ("/fillmask Paris is the [MASK] of France.",), fillmask.run),
+                ("/fillmask Paris is the [MASK] of France.",), fillmask.run, batch_handler=fillmask.run_batch),
         Command("tokenize", "See text become tokens, ids, attention mask and back.",
                 (_text("text", "The text to tokenize", 1000),
                  _text("pair", "An optional second sentence (shows token_type_ids)", 1000, positional="second",

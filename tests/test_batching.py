@@ -88,3 +88,26 @@ def test_batch_starts_with_the_oldest_and_groups_by_length():
 def test_batch_respects_the_padded_token_budget():
     assert pick_batch([100, 100, 100, 100], max_batch=16, max_tokens=250) == [0, 1]
     assert pick_batch([300], max_batch=16, max_tokens=250) == [0]
+
+
+async def test_fillmask_batch_keeps_each_callers_text_and_top_k(tiny_settings):
+    batched = Engine(tiny_settings)
+    solo = Engine(Settings(pack="tiny", cache_dir=tiny_settings.cache_dir, max_batch=1))
+    asks = [{"text": f"Paris is the [MASK] of country number {i}.", "top_k": 1 + i % 4} for i in range(8)]
+    await batched.run("fillmask", asks[0])  # load first, so the rest arrive together
+    results = await asyncio.gather(*(batched.run("fillmask", a) for a in asks))
+    assert max(batched.batchers["fillmask"].batch_sizes) > 1
+    for i, (ask, result) in enumerate(zip(asks, results)):
+        alone = await solo.run("fillmask", ask)
+        assert len(result.table.rows) == ask["top_k"] and f"country number {i}." in result.answer
+        assert [r[0] for r in result.table.rows] == [r[0] for r in alone.table.rows]
+        assert [float(r[1]) for r in result.table.rows] == pytest.approx([float(r[1]) for r in alone.table.rows], abs=1e-4)
+    batched.close()
+    solo.close()
+
+
+async def test_a_bad_fillmask_in_a_batch_fails_alone(tiny_engine):
+    asks = ["Paris is the [MASK] of France.", "no mask at all", "Rome is the <mask> of Italy."]
+    outcomes = await asyncio.gather(*(tiny_engine.run_text(f"/fillmask {a}") for a in asks), return_exceptions=True)
+    assert isinstance(outcomes[0], Result) and isinstance(outcomes[2], Result)
+    assert isinstance(outcomes[1], UserError) and "exactly one `[MASK]`" in outcomes[1].message

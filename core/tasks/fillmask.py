@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Sequence
 
 from core.context import TaskContext
 from core.errors import UserError
 from core.results import Result, Table
-from core.tasks.common import f4, load, model_line, pct, truncation_notice, with_output
+from core.tasks.common import f4, load, max_tokens, model_line, pct, too_long_notice, truncation_notice, with_output
 
 MASKS = re.compile(r"\[MASK\]|<mask>", re.IGNORECASE)
 
@@ -32,15 +32,34 @@ def with_model_mask(text: str, mask_token: str) -> str:
 
 
 def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
-    text = args["text"]
-    with_model_mask(text, "[MASK]")  # refuse bad input before loading a model
+    return run_batch(ctx, [args])[0]
+
+
+def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]:
+    """Several requests in one padded forward pass; each keeps its own text and top_k."""
+    for args in batch:
+        with_model_mask(args["text"], "[MASK]")  # refuse bad input before loading a model
     loaded = load(ctx, "fillmask", "masked-lm")
-    mask = loaded.tokenizer.mask_token
-    model_text = with_model_mask(text, mask)
-    count, notice = truncation_notice(loaded, model_text)
-    if notice and loaded.tokenizer(model_text, truncation=True)["input_ids"].count(loaded.tokenizer.mask_token_id) == 0:
+    texts = [with_model_mask(args["text"], loaded.tokenizer.mask_token) for args in batch]
+    counts = [_check_mask_is_read(loaded, text) for text in texts]
+    top_k = max(args["top_k"] for args in batch)
+    guesses = loaded.pipeline("fill-mask")(texts, top_k=top_k, batch_size=len(texts),
+                                           tokenizer_kwargs={"truncation": True})
+    guesses = [guesses] if len(texts) == 1 else guesses  # one text gives one list, several a list each
+    return [_result(loaded, args, found[:args["top_k"]], count)
+            for args, found, count in zip(batch, guesses, counts)]
+
+
+def _check_mask_is_read(loaded: Any, text: str) -> int:
+    count, notice = truncation_notice(loaded, text)
+    if notice and loaded.tokenizer(text, truncation=True)["input_ids"].count(loaded.tokenizer.mask_token_id) == 0:
         raise UserError("The mask falls after the part of the text this model can read. Shorten the text.")
-    guesses = loaded.pipeline("fill-mask")(model_text, top_k=args["top_k"], tokenizer_kwargs={"truncation": True})
+    return count
+
+
+def _result(loaded: Any, args: dict[str, Any], guesses: list[dict[str, Any]], count: int) -> Result:
+    text, mask = args["text"], loaded.tokenizer.mask_token
+    notice = too_long_notice(count, max_tokens(loaded))
     rows = tuple((g["token_str"].strip() or g["token_str"], f4(g["score"])) for g in guesses)
     best = guesses[0]
     return Result(
