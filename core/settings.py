@@ -12,7 +12,7 @@ from typing import Mapping
 
 PACKS = ("hub", "offline", "tiny")
 DEVICES = ("auto", "cpu", "cuda")
-SLACK_MODES = ("auto", "socket", "http")
+MODES_OF_SLACK = ("auto", "socket", "http")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
@@ -88,8 +88,8 @@ class Settings:
                 raise ConfigError(f"{_ENV_NAMES[name]} must be at least 1; got {getattr(self, name)}.")
         if self.request_timeout_s <= 0 or self.cooldown_s < 0:
             raise ConfigError("TUTOR_REQUEST_TIMEOUT_S must be > 0 and TUTOR_COOLDOWN_S >= 0.")
-        if self.slack_mode not in SLACK_MODES:
-            raise ConfigError(f"SLACK_MODE must be one of {', '.join(SLACK_MODES)}; got `{self.slack_mode}`.")
+        if self.slack_mode not in MODES_OF_SLACK:
+            raise ConfigError(f"SLACK_MODE must be one of {', '.join(MODES_OF_SLACK)}; got `{self.slack_mode}`.")
         for name in ("health_port", "slack_port"):
             if not 0 <= getattr(self, name) <= 65535:
                 raise ConfigError(f"{_ENV_NAMES[name]} must be a port number 0-65535; got {getattr(self, name)}.")
