@@ -74,7 +74,8 @@ async def tour(engine: Engine, out_dir: Path, stream: TextIO = sys.stdout) -> bo
 
 def chat(engine: Engine, out_dir: Path) -> None:
     """A prompt loop with line editing and history (up arrow), until `/quit` or Ctrl-D."""
-    _enable_history(Path(engine.settings.cache_dir) / "chat-history")
+    history = Path(engine.settings.cache_dir) / "chat-history"
+    _read_history(history)
     print("Transformers Tutor. Type /help for the commands, /quit to leave.")
     loop = asyncio.new_event_loop()
     try:
@@ -90,15 +91,23 @@ def chat(engine: Engine, out_dir: Path) -> None:
                 loop.run_until_complete(ask(engine, line, out_dir))
     finally:
         loop.close()
+        _write_history(history)
 
 
-def _enable_history(path: Path) -> None:
+def _read_history(path: Path) -> None:
     try:
-        import atexit
         import readline
     except ImportError:  # pragma: no cover - Windows without pyreadline
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
         readline.read_history_file(path)
-    atexit.register(readline.write_history_file, path)
+
+
+def _write_history(path: Path) -> None:
+    try:
+        import readline
+    except ImportError:  # pragma: no cover
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    readline.set_history_length(1000)
+    readline.write_history_file(path)
