@@ -121,7 +121,7 @@ def overhead_and_crowd(work: Path, repeats: int) -> dict[str, Any]:
     }, few))
     lags.sort()
     out["loop_lag_p99_ms"] = 1000 * lags[int(0.99 * (len(lags) - 1))] if lags else 0.0
-    out["batch_sizes"] = engine.batchers["sentiment"].batch_sizes[-6:]
+    out["batch_sizes"] = list(engine.batchers["sentiment"].batch_sizes)[-6:]
     mixed = SHORT[:31] + ["word " * 199]  # one input near the 1000-character limit
     out.update(interleaved({
         "sequential_bare_mixed_s": lambda: [bare([t]) for t in mixed],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -44,7 +45,8 @@ class MicroBatcher:
         self._pending: list[_Item] = []
         self._drainer: asyncio.Task | None = None
         self._closed = False
-        self.batch_sizes: list[int] = []
+        self.batch_sizes: deque[int] = deque(maxlen=1000)
+        """The sizes of the latest batches (bounded: a bot runs for weeks)."""
 
     async def submit(self, args: dict[str, Any]) -> Any:
         if self._closed:

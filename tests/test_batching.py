@@ -39,7 +39,7 @@ async def test_a_lone_request_runs_alone(tiny_settings):
     engine = Engine(tiny_settings)
     await engine.run("sentiment", {"text": "one"})
     await engine.run("sentiment", {"text": "two"})
-    assert engine.batchers["sentiment"].batch_sizes == [1, 1]
+    assert list(engine.batchers["sentiment"].batch_sizes) == [1, 1]
     engine.close()
 
 

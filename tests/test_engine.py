@@ -59,7 +59,7 @@ async def test_model_work_runs_off_the_event_loop(tmp_path):
 
 async def test_slow_request_times_out_with_a_clear_message(tmp_path):
     engine = engine_with(tmp_path, request_timeout_s=0.3)
-    with pytest.raises(UserError, match="took longer than 0 s|took longer than"):
+    with pytest.raises(UserError, match="took longer than 0 s, so I stopped waiting"):
         await engine.run_text("/sleep 1.5")
     engine.close()
 
