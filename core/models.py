@@ -6,6 +6,7 @@ downloaded fails fast with a message that says what to do, never a hang.
 """
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import shutil
@@ -208,6 +209,17 @@ def dequantised_dir(settings: Settings, spec: ModelSpec) -> Path:
 
 
 def dequantise_gguf(folder: Path, gguf_file: str, target: Path) -> None:
+    """Save a float32 safetensors copy of a GGUF model, then collect the cycles the GGUF loader left.
+
+    The explicit collection matters because `tutor` pauses the cyclic collector while it starts
+    (bot/cli.py): without it, the discarded float32 copy (hundreds of MB) would stay until exit."""
+    try:
+        _write_dequantised(folder, gguf_file, target)
+    finally:
+        gc.collect()
+
+
+def _write_dequantised(folder: Path, gguf_file: str, target: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     log.info("de-quantising %s once (about 20 s); later starts load the cached copy", gguf_file)

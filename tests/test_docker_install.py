@@ -135,7 +135,8 @@ def image_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     copy_build_context(context)
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
-    environment = {**os.environ, "PYTHON": str(python), "TORCH_INDEX_URL": "", "TUTOR_EXTRAS": "offline"}
+    environment = {**os.environ, "PYTHON": str(python), "TORCH_INDEX_URL": "", "TUTOR_EXTRAS": "",
+                   "TUTOR_OFFLINE_WEIGHTS": "1"}
     environment.pop("PYTHONPATH", None)
     for step in install_steps():
         done = subprocess.run(["sh", str(context / "docker" / "install.sh"), str(context), step], env=environment,

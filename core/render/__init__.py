@@ -1,18 +1,5 @@
-"""Rendering helpers (images for chat replies)."""
-from core.render.heatmap import (
-    alt_text,
-    focus_per_token,
-    render_grid,
-    render_head,
-    render_overview,
-    strongest_links,
-)
+"""Rendering helpers (images for chat replies).
 
-__all__ = [
-    "alt_text",
-    "focus_per_token",
-    "render_grid",
-    "render_head",
-    "render_overview",
-    "strongest_links",
-]
+Import the submodules directly (``core.render.heatmap``): this package imports nothing, so a
+process that never draws a heatmap never pays for matplotlib and seaborn (about a second).
+"""
