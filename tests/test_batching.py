@@ -111,3 +111,73 @@ async def test_a_bad_fillmask_in_a_batch_fails_alone(tiny_engine):
     outcomes = await asyncio.gather(*(tiny_engine.run_text(f"/fillmask {a}") for a in asks), return_exceptions=True)
     assert isinstance(outcomes[0], Result) and isinstance(outcomes[2], Result)
     assert isinstance(outcomes[1], UserError) and "exactly one `[MASK]`" in outcomes[1].message
+
+
+def rows(result: Result) -> list[tuple[str, ...]]:
+    return list(result.table.rows) if result.table else []
+
+
+async def test_ner_batch_gives_each_caller_the_entities_of_its_own_text(tiny_settings):
+    batched = Engine(tiny_settings)
+    solo = Engine(Settings(pack="tiny", cache_dir=tiny_settings.cache_dir, max_batch=1))
+    texts = [f"My name is Ada number {i} and I live in " + " and ".join(["London"] * (1 + i % 4)) for i in range(8)]
+    await batched.run("ner", {"text": texts[0]})  # load first, so the rest arrive together
+    results = await asyncio.gather(*(batched.run("ner", {"text": t}) for t in texts))
+    assert max(batched.batchers["ner"].batch_sizes) > 1
+    for text, result in zip(texts, results):
+        alone = await solo.run("ner", {"text": text})
+        assert repr(text) in result.code
+        assert [r[:2] for r in rows(result)] == [r[:2] for r in rows(alone)]
+        assert [float(r[2]) for r in rows(result)] == pytest.approx([float(r[2]) for r in rows(alone)], abs=1e-4)
+    batched.close()
+    solo.close()
+
+
+ZEROSHOT_ASKS = [
+    {"text": "I love pizza with extra cheese", "labels": "food, sports, politics", "multi_label": False},
+    {"text": "The match went to extra time", "labels": "sports, cooking", "multi_label": True},
+    {"text": "Parliament voted on the new budget today", "labels": "politics, weather, music, food",
+     "multi_label": False},
+    {"text": "It will rain all weekend", "labels": "weather", "multi_label": True},
+]
+
+
+@pytest.mark.parametrize("pack", ["tiny", "offline"])  # an NLI model, and an embedding model
+async def test_zeroshot_batch_keeps_each_callers_labels_and_scores(pack, tiny_settings):
+    batched = Engine(Settings(pack=pack, cache_dir=tiny_settings.cache_dir))
+    solo = Engine(Settings(pack=pack, cache_dir=tiny_settings.cache_dir, max_batch=1))
+    await batched.run("zeroshot", ZEROSHOT_ASKS[0])
+    asks = ZEROSHOT_ASKS * 3
+    results = await asyncio.gather(*(batched.run("zeroshot", a) for a in asks))
+    assert max(batched.batchers["zeroshot"].batch_sizes) > 1
+    for ask, result in zip(asks, results):
+        alone = await solo.run("zeroshot", ask)
+        assert sorted(r[0] for r in rows(result)) == sorted(x.strip() for x in ask["labels"].split(","))
+        assert scores(result) == pytest.approx(scores(alone), abs=1e-3)
+        assert ("labels scored independently" in result.answer) == ask["multi_label"]
+    batched.close()
+    solo.close()
+
+
+async def test_a_zeroshot_with_bad_labels_in_a_batch_fails_alone(tiny_engine):
+    lines = ["/zeroshot I love pizza | food, sports", "/zeroshot No labels here |  , ,",
+             "/zeroshot The match went to extra time | sports, cooking"]
+    outcomes = await asyncio.gather(*(tiny_engine.run_text(line) for line in lines), return_exceptions=True)
+    assert isinstance(outcomes[0], Result) and isinstance(outcomes[2], Result)
+    assert isinstance(outcomes[1], UserError) and "comma-separated labels" in outcomes[1].message
+
+
+@pytest.mark.parametrize("pack", ["tiny", "offline"])  # a GPT-2 with no pad token, and SmolLM2
+async def test_generate_batch_gives_each_prompt_its_own_greedy_continuation(pack, tiny_settings):
+    batched = Engine(Settings(pack=pack, cache_dir=tiny_settings.cache_dir))
+    solo = Engine(Settings(pack=pack, cache_dir=tiny_settings.cache_dir, max_batch=1))
+    asks = [{"prompt": p, "max_new_tokens": n} for p, n in
+            [("Once upon a time", 6), ("The capital of France is", 3), ("Hi", 8), ("Attention lets a model", 1)]]
+    await batched.run("generate", asks[0])
+    results = await asyncio.gather(*(batched.run("generate", a) for a in asks * 2))
+    assert max(batched.batchers["generate"].batch_sizes) > 1
+    for ask, result in zip(asks * 2, results):
+        alone = await solo.run("generate", ask)
+        assert result.answer == alone.answer and result.answer.startswith(ask["prompt"])
+    batched.close()
+    solo.close()

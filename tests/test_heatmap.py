@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import gc
 import io
+import logging
 import tracemalloc
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from matplotlib.font_manager import findfont, get_font
 from PIL import Image
 
 from core.render import heatmap as hm
@@ -384,3 +387,114 @@ def test_memory_flat_over_repeated_renders():
         tracemalloc.stop()
     # A leaked figure would be megabytes (a 700x700 RGBA canvas alone is ~2 MB).
     assert end - start < 512 * 1024, (start, end)
+
+
+# --------------------------------------------------------------------------- characters the font lacks
+
+CJK = ["[CLS]", "我", "爱", "你", "##好", "[SEP]"]  # BERT splits CJK text into single characters
+
+
+def drawable(text) -> set[int]:
+    """Code points the fonts of a Text artist (its family list, fallbacks included) can draw."""
+    cover: set[int] = set()
+    for family in text.get_fontproperties().get_family():
+        prop = text.get_fontproperties().copy()
+        prop.set_family([family])
+        cover.update(get_font(findfont(prop)).get_charmap())
+    return cover
+
+
+def label_artists(fig) -> list:
+    """The token label Text artists of a single-head figure (x labels, then y labels)."""
+    return [t for t in fig.axes[0].texts if t.get_gid() != "panel-title"]
+
+
+def missing_glyph_messages(warned, records) -> list[str]:
+    messages = [str(w.message) for w in warned] + [r.getMessage() for r in records]
+    return [m for m in messages if "missing from font" in m]
+
+
+def test_cjk_labels_drawn_with_a_font_that_has_them_or_as_code_points(caplog):
+    fig = hm.build_head_figure(CJK, attention((6, 6)), title="t")
+    artists = label_artists(fig)
+    assert len(artists) == 2 * len(CJK)
+    cover = drawable(artists[0])
+    expected = ["".join(c if ord(c) in cover else f"U+{ord(c):04X}" for c in t) for t in CJK]
+    assert [t.get_text() for t in artists] == expected * 2
+    for t in artists:
+        assert all(ord(c) in drawable(t) for c in t.get_text()), t.get_text()
+    if 0x4F60 not in cover:  # no CJK font here: readable markers, prefix kept
+        assert "U+4F60" in expected and "##U+597D" in expected
+
+    with warnings.catch_warnings(record=True) as warned, caplog.at_level(logging.WARNING, logger="matplotlib"):
+        warnings.simplefilter("always")
+        hm.figure_to_png(fig)
+        hm.render_head(CJK, attention((6, 6)), title="t", figures=PerThreadCache(1))
+        hm.render_grid(CJK, attention((3, 6, 6)), title="t")
+        hm.render_overview(CJK, attention((2, 2, 6, 6)), title="t")
+    assert missing_glyph_messages(warned, caplog.records) == []
+
+
+def test_missing_glyph_check_detects_tofu(caplog):
+    """The warning check above can fail: drawing a CJK character with the default font warns."""
+    fig = hm.build_head_figure(["x"], np.ones((1, 1)), title="t")
+    fig.texts[0].set_text("\u4f60")  # an axis title, drawn with the default font only
+    with warnings.catch_warnings(record=True) as warned, caplog.at_level(logging.WARNING, logger="matplotlib"):
+        warnings.simplefilter("always")
+        hm.figure_to_png(fig)
+    if 0x4F60 not in drawable(fig.texts[0]):
+        assert missing_glyph_messages(warned, caplog.records)
+
+
+def test_missing_glyph_markers_keep_subword_prefix_and_are_never_cut():
+    ascii_only = frozenset(range(128))
+    assert hm._label("\u4f60", glyphs=ascii_only) == "U+4F60"
+    assert hm._label("##\u597d", glyphs=ascii_only) == "##U+597D"
+    assert hm._label("ab\u4f60", glyphs=ascii_only) == "abU+4F60"
+    assert hm._label("$\u4f60$", glyphs=ascii_only) == "$U+4F60$"
+    assert hm._label("\U0001f600", 10, ascii_only) == "U+1F600"
+    assert hm._label("a\t\u4f60", glyphs=ascii_only) == "a\\tU+4F60"  # control chars still escaped
+    cut = hm._label("\u6211\u7231\u4f60", glyphs=ascii_only)
+    assert cut == "U+6211\u2026" and len(cut) <= hm.MAX_LABEL_CHARS
+    for token in ["\u4f60", "##\u4f60", "\U0001f600", "##\U0001f600"]:  # one missing glyph fits uncut
+        assert "\u2026" not in hm._label(token, 10, ascii_only)
+    # Without a glyph set (the summaries' quoting) the text is kept as it is.
+    assert hm._label("\u6211\u7231\u4f60") == "\u6211\u7231\u4f60"
+
+
+def test_substituted_labels_are_measured_and_not_clipped():
+    w = attention((6, 6))
+    fig = hm.build_head_figure(CJK, w, title="t")
+    drawn = [t.get_text() for t in label_artists(fig)][: len(CJK)]
+    same = hm.build_head_figure(drawn, w, title="t")  # the drawn labels as plain tokens
+    assert fig.get_size_inches() == pytest.approx(same.get_size_inches())
+    assert fig.axes[0].get_position().bounds == pytest.approx(same.axes[0].get_position().bounds)
+    assert_texts_inside(fig)
+    assert_texts_inside(hm.build_grid_figure(CJK, attention((4, 6, 6)), title="t"))
+    assert_texts_inside(hm.build_overview_figure(CJK, attention((2, 3, 6, 6)), title="t"))
+
+
+def test_summaries_keep_original_cjk_text():
+    w = np.full((6, 6), 0.01)
+    w[1, 2] = 0.9  # 我 -> 爱
+    w[3, 4] = 0.6  # 你 -> ##好
+    assert hm.strongest_links(CJK, w, k=2) == [
+        ("\u6211", "\u7231", pytest.approx(0.9)),
+        ("\u4f60", "##\u597d", pytest.approx(0.6)),
+    ]
+    assert ("\u6211", "\u7231", pytest.approx(0.9)) in hm.focus_per_token(CJK, w)
+    text = hm.alt_text(CJK, w, what="layer 0, head 0")
+    assert "'\u6211' -> '\u7231' (0.90)" in text and "'\u4f60' -> '##\u597d' (0.60)" in text
+    grid = hm.alt_text(CJK, np.stack([w * 0.5, w]), what="layer 0")
+    assert "head 1 '\u6211' -> '\u7231' (0.90)" in grid
+    assert "U+" not in text + grid
+
+
+def test_latin_accented_and_subword_labels_unchanged():
+    toks = ["[CLS]", "caf\u00e9", "\u00fcber", "na\u00efve", "##ing", "\u0120the", "[SEP]"]
+    fig = hm.build_head_figure(toks, attention((7, 7)), title="t")
+    assert [t.get_text() for t in label_artists(fig)] == toks * 2
+    grid = hm.build_grid_figure(toks, attention((2, 7, 7)), title="t")
+    assert set(toks) <= set(all_text(grid))
+    long_accented = hm.build_head_figure(["\u00e9" * 40], np.ones((1, 1)), title="t")
+    assert "\u00e9" * (hm.MAX_LABEL_CHARS - 1) + "\u2026" in all_text(long_accented)

@@ -16,7 +16,9 @@ Conventions (the same for every function):
   colour bar), so weak heads are not washed out while panels stay comparable.
 * Tokens are drawn as given (``##`` subword marks kept); very long ones are cut
   with an ellipsis, control characters are escaped, and ``$`` is never taken
-  as mathtext.
+  as mathtext.  Characters the label font cannot draw (e.g. CJK without a CJK
+  font installed) are drawn as ``U+XXXX`` markers rather than empty boxes; the
+  plain-language summaries keep the original text.
 
 Layout uses fixed margins computed from the label sizes (measured with a
 per-character width table built once at import) instead of ``tight_layout`` or
@@ -30,8 +32,10 @@ from __future__ import annotations
 import math
 import re
 import textwrap
+from bisect import bisect_right
 from functools import lru_cache
 from io import BytesIO
+from itertools import accumulate
 from typing import Sequence
 
 import numpy as np
@@ -40,7 +44,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import Normalize, to_rgba_array
 from matplotlib.figure import Figure
 from matplotlib.collections import PathCollection
-from matplotlib.font_manager import FontProperties
+from matplotlib.font_manager import FontProperties, findfont, fontManager, get_font
 from matplotlib.patches import Rectangle
 from matplotlib.path import Path
 from matplotlib.textpath import TextPath, TextToPath
@@ -114,7 +118,7 @@ def _char_width_table() -> dict[str, float]:
 
 _CHAR_EM = _char_width_table()
 _VALUE_PROP = FontProperties()
-_WIDE_EM = 1.0  # non-ASCII: assume a full em (CJK, symbols, missing-glyph box)
+_WIDE_EM = 1.0  # non-ASCII: assume a full em (CJK from a fallback font, symbols)
 
 
 def _text_width_pt(s: str, size: float) -> float:
@@ -147,14 +151,55 @@ def is_special_token(token: str) -> bool:
     return t in SPECIAL_TOKENS or bool(_SPECIAL_RE.match(t))
 
 
-def _label(token: str, max_chars: int = MAX_LABEL_CHARS) -> str:
-    """Display form of a token: control chars escaped, long tokens cut with '…'."""
+#: Fonts with CJK coverage used, the first one matplotlib knows, as a fallback
+#: family for token labels.  Optional: none is required or downloaded.
+CJK_FALLBACK_FAMILIES = (
+    "Noto Sans CJK JP", "Noto Sans CJK SC", "Noto Sans CJK TC", "Noto Sans CJK KR",
+    "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Droid Sans Fallback", "AR PL UMing CN",
+)
+
+
+@lru_cache(maxsize=None)
+def _label_fonts() -> tuple[tuple[str, ...], frozenset[int]]:
+    """Font families for token labels, and the code points those fonts can draw.
+
+    Tokens come from the learner's text, so they may hold characters (CJK,
+    emoji) that the default font lacks; matplotlib would draw them as identical
+    empty boxes and warn.  Coverage is read from the character maps of the
+    fonts matplotlib picks for the labels' properties (default ones plus a CJK
+    fallback family if one is installed).  Built on first use, then only read:
+    safe to share between threads.
+    """
+    installed = {entry.name for entry in fontManager.ttflist}
+    families = list(FontProperties().get_family())
+    families += [f for f in CJK_FALLBACK_FAMILIES if f in installed][:1]
+    glyphs: set[int] = set()
+    for family in families:
+        glyphs.update(get_font(findfont(FontProperties(family=[family]))).get_charmap())
+    return tuple(families), frozenset(glyphs)
+
+
+def _label(token: str, max_chars: int = MAX_LABEL_CHARS, glyphs: frozenset[int] | None = None) -> str:
+    """Display form of a token: control chars escaped, long tokens cut with '…'.
+
+    With ``glyphs`` (the code points the font can draw), any other character is
+    written as a ``U+XXXX`` marker, and the cut never splits a marker.
+    """
     s = _CONTROL_RE.sub(lambda m: repr(m.group())[1:-1], str(token))
     if s == "":
         s = "''"
-    if len(s) > max_chars:
-        s = s[: max_chars - 1] + "\u2026"
-    return s
+    parts = s if glyphs is None else [c if ord(c) in glyphs else f"U+{ord(c):04X}" for c in s]
+    text = "".join(parts)
+    if len(text) > max_chars:  # cut between whole characters / markers
+        keep = bisect_right(list(accumulate(map(len, parts))), max_chars - 1)
+        text = "".join(parts[:keep]) + "\u2026"
+    return text
+
+
+def _drawn_labels(tokens: Sequence[str], max_chars: int = MAX_LABEL_CHARS) -> list[str]:
+    """Token labels as drawn in the image (measure these, not the raw tokens)."""
+    glyphs = _label_fonts()[1]
+    return [_label(t, max_chars, glyphs) for t in tokens]
 
 
 def _quote(token: str, max_chars: int = 20) -> str:
@@ -232,16 +277,18 @@ def _token_labels(ax, axis: str, labels: list[str], size: float, step: int, rota
     axes themselves are switched off.
     """
     fig = ax.figure
+    family = list(_label_fonts()[0])
     if axis == "x":
         trans = offset_copy(ax.get_xaxis_transform(), fig=fig, y=-_TICK_PAD_PT, units="points")
         return [
             ax.text(i, 0, labels[i], transform=trans, fontsize=size, rotation=rotation,
-                    ha="center", va="top", rotation_mode="default", parse_math=False)
+                    family=family, ha="center", va="top", rotation_mode="default",
+                    parse_math=False)
             for i in range(0, len(labels), step)
         ]
     trans = offset_copy(ax.get_yaxis_transform(), fig=fig, x=-_TICK_PAD_PT, units="points")
     return [
-        ax.text(0, i, labels[i], transform=trans, fontsize=size,
+        ax.text(0, i, labels[i], transform=trans, fontsize=size, family=family,
                 ha="right", va="center", parse_math=False)
         for i in range(0, len(labels), step)
     ]
@@ -432,7 +479,7 @@ class _HeadFigure:
 
     def update(self, tokens: Sequence[str], w: np.ndarray, title: str) -> Figure:
         n, side_in, size, step = self.n, self.side_in, self.size, self.step
-        labels = [_label(t) for t in tokens]
+        labels = _drawn_labels(tokens)
         shown = labels[::step]
         max_w = max(_text_width_pt(s, size) for s in shown)
         x_rot = 0 if max_w <= self.cell_pt * step * 0.9 else 90
@@ -498,7 +545,7 @@ def build_grid_figure(tokens: Sequence[str], weights: np.ndarray, *, title: str)
     w = _validate(tokens, weights, 3, "render_grid")
     heads, n = w.shape[0], w.shape[1]
     rows, cols = _grid_shape(heads)
-    labels = [_label(t) for t in tokens]
+    labels = _drawn_labels(tokens)
 
     panel_in = min(max(n * 0.16, 1.5), 3.2)
     panel_pt = panel_in * 72.0
@@ -568,7 +615,7 @@ def build_overview_figure(tokens: Sequence[str], weights: np.ndarray, *, title: 
     """
     w = _validate(tokens, weights, 4, "render_overview")
     layers, heads, n = w.shape[0], w.shape[1], w.shape[2]
-    labels = [_label(t, 10) for t in tokens]
+    labels = _drawn_labels(tokens, 10)
 
     # Panels shrink as the grid grows, so a 12 x 12 model stays ~10 inches wide.
     panel_in = min(1.6, max(0.45, 10.0 / max(heads, layers)))

@@ -1,7 +1,10 @@
-"""/generate: continue a prompt, one most-likely token at a time."""
+"""/generate: continue a prompt, one most-likely token at a time.
+
+Batched: concurrent prompts are left-padded and decoded together (see core/batching.py).
+"""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 
@@ -32,11 +35,44 @@ def continue_text(loaded: Loaded, prompt: str, max_new_tokens: int) -> str:
     return loaded.tokenizer.decode(out[0, inputs["input_ids"].shape[-1]:], skip_special_tokens=True)
 
 
+def continue_texts(loaded: Loaded, prompts: Sequence[str], limits: Sequence[int]) -> list[str]:
+    """Several prompts in one greedy `generate`: left-padded (a decoder continues from the right end),
+    run to the largest limit, then each cut at its own limit and at its first end-of-text token. The
+    first n greedy tokens do not depend on how many more follow, so each caller gets what it would alone."""
+    if len(prompts) == 1:
+        return [continue_text(loaded, prompts[0], limits[0])]
+    tokenizer = loaded.tokenizer
+    ids = [tokenizer(p)["input_ids"] for p in prompts]
+    stop = tokenizer.eos_token_id
+    pad = next(t for t in (tokenizer.pad_token_id, stop, 0) if t is not None)  # masked out: any id will do
+    width = max(len(row) for row in ids)
+    input_ids = torch.tensor([[pad] * (width - len(row)) + row for row in ids], device=loaded.device)
+    mask = torch.tensor([[0] * (width - len(row)) + [1] * len(row) for row in ids], device=loaded.device)
+    with torch.no_grad():
+        out = loaded.model.generate(input_ids=input_ids, attention_mask=mask, max_new_tokens=max(limits),
+                                    do_sample=False, pad_token_id=pad)
+    texts = []
+    for row, limit in zip(out[:, width:].tolist(), limits):
+        row = row[:limit]
+        row = row[:row.index(stop) + 1] if stop in row else row
+        texts.append(tokenizer.decode(row, skip_special_tokens=True))
+    return texts
+
+
 def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
+    return run_batch(ctx, [args])[0]
+
+
+def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]:
     loaded = load(ctx, "generate", "causal-lm", "chat")
+    prompts = [args["prompt"] for args in batch]
+    continuations = continue_texts(loaded, prompts, [args["max_new_tokens"] for args in batch])
+    return [_result(loaded, args, text) for args, text in zip(batch, continuations)]
+
+
+def _result(loaded: Loaded, args: dict[str, Any], continuation: str) -> Result:
     prompt, n = args["prompt"], args["max_new_tokens"]
     count, notice = truncation_notice(loaded, prompt)
-    continuation = continue_text(loaded, prompt, n)
     added = len(loaded.tokenizer(continuation, add_special_tokens=False)["input_ids"])
     gguf = bool(loaded.spec.gguf_file)
     code = SNIPPET.format(imports="AutoModelForCausalLM, AutoTokenizer, pipeline" if gguf else "pipeline",

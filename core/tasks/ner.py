@@ -1,9 +1,13 @@
-"""/ner: token classification, with sub-word labels grouped into whole entities."""
+"""/ner: token classification, with sub-word labels grouped into whole entities.
+
+Batched: concurrent requests share one padded forward pass (see core/batching.py).
+"""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 from core.context import TaskContext
+from core.models import Loaded
 from core.results import Result, Table
 from core.tasks.common import f4, load, model_line, row_lines, truncation_notice, with_output
 
@@ -16,10 +20,18 @@ for e in ner({text!r}):
 
 
 def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
+    return run_batch(ctx, [args])[0]
+
+
+def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]:
     loaded = load(ctx, "ner", "token-classifier")
-    text = args["text"]
+    texts = [args["text"] for args in batch]
+    found = loaded.pipeline("token-classification")(texts, aggregation_strategy="simple", batch_size=len(texts))
+    return [_result(loaded, text, entities) for text, entities in zip(texts, found)]
+
+
+def _result(loaded: Loaded, text: str, entities: list[dict[str, Any]]) -> Result:
     count, notice = truncation_notice(loaded, text)
-    entities = loaded.pipeline("token-classification")(text, aggregation_strategy="simple")
     rows = tuple((e["word"], e["entity_group"], f4(float(e["score"]))) for e in entities)
     types = sorted({e["entity_group"] for e in entities})
     answer = (f"**{len(rows)} entities**: {mark(text, entities)}" if rows else "No named entities found.")

@@ -1,7 +1,10 @@
-"""/zeroshot: rank labels the learner chooses, with an NLI model or by embedding similarity."""
+"""/zeroshot: rank labels the learner chooses, with an NLI model or by embedding similarity.
+
+Batched: concurrent requests share forward passes (see core/batching.py and `run_batch`).
+"""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 
@@ -61,11 +64,25 @@ def parse_labels(raw: str) -> list[str]:
 
 
 def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
-    labels = parse_labels(args["labels"])
+    return run_batch(ctx, [args])[0]
+
+
+def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]:
+    """Embedding models: every request's text and labels in one padded forward pass. NLI models: one
+    pass per request, holding all of its (text, label) pairs, since each request has its own labels."""
+    label_sets = [parse_labels(args["labels"]) for args in batch]  # refuse bad labels before loading a model
     loaded = load(ctx, "zeroshot", "nli", "embedding")
+    multis = [bool(args["multi_label"]) for args in batch]
+    if loaded.kind == "nli":
+        ranked = [_nli(loaded, args["text"], labels, multi) for args, labels, multi in zip(batch, label_sets, multis)]
+    else:
+        ranked = _embedding(loaded, [args["text"] for args in batch], label_sets, multis)
+    return [_result(loaded, args, labels, ranks) for args, labels, ranks in zip(batch, label_sets, ranked)]
+
+
+def _result(loaded: Any, args: dict[str, Any], labels: list[str], ranked: list[tuple[str, float]]) -> Result:
     text, multi = args["text"], bool(args["multi_label"])
     count, notice = truncation_notice(loaded, text)
-    ranked = _nli(loaded, text, labels, multi) if loaded.kind == "nli" else _embedding(loaded, text, labels, multi)
     explain = _explain_nli if loaded.kind == "nli" else _explain_embedding
     snippet = NLI_SNIPPET if loaded.kind == "nli" else EMBED_SNIPPET
     scores = "similarity.clamp(min=0)" if multi else f"torch.softmax(similarity / {TEMPERATURE}, dim=0)"
@@ -83,20 +100,26 @@ def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
 
 
 def _nli(loaded: Any, text: str, labels: list[str], multi: bool) -> list[tuple[str, float]]:
-    out = loaded.pipeline("zero-shot-classification")(text, candidate_labels=labels, multi_label=multi)
+    out = loaded.pipeline("zero-shot-classification")(text, candidate_labels=labels, multi_label=multi,
+                                                      batch_size=len(labels))
     return list(zip(out["labels"], out["scores"]))
 
 
-def _embedding(loaded: Any, text: str, labels: list[str], multi: bool) -> list[tuple[str, float]]:
-    batch = loaded.tokenizer([text] + labels, padding=True, truncation=True, return_tensors="pt").to(loaded.device)
+def _embedding(loaded: Any, texts: list[str], label_sets: list[list[str]],
+               multis: list[bool]) -> list[list[tuple[str, float]]]:
+    sentences = [s for text, labels in zip(texts, label_sets) for s in (text, *labels)]
+    batch = loaded.tokenizer(sentences, padding=True, truncation=True, return_tensors="pt").to(loaded.device)
     with torch.no_grad():
         hidden = loaded.model(**batch).last_hidden_state
     mask = batch["attention_mask"].unsqueeze(-1).float()
-    vectors = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1)
-    similarity = vectors[1:] @ vectors[0]
-    scores = similarity.clamp(min=0) if multi else torch.softmax(similarity / TEMPERATURE, dim=0)
-    order = scores.argsort(descending=True)
-    return [(labels[int(i)], float(scores[i])) for i in order]
+    vectors = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1).float().cpu()
+    ranked, start = [], 0
+    for labels, multi in zip(label_sets, multis):
+        similarity = vectors[start + 1:start + 1 + len(labels)] @ vectors[start]
+        start += 1 + len(labels)
+        scores = similarity.clamp(min=0) if multi else torch.softmax(similarity / TEMPERATURE, dim=0)
+        ranked.append([(labels[int(i)], float(scores[i])) for i in scores.argsort(descending=True)])
+    return ranked
 
 
 def _explain_nli(count: int, labels: list[str], multi: bool) -> str:
