@@ -157,18 +157,22 @@ PROMPTS = [f"Study note {i}: the attention layer of a transformer" + " really" *
 def generate_crowd(cache: Path, repeats: int) -> dict[str, float]:
     """8 learners' /generate (20 new tokens each, SmolLM2) at once through the engine, vs the same 8
     one after another with the bare single-prompt call (tokenize, greedy `generate`, decode)."""
-    from core.tasks.generate import continue_text
-
     engine = Engine(Settings(pack="offline", cache_dir=cache))
     loaded = engine.models.get("generate", engine.pack.models["generate"])
     asks = [{"prompt": p, "max_new_tokens": 20} for p in PROMPTS]
+
+    def continue_text(prompt: str, n: int) -> str:
+        inputs = loaded.tokenizer(prompt, return_tensors="pt")
+        with torch.no_grad():
+            out = loaded.model.generate(**inputs, max_new_tokens=n, do_sample=False)
+        return loaded.tokenizer.decode(out[0, inputs["input_ids"].shape[-1]:], skip_special_tokens=True)
 
     async def crowd() -> None:
         await asyncio.gather(*(engine.run("generate", a) for a in asks))
 
     loop = asyncio.new_event_loop()
     out = interleaved({
-        "sequential_generate_8_s": lambda: [continue_text(loaded, a["prompt"], 20) for a in asks],
+        "sequential_generate_8_s": lambda: [continue_text(a["prompt"], 20) for a in asks],
         "engine_generate_crowd_8_s": lambda: loop.run_until_complete(crowd()),
     }, repeats)
     loop.close()

@@ -41,7 +41,7 @@ def build_registry() -> Registry:
         Command("qa", "Answer a question from a context you give.",
                 (_text("question", "The question to answer", 300),
                  _text("context", "The text that holds the answer", 2000, positional="second")),
-                ("/qa Where do I live? | My name is Ada and I live in London.",), qa.run),
+                ("/qa Where do I live? | My name is Ada and I live in London.",), qa.run, batch_handler=qa.run_batch),
         Command("generate", "Continue a prompt with a text-generation model.",
                 (_text("prompt", "The start of the text", 1000),
                  Option("max_new_tokens", "How many tokens to add (1-100)", "int", min_value=1, max_value=100,
@@ -51,7 +51,7 @@ def build_registry() -> Registry:
         Command("summarize", "Summarize a text (the transformers 5 way: generate, not a pipeline).",
                 (_text("text", "The text to summarize", 2000),),
                 ("/summarize The Eiffel Tower is 330 metres tall. It was the tallest structure in the world "
-                 "for 41 years.",), summarize.run),
+                 "for 41 years.",), summarize.run, batch_handler=summarize.run_batch),
         Command("fillmask", "Guess the word hidden behind [MASK] (or <mask>).",
                 (_text("text", "A text with exactly one [MASK] or <mask>", 1000),
                  Option("top_k", "How many guesses to show (1-10)", "int", min_value=1, max_value=10, default=5)),

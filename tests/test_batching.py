@@ -181,3 +181,25 @@ async def test_generate_batch_gives_each_prompt_its_own_greedy_continuation(pack
         assert result.answer == alone.answer and result.answer.startswith(ask["prompt"])
     batched.close()
     solo.close()
+
+
+@pytest.mark.parametrize("command, asks", [
+    ("summarize", [{"text": "The Eiffel Tower is 330 metres tall. It was the tallest structure in the world for 41 years."},
+                   {"text": "Cats sleep for most of the day. They hunt at dawn and dusk."},
+                   {"text": "The lesson covered tokenizers, then attention, then pipelines."}]),
+    ("qa", [{"question": "Where do I live?", "context": "My name is Ada and I live in London."},
+            {"question": "How tall is the tower?", "context": "The Eiffel Tower is 330 metres tall."},
+            {"question": "What do cats do at dawn?", "context": "Cats sleep for most of the day and hunt at dawn."}]),
+])
+async def test_chat_model_batch_gives_each_caller_its_own_reply(command, asks, tiny_settings):
+    batched = Engine(Settings(pack="offline", cache_dir=tiny_settings.cache_dir))
+    solo = Engine(Settings(pack="offline", cache_dir=tiny_settings.cache_dir, max_batch=1))
+    await batched.run(command, asks[0])
+    results = await asyncio.gather(*(batched.run(command, a) for a in asks * 2))
+    assert max(batched.batchers[command].batch_sizes) > 1
+    for ask, result in zip(asks * 2, results):
+        alone = await solo.run(command, ask)
+        assert result.answer == alone.answer and result.code == alone.code
+        assert all(repr(value) in result.code or value in result.code for value in ask.values())
+    batched.close()
+    solo.close()

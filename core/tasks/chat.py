@@ -1,9 +1,13 @@
-"""Chat models through `pipeline("text-generation")`: how transformers 5 does summaries and answers
-when there is no dedicated model (the old one-line pipelines were removed)."""
+"""Chat models for summaries and answers: how transformers 5 does them when there is no dedicated
+model (the old one-line pipelines were removed). The snippet shows `pipeline("text-generation")` with
+chat messages; the bot does the same steps itself, so that concurrent requests decode together."""
 from __future__ import annotations
+
+from typing import Sequence
 
 from core.models import Loaded
 from core.tasks.common import model_line
+from core.tasks.decoding import greedy_continue
 
 SNIPPET = """from transformers import {imports}
 
@@ -20,12 +24,23 @@ chat = pipeline("text-generation", model=model, tokenizer=tokenizer)"""
 
 def chat(loaded: Loaded, messages: list[dict[str, str]], max_new_tokens: int) -> tuple[str, int, int]:
     """Greedy chat reply, with the prompt's token count (chat template included) and new tokens."""
-    generator = loaded.pipeline("text-generation")
-    out = generator(messages, max_new_tokens=max_new_tokens, do_sample=False)
-    reply = out[0]["generated_text"][-1]["content"].strip()
-    prompt = loaded.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
-    prompt_ids = prompt["input_ids"] if isinstance(prompt, dict) or hasattr(prompt, "keys") else prompt
-    return reply, len(prompt_ids), len(loaded.tokenizer(reply, add_special_tokens=False)["input_ids"])
+    return chat_batch(loaded, [messages], max_new_tokens)[0]
+
+
+def chat_batch(loaded: Loaded, conversations: Sequence[list[dict[str, str]]],
+               max_new_tokens: int) -> list[tuple[str, int, int]]:
+    """What `pipeline("text-generation")(messages, do_sample=False)` replies to each conversation:
+    the chat template with the assistant's turn opened, greedy decoding, the new tokens decoded.
+    Several conversations decode together (core/tasks/decoding.py)."""
+    prompts = [_template_ids(loaded, messages) for messages in conversations]
+    replies = greedy_continue(loaded, prompts, [max_new_tokens] * len(prompts))
+    return [(loaded.tokenizer.decode(new, skip_special_tokens=True).strip(), len(prompt), len(new))
+            for prompt, new in zip(prompts, replies)]
+
+
+def _template_ids(loaded: Loaded, messages: list[dict[str, str]]) -> list[int]:
+    ids = loaded.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
+    return list(ids["input_ids"] if hasattr(ids, "keys") else ids)
 
 
 def snippet(loaded: Loaded, messages: list[dict[str, str]], max_new_tokens: int) -> str:

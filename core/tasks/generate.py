@@ -1,17 +1,16 @@
 """/generate: continue a prompt, one most-likely token at a time.
 
-Batched: concurrent prompts are left-padded and decoded together (see core/batching.py).
+Batched: concurrent prompts are decoded together (core/tasks/decoding.py, core/batching.py).
 """
 from __future__ import annotations
 
 from typing import Any, Sequence
 
-import torch
-
 from core.context import TaskContext
 from core.models import Loaded
 from core.results import Result
 from core.tasks.common import load, model_line, truncation_notice, with_output
+from core.tasks.decoding import greedy_continue
 
 SNIPPET = """from transformers import {imports}
 
@@ -26,37 +25,11 @@ model = AutoModelForCausalLM.from_pretrained(MODEL, gguf_file=GGUF)
 generator = pipeline("text-generation", model=model, tokenizer=tokenizer)"""
 
 
-def continue_text(loaded: Loaded, prompt: str, max_new_tokens: int) -> str:
-    """What `pipeline("text-generation")(..., return_full_text=False)` returns, without importing the
-    pipeline machinery (about 2 s of a cold start): tokenize, greedy `generate`, decode the new tokens."""
-    inputs = loaded.tokenizer(prompt, return_tensors="pt").to(loaded.device)
-    with torch.no_grad():
-        out = loaded.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
-    return loaded.tokenizer.decode(out[0, inputs["input_ids"].shape[-1]:], skip_special_tokens=True)
-
-
 def continue_texts(loaded: Loaded, prompts: Sequence[str], limits: Sequence[int]) -> list[str]:
-    """Several prompts in one greedy `generate`: left-padded (a decoder continues from the right end),
-    run to the largest limit, then each cut at its own limit and at its first end-of-text token. The
-    first n greedy tokens do not depend on how many more follow, so each caller gets what it would alone."""
-    if len(prompts) == 1:
-        return [continue_text(loaded, prompts[0], limits[0])]
-    tokenizer = loaded.tokenizer
-    ids = [tokenizer(p)["input_ids"] for p in prompts]
-    stop = tokenizer.eos_token_id
-    pad = next(t for t in (tokenizer.pad_token_id, stop, 0) if t is not None)  # masked out: any id will do
-    width = max(len(row) for row in ids)
-    input_ids = torch.tensor([[pad] * (width - len(row)) + row for row in ids], device=loaded.device)
-    mask = torch.tensor([[0] * (width - len(row)) + [1] * len(row) for row in ids], device=loaded.device)
-    with torch.no_grad():
-        out = loaded.model.generate(input_ids=input_ids, attention_mask=mask, max_new_tokens=max(limits),
-                                    do_sample=False, pad_token_id=pad)
-    texts = []
-    for row, limit in zip(out[:, width:].tolist(), limits):
-        row = row[:limit]
-        row = row[:row.index(stop) + 1] if stop in row else row
-        texts.append(tokenizer.decode(row, skip_special_tokens=True))
-    return texts
+    """What `pipeline("text-generation")(..., return_full_text=False)` returns for each prompt, without
+    importing the pipeline machinery (about 2 s of a cold start): tokenize, greedy `generate`, decode."""
+    ids = [loaded.tokenizer(prompt)["input_ids"] for prompt in prompts]
+    return [loaded.tokenizer.decode(new, skip_special_tokens=True) for new in greedy_continue(loaded, ids, limits)]
 
 
 def run(ctx: TaskContext, args: dict[str, Any]) -> Result:

@@ -1,7 +1,7 @@
 """/qa: extractive question answering from start/end logits, or a chat model's answer."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 
@@ -12,6 +12,7 @@ from core.tasks import chat
 from core.tasks.common import f4, load, model_line, pct, with_output
 
 MAX_ANSWER_TOKENS = 30
+CHAT_NEW_TOKENS = 48
 SNIPPET = """import torch
 from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
@@ -41,11 +42,18 @@ CHAT_SYSTEM = "Answer the question using only the context. Reply with the answer
 
 
 def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
+    return run_batch(ctx, [args])[0]
+
+
+def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]:
+    """A chat model answers concurrent questions together; an extractive model one after another."""
     loaded = load(ctx, "qa", "extractive-qa", "chat", "causal-lm")
-    question, context = args["question"], args["context"]
     if loaded.kind == "extractive-qa":
-        return _extractive(loaded, question, context)
-    return _chat(loaded, question, context)
+        return [_extractive(loaded, args["question"], args["context"]) for args in batch]
+    conversations = [_messages(args["question"], args["context"]) for args in batch]
+    replies = chat.chat_batch(loaded, conversations, CHAT_NEW_TOKENS)
+    return [_chat(loaded, messages, args["context"], reply)
+            for messages, args, reply in zip(conversations, batch, replies)]
 
 
 def extract(loaded: Loaded, question: str, context: str) -> tuple[float, int, int, int, int]:
@@ -90,10 +98,13 @@ def _extractive(loaded: Loaded, question: str, context: str) -> Result:
     )
 
 
-def _chat(loaded: Loaded, question: str, context: str) -> Result:
-    messages = [{"role": "system", "content": CHAT_SYSTEM},
-                {"role": "user", "content": f"Context: {context}\n\nQuestion: {question}"}]
-    reply, prompt_tokens, new_tokens = chat.chat(loaded, messages, 48)
+def _messages(question: str, context: str) -> list[dict[str, str]]:
+    return [{"role": "system", "content": CHAT_SYSTEM},
+            {"role": "user", "content": f"Context: {context}\n\nQuestion: {question}"}]
+
+
+def _chat(loaded: Loaded, messages: list[dict[str, str]], context: str, answered: tuple[str, int, int]) -> Result:
+    reply, prompt_tokens, new_tokens = answered
     where = context.find(reply.rstrip("."))
     shown = (f"\n{context[:where]}**{context[where:where + len(reply.rstrip('.'))]}**"
              f"{context[where + len(reply.rstrip('.')):]}" if reply and where >= 0 else "")
@@ -103,6 +114,6 @@ def _chat(loaded: Loaded, question: str, context: str) -> Result:
         command="qa",
         answer=f"**{reply or '(no answer)'}**{shown}",
         explanation=chat.explain("question-answering", prompt_tokens, new_tokens, note),
-        code=with_output(chat.snippet(loaded, messages, 48), [reply]),
+        code=with_output(chat.snippet(loaded, messages, CHAT_NEW_TOKENS), [reply]),
         model=loaded.spec.hub_id,
     )

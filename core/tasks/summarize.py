@@ -4,7 +4,7 @@ transformers 5 removed `pipeline("summarization")`; both ways here are what it t
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 
@@ -15,6 +15,7 @@ from core.tasks import chat
 from core.tasks.common import load, model_line, truncation_notice, with_output
 
 MAX_NEW_TOKENS = 60
+CHAT_NEW_TOKENS = 80
 SNIPPET = """from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
 {model}
@@ -26,10 +27,17 @@ print(tokenizer.decode(summary_ids[0], skip_special_tokens=True))"""
 
 
 def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
+    return run_batch(ctx, [args])[0]
+
+
+def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]:
+    """A chat model summarizes concurrent texts together; a seq2seq model one after another."""
     loaded = load(ctx, "summarize", "seq2seq", "chat", "causal-lm")
     if loaded.kind == "seq2seq":
-        return _seq2seq(loaded, args["text"])
-    return _chat(loaded, args["text"])
+        return [_seq2seq(loaded, args["text"]) for args in batch]
+    conversations = [_messages(args["text"]) for args in batch]
+    replies = chat.chat_batch(loaded, conversations, CHAT_NEW_TOKENS)
+    return [_chat(loaded, messages, reply) for messages, reply in zip(conversations, replies)]
 
 
 def _seq2seq(loaded: Loaded, text: str) -> Result:
@@ -56,13 +64,16 @@ def _seq2seq(loaded: Loaded, text: str) -> Result:
     )
 
 
-def _chat(loaded: Loaded, text: str) -> Result:
-    messages = [{"role": "user", "content": f"Summarize this text in one or two sentences:\n\n{text}"}]
-    summary, prompt_tokens, new_tokens = chat.chat(loaded, messages, 80)
+def _messages(text: str) -> list[dict[str, str]]:
+    return [{"role": "user", "content": f"Summarize this text in one or two sentences:\n\n{text}"}]
+
+
+def _chat(loaded: Loaded, messages: list[dict[str, str]], reply: tuple[str, int, int]) -> Result:
+    summary, prompt_tokens, new_tokens = reply
     return Result(
         command="summarize",
         answer=f"**Summary:** {summary}",
         explanation=chat.explain("summarization", prompt_tokens, new_tokens),
-        code=with_output(chat.snippet(loaded, messages, 80), [summary]),
+        code=with_output(chat.snippet(loaded, messages, CHAT_NEW_TOKENS), [summary]),
         model=loaded.spec.hub_id,
     )
