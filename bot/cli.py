@@ -198,6 +198,7 @@ def _doctor(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _models(settings: Settings, args: argparse.Namespace) -> int:
+    _started()  # a pull loads the pack's models one at a time: let the collector free each one
     from bot.ops import list_models, run_pull
 
     if args.action == "list":
@@ -225,8 +226,9 @@ def entry() -> None:
 
     Start-up runs with the cyclic garbage collector paused. Importing torch and transformers creates
     about 600,000 long-lived objects, and collecting them again and again took about 1 s of a 4.5 s
-    start (`tutor bench`, cold start). Long-running commands turn it back on once their engine exists
-    (`_started`); a one-shot `ask` leaves it off until its answer (de-quantising collects after itself).
+    start (`tutor bench`, cold start). Long-running commands turn it back on once their engine exists,
+    and `models` and `bench` at once (`_started`); the one-shot `ask` and `doctor` leave it off until
+    they exit (de-quantising collects after itself).
 
     After the answer, exit without the interpreter's teardown of torch and
     transformers, which takes about 1.5 s and does nothing a finished command needs: output and

@@ -22,16 +22,12 @@ model = AutoModelForCausalLM.from_pretrained(MODEL, gguf_file=GGUF)
 chat = pipeline("text-generation", model=model, tokenizer=tokenizer)"""
 
 
-def chat(loaded: Loaded, messages: list[dict[str, str]], max_new_tokens: int) -> tuple[str, int, int]:
-    """Greedy chat reply, with the prompt's token count (chat template included) and new tokens."""
-    return chat_batch(loaded, [messages], max_new_tokens)[0]
-
-
 def chat_batch(loaded: Loaded, conversations: Sequence[list[dict[str, str]]],
                max_new_tokens: int) -> list[tuple[str, int, int]]:
     """What `pipeline("text-generation")(messages, do_sample=False)` replies to each conversation:
     the chat template with the assistant's turn opened, greedy decoding, the new tokens decoded.
-    Several conversations decode together (core/tasks/decoding.py)."""
+    Several conversations decode together (core/tasks/decoding.py). Each item: the reply, the
+    prompt's token count (chat template included) and the number of new tokens."""
     prompts = [_template_ids(loaded, messages) for messages in conversations]
     replies = greedy_continue(loaded, prompts, [max_new_tokens] * len(prompts))
     return [(loaded.tokenizer.decode(new, skip_special_tokens=True).strip(), len(prompt), len(new))
