@@ -100,8 +100,9 @@ def _engine(settings: Settings, *, one_shot: bool = False):
 
 
 def _started() -> None:
-    """Start-up is over: keep what it made (torch, transformers, the registry) out of later
-    collections, and turn the cyclic collector that `entry` paused back on."""
+    """Start-up is over: collect its garbage once, keep what is left (torch, transformers, the
+    registry) out of later collections, and turn the cyclic collector that `entry` paused back on."""
+    gc.collect()
     gc.freeze()
     gc.enable()
 
