@@ -25,11 +25,13 @@ model = AutoModelForCausalLM.from_pretrained(MODEL, gguf_file=GGUF)
 generator = pipeline("text-generation", model=model, tokenizer=tokenizer)"""
 
 
-def continue_texts(loaded: Loaded, prompts: Sequence[str], limits: Sequence[int]) -> list[str]:
+def continue_texts(loaded: Loaded, prompts: Sequence[str], limits: Sequence[int]) -> list[tuple[str, int]]:
     """What `pipeline("text-generation")(..., return_full_text=False)` returns for each prompt, without
-    importing the pipeline machinery (about 2 s of a cold start): tokenize, greedy `generate`, decode."""
+    importing the pipeline machinery (about 2 s of a cold start): tokenize, greedy `generate`, decode.
+    Each item: the continuation, and how many tokens the model generated for it."""
     ids = [loaded.tokenizer(prompt)["input_ids"] for prompt in prompts]
-    return [loaded.tokenizer.decode(new, skip_special_tokens=True) for new in greedy_continue(loaded, ids, limits)]
+    return [(loaded.tokenizer.decode(new, skip_special_tokens=True), len(new))
+            for new in greedy_continue(loaded, ids, limits)]
 
 
 def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
@@ -40,13 +42,12 @@ def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]
     loaded = load(ctx, "generate", "causal-lm", "chat")
     prompts = [args["prompt"] for args in batch]
     continuations = continue_texts(loaded, prompts, [args["max_new_tokens"] for args in batch])
-    return [_result(loaded, args, text) for args, text in zip(batch, continuations)]
+    return [_result(loaded, args, text, added) for args, (text, added) in zip(batch, continuations)]
 
 
-def _result(loaded: Loaded, args: dict[str, Any], continuation: str) -> Result:
+def _result(loaded: Loaded, args: dict[str, Any], continuation: str, added: int) -> Result:
     prompt, n = args["prompt"], args["max_new_tokens"]
     count, notice = truncation_notice(loaded, prompt)
-    added = len(loaded.tokenizer(continuation, add_special_tokens=False)["input_ids"])
     gguf = bool(loaded.spec.gguf_file)
     code = SNIPPET.format(imports="AutoModelForCausalLM, AutoTokenizer, pipeline" if gguf else "pipeline",
                           model=model_line(loaded), build=BUILD_GGUF if gguf else BUILD, prompt=prompt, n=n)
@@ -56,7 +57,7 @@ def _result(loaded: Loaded, args: dict[str, Any], continuation: str) -> Result:
         explanation=(
             f"1. Your prompt became {count} tokens.\n"
             f"2. The model predicted a probability for every token of its vocabulary as the next one, took the "
-            f"most likely (greedy decoding: `do_sample=False`), appended it, and repeated: about {added} new "
+            f"most likely (greedy decoding: `do_sample=False`), appended it, and repeated: {added} new "
             f"tokens (you allowed {n}).\n"
             "3. Greedy decoding always gives the same text; `do_sample=True, temperature=0.8` gives varied text, "
             "and small models can repeat themselves."
