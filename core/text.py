@@ -1,0 +1,55 @@
+"""Cleaning a learner's text where it enters the tutor.
+
+Text reaches us from argv (undecodable bytes become lone surrogates under Python's
+`surrogateescape`), from stdin, and from Discord and Slack JSON (where `"\\ud800"` is a legal
+escape that decodes to a lone surrogate). Such a string cannot be encoded as UTF-8, so a
+tokenizer, a log line or an HTTP reply would fail on it. Every adapter hands raw text to the
+core, and the core cleans it once, here, and says what it changed.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+REPLACEMENT = "\ufffd"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+"""C0 and C1 control characters, except tab, newline and carriage return."""
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    text: str
+    replaced: int = 0
+    """Characters that were not valid Unicode (lone surrogates), now U+FFFD."""
+    removed: int = 0
+    """Invisible control characters dropped."""
+
+    @property
+    def notice(self) -> str | None:
+        """One sentence for the answer, or None when nothing changed."""
+        parts = []
+        if self.replaced:
+            parts.append(f"{_count(self.replaced, 'character')} that {'was' if self.replaced == 1 else 'were'} "
+                         f"not valid Unicode (often a broken copy-paste) became {REPLACEMENT}")
+        if self.removed:
+            parts.append(f"{_count(self.removed, 'invisible control character')} "
+                         f"{'was' if self.removed == 1 else 'were'} removed")
+        return ("In your text, " + " and ".join(parts) + ".") if parts else None
+
+
+def clean_text(raw: str) -> Cleaned:
+    """`raw` made safe to encode as UTF-8 and to show, and how much was changed."""
+    text, replaced = _SURROGATE.subn(REPLACEMENT, raw)
+    text, removed = _CONTROL.subn("", text)
+    return Cleaned(text, replaced, removed)
+
+
+def decode_bytes(data: bytes) -> Cleaned:
+    """Bytes from a pipe or a file: invalid UTF-8 sequences become U+FFFD (counted), never an error."""
+    text = data.decode("utf-8", errors="surrogateescape")
+    return clean_text(text)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"

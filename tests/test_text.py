@@ -1,0 +1,35 @@
+"""Text from argv, stdin and platform JSON is cleaned once, and the cleaning is reported."""
+from __future__ import annotations
+
+from core.text import REPLACEMENT, clean_text, decode_bytes
+
+
+def test_lone_surrogates_become_replacement_characters_and_are_counted():
+    cleaned = clean_text("ab\ud800c\udcff")
+    assert cleaned.text == f"ab{REPLACEMENT}c{REPLACEMENT}"
+    assert cleaned.replaced == 2
+    cleaned.text.encode("utf-8")  # would raise UnicodeEncodeError before cleaning
+
+
+def test_control_characters_are_removed_but_tabs_and_newlines_stay():
+    cleaned = clean_text("a\x00b\x1bc\td\ne\x85")
+    assert cleaned.text == "abc\td\ne"
+    assert cleaned.removed == 3
+
+
+def test_clean_text_reports_nothing_for_ordinary_unicode():
+    text = "naïve café 你好 🤗 <@123> `code` @everyone"
+    assert clean_text(text).text == text
+    assert clean_text(text).notice is None
+
+
+def test_notice_names_both_kinds_of_change():
+    notice = clean_text("\ud800\x00\x01").notice
+    assert notice is not None and "1 character that was not valid Unicode" in notice
+    assert "2 invisible control characters were removed" in notice
+
+
+def test_invalid_utf8_bytes_decode_to_replacement_characters():
+    cleaned = decode_bytes(b"caf\xe9 \xff\xfe ok")
+    assert cleaned.text == f"caf{REPLACEMENT} {REPLACEMENT}{REPLACEMENT} ok"
+    assert cleaned.replaced == 3
