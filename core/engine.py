@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 from core.batching import MicroBatcher, one_by_one_on_failure
 from core.context import TaskContext
-from core.errors import UserError
+from core.errors import Busy, UserError
 from core.grammar import parse_line
 from core.metrics import Metrics
 from core.models import ModelStore
@@ -54,16 +54,17 @@ class Engine:
     async def run(self, name: str, raw_args: Mapping[str, Any]) -> Result:
         """Answer one command with typed or raw (string) options. Raises `UserError`."""
         command = self.registry.get(name)
-        return await self._execute(command, command.validate(raw_args))
+        return await self.execute(command, command.validate(raw_args))
 
     async def run_text(self, line: str) -> Result:
         """Answer one line of the text grammar: `/command main | second key=value`."""
         command, raw = parse_line(self.registry, line)
-        return await self._execute(command, command.validate(raw))
+        return await self.execute(command, command.validate(raw))
 
-    async def _execute(self, command: Command, args: dict[str, Any]) -> Result:
+    async def execute(self, command: Command, args: dict[str, Any]) -> Result:
+        """Run one validated command on the worker threads (batched where the command allows)."""
         if self._in_flight >= self.settings.max_queue:
-            raise UserError("The tutor is busy with many questions right now. Please try again in a minute.")
+            raise Busy("The tutor is busy with many questions right now. Please try again in a minute.")
         self._in_flight += 1
         started = time.perf_counter()
         loop = asyncio.get_running_loop()

@@ -11,3 +11,7 @@ class UserError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class Busy(UserError):
+    """The tutor is at its queue limit: not the learner's fault, but something they can wait out."""

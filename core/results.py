@@ -5,6 +5,10 @@ Text uses a tiny markup that every adapter can translate: `**bold**` and `` `cod
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.actions import Choice
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,8 @@ class Result:
     table: Table | None = None
     images: tuple[Image, ...] = ()
     notices: tuple[str, ...] = field(default_factory=tuple)
+    actions: tuple["Choice", ...] = ()
+    """Follow-up choices (buttons, a select): each runs a command through the same policy."""
 
     def as_text(self) -> str:
         """The whole answer as plain text (console, logs, fallbacks)."""

@@ -1,0 +1,116 @@
+"""Actions: the follow-up choices an answer carries ("next layer", "mask this token").
+
+The core only says *what* a choice runs: a command and its raw option values. Each adapter draws
+actions natively (Discord buttons and selects, Slack Block Kit, numbered lines in the console) and,
+when one is chosen, hands its encoded id back to the policy as `Request(action=...)`, which checks
+it like any typed command. So a click obeys the same validation, cooldown and error wording.
+
+An encoded id must fit Discord's `custom_id` (100 characters), so an action never carries the
+learner's text: it names the run that produced the answer (`run=*` in a task's result, replaced
+by a short id when the policy stores the run) and the few options that change.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import quote, unquote
+
+from core.errors import UserError
+
+PREFIX = "tt1"
+"""Versioned, so ids on old messages can be told apart if the format ever changes."""
+MAX_ID = 100
+"""Discord's custom_id limit; Slack's action_id (255) and value (2000) are roomier."""
+MAX_LABEL = 75
+"""Slack's button text limit (Discord allows 80)."""
+MAX_BUTTONS = 20
+"""Four rows of five on Discord, leaving the fifth row for one select."""
+MAX_MENU_OPTIONS = 25
+THIS_RUN = "*"
+"""The value of `run` in a task's actions: the policy replaces it with the stored run's id."""
+
+Style = Literal["primary", "secondary", "danger"]
+
+
+@dataclass(frozen=True)
+class Action:
+    """One choice: a button, one option of a select, or one numbered line in the console."""
+
+    label: str
+    command: str
+    args: tuple[tuple[str, str], ...] = ()
+    style: Style = "secondary"
+    description: str = ""
+    """A longer hint where the platform shows one (select options)."""
+
+    @classmethod
+    def to(cls, label: str, command: str, *, style: Style = "secondary", description: str = "",
+           **args: object) -> Action:
+        return cls(label[:MAX_LABEL], command, tuple((k, str(v)) for k, v in args.items()), style,
+                   description[:100])
+
+    @property
+    def id(self) -> str:
+        return encode(self.command, dict(self.args))
+
+    def with_run(self, run_id: str) -> Action:
+        """This action with `run=*` replaced by a stored run's id."""
+        args = tuple((k, run_id if (k == "run" and v == THIS_RUN) else v) for k, v in self.args)
+        return Action(self.label, self.command, args, self.style, self.description)
+
+
+@dataclass(frozen=True)
+class Menu:
+    """A select: one row of at most 25 options, each an `Action`."""
+
+    placeholder: str
+    options: tuple[Action, ...]
+
+    def with_run(self, run_id: str) -> Menu:
+        return Menu(self.placeholder, tuple(o.with_run(run_id) for o in self.options))
+
+
+Choice = Action | Menu
+
+
+def encode(command: str, args: dict[str, str]) -> str:
+    """`tt1:attention:run=ab12&layer=3`; ValueError past `MAX_ID` (a task bug, caught in tests)."""
+    body = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in args.items())
+    encoded = f"{PREFIX}:{command}:{body}"
+    if len(encoded) > MAX_ID:
+        raise ValueError(f"action id longer than {MAX_ID} characters: {encoded!r}")
+    return encoded
+
+
+def decode(encoded: str) -> tuple[str, dict[str, str]]:
+    """The command and raw option values of an encoded action; `UserError` for anything else."""
+    prefix, _, rest = encoded.partition(":")
+    command, sep, body = rest.partition(":")
+    if prefix != PREFIX or not sep or not command:
+        raise UserError("That button belongs to an older version of the tutor. Please type the command again.")
+    args: dict[str, str] = {}
+    for pair in filter(None, body.split("&")):
+        key, _, value = pair.partition("=")
+        args[unquote(key)] = unquote(value)
+    return command, args
+
+
+def uses_run(choices: tuple[Choice, ...]) -> bool:
+    """True when some action refers to the run that produced the answer (`run=*`)."""
+    actions = [a for c in choices for a in (c.options if isinstance(c, Menu) else (c,))]
+    return any(dict(a.args).get("run") == THIS_RUN for a in actions)
+
+
+def check(choices: tuple[Choice, ...]) -> None:
+    """The limits every platform can honour; ValueError names the first one broken (a task bug)."""
+    buttons = [c for c in choices if isinstance(c, Action)]
+    menus = [c for c in choices if isinstance(c, Menu)]
+    if len(buttons) > MAX_BUTTONS or len(menus) > 1:
+        raise ValueError(f"{len(buttons)} buttons and {len(menus)} selects; at most {MAX_BUTTONS} and 1")
+    for menu in menus:
+        if not 1 <= len(menu.options) <= MAX_MENU_OPTIONS:
+            raise ValueError(f"a select needs 1 to {MAX_MENU_OPTIONS} options, not {len(menu.options)}")
+    for action in buttons + [o for m in menus for o in m.options]:
+        if not action.label.strip():
+            raise ValueError(f"an action to /{action.command} has no label")
+        action.with_run("r" * 8).id  # noqa: B018 - raises past the id limit

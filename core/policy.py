@@ -1,0 +1,218 @@
+"""The request policy, once for every platform.
+
+Every adapter turns a platform event into a `Request` and hands it to `Policy.handle`, which
+answers with an `Outcome`; the adapter only delivers that outcome in its own dialect. The steps,
+in order:
+
+1. **De-duplication**: a platform that retries (Slack re-sends an event it thinks was missed, a
+   replayed slash command) carries the same request id; the replay is dropped silently, before
+   anything else, so it cannot even earn a cooldown note.
+2. **Parse and validate**: the text grammar or typed options, checked against the registry;
+   a mistake is a `UserError` with its own words.
+3. **Cooldown**: spent only by valid commands that run a model; `/help` and a typo are free.
+4. **Engine**: the model work, on worker threads; busy and time-outs come back as outcomes.
+
+Internal failures are logged with context and answered with `APOLOGY`: never a traceback.
+"""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import json
+import logging
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+from core.actions import decode, uses_run
+from core.cooldown import Cooldown
+from core.errors import Busy, UserError
+from core.grammar import parse_line
+from core.store import Database, RunStore, database_url
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.engine import Engine
+    from core.registry import Command
+    from core.results import Result
+
+log = logging.getLogger("tutor.requests")
+EXPIRED = ("This answer's buttons have expired (runs are kept for 7 days), so I no longer have its text. "
+           "Type the command again to get fresh buttons.")
+
+APOLOGY = "Sorry, something went wrong on my side while answering. It has been logged; please try again."
+SEEN_REQUESTS = 4096
+"""How many request ids are remembered to drop a platform's retries; the oldest fall out."""
+
+
+class Kind(str, Enum):
+    ANSWER = "answer"
+    USER_ERROR = "user_error"
+    COOLDOWN = "cooldown"
+    BUSY = "busy"
+    APOLOGY = "apology"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True)
+class Request:
+    """One thing a learner asked, in platform-neutral terms.
+
+    Exactly one of `line` (the text grammar: console, Slack mentions and DMs), `command` (typed
+    options: Discord and Slack slash commands) or `action` (an encoded action from a button,
+    a select or a numbered choice) says what was asked."""
+
+    platform: str
+    user: str
+    line: str | None = None
+    command: str | None = None
+    args: Mapping[str, Any] = field(default_factory=dict)
+    action: str | None = None
+    request_id: str | None = None
+    """The platform's id for this delivery (event id, trigger id, interaction id): retries repeat it."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: Kind
+    command: str = "?"
+    result: Result | None = None
+    message: str = ""
+    """The words for the learner when there is no result (errors, cooldown, busy, apology)."""
+
+    @property
+    def ok(self) -> bool:
+        return self.kind is Kind.ANSWER
+
+    @property
+    def private(self) -> bool:
+        """Errors, cooldowns and apologies go to the asker alone, never to the whole channel."""
+        return self.kind not in (Kind.ANSWER, Kind.DUPLICATE)
+
+    @property
+    def silent(self) -> bool:
+        """Nothing to deliver: a platform's retry of a request already answered."""
+        return self.kind is Kind.DUPLICATE
+
+
+class SeenRequests:
+    """A bounded memory of request ids, so each is answered once."""
+
+    def __init__(self, capacity: int = SEEN_REQUESTS) -> None:
+        self._capacity = capacity
+        self._seen: OrderedDict[str, None] = OrderedDict()
+
+    def first_time(self, *keys: str | None) -> bool:
+        """True (and remembers every key) unless one of the keys was seen already."""
+        present = [k for k in keys if k]
+        if any(k in self._seen for k in present):
+            return False
+        for key in present:
+            self._seen[key] = None
+        while len(self._seen) > self._capacity:
+            self._seen.popitem(last=False)
+        return True
+
+
+class Policy:
+    """The one request policy; the app creates one per engine and hands it to every adapter."""
+
+    def __init__(self, engine: Engine, *, runs: RunStore | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.engine = engine
+        self.cooldown = Cooldown(engine.settings.cooldown_s, clock)
+        self.seen = SeenRequests()
+        self.runs = runs or RunStore(Database(database_url(engine.settings.cache_dir)))
+
+    async def handle(self, request: Request) -> Outcome:
+        """Answer one request; never raises (every failure becomes an outcome)."""
+        started = time.perf_counter()
+        if not self.seen.first_time(_scoped(request)):
+            return Outcome(Kind.DUPLICATE, _name_of(request))
+        outcome = await self._answer(request)
+        self._record(request, outcome, time.perf_counter() - started)
+        return outcome
+
+    async def _answer(self, request: Request) -> Outcome:
+        name = _name_of(request)
+        try:
+            command, args = await self.resolve(request)
+            name = command.name
+            if command.needs_model:
+                wait = self.cooldown.wait_left(request.user)
+                if wait > 0:
+                    return Outcome(Kind.COOLDOWN, name, message=Cooldown.message(wait))
+            result = await self.engine.execute(command, args)
+            return Outcome(Kind.ANSWER, name, await self._keep_run(command, args, result))
+        except Busy as exc:
+            return Outcome(Kind.BUSY, name, message=exc.message)
+        except UserError as exc:
+            return Outcome(Kind.USER_ERROR, name, message=exc.message)
+        except Exception:  # noqa: BLE001 - the whole point: one request never takes the bot down
+            log.exception("internal error platform=%s command=%s user=%s", request.platform, name,
+                          hash_user(request.user))
+            return Outcome(Kind.APOLOGY, name, message=APOLOGY)
+
+    async def resolve(self, request: Request) -> tuple[Command, dict[str, Any]]:
+        """The command and its checked arguments; `UserError` when the request is not valid."""
+        registry = self.engine.registry
+        if request.action is not None:
+            name, raw = decode(request.action)
+            command = registry.get(name)
+            raw = await self._from_run(command, raw)
+        elif request.line is not None:
+            command, raw = parse_line(registry, request.line)
+        else:
+            command, raw = registry.get(request.command or ""), dict(request.args)
+        return command, command.validate(raw)
+
+    async def _from_run(self, command: Command, raw: dict[str, Any]) -> dict[str, Any]:
+        """An action's options on top of the stored run it names (read off the event loop)."""
+        run_id = raw.pop("run", None)
+        if run_id is None:
+            return raw
+        stored = await asyncio.to_thread(self.runs.get, run_id)
+        if stored is None:
+            raise UserError(EXPIRED)
+        known = {o.name for o in command.options}
+        return {**{k: v for k, v in stored[1].items() if k in known}, **raw}
+
+    async def _keep_run(self, command: Command, args: dict[str, Any], result: Result) -> Result:
+        """Store the run behind the answer's actions, and put its id in them (off the event loop)."""
+        if not uses_run(result.actions):
+            return result
+        run_id = await asyncio.to_thread(self.runs.put, command.name, args)
+        return dataclasses.replace(result, actions=tuple(a.with_run(run_id) for a in result.actions))
+
+    def _record(self, request: Request, outcome: Outcome, seconds: float) -> None:
+        known = any(c.name == outcome.command for c in self.engine.registry)  # typos must not grow labels
+        self.engine.metrics.observe(request.platform, outcome.command if known else "unknown",
+                                    _status(outcome), seconds)
+        model = json.dumps(outcome.result.model if outcome.result else "-")
+        log.info("request platform=%s command=%s user=%s model=%s latency_ms=%d outcome=%s",
+                 request.platform, outcome.command if known else "unknown", hash_user(request.user), model,
+                 seconds * 1000, _status(outcome))
+
+
+def hash_user(user_id: str) -> str:
+    """Logs name a learner by a short hash, never by their platform id."""
+    return hashlib.sha256(user_id.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+
+
+def _scoped(request: Request) -> str | None:
+    return f"{request.platform}:{request.request_id}" if request.request_id else None
+
+
+def _name_of(request: Request) -> str:
+    if request.command:
+        return request.command.strip().lstrip("/").lower() or "?"
+    if request.line:
+        return request.line.strip().split(" ", 1)[0].lstrip("/").lower() or "?"
+    return "action" if request.action else "?"
+
+
+def _status(outcome: Outcome) -> str:
+    """The metric label: the three the dashboards already know, plus cooldown and busy."""
+    return {Kind.ANSWER: "ok", Kind.APOLOGY: "error"}.get(outcome.kind, outcome.kind.value)

@@ -1,0 +1,119 @@
+"""The request policy, once: de-duplication, validation, cooldown, engine, outcomes, actions."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from core.actions import decode
+from core.engine import Engine
+from core.policy import APOLOGY, EXPIRED, Kind, Policy, Request
+from core.settings import Settings
+from core.store import Database, RunStore
+from tests.toy_registry import TOY_REGISTRY
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture()
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = Engine(Settings(pack="tiny", cache_dir=tmp_path, cooldown_s=10.0), registry=TOY_REGISTRY)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture()
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture()
+def policy(engine: Engine, clock: Clock, tmp_path: Path) -> Policy:
+    runs = RunStore(Database(f"sqlite:///{tmp_path / 'runs.db'}"), clock=lambda: clock.now)
+    return Policy(engine, runs=runs, clock=clock)
+
+
+def ask(line: str, user: str = "u1", request_id: str | None = None) -> Request:
+    return Request(platform="test", user=user, line=line, request_id=request_id)
+
+
+async def test_a_valid_command_is_answered(policy: Policy):
+    outcome = await policy.handle(ask("/echo hi times=2"))
+    assert outcome.kind is Kind.ANSWER and not outcome.private
+    assert outcome.result is not None and outcome.result.answer == "You said: hi (x2)"
+
+
+async def test_a_retried_request_is_answered_once(policy: Policy):
+    first = await policy.handle(ask("/echo hi", request_id="ev1"))
+    again = await policy.handle(ask("/echo hi", request_id="ev1"))
+    assert first.ok and again.kind is Kind.DUPLICATE and again.silent
+    other_platform = await policy.handle(dataclasses.replace(ask("/echo hi", request_id="ev1"), platform="x"))
+    assert other_platform.ok, "request ids are scoped to their platform"
+
+
+async def test_cooldown_is_spent_only_by_valid_model_commands(policy: Policy, clock: Clock):
+    assert (await policy.handle(ask("/think cats step=12"))).kind is Kind.USER_ERROR, "invalid: no cooldown spent"
+    assert (await policy.handle(ask("/thinkk cats"))).kind is Kind.USER_ERROR
+    assert (await policy.handle(ask("/think cats"))).ok
+    refused = await policy.handle(ask("/think dogs"))
+    assert refused.kind is Kind.COOLDOWN and refused.private
+    assert refused.message == "You're asking quickly! Try again in 10 s."
+    assert (await policy.handle(ask("/echo still free"))).ok, "model-free commands never wait"
+    assert (await policy.handle(ask("/think dogs", user="u2"))).ok, "the cooldown is per learner"
+    clock.now += 10.0
+    assert (await policy.handle(ask("/think dogs"))).ok
+
+
+async def test_errors_are_private_words_and_internal_details_stay_in_the_log(policy: Policy, caplog):
+    unknown = await policy.handle(ask("/ech hi"))
+    assert unknown.kind is Kind.USER_ERROR and "Did you mean `/echo`?" in unknown.message
+    boom = await policy.handle(ask("/boom"))
+    assert boom.kind is Kind.APOLOGY and boom.message == APOLOGY and boom.private
+    assert "internal detail" in caplog.text and "internal detail" not in boom.message
+    assert "u1" not in caplog.text, "learners appear in logs only as a hash"
+
+
+async def test_busy_is_its_own_outcome(policy: Policy, engine: Engine):
+    engine.settings = dataclasses.replace(engine.settings, max_queue=0)
+    outcome = await policy.handle(ask("/echo hi"))
+    assert outcome.kind is Kind.BUSY and "busy" in outcome.message
+
+
+async def test_typed_options_go_through_the_same_validation(policy: Policy):
+    outcome = await policy.handle(Request("test", "u1", command="echo", args={"text": "hi", "times": 9}))
+    assert outcome.kind is Kind.USER_ERROR and "`times` must be between 1 and 5" in outcome.message
+
+
+async def test_an_action_reruns_its_stored_run_with_what_the_button_changes(policy: Policy, clock: Clock):
+    first = await policy.handle(ask("/think a long sentence that would never fit in a button id " * 2))
+    assert first.result is not None
+    next_step = first.result.actions[0]
+    command, args = decode(next_step.id)
+    assert command == "think" and args["step"] == "1" and args["run"] != "*"
+    assert len(next_step.id) <= 100
+    clock.now += 10.0
+    second = await policy.handle(Request("test", "u1", action=next_step.id))
+    assert second.ok and second.result is not None
+    assert second.result.answer.endswith("at step 1.") and "would never fit" in second.result.answer
+
+
+async def test_an_expired_run_says_so(policy: Policy, clock: Clock):
+    first = await policy.handle(ask("/think cats"))
+    assert first.result is not None
+    clock.now += 8 * 86400
+    expired = await policy.handle(Request("test", "u1", action=first.result.actions[0].id))
+    assert expired.kind is Kind.USER_ERROR and expired.message == EXPIRED
+
+
+async def test_a_forged_or_foreign_action_id_is_a_user_error(policy: Policy):
+    for forged in ("nonsense", "tt1:think:run=doesnotexist&step=1", "tt1:nosuch:step=1", "tt1:think:step=99"):
+        outcome = await policy.handle(Request("test", "u1", action=forged))
+        assert outcome.kind is Kind.USER_ERROR, forged
