@@ -14,6 +14,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.results import Result
 
 EXPLANATION = "What happened"
 CODE = "Try it yourself"
@@ -130,3 +134,18 @@ def split_text(text: str, size: int) -> list[str]:
     if rest:
         chunks.append(rest)
     return chunks
+
+
+def sections(result: "Result") -> list[tuple[str, str]]:
+    """A result's parts in `SECTIONS` order, each `(label, markup)`; the answer has no label.
+
+    The table comes as fixed-width text (a code block on platforms that have them); notices and the
+    model line are markup like the answer. Every adapter lays these out in its own dialect."""
+    parts: list[tuple[str, str]] = [("", result.answer)]
+    if result.table is not None:
+        parts.append(("table", result.table.as_text()))
+    parts.extend((NOTE, notice) for notice in result.notices)
+    parts.append((EXPLANATION, result.explanation))
+    parts.append((CODE, result.code))
+    parts.append((MODEL, plain(result.model)))
+    return parts

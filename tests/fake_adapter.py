@@ -1,0 +1,77 @@
+"""A fake chat platform, as an adapter: errbot's `backends/test.py` for the tutor.
+
+`push(user, line)` stands for a learner typing, `choose(user, action_id)` for a click; what the
+bot sends lands in `sent`. Its dialect is plain text in messages of at most `LIMIT` characters, so
+the conformance suite sees splitting at a limit too. It implements the same `Adapter` protocol as
+Discord and Slack, so the conformance suite holds it to the same policy.
+"""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from bot.adapter import Adapter, Variable
+from core.actions import Action, Menu
+from core.markup import sections, split_text, to_plain
+from core.policy import Outcome, Policy, Request
+from core.results import Image
+
+LIMIT = 500
+
+
+@dataclass
+class Message:
+    user: str
+    text: str
+    private: bool
+    images: tuple[Image, ...] = ()
+    actions: tuple[Action, ...] = ()
+
+
+@dataclass
+class FakeAdapter(Adapter):
+    name = "fake"
+    variables = (Variable("FAKE_TOKEN", "A token for the fake platform", secret=True),)
+
+    policy: Policy
+    env: Mapping[str, str] = field(default_factory=dict)
+    sent: list[Message] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._inbox: asyncio.Queue[Request | None] = asyncio.Queue()
+        self._count = 0
+
+    async def serve(self) -> None:
+        while (request := await self._inbox.get()) is not None:
+            await self.deliver(await self.policy.handle(request), request.user)
+            self._inbox.task_done()
+
+    async def stop(self) -> None:
+        await self._inbox.put(None)
+
+    def push(self, user: str, line: str) -> None:
+        self._count += 1
+        self._inbox.put_nowait(Request("fake", user, line=line, request_id=f"m{self._count}"))
+
+    def choose(self, user: str, action_id: str) -> None:
+        self._count += 1
+        self._inbox.put_nowait(Request("fake", user, action=action_id, request_id=f"c{self._count}"))
+
+    async def settle(self) -> None:
+        await self._inbox.join()
+
+    async def deliver(self, outcome: Outcome, user: str) -> None:
+        if outcome.silent:
+            return
+        if outcome.result is None:
+            self.sent.append(Message(user, outcome.message, private=True))
+            return
+        text = "\n\n".join(f"{label}: {to_plain(body)}" if label else to_plain(body)
+                           for label, body in sections(outcome.result))
+        chunks = split_text(text, LIMIT)
+        actions = tuple(a for c in outcome.result.actions for a in (c.options if isinstance(c, Menu) else (c,)))
+        for n, chunk in enumerate(chunks):
+            last = n == len(chunks) - 1
+            self.sent.append(Message(user, chunk, private=False, images=outcome.result.images if last else (),
+                                     actions=actions if last else ()))
