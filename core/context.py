@@ -20,3 +20,17 @@ class TaskContext:
     registry: "Registry"
     figures: "PerThreadCache"
     """Reusable matplotlib figures, per worker thread (see core/render/heatmap.py)."""
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who asked, and where: given to personal commands (quizzes, lessons, progress) as `args["caller"]`.
+
+    `user` is the platform's raw id: a personal command keys its records by a keyed hash of it
+    (never the raw id), so the store holds no platform identity."""
+
+    platform: str
+    user: str
+    place: str = ""
+    group: str = ""
+    direct: bool = False

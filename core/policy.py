@@ -28,6 +28,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from core.actions import decode, uses_run
+from core.context import Caller
 from core.cooldown import Cooldown
 from core.errors import Busy, UserError
 from core.grammar import parse_line
@@ -72,6 +73,12 @@ class Request:
     action: str | None = None
     request_id: str | None = None
     """The platform's id for this delivery (event id, trigger id, interaction id): retries repeat it."""
+    place: str = ""
+    """The conversation (channel, DM, thread) it came from: quizzes run per place."""
+    group: str = ""
+    """The server or workspace, for settings a whole study group shares (the opt-in board)."""
+    direct: bool = False
+    """A one-to-one conversation with the bot (a DM, the console)."""
 
 
 @dataclass(frozen=True)
@@ -144,6 +151,8 @@ class Policy:
                 wait = self.cooldown.wait_left(request.user)
                 if wait > 0:
                     return Outcome(Kind.COOLDOWN, name, message=Cooldown.message(wait))
+            if command.personal:
+                args["caller"] = Caller(request.platform, request.user, request.place, request.group, request.direct)
             result = await self.engine.execute(command, args)
             return Outcome(Kind.ANSWER, name, await self._keep_run(command, args, result))
         except Busy as exc:
@@ -183,7 +192,8 @@ class Policy:
         """Store the run behind the answer's actions, and put its id in them (off the event loop)."""
         if not uses_run(result.actions):
             return result
-        run_id = await asyncio.to_thread(self.runs.put, command.name, args)
+        stored = {k: v for k, v in args.items() if k != "caller"}  # who asked is never stored with a run
+        run_id = await asyncio.to_thread(self.runs.put, command.name, stored)
         return dataclasses.replace(result, actions=tuple(a.with_run(run_id) for a in result.actions))
 
     def _record(self, request: Request, outcome: Outcome, seconds: float) -> None:

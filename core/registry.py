@@ -93,6 +93,8 @@ class Command:
     """Answers several requests in one forward pass: one Result or exception per input."""
     model_command: str | None = None
     """The pack entry whose model serves this command, when it borrows another's (e.g. /overview)."""
+    personal: bool = False
+    """The handler gets `args["caller"]` (a `core.context.Caller`): who asked and where."""
 
     @property
     def model_key(self) -> str:

@@ -5,7 +5,7 @@ Text uses a tiny markup that every adapter can translate: `**bold**` and `` `cod
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.actions import Choice
@@ -32,6 +32,20 @@ class Image:
     alt: str
 
 
+Show = Literal["reply", "update", "private"]
+"""`reply`: a new public message for a typed command; for a click, the clicked message is replaced
+when the clicker asked the original question, and anyone else gets a private copy (exploring
+never rewrites someone else's answer). `update`: replace the clicked message for everyone (a
+quiz's reveal, a lesson's next step). `private`: for the asker or clicker alone (an answer's
+acknowledgement, /progress, /mydata)."""
+
+
+@dataclass(frozen=True)
+class Timer:
+    seconds: float
+    action_id: str
+
+
 @dataclass(frozen=True)
 class Result:
     """One answer: the answer itself, what happened, and code that reproduces it."""
@@ -46,6 +60,10 @@ class Result:
     notices: tuple[str, ...] = field(default_factory=tuple)
     actions: tuple["Choice", ...] = ()
     """Follow-up choices (buttons, a select): each runs a command through the same policy."""
+    show: Show = "reply"
+    """How an adapter delivers it; see `Show`."""
+    timer: Timer | None = None
+    """An action the adapter runs by itself later (a quiz's reveal), as if the asker chose it."""
 
     def as_text(self) -> str:
         """The whole answer as plain text (console, logs, fallbacks)."""
