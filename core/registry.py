@@ -95,6 +95,8 @@ class Command:
     """The pack entry whose model serves this command, when it borrows another's (e.g. /overview)."""
     personal: bool = False
     """The handler gets `args["caller"]` (a `core.context.Caller`): who asked and where."""
+    hidden: bool = False
+    """Reached only through actions (a quiz answer, a lesson step): no slash command, not in /help."""
 
     @property
     def model_key(self) -> str:
@@ -137,6 +139,10 @@ class Registry:
 
     def __iter__(self):
         return iter(self._commands.values())
+
+    def visible(self) -> list[Command]:
+        """The commands a learner can type: what slash commands, manifests and /help list."""
+        return [c for c in self._commands.values() if not c.hidden]
 
     def __len__(self) -> int:
         return len(self._commands)
