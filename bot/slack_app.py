@@ -353,10 +353,11 @@ class SlashReply:
         await self._respond(render_error(text), "ephemeral")
 
     async def _respond(self, message: SlackMessage, response_type: str) -> None:
+        """Post through the response_url; a refusal (used up, expired) is logged, not raised."""
         webhook = AsyncWebhookClient(self.response_url, retry_handlers=_retry_handlers())
         response = await webhook.send(response_type=response_type, replace_original=False, **message.as_kwargs())
-        if response.status != 200:
-            log.warning("response_url answered %s: %s", response.status, response.body[:200])
+        if response.status_code != 200:
+            log.warning("response_url answered %s: %s", response.status_code, str(response.body)[:200])
 
 
 async def upload_images(client: AsyncWebClient, images: tuple[Image, ...], channel: str,
