@@ -6,8 +6,8 @@ test_slack_commands.py covers the real registry.
 """
 from __future__ import annotations
 
-import logging
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -281,3 +281,65 @@ async def test_dm_mentioning_the_bot_twice_as_events_is_answered_once(engine: En
         [post] = await fake.wait_for(lambda: fake.calls_to("chat.postMessage"))
         await fake.settle()
         assert len(fake.calls_to("chat.postMessage")) == 1 and "You said: *both*" in post.text
+
+
+async def test_redelivered_slash_command_is_answered_once(engine: Engine, tiny_settings: Settings):
+    async with slack_bot(engine, tiny_settings) as fake:
+        payload = fake.slash_payload("/echo", "only once")
+        first = await fake.send_envelope("slash_commands", payload)
+        await fake.wait_for(lambda: fake.calls_to("chat.postMessage"))
+        again = await fake.send_envelope("slash_commands", dict(payload))
+        await fake.wait_ack(again)
+        await fake.settle()
+        assert first in fake.acks and len(fake.calls_to("chat.postMessage")) == 1
+        await fake.slash("/echo", "a new question")
+        await fake.wait_for(lambda: len(fake.calls_to("chat.postMessage")) == 2)
+
+
+async def test_slash_command_without_trigger_id_is_deduplicated_on_its_payload(engine: Engine,
+                                                                               tiny_settings: Settings):
+    async with slack_bot(engine, tiny_settings) as fake:
+        payload = fake.slash_payload("/echo", "no trigger")
+        del payload["trigger_id"]
+        for _ in range(2):
+            await fake.wait_ack(await fake.send_envelope("slash_commands", dict(payload)))
+        await fake.wait_for(lambda: fake.calls_to("chat.postMessage"))
+        await fake.settle()
+        assert len(fake.calls_to("chat.postMessage")) == 1
+        other = {**payload, "response_url": payload["response_url"] + "x"}
+        await fake.send_envelope("slash_commands", other)
+        await fake.wait_for(lambda: len(fake.calls_to("chat.postMessage")) == 2)
+
+
+async def test_lone_surrogate_in_a_slash_command_is_answered_cleanly(engine: Engine, tiny_settings: Settings,
+                                                                    caplog: pytest.LogCaptureFixture):
+    """json.dumps writes "\\ud800" escapes, so the bot receives a lone surrogate, as from Slack."""
+    async with slack_bot(engine, tiny_settings) as fake:
+        await fake.slash("/echo", "caf\ud800 au lait")
+        [post] = await fake.wait_for(lambda: fake.calls_to("chat.postMessage"))
+        assert "caf\ufffd au lait" in post.text and "/echo caf\ufffd au lait" in post.text
+        assert "\\ud800" not in post.body.decode()
+        await fake.settle()
+        assert tracebacks(caplog) == []
+
+
+async def test_lone_surrogates_in_a_mention_and_its_ids_are_answered_cleanly(engine: Engine,
+                                                                            tiny_settings: Settings,
+                                                                            caplog: pytest.LogCaptureFixture):
+    async with slack_bot(engine, tiny_settings) as fake:
+        await fake.event(mention("echo \udc80\ud800!", user="U2\ud800", ts="1700000011.000100"), event_id="EvSur")
+        [post] = await fake.wait_for(lambda: fake.calls_to("chat.postMessage"))
+        assert "\ufffd\ufffd!" in post.text
+        await fake.settle()
+        assert tracebacks(caplog) == []
+
+
+async def test_slash_command_the_registry_does_not_know_gets_the_core_suggestion(engine: Engine,
+                                                                                tiny_settings: Settings):
+    """A command the app's manifest still lists but the bot no longer serves: not Slack's dispatch_failed."""
+    async with slack_bot(engine, tiny_settings) as fake:
+        envelope = await fake.slash("/ecko", "hi")
+        assert await fake.wait_ack(envelope) < 3.0
+        [reply] = await fake.wait_for(lambda: fake.calls_to("response_url"))
+        assert reply.params["response_type"] == "ephemeral"
+        assert "There is no command" in reply.text and "/echo" in reply.text
