@@ -43,6 +43,10 @@ from core.settings import ConfigError, Settings
 from core.text import clean_text
 
 log = logging.getLogger("tutor.slack")
+BOLT_LOG = logging.getLogger("slack_bolt.tutor")
+"""bolt's base logger. Left at NOTSET, so bolt's loggers (and the Socket Mode client's) inherit the cap
+bot/logs.py puts on `slack_bolt`; without it, bolt copies the root's level, and at DEBUG logs whole
+payloads: the learner's text and raw user ids."""
 
 DEFAULT_API_URL = "https://slack.com/api/"
 SEEN_EVENTS = 2048
@@ -102,7 +106,8 @@ def build_app(engine: Engine, settings: Settings, *, client: AsyncWebClient | No
         client=client or build_web_client(settings),
         signing_secret=settings.slack_signing_secret,
         name="transformers-tutor",
-    )  # bolt logs as slack_bolt.*: its debug lines hold whole payloads, and bot/logs.py keeps them at INFO
+        logger=BOLT_LOG,
+    )
     SlackTutor(engine, settings).register(app)
     return app
 
@@ -144,30 +149,39 @@ async def serve_socket_mode(app: AsyncApp, settings: Settings) -> None:
 
 
 async def serve_http(app: AsyncApp, signing_secret: str, port: int, host: str) -> None:
-    """Serve the Events API on `host:port` until cancelled."""
+    """Serve the Events API on `host:port` until cancelled; an address we cannot listen on is a ConfigError."""
     runner = web.AppRunner(build_http_app(app, signing_secret))
     await runner.setup()
     try:
-        await web.TCPSite(runner, host, port).start()
+        try:
+            await web.TCPSite(runner, host, port).start()
+        except OSError as exc:  # in use, not an address of this machine, not an address at all
+            raise ConfigError(f"Cannot serve the Slack Events API on {host}:{port} ({exc.strerror or exc}). "
+                              "Set SLACK_HOST and SLACK_PORT (or --host and --port).") from None
         log.info("Slack Events API listening on http://%s:%d%s", host, port, EVENTS_PATH)
         await asyncio.Event().wait()
     finally:
         await runner.cleanup()
 
 
-async def serve_slack(engine: Engine, settings: Settings, *, http: bool = False, port: int = 3000,
-                      host: str = "0.0.0.0") -> None:
-    """Serve until cancelled: the async core of `run_slack` (tests run it as a task)."""
+async def serve_slack(engine: Engine, settings: Settings, *, http: bool = False, port: int | None = None,
+                      host: str | None = None) -> None:
+    """Serve until cancelled: the async core of `run_slack` (tests run it as a task).
+
+    HTTP mode listens on `host:port`, by default SLACK_HOST:SLACK_PORT.
+    """
     check_settings(settings, http=http)
     app = build_app(engine, settings)
     await verify_token(app)
     if http:
-        await serve_http(app, settings.slack_signing_secret, port, host)
+        await serve_http(app, settings.slack_signing_secret, settings.slack_port if port is None else port,
+                         host or settings.slack_host)
     else:
         await serve_socket_mode(app, settings)
 
 
-def run_slack(engine: Engine, settings: Settings, *, http: bool = False, port: int = 3000) -> None:
+def run_slack(engine: Engine, settings: Settings, *, http: bool = False, port: int | None = None,
+              host: str | None = None) -> None:
     """Blocking entry point for `tutor slack`: Socket Mode, or the Events API with `http=True`.
 
     Raises `ConfigError` (before connecting) when a token is missing. SIGINT and SIGTERM
@@ -182,7 +196,7 @@ def run_slack(engine: Engine, settings: Settings, *, http: bool = False, port: i
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # Windows, threads
                 loop.add_signal_handler(sig, task.cancel)  # type: ignore[union-attr]
         with contextlib.suppress(asyncio.CancelledError):
-            await serve_slack(engine, settings, http=http, port=port)
+            await serve_slack(engine, settings, http=http, port=port, host=host)
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())

@@ -7,11 +7,16 @@ import hashlib
 import hmac
 import json
 import logging
+import os
+import re
+import signal
 import socket
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from pathlib import Path
 from urllib.parse import urlencode
 
 import aiohttp
@@ -30,6 +35,7 @@ except ImportError:  # tests/ imported as a package
     from tests.fake_slack import BOT_USER, FAKE_COMMANDS, FakeSlack
 
 SECRET = "http-test-signing-secret"
+ROOT = Path(__file__).resolve().parent.parent
 
 # Slack's documented example (see /work/shared/reference/platforms.md).
 EXAMPLE_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -335,3 +341,83 @@ async def test_signed_request_of_an_odd_shape_is_never_a_500(kind: str, engine: 
         assert status in (200, 400, 404)
         assert [r.getMessage() for r in caplog.records if r.exc_info] == []
         assert fake.calls_to("chat.postMessage") == []
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def listening(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex((host, port)) == 0
+
+
+def test_slack_host_defaults_to_loopback_and_is_read_from_slack_host() -> None:
+    assert Settings().slack_host == "127.0.0.1"
+    assert Settings.from_env({"SLACK_HOST": "0.0.0.0"}).slack_host == "0.0.0.0"
+
+
+@pytest.mark.asyncio
+async def test_http_mode_listens_on_slack_host(engine: Engine, tiny_settings: Settings) -> None:
+    fake = await FakeSlack().start()
+    port = free_port("127.0.0.2")
+    settings = replace(tiny_settings, slack_bot_token="xoxb-test", slack_signing_secret=SECRET,
+                       slack_api_url=fake.api_url, slack_host="127.0.0.2", slack_port=port)
+    server = asyncio.create_task(serve_slack(engine, settings, http=True))
+    try:
+        await fake.wait_for(lambda: server.done() or listening("127.0.0.2", port), 10)
+        assert not server.done()
+        assert not listening("127.0.0.1", port), "only the configured address"
+        status, _ = await post(f"http://127.0.0.2:{port}{EVENTS_PATH}", slash_body(fake, "on .2"))
+        assert status == 200
+    finally:
+        server.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await server
+        await fake.stop()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("host", ["not-an-address.invalid", "256.1.1.1", "in-use"])
+async def test_an_address_we_cannot_listen_on_is_a_config_error(host: str, engine: Engine,
+                                                                tiny_settings: Settings) -> None:
+    fake = await FakeSlack().start()
+    settings = replace(tiny_settings, slack_bot_token="xoxb-test", slack_signing_secret=SECRET,
+                       slack_api_url=fake.api_url)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        address = "127.0.0.1" if host == "in-use" else host
+        try:
+            with pytest.raises(ConfigError, match=rf"Cannot serve the Slack Events API on {re.escape(address)}:{port}"):
+                await asyncio.wait_for(serve_slack(engine, settings, http=True, host=address, port=port), 30)
+        finally:
+            await fake.stop()
+
+
+@pytest.mark.asyncio
+async def test_tutor_slack_host_flag_wins_over_slack_host(tiny_settings: Settings) -> None:
+    """The real CLI: `tutor slack --http --host 127.0.0.2 --port P` with SLACK_HOST=127.0.0.3 set."""
+    fake = await FakeSlack().start()
+    port = free_port("127.0.0.2")
+    env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url,
+           "SLACK_HOST": "127.0.0.3", "TUTOR_CACHE_DIR": str(tiny_settings.cache_dir), "SLACK_APP_TOKEN": ""}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "--pack", "tiny", "slack", "--http", "--host", "127.0.0.2", "--port", str(port),
+        env=env, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    try:
+        await fake.wait_for(lambda: process.returncode is not None or listening("127.0.0.2", port), 60)
+        assert process.returncode is None, "the CLI stopped before listening"
+        assert not listening("127.0.0.3", port)
+        process.send_signal(signal.SIGTERM)
+        output, _ = await asyncio.wait_for(process.communicate(), 30)
+        assert process.returncode == 0, output.decode()
+        assert f"listening on http://127.0.0.2:{port}/slack/events" in output.decode()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        await fake.stop()
