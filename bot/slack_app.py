@@ -19,7 +19,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from aiohttp import web
+from aiohttp import ClientError, web
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -425,9 +425,14 @@ class SlashReply:
         await self._respond(render_error(text), "ephemeral")
 
     async def _respond(self, message: SlackMessage, response_type: str) -> None:
-        """Post through the response_url; a refusal (used up, expired) is logged, not raised."""
+        """Post through the response_url; a refusal (used up, expired) or no answer is logged, not raised."""
         webhook = AsyncWebhookClient(self.response_url, retry_handlers=_retry_handlers())
-        response = await webhook.send(response_type=response_type, replace_original=False, **message.as_kwargs())
+        try:
+            response = await webhook.send(response_type=response_type, replace_original=False,
+                                          **message.as_kwargs())
+        except (ClientError, OSError, TimeoutError, ValueError) as exc:  # ValueError: not a URL at all
+            log.warning("could not reach the response_url: %s", type(exc).__name__)
+            return
         if response.status_code != 200:
             log.warning("response_url answered %s: %s", response.status_code, str(response.body)[:200])
 

@@ -240,6 +240,18 @@ async def test_a_refused_response_url_is_one_warning(engine: Engine, tiny_settin
         assert any("response_url answered 404" in r.getMessage() for r in caplog.records)
 
 
+async def test_an_unreachable_response_url_is_one_warning(engine: Engine, tiny_settings: Settings,
+                                                          caplog: pytest.LogCaptureFixture):
+    async with slack_bot(engine, tiny_settings) as fake:
+        payload = {**fake.slash_payload("/echo", ""), "response_url": "http://127.0.0.1:9/response/gone"}
+        await fake.wait_ack(await fake.send_envelope("slash_commands", payload))
+        await fake.wait_for(lambda: any("could not reach the response_url" in r.getMessage()
+                                        for r in caplog.records))
+        assert tracebacks(caplog) == []
+        await fake.slash("/echo", "still serving")
+        await fake.wait_for(lambda: fake.calls_to("chat.postMessage"))
+
+
 async def test_failing_upload_still_gives_text_and_a_clear_error(engine: Engine, tiny_settings: Settings):
     async with slack_bot(engine, tiny_settings) as fake:
         fake.fail("upload", "boom", status=500)
