@@ -77,15 +77,15 @@ def to_mrkdwn(text: str) -> str:
 
 def convert(text: str) -> tuple[str, int]:
     """`to_mrkdwn`, and how many backticks of the text had to become ˋ."""
-    pieces = code_spans(text)
+    pieces = code_spans(clean_text(text).text)  # first: a control character removed later could expose a space
     swapped = sum(piece.count("`") for _, piece in pieces)
     pieces = [(is_code, piece.replace("`", LOOKALIKE)) for is_code, piece in pieces]
     return "".join(_span(piece) if is_code else piece for is_code, piece in _bold(pieces)), swapped
 
 
 def _span(content: str) -> str:
-    """Slack formats `x` only with no space just inside the backticks; spaces go outside, and
-    a span of spaces alone is shown as those spaces (otherwise its backticks would pair with others)."""
+    """Slack may leave ` x ` unformatted (a space just inside the backticks), and its backticks would
+    then pair with others: spaces go outside the span, and a span of spaces alone stays plain spaces."""
     core = content.strip()
     if not core:
         return content
@@ -97,10 +97,12 @@ def _bold(pieces: list[tuple[bool, str]]) -> list[tuple[bool, str]]:
     """`**` pairs (counted over the plain pieces only, so bold may enclose code) become Slack's `*`."""
     marks = [(index, m.start()) for index, (is_code, piece) in enumerate(pieces) if not is_code
              for m in _BOLD_MARK.finditer(piece)]
-    paired = marks[: len(marks) // 2 * 2]
+    paired: dict[int, list[int]] = {}
+    for index, start in marks[: len(marks) // 2 * 2]:
+        paired.setdefault(index, []).append(start)
     out = []
     for index, (is_code, piece) in enumerate(pieces):
-        for start in sorted((s for i, s in paired if i == index), reverse=True):
+        for start in reversed(paired.get(index, [])):
             piece = piece[:start] + "*" + piece[start + 2:]
         out.append((is_code, piece))
     return out
@@ -147,6 +149,7 @@ def inline_code(text: str) -> str:
 
 def fence_safe(text: str) -> tuple[str, int]:
     """Text for inside a ``` block: runs of three or more backticks become ˋ; and how many did."""
+    text = clean_text(text).text  # first: removing a control character could join two runs
     swapped = sum(len(m.group()) for m in _FENCE_RUN.finditer(text))
     return _FENCE_RUN.sub(lambda m: LOOKALIKE * len(m.group()), text), swapped
 

@@ -1,6 +1,7 @@
 """Unit tests of the Slack renderer: escaping, markup, and Slack's size limits."""
 from __future__ import annotations
 
+import random
 import re
 
 from bot.slack_app import SeenEvents, _line_from
@@ -236,3 +237,24 @@ def test_lone_surrogates_never_reach_slack() -> None:
     rendered.encode("utf-8")
     assert rendered.count("caf\ufffd \ufffd") == 8
     render_error(evil).text.encode("utf-8")
+
+
+def test_any_mix_of_backticks_bold_and_odd_unicode_renders_valid_slack_markup() -> None:
+    """Seeded random texts: every section fits, encodes, and pairs its backticks the way Slack will."""
+    rng = random.Random(10)
+    alphabet = ["`", "``", "```", "**", "*", "a", "b c", " ", "\n", "<!here>", "&", "\ud800", "\x00", "ˋ", "🤗"]
+    for _ in range(200):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 400)))
+        table = Table(("token",), tuple((text[i:i + 9],) for i in range(0, len(text), 9)))
+        message = render_result(result(answer=text, explanation=text, code=text, model=text, table=table,
+                                       notices=(text,)), question=text, asker="U1")
+        for block in message.blocks:
+            texts = [block["text"]["text"]] if block["type"] == "section" else [e["text"] for e in block["elements"]]
+            for mrkdwn in texts:
+                mrkdwn.encode("utf-8")
+                assert len(mrkdwn) <= SECTION_LIMIT and "<!here>" not in mrkdwn
+                if mrkdwn.startswith("```"):
+                    assert mrkdwn.endswith("\n```") and mrkdwn.count("```") == 2, mrkdwn
+                else:
+                    slack_spans(mrkdwn)
+        slack_spans(message.text)
