@@ -101,6 +101,42 @@ class TutorBot(discord.Client):
         self.tree.on_error = self.on_command_error  # type: ignore[method-assign]
         for command in engine.registry:
             self.tree.add_command(build_slash_command(command, self.handle))
+        self._gateway_reader: asyncio.Task[None] | None = None
+        self._reader_stopped = False
+
+    async def connect(self, *, reconnect: bool = True) -> None:
+        """discord.py's gateway loop, run in a task of its own so that `close` can stop it first."""
+        reader = asyncio.create_task(super().connect(reconnect=reconnect), name="discord-gateway-reader")
+        self._gateway_reader = reader
+        try:
+            await reader
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if self._reader_stopped and reader.cancelled() and not (current and current.cancelling()):
+                return  # `close` stopped the reader: a requested shutdown, not a failure
+            raise
+        finally:
+            self._gateway_reader = None
+
+    async def close(self) -> None:
+        """Close the gateway with code 1000, so Discord ends the session and shows the bot offline at once.
+
+        discord.py's own `close` asks for 1000, but its gateway reader is usually waiting for a
+        frame at that moment; aiohttp wakes the reader first, and the reader closes the socket
+        with 4000 ("reconnect later") before our 1000 is sent, so Discord keeps the bot shown
+        online for a minute or two (Rapptz/discord.py#6134). Stopping the reader first leaves
+        the socket idle, and the library's close then sends 1000 and nothing else.
+        """
+        await self._stop_gateway_reader()
+        await super().close()
+
+    async def _stop_gateway_reader(self) -> None:
+        reader = self._gateway_reader
+        if reader is None or reader.done() or reader is asyncio.current_task():
+            return  # not connected, or discord.py is closing from inside the reader itself
+        self._reader_stopped = True
+        reader.cancel()
+        await asyncio.wait({reader})
 
     async def setup_hook(self) -> None:
         """Publish the commands before the gateway connects (guild sync is instant, global can take an hour)."""

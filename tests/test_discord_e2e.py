@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterator
 
+import aiohttp
 import pytest
 from PIL import Image as PILImage
 
@@ -71,15 +72,21 @@ TOY_REGISTRY = Registry([
 
 
 @pytest.fixture(scope="module")
-def toy_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def engine_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     cache = Path(tmp_path_factory.mktemp("toy-cache"))
     return Settings(pack="tiny", cache_dir=cache, cooldown_s=0.0, request_timeout_s=30.0, workers=2,
                     discord_token="test-token")
 
 
+@pytest.fixture
+def toy_settings(engine_settings: Settings, tmp_path: Path) -> Settings:
+    """The bot's settings: a cache folder of its own per test, so each start syncs its commands."""
+    return dataclasses.replace(engine_settings, cache_dir=tmp_path)
+
+
 @pytest.fixture(scope="module")
-def toy_engine(toy_settings: Settings) -> Iterator[Engine]:
-    engine = Engine(toy_settings, registry=TOY_REGISTRY)
+def toy_engine(engine_settings: Settings) -> Iterator[Engine]:
+    engine = Engine(engine_settings, registry=TOY_REGISTRY)
     yield engine
     engine.close()
 
@@ -263,7 +270,7 @@ def test_picture_is_attached_with_alt_text_or_falls_back_to_text(toy_engine: Eng
     run(scenario)
 
 
-def test_sigterm_closes_the_connection_cleanly(toy_engine: Engine, toy_settings: Settings) -> None:
+def test_sigterm_closes_the_gateway_with_code_1000(toy_engine: Engine, toy_settings: Settings) -> None:
     async def scenario() -> None:
         fake = FakeDiscord()
         await fake.start()
@@ -276,6 +283,41 @@ def test_sigterm_closes_the_connection_cleanly(toy_engine: Engine, toy_settings:
                 await asyncio.wait_for(serving, 10)  # returns normally: no exception, no reconnect
                 await fake.wait_until(lambda: bool(fake.close_codes), 5)
             assert len(fake.identified) == 1
+            assert fake.close_codes == [1000], "1000 ends the session, so Discord shows the bot offline at once"
+        finally:
+            await fake.stop()
+
+    run(scenario)
+
+
+def test_close_from_outside_sends_code_1000(toy_engine: Engine, toy_settings: Settings) -> None:
+    """`tutor run` stops the bot with `bot.close()` while its gateway reader is waiting for a frame."""
+
+    async def scenario() -> None:
+        async with discord_session(lambda: build_bot(toy_engine, toy_settings)) as (fake, client):
+            interaction = await fake.send_command("echo", {"text": "before the stop"})
+            await fake.reply_to(interaction)
+            await client.close()
+            await fake.wait_until(lambda: bool(fake.close_codes), 5)
+            assert fake.close_codes == [1000]
+            assert len(fake.identified) == 1, "closed, not reconnected"
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("code", [4000, 1000])
+def test_fake_records_the_close_code_it_received(code: int) -> None:
+    """Control for the two tests above: the fake reports the code a client really sent."""
+
+    async def scenario() -> None:
+        fake = FakeDiscord()
+        await fake.start()
+        try:
+            async with aiohttp.ClientSession() as session, session.ws_connect(str(fake.gateway)) as ws:
+                await ws.receive_json()  # HELLO
+                await ws.close(code=code)
+            await fake.wait_until(lambda: bool(fake.close_codes), 5)
+            assert fake.close_codes == [code]
         finally:
             await fake.stop()
 
