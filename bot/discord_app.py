@@ -19,7 +19,7 @@ from typing import Any, Awaitable, Callable
 import discord
 from discord import app_commands
 
-from bot.discord_render import error_text, render_result
+from bot.discord_render import error_text, inline_code, render_result
 from core.cooldown import Cooldown
 from core.engine import Engine
 from core.registry import MAX_TEXT_CHARS, Command, Option
@@ -66,7 +66,11 @@ def build_slash_command(command: Command, handler: Handler) -> app_commands.Comm
     `**options` callback an explicit `__signature__` built from the registry.
     """
 
+    known = {o.name for o in command.options}
+
     async def callback(interaction: discord.Interaction, **options: Any) -> None:
+        if any(name not in known for name, _ in interaction.namespace):
+            raise app_commands.CommandSignatureMismatch(interaction.command or slash)  # Discord's copy is stale
         await handler(interaction, command.name, options)
 
     params = [inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction)]
@@ -77,16 +81,62 @@ def build_slash_command(command: Command, handler: Handler) -> app_commands.Comm
                               annotation=option_annotation(option))
         )
     callback.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    callback.__discord_app_commands_param_description__ = {  # type: ignore[attr-defined]
-        o.name: o.description[:100] for o in command.options
-    }
-    return app_commands.Command(
+    described = app_commands.describe(**{o.name: o.description[:100] for o in command.options})(callback)
+    slash = app_commands.Command(
         name=command.name,
         description=command.description[:100],
-        callback=callback,
+        callback=described,
         allowed_contexts=EVERYWHERE,
         allowed_installs=ANY_INSTALL,
     )
+    return slash
+
+
+STALE_LIST = "My command list may be updating (Discord can take a few minutes to show a change)."
+SEE_HELP = "Pick the command again from the `/` menu in a few minutes; `/help` shows its options."
+
+
+def _command_name(error: app_commands.AppCommandError) -> str:
+    """The command the error is about, as the user typed it (`/name sub`), or '' if unknown."""
+    if isinstance(error, app_commands.CommandNotFound):
+        return "/" + " ".join([*error.parents, error.name])
+    command = getattr(error, "command", None)
+    return f"/{command.qualified_name}" if command is not None else ""
+
+
+def app_command_error_message(error: app_commands.AppCommandError) -> str:
+    """The learner-facing words for an error discord.py raised, by type; an apology only for our own bugs.
+
+    An unknown command or mismatched options mean Discord's copy of the command list differs
+    from this bot's (not synced yet, or a stale client): retrying the same thing cannot help,
+    so the message says what happened and where to look instead.
+    """
+    shown = _command_name(error)
+    name = inline_code(shown) if shown else "That command"
+    if isinstance(error, app_commands.CommandNotFound):
+        return f"{name} is not a command I know here. {STALE_LIST} Type `/help` to see the commands I have now."
+    if isinstance(error, app_commands.CommandSignatureMismatch):
+        return f"Discord sent {name} with options that do not match this version of the tutor. {STALE_LIST} {SEE_HELP}"
+    if isinstance(error, app_commands.TransformerError):
+        return (f"Discord sent {name} an option value of the wrong kind (expected {error.type.name}). "
+                f"{STALE_LIST} {SEE_HELP}")
+    if isinstance(error, app_commands.CheckFailure):
+        return f"{name} cannot be used here."
+    return APOLOGY
+
+
+def log_app_command_error(error: app_commands.AppCommandError) -> None:
+    """One line for the states a stale command list explains; a traceback only for real failures."""
+    name = _command_name(error)
+    if isinstance(error, app_commands.CommandNotFound):
+        log.warning("unknown command %r from Discord; the synced command list may be out of date", name[1:])
+    elif isinstance(error, (app_commands.CommandSignatureMismatch, app_commands.TransformerError)):
+        log.warning("options do not match %s (%s); the synced command list may be out of date",
+                    name, type(error).__name__)
+    elif isinstance(error, app_commands.CheckFailure):
+        log.info("check failed for %s: %s", name, type(error).__name__)
+    else:
+        log.error("slash command %s failed", name or "?", exc_info=error)
 
 
 class TutorBot(discord.Client):
@@ -98,7 +148,7 @@ class TutorBot(discord.Client):
         self.settings = settings
         self.cooldown = Cooldown(settings.cooldown_s)
         self.tree = app_commands.CommandTree(self)
-        self.tree.on_error = self.on_command_error  # type: ignore[method-assign]
+        self.tree.error(self.on_command_error)
         for command in engine.registry:
             self.tree.add_command(build_slash_command(command, self.handle))
         self._gateway_reader: asyncio.Task[None] | None = None
@@ -197,9 +247,9 @@ class TutorBot(discord.Client):
             log.warning("could not send an error message: %s", exc)
 
     async def on_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
-        """Anything discord.py itself raises (e.g. a stale command signature): log it, apologise."""
-        log.error("slash command failed: %s", error, exc_info=error)
-        await self.send_error(interaction, APOLOGY)
+        """What discord.py raises before or around our callback: say what happened, log it once."""
+        log_app_command_error(error)
+        await self.send_error(interaction, app_command_error_message(error))
 
 
 def build_bot(engine: Engine, settings: Settings) -> TutorBot:

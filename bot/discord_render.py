@@ -65,6 +65,11 @@ def trim(text: str, limit: int, notice: str = "… (cut to fit Discord's limit)"
     return (text[:keep].rstrip() + "\n" + notice)[:limit]
 
 
+def inline_code(text: str) -> str:
+    """`text` as one Discord inline code span."""
+    return f"`{text}`"
+
+
 def error_text(message: str) -> str:
     """A learner-facing error as plain message content (at most 2000 characters)."""
     return trim(message.strip() or "Something went wrong.", CONTENT_LIMIT)

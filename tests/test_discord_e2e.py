@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import io
+import logging
 import os
 import signal
 import threading
@@ -26,7 +27,7 @@ from core.registry import Command, Option, Registry
 from core.results import Image, Result
 from core.service import APOLOGY
 from core.settings import ConfigError, Settings
-from tests.fake_discord import EPHEMERAL, FakeDiscord, discord_session, patch_discord
+from tests.fake_discord import EPHEMERAL, FakeDiscord, Sent, discord_session, patch_discord
 
 SLOW_S = 3.0
 
@@ -182,6 +183,68 @@ def test_user_error_and_internal_error_are_ephemeral_plain_words(toy_engine: Eng
             interaction = await fake.send_command("echo", {"text": "still alive"})
             assert "still alive" in (await fake.reply_to(interaction)).text()
             assert not client.is_closed()
+
+    run(scenario)
+
+
+def _direct_reply_text(reply: Sent) -> str:
+    """An error answered before any deferral: an ephemeral interaction response (type 4)."""
+    assert reply.payload["type"] == 4 and reply.ephemeral, reply.payload
+    return reply.payload["data"]["content"]
+
+
+def test_unknown_command_is_explained_and_logged(
+    toy_engine: Engine, toy_settings: Settings, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A command Discord still lists but this bot never registered (a stale or not yet synced list)."""
+    caplog.set_level(logging.INFO, logger="tutor.discord")
+
+    async def scenario() -> None:
+        async with discord_session(lambda: build_bot(toy_engine, toy_settings)) as (fake, client):
+            for guild in (False, True):
+                interaction = await fake.send_command("translate", {"text": "hola"}, guild=guild)
+                text = _direct_reply_text(await fake.reply_to(interaction))
+                assert text.startswith("`/translate` is not a command I know here."), text
+                assert "command list may be updating" in text and "`/help`" in text
+                assert text != APOLOGY and "try again" not in text
+                assert not interaction.followups, "nothing was queued"
+            interaction = await fake.send_command("echo", {"text": "still serving"})
+            assert "still serving" in (await fake.reply_to(interaction)).text()
+            assert not client.is_closed()
+
+    run(scenario)
+    warnings = [r for r in caplog.records if r.name == "tutor.discord" and r.levelno == logging.WARNING]
+    assert any("unknown command 'translate'" in r.getMessage() for r in warnings), caplog.text
+    assert not any(r.exc_info for r in warnings), "an expected state, not a traceback"
+
+
+@pytest.mark.parametrize("options", [
+    {},  # the required `text` is missing: Discord's copy of the command is older than ours
+    {"text": "hi", "volume": 3},  # an option this version does not have
+], ids=["missing-required", "unknown-option"])
+def test_options_that_do_not_match_the_command_are_explained(
+    options: dict[str, Any], toy_engine: Engine, toy_settings: Settings, caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="tutor.discord")
+
+    async def scenario() -> None:
+        async with discord_session(lambda: build_bot(toy_engine, toy_settings)) as (fake, _):
+            interaction = await fake.send_command("echo", options)
+            text = _direct_reply_text(await fake.reply_to(interaction))
+            assert text.startswith("Discord sent `/echo` with options that do not match this version of the tutor"), text
+            assert "`/help`" in text and text != APOLOGY
+            assert not interaction.followups, "nothing ran with the wrong options"
+
+    run(scenario)
+    assert any("options do not match /echo" in r.getMessage() for r in caplog.records), caplog.text
+
+
+def test_a_value_of_the_wrong_type_gets_the_core_s_own_answer(toy_engine: Engine, toy_settings: Settings) -> None:
+    async def scenario() -> None:
+        async with discord_session(lambda: build_bot(toy_engine, toy_settings)) as (fake, _):
+            interaction = await fake.send_command("echo", {"text": "hi", "times": "lots"})
+            reply = await fake.reply_to(interaction)
+            assert reply.ephemeral and reply.payload["content"] == "`times` must be a whole number, not `lots`."
 
     run(scenario)
 
