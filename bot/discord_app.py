@@ -12,14 +12,16 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import re
 import signal
 import sys
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import discord
 from discord import app_commands
 
-from bot.discord_render import error_text, inline_code, render_result
+from bot.discord_render import error_text, render_result
 from core.cooldown import Cooldown
 from core.engine import Engine
 from core.registry import MAX_TEXT_CHARS, Command, Option
@@ -97,11 +99,21 @@ SEE_HELP = "Pick the command again from the `/` menu in a few minutes; `/help` s
 
 
 def _command_name(error: app_commands.AppCommandError) -> str:
-    """The command the error is about, as the user typed it (`/name sub`), or '' if unknown."""
+    """The command the error is about, as Discord sent it (`name` or `group sub`), or ''."""
     if isinstance(error, app_commands.CommandNotFound):
-        return "/" + " ".join([*error.parents, error.name])
+        return " ".join([*error.parents, error.name])
     command = getattr(error, "command", None)
-    return f"/{command.qualified_name}" if command is not None else ""
+    return command.qualified_name if command is not None else ""
+
+
+def _shown_name(error: app_commands.AppCommandError) -> str:
+    """`/name` as inline code, kept to the characters Discord allows in command names.
+
+    The name of an unknown command comes from the payload, so anything else (a backtick, a
+    lone surrogate) is dropped rather than echoed.
+    """
+    shown = " ".join(filter(None, (re.sub(r"[^\w-]", "", part) for part in _command_name(error).split())))
+    return f"`/{shown}`" if shown else "That command"
 
 
 def app_command_error_message(error: app_commands.AppCommandError) -> str:
@@ -111,8 +123,7 @@ def app_command_error_message(error: app_commands.AppCommandError) -> str:
     from this bot's (not synced yet, or a stale client): retrying the same thing cannot help,
     so the message says what happened and where to look instead.
     """
-    shown = _command_name(error)
-    name = inline_code(shown) if shown else "That command"
+    name = _shown_name(error)
     if isinstance(error, app_commands.CommandNotFound):
         return f"{name} is not a command I know here. {STALE_LIST} Type `/help` to see the commands I have now."
     if isinstance(error, app_commands.CommandSignatureMismatch):
@@ -127,16 +138,16 @@ def app_command_error_message(error: app_commands.AppCommandError) -> str:
 
 def log_app_command_error(error: app_commands.AppCommandError) -> None:
     """One line for the states a stale command list explains; a traceback only for real failures."""
-    name = _command_name(error)
+    name = _command_name(error)  # %r below: a name from the payload may hold anything, even a lone surrogate
     if isinstance(error, app_commands.CommandNotFound):
-        log.warning("unknown command %r from Discord; the synced command list may be out of date", name[1:])
+        log.warning("unknown command %r from Discord; the synced command list may be out of date", name)
     elif isinstance(error, (app_commands.CommandSignatureMismatch, app_commands.TransformerError)):
-        log.warning("options do not match %s (%s); the synced command list may be out of date",
+        log.warning("options do not match /%s (%s); the synced command list may be out of date",
                     name, type(error).__name__)
     elif isinstance(error, app_commands.CheckFailure):
-        log.info("check failed for %s: %s", name, type(error).__name__)
+        log.info("check failed for /%s: %s", name, type(error).__name__)
     else:
-        log.error("slash command %s failed", name or "?", exc_info=error)
+        log.error("slash command /%s failed", name or "?", exc_info=error)
 
 
 class TutorBot(discord.Client):

@@ -8,13 +8,16 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import io
+import itertools
+import json
 import logging
 import os
 import signal
 import threading
 import time
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Iterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -249,6 +252,28 @@ def test_a_value_of_the_wrong_type_gets_the_core_s_own_answer(toy_engine: Engine
     run(scenario)
 
 
+def test_a_lone_surrogate_is_never_sent_or_logged_raw(
+    toy_engine: Engine, toy_settings: Settings, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A JSON "\\ud800" escape decodes to a lone surrogate; the adapter sends U+FFFD in its place."""
+    caplog.set_level(logging.INFO, logger="tutor.discord")
+
+    async def scenario() -> None:
+        async with discord_session(lambda: build_bot(toy_engine, toy_settings)) as (fake, client):
+            interaction = await fake.send_command("echo", {"text": "caf\ud800e"})
+            reply = await fake.reply_to(interaction)
+            assert not reply.ephemeral and "You said: caf\ufffde" in reply.text()
+            interaction = await fake.send_command("ech\ud800o", {"text": "hi"})
+            text = _direct_reply_text(await fake.reply_to(interaction))
+            assert text.startswith("`/echo` is not a command I know here."), text
+            assert not client.is_closed()
+        for sent in fake.requests:
+            json.dumps(sent.payload, ensure_ascii=False).encode("utf-8")  # no lone surrogate came back
+
+    run(scenario)
+    assert "'ech\\ud800o'" in caplog.text, "the unknown name is logged escaped"
+
+
 def test_second_request_inside_the_cooldown_is_refused(toy_engine: Engine, toy_settings: Settings) -> None:
     settings = dataclasses.replace(toy_settings, cooldown_s=30.0)
 
@@ -278,7 +303,7 @@ def test_heartbeats_stay_on_time_while_a_slow_model_call_runs(toy_engine: Engine
             during = [t for t in fake.heartbeats if interaction.sent_at <= t <= reply.at]
             assert len(during) >= 2, f"heartbeats during the slow call: {len(during)}"
             window = [interaction.sent_at, *during, reply.at]
-            gaps = [b - a for a, b in zip(window, window[1:])]
+            gaps = [b - a for a, b in itertools.pairwise(window)]
             assert max(gaps) < 1.5, f"heartbeat gaps {gaps}"
 
     run(scenario)
