@@ -22,6 +22,7 @@ import discord
 from discord import app_commands
 
 from bot.discord_render import error_text, render_result
+from bot.discord_sync import sync_if_changed
 from core.cooldown import Cooldown
 from core.engine import Engine
 from core.registry import MAX_TEXT_CHARS, Command, Option
@@ -200,16 +201,14 @@ class TutorBot(discord.Client):
         await asyncio.wait({reader})
 
     async def setup_hook(self) -> None:
-        """Publish the commands before the gateway connects (guild sync is instant, global can take an hour)."""
+        """Publish the commands before the gateway connects, if they changed (bot.discord_sync).
+
+        With DISCORD_GUILD_ID they go to that server only (shown at once); otherwise globally.
+        """
         guild_id = self.settings.discord_guild_id
         if guild_id:
-            guild = discord.Object(id=guild_id)
-            self.tree.copy_global_to(guild=guild)
-            synced = await self.tree.sync(guild=guild)
-            log.info("synced %d slash commands to guild %s", len(synced), guild_id)
-        else:
-            synced = await self.tree.sync()
-            log.info("synced %d global slash commands (Discord may take a while to show them)", len(synced))
+            self.tree.copy_global_to(guild=discord.Object(id=guild_id))
+        await sync_if_changed(self.tree, guild_id, self.settings.cache_dir)
 
     async def on_ready(self) -> None:
         log.info("connected to Discord as %s", self.user)

@@ -133,6 +133,49 @@ def test_guild_sync_goes_to_the_guild(toy_engine: Engine, toy_settings: Settings
     run(scenario)
 
 
+def test_the_command_list_is_uploaded_only_when_it_changed(toy_engine: Engine, toy_settings: Settings) -> None:
+    """Two starts with the same registry: one upload. A changed registry, or another target: another."""
+    fewer = Engine(toy_settings, registry=Registry([c for c in TOY_REGISTRY if c.name != "boom"]))
+
+    async def start(engine: Engine, settings: Settings) -> list[tuple[str, list[dict[str, Any]]]]:
+        async with discord_session(lambda: build_bot(engine, settings)) as (fake, _):
+            interaction = await fake.send_command("echo", {"text": "served"})
+            assert "served" in (await fake.reply_to(interaction)).text(), "a start without upload still serves"
+            return fake.synced
+
+    async def scenario() -> None:
+        assert len(await start(toy_engine, toy_settings)) == 1
+        assert await start(toy_engine, toy_settings) == [], "unchanged: no second upload"
+        (_, payload), = await start(fewer, toy_settings)
+        assert "boom" not in {c["name"] for c in payload}, "the changed list was uploaded"
+        assert await start(fewer, toy_settings) == []
+        (path, _), = await start(fewer, dataclasses.replace(toy_settings, discord_guild_id=7001))
+        assert path == "/applications/800/guilds/7001/commands", "a server is a target of its own"
+
+    try:
+        run(scenario)
+    finally:
+        fewer.close()
+
+
+def test_an_unwritable_cache_only_costs_an_upload_per_start(
+    toy_engine: Engine, toy_settings: Settings, caplog: pytest.LogCaptureFixture,
+) -> None:
+    blocked = toy_settings.cache_dir / "a-file"
+    blocked.write_text("not a folder")
+    settings = dataclasses.replace(toy_settings, cache_dir=blocked)
+
+    async def scenario() -> None:
+        for _ in range(2):
+            async with discord_session(lambda: build_bot(toy_engine, settings)) as (fake, _):
+                assert len(fake.synced) == 1
+                interaction = await fake.send_command("echo", {"text": "still fine"})
+                assert "still fine" in (await fake.reply_to(interaction)).text()
+
+    run(scenario)
+    assert "could not record the synced command list" in caplog.text
+
+
 def test_dm_and_guild_interactions_get_a_deferral_then_one_answer(toy_engine: Engine, toy_settings: Settings) -> None:
     async def scenario() -> None:
         async with discord_session(lambda: build_bot(toy_engine, toy_settings)) as (fake, _):
