@@ -99,32 +99,34 @@ STALE_LIST = "My command list may be updating (Discord can take a few minutes to
 SEE_HELP = "Pick the command again from the `/` menu in a few minutes; `/help` shows its options."
 
 
-def _command_name(error: app_commands.AppCommandError) -> str:
-    """The command the error is about, as Discord sent it (`name` or `group sub`), or ''."""
+def _command_name(error: app_commands.AppCommandError, current: str = "") -> str:
+    """The command the error is about (`name` or `group sub`): from the error, else `current`
+    (the interaction's command, for errors that do not carry one, such as TransformerError)."""
     if isinstance(error, app_commands.CommandNotFound):
         return " ".join([*error.parents, error.name])
     command = getattr(error, "command", None)
-    return command.qualified_name if command is not None else ""
+    return command.qualified_name if command is not None else current
 
 
-def _shown_name(error: app_commands.AppCommandError) -> str:
+def _shown_name(error: app_commands.AppCommandError, current: str = "") -> str:
     """`/name` as inline code, kept to the characters Discord allows in command names.
 
     The name of an unknown command comes from the payload, so anything else (a backtick, a
     lone surrogate) is dropped rather than echoed.
     """
-    shown = " ".join(filter(None, (re.sub(r"[^\w-]", "", part) for part in _command_name(error).split())))
+    parts = _command_name(error, current).split()
+    shown = " ".join(filter(None, (re.sub(r"[^\w-]", "", part) for part in parts)))
     return f"`/{shown}`" if shown else "That command"
 
 
-def app_command_error_message(error: app_commands.AppCommandError) -> str:
+def app_command_error_message(error: app_commands.AppCommandError, current: str = "") -> str:
     """The learner-facing words for an error discord.py raised, by type; an apology only for our own bugs.
 
     An unknown command or mismatched options mean Discord's copy of the command list differs
     from this bot's (not synced yet, or a stale client): retrying the same thing cannot help,
     so the message says what happened and where to look instead.
     """
-    name = _shown_name(error)
+    name = _shown_name(error, current)
     if isinstance(error, app_commands.CommandNotFound):
         return f"{name} is not a command I know here. {STALE_LIST} Type `/help` to see the commands I have now."
     if isinstance(error, app_commands.CommandSignatureMismatch):
@@ -137,9 +139,9 @@ def app_command_error_message(error: app_commands.AppCommandError) -> str:
     return APOLOGY
 
 
-def log_app_command_error(error: app_commands.AppCommandError) -> None:
+def log_app_command_error(error: app_commands.AppCommandError, current: str = "") -> None:
     """One line for the states a stale command list explains; a traceback only for real failures."""
-    name = _command_name(error)  # %r below: a name from the payload may hold anything, even a lone surrogate
+    name = _command_name(error, current)  # %r below: a name from the payload may hold anything, even a lone surrogate
     if isinstance(error, app_commands.CommandNotFound):
         log.warning("unknown command %r from Discord; the synced command list may be out of date", name)
     elif isinstance(error, (app_commands.CommandSignatureMismatch, app_commands.TransformerError)):
@@ -169,7 +171,7 @@ class TutorBot(discord.Client):
     async def connect(self, *, reconnect: bool = True) -> None:
         """discord.py's gateway loop, run in a task of its own so that `close` can stop it first."""
         reader = asyncio.create_task(super().connect(reconnect=reconnect), name="discord-gateway-reader")
-        self._gateway_reader = reader
+        self._gateway_reader, self._reader_stopped = reader, False
         try:
             await reader
         except asyncio.CancelledError:
@@ -258,8 +260,9 @@ class TutorBot(discord.Client):
 
     async def on_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         """What discord.py raises before or around our callback: say what happened, log it once."""
-        log_app_command_error(error)
-        await self.send_error(interaction, app_command_error_message(error))
+        current = interaction.command.qualified_name if interaction.command is not None else ""
+        log_app_command_error(error, current)
+        await self.send_error(interaction, app_command_error_message(error, current))
 
 
 def build_bot(engine: Engine, settings: Settings) -> TutorBot:

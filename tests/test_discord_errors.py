@@ -8,7 +8,9 @@ import pytest
 from discord import app_commands
 
 from bot.discord_app import app_command_error_message, log_app_command_error
+from bot.discord_render import error_text
 from core.service import APOLOGY
+from tests.fake_discord import read_markdown
 
 
 class Digits(app_commands.Transformer):
@@ -28,11 +30,11 @@ ECHO = app_commands.Command(name="echo", description="Repeat a text back.", call
     (app_commands.CommandNotFound("add", ["notes"]), "`/notes add` is not a command I know here."),
     (app_commands.CommandSignatureMismatch(ECHO), "Discord sent `/echo` with options that do not match"),
     (app_commands.TransformerError("x", discord.AppCommandOptionType.integer, Digits()),
-     "Discord sent That command an option value of the wrong kind (expected integer)"),
-    (app_commands.CheckFailure("no"), "That command cannot be used here."),
+     "Discord sent `/echo` an option value of the wrong kind (expected integer)"),
+    (app_commands.CheckFailure("no"), "`/echo` cannot be used here."),
 ])
 def test_each_app_command_error_gets_its_own_words(error: app_commands.AppCommandError, start: str) -> None:
-    message = app_command_error_message(error)
+    message = app_command_error_message(error, current="echo")
     assert message.startswith(start), message
     assert message != APOLOGY and "try again" not in message
 
@@ -53,3 +55,6 @@ def test_an_unknown_name_is_logged_escaped_and_shown_as_safe_code(caplog: pytest
     with caplog.at_level(logging.INFO, logger="tutor.discord"):
         log_app_command_error(error)
     assert "'a`b\\ud800'" in caplog.records[0].getMessage(), "repr: no lone surrogate reaches a log handler"
+    message = app_command_error_message(error)
+    assert message.startswith("`/ab` is not a command I know here."), message
+    assert read_markdown(error_text(message))[0] == ("code", "/ab")
