@@ -1,22 +1,27 @@
-"""The core's markup in Discord's dialect: code spans and code blocks that a learner's backticks cannot break.
+"""The core's markup in Discord's dialect: code spans and blocks that a learner's backticks cannot break.
 
-The core writes CommonMark code spans (`` `token` ``, and for text with backticks a longer
-delimiter, as core/results.py documents). Discord's client does not parse CommonMark: its
-parser (derived from simple-markdown) has two rules that matter here, and discord.py's
-`utils.escape_markdown` escapes backticks with a backslash for the same reason:
+The core's markup (core/results.py) is `**bold**` and code spans, read here by CommonMark's
+rule: a run of n backticks up to the next run of exactly n, so text with backticks inside
+needs a longer delimiter in the core's text. Discord's client does not read CommonMark. Its
+parser (derived from simple-markdown; tests/fake_discord.py `read_markdown` models it) has
+these rules for code:
 
 - A code block is three backticks up to the next three backticks, anywhere in a message,
-  even in the middle of a line. A longer fence does not help: four backticks are a fence of
-  three followed by a backtick, and the block still ends at the first three inside.
-- Inline code is a run of backticks up to the next run of the same length, with one space
-  next to a backtick at either end dropped (`` `` a`b `` `` shows ``a`b``). A delimiter of
-  three or more would start a code block instead, so only one and two backticks are usable.
+  even in the middle of a line. A longer fence does not help: the block still ends at the
+  first three backticks inside it.
+- Inline code is a run of backticks up to the next run of the same length. One space next to
+  a backtick at either end is dropped, so two backticks with padding (`` `` `a` `` ``) show
+  `` `a` ``. A delimiter of three or more would start a code block, so only one and two
+  backticks can delimit inline code.
+- A backslash escapes a backtick outside code (discord.py's `utils.escape_markdown` does the
+  same).
 
-So: inside inline code no two backticks may touch (a zero-width space goes between them) and
-the delimiter is two backticks, padded with a space where Discord would drop one. Inside a code block no three may touch. Outside code, a backtick is escaped as
-"\\`", so it cannot open a span that swallows the rest of the message. The zero-width space
-is invisible; it only changes text that is copied out of a span or a table, never a snippet
-to run (bot.discord_render attaches a snippet with three backticks in a row as a file).
+So: inside inline code no two backticks touch (a zero-width space goes between them) and
+the delimiter is two backticks, padded with a space where Discord would drop one. Inside a
+code block no three touch. Outside code, a backtick is escaped, so it cannot open a span that
+swallows the rest of the message. The zero-width space is invisible. It only changes text
+copied out of a span or a table, never a snippet to run: bot.discord_render attaches a
+snippet with three backticks in a row as a file.
 """
 from __future__ import annotations
 
