@@ -5,6 +5,7 @@ Async API; model work runs on a bounded pool of worker threads, never on the eve
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -13,7 +14,7 @@ from typing import Any, Mapping
 from core.batching import MicroBatcher, one_by_one_on_failure
 from core.context import TaskContext
 from core.errors import UserError
-from core.grammar import parse_line
+from core.grammar import read_line
 from core.metrics import Metrics
 from core.models import ModelStore
 from core.packs import build_pack
@@ -52,14 +53,20 @@ class Engine:
                             max_tokens=s.max_batch_tokens, wait_s=s.batch_wait_ms / 1000)
 
     async def run(self, name: str, raw_args: Mapping[str, Any]) -> Result:
-        """Answer one command with typed or raw (string) options. Raises `UserError`."""
+        """Answer one command with typed or raw (string) options. Raises `UserError`.
+
+        Text is cleaned here, where it enters the core (`core.text`), and the answer says so."""
         command = self.registry.get(name)
-        return await self._execute(command, command.validate(raw_args))
+        args, notice = command.check(raw_args)
+        return _noting(await self._execute(command, args), notice)
 
     async def run_text(self, line: str) -> Result:
-        """Answer one line of the text grammar: `/command main | second key=value`."""
-        command, raw = parse_line(self.registry, line)
-        return await self._execute(command, command.validate(raw))
+        """Answer one line of the text grammar: `/command main | second key=value`.
+
+        The line is cleaned as it is read (`core.grammar.read_line`), and the answer says so."""
+        parsed = read_line(self.registry, line)
+        args = parsed.command.validate(parsed.raw)
+        return _noting(await self._execute(parsed.command, args), parsed.notice)
 
     async def _execute(self, command: Command, args: dict[str, Any]) -> Result:
         if self._in_flight >= self.settings.max_queue:
@@ -110,6 +117,11 @@ class Engine:
             batcher.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
         self.models.clear()
+
+
+def _noting(result: Result, notice: str | None) -> Result:
+    """The answer, with the note that the learner's text was cleaned first, when it was."""
+    return dataclasses.replace(result, notices=(notice, *result.notices)) if notice else result
 
 
 def _set_torch_threads(threads: int) -> None:
