@@ -8,8 +8,9 @@ import asyncio
 import dataclasses
 import logging
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Mapping
+from typing import Any
 
 from core.batching import MicroBatcher, one_by_one_on_failure
 from core.context import TaskContext
@@ -80,7 +81,7 @@ class Engine:
                 if batcher is not None:
                     return await batcher.submit(args)
                 return await loop.run_in_executor(self._pool, command.handler, self._context, args)
-        except (asyncio.TimeoutError, TimeoutError):
+        except TimeoutError:
             raise UserError(
                 f"/{command.name} took longer than {self.settings.request_timeout_s:.0f} s, so I stopped waiting "
                 "for it. Try a shorter text, or ask again in a minute."

@@ -20,7 +20,7 @@ def test_second_part_after_pipe_goes_to_second_option():
 
 
 def test_declared_options_are_read_and_typed():
-    name, args = parse("/attention The cat sat on the mat. layer=2 head=all")
+    _, args = parse("/attention The cat sat on the mat. layer=2 head=all")
     assert args == {"text": "The cat sat on the mat.", "layer": 2, "head": "all"}
     assert parse("/attention Hi there head=3")[1]["head"] == 3
 
@@ -45,7 +45,7 @@ def test_bool_option_parses_words():
 
 
 def test_wrong_option_value_names_the_option():
-    with pytest.raises(UserError, match="max_new_tokens.*between 1 and 100"):
+    with pytest.raises(UserError, match=r"max_new_tokens.*between 1 and 100"):
         parse("/generate Hello max_new_tokens=500")
     with pytest.raises(UserError, match="`layer` must be a whole number"):
         parse("/attention Hello layer=two")
@@ -64,7 +64,7 @@ def test_empty_line_explains_what_to_type():
 
 
 def test_missing_main_text_shows_an_example():
-    with pytest.raises(UserError, match="needs `text`.*Example: `/sentiment I love this`"):
+    with pytest.raises(UserError, match=r"needs `text`.*Example: `/sentiment I love this`"):
         parse("/sentiment")
 
 
