@@ -45,7 +45,12 @@ def notice_for(replaced: int, removed: int) -> str | None:
 
 
 def clean_text(raw: str) -> Cleaned:
-    """`raw` made safe to encode as UTF-8 and to show, and how much was changed."""
+    """`raw` made safe to encode as UTF-8 and to show, and how much was changed.
+
+    A high and a low surrogate side by side are one character written as UTF-16 (`"\\ud83e\\udd17"`
+    is 🤗): they are joined, not replaced. Only the lone ones become U+FFFD."""
+    if _SURROGATE.search(raw):
+        raw = raw.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
     text, replaced = _SURROGATE.subn(REPLACEMENT, raw)
     text, removed = _CONTROL.subn("", text)
     return Cleaned(text, replaced, removed)

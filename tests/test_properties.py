@@ -36,7 +36,7 @@ from core.grammar import parse_line
 from core.registry import Command, Option
 from core.results import Result
 from core.settings import Settings
-from core.text import clean_text
+from core.text import clean_text, notice_for
 
 REGISTRY = build_registry()
 COMMANDS = list(REGISTRY)
@@ -322,8 +322,9 @@ def test_every_typed_request_gets_an_answer_or_a_clear_refusal(runner: Runner, c
     @engine_settings("typed", command)
     @given(args=typed_args(command))
     def check(args: dict[str, Any]) -> None:
-        texts = "".join(v for v in args.values() if isinstance(v, str))
-        _answers_or_refuses(lambda: runner.typed(command.name, args), command.name, clean_text(texts).notice)
+        changes = [clean_text(v) for v in args.values() if isinstance(v, str)]
+        notice = notice_for(sum(c.replaced for c in changes), sum(c.removed for c in changes))
+        _answers_or_refuses(lambda: runner.typed(command.name, args), command.name, notice)
 
     check()
 

@@ -41,3 +41,9 @@ def test_typed_values_are_cleaned_and_counted_together_and_other_types_pass_thro
     assert notice == ("In your text, 1 character that was not valid Unicode (often a broken copy-paste) "
                       f"became {REPLACEMENT} and 2 invisible control characters were removed.")
     assert clean_values({"text": "fine", "n": 1}) == ({"text": "fine", "n": 1}, None)
+
+
+def test_a_surrogate_pair_is_joined_into_its_character_not_replaced():
+    cleaned = clean_text("hug \ud83e\udd17 and a lone \udd17")
+    assert cleaned.text == f"hug 🤗 and a lone {REPLACEMENT}"
+    assert cleaned.replaced == 1
