@@ -103,3 +103,9 @@ async def test_a_control_character_alone_counts_as_no_text(tiny_engine):
     assert "needs `text`" in await refused(tiny_engine, "/sentiment \x00\x1b")
     with pytest.raises(UserError, match="needs `text`"):
         await tiny_engine.run("sentiment", {"text": "\x00"})
+
+
+async def test_the_cleaning_notice_comes_first_and_the_task_notices_stay(tiny_engine):
+    result = await tiny_engine.run_text("/sentiment " + "猫" * 900 + "\x00")
+    assert "1 invisible control character was removed" in result.notices[0]
+    assert "reads at most 512" in result.notices[1]
