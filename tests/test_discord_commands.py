@@ -156,8 +156,6 @@ def test_backticks_in_a_learner_s_text_leave_the_table_whole(tiny_engine: Engine
     asyncio.run(asyncio.wait_for(scenario(), 60))
 
 
-@pytest.mark.xfail(strict=True, reason="needs the core to clean option text with core.text.clean_text "
-                                       "(issue 10.14, core part); remove this mark when it does")
 def test_a_lone_surrogate_in_an_option_is_answered_without_an_apology(
     tiny_engine: Engine, bot_settings: Settings,
 ) -> None:
