@@ -63,7 +63,8 @@ def test_help_attention_falls_back_to_the_registry_limits_and_says_so(tiny_setti
 def test_help_snippet_runs_offline_and_prints_what_it_says(tiny_settings):
     code = helpcmd.run_help(context(tiny_settings), {}).code
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error"}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300,
+                          check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "from_pretrained" not in code and "model=" not in code  # nothing to download
     for task in ("text-classification", "token-classification", "zero-shot-classification", "text-generation",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -62,7 +62,7 @@ def chat_summaries(tiny_settings, tmp_path_factory) -> Iterator[Engine]:
 
 async def test_seq2seq_counts_new_tokens_without_the_decoder_start_token(tiny_engine):
     result = await tiny_engine.run_text("/summarize The Eiffel Tower is 330 metres tall. It is in Paris.")
-    written = int(re.search(r"wrote (\d+) new tokens?", result.explanation).group(1))
+    written = int(re.search(r"wrote (\d+) (?:new )?tokens?", result.explanation).group(1))
     assert written <= 60 and "at most 60 new tokens" in result.explanation
     capped = [n for n in result.notices if "cap of 60 new tokens" in n]
     assert bool(capped) == (written == 60)  # the random tiny BART runs to the cap
@@ -114,7 +114,8 @@ async def test_smollm2_answer_says_its_system_message_replaces_the_default(offli
 
 def _contexts(n: int) -> list[tuple[str, str]]:
     rng = random.Random(1)
-    words = "the cat sat on a mat and then it went to sleep in London with Ada who lives near Paris".split()
+    words = ("the", "cat", "sat", "on", "a", "mat", "and", "then", "it", "went", "to", "sleep", "in", "London",
+             "with", "Ada", "who", "lives", "near", "Paris")
     asks = []
     for _ in range(n):
         context = " ".join(rng.choice(words) for _ in range(120))

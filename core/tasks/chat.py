@@ -11,8 +11,8 @@ start of the text is kept and sent as it is, so the snippet's messages reproduce
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 from core.errors import UserError
 from core.models import Loaded

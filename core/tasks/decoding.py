@@ -13,7 +13,7 @@ that running to the group's largest limit never takes a prompt past them either.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 

@@ -6,8 +6,9 @@ continuation follows the end of the prompt, so the end is what the model must re
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from core.context import TaskContext
 from core.models import Loaded
@@ -128,5 +129,6 @@ def _notices(c: Continuation, asked: int) -> tuple[str, ...]:
     if c.allowed < asked:
         did.append(f"wrote at most {plural(c.allowed, 'new token')} instead of {asked}")
     how = " (the snippet does the same with `truncation_side=\"left\"`)" if c.kept < c.prompt_tokens else ""
-    return (f"Your prompt is {plural(c.prompt_tokens, 'token')}, and this model has {c.room} positions for the "
-            f"prompt and the new tokens together, so it {' and '.join(did)}{how}.",)
+    notice = (f"Your prompt is {plural(c.prompt_tokens, 'token')}, and this model has {c.room} positions for the "
+              f"prompt and the new tokens together, so it {' and '.join(did)}{how}.")
+    return (notice,)

@@ -6,7 +6,8 @@ model unsure of the end does not return half the context.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 

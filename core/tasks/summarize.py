@@ -6,7 +6,8 @@ text is kept), and the decoder's start token and new tokens must fit in the deco
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 
