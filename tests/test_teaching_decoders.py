@@ -91,7 +91,7 @@ async def test_chat_shortens_the_context_to_fit_and_the_snippet_sends_the_same(s
 
 async def test_chat_notes_the_templates_default_system_prompt_and_the_cap(chat_summaries):
     result = await chat_summaries.run_text("/summarize The Eiffel Tower is 330 metres tall.")
-    assert 'the template added its default one: "You are a tiny test model."' in result.explanation
+    assert 'the template added its default one ("You are a tiny test model.").' in result.explanation
     assert "through `pipeline(" not in result.explanation and "snippet uses that pipeline" in result.explanation
     assert "it was stopped at the cap of `max_new_tokens=80`" in result.explanation
     (cap,) = result.notices
@@ -101,14 +101,14 @@ async def test_chat_notes_the_templates_default_system_prompt_and_the_cap(chat_s
 
 async def test_smollm2_summary_names_its_real_default_system_prompt(offline_engine):
     result = await offline_engine.run_text("/summarize The Eiffel Tower is 330 metres tall. It is in Paris.")
-    assert ('the template added its default one: "You are a helpful AI assistant named SmolLM, trained by '
-            'Hugging Face"') in result.explanation
+    assert ('the template added its default one ("You are a helpful AI assistant named SmolLM, trained by '
+            'Hugging Face").') in result.explanation
     assert "it ended its turn itself" in result.explanation and not result.notices
 
 
 async def test_smollm2_answer_says_its_system_message_replaces_the_default(offline_engine):
     result = await offline_engine.run_text("/qa Where do I live? | My name is Ada and I live in London.")
-    assert "takes the place of the template's default one, \"You are a helpful AI assistant" in result.explanation
+    assert "takes the place of the template's default one (\"You are a helpful AI assistant" in result.explanation
     assert not any("cap" in n for n in result.notices)
 
 

@@ -113,8 +113,7 @@ def _fit(loaded: Loaded, ask: Ask, wanted: int, room: int) -> tuple[Messages, li
 def _shorten(loaded: Loaded, ask: Ask, budget: int) -> int:
     """How many characters of the text's start fit, with the template, in `budget` tokens: cut at a
     token's end, then step back while re-tokenizing the cut text still runs over."""
-    enc = loaded.tokenizer(ask.text, add_special_tokens=False, return_offsets_mapping=True)
-    ends = [end for _, end in enc["offset_mapping"]]
+    ends = _token_ends(loaded, ask.text)
     keep = len(ends)
     while keep > 0:
         cut = ends[keep - 1]
@@ -123,6 +122,17 @@ def _shorten(loaded: Loaded, ask: Ask, budget: int) -> int:
             return cut
         keep -= over
     return 0
+
+
+def _token_ends(loaded: Loaded, text: str) -> list[int]:
+    """Where each token of `text` ends, in characters; evenly spread guesses for a tokenizer without
+    offsets (the loop in `_shorten` corrects them against the real token count)."""
+    try:
+        enc = loaded.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        return [end for _, end in enc["offset_mapping"]]
+    except (NotImplementedError, KeyError, ValueError):
+        count = max(1, len(loaded.tokenizer(text, add_special_tokens=False)["input_ids"]))
+        return [round((i + 1) * len(text) / count) for i in range(count)]
 
 
 def default_system(loaded: Loaded, messages: Messages) -> str | None:
@@ -168,12 +178,12 @@ def explain(task: str, reply: Reply, extra: str = "") -> str:
 
 def _system_sentence(reply: Reply) -> str:
     given = next((m["content"] for m in reply.messages if m["role"] == "system"), None)
-    default = f"\"{reply.default_system}\"" if reply.default_system else None
+    default = f"(\"{reply.default_system}\")" if reply.default_system else None
     if given is not None:
         return ("The system message in the snippet told the model how to answer"
-                + (f"; it takes the place of the template's default one, {default}." if default else "."))
+                + (f"; it takes the place of the template's default one {default}." if default else "."))
     if default:
-        return f"The messages give no system prompt, so the template added its default one: {default}."
+        return f"The messages give no system prompt, so the template added its default one {default}."
     return "The messages give no system prompt, and this template adds none."
 
 
