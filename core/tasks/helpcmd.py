@@ -14,6 +14,7 @@ from core.errors import UserError
 from core.packs import HUB_MODELS, ModelSpec
 from core.registry import Command, Option
 from core.results import Result, Table
+from core.wording import plural
 
 log = logging.getLogger("tutor.help")
 
@@ -107,9 +108,9 @@ def _kind(option: Option, shape: tuple[str, int, int] | None) -> str:
     if option.name in SHAPED and shape is not None:
         name, layers, heads = shape
         if option.name == "layer":
-            return f"number 0-{layers - 1} ({name} has {layers} layers)"
+            return f"number 0-{layers - 1} ({name} has {plural(layers, 'layer')})"
         extra = ", all or mean" if option.kind == "head" else ""
-        return f"number 0-{heads - 1}{extra} ({heads} heads per layer)"
+        return f"number 0-{heads - 1}{extra} ({plural(heads, 'head')} per layer)"
     if option.kind == "head":
         return f"number {option.min_value}-{option.max_value}, all or mean"
     if option.kind == "int":
