@@ -52,13 +52,8 @@ if PROFILE not in ("quick", "thorough"):
     raise ValueError(f"TUTOR_HYPOTHESIS must be `quick` or `thorough`, not {PROFILE!r}")
 settings.load_profile(PROFILE)
 
-_GENERATE_POSITIONS = ("issue 10 point 9 (core/tasks/generate.py): a prompt longer than the model's positions "
-                       "ends in IndexError; reproduced by test_generate_past_the_model_positions_is_answered")
 _LONG_PROMPT = "猫" * 482  # 484 tokens + 30 new > the tiny GPT-2's 512 positions
-KNOWN_BUGS = {
-    ("line", "generate"): (_GENERATE_POSITIONS, {"line": f"/generate {_LONG_PROMPT}"}),
-    ("typed", "generate"): (_GENERATE_POSITIONS, {"args": {"prompt": _LONG_PROMPT}}),
-}
+KNOWN_BUGS: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
 """Bugs the properties found in modules this file's author does not own, each with the input that shows it.
 That case is a strict xfail that tries the input first, so it fails the same way on every run while the
 bug lasts, and passes (failing the suite: remove the entry) once it is fixed. Never filtered away."""
@@ -355,7 +350,6 @@ def test_any_typed_command_name_is_answered_or_refused_clearly(runner: Runner, n
 
 # --- bugs the properties found in modules owned elsewhere: each reproduced narrowly -------------------
 
-@pytest.mark.xfail(strict=True, raises=IndexError, reason=_GENERATE_POSITIONS)
 def test_generate_past_the_model_positions_is_answered(runner: Runner) -> None:
     result = runner.text(f"/generate {_LONG_PROMPT}")
     assert result.command == "generate"
