@@ -141,14 +141,18 @@ def describe(view: TokenView, weights: np.ndarray, layer: int, head: int | str) 
         rows = tuple((f"head {h}", *view.link(link)) for h, link in enumerate(per_head))
         top = [f"head {h} " + _words(view, per_head[h]) for h in heaviest(per_head, 3)]
         what = f"all {len(per_head)} heads of layer {layer}"
-        return Table(("head", "from", "to", "weight"), rows), "; ".join(top), what, \
-            alt_text(view.shown, weights, what=what, noop=view.noop)
-    matrix = weights.mean(axis=0) if head == "mean" else weights[head]
+        alt = alt_text(view.shown, weights, what=what, noop=view.noop)
+        return Table(("head", "from", "to", "weight"), rows), "; ".join(top), what, alt
+    matrix = _one_map(weights, head)
     what = f"layer {layer}, " + ("mean of all heads" if head == "mean" else f"head {head}")
     focus = focus_per_token(matrix, view.noop)
     rows = tuple(view.link(link) for link in focus)
     top = "; ".join(_words(view, link) for link in strongest(focus, 3))
     return Table(("from", "to", "weight"), rows), top, what, alt_text(view.shown, matrix, what=what, noop=view.noop)
+
+
+def _one_map(weights: np.ndarray, head: int | str) -> np.ndarray:
+    return weights.mean(axis=0) if head == "mean" else weights[head]
 
 
 def _words(view: TokenView, link: Link) -> str:
@@ -161,8 +165,7 @@ def _picture(view: TokenView, weights: np.ndarray, head: int | str, what: str, f
 
     if head == "all":
         return render_grid(view.shown, weights, title=f"{what[0].upper()}{what[1:]}", noop=view.noop)
-    matrix = weights.mean(axis=0) if head == "mean" else weights[head]
-    return render_head(view.shown, matrix, title=what.capitalize(), figures=figures, noop=view.noop)
+    return render_head(view.shown, _one_map(weights, head), title=what.capitalize(), figures=figures, noop=view.noop)
 
 
 def _attentions(loaded: Any, text: str) -> tuple[TokenView, np.ndarray, str | None]:
@@ -186,14 +189,13 @@ def run_overview(ctx: TaskContext, args: dict[str, Any]) -> Result:
     layers, heads = every.shape[:2]
     per_layer = strongest_per_map(every.mean(axis=1), view.noop)
     rows = tuple((f"layer {n}", *view.link(link)) for n, link in enumerate(per_layer))
-    what = f"all {layers} layers x {heads} heads"
     png = render_overview(view.shown, every, title=f"All {layers} layers x {heads} heads", noop=view.noop)
     return Result(
         command="overview",
         answer=f"Every head of every layer over {len(view.raw)} tokens: {layers} rows (layers) x {heads} columns "
                f"(heads). The deepest layer's strongest link: {_words(view, per_layer[-1])}.",
         table=Table(("layer", "from", "to", "weight"), rows),
-        images=(Image(png, "attention-overview.png", alt_text(view.shown, every, what=what, noop=view.noop)),),
+        images=(Image(png, "attention-overview.png", alt_text(view.shown, every, what="this model's", noop=view.noop)),),
         explanation=(
             f"1. The text became {len(view.raw)} tokens; one forward pass with `output_attentions=True` returned "
             f"{layers} layers x {heads} heads = {layers * heads} attention maps.\n"
