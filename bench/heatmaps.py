@@ -86,7 +86,7 @@ def baseline_grid(tokens: list[str], w: np.ndarray) -> bytes:
 
 
 def memory_growth(renders: int, traced: int) -> dict[str, Any]:
-    """RSS growth over ``renders`` render_head calls; tracemalloc growth over ``traced`` more."""
+    """RSS growth over `renders` render_head calls; tracemalloc growth over `traced` more."""
     w = attention((len(TOKENS), len(TOKENS)), SEED + 1)
     warm = 50  # fills matplotlib's text-metrics and glyph caches first
     for _ in range(warm):
