@@ -87,10 +87,10 @@ def test_tokenizer_families_and_special_tokens_match_the_hub_models(folders):
     assert uncased("I'm learning")["input_ids"] == [101, 1045, 1005, 1049, 4083, 102]  # real bert-base-uncased
 
 
-def test_distilbart_twin_has_its_forced_tokens_and_beam_search(folders):
+def test_distilbart_twin_has_its_decoder_start_and_forced_tokens(folders):
     generation = json.loads((folders["summarize"] / "generation_config.json").read_text())
     assert generation["decoder_start_token_id"] == 2 and generation["forced_bos_token_id"] == 0
-    assert generation["forced_eos_token_id"] == 2 and generation["num_beams"] == 4
+    assert generation["forced_eos_token_id"] == 2 and generation["min_length"] == 56
     assert config(folders["summarize"])["max_position_embeddings"] == 1024
 
 
