@@ -128,7 +128,7 @@ class ModelStore:
         started = time.perf_counter()
         self._check_reachable(spec)
         device = self.device()
-        source, extra = self._source(spec)
+        source, extra = self._source(spec, weights=command != "tokenize" and spec.kind != "tokenizer")
         kind = spec.kind if spec.kind != "auto" else resolve_kind(command, source)
         try:
             tokenizer, model = _from_pretrained(kind, source, extra, device)
@@ -157,9 +157,10 @@ class ModelStore:
             raise UserError("TUTOR_DEVICE=cuda but no CUDA GPU is visible. Use TUTOR_DEVICE=auto or cpu.")
         return "cuda" if wanted in ("cuda", "auto") and torch.cuda.is_available() else "cpu"
 
-    def _source(self, spec: ModelSpec) -> tuple[str, dict[str, Any]]:
+    def _source(self, spec: ModelSpec, weights: bool) -> tuple[str, dict[str, Any]]:
         """The folder (or Hub id) to load, checked first: a damaged cached copy (the tiny pack, a
-        de-quantised GGUF) is rebuilt once; damage anywhere else is a UserError naming the file."""
+        de-quantised GGUF) is rebuilt once; damage anywhere else is a UserError naming the file.
+        `weights`: the command loads the model, not only its tokenizer."""
         if spec.is_tiny:
             from core.tiny import ensure_tiny, rebuild_model
 
@@ -171,7 +172,7 @@ class ModelStore:
         if spec.gguf_file:
             return str(ensure_dequantised(self.settings, spec)), {}
         if spec.is_local:
-            _refuse_damage(Path(spec.source), complete=spec.kind != "tokenizer" and _has_config(spec.source))
+            _refuse_damage(Path(spec.source), complete=weights and _has_config(spec.source))
         else:
             snapshot = _hub_snapshot(spec.source)
             if snapshot is not None:
