@@ -30,7 +30,7 @@ while not go.exists():  # everyone has imported: all start building at the same 
 
 async def main() -> None:
     engine = Engine(Settings(pack="tiny", cache_dir=Path(sys.argv[1])))
-    for line in ("/sentiment I love this", "/fillmask Paris is the <mask> of France.", "/generate Hi max_new_tokens=2"):
+    for line in ("/sentiment I love this", "/generate Hi max_new_tokens=2"):  # no pipeline import: quicker
         result = await engine.run_text(line)
         print(result.command, "answered")
     engine.close()
@@ -52,7 +52,7 @@ def test_processes_starting_together_on_an_empty_cache_all_answer(tmp_path: Path
     outcomes = [child.communicate(timeout=600) for child in children]
     for child, (out, err) in zip(children, outcomes):
         assert child.returncode == 0, err[-3000:]
-        assert out.split("\n")[:3] == ["sentiment answered", "fillmask answered", "generate answered"], out
+        assert out.split("\n")[:2] == ["sentiment answered", "generate answered"], out
     base = tiny_dir(cache)
-    assert (base / "DONE").is_file() and all(damage(base / c) is None for c in ("sentiment", "fillmask", "generate"))
+    assert (base / "DONE").is_file() and all(damage(base / c) is None for c in ("sentiment", "generate"))
     assert [p.name for p in cache.iterdir() if p.name.startswith(".")] == []  # no staging folder left behind
