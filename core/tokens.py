@@ -14,8 +14,9 @@ Two questions every view of tokens answers the same way (tables, alt text, pictu
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 SPACE, NEWLINE, TAB = "␣", "↵", "⇥"
 
