@@ -265,3 +265,24 @@ async def test_labels_that_become_the_same_tokens_are_flagged(request, engine):
     assert scores["🍕"] == scores["🍔"]
     plain = await engine.run_text("/zeroshot I love pizza | food, sports")
     assert not any("same tokens" in n for n in plain.notices)
+
+
+# Long inputs: what the model read, computed with its tokenizer
+
+async def test_fillmask_says_how_much_of_a_long_text_it_read(tiny_engine, tiny_settings):
+    tok = AutoTokenizer.from_pretrained(tiny_dir(tiny_settings.cache_dir) / "fillmask")
+    text = ("Paris is the [MASK] of France. " + DENSE * 60)[:1000].strip()
+    count, read = len(tok(text)["input_ids"]), len(tok(text, truncation=True)["input_ids"])
+    assert count > read
+    result = await tiny_engine.run_text(f"/fillmask {text}")
+    assert f"the text is {count} tokens, of which the model read the first {read}" in result.explanation
+
+
+async def test_nli_zeroshot_says_how_much_of_a_long_text_it_read(tiny_engine, tiny_settings):
+    tok = AutoTokenizer.from_pretrained(tiny_dir(tiny_settings.cache_dir) / "zeroshot")
+    text = (DENSE * 60)[:1000].strip()
+    kept = {tok(text, f"This example is {label}.", truncation="only_first").sequence_ids().count(0)
+            for label in ("food", "sports")}
+    assert len(kept) == 1  # both labels are one token: the same cut
+    result = await tiny_engine.run_text(f"/zeroshot {text} | food, sports")
+    assert f"to its first {kept.pop()} tokens" in " ".join(result.notices)
