@@ -79,7 +79,7 @@ def same_output(expected: list[str], actual: list[str]) -> bool:
     want, got = " ".join(expected).split(), " ".join(actual).split()
     if len(want) != len(got):
         return False
-    return all(w == g or _close(w, g) for w, g in zip(want, got))
+    return all(w == g or _close(w, g) for w, g in zip(want, got, strict=True))
 
 
 def _close(a: str, b: str) -> bool:
@@ -144,7 +144,8 @@ def test_same_output_can_fail():
 async def test_snippets_name_no_path_of_the_server(tiny_engine, offline_engine):
     """A learner in Discord or Slack cannot use the server's folders: snippets locate models themselves."""
     server = [str(TEST_CACHE), str(Path.home()), sys.prefix, str(Path(os.__file__).parent)]
-    for engine, lines in ((tiny_engine, TINY_LINES.values()), (offline_engine, ["/tokenize hi", "/zeroshot hi | a, b"])):
+    offline_lines = ["/tokenize hi", "/zeroshot hi | a, b"]
+    for engine, lines in ((tiny_engine, TINY_LINES.values()), (offline_engine, offline_lines)):
         for line in lines:
             code = (await engine.run_text(line)).code
             assert not [path for path in server if path in code], line

@@ -65,9 +65,9 @@ async def test_unknown_characters_are_named_and_not_called_added_special_tokens(
     tok = minilm_tokenizer()
     enc = tok(UNKNOWN_TEXT, return_special_tokens_mask=True, return_offsets_mapping=True)
     tokens = tok.convert_ids_to_tokens(enc["input_ids"])
-    added = [t for t, m in zip(tokens, enc["special_tokens_mask"]) if m]
-    unknown = [UNKNOWN_TEXT[a:b] for t, m, (a, b) in zip(tokens, enc["special_tokens_mask"], enc["offset_mapping"])
-               if t == tok.unk_token and not m]
+    added = [t for t, m in zip(tokens, enc["special_tokens_mask"], strict=True) if m]
+    marks = zip(tokens, enc["special_tokens_mask"], enc["offset_mapping"], strict=True)
+    unknown = [UNKNOWN_TEXT[a:b] for t, m, (a, b) in marks if t == tok.unk_token and not m]
     assert unknown and tok.unk_token not in added  # the case this test is about
 
     result = await offline_engine.run_text(f"/tokenize {UNKNOWN_TEXT}")
@@ -118,7 +118,7 @@ async def test_pair_past_the_limit_says_what_longest_first_kept(tiny_engine, tin
         result = await tiny_engine.run_text(f"/tokenize {a} | {b}")
         notice = " ".join(result.notices)
         assert "longest_first" in notice and "only the first" not in notice
-        for k, n in zip(kept, lengths):
+        for k, n in zip(kept, lengths, strict=True):
             assert (f"all {n} tokens" if k == n else f"{k} of its {n} tokens") in notice
 
 
@@ -132,7 +132,7 @@ def test_byte_level_tokens_are_shown_readably_and_explained(smollm_tokenize):
     enc = tok(BYTES_TEXT, return_offsets_mapping=True)
     raw = tok.convert_ids_to_tokens(enc["input_ids"])
     shown = readable_tokens(tok, raw)
-    split = {BYTES_TEXT[a:b].strip() for s, (a, b) in zip(shown, enc["offset_mapping"]) if "<0x" in s}
+    split = {BYTES_TEXT[a:b].strip() for s, (a, b) in zip(shown, enc["offset_mapping"], strict=True) if "<0x" in s}
     assert any(t.startswith("Ġ") for t in raw) and split  # spaces and byte pieces occur
 
     result = tokenize.run(smollm_tokenize, {"text": BYTES_TEXT, "pair": None})
@@ -176,7 +176,8 @@ def byte_level_classifier(tmp_path_factory, tiny_settings: Settings) -> TaskCont
 
 def added_special_tokens(tok: Any, text: str) -> list[str]:
     enc = tok(text, return_special_tokens_mask=True)
-    return [t for t, m in zip(tok.convert_ids_to_tokens(enc["input_ids"]), enc["special_tokens_mask"]) if m]
+    tokens = tok.convert_ids_to_tokens(enc["input_ids"])
+    return [t for t, m in zip(tokens, enc["special_tokens_mask"], strict=True) if m]
 
 
 def test_sentiment_names_only_the_special_tokens_its_tokenizer_adds(byte_level_classifier, tiny_settings):

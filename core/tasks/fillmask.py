@@ -48,7 +48,7 @@ def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]
                                            tokenizer_kwargs=truncation_kwargs(loaded))
     guesses = [guesses] if len(texts) == 1 else guesses  # one text gives one list, several a list each
     return [_result(loaded, args, found[:args["top_k"]], *counts)
-            for args, found, counts in zip(batch, guesses, read)]
+            for args, found, counts in zip(batch, guesses, read, strict=True)]
 
 
 def _check_mask_is_read(loaded: Any, text: str) -> tuple[int, int, str | None]:

@@ -28,7 +28,7 @@ def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]
     loaded = load(ctx, "ner", "token-classifier")
     texts = [args["text"] for args in batch]
     found = loaded.pipeline("token-classification")(texts, aggregation_strategy="simple", batch_size=len(texts))
-    return [_result(loaded, text, entities) for text, entities in zip(texts, found)]
+    return [_result(loaded, text, entities) for text, entities in zip(texts, found, strict=True)]
 
 
 def _result(loaded: Loaded, text: str, entities: list[dict[str, Any]]) -> Result:

@@ -44,7 +44,7 @@ def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]
     inputs = loaded.tokenizer(texts, padding=True, return_tensors="pt", **truncation_kwargs(loaded)).to(loaded.device)
     with torch.no_grad():
         logits = loaded.model(**inputs).logits.float().cpu()
-    return [_result(loaded, text, row) for text, row in zip(texts, logits)]
+    return [_result(loaded, text, row) for text, row in zip(texts, logits, strict=True)]
 
 
 def _result(loaded: Loaded, text: str, logits: torch.Tensor) -> Result:
@@ -79,10 +79,10 @@ def what_the_model_read(loaded: Loaded, text: str, count: int) -> str:
     enc = tok(text, return_special_tokens_mask=True, return_offsets_mapping=True, **truncation_kwargs(loaded))
     ids = enc["input_ids"]
     tokens = tok.convert_ids_to_tokens(ids)
-    added = list(dict.fromkeys(t for t, m in zip(tokens, enc["special_tokens_mask"]) if m))
+    added = list(dict.fromkeys(t for t, m in zip(tokens, enc["special_tokens_mask"], strict=True) if m))
     unk = tok.unk_token if tok.unk_token not in noop_tokens(tok) else None
-    unknown = list(dict.fromkeys(text[a:b] for t, m, (a, b) in zip(tokens, enc["special_tokens_mask"],
-                                                                      enc["offset_mapping"]) if t == unk and not m))
+    marks = zip(tokens, enc["special_tokens_mask"], enc["offset_mapping"], strict=True)
+    unknown = list(dict.fromkeys(text[a:b] for t, m, (a, b) in marks if t == unk and not m))
     out = f"The tokenizer split your text into {len(ids)} tokens"
     if len(ids) < count:
         out += f" (it has {count}; the model reads at most {len(ids)}, so the rest was cut off)"

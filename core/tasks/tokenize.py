@@ -87,7 +87,7 @@ def _read(tok: Any, texts: list[str], enc: Any, truncated: bool) -> Run:
         encoding = enc.encodings[0]
         added = [bool(m) for m in encoding.special_tokens_mask]
         spans = [(None if is_added else seq, a, b)
-                 for seq, (a, b), is_added in zip(encoding.sequence_ids, encoding.offsets, added)]
+                 for seq, (a, b), is_added in zip(encoding.sequence_ids, encoding.offsets, added, strict=True)]
         word_ids = list(encoding.word_ids)
     else:  # a slow tokenizer keeps no offsets: fall back on the special-token list
         special = set(tok.all_special_ids)
@@ -95,7 +95,7 @@ def _read(tok: Any, texts: list[str], enc: Any, truncated: bool) -> Run:
         spans, word_ids = [(None, 0, 0)] * len(ids), [None] * len(ids)
     sources = [texts[seq][a:b] if seq is not None else "" for seq, a, b in spans]
     text_unk = getattr(tok, "unk_token", None) not in noop_tokens(tok)  # [UNK] stands for the learner's text
-    unknown = [text_unk and i == tok.unk_token_id and not is_added for i, is_added in zip(ids, added)]
+    unknown = [text_unk and i == tok.unk_token_id and not is_added for i, is_added in zip(ids, added, strict=True)]
     return Run(texts, raw, readable_tokens(tok, raw), ids, added, sources, spans, word_ids, unknown, truncated)
 
 
@@ -154,8 +154,8 @@ def _explain(tok: Any, run: Run, notes: list[str], types: Any, decoded: str, pla
 
 
 def _explain_tokens(tok: Any, run: Run, notes: list[str]) -> str:
-    added = list(dict.fromkeys(t for t, a in zip(run.shown, run.added) if a))
-    unknown = list(dict.fromkeys(s for s, u in zip(run.sources, run.unknown) if u))
+    added = list(dict.fromkeys(t for t, a in zip(run.shown, run.added, strict=True) if a))
+    unknown = list(dict.fromkeys(s for s, u in zip(run.sources, run.unknown, strict=True) if u))
     split = _split_words(run, notes)
     parts = [(f"**Tokens**: the tokenizer ({type(tok).__name__}, {_algorithm(tok)}) split the text into "
               f"{len(run.ids)} tokens.")]
@@ -202,7 +202,8 @@ def _explain_pieces(tok: Any, run: Run) -> str | None:
         if any(SPACE in t for t in run.shown):
             return f"**Why `{SPACE}`**: `▁` (SentencePiece's mark for the start of a word) is shown as `{SPACE}`."
         return None
-    text_pieces = [(s, r, src) for s, r, src, a in zip(run.shown, run.raw, run.sources, run.added) if not a]
+    text_pieces = [(s, r, src) for s, r, src, a in zip(run.shown, run.raw, run.sources, run.added, strict=True)
+                   if not a]
     parts = [("**Why these pieces**: this is a byte-level BPE tokenizer (the GPT-2 family). It reads your text "
               "as UTF-8 bytes and learnt its pieces by merging the most frequent pairs of bytes, so a frequent "
               "word is one piece.")]
@@ -215,8 +216,8 @@ def _explain_pieces(tok: Any, run: Run) -> str | None:
     split = list(dict.fromkeys(src.strip() for s, _, src in text_pieces if "<0x" in s and src.strip()))
     if split:
         parts.append(f"No piece covers all the bytes of {', '.join(f'`{c}`' for c in split)}, so "
-                     f"{'it was' if len(split) == 1 else 'each was'} split into byte pieces, named here by their bytes (e.g. `<0xF0 0x9F>`); "
-                     "decoding joins them back into the character.")
+                     f"{'it was' if len(split) == 1 else 'each was'} split into byte pieces, named here by "
+                     "their bytes (e.g. `<0xF0 0x9F>`); decoding joins them back into the character.")
     parts.append("WordPiece (BERT) works differently: it splits at spaces and punctuation first, marks a piece "
                  "that continues a word with `##`, and turns a word it cannot spell into [UNK]; byte-level BPE "
                  "never needs [UNK], since every byte has a piece.")
@@ -235,7 +236,7 @@ def _explain_decode(tok: Any, run: Run, decoded: str, plain: str) -> str:
     changes = _normalized(tok, original)
     if changes:
         reasons.append(_normalizer_sentence(changes))
-    unknown = list(dict.fromkeys(s for s, u in zip(run.sources, run.unknown) if u))
+    unknown = list(dict.fromkeys(s for s, u in zip(run.sources, run.unknown, strict=True) if u))
     if unknown:
         reasons.append(f"{tok.unk_token} cannot be turned back into {', '.join(f'`{u}`' for u in unknown)}: "
                        f"the ids no longer hold those characters. And {tok.unk_token} counts as a special token, so "
@@ -284,8 +285,8 @@ def _only_spacing_differs(tok: Any, run: Run, plain: str) -> bool:
     if run.truncated:
         return False
     texts = list(run.texts)
-    cuts = sorted((span for span, unknown in zip(run.spans, run.unknown) if unknown and span[0] is not None),
-                  reverse=True)
+    cuts = sorted((span for span, unknown in zip(run.spans, run.unknown, strict=True)
+                   if unknown and span[0] is not None), reverse=True)
     for seq, a, b in cuts:  # leave out what [UNK] replaced: decode cannot bring it back
         texts[seq] = texts[seq][:a] + " " + texts[seq][b:]
     normalizer = getattr(getattr(tok, "backend_tokenizer", None), "normalizer", None)

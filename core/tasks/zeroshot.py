@@ -70,7 +70,8 @@ def parse_labels(raw: str) -> list[str]:
         if label and label.lower() not in (x.lower() for x in labels):
             labels.append(label)
     if not labels:
-        raise UserError("Give 1 to 10 comma-separated labels after ` | `, e.g. `/zeroshot I love pizza | food, sports`.")
+        raise UserError("Give 1 to 10 comma-separated labels after ` | `, "
+                        "e.g. `/zeroshot I love pizza | food, sports`.")
     if len(labels) > MAX_LABELS:
         raise UserError(f"You gave {len(labels)} labels; /zeroshot takes at most {MAX_LABELS}.")
     long = [x for x in labels if len(x) > MAX_LABEL_CHARS]
@@ -90,10 +91,11 @@ def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]
     loaded = load(ctx, "zeroshot", "nli", "embedding")
     multis = [bool(args["multi_label"]) for args in batch]
     if loaded.kind == "nli":
-        ranked = [_nli(loaded, args["text"], labels, multi) for args, labels, multi in zip(batch, label_sets, multis)]
+        ranked = [_nli(loaded, args["text"], labels, multi)
+                  for args, labels, multi in zip(batch, label_sets, multis, strict=True)]
     else:
         ranked = _embedding(loaded, [args["text"] for args in batch], label_sets, multis)
-    return [_result(loaded, args, labels, ranks) for args, labels, ranks in zip(batch, label_sets, ranked)]
+    return [_result(loaded, args, labels, ranks) for args, labels, ranks in zip(batch, label_sets, ranked, strict=True)]
 
 
 def _result(loaded: Loaded, args: dict[str, Any], labels: list[str], ranked: list[tuple[str, float]]) -> Result:
@@ -166,12 +168,12 @@ def same_tokens_notice(tokenizer: Any, labels: list[str]) -> str | None:
 def _nli(loaded: Any, text: str, labels: list[str], multi: bool) -> list[tuple[str, float]]:
     out = loaded.pipeline("zero-shot-classification")(text, candidate_labels=labels, multi_label=multi,
                                                       batch_size=len(labels))
-    return list(zip(out["labels"], out["scores"]))
+    return list(zip(out["labels"], out["scores"], strict=True))
 
 
 def _embedding(loaded: Any, texts: list[str], label_sets: list[list[str]],
                multis: list[bool]) -> list[list[tuple[str, float]]]:
-    sentences = [s for text, labels in zip(texts, label_sets) for s in (text, *labels)]
+    sentences = [s for text, labels in zip(texts, label_sets, strict=True) for s in (text, *labels)]
     batch = loaded.tokenizer(sentences, padding=True, truncation=True, max_length=embedding_limit(loaded),
                              return_tensors="pt").to(loaded.device)
     with torch.no_grad():
@@ -179,7 +181,7 @@ def _embedding(loaded: Any, texts: list[str], label_sets: list[list[str]],
     mask = batch["attention_mask"].unsqueeze(-1).float()
     vectors = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1).float().cpu()
     ranked, start = [], 0
-    for labels, multi in zip(label_sets, multis):
+    for labels, multi in zip(label_sets, multis, strict=True):
         similarity = vectors[start + 1:start + 1 + len(labels)] @ vectors[start]
         start += 1 + len(labels)
         scores = similarity.clamp(min=0) if multi else torch.softmax(similarity / TEMPERATURE, dim=0)
