@@ -1,21 +1,20 @@
-"""Attention heatmap benchmark: core.render.heatmap versus the naive pyplot + seaborn code.
+"""Attention heatmap benchmark: core.render (through core.render.heatmap) against naive pyplot + seaborn.
 
-Run ``python -m bench.heatmaps [--quick]``; prints a table and writes
-``bench/results/heatmaps.json``.  ``run(quick=False)`` returns the same dict.
+Run `python -m bench.heatmaps [--quick]`; prints a table and writes `bench/results/heatmaps.json`;
+`run(quick=False)` returns the same dict.
 
-Baselines (measured in the same process, same data):
+Baselines, measured in the same process on the same data:
 
-* head: ``plt.subplots(figsize=(8, 6))`` + ``seaborn.heatmap(annot=True,
-  fmt=".2f")`` of one 13x13 head + title + ``tight_layout`` +
-  ``savefig(png, dpi=100)`` + ``plt.close``.
-* grid: ``plt.subplots(3, 4, figsize=(16, 12))`` with one ``seaborn.heatmap``
-  (token tick labels, no cell values, like ``render_grid``) per head of a
-  12-head layer + ``tight_layout`` + ``savefig(png, dpi=100)``.
+- head: `plt.subplots(figsize=(8, 6))` + `seaborn.heatmap(annot=True, fmt=".2f")` of one 13x13 head
+  + title + `tight_layout` + `savefig(png, dpi=100)` + `plt.close`.
+- grid: `plt.subplots(3, 4, figsize=(16, 12))` with one `seaborn.heatmap` (token tick labels, no cell
+  values, like `render_grid`) per head of a 12-head layer + `tight_layout` + `savefig(png, dpi=100)`.
 
-Memory: RSS growth over 500 ``render_head`` calls (after a warm-up; sampled
-every 50 renders into ``rss_trace_mib``), then tracemalloc growth over 100
-more (with ``gc.collect()`` at both ends; tracemalloc counts Python
-allocations only, e.g. matplotlib's bounded text-metrics cache filling up).
+Both of ours draw `[CLS]` and `[SEP]` as no-op tokens (grey labels), as /attention does.
+
+Memory: RSS growth over 500 `render_head` calls (after a warm-up; sampled every 50 renders into
+`rss_trace_mib`), then tracemalloc growth over 100 more (with `gc.collect()` at both ends; tracemalloc
+counts Python allocations only, e.g. matplotlib's bounded text-metrics cache filling up).
 """
 from __future__ import annotations
 
@@ -32,7 +31,8 @@ from bench.common import environment, format_table, ratio_row, rss_bytes, time_c
 from core.render.cache import FIGURES_PER_THREAD, PerThreadCache
 from core.render.heatmap import render_grid, render_head
 
-TOKENS = "[CLS] the cat sat on the mat because it was very tired [SEP]".split()  # 13
+TOKENS = ["[CLS]", "the", "cat", "sat", "on", "the", "mat", "because", "it", "was", "very", "tired", "[SEP]"]  # 13
+NOOP = [t in ("[CLS]", "[SEP]") for t in TOKENS]
 HEADS = 12
 SEED = 1234
 FIGURES = PerThreadCache(FIGURES_PER_THREAD)
@@ -86,33 +86,33 @@ def baseline_grid(tokens: list[str], w: np.ndarray) -> bytes:
 
 
 def memory_growth(renders: int, traced: int) -> dict[str, Any]:
-    """RSS growth over ``renders`` render_head calls; tracemalloc growth over ``traced`` more."""
+    """RSS growth over `renders` render_head calls; tracemalloc growth over `traced` more."""
     w = attention((len(TOKENS), len(TOKENS)), SEED + 1)
     warm = 50  # fills matplotlib's text-metrics and glyph caches first
     for _ in range(warm):
-        render_head(TOKENS, w, title="memory warm-up", figures=FIGURES)
+        render_head(TOKENS, w, noop=NOOP, title="memory warm-up", figures=FIGURES)
     # Collect earlier benchmarks' garbage, then re-grow the allocator's working
     # set with a few renders: measuring right after gc.collect() would start
     # from a trough and count the one-off refill (~10 MiB) as growth.
     gc.collect()
     for _ in range(20):
-        render_head(TOKENS, w, title="memory warm-up", figures=FIGURES)
+        render_head(TOKENS, w, noop=NOOP, title="memory warm-up", figures=FIGURES)
     rss0 = rss_bytes()
     trace = []
     every = max(1, renders // 10)
     for i in range(renders):
-        render_head(TOKENS, w, title=f"memory {i}", figures=FIGURES)
+        render_head(TOKENS, w, noop=NOOP, title=f"memory {i}", figures=FIGURES)
         if (i + 1) % every == 0:
             trace.append(round((rss_bytes() - rss0) / 2**20, 3))  # MiB since start
     rss1 = rss_bytes()
 
     tracemalloc.start()
     for _ in range(10):
-        render_head(TOKENS, w, title="traced warm-up", figures=FIGURES)
+        render_head(TOKENS, w, noop=NOOP, title="traced warm-up", figures=FIGURES)
     gc.collect()
     tm0, _ = tracemalloc.get_traced_memory()
     for i in range(traced):
-        render_head(TOKENS, w, title=f"traced {i}", figures=FIGURES)
+        render_head(TOKENS, w, noop=NOOP, title=f"traced {i}", figures=FIGURES)
     gc.collect()
     tm1, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
@@ -142,10 +142,10 @@ def run(quick: bool = False) -> dict[str, Any]:
     results: dict[str, Any] = {"quick": quick, "environment": environment(), "tokens": n, "heads": HEADS}
     timings = {
         "baseline_head": time_call(lambda: baseline_head(TOKENS, head_w), reps["base_head"]),
-        "render_head": time_call(lambda: render_head(TOKENS, head_w, title="layer 0, head 0", figures=FIGURES), reps["head"]),
+        "render_head": time_call(lambda: render_head(TOKENS, head_w, title="layer 0, head 0", figures=FIGURES, noop=NOOP), reps["head"]),
         "baseline_grid": time_call(lambda: baseline_grid(TOKENS, grid_w), reps["base_grid"],
                                    warmup=0 if quick else 1),
-        "render_grid": time_call(lambda: render_grid(TOKENS, grid_w, title="layer 0"), reps["grid"]),
+        "render_grid": time_call(lambda: render_grid(TOKENS, grid_w, title="layer 0", noop=NOOP), reps["grid"]),
     }
     results["timings"] = timings
     rows = [
@@ -157,8 +157,8 @@ def run(quick: bool = False) -> dict[str, Any]:
     results["ratios"] = rows
     results["memory"] = memory_growth(100 if quick else 500, 30 if quick else 100)
     results["sizes_bytes"] = {
-        "render_head": len(render_head(TOKENS, head_w, title="layer 0, head 0", figures=FIGURES)),
-        "render_grid": len(render_grid(TOKENS, grid_w, title="layer 0")),
+        "render_head": len(render_head(TOKENS, head_w, title="layer 0, head 0", figures=FIGURES, noop=NOOP)),
+        "render_grid": len(render_grid(TOKENS, grid_w, title="layer 0", noop=NOOP)),
     }
     mem = results["memory"]
     results["ok"] = all(r["ok"] for r in rows) and (mem["rss_growth_pct"] or 0.0) < MEMORY_TARGET_PCT

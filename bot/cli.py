@@ -29,7 +29,8 @@ def _parser() -> argparse.ArgumentParser:
     slack = sub.add_parser("slack", help="run the Slack app (Socket Mode, or --http)")
     slack.add_argument("action", nargs="?", choices=["run", "manifest"], default="run")
     slack.add_argument("--http", action="store_true", help="serve the Events API over HTTP instead of Socket Mode")
-    slack.add_argument("--port", type=int, default=3000)
+    slack.add_argument("--port", type=int, help="HTTP mode's port (default: SLACK_PORT or 3000)")
+    slack.add_argument("--host", help="HTTP mode's address (default: SLACK_HOST or 127.0.0.1; 0.0.0.0: every one)")
     sub.add_parser("run", help="run every chat platform whose tokens are set (what the Docker image runs)")
     sub.add_parser("doctor", help="check configuration, tokens and models; print a report (tokens never shown)")
     models = sub.add_parser("models", help="list cached models, or pull a pack's models ahead of time")
@@ -84,6 +85,8 @@ def _setup_logging(settings: Settings, *, verbose: bool, console: bool) -> None:
     logging.basicConfig(level=level, format=LOG_FORMAT)
     for handler in logging.getLogger().handlers:
         handler.setFormatter(RedactingFormatter(LOG_FORMAT, settings.secrets()))
+    from bot.logs import set_library_levels  # libraries log raw message bodies at DEBUG: see bot/logs.py
+    set_library_levels(level, debug_libraries=settings.debug_libraries)
     if not verbose:
         import transformers
 
@@ -174,7 +177,7 @@ def _slack(settings: Settings, args: argparse.Namespace) -> int:
 
     engine = _server_engine(settings)
     try:
-        return run_slack(engine, settings, http=args.http, port=args.port) or EXIT_OK
+        return run_slack(engine, settings, http=args.http, port=args.port, host=args.host) or EXIT_OK
     finally:
         engine.close()
 

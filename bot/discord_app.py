@@ -12,14 +12,17 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import re
 import signal
 import sys
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import discord
 from discord import app_commands
 
 from bot.discord_render import error_text, render_result
+from bot.discord_sync import sync_if_changed
 from core.cooldown import Cooldown
 from core.engine import Engine
 from core.registry import MAX_TEXT_CHARS, Command, Option
@@ -66,7 +69,11 @@ def build_slash_command(command: Command, handler: Handler) -> app_commands.Comm
     `**options` callback an explicit `__signature__` built from the registry.
     """
 
+    known = {o.name for o in command.options}
+
     async def callback(interaction: discord.Interaction, **options: Any) -> None:
+        if any(name not in known for name, _ in interaction.namespace):
+            raise app_commands.CommandSignatureMismatch(interaction.command or slash)  # Discord's copy is stale
         await handler(interaction, command.name, options)
 
     params = [inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction)]
@@ -77,16 +84,73 @@ def build_slash_command(command: Command, handler: Handler) -> app_commands.Comm
                               annotation=option_annotation(option))
         )
     callback.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    callback.__discord_app_commands_param_description__ = {  # type: ignore[attr-defined]
-        o.name: o.description[:100] for o in command.options
-    }
-    return app_commands.Command(
+    described = app_commands.describe(**{o.name: o.description[:100] for o in command.options})(callback)
+    slash = app_commands.Command(
         name=command.name,
         description=command.description[:100],
-        callback=callback,
+        callback=described,
         allowed_contexts=EVERYWHERE,
         allowed_installs=ANY_INSTALL,
     )
+    return slash
+
+
+STALE_LIST = "My command list may be updating (Discord can take a few minutes to show a change)."
+SEE_HELP = "Pick the command again from the `/` menu in a few minutes; `/help` shows its options."
+
+
+def _command_name(error: app_commands.AppCommandError, current: str = "") -> str:
+    """The command the error is about (`name` or `group sub`): from the error, else `current`
+    (the interaction's command, for errors that do not carry one, such as TransformerError)."""
+    if isinstance(error, app_commands.CommandNotFound):
+        return " ".join([*error.parents, error.name])
+    command = getattr(error, "command", None)
+    return command.qualified_name if command is not None else current
+
+
+def _shown_name(error: app_commands.AppCommandError, current: str = "") -> str:
+    """`/name` as inline code, kept to the characters Discord allows in command names.
+
+    The name of an unknown command comes from the payload, so anything else (a backtick, a
+    lone surrogate) is dropped rather than echoed.
+    """
+    parts = _command_name(error, current).split()
+    shown = " ".join(filter(None, (re.sub(r"[^\w-]", "", part) for part in parts)))
+    return f"`/{shown}`" if shown else "That command"
+
+
+def app_command_error_message(error: app_commands.AppCommandError, current: str = "") -> str:
+    """The learner-facing words for an error discord.py raised, by type; an apology only for our own bugs.
+
+    An unknown command or mismatched options mean Discord's copy of the command list differs
+    from this bot's (not synced yet, or a stale client): retrying the same thing cannot help,
+    so the message says what happened and where to look instead.
+    """
+    name = _shown_name(error, current)
+    if isinstance(error, app_commands.CommandNotFound):
+        return f"{name} is not a command I know here. {STALE_LIST} Type `/help` to see the commands I have now."
+    if isinstance(error, app_commands.CommandSignatureMismatch):
+        return f"Discord sent {name} with options that do not match this version of the tutor. {STALE_LIST} {SEE_HELP}"
+    if isinstance(error, app_commands.TransformerError):
+        return (f"Discord sent {name} an option value of the wrong kind (expected {error.type.name}). "
+                f"{STALE_LIST} {SEE_HELP}")
+    if isinstance(error, app_commands.CheckFailure):
+        return f"{name} cannot be used here."
+    return APOLOGY
+
+
+def log_app_command_error(error: app_commands.AppCommandError, current: str = "") -> None:
+    """One line for the states a stale command list explains; a traceback only for real failures."""
+    name = _command_name(error, current)  # %r below: a name from the payload may hold anything, even a lone surrogate
+    if isinstance(error, app_commands.CommandNotFound):
+        log.warning("unknown command %r from Discord; the synced command list may be out of date", name)
+    elif isinstance(error, (app_commands.CommandSignatureMismatch, app_commands.TransformerError)):
+        log.warning("options do not match /%s (%s); the synced command list may be out of date",
+                    name, type(error).__name__)
+    elif isinstance(error, app_commands.CheckFailure):
+        log.info("check failed for /%s: %s", name, type(error).__name__)
+    else:
+        log.error("slash command /%s failed", name or "?", exc_info=error)
 
 
 class TutorBot(discord.Client):
@@ -98,21 +162,55 @@ class TutorBot(discord.Client):
         self.settings = settings
         self.cooldown = Cooldown(settings.cooldown_s)
         self.tree = app_commands.CommandTree(self)
-        self.tree.on_error = self.on_command_error  # type: ignore[method-assign]
+        self.tree.error(self.on_command_error)
         for command in engine.registry:
             self.tree.add_command(build_slash_command(command, self.handle))
+        self._gateway_reader: asyncio.Task[None] | None = None
+        self._reader_stopped = False
+
+    async def connect(self, *, reconnect: bool = True) -> None:
+        """discord.py's gateway loop, run in a task of its own so that `close` can stop it first."""
+        reader = asyncio.create_task(super().connect(reconnect=reconnect), name="discord-gateway-reader")
+        self._gateway_reader, self._reader_stopped = reader, False
+        try:
+            await reader
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if self._reader_stopped and reader.cancelled() and not (current and current.cancelling()):
+                return  # `close` stopped the reader: a requested shutdown, not a failure
+            raise
+        finally:
+            self._gateway_reader = None
+
+    async def close(self) -> None:
+        """Close the gateway with code 1000, so Discord ends the session and shows the bot offline at once.
+
+        discord.py's own `close` asks for 1000, but its gateway reader is usually waiting for a
+        frame at that moment; aiohttp wakes the reader first, and the reader closes the socket
+        with 4000 ("reconnect later") before our 1000 is sent, so Discord keeps the bot shown
+        online for a minute or two (Rapptz/discord.py#6134). Stopping the reader first leaves
+        the socket idle, and the library's close then sends 1000 and nothing else.
+        """
+        await self._stop_gateway_reader()
+        await super().close()
+
+    async def _stop_gateway_reader(self) -> None:
+        reader = self._gateway_reader
+        if reader is None or reader.done() or reader is asyncio.current_task():
+            return  # not connected, or discord.py is closing from inside the reader itself
+        self._reader_stopped = True
+        reader.cancel()
+        await asyncio.wait({reader})
 
     async def setup_hook(self) -> None:
-        """Publish the commands before the gateway connects (guild sync is instant, global can take an hour)."""
+        """Publish the commands before the gateway connects, if they changed (bot.discord_sync).
+
+        With DISCORD_GUILD_ID they go to that server only (shown at once); otherwise globally.
+        """
         guild_id = self.settings.discord_guild_id
         if guild_id:
-            guild = discord.Object(id=guild_id)
-            self.tree.copy_global_to(guild=guild)
-            synced = await self.tree.sync(guild=guild)
-            log.info("synced %d slash commands to guild %s", len(synced), guild_id)
-        else:
-            synced = await self.tree.sync()
-            log.info("synced %d global slash commands (Discord may take a while to show them)", len(synced))
+            self.tree.copy_global_to(guild=discord.Object(id=guild_id))
+        await sync_if_changed(self.tree, guild_id, self.settings.cache_dir)
 
     async def on_ready(self) -> None:
         log.info("connected to Discord as %s", self.user)
@@ -161,9 +259,10 @@ class TutorBot(discord.Client):
             log.warning("could not send an error message: %s", exc)
 
     async def on_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
-        """Anything discord.py itself raises (e.g. a stale command signature): log it, apologise."""
-        log.error("slash command failed: %s", error, exc_info=error)
-        await self.send_error(interaction, APOLOGY)
+        """What discord.py raises before or around our callback: say what happened, log it once."""
+        current = interaction.command.qualified_name if interaction.command is not None else ""
+        log_app_command_error(error, current)
+        await self.send_error(interaction, app_command_error_message(error, current))
 
 
 def build_bot(engine: Engine, settings: Settings) -> TutorBot:

@@ -2,7 +2,9 @@
 
 Pure functions (no network, no client), so the limits are unit-tested without Discord.
 Every cut is visible: a trimmed part ends with a notice, a too-long snippet becomes an
-attached `snippet.py`, and a picture over the upload limit becomes its alt text.
+attached `snippet.py`, and a picture over the upload limit becomes its alt text. Text goes
+through bot.discord_markup, so a learner's backticks cannot open or close a code span or
+block (see that module for why each choice renders correctly on Discord).
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 
 import discord
 
+from bot.discord_markup import break_runs, discord_markup, outgoing
 from core.results import Image, Result
 
 CONTENT_LIMIT = 2000
@@ -29,6 +32,7 @@ EMBED_COLOUR = 0xFFD21E  # Hugging Face yellow
 EXPLANATION_NAME = "What happened"
 CODE_NAME = "Try it yourself"
 CONTINUED = " (continued)"
+CUT_NOTICE = "… (cut to fit Discord's limit)"
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,7 @@ class Reply:
         return [a.to_file() for a in self.attachments]
 
 
-def trim(text: str, limit: int, notice: str = "… (cut to fit Discord's limit)") -> str:
+def trim(text: str, limit: int, notice: str = CUT_NOTICE) -> str:
     """`text` if it fits in `limit` characters, else its start followed by a visible notice."""
     if len(text) <= limit:
         return text
@@ -65,9 +69,24 @@ def trim(text: str, limit: int, notice: str = "… (cut to fit Discord's limit)"
     return (text[:keep].rstrip() + "\n" + notice)[:limit]
 
 
+def fit_markup(text: str, limit: int, notice: str = CUT_NOTICE) -> str:
+    """The core's markup as Discord text of at most `limit` characters, cut with `notice` if needed.
+
+    The cut is made on the core's text, before translating it: a cut there can only leave a
+    backtick without its partner, which is then shown as a plain backtick. Cutting the
+    translated text could leave a span open that swallows the table or notes after it.
+    """
+    shown = discord_markup(text)
+    keep = len(text)
+    while len(shown) > limit and keep > 0:
+        keep = max(0, min(keep - 1, keep - (len(shown) - limit)))
+        shown = discord_markup(trim(text, keep, notice))
+    return shown[:limit]
+
+
 def error_text(message: str) -> str:
-    """A learner-facing error as plain message content (at most 2000 characters)."""
-    return trim(message.strip() or "Something went wrong.", CONTENT_LIMIT)
+    """A learner-facing error (the core's markup) as message content of at most 2000 characters."""
+    return fit_markup(message.strip() or "Something went wrong.", CONTENT_LIMIT)
 
 
 def human_size(n_bytes: int) -> str:
@@ -79,8 +98,12 @@ def human_size(n_bytes: int) -> str:
 
 
 def _defuse_fences(text: str) -> str:
-    """Stop text (often the learner's own) from closing our code block early."""
-    return text.replace("```", "`\u200b``")
+    """Stop text (often the learner's own) from closing our code block early: no three backticks touch.
+
+    Discord ends a code block at the first three backticks whatever the opening fence was, so
+    a longer fence cannot help; see bot.discord_markup.
+    """
+    return break_runs(outgoing(text), 2)
 
 
 def code_block(body: str, limit: int, lang: str = "") -> str:
@@ -150,10 +173,10 @@ def _image_pieces(images: tuple[Image, ...], file_limit: int) -> tuple[list[Atta
     fallbacks: list[str] = []
     for image in images:
         if len(image.png) <= file_limit and len(attached) < MAX_FILES - 1:
-            attached.append(Attachment(safe_filename(image.filename), image.png, trim(image.alt, 1024, "…")))
+            attached.append(Attachment(safe_filename(image.filename), image.png, trim(outgoing(image.alt), 1024, "…")))
         else:
             fallbacks.append(
-                f"The picture `{image.filename}` ({human_size(len(image.png))}) is over this chat's upload "
+                f"The picture `{safe_filename(image.filename)}` ({human_size(len(image.png))}) is over this chat's upload "
                 f"limit ({human_size(file_limit)}), so here is what it shows: {image.alt}"
             )
     return attached, fallbacks
@@ -162,8 +185,8 @@ def _image_pieces(images: tuple[Image, ...], file_limit: int) -> tuple[list[Atta
 def _description(result: Result, fallbacks: list[str], limit: int) -> str:
     """The answer, the table as a code block, then notes; the table is cut first."""
     notes = [f"**Note:** {n}" for n in result.notices] + [f"**Note:** {f}" for f in fallbacks]
-    notes_text = trim("\n".join(notes), limit // 4) if notes else ""
-    answer = trim(result.answer.strip() or "(no answer)", limit // 2)
+    notes_text = fit_markup("\n".join(notes), limit // 4) if notes else ""
+    answer = fit_markup(result.answer.strip() or "(no answer)", limit // 2)
     fixed = len(answer) + (len(notes_text) + 2 if notes_text else 0)
     parts = [answer]
     if result.table is not None:
@@ -174,13 +197,33 @@ def _description(result: Result, fallbacks: list[str], limit: int) -> str:
 
 
 def _explanation_fields(text: str, budget: int) -> list[str]:
-    """"What happened" as up to three field values, cut with a notice past the budget."""
+    """"What happened" as up to three field values, cut with a notice past the budget.
+
+    Split and cut on the core's text, then each piece is translated on its own, so no code
+    span is left open across two fields; the room shrinks until the translated pieces fit.
+    """
     budget = max(60, budget)
-    text = text.strip() or "-"
-    if len(text) > budget or len(split_text(text, FIELD_VALUE_LIMIT)) > MAX_EXPLANATION_FIELDS:
-        text = trim(text, min(budget, FIELD_VALUE_LIMIT * MAX_EXPLANATION_FIELDS - 10))
-    chunks = split_text(text, FIELD_VALUE_LIMIT)
-    return chunks[:MAX_EXPLANATION_FIELDS]
+    source = text.strip() or "-"
+    room = min(budget, FIELD_VALUE_LIMIT * MAX_EXPLANATION_FIELDS - 10)
+    while True:
+        cut = source
+        if len(source) > room or len(split_text(source, FIELD_VALUE_LIMIT)) > MAX_EXPLANATION_FIELDS:
+            cut = trim(source, room)
+        chunks = split_text(cut, FIELD_VALUE_LIMIT)[:MAX_EXPLANATION_FIELDS]
+        fields = [fit_markup(chunk, FIELD_VALUE_LIMIT) for chunk in chunks]
+        over = sum(map(len, fields)) - budget
+        if over <= 0 or room <= 60:
+            return fields
+        room = max(60, room - over)
+
+
+def _snippet_reason(code_values: list[str], code: str, room: int) -> str | None:
+    """Why the snippet cannot be shown in the message as is, or None when it can."""
+    if len(code_values) > MAX_CODE_FIELDS or sum(map(len, code_values)) > room:
+        return "is too long for a message"
+    if "```" in code:  # shown, it would need invisible breaks that change what the code prints
+        return "has three backticks in a row, which a Discord code block cannot show as they are"
+    return None
 
 
 def render_result(result: Result, file_limit: int) -> Reply:
@@ -189,23 +232,23 @@ def render_result(result: Result, file_limit: int) -> Reply:
     `file_limit` is the upload limit in bytes for this interaction (read at run time).
     """
     attachments, fallbacks = _image_pieces(result.images, file_limit)
-    title = trim(f"/{result.command}", TITLE_LIMIT, "…")
-    footer = trim(f"Model: {result.model}", FOOTER_LIMIT, "…")
+    title = trim(outgoing(f"/{result.command}"), TITLE_LIMIT, "…")
+    footer = trim(outgoing(f"Model: {result.model}"), FOOTER_LIMIT, "…")
     names = len(EXPLANATION_NAME) * MAX_EXPLANATION_FIELDS + len(CONTINUED) * 4 + len(CODE_NAME) * MAX_CODE_FIELDS
     fixed = len(title) + len(footer) + names
     description = _description(result, fallbacks, min(DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT - fixed - 1500))
     budget = EMBED_TOTAL_LIMIT - fixed - len(description)
 
-    code_values = split_code(result.code, FIELD_VALUE_LIMIT) if result.code.strip() else []
-    explanation_full = len(result.explanation.strip())
-    code_fits = len(code_values) <= MAX_CODE_FIELDS and sum(map(len, code_values)) + explanation_full <= budget
-    if code_values and not code_fits:
-        snippet = result.code.encode("utf-8")
+    code = outgoing(result.code)
+    code_values = split_code(code, FIELD_VALUE_LIMIT) if code.strip() else []
+    reason = _snippet_reason(code_values, code, budget - len(result.explanation.strip()))
+    if code_values and reason:
+        snippet = code.encode("utf-8")
         if len(snippet) <= file_limit and len(attachments) < MAX_FILES:
             attachments.append(Attachment(SNIPPET_FILENAME, snippet, "Code that reproduces this answer"))
-            code_values = [f"The snippet is too long for a message, so it is attached as `{SNIPPET_FILENAME}`."]
+            code_values = [f"The snippet {reason}, so it is attached as `{SNIPPET_FILENAME}`."]
         else:
-            code_values = [code_block(result.code, FIELD_VALUE_LIMIT - 40, "py") + "\n… (snippet cut to fit)"]
+            code_values = [code_block(code, FIELD_VALUE_LIMIT - 40, "py") + "\n… (snippet cut to fit)"]
     explanation = _explanation_fields(result.explanation, budget - sum(map(len, code_values)))
 
     embed = discord.Embed(title=title, description=description, colour=EMBED_COLOUR)

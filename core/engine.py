@@ -5,15 +5,17 @@ Async API; model work runs on a bounded pool of worker threads, never on the eve
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Mapping
+from typing import Any
 
 from core.batching import MicroBatcher, one_by_one_on_failure
 from core.context import TaskContext
 from core.errors import Busy, UserError
-from core.grammar import parse_line
+from core.grammar import read_line
 from core.metrics import Metrics
 from core.models import ModelStore
 from core.packs import build_pack
@@ -52,14 +54,20 @@ class Engine:
                             max_tokens=s.max_batch_tokens, wait_s=s.batch_wait_ms / 1000)
 
     async def run(self, name: str, raw_args: Mapping[str, Any]) -> Result:
-        """Answer one command with typed or raw (string) options. Raises `UserError`."""
+        """Answer one command with typed or raw (string) options. Raises `UserError`.
+
+        Text is cleaned here, where it enters the core (`core.text`), and the answer says so."""
         command = self.registry.get(name)
-        return await self.execute(command, command.validate(raw_args))
+        args, notice = command.check(raw_args)
+        return noting(await self.execute(command, args), notice)
 
     async def run_text(self, line: str) -> Result:
-        """Answer one line of the text grammar: `/command main | second key=value`."""
-        command, raw = parse_line(self.registry, line)
-        return await self.execute(command, command.validate(raw))
+        """Answer one line of the text grammar: `/command main | second key=value`.
+
+        The line is cleaned as it is read (`core.grammar.read_line`), and the answer says so."""
+        parsed = read_line(self.registry, line)
+        args = parsed.command.validate(parsed.raw)
+        return noting(await self.execute(parsed.command, args), parsed.notice)
 
     async def execute(self, command: Command, args: dict[str, Any]) -> Result:
         """Run one validated command on the worker threads (batched where the command allows)."""
@@ -74,7 +82,7 @@ class Engine:
                 if batcher is not None:
                     return await batcher.submit(args)
                 return await loop.run_in_executor(self._pool, command.handler, self._context, args)
-        except (asyncio.TimeoutError, TimeoutError):
+        except TimeoutError:
             raise UserError(
                 f"/{command.name} took longer than {self.settings.request_timeout_s:.0f} s, so I stopped waiting "
                 "for it. Try a shorter text, or ask again in a minute."
@@ -111,6 +119,11 @@ class Engine:
             batcher.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
         self.models.clear()
+
+
+def noting(result: Result, notice: str | None) -> Result:
+    """The answer, with the note that the learner's text was cleaned first, when it was."""
+    return dataclasses.replace(result, notices=(notice, *result.notices)) if notice else result
 
 
 def _set_torch_threads(threads: int) -> None:

@@ -1,8 +1,38 @@
-"""The one exception type for problems the learner can fix.
+"""Every exception the tutor raises on purpose, and how each one reaches the learner.
 
-Anything raised as `UserError` is shown to the learner as-is; every other exception is
-an internal failure: logged with context and answered with a short apology.
+The tree (the two classes the tutor raises on purpose; everything else is a bug or a fault of the
+environment, and is treated alike)::
+
+    Exception
+    ├── UserError            core/errors.py    a problem the learner can fix, in a message meant for them
+    │                                          (a bad option, a text too long, a busy queue, a time-out)
+    │       -> the message itself, as the answer: in the chat, in the console (exit 2 for `tutor ask`),
+    │          counted as `user_error` in the metrics, logged at INFO without a traceback
+    ├── ConfigError          core/settings.py  configuration that cannot work, with how to fix it
+    │                                          (a bad TUTOR_* value, a missing token, an unknown model)
+    │       -> one line, "Configuration error: ...", on stderr, and exit 2; never reaches a chat
+    ├── PullError            bot/ops.py        `tutor models pull` cannot work here (no Hub for the hub pack)
+    │       -> one line, "Cannot pull: ...", on stderr, and exit 1
+    └── anything else        a bug, or a fault of the environment (a damaged file, no memory)
+            -> logged once with context and traceback (`tutor.requests`: platform, command, hashed
+               user), answered with a short apology (`core.service.APOLOGY`), counted as `error`;
+               the bot keeps serving everyone else; `tutor ask` exits 1
+
+Where they are caught: `core.service.answer` turns a request's `UserError` into its message and
+anything else into the apology; `bot.cli.main` turns `ConfigError` into one line and exit 2. Any
+other `except Exception` says why in a `noqa: BLE001` comment (ruff flags a new one that neither
+re-raises nor logs).
+
+A message in a `UserError` is shown as it is, so it must be safe to show: text the learner typed is
+quoted through `core.registry.shown` (cleaned, shortened, no backtick that could end the code span),
+and text entering the core is cleaned once by `core.text.clean_text`, so no message carries a lone
+surrogate that an adapter could not encode.
 """
+from __future__ import annotations
+
+from core.settings import ConfigError
+
+__all__ = ["ConfigError", "UserError"]
 
 
 class UserError(Exception):

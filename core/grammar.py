@@ -1,15 +1,21 @@
 """The text grammar shared by the console, Slack mentions and DMs.
 
 `/command main text | second part key=value ...`: only the command's declared options
-are read as `key=value`; everything else stays text.
+are read as `key=value`; everything else stays text. The command name ends at the first
+whitespace of any kind (a space, a tab, a new line).
+
+The line is cleaned (`core.text.clean_text`) before it is read, so a lone surrogate or a control
+character can end up neither in the command name nor in an option, and `read_line` says what changed.
 """
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from core.errors import UserError
 from core.registry import Command, Registry
+from core.text import clean_text
 
 _KEY_VALUE = re.compile(r"(?:(?<=\s)|^)([A-Za-z_][A-Za-z0-9_]*)=(\S+)")
 
@@ -19,8 +25,8 @@ def split_command(line: str) -> tuple[str, str]:
     text = line.strip()
     if not text:
         raise UserError("Type a command, for example `/sentiment I love this`, or `/help`.")
-    head, _, rest = text.partition(" ")
-    return head.lstrip("/").lower(), rest.strip()
+    head, *rest = text.split(maxsplit=1)
+    return head.lstrip("/").lower(), rest[0].strip() if rest else ""
 
 
 def parse_arguments(command: Command, text: str) -> dict[str, Any]:
@@ -47,7 +53,23 @@ def parse_arguments(command: Command, text: str) -> dict[str, Any]:
     return raw
 
 
-def parse_line(registry: Registry, line: str) -> tuple[Command, dict[str, Any]]:
-    name, rest = split_command(line)
+@dataclass(frozen=True)
+class Parsed:
+    command: Command
+    raw: dict[str, Any]
+    """Unchecked option values, for `Command.validate`."""
+    notice: str | None = None
+    """What cleaning the line changed, for the answer; None when nothing."""
+
+
+def read_line(registry: Registry, line: str) -> Parsed:
+    """A line of the text grammar, cleaned, split into its command and raw option values."""
+    cleaned = clean_text(line)
+    name, rest = split_command(cleaned.text)
     command = registry.get(name)
-    return command, parse_arguments(command, rest)
+    return Parsed(command, parse_arguments(command, rest), cleaned.notice)
+
+
+def parse_line(registry: Registry, line: str) -> tuple[Command, dict[str, Any]]:
+    parsed = read_line(registry, line)
+    return parsed.command, parsed.raw

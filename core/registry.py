@@ -6,10 +6,13 @@ To add a command: write a handler in `core/tasks/`, then add one `Command(...)` 
 from __future__ import annotations
 
 import difflib
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 from core.errors import UserError
+from core.text import clean_text, clean_values
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.context import TaskContext
@@ -20,6 +23,11 @@ OptionKind = Literal["text", "int", "bool", "head"]
 
 MAX_TEXT_CHARS = 2000
 """Upper bound for any free-text option, whatever the platform allows."""
+
+SHOWN_CHARS = 40
+"""How much of a learner's value an error message quotes back."""
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_MAX_DIGITS = 30
 
 
 @dataclass(frozen=True)
@@ -36,43 +44,75 @@ class Option:
     default: Any = None
 
     def coerce(self, raw: Any) -> Any:
-        """Turn a raw value (string from chat, or typed from a platform) into a checked one."""
-        if self.kind == "text":
-            return self._text(raw)
-        if self.kind == "bool":
-            return _bool(self.name, raw)
-        if self.kind == "head" and str(raw).strip().lower() in ("all", "mean"):
-            return str(raw).strip().lower()
-        return self._int(raw)
+        """Turn a raw value (string from chat, or typed from a platform) into a checked one.
 
-    def _text(self, raw: Any) -> str:
-        text = str(raw).strip()
+        A string is cleaned first (`core.text.clean_text`), so a value is judged on what the model will see.
+        """
+        if self.kind == "bool" and isinstance(raw, bool):
+            return raw
+        if self.kind in ("int", "head") and isinstance(raw, int) and not isinstance(raw, bool):
+            return self._in_range(raw, raw)
+        text = self._as_text(raw).strip()
+        if self.kind == "text":
+            return self._text(text)
+        if self.kind == "bool":
+            return self._bool(text)
+        if self.kind == "head" and text.lower() in ("all", "mean"):
+            return text.lower()
+        return self._int(text)
+
+    def _as_text(self, raw: Any) -> str:
+        if isinstance(raw, str):
+            return clean_text(raw).text
+        try:
+            return str(raw)
+        except ValueError:  # an int past Python's limit on digits for str()
+            raise UserError(f"`{self.name}` is a number too long to read.") from None
+
+    def _text(self, text: str) -> str:
         limit = self.max_length or MAX_TEXT_CHARS
         if len(text) > limit:
             raise UserError(f"`{self.name}` is {len(text)} characters long; the limit is {limit}. Please shorten it.")
         return text
 
-    def _int(self, raw: Any) -> int:
-        try:
-            value = int(str(raw).strip())
-        except ValueError:
-            extra = ", `all` or `mean`" if self.kind == "head" else ""
-            raise UserError(f"`{self.name}` must be a whole number{extra}, not `{raw}`.") from None
+    def _int(self, text: str) -> int:
+        digits = text.removeprefix("-").removeprefix("+")
+        if len(digits) > _MAX_DIGITS and digits.isascii() and digits.isdigit():
+            value = -(10**_MAX_DIGITS) if text.startswith("-") else 10**_MAX_DIGITS  # out of any range
+        else:
+            try:
+                value = int(text)
+            except ValueError:
+                extra = ", `all` or `mean`" if self.kind == "head" else ""
+                raise UserError(f"`{self.name}` must be a whole number{extra}, not {shown(text)}.") from None
+        return self._in_range(value, text)
+
+    def _in_range(self, value: int, given: Any) -> int:
         lo, hi = self.min_value, self.max_value
         if (lo is not None and value < lo) or (hi is not None and value > hi):
-            raise UserError(f"`{self.name}` must be between {lo} and {hi}; you gave {value}.")
+            raise UserError(f"`{self.name}` must be between {lo} and {hi}; you gave {shown(given)}.")
         return value
 
+    def _bool(self, text: str) -> bool:
+        word = text.lower()
+        if word in ("1", "true", "yes", "on", "y"):
+            return True
+        if word in ("0", "false", "no", "off", "n"):
+            return False
+        raise UserError(f"`{self.name}` must be true or false, not {shown(text)}.")
 
-def _bool(name: str, raw: Any) -> bool:
-    if isinstance(raw, bool):
-        return raw
-    text = str(raw).strip().lower()
-    if text in ("1", "true", "yes", "on", "y"):
-        return True
-    if text in ("0", "false", "no", "off", "n"):
-        return False
-    raise UserError(f"`{name}` must be true or false, not `{raw}`.")
+
+def shown(value: Any) -> str:
+    """A learner's value quoted back in an error message: as inline code, short, with nothing in it
+    that could end the code span (a backtick) or turn the rest of the line around (bidi controls)."""
+    try:
+        text = value if isinstance(value, str) else repr(value)
+    except ValueError:  # an int past Python's limit on digits for str()
+        return "a number too long to show"
+    text = " ".join(_BIDI_CONTROLS.sub("", clean_text(text).text).replace("`", "'").split())
+    if len(text) > SHOWN_CHARS:
+        text = text[: SHOWN_CHARS - 1] + "…"
+    return f"`{text}`" if text else "an empty value"
 
 
 Handler = Callable[["TaskContext", dict[str, Any]], "Result"]
@@ -110,11 +150,19 @@ class Command:
 
     def validate(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         """Checked, typed arguments with defaults filled in; unknown names are refused."""
+        return self.check(raw)[0]
+
+    def check(self, raw: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
+        """`validate`, and the notice for the answer when the learner's text had to be cleaned to be read."""
+        raw, notice = clean_values(raw)
         known = {o.name for o in self.options}
-        unknown = sorted(set(raw) - known)
+        unknown = sorted(str(k) for k in set(raw) - known)
         if unknown:
             allowed = ", ".join(f"`{n}`" for n in sorted(known)) or "none"
-            raise UserError(f"/{self.name} has no option `{unknown[0]}`. Its options: {allowed}.")
+            raise UserError(f"/{self.name} has no option {shown(unknown[0])}. Its options: {allowed}.")
+        return self._arguments(raw), notice
+
+    def _arguments(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         args: dict[str, Any] = {}
         for opt in self.options:
             value = raw.get(opt.name)
@@ -148,9 +196,9 @@ class Registry:
         return len(self._commands)
 
     def get(self, name: str) -> Command:
-        key = name.strip().lstrip("/").lower()
+        key = clean_text(str(name)).text.strip().lstrip("/").lower()
         if key in self._commands:
             return self._commands[key]
-        close = difflib.get_close_matches(key, list(self._commands), n=1, cutoff=0.5)
+        close = difflib.get_close_matches(key[:SHOWN_CHARS], list(self._commands), n=1, cutoff=0.5)
         hint = f" Did you mean `/{close[0]}`?" if close else ""
-        raise UserError(f"There is no command `/{key}`.{hint} Type `/help` for the list.")
+        raise UserError(f"There is no command {shown('/' + key)}.{hint} Type `/help` for the list.")

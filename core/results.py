@@ -4,6 +4,7 @@ Text uses a tiny markup that every adapter can translate: `**bold**` and `` `cod
 """
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -17,12 +18,27 @@ class Table:
     rows: tuple[tuple[str, ...], ...]
 
     def as_text(self) -> str:
-        """A fixed-width rendering, for consoles and code blocks."""
+        """A fixed-width rendering, for consoles and code blocks. Columns are padded by the width a
+        monospaced screen gives each cell (see `display_width`), so CJK, emoji and accents line up."""
         cells = [self.columns, *self.rows]
-        widths = [max(len(r[i]) for r in cells) for i in range(len(self.columns))]
-        lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+        widths = [max(display_width(r[i]) for r in cells) for i in range(len(self.columns))]
+        lines = ["  ".join(c + " " * (w - display_width(c)) for c, w in zip(row, widths)).rstrip()
+                 for row in cells]
         lines.insert(1, "  ".join("-" * w for w in widths))
         return "\n".join(lines)
+
+
+def display_width(text: str) -> int:
+    """Columns a monospaced terminal gives `text`: East Asian Wide and Fullwidth characters (CJK,
+    most emoji) take two, combining marks, enclosing marks and format characters (zero-width
+    joiner, variation selectors) none, everything else one. `len()` counts code points instead."""
+    return sum(_char_width(ch) for ch in text)
+
+
+def _char_width(ch: str) -> int:
+    if unicodedata.category(ch) in ("Mn", "Me", "Cf"):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
 
 
 @dataclass(frozen=True)

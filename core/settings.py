@@ -41,6 +41,8 @@ class Settings:
     warmup: str = ""
     """Comma-separated commands whose models load in the background at start, e.g. `generate,attention`."""
     log_level: str = "INFO"
+    debug_libraries: bool = False
+    """Let slack_sdk, slack_bolt, discord, aiohttp... log at DEBUG too (their bodies hold raw text and ids)."""
     discord_token: str = ""
     discord_guild_id: int | None = None
     slack_bot_token: str = ""
@@ -50,6 +52,9 @@ class Settings:
     slack_mode: str = "auto"
     """`tutor run`: auto = Socket Mode when SLACK_APP_TOKEN is set, else HTTP with the signing secret."""
     slack_port: int = 3000
+    slack_host: str = "127.0.0.1"
+    """HTTP mode's listening address: loopback behind a reverse proxy on the same host (Slack needs HTTPS,
+    so something terminates TLS in front); the Docker image sets 0.0.0.0."""
     health_port: int = 0
     """`tutor run` serves /healthz and /metrics here; 0 = off (the container sets 8080)."""
     health_host: str = "127.0.0.1"
@@ -112,6 +117,7 @@ _ENV_NAMES = {
     "cooldown_s": "TUTOR_COOLDOWN_S",
     "warmup": "TUTOR_WARMUP",
     "log_level": "TUTOR_LOG_LEVEL",
+    "debug_libraries": "TUTOR_DEBUG_LIBRARIES",
     "discord_token": "DISCORD_TOKEN",
     "discord_guild_id": "DISCORD_GUILD_ID",
     "slack_bot_token": "SLACK_BOT_TOKEN",
@@ -120,6 +126,7 @@ _ENV_NAMES = {
     "slack_api_url": "SLACK_API_URL",
     "slack_mode": "SLACK_MODE",
     "slack_port": "SLACK_PORT",
+    "slack_host": "SLACK_HOST",
     "health_port": "TUTOR_HEALTH_PORT",
     "health_host": "TUTOR_HEALTH_HOST",
     "metrics": "TUTOR_METRICS",

@@ -9,7 +9,9 @@ core, and the core cleans it once, here, and says what it changed.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 REPLACEMENT = "\ufffd"
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -28,21 +30,48 @@ class Cleaned:
     @property
     def notice(self) -> str | None:
         """One sentence for the answer, or None when nothing changed."""
-        parts = []
-        if self.replaced:
-            parts.append(f"{_count(self.replaced, 'character')} that {'was' if self.replaced == 1 else 'were'} "
-                         f"not valid Unicode (often a broken copy-paste) became {REPLACEMENT}")
-        if self.removed:
-            parts.append(f"{_count(self.removed, 'invisible control character')} "
-                         f"{'was' if self.removed == 1 else 'were'} removed")
-        return ("In your text, " + " and ".join(parts) + ".") if parts else None
+        return notice_for(self.replaced, self.removed)
+
+
+def notice_for(replaced: int, removed: int) -> str | None:
+    """The sentence that tells the learner what cleaning changed, or None when nothing did."""
+    parts = []
+    if replaced:
+        parts.append(f"{_count(replaced, 'character')} that {'was' if replaced == 1 else 'were'} "
+                     f"not valid Unicode (often a broken copy-paste) became {REPLACEMENT}")
+    if removed:
+        parts.append(f"{_count(removed, 'invisible control character')} {'was' if removed == 1 else 'were'} removed")
+    return ("In your text, " + " and ".join(parts) + ".") if parts else None
 
 
 def clean_text(raw: str) -> Cleaned:
-    """`raw` made safe to encode as UTF-8 and to show, and how much was changed."""
+    """`raw` made safe to encode as UTF-8 and to show, and how much was changed.
+
+    A high and a low surrogate side by side are one character written as UTF-16 (`"\\ud83e\\udd17"`
+    is 🤗): they are joined, not replaced. Only the lone ones become U+FFFD."""
+    if _SURROGATE.search(raw):
+        raw = raw.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
     text, replaced = _SURROGATE.subn(REPLACEMENT, raw)
     text, removed = _CONTROL.subn("", text)
     return Cleaned(text, replaced, removed)
+
+
+def clean_values(values: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """Typed options from a platform: every string name and value cleaned, and one notice for them all.
+
+    Values that are not strings (numbers, booleans) pass through unchanged.
+    """
+    changes: list[Cleaned] = []
+
+    def clean(item: Any) -> Any:
+        if not isinstance(item, str):
+            return item
+        changes.append(clean_text(item))
+        return changes[-1].text
+
+    cleaned = {clean(key): clean(value) for key, value in values.items()}
+    replaced, removed = sum(c.replaced for c in changes), sum(c.removed for c in changes)
+    return cleaned, notice_for(replaced, removed)
 
 
 def decode_bytes(data: bytes) -> Cleaned:

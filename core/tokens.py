@@ -14,8 +14,9 @@ Two questions every view of tokens answers the same way (tables, alt text, pictu
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 SPACE, NEWLINE, TAB = "␣", "↵", "⇥"
 
@@ -32,7 +33,7 @@ def _byte_decoder() -> dict[str, int]:
             printable.append(byte)
             codes.append(256 + extra)
             extra += 1
-    return {chr(code): byte for byte, code in zip(printable, codes)}
+    return {chr(code): byte for byte, code in zip(printable, codes, strict=True)}
 
 
 def is_byte_level(tokenizer: Any) -> bool:

@@ -11,9 +11,11 @@ import asyncio
 import contextlib
 import itertools
 import json
+import re
 import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Callable, Iterator
+from typing import Any
 
 import discord
 import discord.gateway
@@ -356,3 +358,48 @@ async def discord_session(
                 await asyncio.wait_for(running, 10)
     finally:
         await fake.stop()
+
+
+# -- what Discord's client shows -------------------------------------------------------------------
+_MD_ESCAPE = re.compile(r"\\([^0-9A-Za-z\s])")
+_MD_CODE_BLOCK = re.compile(r"```(?:[a-z0-9-]+?\n+)?\n*([\s\S]+?)\n*```", re.IGNORECASE)
+_MD_INLINE_CODE = re.compile(r"(`+)([\s\S]*?[^`])\1(?!`)")
+_MD_INLINE_SPACE = re.compile(r"^ (?= *`)|(` *) $")
+
+
+def read_markdown(text: str) -> list[tuple[str, str]]:
+    """How Discord's client splits `text` into ("text" | "code" | "block", what the reader sees).
+
+    A model of the three rules of Discord's parser that decide where code starts and ends, with
+    the regular expressions of simple-markdown (escape, inlineCode) and of
+    discord-markdown-parser (codeBlock), which mirror Discord's client: backslash escapes, code
+    blocks (three backticks up to the next three, anywhere) and inline code (a run of backticks
+    up to the next run of the same length, dropping one space next to a backtick at either
+    end). Other formatting stays in the text; zero-width spaces are dropped, as nobody sees them.
+    """
+    parts: list[tuple[str, str]] = []
+    plain, i = "", 0
+    while i < len(text):
+        escape = _MD_ESCAPE.match(text, i)
+        block = None if escape else _MD_CODE_BLOCK.match(text, i)
+        inline = None if escape or block else _MD_INLINE_CODE.match(text, i)
+        if escape:
+            plain += escape.group(1)
+            i = escape.end()
+        elif block or inline:
+            if plain:
+                parts.append(("text", plain.replace("\u200b", "")))
+                plain = ""
+            if block:
+                parts.append(("block", block.group(1).replace("\u200b", "")))
+            else:
+                assert inline is not None
+                seen = _MD_INLINE_SPACE.sub(lambda m: m.group(1) or "", inline.group(2))
+                parts.append(("code", seen.replace("\u200b", "")))
+            i = (block or inline).end()  # type: ignore[union-attr]
+        else:
+            plain += text[i]
+            i += 1
+    if plain:
+        parts.append(("text", plain.replace("\u200b", "")))
+    return parts

@@ -12,9 +12,10 @@ import json
 import struct
 import time
 import zlib
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any, AsyncIterator, Callable
+from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
@@ -76,7 +77,7 @@ class FakeSlack:
         self.port = 0
 
     # ----- lifecycle -----
-    async def start(self) -> "FakeSlack":
+    async def start(self) -> FakeSlack:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.add_routes([
             web.post("/api/{method}", self._web_api),
@@ -147,14 +148,17 @@ class FakeSlack:
         await self._ws.send_str(json.dumps(envelope))
         return envelope_id
 
-    async def slash(self, command: str, text: str, *, user: str = "U1", channel: str = "C1") -> str:
-        key = f"r{next(self._ids)}"
-        payload = {
+    def slash_payload(self, command: str, text: str, *, user: str = "U1", channel: str = "C1") -> dict[str, Any]:
+        """A slash command as Slack sends it: a fresh response_url and trigger_id each time."""
+        key = next(self._ids)
+        return {
             "token": "legacy", "team_id": TEAM, "team_domain": "test", "channel_id": channel, "channel_name": "general",
             "user_id": user, "user_name": "learner", "command": command, "text": text, "api_app_id": "A1",
-            "response_url": f"{self.url}/response/{key}", "trigger_id": "1.2.3",
+            "response_url": f"{self.url}/response/r{key}", "trigger_id": f"{key}.{int(time.time())}.abcdef",
         }
-        return await self.send_envelope("slash_commands", payload)
+
+    async def slash(self, command: str, text: str, *, user: str = "U1", channel: str = "C1") -> str:
+        return await self.send_envelope("slash_commands", self.slash_payload(command, text, user=user, channel=channel))
 
     async def event(self, event: dict[str, Any], *, event_id: str, retry_attempt: int = 0) -> str:
         payload = {"token": "legacy", "team_id": TEAM, "api_app_id": "A1", "type": "event_callback",

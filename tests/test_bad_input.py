@@ -69,3 +69,43 @@ async def test_engine_keeps_serving_after_bad_input(tiny_engine):
     await refused(tiny_engine, "/fillmask no mask here")
     result = await tiny_engine.run_text("/tokenize I'm learning")
     assert result.table.rows[1][2] == "1045"
+
+
+async def test_a_lone_surrogate_is_replaced_and_the_answer_says_so(tiny_engine):
+    result = await tiny_engine.run_text("/sentiment a\ud800b")
+    assert "1 character that was not valid Unicode (often a broken copy-paste) became \ufffd" in result.notices[0]
+    result.as_text().encode("utf-8")  # every adapter and the log can write it
+
+
+async def test_a_nul_character_is_removed_before_tokenizing_and_the_answer_says_so(tiny_engine):
+    result = await tiny_engine.run_text("/tokenize I'm\x00 learning")
+    assert "1 invisible control character was removed" in result.notices[0]
+    assert [row[2] for row in result.table.rows][1:-1] == ["1045", "1005", "1049", "4083"]  # i ' m learning
+
+
+async def test_typed_text_from_a_platform_is_cleaned_and_the_answer_says_so(tiny_engine):
+    result = await tiny_engine.run("tokenize", {"text": "caf\udce9 \x1b[31mok", "pair": "\x07x"})
+    assert result.notices[0] == ("In your text, 1 character that was not valid Unicode (often a broken copy-paste) "
+                                 "became \ufffd and 2 invisible control characters were removed.")
+
+
+async def test_an_option_value_with_a_surrogate_is_refused_in_a_message_that_can_be_sent(tiny_engine):
+    for refusal in (await refused(tiny_engine, "/attention The cat sat. layer=\ud800"),
+                    await refused(tiny_engine, "/zeroshot pizza | food multi_label=y\udcff")):
+        refusal.encode("utf-8")
+        assert "\ufffd" in refusal
+    with pytest.raises(UserError) as info:
+        await tiny_engine.run("generate", {"prompt": "Hi", "max_new_tokens": "\udc80"})
+    info.value.message.encode("utf-8")
+
+
+async def test_a_control_character_alone_counts_as_no_text(tiny_engine):
+    assert "needs `text`" in await refused(tiny_engine, "/sentiment \x00\x1b")
+    with pytest.raises(UserError, match="needs `text`"):
+        await tiny_engine.run("sentiment", {"text": "\x00"})
+
+
+async def test_the_cleaning_notice_comes_first_and_the_task_notices_stay(tiny_engine):
+    result = await tiny_engine.run_text("/sentiment " + "猫" * 900 + "\x00")
+    assert "1 invisible control character was removed" in result.notices[0]
+    assert "reads at most 512" in result.notices[1]

@@ -3,16 +3,21 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
 from core.batching import pick_batch
+from core.context import TaskContext
 from core.engine import Engine
 from core.errors import UserError
 from core.registry import Command, Option, Registry
+from core.render.cache import PerThreadCache
 from core.results import Result
 from core.settings import Settings
+from core.tasks import generate, qa
+from tests.tiny_decoders import tiny_chat_model
 
 TEXTS = [f"Review number {i}: " + "good " * (i % 7) + "bad " * (i % 3) for i in range(16)]
 
@@ -203,3 +208,37 @@ async def test_chat_model_batch_gives_each_caller_its_own_reply(command, asks, t
         assert all(repr(value) in result.code or value in result.code for value in ask.values())
     batched.close()
     solo.close()
+
+
+
+def test_generate_batch_fits_long_prompts_and_large_limits_each_as_alone(tiny_engine):
+    """A prompt cut to fit its own 30 new tokens must not run to a neighbour's 50 in the same batch:
+    512 positions hold 482 + 30, not 482 + 50. Called directly: the engine would hide a failed batch
+    by answering its requests one by one."""
+    ctx = TaskContext(tiny_engine.settings, tiny_engine.pack, tiny_engine.models, tiny_engine.registry,
+                      PerThreadCache(1))
+    long = "x " * 250 + "!" * 500
+    asks = [{"prompt": p, "max_new_tokens": n} for p, n in
+            [(long, 30), ("Hi", 50), ("!" * 470, 10), (long[300:], 5)]]
+    together = generate.run_batch(ctx, asks)
+    for ask, result in zip(asks, together):
+        alone = generate.run(ctx, ask)
+        assert result.answer == alone.answer and result.notices == alone.notices
+        assert result.explanation == alone.explanation
+    assert together[0].notices and not together[1].notices and not together[2].notices
+
+
+def test_chat_batch_shortens_each_context_as_it_would_alone(tiny_settings, tmp_path):
+    """Long contexts cut to fit a chat GPT-2's 160 positions decode beside short ones, each as alone."""
+    chat_model = tiny_chat_model(tiny_settings, tmp_path / "chat")
+    engine = Engine(Settings(pack="tiny", cache_dir=tiny_settings.cache_dir, model_overrides={"qa": str(chat_model)}))
+    ctx = TaskContext(engine.settings, engine.pack, engine.models, engine.registry, PerThreadCache(1))
+    long = " ".join(f"Fact {i}: Ada lives in London and walks to work." for i in range(40))
+    asks = [{"question": "Where does Ada live?", "context": c} for c in (long, "Ada lives in London.", long[500:])]
+    together = qa.run_batch(ctx, asks)
+    for ask, result in zip(asks, together):
+        alone = qa.run(ctx, ask)
+        assert (result.answer, result.code, result.notices) == (alone.answer, alone.code, alone.notices)
+    assert any("were sent" in n for n in together[0].notices)
+    assert not any("were sent" in n for n in together[1].notices)
+    engine.close()

@@ -9,25 +9,30 @@ import asyncio
 import dataclasses
 import io
 import re
+from pathlib import Path
 from typing import Any
 
 import aiohttp
-
+import pytest
 from PIL import Image as PILImage
 
 from bot.discord_app import HEAD_MAX_LENGTH, build_bot
 from core.engine import Engine
 from core.grammar import parse_line
 from core.registry import MAX_TEXT_CHARS, Command, Option, Registry
+from core.service import APOLOGY
 from core.settings import Settings
-from tests.fake_discord import FakeDiscord, Interaction, Sent, discord_session
+from tests.fake_discord import FakeDiscord, Interaction, Sent, discord_session, read_markdown
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 OPTION_TYPE = {"text": 3, "int": 4, "bool": 5, "head": 3}
 
 
-def bot_settings(tiny_settings: Settings) -> Settings:
-    return dataclasses.replace(tiny_settings, discord_token="test-token")
+@pytest.fixture
+def bot_settings(tiny_settings: Settings, tmp_path: Path) -> Settings:
+    """The bot's settings: the shared tiny pack for the engine, a cache folder of its own for the
+    record of synced commands, so each test's start uploads them."""
+    return dataclasses.replace(tiny_settings, discord_token="test-token", cache_dir=tmp_path)
 
 
 def typed_example(registry: Registry, command: Command) -> dict[str, Any]:
@@ -54,9 +59,9 @@ def expected_option(option: Option) -> dict[str, Any]:
     return payload
 
 
-def test_synced_payload_matches_the_real_registry(tiny_engine: Engine, tiny_settings: Settings) -> None:
+def test_synced_payload_matches_the_real_registry(tiny_engine: Engine, bot_settings: Settings) -> None:
     async def scenario() -> None:
-        async with discord_session(lambda: build_bot(tiny_engine, bot_settings(tiny_settings))) as (fake, _):
+        async with discord_session(lambda: build_bot(tiny_engine, bot_settings)) as (fake, _):
             (_, payload), = fake.synced
             assert [c["name"] for c in payload] == [c.name for c in tiny_engine.registry]
             for command, synced in zip(tiny_engine.registry, payload):
@@ -79,9 +84,9 @@ def assert_valid_png(reply: Sent) -> None:
     assert reply.payload["attachments"][0]["description"], "alt text is set"
 
 
-def test_every_command_answers_through_discord(tiny_engine: Engine, tiny_settings: Settings) -> None:
+def test_every_command_answers_through_discord(tiny_engine: Engine, bot_settings: Settings) -> None:
     async def scenario() -> None:
-        async with discord_session(lambda: build_bot(tiny_engine, bot_settings(tiny_settings))) as (fake, _):
+        async with discord_session(lambda: build_bot(tiny_engine, bot_settings)) as (fake, _):
             for index, command in enumerate(tiny_engine.registry):
                 options = typed_example(tiny_engine.registry, command)
                 expected = await tiny_engine.run(command.name, options)
@@ -108,7 +113,7 @@ def test_every_command_answers_through_discord(tiny_engine: Engine, tiny_setting
     asyncio.run(asyncio.wait_for(scenario(), 120))
 
 
-def test_bad_input_gets_an_ephemeral_error(tiny_engine: Engine, tiny_settings: Settings) -> None:
+def test_bad_input_gets_an_ephemeral_error(tiny_engine: Engine, bot_settings: Settings) -> None:
     cases = [
         ("sentiment", {"text": ""}, r"needs `text`"),
         ("fillmask", {"text": "Paris is the capital of France."}, r"\[MASK\]|<mask>|mask"),
@@ -118,7 +123,7 @@ def test_bad_input_gets_an_ephemeral_error(tiny_engine: Engine, tiny_settings: S
     ]
 
     async def scenario() -> None:
-        async with discord_session(lambda: build_bot(tiny_engine, bot_settings(tiny_settings))) as (fake, client):
+        async with discord_session(lambda: build_bot(tiny_engine, bot_settings)) as (fake, client):
             for name, options, pattern in cases:
                 interaction = await fake.send_command(name, options)
                 reply = await fake.reply_to(interaction, timeout=30)
@@ -130,6 +135,38 @@ def test_bad_input_gets_an_ephemeral_error(tiny_engine: Engine, tiny_settings: S
             assert not client.is_closed()
 
     asyncio.run(asyncio.wait_for(scenario(), 90))
+
+
+BACKTICKS = "Run `pip install transformers` then ```py import torch```"
+"""The learner's text from issue 10 (point 8)."""
+
+
+def test_backticks_in_a_learner_s_text_leave_the_table_whole(tiny_engine: Engine, bot_settings: Settings) -> None:
+    async def scenario() -> None:
+        async with discord_session(lambda: build_bot(tiny_engine, bot_settings)) as (fake, _):
+            expected = await tiny_engine.run("tokenize", {"text": BACKTICKS})
+            interaction = await fake.send_command("tokenize", {"text": BACKTICKS})
+            reply = await fake.reply_to(interaction)
+            assert not reply.ephemeral
+            (embed,) = reply.payload["embeds"]
+            blocks = [text for kind, text in read_markdown(embed["description"]) if kind == "block"]
+            assert expected.table is not None and blocks == [expected.table.as_text()]
+            assert ("snippet.py", expected.code.encode()) in reply.files, "the snippet, exactly, as a file"
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))
+
+
+def test_a_lone_surrogate_in_an_option_is_answered_without_an_apology(
+    tiny_engine: Engine, bot_settings: Settings,
+) -> None:
+    async def scenario() -> None:
+        async with discord_session(lambda: build_bot(tiny_engine, bot_settings)) as (fake, _):
+            interaction = await fake.send_command("sentiment", {"text": "I love this \ud800 course"})
+            reply = await fake.reply_to(interaction, timeout=30)
+            assert APOLOGY not in reply.text()
+            assert not reply.ephemeral and reply.payload["embeds"], reply.payload
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))
 
 
 def test_fake_refuses_a_late_deferral() -> None:

@@ -8,13 +8,18 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import io
+import itertools
+import json
+import logging
 import os
 import signal
 import threading
 import time
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Iterator
+from typing import Any
 
+import aiohttp
 import pytest
 from PIL import Image as PILImage
 
@@ -25,7 +30,7 @@ from core.registry import Command, Option, Registry
 from core.results import Image, Result
 from core.service import APOLOGY
 from core.settings import ConfigError, Settings
-from tests.fake_discord import EPHEMERAL, FakeDiscord, discord_session, patch_discord
+from tests.fake_discord import EPHEMERAL, FakeDiscord, Sent, discord_session, patch_discord
 
 SLOW_S = 3.0
 
@@ -71,15 +76,21 @@ TOY_REGISTRY = Registry([
 
 
 @pytest.fixture(scope="module")
-def toy_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def engine_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     cache = Path(tmp_path_factory.mktemp("toy-cache"))
     return Settings(pack="tiny", cache_dir=cache, cooldown_s=0.0, request_timeout_s=30.0, workers=2,
                     discord_token="test-token")
 
 
+@pytest.fixture
+def toy_settings(engine_settings: Settings, tmp_path: Path) -> Settings:
+    """The bot's settings: a cache folder of its own per test, so each start syncs its commands."""
+    return dataclasses.replace(engine_settings, cache_dir=tmp_path)
+
+
 @pytest.fixture(scope="module")
-def toy_engine(toy_settings: Settings) -> Iterator[Engine]:
-    engine = Engine(toy_settings, registry=TOY_REGISTRY)
+def toy_engine(engine_settings: Settings) -> Iterator[Engine]:
+    engine = Engine(engine_settings, registry=TOY_REGISTRY)
     yield engine
     engine.close()
 
@@ -120,6 +131,49 @@ def test_guild_sync_goes_to_the_guild(toy_engine: Engine, toy_settings: Settings
             assert sorted(c["name"] for c in payload) == sorted(c.name for c in TOY_REGISTRY)
 
     run(scenario)
+
+
+def test_the_command_list_is_uploaded_only_when_it_changed(toy_engine: Engine, toy_settings: Settings) -> None:
+    """Two starts with the same registry: one upload. A changed registry, or another target: another."""
+    fewer = Engine(toy_settings, registry=Registry([c for c in TOY_REGISTRY if c.name != "boom"]))
+
+    async def start(engine: Engine, settings: Settings) -> list[tuple[str, list[dict[str, Any]]]]:
+        async with discord_session(lambda: build_bot(engine, settings)) as (fake, _):
+            interaction = await fake.send_command("echo", {"text": "served"})
+            assert "served" in (await fake.reply_to(interaction)).text(), "a start without upload still serves"
+            return fake.synced
+
+    async def scenario() -> None:
+        assert len(await start(toy_engine, toy_settings)) == 1
+        assert await start(toy_engine, toy_settings) == [], "unchanged: no second upload"
+        (_, payload), = await start(fewer, toy_settings)
+        assert "boom" not in {c["name"] for c in payload}, "the changed list was uploaded"
+        assert await start(fewer, toy_settings) == []
+        (path, _), = await start(fewer, dataclasses.replace(toy_settings, discord_guild_id=7001))
+        assert path == "/applications/800/guilds/7001/commands", "a server is a target of its own"
+
+    try:
+        run(scenario)
+    finally:
+        fewer.close()
+
+
+def test_an_unwritable_cache_only_costs_an_upload_per_start(
+    toy_engine: Engine, toy_settings: Settings, caplog: pytest.LogCaptureFixture,
+) -> None:
+    blocked = toy_settings.cache_dir / "a-file"
+    blocked.write_text("not a folder")
+    settings = dataclasses.replace(toy_settings, cache_dir=blocked)
+
+    async def scenario() -> None:
+        for _ in range(2):
+            async with discord_session(lambda: build_bot(toy_engine, settings)) as (fake, _):
+                assert len(fake.synced) == 1
+                interaction = await fake.send_command("echo", {"text": "still fine"})
+                assert "still fine" in (await fake.reply_to(interaction)).text()
+
+    run(scenario)
+    assert "could not record the synced command list" in caplog.text
 
 
 def test_dm_and_guild_interactions_get_a_deferral_then_one_answer(toy_engine: Engine, toy_settings: Settings) -> None:
@@ -179,6 +233,90 @@ def test_user_error_and_internal_error_are_ephemeral_plain_words(toy_engine: Eng
     run(scenario)
 
 
+def _direct_reply_text(reply: Sent) -> str:
+    """An error answered before any deferral: an ephemeral interaction response (type 4)."""
+    assert reply.payload["type"] == 4 and reply.ephemeral, reply.payload
+    return reply.payload["data"]["content"]
+
+
+def test_unknown_command_is_explained_and_logged(
+    toy_engine: Engine, toy_settings: Settings, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A command Discord still lists but this bot never registered (a stale or not yet synced list)."""
+    caplog.set_level(logging.INFO, logger="tutor.discord")
+
+    async def scenario() -> None:
+        async with discord_session(lambda: build_bot(toy_engine, toy_settings)) as (fake, client):
+            for guild in (False, True):
+                interaction = await fake.send_command("translate", {"text": "hola"}, guild=guild)
+                text = _direct_reply_text(await fake.reply_to(interaction))
+                assert text.startswith("`/translate` is not a command I know here."), text
+                assert "command list may be updating" in text and "`/help`" in text
+                assert text != APOLOGY and "try again" not in text
+                assert not interaction.followups, "nothing was queued"
+            interaction = await fake.send_command("echo", {"text": "still serving"})
+            assert "still serving" in (await fake.reply_to(interaction)).text()
+            assert not client.is_closed()
+
+    run(scenario)
+    warnings = [r for r in caplog.records if r.name == "tutor.discord" and r.levelno == logging.WARNING]
+    assert any("unknown command 'translate'" in r.getMessage() for r in warnings), caplog.text
+    assert not any(r.exc_info for r in warnings), "an expected state, not a traceback"
+
+
+@pytest.mark.parametrize("options", [
+    {},  # the required `text` is missing: Discord's copy of the command is older than ours
+    {"text": "hi", "volume": 3},  # an option this version does not have
+], ids=["missing-required", "unknown-option"])
+def test_options_that_do_not_match_the_command_are_explained(
+    options: dict[str, Any], toy_engine: Engine, toy_settings: Settings, caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="tutor.discord")
+
+    async def scenario() -> None:
+        async with discord_session(lambda: build_bot(toy_engine, toy_settings)) as (fake, _):
+            interaction = await fake.send_command("echo", options)
+            text = _direct_reply_text(await fake.reply_to(interaction))
+            assert text.startswith("Discord sent `/echo` with options that do not match this version of the tutor"), text
+            assert "`/help`" in text and text != APOLOGY
+            assert not interaction.followups, "nothing ran with the wrong options"
+
+    run(scenario)
+    assert any("options do not match /echo" in r.getMessage() for r in caplog.records), caplog.text
+
+
+def test_a_value_of_the_wrong_type_gets_the_core_s_own_answer(toy_engine: Engine, toy_settings: Settings) -> None:
+    async def scenario() -> None:
+        async with discord_session(lambda: build_bot(toy_engine, toy_settings)) as (fake, _):
+            interaction = await fake.send_command("echo", {"text": "hi", "times": "lots"})
+            reply = await fake.reply_to(interaction)
+            assert reply.ephemeral and reply.payload["content"] == "`times` must be a whole number, not `lots`."
+
+    run(scenario)
+
+
+def test_a_lone_surrogate_is_never_sent_or_logged_raw(
+    toy_engine: Engine, toy_settings: Settings, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A JSON "\\ud800" escape decodes to a lone surrogate; the adapter sends U+FFFD in its place."""
+    caplog.set_level(logging.INFO, logger="tutor.discord")
+
+    async def scenario() -> None:
+        async with discord_session(lambda: build_bot(toy_engine, toy_settings)) as (fake, client):
+            interaction = await fake.send_command("echo", {"text": "caf\ud800e"})
+            reply = await fake.reply_to(interaction)
+            assert not reply.ephemeral and "You said: caf\ufffde" in reply.text()
+            interaction = await fake.send_command("ech\ud800o", {"text": "hi"})
+            text = _direct_reply_text(await fake.reply_to(interaction))
+            assert text.startswith("`/echo` is not a command I know here."), text
+            assert not client.is_closed()
+        for sent in fake.requests:
+            json.dumps(sent.payload, ensure_ascii=False).encode("utf-8")  # no lone surrogate came back
+
+    run(scenario)
+    assert "'ech\\ud800o'" in caplog.text, "the unknown name is logged escaped"
+
+
 def test_second_request_inside_the_cooldown_is_refused(toy_engine: Engine, toy_settings: Settings) -> None:
     settings = dataclasses.replace(toy_settings, cooldown_s=30.0)
 
@@ -208,7 +346,7 @@ def test_heartbeats_stay_on_time_while_a_slow_model_call_runs(toy_engine: Engine
             during = [t for t in fake.heartbeats if interaction.sent_at <= t <= reply.at]
             assert len(during) >= 2, f"heartbeats during the slow call: {len(during)}"
             window = [interaction.sent_at, *during, reply.at]
-            gaps = [b - a for a, b in zip(window, window[1:])]
+            gaps = [b - a for a, b in itertools.pairwise(window)]
             assert max(gaps) < 1.5, f"heartbeat gaps {gaps}"
 
     run(scenario)
@@ -263,7 +401,7 @@ def test_picture_is_attached_with_alt_text_or_falls_back_to_text(toy_engine: Eng
     run(scenario)
 
 
-def test_sigterm_closes_the_connection_cleanly(toy_engine: Engine, toy_settings: Settings) -> None:
+def test_sigterm_closes_the_gateway_with_code_1000(toy_engine: Engine, toy_settings: Settings) -> None:
     async def scenario() -> None:
         fake = FakeDiscord()
         await fake.start()
@@ -276,6 +414,41 @@ def test_sigterm_closes_the_connection_cleanly(toy_engine: Engine, toy_settings:
                 await asyncio.wait_for(serving, 10)  # returns normally: no exception, no reconnect
                 await fake.wait_until(lambda: bool(fake.close_codes), 5)
             assert len(fake.identified) == 1
+            assert fake.close_codes == [1000], "1000 ends the session, so Discord shows the bot offline at once"
+        finally:
+            await fake.stop()
+
+    run(scenario)
+
+
+def test_close_from_outside_sends_code_1000(toy_engine: Engine, toy_settings: Settings) -> None:
+    """`tutor run` stops the bot with `bot.close()` while its gateway reader is waiting for a frame."""
+
+    async def scenario() -> None:
+        async with discord_session(lambda: build_bot(toy_engine, toy_settings)) as (fake, client):
+            interaction = await fake.send_command("echo", {"text": "before the stop"})
+            await fake.reply_to(interaction)
+            await client.close()
+            await fake.wait_until(lambda: bool(fake.close_codes), 5)
+            assert fake.close_codes == [1000]
+            assert len(fake.identified) == 1, "closed, not reconnected"
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("code", [4000, 1000])
+def test_fake_records_the_close_code_it_received(code: int) -> None:
+    """Control for the two tests above: the fake reports the code a client really sent."""
+
+    async def scenario() -> None:
+        fake = FakeDiscord()
+        await fake.start()
+        try:
+            async with aiohttp.ClientSession() as session, session.ws_connect(str(fake.gateway)) as ws:
+                await ws.receive_json()  # HELLO
+                await ws.close(code=code)
+            await fake.wait_until(lambda: bool(fake.close_codes), 5)
+            assert fake.close_codes == [code]
         finally:
             await fake.stop()
 

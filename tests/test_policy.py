@@ -117,3 +117,12 @@ async def test_a_forged_or_foreign_action_id_is_a_user_error(policy: Policy):
     for forged in ("nonsense", "tt1:think:run=doesnotexist&step=1", "tt1:nosuch:step=1", "tt1:think:step=99"):
         outcome = await policy.handle(Request("test", "u1", action=forged))
         assert outcome.kind is Kind.USER_ERROR, forged
+
+
+async def test_text_is_cleaned_once_and_the_answer_says_so(policy: Policy):
+    typed = await policy.handle(Request("test", "u1", command="echo", args={"text": "hi\ud800 there"}))
+    line = await policy.handle(ask("/echo hi\x00 there"))
+    for outcome in (typed, line):
+        assert outcome.ok and outcome.result is not None
+        outcome.result.answer.encode("utf-8")
+        assert outcome.result.notices and "In your text" in outcome.result.notices[0]

@@ -11,7 +11,7 @@ import zlib
 
 import pytest
 
-from bot.slack_render import BLOCK_LIMIT, SECTION_LIMIT
+from bot.slack_render import BLOCK_LIMIT, LOOKALIKE, SECTION_LIMIT
 from core.commands import build_registry
 from core.engine import Engine
 from core.settings import Settings
@@ -121,3 +121,27 @@ def assert_upload(fake: FakeSlack, *, channel: str, thread_ts: str | None) -> No
     assert complete.params.get("thread_ts") == thread_ts
     assert complete.params["files"][0]["id"] in fake.uploads, "completes the file that was uploaded"
     assert complete.params["files"][0]["title"]
+
+
+@pytest.mark.asyncio
+async def test_backticks_in_the_text_leave_every_code_span_and_block_intact(tiny_engine: Engine,
+                                                                            tiny_settings: Settings) -> None:
+    """Slack pairs any two backticks and ends a block at any ```: what the learner typed must not do either."""
+    text = "Run `pip install transformers` then ```py import torch```"
+    async with slack_bot(tiny_engine, tiny_settings) as fake:
+        await fake.slash("/tokenize", text)
+        [post] = await fake.wait_for(lambda: fake.calls_to("chat.postMessage"), timeout=60)
+    texts = [post.params["text"]] + [t for b in post.params["blocks"] for t in block_texts(b)]
+    for mrkdwn in texts:
+        if mrkdwn.startswith("```"):
+            assert mrkdwn.endswith("\n```") and mrkdwn.count("```") == 2, mrkdwn
+        else:
+            spans = mrkdwn.split("`")[1::2]
+            assert mrkdwn.count("`") % 2 == 0 and all(s and s.strip() == s for s in spans), mrkdwn
+    assert f"then {LOOKALIKE * 3}py import torch{LOOKALIKE * 3}" in post.params["blocks"][0]["elements"][0]["text"]
+
+
+def block_texts(block: dict) -> list[str]:
+    if block["type"] == "section":
+        return [block["text"]["text"]]
+    return [e["text"] for e in block.get("elements", [])]

@@ -6,11 +6,17 @@ import contextlib
 import hashlib
 import hmac
 import json
+import logging
+import os
+import re
+import signal
 import socket
+import sys
 import time
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from typing import AsyncIterator, Iterator
+from pathlib import Path
 from urllib.parse import urlencode
 
 import aiohttp
@@ -18,7 +24,8 @@ import pytest
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
-from bot.slack_app import EVENTS_PATH, build_app, build_http_app, check_settings, serve_slack
+from bot.slack_app import build_app, check_settings, serve_slack
+from bot.slack_http import EVENTS_PATH, build_http_app
 from core.engine import Engine
 from core.settings import ConfigError, Settings
 
@@ -28,6 +35,7 @@ except ImportError:  # tests/ imported as a package
     from tests.fake_slack import BOT_USER, FAKE_COMMANDS, FakeSlack
 
 SECRET = "http-test-signing-secret"
+ROOT = Path(__file__).resolve().parent.parent
 
 # Slack's documented example (see /work/shared/reference/platforms.md).
 EXAMPLE_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -46,9 +54,10 @@ class ExampleClock:
         return float(EXAMPLE_TIMESTAMP)
 
 
-def sign(body: str, timestamp: int, secret: str = SECRET) -> str:
-    """Our own implementation of Slack's v0 signature, independent of slack_sdk."""
-    base = f"v0:{timestamp}:{body}".encode()
+def sign(body: str | bytes, timestamp: int | str, secret: str = SECRET) -> str:
+    """Our own implementation of Slack's v0 signature (over the raw bytes), independent of slack_sdk."""
+    raw = body.encode() if isinstance(body, str) else body
+    base = f"v0:{timestamp}:".encode() + raw
     return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
@@ -75,7 +84,7 @@ async def http_bot(engine: Engine, settings: Settings) -> AsyncIterator[tuple[Fa
     fake = await FakeSlack().start()
     settings = replace(settings, slack_bot_token="xoxb-test", slack_signing_secret=SECRET,
                        slack_api_url=fake.api_url)
-    runner = web.AppRunner(build_http_app(build_app(engine, settings)))
+    runner = web.AppRunner(build_http_app(build_app(engine, settings), SECRET))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -88,22 +97,18 @@ async def http_bot(engine: Engine, settings: Settings) -> AsyncIterator[tuple[Fa
 
 
 def slash_body(fake: FakeSlack, text: str) -> str:
-    return urlencode({
-        "token": "legacy", "team_id": "T1", "team_domain": "test", "channel_id": "C1", "channel_name": "general",
-        "user_id": "U1", "user_name": "learner", "command": "/echo", "text": text, "api_app_id": "A1",
-        "response_url": f"{fake.url}/response/h1", "trigger_id": "1.2.3",
-    })
+    return urlencode(fake.slash_payload("/echo", text))
 
 
-async def post(url: str, body: str, *, timestamp: int | None = None, signature: str | None = None,
+async def post(url: str, body: str | bytes, *, timestamp: int | str | None = None, signature: str | None = None,
                content_type: str = "application/x-www-form-urlencoded",
                extra: dict[str, str] | None = None) -> tuple[int, str]:
     timestamp = int(time.time()) if timestamp is None else timestamp
     headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": str(timestamp),
                "X-Slack-Signature": signature or sign(body, timestamp), **(extra or {})}
-    async with aiohttp.ClientSession() as session:
-        async with session.post(url, data=body.encode(), headers=headers) as response:
-            return response.status, await response.text()
+    data = body.encode() if isinstance(body, str) else body
+    async with aiohttp.ClientSession() as session, session.post(url, data=data, headers=headers) as response:
+        return response.status, await response.text()
 
 
 @pytest.mark.asyncio
@@ -195,3 +200,224 @@ def test_missing_tokens_are_config_errors(changes: dict, http: bool, variable: s
     with pytest.raises(ConfigError, match=variable):
         check_settings(settings, http=http)
     check_settings(replace(settings, **{k: "set" for k in changes}), http=http)
+
+
+FORM, JSON = "application/x-www-form-urlencoded", "application/json"
+MALFORMED = {
+    "form body with invalid UTF-8": (b"command=%2Fecho&text=caf\xe9\xff&user_id=U1", FORM),
+    "broken JSON": (b'{"type": "event_callback", "event": {', JSON),
+    "JSON array": (b'[{"type": "event_callback"}]', JSON),
+    "JSON string": (b'"event_callback"', JSON),
+    "payload= with broken JSON": (b"payload=%7B%22type%22%3A%20%22block_actions", FORM),
+    "payload= with a JSON array": (b"payload=%5B1%2C2%5D", FORM),
+    "JSON with invalid UTF-8": (b'{"type": "event_callback", "x": "\xff"}', JSON),
+}
+
+
+def endpoint_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    """What the server logged about a request, beside aiohttp's access line."""
+    return [r for r in caplog.records
+            if r.name.startswith(("tutor", "slack_bolt", "slack_sdk", "aiohttp")) and r.name != "aiohttp.access"]
+
+
+def assert_one_line_no_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    records = endpoint_records(caplog)
+    assert len(records) == 1, [r.getMessage() for r in records]
+    assert records[0].exc_info is None and "Traceback" not in caplog.text
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("kind", sorted(MALFORMED))
+async def test_signed_malformed_body_gets_400_in_one_line(kind: str, engine: Engine, tiny_settings: Settings,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    body, content_type = MALFORMED[kind]
+    async with http_bot(engine, tiny_settings) as (fake, url):
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            status, _ = await post(url, body, content_type=content_type)
+        assert status == 400
+        assert_one_line_no_traceback(caplog)
+        await fake.settle(0.1)
+        assert fake.messages() == []
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("kind", sorted(MALFORMED))
+async def test_unsigned_malformed_body_gets_401_in_one_line(kind: str, engine: Engine, tiny_settings: Settings,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    body, content_type = MALFORMED[kind]
+    async with http_bot(engine, tiny_settings) as (fake, url):
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            status, _ = await post(url, body, content_type=content_type, signature="v0=" + "1" * 64)
+        assert status == 401
+        assert_one_line_no_traceback(caplog)
+        assert fake.messages() == []
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("timestamp", ["abc", "", "1e9", "-5", "１２３", "9" * 40, " 1700000000"])
+@pytest.mark.parametrize("signed", [True, False])
+async def test_bad_timestamp_gets_401_in_one_line(timestamp: str, signed: bool, engine: Engine,
+                                                  tiny_settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    async with http_bot(engine, tiny_settings) as (fake, url):
+        body = slash_body(fake, "what time is it")
+        signature = sign(body, timestamp) if signed else "v0=" + "2" * 64
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            status, _ = await post(url, body, timestamp=timestamp, signature=signature)
+        assert status == 401
+        assert_one_line_no_traceback(caplog)
+
+
+@pytest.mark.asyncio
+async def test_missing_signature_headers_get_401(engine: Engine, tiny_settings: Settings) -> None:
+    async with http_bot(engine, tiny_settings) as (fake, url):
+        async with aiohttp.ClientSession() as session, \
+                session.post(url, data=slash_body(fake, "no headers"), headers={"Content-Type": FORM}) as r:
+            assert r.status == 401
+        await fake.settle(0.1)
+        assert fake.messages() == []
+
+
+@pytest.mark.asyncio
+async def test_replayed_slash_command_is_answered_once(engine: Engine, tiny_settings: Settings) -> None:
+    async with http_bot(engine, tiny_settings) as (fake, url):
+        body, timestamp = slash_body(fake, "replayed"), int(time.time())
+        signature = sign(body, timestamp)
+        assert (await post(url, body, timestamp=timestamp, signature=signature))[0] == 200
+        await fake.wait_for(lambda: fake.calls_to("chat.postMessage"))
+        assert (await post(url, body, timestamp=timestamp, signature=signature))[0] == 200
+        await fake.settle()
+        assert len(fake.calls_to("chat.postMessage")) == 1
+
+
+def event_body(event: dict, event_id: str = "EvOdd") -> str:
+    return json.dumps({"token": "legacy", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
+                       "event_id": event_id, "event_time": 1, "event": event,
+                       "authorizations": [{"team_id": "T1", "user_id": BOT_USER, "is_bot": True}]})
+
+
+@pytest.mark.asyncio
+async def test_lone_surrogate_in_an_http_event_is_answered_cleanly(engine: Engine, tiny_settings: Settings,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    async with http_bot(engine, tiny_settings) as (fake, url):
+        event = {"type": "app_mention", "user": "U2\ud800", "text": f"<@{BOT_USER}> echo x\ud800y", "ts": "1.7",
+                 "channel": "C9"}
+        body = event_body(event)
+        assert "\\ud800" in body, "json.dumps escapes it, as Slack may"
+        assert (await post(url, body, content_type=JSON))[0] == 200
+        [answer] = await fake.wait_for(lambda: fake.calls_to("chat.postMessage"))
+        assert "You said: *x\ufffdy*" in answer.text
+        await fake.settle()
+        assert [r.getMessage() for r in caplog.records if r.exc_info] == []
+
+
+ODD_SHAPES = {
+    "event is a string": (event_body("x"), JSON),  # type: ignore[arg-type]
+    "event is a list": (event_body([]), JSON),  # type: ignore[arg-type]
+    "mention without user, ts or channel": (event_body({"type": "app_mention", "text": "echo hi"}), JSON),
+    "mention with numbers for ids": (event_body({"type": "app_mention", "text": "echo hi", "user": 5, "ts": 5,
+                                                 "channel": 5}), JSON),
+    "team is a number": (json.dumps({"type": "event_callback", "team": 5}), JSON),
+    "actions is a string": (json.dumps({"type": "block_actions", "actions": "x"}), JSON),
+    "actions holds a number": (json.dumps({"type": "block_actions", "actions": [5]}), JSON),
+    "view is a number": (json.dumps({"type": "view_submission", "view": 5}), JSON),
+    "payload= with actions as a number": (urlencode({"payload": json.dumps({"type": "block_actions",
+                                                                             "actions": 5})}), FORM),
+    "slash command without channel or user": (urlencode({"command": "/echo", "text": "x"}), FORM),
+    "slash command text only": (urlencode({"text": "x"}), FORM),
+}
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("kind", sorted(ODD_SHAPES))
+async def test_signed_request_of_an_odd_shape_is_never_a_500(kind: str, engine: Engine, tiny_settings: Settings,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    body, content_type = ODD_SHAPES[kind]
+    async with http_bot(engine, tiny_settings) as (fake, url):
+        status, _ = await post(url, body, content_type=content_type)
+        await fake.settle()
+        assert status in (200, 400, 404)
+        assert [r.getMessage() for r in caplog.records if r.exc_info] == []
+        assert fake.calls_to("chat.postMessage") == []
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def listening(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex((host, port)) == 0
+
+
+def test_slack_host_defaults_to_loopback_and_is_read_from_slack_host() -> None:
+    assert Settings().slack_host == "127.0.0.1"
+    assert Settings.from_env({"SLACK_HOST": "0.0.0.0"}).slack_host == "0.0.0.0"
+
+
+@pytest.mark.asyncio
+async def test_http_mode_listens_on_slack_host(engine: Engine, tiny_settings: Settings) -> None:
+    fake = await FakeSlack().start()
+    port = free_port("127.0.0.2")
+    settings = replace(tiny_settings, slack_bot_token="xoxb-test", slack_signing_secret=SECRET,
+                       slack_api_url=fake.api_url, slack_host="127.0.0.2", slack_port=port)
+    server = asyncio.create_task(serve_slack(engine, settings, http=True))
+    try:
+        await fake.wait_for(lambda: server.done() or listening("127.0.0.2", port), 10)
+        assert not server.done()
+        assert not listening("127.0.0.1", port), "only the configured address"
+        status, _ = await post(f"http://127.0.0.2:{port}{EVENTS_PATH}", slash_body(fake, "on .2"))
+        assert status == 200
+    finally:
+        server.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await server
+        await fake.stop()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("host", ["not-an-address.invalid", "256.1.1.1", "in-use"])
+async def test_an_address_we_cannot_listen_on_is_a_config_error(host: str, engine: Engine,
+                                                                tiny_settings: Settings) -> None:
+    fake = await FakeSlack().start()
+    settings = replace(tiny_settings, slack_bot_token="xoxb-test", slack_signing_secret=SECRET,
+                       slack_api_url=fake.api_url)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        address = "127.0.0.1" if host == "in-use" else host
+        try:
+            with pytest.raises(ConfigError, match=rf"Cannot serve the Slack Events API on {re.escape(address)}:{port}"):
+                await asyncio.wait_for(serve_slack(engine, settings, http=True, host=address, port=port), 30)
+        finally:
+            await fake.stop()
+
+
+@pytest.mark.asyncio
+async def test_tutor_slack_host_flag_wins_over_slack_host(tiny_settings: Settings) -> None:
+    """The real CLI: `tutor slack --http --host 127.0.0.2 --port P` with SLACK_HOST=127.0.0.3 set."""
+    fake = await FakeSlack().start()
+    port = free_port("127.0.0.2")
+    env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url,
+           "SLACK_HOST": "127.0.0.3", "TUTOR_CACHE_DIR": str(tiny_settings.cache_dir), "SLACK_APP_TOKEN": ""}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "--pack", "tiny", "slack", "--http", "--host", "127.0.0.2", "--port", str(port),
+        env=env, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    try:
+        await fake.wait_for(lambda: process.returncode is not None or listening("127.0.0.2", port), 60)
+        assert process.returncode is None, "the CLI stopped before listening"
+        assert not listening("127.0.0.3", port)
+        process.send_signal(signal.SIGTERM)
+        output, _ = await asyncio.wait_for(process.communicate(), 30)
+        assert process.returncode == 0, output.decode()
+        assert f"listening on http://127.0.0.2:{port}/slack/events" in output.decode()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        await fake.stop()

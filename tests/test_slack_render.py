@@ -1,11 +1,17 @@
 """Unit tests of the Slack renderer: escaping, markup, and Slack's size limits."""
 from __future__ import annotations
 
+import random
+import re
+
 from bot.slack_app import SeenEvents, _line_from
 from bot.slack_render import (
+    BACKTICK_NOTE,
     BLOCK_LIMIT,
     FALLBACK_LIMIT,
+    LOOKALIKE,
     SECTION_LIMIT,
+    code_spans,
     escape,
     fit_blocks,
     render_error,
@@ -18,8 +24,8 @@ from core.results import Result, Table
 
 
 def result(**changes: object) -> Result:
-    base = dict(command="x", answer="**Positive** (99%)", explanation="We ran `pipeline`.",
-                code="from transformers import pipeline", model="distilbert")
+    base = {"command": "x", "answer": "**Positive** (99%)", "explanation": "We ran `pipeline`.",
+            "code": "from transformers import pipeline", "model": "distilbert"}
     base.update(changes)
     return Result(**base)  # type: ignore[arg-type]
 
@@ -65,7 +71,8 @@ def test_long_answer_is_split_into_sections_within_limits() -> None:
     message = render_result(result(answer="word " * 2000))
     texts = section_texts(message.blocks)
     assert all(len(t) <= SECTION_LIMIT for t in texts)
-    assert sum(t.count("word") for t in texts) == 2000
+    answer = texts[: texts.index("*What happened*")]
+    assert "".join(answer) == "word " * 2000, "cut anywhere, nothing lost"
     assert len(message.text) <= FALLBACK_LIMIT and message.text.endswith("…")
 
 
@@ -131,3 +138,123 @@ def test_seen_events_are_bounded() -> None:
         assert seen.first_time(key)
     assert seen.first_time("a"), "the oldest id was forgotten"
     assert not seen.first_time("x", "d"), "any known key marks a duplicate"
+
+
+def md_code(text: str) -> str:
+    """Inline code the CommonMark way (how the core marks it): a fence longer than any run inside."""
+    fence = "`" * (max((len(r) for r in re.findall("`+", text)), default=0) + 1)
+    edges = text[:1] + text[-1:]
+    pad = " " if "`" in edges or (edges == "  " and text.strip(" ")) else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def slack_spans(mrkdwn: str) -> list[str]:
+    """How Slack reads inline code: every backtick opens or closes a span; there is no escape."""
+    assert mrkdwn.count("`") % 2 == 0, f"a backtick is left unpaired: {mrkdwn!r}"
+    spans = mrkdwn.split("`")[1::2]
+    assert all(span.strip() == span and span for span in spans), f"Slack would not format these: {spans}"
+    return spans
+
+
+def shown(text: str) -> str:
+    return text.replace("`", LOOKALIKE)
+
+
+TOKENS = ("Run", "`", "pip", "``", "```py", "import", "torch```", "a`b", " `x` ")
+
+
+def test_code_spans_follow_commonmark() -> None:
+    assert code_spans("a `b` c") == [(False, "a "), (True, "b"), (False, " c")]
+    assert code_spans("`` a`b ``") == [(True, "a`b")]
+    assert code_spans("` `` `") == [(True, "``")]
+    assert code_spans("lone ` and ``` runs") == [(False, "lone ` and ``` runs")]
+    assert code_spans("```x``` `y`") == [(True, "x"), (False, " "), (True, "y")]
+    assert code_spans("`a\nb`") == [(True, "a b")]
+
+
+def test_learner_backticks_in_inline_code_cannot_break_it() -> None:
+    answer = f"**{len(TOKENS)} tokens**: " + " ".join(md_code(t) for t in TOKENS)
+    decoded = "Run `pip install transformers` then ```py import torch```"
+    message = render_result(result(answer=answer, explanation=f"It decodes to {md_code(decoded)}."))
+    texts = section_texts(message.blocks)
+    assert texts[0].startswith(f"*{len(TOKENS)} tokens*: ")
+    assert slack_spans(texts[0]) == [shown(t).strip() for t in TOKENS]
+    explanation = texts[texts.index("*What happened*") + 1]
+    assert slack_spans(explanation) == [shown(decoded)]
+    assert BACKTICK_NOTE in all_text(message.blocks)
+    assert slack_spans(message.text) == [shown(t).strip() for t in TOKENS], "the notification text too"
+
+
+def test_a_backtick_outside_code_is_never_paired() -> None:
+    assert to_mrkdwn("You said: **Run `pip` then ` alone**") == f"You said: *Run `pip` then {LOOKALIKE} alone*"
+    assert to_mrkdwn("odd ``` fence") == f"odd {LOOKALIKE * 3} fence"
+    message = render_result(result(answer="a ` b", notices=("x ` y",)))
+    prose = [t for t in section_texts(message.blocks) if not t.startswith("```")]
+    notes = [e["text"] for b in message.blocks if b["type"] == "context" for e in b["elements"]]
+    assert prose[0] == f"a {LOOKALIKE} b" and any(f"x {LOOKALIKE} y" in n for n in notes)
+    for text in prose + notes:
+        slack_spans(text)
+
+
+def test_triple_backticks_cannot_close_a_code_block_early() -> None:
+    code = 'text = "Run `pip install transformers` then ```py import torch```"\nprint(text)'
+    table = Table(("token", "id"), (("```py", "1"), ("`", "2"), ("torch````", "3")))
+    message = render_result(result(code=code, table=table))
+    fenced = [t for t in section_texts(message.blocks) if t.startswith("```")]
+    assert len(fenced) == 2
+    assert all(t.endswith("\n```") and t.count("```") == 2 for t in fenced)
+    assert f"{LOOKALIKE * 3}py" in fenced[0] and f"torch{LOOKALIKE * 4}" in fenced[0]
+    assert re.search(r"\n` +2\n", fenced[0]), "one backtick cannot end a block: shown as typed"
+    assert f"`pip install transformers` then {LOOKALIKE * 3}py import torch{LOOKALIKE * 3}" in fenced[1]
+    assert BACKTICK_NOTE in all_text(message.blocks)
+
+
+def test_no_backtick_note_when_no_text_backtick_was_replaced() -> None:
+    message = render_result(result(answer=f"ids for {md_code('[CLS]')}", code="print('`')"))
+    assert BACKTICK_NOTE not in all_text(message.blocks)
+
+
+def test_echoed_question_and_model_are_unbreakable_code() -> None:
+    message = render_result(result(model="my`model"), question="/tokenize Run `pip` ```py", asker="U1")
+    echo = message.blocks[0]["elements"][0]["text"]
+    assert slack_spans(echo) == [shown("/tokenize Run `pip` ```py")]
+    assert slack_spans(message.blocks[-1]["elements"][0]["text"]) == [shown("my`model")]
+
+
+def test_a_code_span_cut_by_a_section_boundary_is_closed_and_reopened() -> None:
+    answer = "x" * (SECTION_LIMIT - 10) + md_code("y" * 40) + " after"
+    texts = section_texts(render_result(result(answer=answer)).blocks)
+    first, second = texts[0], texts[1]
+    assert len(first) <= SECTION_LIMIT and len(second) <= SECTION_LIMIT
+    assert "".join(slack_spans(first) + slack_spans(second)) == "y" * 40
+
+
+def test_lone_surrogates_never_reach_slack() -> None:
+    evil = "caf\ud800 \udcff"
+    message = render_result(result(answer=evil, explanation=evil, code=evil, model=evil,
+                                   table=Table(("t",), ((evil,),)), notices=(evil,)), question=evil)
+    rendered = all_text(message.blocks) + message.text
+    rendered.encode("utf-8")
+    assert rendered.count("caf\ufffd \ufffd") == 8
+    render_error(evil).text.encode("utf-8")
+
+
+def test_any_mix_of_backticks_bold_and_odd_unicode_renders_valid_slack_markup() -> None:
+    """Seeded random texts: every section fits, encodes, and pairs its backticks the way Slack will."""
+    rng = random.Random(10)
+    alphabet = ["`", "``", "```", "**", "*", "a", "b c", " ", "\n", "<!here>", "&", "\ud800", "\x00", "ˋ", "🤗"]
+    for _ in range(200):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 400)))
+        table = Table(("token",), tuple((text[i:i + 9],) for i in range(0, len(text), 9)))
+        message = render_result(result(answer=text, explanation=text, code=text, model=text, table=table,
+                                       notices=(text,)), question=text, asker="U1")
+        for block in message.blocks:
+            texts = [block["text"]["text"]] if block["type"] == "section" else [e["text"] for e in block["elements"]]
+            for mrkdwn in texts:
+                mrkdwn.encode("utf-8")
+                assert len(mrkdwn) <= SECTION_LIMIT and "<!here>" not in mrkdwn
+                if mrkdwn.startswith("```"):
+                    assert mrkdwn.endswith("\n```") and mrkdwn.count("```") == 2, mrkdwn
+                else:
+                    slack_spans(mrkdwn)
+        slack_spans(message.text)

@@ -6,7 +6,8 @@ test_slack_commands.py covers the real registry.
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -26,6 +27,11 @@ def engine(tiny_settings: Settings) -> Iterator[Engine]:
     engine = Engine(tiny_settings, registry=FAKE_COMMANDS)
     yield engine
     engine.close()
+
+
+def tracebacks(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """Log records that carry a traceback: each one is a failure the learner may not have been told about."""
+    return [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.exc_info]
 
 
 def mention(text: str, ts: str = "1700000001.000100", **extra: Any) -> dict[str, Any]:
@@ -164,7 +170,8 @@ async def test_internal_error_is_an_apology_without_details(engine: Engine, tiny
         assert "secret internal detail" not in reply.text and "Traceback" not in reply.text
 
 
-async def test_second_request_inside_the_cooldown_is_told_to_wait(engine: Engine, tiny_settings: Settings):
+async def test_second_request_inside_the_cooldown_is_told_to_wait(engine: Engine, tiny_settings: Settings,
+                                                                   caplog: pytest.LogCaptureFixture):
     async with slack_bot(engine, tiny_settings, cooldown_s=30.0) as fake:
         await fake.slash("/echo", "first", user="U5")
         await fake.wait_for(lambda: fake.calls_to("chat.postMessage"))
@@ -175,6 +182,7 @@ async def test_second_request_inside_the_cooldown_is_told_to_wait(engine: Engine
         await fake.slash("/echo", "someone else", user="U6")
         await fake.wait_for(lambda: len(fake.calls_to("chat.postMessage")) == 2)
         assert len(fake.calls_to("chat.postMessage")) == 2
+        assert tracebacks(caplog) == []
 
 
 async def test_bad_input_does_not_use_up_the_cooldown(engine: Engine, tiny_settings: Settings):
@@ -206,6 +214,44 @@ async def test_not_in_channel_falls_back_to_response_url(engine: Engine, tiny_se
         assert any(b["type"] == "section" for b in reply.params["blocks"])
 
 
+async def test_picture_in_a_channel_without_the_bot_keeps_the_invite_note(engine: Engine, tiny_settings: Settings,
+                                                                          caplog: pytest.LogCaptureFixture):
+    async with slack_bot(engine, tiny_settings) as fake:
+        fake.fail("chat.postMessage", "not_in_channel")
+        fake.fail("files.completeUploadExternal", "not_in_channel")
+        await fake.slash("/picture", "", channel="CPRIVATE")
+        answer, note = await fake.wait_for(lambda: len(fake.calls_to("response_url")) == 2 and
+                                           fake.calls_to("response_url"))
+        assert answer.params["response_type"] == "in_channel" and "Here is a picture." in answer.text
+        assert note.params["response_type"] == "ephemeral"
+        assert "couldn't attach the picture (not_in_channel)" in note.text and "/invite @Tutor" in note.text
+        await fake.settle()
+        assert tracebacks(caplog) == []
+
+
+async def test_a_refused_response_url_is_one_warning(engine: Engine, tiny_settings: Settings,
+                                                     caplog: pytest.LogCaptureFixture):
+    async with slack_bot(engine, tiny_settings) as fake:
+        fake.fail("response_url", "expired_url", status=404)
+        await fake.slash("/echo", "")
+        await fake.wait_for(lambda: fake.calls_to("response_url"))
+        await fake.settle()
+        assert tracebacks(caplog) == []
+        assert any("response_url answered 404" in r.getMessage() for r in caplog.records)
+
+
+async def test_an_unreachable_response_url_is_one_warning(engine: Engine, tiny_settings: Settings,
+                                                          caplog: pytest.LogCaptureFixture):
+    async with slack_bot(engine, tiny_settings) as fake:
+        payload = {**fake.slash_payload("/echo", ""), "response_url": "http://127.0.0.1:9/response/gone"}
+        await fake.wait_ack(await fake.send_envelope("slash_commands", payload))
+        await fake.wait_for(lambda: any("could not reach the response_url" in r.getMessage()
+                                        for r in caplog.records))
+        assert tracebacks(caplog) == []
+        await fake.slash("/echo", "still serving")
+        await fake.wait_for(lambda: fake.calls_to("chat.postMessage"))
+
+
 async def test_failing_upload_still_gives_text_and_a_clear_error(engine: Engine, tiny_settings: Settings):
     async with slack_bot(engine, tiny_settings) as fake:
         fake.fail("upload", "boom", status=500)
@@ -227,13 +273,16 @@ async def test_uploads_disabled_is_explained_in_the_thread(engine: Engine, tiny_
         assert len(fake.calls_to("chat.postMessage")) == 1
 
 
-async def test_other_post_failure_is_a_clear_ephemeral_error(engine: Engine, tiny_settings: Settings):
+async def test_other_post_failure_is_a_clear_ephemeral_error(engine: Engine, tiny_settings: Settings,
+                                                             caplog: pytest.LogCaptureFixture):
     async with slack_bot(engine, tiny_settings) as fake:
         fake.fail("chat.postMessage", "msg_too_long")
         await fake.slash("/echo", "too long")
         [reply] = await fake.wait_for(lambda: fake.calls_to("response_url"))
         assert reply.params["response_type"] == "ephemeral"
         assert "couldn't post the answer here (msg_too_long)" in reply.text
+        await fake.settle()
+        assert tracebacks(caplog) == []
 
 
 async def test_dm_mentioning_the_bot_twice_as_events_is_answered_once(engine: Engine, tiny_settings: Settings):
@@ -244,3 +293,65 @@ async def test_dm_mentioning_the_bot_twice_as_events_is_answered_once(engine: En
         [post] = await fake.wait_for(lambda: fake.calls_to("chat.postMessage"))
         await fake.settle()
         assert len(fake.calls_to("chat.postMessage")) == 1 and "You said: *both*" in post.text
+
+
+async def test_redelivered_slash_command_is_answered_once(engine: Engine, tiny_settings: Settings):
+    async with slack_bot(engine, tiny_settings) as fake:
+        payload = fake.slash_payload("/echo", "only once")
+        first = await fake.send_envelope("slash_commands", payload)
+        await fake.wait_for(lambda: fake.calls_to("chat.postMessage"))
+        again = await fake.send_envelope("slash_commands", dict(payload))
+        await fake.wait_ack(again)
+        await fake.settle()
+        assert first in fake.acks and len(fake.calls_to("chat.postMessage")) == 1
+        await fake.slash("/echo", "a new question")
+        await fake.wait_for(lambda: len(fake.calls_to("chat.postMessage")) == 2)
+
+
+async def test_slash_command_without_trigger_id_is_deduplicated_on_its_payload(engine: Engine,
+                                                                               tiny_settings: Settings):
+    async with slack_bot(engine, tiny_settings) as fake:
+        payload = fake.slash_payload("/echo", "no trigger")
+        del payload["trigger_id"]
+        for _ in range(2):
+            await fake.wait_ack(await fake.send_envelope("slash_commands", dict(payload)))
+        await fake.wait_for(lambda: fake.calls_to("chat.postMessage"))
+        await fake.settle()
+        assert len(fake.calls_to("chat.postMessage")) == 1
+        other = {**payload, "response_url": payload["response_url"] + "x"}
+        await fake.send_envelope("slash_commands", other)
+        await fake.wait_for(lambda: len(fake.calls_to("chat.postMessage")) == 2)
+
+
+async def test_lone_surrogate_in_a_slash_command_is_answered_cleanly(engine: Engine, tiny_settings: Settings,
+                                                                    caplog: pytest.LogCaptureFixture):
+    """json.dumps writes "\\ud800" escapes, so the bot receives a lone surrogate, as from Slack."""
+    async with slack_bot(engine, tiny_settings) as fake:
+        await fake.slash("/echo", "caf\ud800 au lait")
+        [post] = await fake.wait_for(lambda: fake.calls_to("chat.postMessage"))
+        assert "caf\ufffd au lait" in post.text and "/echo caf\ufffd au lait" in post.text
+        assert "\\ud800" not in post.body.decode()
+        await fake.settle()
+        assert tracebacks(caplog) == []
+
+
+async def test_lone_surrogates_in_a_mention_and_its_ids_are_answered_cleanly(engine: Engine,
+                                                                            tiny_settings: Settings,
+                                                                            caplog: pytest.LogCaptureFixture):
+    async with slack_bot(engine, tiny_settings) as fake:
+        await fake.event(mention("echo \udc80\ud800!", user="U2\ud800", ts="1700000011.000100"), event_id="EvSur")
+        [post] = await fake.wait_for(lambda: fake.calls_to("chat.postMessage"))
+        assert "\ufffd\ufffd!" in post.text
+        await fake.settle()
+        assert tracebacks(caplog) == []
+
+
+async def test_slash_command_the_registry_does_not_know_gets_the_core_suggestion(engine: Engine,
+                                                                                tiny_settings: Settings):
+    """A command the app's manifest still lists but the bot no longer serves: not Slack's dispatch_failed."""
+    async with slack_bot(engine, tiny_settings) as fake:
+        envelope = await fake.slash("/ecko", "hi")
+        assert await fake.wait_ack(envelope) < 3.0
+        [reply] = await fake.wait_for(lambda: fake.calls_to("response_url"))
+        assert reply.params["response_type"] == "ephemeral"
+        assert "There is no command" in reply.text and "/echo" in reply.text

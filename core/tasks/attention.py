@@ -1,6 +1,13 @@
-"""/attention: self-attention weights of one layer as a heatmap (one head, every head, or their mean)."""
+"""/attention and /overview: self-attention weights as heatmaps, and the links they show in words.
+
+The table, the headline, the alt text and the snippet name the same links because they come from
+one place (`core.render.links`) under one rule for no-op tokens (`core.tokens.noop_tokens`), and
+show tokens the same readable way (`core.tokens.readable_tokens`). matplotlib loads on the first
+picture only (`core.render.heatmap`); building the table needs none of it.
+"""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -8,10 +15,13 @@ import torch
 
 from core.context import TaskContext
 from core.errors import UserError
+from core.render.alt import alt_text
+from core.render.links import Link, focus_per_token, heaviest, strongest, strongest_per_map
 from core.results import Image, Result, Table
 from core.tasks.common import f4, load, model_line, truncation_notice, with_output
+from core.tokens import is_byte_level, noop_mask, noop_tokens, readable_tokens
 
-SNIPPET = """import torch
+SETUP = """{imports}import torch
 from transformers import AutoModel, AutoTokenizer
 
 {model}
@@ -21,24 +31,79 @@ inputs = tokenizer({text!r}, truncation=True, return_tensors="pt")
 with torch.no_grad():
     attentions = model(**inputs, output_attentions=True).attentions  # one (1, heads, n, n) per layer
 tokens = tokenizer.convert_ids_to_tokens(inputs["input_ids"][0])
-special = set(tokenizer.all_special_tokens)
-layer = attentions[{layer}][0]
-{select}"""
+NOOPS = {noops}  # structural tokens heads park attention on{kept}
+keep = torch.tensor([t not in NOOPS for t in tokens]){fallback}
+"""
 
-SELECT_ONE = """weights = layer{pick}
-for i, row in enumerate(weights):  # where each token looks most
-    if tokens[i] in special:
-        continue
-    row = row.clone()
-    row[[j for j, t in enumerate(tokens) if t in special]] = 0
-    j = int(row.argmax())
-    print(tokens[i], "->", tokens[j], f"{{float(weights[i, j]):.4f}}")"""
+ONLY_NOOPS = """
+if not keep.any():  # only structural tokens: rank the links between them
+    keep[:] = True"""
 
-SELECT_ALL = """keep = torch.tensor([t not in special for t in tokens])
-for h, weights in enumerate(layer):  # the strongest link in each head
-    masked = weights * keep[:, None] * keep[None, :]
-    i, j = divmod(int(masked.argmax()), len(tokens))
+READABLE_BYTES = r"""
+# Byte-level BPE stores each byte as a printable stand-in (Ġ is a space): show them readably.
+stand_ins = [*range(33, 127), *range(161, 173), *range(174, 256)]
+others = [b for b in range(256) if b not in stand_ins]
+BYTES = {chr(b): b for b in stand_ins} | {chr(256 + i): b for i, b in enumerate(others)}
+
+
+def readable(token):  # "Ġcat" -> "␣cat"; a piece holding part of a character names its bytes
+    if token in tokenizer.all_special_tokens or not all(c in BYTES for c in token):
+        return token
+    text = bytes(BYTES[c] for c in token).decode("utf-8", errors="surrogateescape")
+    text = text.replace(" ", "␣").replace("\n", "↵").replace("\t", "⇥")
+    return re.sub("[\udc80-\udcff]+", lambda m: "<" + " ".join(f"0x{ord(c) - 0xDC00:02X}" for c in m[0]) + ">", text)
+
+
+tokens = [readable(t) for t in tokens]
+"""
+
+READABLE_PIECES = """tokens = [t.replace("▁", "␣") for t in tokens]  # SentencePiece's word-start marker
+"""
+
+SELECT_ONE = """layer = attentions[{layer}][0]
+weights = layer{pick}
+for i in range(len(tokens)):  # where each token looks most (it may be itself)
+    if keep[i]:
+        j = int(torch.where(keep, weights[i], -1.0).argmax())
+        print(tokens[i], "->", tokens[j], f"{{float(weights[i, j]):.4f}}")"""
+
+SELECT_ALL = """layer = attentions[{layer}][0]
+both = keep[:, None] & keep[None, :]
+for h, weights in enumerate(layer):  # each head's strongest link
+    i, j = divmod(int(torch.where(both, weights, -1.0).argmax()), len(tokens))
     print(f"head {{h}}", tokens[i], "->", tokens[j], f"{{float(weights[i, j]):.4f}}")"""
+
+SELECT_OVERVIEW = """both = keep[:, None] & keep[None, :]
+for number, layer in enumerate(attentions):  # the strongest link of each layer's mean head
+    weights = layer[0].mean(dim=0)
+    i, j = divmod(int(torch.where(both, weights, -1.0).argmax()), len(tokens))
+    print(f"layer {number}", tokens[i], "->", tokens[j], f"{float(weights[i, j]):.4f}")"""
+
+
+@dataclass(frozen=True)
+class TokenView:
+    """The tokens of one text as the model saw them (`raw`) and as the learner reads them (`shown`)."""
+
+    raw: list[str]
+    shown: list[str]
+    noop: list[bool]
+    noops: frozenset[str]
+    unk_and_mask: frozenset[str]
+    byte_level: bool
+
+    @property
+    def only_noops(self) -> bool:
+        return all(self.noop)
+
+    def link(self, link: Link) -> tuple[str, str, str]:
+        return self.shown[link.source], self.shown[link.target], f4(link.weight)
+
+
+def token_view(tokenizer: Any, raw: list[str]) -> TokenView:
+    noops = noop_tokens(tokenizer)
+    kept = {getattr(tokenizer, "unk_token", None), getattr(tokenizer, "mask_token", None)} - noops - {None}
+    return TokenView(raw, readable_tokens(tokenizer, raw), noop_mask(raw, noops), noops, frozenset(kept),
+                     is_byte_level(tokenizer))
 
 
 def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
@@ -51,127 +116,169 @@ def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
     if isinstance(head, int) and head >= heads:
         raise UserError(f"This model has {heads} heads per layer: `head` must be between 0 and {heads - 1}, "
                         f"`all` or `mean`; you gave {head}.")
-    tokens, every, notice = _attentions(loaded, text)
-    special = set(loaded.tokenizer.all_special_tokens)
-    return _result(loaded, text, tokens, special, every[layer], layer, head, (layers, heads), notice, ctx.figures)
+    view, every, notice = _attentions(loaded, text)
+    table, links, what, alt = describe(view, every[layer], layer, head)
+    png = _picture(view, every[layer], head, what, ctx.figures)
+    pick = ".mean(dim=0)" if head == "mean" else f"[{head}]"
+    select = SELECT_ALL.format(layer=layer) if head == "all" else SELECT_ONE.format(layer=layer, pick=pick)
+    code = _snippet(model_line(loaded), text, view, select)
+    return Result(
+        command="attention",
+        answer=f"Attention in **{what}** over {len(view.raw)} tokens. Strongest links: {links}.",
+        table=table,
+        images=(Image(png, f"attention-l{layer}-{head}.png", alt),),
+        explanation=_explain(view, layers, heads, layer, head),
+        code=with_output(code, [" ".join(row[:-3] + (f"{row[-3]} -> {row[-2]} {row[-1]}",)) for row in table.rows]),
+        model=loaded.spec.hub_id,
+        notices=(notice,) if notice else (),
+    )
 
 
-def _attentions(loaded: Any, text: str) -> tuple[list[str], np.ndarray, str | None]:
-    """Tokens, every layer's attention weights (layers, heads, n, n), and a truncation notice."""
+def describe(view: TokenView, weights: np.ndarray, layer: int, head: int | str) -> tuple[Table, str, str, str]:
+    """One layer's table, the headline's links, what the picture shows, and its alt text."""
+    if head == "all":
+        per_head = strongest_per_map(weights, view.noop)
+        rows = tuple((f"head {h}", *view.link(link)) for h, link in enumerate(per_head))
+        top = [f"head {h} " + _words(view, per_head[h]) for h in heaviest(per_head, 3)]
+        what = f"all {len(per_head)} heads of layer {layer}"
+        alt = alt_text(view.shown, weights, what=what, noop=view.noop)
+        return Table(("head", "from", "to", "weight"), rows), "; ".join(top), what, alt
+    matrix = _one_map(weights, head)
+    what = f"layer {layer}, " + ("mean of all heads" if head == "mean" else f"head {head}")
+    focus = focus_per_token(matrix, view.noop)
+    rows = tuple(view.link(link) for link in focus)
+    top = "; ".join(_words(view, link) for link in strongest(focus, 3))
+    return Table(("from", "to", "weight"), rows), top, what, alt_text(view.shown, matrix, what=what, noop=view.noop)
+
+
+def _one_map(weights: np.ndarray, head: int | str) -> np.ndarray:
+    return weights.mean(axis=0) if head == "mean" else weights[head]
+
+
+def _words(view: TokenView, link: Link) -> str:
+    source, target, weight = view.link(link)
+    return f"`{source}` -> `{target}` ({weight})"
+
+
+def _picture(view: TokenView, weights: np.ndarray, head: int | str, what: str, figures: Any) -> bytes:
+    from core.render.heatmap import render_grid, render_head  # matplotlib loads on the first picture
+
+    if head == "all":
+        return render_grid(view.shown, weights, title=f"{what[0].upper()}{what[1:]}", noop=view.noop)
+    return render_head(view.shown, _one_map(weights, head), title=what.capitalize(), figures=figures, noop=view.noop)
+
+
+def _attentions(loaded: Any, text: str) -> tuple[TokenView, np.ndarray, str | None]:
+    """The tokens, every layer's attention weights (layers, heads, n, n), and a truncation notice."""
     _, notice = truncation_notice(loaded, text)
     inputs = loaded.tokenizer(text, truncation=True, return_tensors="pt").to(loaded.device)
     with torch.no_grad():
         attentions = loaded.model(**inputs, output_attentions=True).attentions
     every = torch.stack([a[0] for a in attentions]).float().cpu().numpy()
-    return loaded.tokenizer.convert_ids_to_tokens(inputs["input_ids"][0]), every, notice
-
-
-OVERVIEW_SELECT = """keep = torch.tensor([t not in special for t in tokens])
-for number, layer in enumerate(attentions):  # the strongest link of each layer's mean head
-    weights = layer[0].mean(dim=0)
-    masked = weights * keep[:, None] * keep[None, :]
-    i, j = divmod(int(masked.argmax()), len(tokens))
-    print(f"layer {number}", tokens[i], "->", tokens[j], f"{float(weights[i, j]):.4f}")"""
+    raw = loaded.tokenizer.convert_ids_to_tokens(inputs["input_ids"][0])
+    return token_view(loaded.tokenizer, raw), every, notice
 
 
 def run_overview(ctx: TaskContext, args: dict[str, Any]) -> Result:
     """/overview: every layer x every head in one picture (small multiples)."""
-    from core.render.heatmap import alt_text, render_overview
+    from core.render.heatmap import render_overview
 
     loaded = load(ctx, "attention", "encoder")
     text = args["text"]
-    tokens, every, notice = _attentions(loaded, text)
-    special = set(loaded.tokenizer.all_special_tokens)
+    view, every, notice = _attentions(loaded, text)
     layers, heads = every.shape[:2]
-    rows = tuple((f"layer {n}", *_strongest(tokens, special, every[n].mean(axis=0))) for n in range(layers))
-    png = render_overview(tokens, every, title=f"All {layers} layers x {heads} heads")
-    lines = [f"{r[0]} {r[1]} -> {r[2]} {r[3]}" for r in rows]
-    code = SNIPPET.format(model=model_line(loaded), text=text, layer=0, select="")
-    code = code.replace("layer = attentions[0][0]\n", "") + OVERVIEW_SELECT
+    per_layer = strongest_per_map(every.mean(axis=1), view.noop)
+    rows = tuple((f"layer {n}", *view.link(link)) for n, link in enumerate(per_layer))
+    png = render_overview(view.shown, every, title=f"All {layers} layers x {heads} heads", noop=view.noop)
     return Result(
         command="overview",
-        answer=f"Every head of every layer over {len(tokens)} tokens: {layers} rows (layers) x {heads} columns "
-               f"(heads). The deepest layer's strongest link: `{rows[-1][1]}` -> `{rows[-1][2]}` ({rows[-1][3]}).",
+        answer=f"Every head of every layer over {len(view.raw)} tokens: {layers} rows (layers) x {heads} columns "
+               f"(heads). The deepest layer's strongest link: {_words(view, per_layer[-1])}.",
         table=Table(("layer", "from", "to", "weight"), rows),
-        images=(Image(png, "attention-overview.png",
-                      alt_text(tokens, every.mean(axis=(0, 1)), what=f"all {layers} layers x {heads} heads "
-                               "(links described for their mean)")),),
+        images=(Image(png, "attention-overview.png", alt_text(view.shown, every, what="this model's", noop=view.noop)),),
         explanation=(
-            f"1. The text became {len(tokens)} tokens; one forward pass with `output_attentions=True` returned "
+            f"1. The text became {len(view.raw)} tokens; one forward pass with `output_attentions=True` returned "
             f"{layers} layers x {heads} heads = {layers * heads} attention maps.\n"
             "2. Each small map is one head: rows attend to columns. Compare along a row of the picture "
             "(heads of one layer) and down a column (the same head number across layers).\n"
             "3. Patterns to look for: heads that look at the previous or next token (a bright line beside the "
-            "diagonal), heads that send everything to [CLS] or [SEP], and later heads linking related words.\n"
-            "4. The table gives each layer's strongest link between real words, averaged over its heads. "
-            "Use `/attention` with `layer=` and `head=` to zoom in."
+            "diagonal), heads that send everything to a no-op token, and later heads linking related words.\n"
+            "4. The table gives each layer's strongest link, averaged over its heads: the heaviest cell of the "
+            f"mean map. {_noop_note(view)} Use `/attention` with `layer=` and `head=` to zoom in."
+            + _byte_note(view)
         ),
-        code=with_output(code, lines),
+        code=with_output(_snippet(model_line(loaded), text, view, SELECT_OVERVIEW),
+                         [f"{r[0]} {r[1]} -> {r[2]} {r[3]}" for r in rows]),
         model=loaded.spec.hub_id,
         notices=(notice,) if notice else (),
     )
 
 
-def _result(loaded, text, tokens, special, weights, layer, head, shape, notice, figures) -> Result:
-    from core.render.heatmap import alt_text, render_grid, render_head  # matplotlib loads on first use
+def _snippet(model: str, text: str, view: TokenView, select: str) -> str:
+    """The learner's code: the same no-ops, the same readable tokens, the same links as the answer.
 
-    layers, heads = shape
-    if head == "all":
-        rows = tuple((f"head {h}", *_strongest(tokens, special, weights[h])) for h in range(heads))
-        table = Table(("head", "from", "to", "weight"), rows)
-        what = f"all {heads} heads of layer {layer}"
-        png = render_grid(tokens, weights, title=f"Layer {layer}: every head")
-        alt = alt_text(tokens, weights.mean(axis=0), what=f"{what} (links described for their mean)")
-        select, answer_links = SELECT_ALL.format(), rows
-    else:
-        matrix = weights.mean(axis=0) if head == "mean" else weights[head]
-        what = f"layer {layer}, " + ("mean of all heads" if head == "mean" else f"head {head}")
-        rows = tuple(_per_token(tokens, special, matrix))
-        table = Table(("from", "to", "weight"), rows)
-        png = render_head(tokens, matrix, title=what.capitalize(), figures=figures)
-        alt = alt_text(tokens, matrix, what=what)
-        pick = ".mean(dim=0)" if head == "mean" else f"[{head}]"
-        select, answer_links = SELECT_ONE.format(pick=pick), sorted(rows, key=lambda r: -float(r[-1]))[:3]
-    links = "; ".join(f"`{r[-3]}` -> `{r[-2]}` ({r[-1]})" for r in answer_links[:3]) or "only special tokens"
-    return Result(
-        command="attention",
-        answer=f"Attention in **{what}** over {len(tokens)} tokens. Strongest links: {links}.",
-        table=table,
-        images=(Image(png, f"attention-l{layer}-{head}.png", alt),),
-        explanation=_explain(len(tokens), layers, heads, layer, head),
-        code=with_output(SNIPPET.format(model=model_line(loaded), text=text, layer=layer, select=select),
-                         [" ".join(r[:-3]) + (" " if len(r) > 3 else "") + f"{r[-3]} -> {r[-2]} {r[-1]}" for r in table.rows]),
-        model=loaded.spec.hub_id,
-        notices=(notice,) if notice else (),
-    )
+    It runs without the tutor installed, so it spells out the no-op set and, for byte-level BPE, a
+    short equivalent of `core.tokens.readable_tokens` (tests check the two agree on a whole vocabulary)."""
+    kept = sorted(view.unk_and_mask)
+    readable = READABLE_BYTES if view.byte_level else READABLE_PIECES if view.shown != view.raw else ""
+    setup = SETUP.format(
+        imports="import re\n\n" if view.byte_level else "", model=model, text=text,
+        noops="{" + ", ".join(repr(t) for t in sorted(view.noops)) + "}",
+        kept=f"; {' and '.join(kept)} stay: they stand for your text" if kept else "",
+        fallback=ONLY_NOOPS if view.only_noops else "")
+    return setup + readable + select
 
 
-def _per_token(tokens: list[str], special: set[str], matrix: np.ndarray) -> list[tuple[str, str, str]]:
-    """For each real token, the real token it attends to most."""
-    keep = np.array([t not in special for t in tokens])
-    rows = []
-    for i, token in enumerate(tokens):
-        if keep[i] and keep.any():
-            j = int(np.argmax(np.where(keep, matrix[i], -1.0)))
-            rows.append((token, tokens[j], f4(float(matrix[i, j]))))
-    return rows
-
-
-def _strongest(tokens: list[str], special: set[str], matrix: np.ndarray) -> tuple[str, str, str]:
-    keep = np.array([t not in special for t in tokens], dtype=float)
-    masked = matrix * keep[:, None] * keep[None, :]
-    i, j = divmod(int(np.argmax(masked)), len(tokens))
-    return tokens[i], tokens[j], f4(float(matrix[i, j]))
-
-
-def _explain(n: int, layers: int, heads: int, layer: int, head: Any) -> str:
+def _explain(view: TokenView, layers: int, heads: int, layer: int, head: int | str) -> str:
     which = {"all": f"all {heads} heads, one small map each", "mean": f"the average of its {heads} heads"}
+    if head == "all":
+        table = ("4. The table gives each head's strongest link: the heaviest cell of its map, which can be a "
+                 "token looking at itself. The headline names the three heaviest of them.")
+    else:
+        table = ("4. The table lists where each token looks most: the heaviest cell of its row, which can be "
+                 "the token itself. The headline names the three heaviest rows.")
     return (
-        f"1. The text became {n} tokens; the model has {layers} layers with {heads} attention heads each.\n"
-        f"2. In every layer, each head scores how much each token (row) should look at every other token "
-        f"(column); softmax makes each row add up to 1.\n"
+        f"1. The text became {len(view.raw)} tokens; the model has {layers} layers with {heads} attention heads "
+        "each.\n"
+        "2. In every layer, each head scores how much each token (row) should look at every other token "
+        "(column); softmax makes each row add up to 1.\n"
         f"3. The picture shows layer {layer}, {which.get(head, f'head {head}')}. Bright cells are strong links.\n"
-        "4. The table lists where each word looks most, leaving out special tokens like [CLS] and [SEP], "
-        "which often soak up attention as a 'no-op'. Early layers tend to look at neighbours; later ones at "
-        "related words. Attention shows where information flows, not why the model decided."
+        f"{table} {_noop_note(view)}\n"
+        "5. Early layers tend to look at neighbours; later ones at related words. Attention shows where "
+        "information flows, not why the model decided." + _byte_note(view)
     )
+
+
+def _noop_note(view: TokenView) -> str:
+    """Which tokens the table left out as no-ops, and which special tokens it kept."""
+    present = list(dict.fromkeys(t for t, noop in zip(view.raw, view.noop) if noop))
+    if view.only_noops:
+        note = (f"Your text gave only structural tokens ({_names(present)}), so the table ranks the links "
+                "between them.")
+    elif present:
+        one = len(present) == 1
+        note = (f"It leaves out {_names(present)}: {'a structural token' if one else 'structural tokens'} that "
+                "heads use as a 'no-op', parking attention there when nothing else fits "
+                f"({'its label is' if one else 'their labels are'} grey in the picture).")
+    else:
+        note = "No token here is a structural no-op, so none was left out."
+    kept = [t for t in dict.fromkeys(view.raw) if t in view.unk_and_mask]
+    if kept:
+        note += f" {_names(kept)} {'stays' if len(kept) == 1 else 'stay'} in: " \
+                f"{'it stands' if len(kept) == 1 else 'they stand'} for part of your text."
+    return note
+
+
+def _byte_note(view: TokenView) -> str:
+    if not view.byte_level:
+        return ""
+    return ("\n6. This tokenizer is byte-level BPE: it stores each byte as a printable stand-in. A space "
+            "is shown as `␣` (stored as `Ġ`), and a piece holding only part of a character is named by its "
+            "bytes, like `<0xE4 0xBD>`. WordPiece instead marks a word's later pieces with `##`.")
+
+
+def _names(tokens: list[str]) -> str:
+    quoted = [f"`{t}`" for t in tokens]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+

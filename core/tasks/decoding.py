@@ -1,24 +1,94 @@
 """Greedy decoding of several prompts at once, for /generate and the chat-model /summarize and /qa.
 
 A decoder continues from the right end of its prompt, so the prompts are padded on the left and the
-padding masked out. Every prompt runs to the largest limit, then each is cut at its own limit and at
-its first end-of-text token: the first n greedy tokens do not depend on how many more follow, so each
-caller gets what it would alone. One prompt is just `model.generate` on it, with no padding.
+padding masked out. Every prompt of a group runs to the group's largest limit, then each is cut at its
+own limit and at its first end-of-text token: the first n greedy tokens do not depend on how many more
+follow, so each caller gets what it would alone. One prompt is just `model.generate` on it, with no
+padding.
+
+A model has a fixed number of positions (GPT-2: 1,024; the tiny GPT-2: 512): the prompt and every new
+token but the last each take one, and a position past the end raises IndexError in the position
+embedding. Callers fit each prompt and its limit into them first (`fit`); prompts are grouped here so
+that running to the group's largest limit never takes a prompt past them either.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 
+from core.errors import UserError
 from core.models import Loaded
+from core.tasks.common import max_tokens
+
+
+def positions(loaded: Loaded) -> int:
+    """How many tokens the prompt and the new tokens may take together."""
+    return max_tokens(loaded)
+
+
+def fit(prompt_tokens: int, wanted: int, room: int) -> tuple[int, int]:
+    """(prompt tokens to keep, new tokens to allow) so that both fit in `room` positions.
+
+    The learner's number of new tokens is kept and the prompt shortened (what
+    `pipeline("text-generation", handle_long_generation="hole")` does); only a model with fewer
+    positions than that number gets fewer new tokens, half its positions, with the rest for the prompt."""
+    if prompt_tokens + wanted <= room:
+        return prompt_tokens, wanted
+    if room - wanted >= 1:
+        return room - wanted, wanted
+    if room < 2:
+        raise UserError(f"This model has {room} position, too few to read a prompt and write a token.")
+    keep = min(prompt_tokens, room // 2)
+    return keep, room - keep
+
+
+def stop_ids(loaded: Loaded) -> set[int]:
+    """The end-of-text tokens: the tokenizer's, and those the model's generation config stops at."""
+    stops = {loaded.tokenizer.eos_token_id}
+    config = getattr(loaded.model, "generation_config", None)
+    eos = getattr(config, "eos_token_id", None)
+    stops.update(eos if isinstance(eos, (list, tuple)) else [eos])
+    return {s for s in stops if isinstance(s, int)}
+
+
+def ended(loaded: Loaded, new: list[int]) -> bool:
+    """Whether the model ended its text itself, rather than being stopped by the limit."""
+    return bool(new) and new[-1] in stop_ids(loaded)
 
 
 def greedy_continue(loaded: Loaded, prompts: Sequence[list[int]], limits: Sequence[int]) -> list[list[int]]:
-    """The new token ids of each prompt (token ids in, token ids out)."""
+    """The new token ids of each prompt (token ids in, token ids out). Each prompt and its limit
+    must fit in the model's positions (see `fit`)."""
+    room = positions(loaded)
+    if any(len(ids) + limit > room for ids, limit in zip(prompts, limits)):
+        raise ValueError(f"a prompt and its new tokens exceed the model's {room} positions: call fit() first")
+    new: list[list[int]] = [[] for _ in prompts]
+    for group in _groups([len(ids) for ids in prompts], limits, room):
+        rows = _decode(loaded, [prompts[i] for i in group], [limits[i] for i in group])
+        for i, row in zip(group, rows):
+            new[i] = row
+    return new
+
+
+def _groups(lengths: Sequence[int], limits: Sequence[int], room: int) -> list[list[int]]:
+    """Prompts that can decode together: the longest prompt of a group and the group's largest limit
+    fit in `room` (the padded width bounds the positions whether or not the model derives them from
+    the attention mask). Usually one group; a long prompt with a small limit may need its own."""
+    groups: list[list[int]] = []
+    for i in sorted(range(len(lengths)), key=lambda i: -limits[i]):
+        group = next((g for g in groups if max(lengths[j] for j in (*g, i)) + limits[g[0]] <= room), None)
+        if group is None:
+            groups.append([i])
+        else:
+            group.append(i)
+    return [sorted(g) for g in groups]
+
+
+def _decode(loaded: Loaded, prompts: Sequence[list[int]], limits: Sequence[int]) -> list[list[int]]:
     tokenizer = loaded.tokenizer
-    stop = tokenizer.eos_token_id
-    pad = next(t for t in (tokenizer.pad_token_id, stop, 0) if t is not None)  # masked out: any id will do
+    stops = stop_ids(loaded)
+    pad = next(t for t in (tokenizer.pad_token_id, tokenizer.eos_token_id, 0) if t is not None)  # masked out
     width = max(len(ids) for ids in prompts)
     input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids in prompts], device=loaded.device)
     mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in prompts], device=loaded.device)
@@ -28,5 +98,6 @@ def greedy_continue(loaded: Loaded, prompts: Sequence[list[int]], limits: Sequen
     new = []
     for row, limit in zip(out[:, width:].tolist(), limits):
         row = row[:limit]
-        new.append(row[:row.index(stop) + 1] if stop in row else row)
+        end = next((k for k, token in enumerate(row) if token in stops), None)
+        new.append(row if end is None else row[:end + 1])
     return new

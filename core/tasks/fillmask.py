@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from core.context import TaskContext
 from core.errors import UserError
 from core.results import Result, Table
-from core.tasks.common import f4, load, max_tokens, model_line, pct, too_long_notice, truncation_notice, with_output
+from core.tasks.common import f4, load, model_line, pct, truncation_kwargs, truncation_notice, with_output
 
 MASKS = re.compile(r"\[MASK\]|<mask>", re.IGNORECASE)
 
@@ -16,7 +17,7 @@ SNIPPET = """from transformers import pipeline
 {model}
 unmasker = pipeline("fill-mask", model=MODEL)
 text = {text!r}.replace("[MASK]", unmasker.tokenizer.mask_token)
-for r in unmasker(text, top_k={top_k}):
+for r in unmasker(text, top_k={top_k}, tokenizer_kwargs={truncation}):
     print(r["token_str"], f"{{r['score']:.4f}}")"""
 
 
@@ -41,39 +42,43 @@ def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]
         with_model_mask(args["text"], "[MASK]")  # refuse bad input before loading a model
     loaded = load(ctx, "fillmask", "masked-lm")
     texts = [with_model_mask(args["text"], loaded.tokenizer.mask_token) for args in batch]
-    counts = [_check_mask_is_read(loaded, text) for text in texts]
+    read = [_check_mask_is_read(loaded, text) for text in texts]
     top_k = max(args["top_k"] for args in batch)
     guesses = loaded.pipeline("fill-mask")(texts, top_k=top_k, batch_size=len(texts),
-                                           tokenizer_kwargs={"truncation": True})
+                                           tokenizer_kwargs=truncation_kwargs(loaded))
     guesses = [guesses] if len(texts) == 1 else guesses  # one text gives one list, several a list each
-    return [_result(loaded, args, found[:args["top_k"]], count)
-            for args, found, count in zip(batch, guesses, counts)]
+    return [_result(loaded, args, found[:args["top_k"]], *counts)
+            for args, found, counts in zip(batch, guesses, read, strict=True)]
 
 
-def _check_mask_is_read(loaded: Any, text: str) -> int:
+def _check_mask_is_read(loaded: Any, text: str) -> tuple[int, int, str | None]:
+    """The text's tokens, how many of them the model reads, and the truncation notice."""
     count, notice = truncation_notice(loaded, text)
-    if notice and loaded.tokenizer(text, truncation=True)["input_ids"].count(loaded.tokenizer.mask_token_id) == 0:
+    ids = loaded.tokenizer(text, **truncation_kwargs(loaded))["input_ids"]
+    if notice and ids.count(loaded.tokenizer.mask_token_id) == 0:
         raise UserError("The mask falls after the part of the text this model can read. Shorten the text.")
-    return count
+    return count, len(ids), notice
 
 
-def _result(loaded: Any, args: dict[str, Any], guesses: list[dict[str, Any]], count: int) -> Result:
+def _result(loaded: Any, args: dict[str, Any], guesses: list[dict[str, Any]], count: int, read: int,
+            notice: str | None) -> Result:
     text, mask = args["text"], loaded.tokenizer.mask_token
-    notice = too_long_notice(count, max_tokens(loaded))
     rows = tuple((g["token_str"].strip() or g["token_str"], f4(g["score"])) for g in guesses)
     best = guesses[0]
+    length = f"{count} tokens" if read == count else f"{count} tokens, of which the model read the first {read}"
     return Result(
         command="fillmask",
         answer=f"Best guess: **{rows[0][0]}** ({pct(best['score'])}): {best['sequence']}",
         table=Table(("token", "score"), rows),
         explanation=(
-            f"1. Your mask became this model's own mask token `{mask}`; the text is {count} tokens.\n"
-            f"2. The model produced one score for each of the {loaded.tokenizer.vocab_size} vocabulary entries "
+            f"1. Your mask became this model's own mask token `{mask}`; the text is {length}.\n"
+            f"2. The model produced one score for each of the {loaded.model.config.vocab_size} vocabulary entries "
             "at the masked position.\n"
             f"3. Softmax made them probabilities; these are the top {len(rows)}. This is how BERT-style models "
             "were pre-trained: predicting hidden words from both sides of the context."
         ),
-        code=with_output(SNIPPET.format(model=model_line(loaded), text=MASKS.sub("[MASK]", text), top_k=args["top_k"]),
+        code=with_output(SNIPPET.format(model=model_line(loaded), text=MASKS.sub("[MASK]", text), top_k=args["top_k"],
+                                        truncation=truncation_kwargs(loaded)),
                          [f"{g['token_str']} {f4(g['score'])}" for g in guesses]),
         model=loaded.spec.hub_id,
         notices=(notice,) if notice else (),

@@ -1,23 +1,33 @@
 """/generate: continue a prompt, one most-likely token at a time.
 
 Batched: concurrent prompts are decoded together (core/tasks/decoding.py, core/batching.py).
+A prompt that leaves too few of the model's positions for the new tokens is cut at its start: the
+continuation follows the end of the prompt, so the end is what the model must read.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from core.context import TaskContext
 from core.models import Loaded
 from core.results import Result
-from core.tasks.common import load, model_line, truncation_notice, with_output
-from core.tasks.decoding import greedy_continue
+from core.tasks.common import load, model_line, with_output
+from core.tasks.decoding import ended, fit, greedy_continue, positions
+from core.wording import plural
 
 SNIPPET = """from transformers import {imports}
 
 {model}
 {build}
-out = generator({prompt!r}, max_new_tokens={n}, do_sample=False, return_full_text=False)
+{call}
 print(out[0]["generated_text"])"""
+
+CALL = "out = generator({prompt!r}, max_new_tokens={n}, do_sample=False, return_full_text=False)"
+CALL_CUT = """generator.tokenizer.truncation_side = "left"  # keep the end of the prompt: the new tokens continue it
+out = generator({prompt!r}, max_new_tokens={n}, do_sample=False, return_full_text=False,
+                tokenizer_encode_kwargs={{"truncation": True, "max_length": {keep}}})"""
 
 BUILD = 'generator = pipeline("text-generation", model=MODEL)'
 BUILD_GGUF = """tokenizer = AutoTokenizer.from_pretrained(MODEL, gguf_file=GGUF)
@@ -25,13 +35,52 @@ model = AutoModelForCausalLM.from_pretrained(MODEL, gguf_file=GGUF)
 generator = pipeline("text-generation", model=model, tokenizer=tokenizer)"""
 
 
-def continue_texts(loaded: Loaded, prompts: Sequence[str], limits: Sequence[int]) -> list[tuple[str, int]]:
+@dataclass(frozen=True)
+class Continuation:
+    text: str
+    """The new tokens, decoded: what `pipeline("text-generation")(..., return_full_text=False)` returns."""
+    new_tokens: int
+    prompt_tokens: int
+    """The prompt's length in tokens, before any cut."""
+    kept: int
+    """Prompt tokens the model read: all of them, or the last ones when the prompt was cut."""
+    allowed: int
+    """New tokens allowed: the learner's number, or fewer on a model with very few positions."""
+    room: int
+    """The model's positions: the prompt and the new tokens together."""
+    ended: bool
+    """The model wrote its end-of-text token before the limit."""
+
+
+def continue_texts(loaded: Loaded, prompts: Sequence[str], limits: Sequence[int]) -> list[Continuation]:
     """What `pipeline("text-generation")(..., return_full_text=False)` returns for each prompt, without
-    importing the pipeline machinery (about 2 s of a cold start): tokenize, greedy `generate`, decode.
-    Each item: the continuation, and how many tokens the model generated for it."""
-    ids = [loaded.tokenizer(prompt)["input_ids"] for prompt in prompts]
-    return [(loaded.tokenizer.decode(new, skip_special_tokens=True), len(new))
-            for new in greedy_continue(loaded, ids, limits)]
+    importing the pipeline machinery (about 2 s of a cold start): tokenize, fit in the model's positions,
+    greedy `generate`, decode."""
+    room = positions(loaded)
+    fitted = []
+    for prompt, wanted in zip(prompts, limits):
+        ids = loaded.tokenizer(prompt)["input_ids"]
+        keep, allowed = fit(len(ids), wanted, room)
+        fitted.append((len(ids), _keep_end(loaded, prompt, ids, keep), allowed))
+    news = greedy_continue(loaded, [ids for _, ids, _ in fitted], [allowed for _, _, allowed in fitted])
+    return [Continuation(loaded.tokenizer.decode(new, skip_special_tokens=True), len(new), count, len(ids),
+                         allowed, room, ended(loaded, new))
+            for (count, ids, allowed), new in zip(fitted, news)]
+
+
+def _keep_end(loaded: Loaded, prompt: str, ids: list[int], keep: int) -> list[int]:
+    """The last `keep` tokens of the prompt, with the tokenizer's own special tokens kept where it puts
+    them: what the tokenizer gives with `truncation_side="left"`, `truncation=True, max_length=keep`
+    (the snippet's call), without changing the shared tokenizer."""
+    if len(ids) <= keep:
+        return ids
+    text = loaded.tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    front = next((i for i in range(len(ids) - len(text) + 1) if ids[i:i + len(text)] == text), None)
+    if front is None:  # the special tokens are not a plain frame around the text
+        return ids[len(ids) - keep:]
+    back = len(ids) - front - len(text)
+    room = max(keep - front - back, 0)
+    return ids[:front] + text[len(text) - room:] + ids[len(ids) - back:]
 
 
 def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
@@ -42,27 +91,44 @@ def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]
     loaded = load(ctx, "generate", "causal-lm", "chat")
     prompts = [args["prompt"] for args in batch]
     continuations = continue_texts(loaded, prompts, [args["max_new_tokens"] for args in batch])
-    return [_result(loaded, args, text, added) for args, (text, added) in zip(batch, continuations)]
+    return [_result(loaded, args, c) for args, c in zip(batch, continuations)]
 
 
-def _result(loaded: Loaded, args: dict[str, Any], continuation: str, added: int) -> Result:
-    prompt, n = args["prompt"], args["max_new_tokens"]
-    count, notice = truncation_notice(loaded, prompt)
+def _result(loaded: Loaded, args: dict[str, Any], c: Continuation) -> Result:
+    prompt, asked = args["prompt"], args["max_new_tokens"]
+    cut = c.kept < c.prompt_tokens
     gguf = bool(loaded.spec.gguf_file)
+    call = (CALL_CUT if cut else CALL).format(prompt=prompt, n=c.allowed, keep=c.kept)
     code = SNIPPET.format(imports="AutoModelForCausalLM, AutoTokenizer, pipeline" if gguf else "pipeline",
-                          model=model_line(loaded), build=BUILD_GGUF if gguf else BUILD, prompt=prompt, n=n)
+                          model=model_line(loaded), build=BUILD_GGUF if gguf else BUILD, call=call)
+    read = f", and the model read the last {c.kept} of them" if cut else ""
+    stop = " It stopped early, at its end-of-text token." if c.ended else ""
     return Result(
         command="generate",
-        answer=f"{prompt}**{continuation}**",
+        answer=f"{prompt}**{c.text}**",
         explanation=(
-            f"1. Your prompt became {count} tokens.\n"
-            f"2. The model predicted a probability for every token of its vocabulary as the next one, took the "
-            f"most likely (greedy decoding: `do_sample=False`), appended it, and repeated: {added} new "
-            f"tokens (you allowed {n}).\n"
+            f"1. Your prompt became {plural(c.prompt_tokens, 'token')}{read}.\n"
+            "2. The model predicted a probability for every token of its vocabulary as the next one, took the "
+            "most likely (greedy decoding: `do_sample=False`), appended it, and repeated: "
+            f"{plural(c.new_tokens, 'new token')} (you allowed {asked}).{stop}\n"
             "3. Greedy decoding always gives the same text; `do_sample=True, temperature=0.8` gives varied text, "
             "and small models can repeat themselves."
         ),
-        code=with_output(code, [continuation]),
+        code=with_output(code, [c.text]),
         model=loaded.spec.hub_id,
-        notices=(notice,) if notice else (),
+        notices=_notices(c, asked),
     )
+
+
+def _notices(c: Continuation, asked: int) -> tuple[str, ...]:
+    if c.kept == c.prompt_tokens and c.allowed == asked:
+        return ()
+    did = []
+    if c.kept < c.prompt_tokens:
+        did.append(f"read only the last {plural(c.kept, 'token')} of your prompt")
+    if c.allowed < asked:
+        did.append(f"wrote at most {plural(c.allowed, 'new token')} instead of {asked}")
+    how = " (the snippet does the same with `truncation_side=\"left\"`)" if c.kept < c.prompt_tokens else ""
+    notice = (f"Your prompt is {plural(c.prompt_tokens, 'token')}, and this model has {c.room} positions for the "
+              f"prompt and the new tokens together, so it {' and '.join(did)}{how}.")
+    return (notice,)

@@ -1,51 +1,118 @@
-"""/help and /models: answered from the registry and the pack, no model needed."""
+"""/help and /models: answered from the registry and the pack, no model weights needed.
+
+`/help attention` shows the layer and head numbers of the model this pack really uses, read from its
+config file alone (no weights, no download); the registry's limits cover every model we know and
+are shown only when that config cannot be read here.
+"""
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from core.context import TaskContext
 from core.errors import UserError
-from core.packs import HUB_MODELS
+from core.packs import HUB_MODELS, ModelSpec
 from core.registry import Command, Option
 from core.results import Result, Table
+from core.wording import plural
+
+log = logging.getLogger("tutor.help")
 
 INTRO = ("Commands take text after the name; a second part goes after ` | `, options as `key=value`. "
          "Every answer shows what the model did and the Python that reproduces it.")
 
+HELP_SNIPPET = """from transformers.pipelines import get_supported_tasks
+
+# The pipeline tasks of your transformers version: 'text-classification', 'token-classification',
+# 'zero-shot-classification', 'text-generation' and 'fill-mask' are there; transformers 5 removed
+# 'summarization' and 'question-answering', so /summarize and /qa show the steps those pipelines hid.
+print(get_supported_tasks())"""
+
+SHAPED = ("layer", "head")
+"""Options whose range is the model's own: its number of layers and of heads per layer."""
+
 
 def run_help(ctx: TaskContext, args: dict[str, Any]) -> Result:
     if args.get("command"):
-        return _one(ctx.registry.get(args["command"]))
+        return _one(ctx, ctx.registry.get(args["command"]))
     rows = tuple((f"/{c.name}", c.description, c.examples[0]) for c in ctx.registry)
     return Result(
         command="help",
         answer=f"**Transformers Tutor**: {len(rows)} commands. Try one of the examples.",
         table=Table(("command", "what it does", "example"), rows),
         explanation=INTRO + " `/help attention` explains one command in detail.",
-        code='from transformers import pipeline\n\nprint(pipeline("text-classification")("I love this"))',
+        code=HELP_SNIPPET,
         model="-",
     )
 
 
-def _one(command: Command) -> Result:
-    rows = tuple((o.name, _kind(o), "yes" if o.required else f"no (default {o.default})", o.description)
+def _one(ctx: TaskContext, command: Command) -> Result:
+    shape, note = _shape(ctx, command)
+    rows = tuple((o.name, _kind(o, shape), "yes" if o.required else f"no (default {o.default})", o.description)
                  for o in command.options)
     return Result(
         command="help",
         answer=f"**/{command.name}**: {command.description}\nExamples:\n"
                + "\n".join(f"`{e}`" for e in command.examples),
         table=Table(("option", "type", "required", "what"), rows) if rows else None,
-        explanation=INTRO,
+        explanation=INTRO + (f"\n{note}" if note else ""),
         code="\n".join(f"# {e}" for e in command.examples),
         model="-",
     )
 
 
-def _kind(option: Option) -> str:
+def _shape(ctx: TaskContext, command: Command) -> tuple[tuple[str, int, int] | None, str]:
+    """(model name, layers, heads per layer) of the command's model when it has layer or head
+    options, and a note when they could not be read."""
+    if not any(o.name in SHAPED for o in command.options):
+        return None, ""
+    try:
+        spec = ctx.pack.spec(command.model_key)
+    except UserError:
+        return None, (f"The `{ctx.pack.name}` pack has no {command.model_key} model, so the ranges above are "
+                      "the tutor's own limits; a model accepts only its own number of layers and heads.")
+    config = _config(ctx, spec)
+    layers = _first_int(config, "num_hidden_layers", "n_layer", "num_layers")
+    heads = _first_int(config, "num_attention_heads", "n_head", "num_heads")
+    if layers is None or heads is None:
+        return None, (f"The config of {spec.hub_id} cannot be read here yet (it is built or downloaded on first "
+                      "use), so the ranges above are the tutor's own limits; the model accepts only its own "
+                      "number of layers and heads.")
+    return (spec.hub_id, layers, heads), ""
+
+
+def _config(ctx: TaskContext, spec: ModelSpec) -> Any:
+    """The model's config: from the loaded model, or from its config file (no weights, no download)."""
+    for loaded in ctx.models.loaded():
+        if loaded.spec.source == spec.source and loaded.model is not None:
+            return loaded.model.config
+    if spec.gguf_file:
+        return None  # its config is inside the quantised weights file
+    try:
+        from transformers import AutoConfig
+
+        return AutoConfig.from_pretrained(spec.source, local_files_only=True)
+    except (OSError, ValueError) as exc:
+        log.info("help: no config for %s here (%s)", spec.hub_id, type(exc).__name__)
+        return None
+
+
+def _first_int(config: Any, *names: str) -> int | None:
+    values = (getattr(config, name, None) for name in names)
+    return next((v for v in values if isinstance(v, int) and v > 0), None)
+
+
+def _kind(option: Option, shape: tuple[str, int, int] | None) -> str:
     if option.kind == "text":
         return f"text, up to {option.max_length} characters"
+    if option.name in SHAPED and shape is not None:
+        name, layers, heads = shape
+        if option.name == "layer":
+            return f"number 0-{layers - 1} ({name} has {plural(layers, 'layer')})"
+        extra = ", all or mean" if option.kind == "head" else ""
+        return f"number 0-{heads - 1}{extra} ({plural(heads, 'head')} per layer)"
     if option.kind == "head":
-        return "number, all or mean"
+        return f"number {option.min_value}-{option.max_value}, all or mean"
     if option.kind == "int":
         return f"number {option.min_value}-{option.max_value}"
     return "true/false"
@@ -59,15 +126,12 @@ def run_models(ctx: TaskContext, args: dict[str, Any]) -> Result:
         try:
             spec = ctx.pack.spec(command.model_key)
         except UserError:
-            missing.append(command.name)
+            missing.append(command)
             continue
         rows.append((f"/{command.name}", spec.hub_id, spec.kind, spec.hub_url or "(local)"))
-    gaps = (" It cannot serve: " + ", ".join(f"/{m}" for m in missing)
-            + " (the `hub` pack can: " + ", ".join(HUB_MODELS[m].hub_id for m in missing) + ")."
-            if missing else " It serves every command.")
     return Result(
         command="models",
-        answer=f"Model pack **{ctx.pack.name}**.{gaps}",
+        answer=f"Model pack **{ctx.pack.name}**.{_gaps(missing)}",
         table=Table(("command", "model", "kind", "link"), tuple(rows)),
         explanation="Packs: `hub` downloads the classic models on first use; `offline` uses real weights "
                     "installed as Python packages; `tiny` uses random tiny models built locally, for tests. "
@@ -76,3 +140,13 @@ def run_models(ctx: TaskContext, args: dict[str, Any]) -> Result:
              f'model="{HUB_MODELS["sentiment"].hub_id}")',
         model="-",
     )
+
+
+def _gaps(missing: list[Command]) -> str:
+    """What the pack cannot serve, and which Hub model would: a command that borrows another's
+    model (/overview uses the attention model) is looked up by that model's key."""
+    if not missing:
+        return " It serves every command."
+    hub = sorted({HUB_MODELS[c.model_key].hub_id for c in missing if c.model_key in HUB_MODELS})
+    return (" It cannot serve: " + ", ".join(f"/{c.name}" for c in missing)
+            + (" (the `hub` pack can: " + ", ".join(hub) + ")." if hub else "."))

@@ -1,7 +1,13 @@
-"""/qa: extractive question answering from start/end logits, or a chat model's answer."""
+"""/qa: extractive question answering from start/end logits, or a chat model's answer.
+
+The extractive way is what the removed `pipeline("question-answering")` did, with its defaults: a
+384-token window sliding by 128, and answers of at most 15 tokens (its `max_answer_len`), so that a
+model unsure of the end does not return half the context.
+"""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 
@@ -10,8 +16,10 @@ from core.models import Loaded
 from core.results import Result, Table
 from core.tasks import chat
 from core.tasks.common import f4, load, model_line, pct, with_output
+from core.wording import plural
 
-MAX_ANSWER_TOKENS = 30
+MAX_ANSWER_TOKENS = 15
+"""The removed pipeline's default `max_answer_len`."""
 CHAT_NEW_TOKENS = 48
 SNIPPET = """import torch
 from transformers import AutoModelForQuestionAnswering, AutoTokenizer
@@ -31,7 +39,7 @@ for w in range(len(offsets)):  # long contexts are read in overlapping windows
     outside = torch.tensor([s != 1 for s in enc.sequence_ids(w)])  # only context tokens can answer
     start = torch.softmax(out.start_logits[w].masked_fill(outside, -1e4), dim=-1)
     end = torch.softmax(out.end_logits[w].masked_fill(outside, -1e4), dim=-1)
-    spans = torch.triu(start[:, None] * end[None, :]).tril({max_len} - 1)  # end >= start, short spans
+    spans = torch.triu(start[:, None] * end[None, :]).tril({max_len} - 1)  # end at or after start, short
     s, e = divmod(int(spans.argmax()), spans.shape[1])
     if float(spans[s, e]) > best[0]:
         best = (float(spans[s, e]), int(offsets[w][s][0]), int(offsets[w][e][1]))
@@ -50,10 +58,8 @@ def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]
     loaded = load(ctx, "qa", "extractive-qa", "chat", "causal-lm")
     if loaded.kind == "extractive-qa":
         return [_extractive(loaded, args["question"], args["context"]) for args in batch]
-    conversations = [_messages(args["question"], args["context"]) for args in batch]
-    replies = chat.chat_batch(loaded, conversations, CHAT_NEW_TOKENS)
-    return [_chat(loaded, messages, args["context"], reply)
-            for messages, args, reply in zip(conversations, batch, replies)]
+    asks = [chat.Ask(args["context"], _asking(args["question"])) for args in batch]
+    return [_chat(loaded, reply) for reply in chat.chat_batch(loaded, asks, CHAT_NEW_TOKENS)]
 
 
 def extract(loaded: Loaded, question: str, context: str) -> tuple[float, int, int, int, int]:
@@ -85,12 +91,13 @@ def _extractive(loaded: Loaded, question: str, context: str) -> Result:
         table=Table(("answer", "score", "characters"), ((answer, f4(score), f"{a}-{b}"),)),
         explanation=(
             "1. transformers 5 removed `pipeline(\"question-answering\")`; this is what it did, step by step.\n"
-            f"2. The question and context were tokenized together ({tokens} tokens"
+            f"2. The question and context were tokenized together ({plural(tokens, 'token')}"
             + (f", in {windows} overlapping windows because the context is long" if windows > 1 else "")
             + "), keeping each token's character offsets in the context.\n"
             "3. The model gave every token two logits: how likely the answer starts there, and ends there.\n"
-            f"4. The best span (end after start, at most {MAX_ANSWER_TOKENS} tokens, inside the context) scored "
-            f"start x end probability {f4(score)}; its offsets cut characters {a}-{b} out of your context."
+            f"4. The best span (end at or after start, inside the context, at most {MAX_ANSWER_TOKENS} tokens: "
+            "the removed pipeline's default `max_answer_len`) scored start x end probability "
+            f"{f4(score)}; its offsets cut characters {a}-{b} out of your context."
         ),
         code=with_output(SNIPPET.format(model=model_line(loaded), question=question, context=context,
                                         max_len=MAX_ANSWER_TOKENS), [f"{answer} {f4(score)}"]),
@@ -98,22 +105,26 @@ def _extractive(loaded: Loaded, question: str, context: str) -> Result:
     )
 
 
-def _messages(question: str, context: str) -> list[dict[str, str]]:
-    return [{"role": "system", "content": CHAT_SYSTEM},
-            {"role": "user", "content": f"Context: {context}\n\nQuestion: {question}"}]
+def _asking(question: str) -> Callable[[str], chat.Messages]:
+    """The messages for a question about a context (the part that may be shortened to fit)."""
+    def build(context: str) -> chat.Messages:
+        return [{"role": "system", "content": CHAT_SYSTEM},
+                {"role": "user", "content": f"Context: {context}\n\nQuestion: {question}"}]
+    return build
 
 
-def _chat(loaded: Loaded, messages: list[dict[str, str]], context: str, answered: tuple[str, int, int]) -> Result:
-    reply, prompt_tokens, new_tokens = answered
-    where = context.find(reply.rstrip("."))
-    shown = (f"\n{context[:where]}**{context[where:where + len(reply.rstrip('.'))]}**"
-             f"{context[where + len(reply.rstrip('.')):]}" if reply and where >= 0 else "")
+def _chat(loaded: Loaded, reply: chat.Reply) -> Result:
+    context = reply.learner_text[:reply.kept_chars]
+    answer = reply.text.rstrip(".")
+    where = context.find(answer) if answer else -1
+    shown = (f"\n{context[:where]}**{answer}**{context[where + len(answer):]}" if where >= 0 else "")
     note = ("" if where >= 0 else "\n4. A chat model writes its answer instead of pointing into the context, "
             "so it may word it differently, or get it wrong: check it against the context.")
     return Result(
         command="qa",
-        answer=f"**{reply or '(no answer)'}**{shown}",
-        explanation=chat.explain("question-answering", prompt_tokens, new_tokens, note),
-        code=with_output(chat.snippet(loaded, messages, CHAT_NEW_TOKENS), [reply]),
+        answer=f"**{reply.text or '(no answer)'}**{shown}",
+        explanation=chat.explain("question-answering", reply, note),
+        code=with_output(chat.snippet(loaded, reply.messages, reply.cap), [reply.text]),
         model=loaded.spec.hub_id,
+        notices=chat.notices(reply, "the context"),
     )

@@ -4,20 +4,33 @@ Batched: concurrent requests share one padded forward pass (see core/batching.py
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 
 from core.context import TaskContext
 from core.models import Loaded
 from core.results import Result, Table
-from core.tasks.common import f4, load, max_tokens, model_line, pct, row_lines, too_long_notice, with_output
+from core.tasks.common import (
+    and_list,
+    as_code,
+    f4,
+    load,
+    model_line,
+    pct,
+    row_lines,
+    truncation_kwargs,
+    truncation_notice,
+    with_output,
+)
+from core.tokens import noop_tokens
 
 SNIPPET = """from transformers import pipeline
 
 {model}
 classifier = pipeline("text-classification", model=MODEL)
-for r in classifier({text!r}, top_k=None, truncation=True):
+for r in classifier({text!r}, top_k=None, {truncation}):
     print(r["label"], f"{{r['score']:.4f}}")"""
 
 
@@ -28,33 +41,54 @@ def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
 def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]:
     loaded = load(ctx, "sentiment", "classifier")
     texts = [args["text"] for args in batch]
-    counts = [len(ids) for ids in loaded.tokenizer(texts)["input_ids"]]
-    inputs = loaded.tokenizer(texts, truncation=True, padding=True, return_tensors="pt").to(loaded.device)
+    inputs = loaded.tokenizer(texts, padding=True, return_tensors="pt", **truncation_kwargs(loaded)).to(loaded.device)
     with torch.no_grad():
         logits = loaded.model(**inputs).logits.float().cpu()
-    return [_result(loaded, text, row, count) for text, row, count in zip(texts, logits, counts)]
+    return [_result(loaded, text, row) for text, row in zip(texts, logits, strict=True)]
 
 
-def _result(loaded: Loaded, text: str, logits: torch.Tensor, count: int) -> Result:
+def _result(loaded: Loaded, text: str, logits: torch.Tensor) -> Result:
     probs = torch.softmax(logits, dim=-1)
     labels = loaded.model.config.id2label
     order = sorted(range(len(probs)), key=lambda i: -float(probs[i]))
     rows = tuple((labels[i], f4(float(probs[i]))) for i in order)
     best = order[0]
     logit_text = ", ".join(f"{labels[i]} {float(logits[i]):+.2f}" for i in order)
-    limit = max_tokens(loaded)
-    notice = too_long_notice(count, limit)
+    count, notice = truncation_notice(loaded, text)
     return Result(
         command="sentiment",
         answer=f"**{labels[best]}** ({pct(float(probs[best]))} sure)",
         table=Table(("label", "score"), rows),
         explanation=(
-            f"1. The tokenizer split your text into {min(count, limit)} tokens (including the special [CLS] and [SEP]).\n"
+            f"1. {what_the_model_read(loaded, text, count)}\n"
             f"2. The model read them and gave one raw score (a logit) per class: {logit_text}.\n"
             f"3. Softmax turned the logits into probabilities that add up to 1: "
             + ", ".join(f"{r[0]} {r[1]}" for r in rows) + ". The highest one is the answer."
         ),
-        code=with_output(SNIPPET.format(model=model_line(loaded), text=text), row_lines(rows)),
+        code=with_output(SNIPPET.format(model=model_line(loaded), text=text,
+                                        truncation=as_code(truncation_kwargs(loaded))), row_lines(rows)),
         model=loaded.spec.hub_id,
         notices=(notice,) if notice else (),
     )
+
+
+def what_the_model_read(loaded: Loaded, text: str, count: int) -> str:
+    """"The tokenizer split your text into N tokens, ...": the special tokens this tokenizer really
+    added, what truncation cut, and which characters became the unknown token."""
+    tok = loaded.tokenizer
+    enc = tok(text, return_special_tokens_mask=True, return_offsets_mapping=True, **truncation_kwargs(loaded))
+    ids = enc["input_ids"]
+    tokens = tok.convert_ids_to_tokens(ids)
+    added = list(dict.fromkeys(t for t, m in zip(tokens, enc["special_tokens_mask"], strict=True) if m))
+    unk = tok.unk_token if tok.unk_token not in noop_tokens(tok) else None
+    marks = zip(tokens, enc["special_tokens_mask"], enc["offset_mapping"], strict=True)
+    unknown = list(dict.fromkeys(text[a:b] for t, m, (a, b) in marks if t == unk and not m))
+    out = f"The tokenizer split your text into {len(ids)} tokens"
+    if len(ids) < count:
+        out += f" (it has {count}; the model reads at most {len(ids)}, so the rest was cut off)"
+    out += (f", including the special tokens it adds: {and_list(added)}." if added
+            else "; this tokenizer adds no special tokens.")
+    if unknown:
+        out += (f" {unk} stands for what its vocabulary cannot spell: "
+                + ", ".join(f"`{u}`" for u in unknown) + "; the model never sees those characters.")
+    return out

@@ -1,10 +1,13 @@
 """/summarize: a seq2seq model's `generate`, or a chat model asked for a summary.
 
 transformers 5 removed `pipeline("summarization")`; both ways here are what it teaches now.
+A seq2seq model has positions on both sides: the encoder reads at most its limit (the start of the
+text is kept), and the decoder's start token and new tokens must fit in the decoder's positions.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 
@@ -12,7 +15,8 @@ from core.context import TaskContext
 from core.models import Loaded
 from core.results import Result
 from core.tasks import chat
-from core.tasks.common import load, model_line, truncation_notice, with_output
+from core.tasks.common import load, max_tokens, model_line, truncation_notice, with_output
+from core.wording import plural
 
 MAX_NEW_TOKENS = 60
 CHAT_NEW_TOKENS = 80
@@ -21,7 +25,7 @@ SNIPPET = """from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 {model}
 tokenizer = AutoTokenizer.from_pretrained(MODEL)
 model = AutoModelForSeq2SeqLM.from_pretrained(MODEL)
-inputs = tokenizer({text!r}, truncation=True, return_tensors="pt")
+inputs = tokenizer({text!r}, truncation=True, max_length={limit}, return_tensors="pt")
 summary_ids = model.generate(**inputs, max_new_tokens={n})
 print(tokenizer.decode(summary_ids[0], skip_special_tokens=True))"""
 
@@ -35,45 +39,64 @@ def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]
     loaded = load(ctx, "summarize", "seq2seq", "chat", "causal-lm")
     if loaded.kind == "seq2seq":
         return [_seq2seq(loaded, args["text"]) for args in batch]
-    conversations = [_messages(args["text"]) for args in batch]
-    replies = chat.chat_batch(loaded, conversations, CHAT_NEW_TOKENS)
-    return [_chat(loaded, messages, reply) for messages, reply in zip(conversations, replies)]
+    replies = chat.chat_batch(loaded, [chat.Ask(args["text"], _messages) for args in batch], CHAT_NEW_TOKENS)
+    return [_chat(loaded, reply) for reply in replies]
+
+
+def decoder_room(loaded: Loaded) -> int | None:
+    """The decoder's positions, its start token included (None for models without a fixed table)."""
+    config = loaded.model.config
+    value = getattr(config, "max_target_positions", None) or getattr(config, "max_position_embeddings", None)
+    return value if isinstance(value, int) and value > 0 else None
 
 
 def _seq2seq(loaded: Loaded, text: str) -> Result:
+    limit = max_tokens(loaded)
     count, notice = truncation_notice(loaded, text)
-    inputs = loaded.tokenizer(text, truncation=True, return_tensors="pt").to(loaded.device)
+    room = decoder_room(loaded)
+    n = MAX_NEW_TOKENS if room is None else max(1, min(MAX_NEW_TOKENS, room - 1))
+    inputs = loaded.tokenizer(text, truncation=True, max_length=limit, return_tensors="pt").to(loaded.device)
     with torch.no_grad():
-        ids = loaded.model.generate(**inputs, max_new_tokens=MAX_NEW_TOKENS)
+        ids = loaded.model.generate(**inputs, max_new_tokens=n)
     summary = loaded.tokenizer.decode(ids[0], skip_special_tokens=True).strip()
+    new = ids.shape[-1] - 1  # the output starts with the decoder's start token, which it did not write
     config = loaded.model.generation_config
+    notices = [notice] if notice else []
+    if n < MAX_NEW_TOKENS:
+        notices.append(f"This model's decoder has {room} positions, its start token included, so it wrote at "
+                       f"most {plural(n, 'new token')} instead of {MAX_NEW_TOKENS}.")
+    if new >= n:
+        notices.append(f"The summary reached the cap of {plural(n, 'new token')} (`max_new_tokens`), so it may "
+                       "end mid-sentence.")
     return Result(
         command="summarize",
         answer=f"**Summary:** {summary}",
         explanation=(
             "1. transformers 5 removed `pipeline(\"summarization\")` (it now raises KeyError); the steps it hid "
             "are tokenizer -> `model.generate()` -> `tokenizer.decode()`.\n"
-            f"2. The encoder read your text ({count} tokens).\n"
-            f"3. The decoder wrote {ids.shape[-1]} tokens, with the model's own generation settings "
-            f"(beams: {config.num_beams or 1}, at most {MAX_NEW_TOKENS} new tokens), each looking back at the encoded text.\n"
+            f"2. The encoder read your text ({plural(min(count, limit), 'token')}"
+            + (f" of {count}: it reads at most {limit}" if count > limit else "") + ").\n"
+            f"3. The decoder began from its start token and wrote {plural(new, 'new token')}, with the model's own "
+            f"generation settings (beams: {config.num_beams or 1}, at most {n} new tokens), each looking back at "
+            "the encoded text.\n"
             "4. decode turned the ids back into words, dropping special tokens."
         ),
-        code=with_output(SNIPPET.format(model=model_line(loaded), text=text, n=MAX_NEW_TOKENS), [summary]),
+        code=with_output(SNIPPET.format(model=model_line(loaded), text=text, limit=limit, n=n), [summary]),
         model=loaded.spec.hub_id,
-        notices=(notice,) if notice else (),
+        notices=tuple(notices),
     )
 
 
-def _messages(text: str) -> list[dict[str, str]]:
+def _messages(text: str) -> chat.Messages:
     return [{"role": "user", "content": f"Summarize this text in one or two sentences:\n\n{text}"}]
 
 
-def _chat(loaded: Loaded, messages: list[dict[str, str]], reply: tuple[str, int, int]) -> Result:
-    summary, prompt_tokens, new_tokens = reply
+def _chat(loaded: Loaded, reply: chat.Reply) -> Result:
     return Result(
         command="summarize",
-        answer=f"**Summary:** {summary}",
-        explanation=chat.explain("summarization", prompt_tokens, new_tokens),
-        code=with_output(chat.snippet(loaded, messages, CHAT_NEW_TOKENS), [summary]),
+        answer=f"**Summary:** {reply.text}",
+        explanation=chat.explain("summarization", reply),
+        code=with_output(chat.snippet(loaded, reply.messages, reply.cap), [reply.text]),
         model=loaded.spec.hub_id,
+        notices=chat.notices(reply, "your text"),
     )

@@ -1,11 +1,19 @@
-"""/tokenize: text -> tokens -> ids -> attention_mask / token_type_ids -> decoded text."""
+"""/tokenize: text -> tokens -> ids -> attention_mask / token_type_ids -> decoded text.
+
+Every claim of the explanation is read off this run: which special tokens the tokenizer added,
+which characters became [UNK], what the normalizer changed (lowercase, accents), what truncation
+kept, and, for a byte-level BPE tokenizer, why its pieces look the way they do (core/tokens.py).
+"""
 from __future__ import annotations
 
+import unicodedata
+from dataclasses import dataclass
 from typing import Any
 
 from core.context import TaskContext
 from core.results import Result, Table
-from core.tasks.common import load, model_line, truncation_notice, with_output
+from core.tasks.common import and_list, load, model_line, truncation_notice, with_output
+from core.tokens import NEWLINE, SPACE, is_byte_level, noop_tokens, readable_tokens
 
 SNIPPET = """from transformers import AutoTokenizer
 
@@ -19,68 +27,271 @@ print(enc.get("token_type_ids"))
 print(tokenizer.decode(enc["input_ids"]))"""
 
 
+@dataclass(frozen=True)
+class Run:
+    """One tokenization, with what the explanation needs to say about it."""
+
+    texts: list[str]
+    raw: list[str]
+    """Tokens as the tokenizer stores them (what the snippet prints)."""
+    shown: list[str]
+    """The same tokens as a learner reads them (`Ġ` -> `␣`, byte pieces named)."""
+    ids: list[int]
+    added: list[bool]
+    """True for a special token the tokenizer added (not typed in the text)."""
+    sources: list[str]
+    """The characters of the text each token came from ('' for added tokens)."""
+    spans: list[tuple[int | None, int, int]]
+    """Where each token came from: (which text, start, end); None for added tokens."""
+    word_ids: list[int | None]
+    unknown: list[bool]
+    truncated: bool
+
+
 def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
     loaded = load(ctx, "tokenize")
     tok = loaded.tokenizer
     texts = [args["text"]] + ([args["pair"]] if args.get("pair") else [])
-    count, notice = truncation_notice(loaded, *texts)
+    _, notice = truncation_notice(loaded, *texts)
     enc = tok(*texts, truncation=True)
-    ids: list[int] = enc["input_ids"]
-    tokens = tok.convert_ids_to_tokens(ids)
+    found = _read(tok, texts, enc, truncated=notice is not None)
     types = enc.get("token_type_ids")
-    notes = _notes(tok, ids, tokens, enc.word_ids() if enc.encodings else [None] * len(ids))
+    notes = _notes(tok, found)
     columns = ("#", "token", "id", "attention_mask") + (("token_type_id",) if types is not None else ()) + ("note",)
     rows = tuple(
-        (str(i), t, str(ids[i]), str(enc["attention_mask"][i]))
+        (str(i), shown, str(found.ids[i]), str(enc["attention_mask"][i]))
         + ((str(types[i]),) if types is not None else ()) + (notes[i],)
-        for i, t in enumerate(tokens)
+        for i, shown in enumerate(found.shown)
     )
-    decoded = tok.decode(ids)
-    plain = tok.decode(ids, skip_special_tokens=True)
+    decoded = tok.decode(found.ids)
+    plain = tok.decode(found.ids, skip_special_tokens=True)
     return Result(
         command="tokenize",
-        answer=(f"**{len(ids)} tokens**: {' '.join(f'`{t}`' for t in tokens)}\n"
-                f"ids: {' '.join(str(i) for i in ids)}\ndecoded: `{decoded}`"),
+        answer=(f"**{len(found.ids)} tokens**: {' '.join(f'`{t}`' for t in found.shown)}\n"
+                f"ids: {' '.join(str(i) for i in found.ids)}\ndecoded: `{decoded}`"),
         table=Table(columns, rows),
-        explanation=_explain(tok, tokens, notes, types, decoded, plain, len(texts)),
+        explanation=_explain(tok, found, notes, types, decoded, plain),
         code=with_output(
             SNIPPET.format(model=model_line(loaded), gguf=", gguf_file=GGUF" if loaded.spec.gguf_file else "",
                            args=", ".join(repr(t) for t in texts)),
-            [str(tokens), str(ids), str(enc["attention_mask"]), str(types), decoded]),
+            [str(found.raw), str(found.ids), str(enc["attention_mask"]), str(types), decoded]),
         model=loaded.spec.hub_id,
         notices=(notice,) if notice else (),
     )
 
 
-def _notes(tok: Any, ids: list[int], tokens: list[str], word_ids: list[int | None]) -> list[str]:
+def _read(tok: Any, texts: list[str], enc: Any, truncated: bool) -> Run:
+    ids: list[int] = list(enc["input_ids"])
+    raw = tok.convert_ids_to_tokens(ids)
+    if enc.encodings:
+        encoding = enc.encodings[0]
+        added = [bool(m) for m in encoding.special_tokens_mask]
+        spans = [(None if is_added else seq, a, b)
+                 for seq, (a, b), is_added in zip(encoding.sequence_ids, encoding.offsets, added, strict=True)]
+        word_ids = list(encoding.word_ids)
+    else:  # a slow tokenizer keeps no offsets: fall back on the special-token list
+        special = set(tok.all_special_ids)
+        added = [i in special for i in ids]
+        spans, word_ids = [(None, 0, 0)] * len(ids), [None] * len(ids)
+    sources = [texts[seq][a:b] if seq is not None else "" for seq, a, b in spans]
+    text_unk = getattr(tok, "unk_token", None) not in noop_tokens(tok)  # [UNK] stands for the learner's text
+    unknown = [text_unk and i == tok.unk_token_id and not is_added for i, is_added in zip(ids, added, strict=True)]
+    return Run(texts, raw, readable_tokens(tok, raw), ids, added, sources, spans, word_ids, unknown, truncated)
+
+
+def _notes(tok: Any, run: Run) -> list[str]:
     special = set(tok.all_special_ids)
+    byte_level = is_byte_level(tok)
     notes = []
-    for i, token_id in enumerate(ids):
-        if token_id in special:
+    for i, token_id in enumerate(run.ids):
+        if run.added[i]:
             notes.append("special")
-        elif i > 0 and word_ids[i] is not None and word_ids[i] == word_ids[i - 1]:
-            notes.append("subword (continues the word)")
-        elif i + 1 < len(ids) and word_ids[i] is not None and word_ids[i + 1] == word_ids[i]:
-            notes.append("subword (starts a word)")
-        else:
-            notes.append("")
+            continue
+        parts = []
+        if run.unknown[i]:
+            parts.append(f"unknown: stands for `{run.sources[i]}`")
+        elif token_id in special:
+            parts.append("special token written in your text")
+        elif _same_word(run, i, i - 1):
+            parts.append("subword (continues the word)")
+        elif _same_word(run, i, i + 1):
+            parts.append("subword (starts a word)")
+        if byte_level and run.shown[i] != run.raw[i]:
+            parts.append(f"stored as `{run.raw[i]}`")
+        notes.append("; ".join(parts))
     return notes
 
 
-def _explain(tok: Any, tokens: list[str], notes: list[str], types: Any, decoded: str, plain: str, n: int) -> str:
-    specials = sorted({t for t, note in zip(tokens, notes) if note == "special"})
-    pieces = [t for t, note in zip(tokens, notes) if note.startswith("subword")]
-    lines = [
-        f"1. **Tokens**: the tokenizer ({type(tok).__name__}) split the text into {len(tokens)} tokens. "
-        + (f"Special tokens added around it: {', '.join(specials)}. " if specials else "No special tokens added. ")
-        + (f"Words split into subword pieces: {', '.join(pieces)}." if pieces else "Every word was in the vocabulary whole."),
-        f"2. **ids**: each token is looked up in a vocabulary of {tok.vocab_size} entries; the model only sees these numbers.",
-        "3. **attention_mask**: 1 for every real token; padding (when several texts are batched) would get 0, "
-        "so the model ignores it.",
+def _same_word(run: Run, i: int, j: int) -> bool:
+    return 0 <= j < len(run.ids) and run.word_ids[i] is not None and run.word_ids[i] == run.word_ids[j] \
+        and not run.unknown[j]
+
+
+def _algorithm(tok: Any) -> str:
+    model = type(getattr(getattr(tok, "backend_tokenizer", None), "model", None)).__name__
+    if model == "BPE" and is_byte_level(tok):
+        return "byte-level BPE"
+    return model if model in ("WordPiece", "BPE", "Unigram", "WordLevel") else "its own rules"
+
+
+def _explain(tok: Any, run: Run, notes: list[str], types: Any, decoded: str, plain: str) -> str:
+    steps = [_explain_tokens(tok, run, notes)]
+    why = _explain_pieces(tok, run)
+    if why:
+        steps.append(why)
+    steps += [
+        (f"**ids**: each token is looked up in a vocabulary of {tok.vocab_size} entries; the model only sees "
+         "these numbers."),
+        ("**attention_mask**: 1 for every real token; padding (when several texts are batched) would get 0, "
+         "so the model ignores it."),
     ]
     if types is not None:
-        second = "the second sentence gets 1" if n == 2 else "with a second sentence (`text | pair`) it would get 1"
-        lines.append(f"4. **token_type_ids**: which sentence each token belongs to: the first gets 0, {second}.")
-    lines.append(f"{len(lines) + 1}. **decode**: the ids turn back into `{decoded}`; without special tokens: `{plain}`. "
-                 "Decoding is not always exact: uncased models lowercase, and spaces around punctuation can change.")
-    return "\n".join(lines)
+        second = ("the second sentence gets 1" if len(run.texts) == 2
+                  else "with a second sentence (`text | pair`) it would get 1")
+        steps.append(f"**token_type_ids**: which sentence each token belongs to: the first gets 0, {second}.")
+    steps.append(_explain_decode(tok, run, decoded, plain))
+    return "\n".join(f"{n}. {step}" for n, step in enumerate(steps, start=1))
+
+
+def _explain_tokens(tok: Any, run: Run, notes: list[str]) -> str:
+    added = list(dict.fromkeys(t for t, a in zip(run.shown, run.added, strict=True) if a))
+    unknown = list(dict.fromkeys(s for s, u in zip(run.sources, run.unknown, strict=True) if u))
+    split = _split_words(run, notes)
+    parts = [(f"**Tokens**: the tokenizer ({type(tok).__name__}, {_algorithm(tok)}) split the text into "
+              f"{len(run.ids)} tokens.")]
+    parts.append(f"It added the special tokens {and_list(added)}: markers the model was trained with, not "
+                 "your text." if added else "It added no special tokens.")
+    if unknown:
+        long = [u for u in unknown if len(u) > 1]
+        whole = (f" One {tok.unk_token} stands for all of `{long[0]}`: WordPiece replaces a whole word when any "
+                 "part of it is missing." if long and _algorithm(tok) == "WordPiece" else "")
+        parts.append(f"{tok.unk_token} (the unknown token) replaced what its vocabulary cannot spell: "
+                     f"{', '.join(f'`{u}`' for u in unknown)}.{whole}")
+    if split:
+        more = f", and {len(split) - 5} more" if len(split) > 5 else ""
+        parts.append(f"Words split into subword pieces: {'; '.join(split[:5])}{more}.")
+    else:
+        parts.append("Every other word was in the vocabulary whole." if unknown
+                     else "Every word was in the vocabulary whole.")
+    return " ".join(parts)
+
+
+def _split_words(run: Run, notes: list[str]) -> list[str]:
+    """Each word the tokenizer split, with its pieces: "`lait` = `lai` + `##t`"."""
+    groups: list[list[int]] = []
+    for i, note in enumerate(notes):
+        if note.startswith("subword (starts"):
+            groups.append([i])
+        elif note.startswith("subword (continues") and groups:
+            groups[-1].append(i)
+    words = []
+    for group in groups:
+        seq, start, end = run.spans[group[0]][0], run.spans[group[0]][1], run.spans[group[-1]][2]
+        word = run.texts[seq][start:end].strip() if seq is not None else ""
+        words.append(f"`{word}` = " + " + ".join(f"`{run.shown[i]}`" for i in group))
+    return words
+
+
+def _explain_pieces(tok: Any, run: Run) -> str | None:
+    """Why a byte-level BPE tokenizer's pieces look as they do, and how WordPiece's differ."""
+    if not is_byte_level(tok):
+        if any(run.unknown):
+            return ("**Why [UNK]**: WordPiece knows only the pieces in its vocabulary. A byte-level BPE tokenizer "
+                    "(GPT-2, RoBERTa) never needs an unknown token: it would split such a character into its "
+                    "UTF-8 bytes, each of which has a piece.")
+        if any(SPACE in t for t in run.shown):
+            return f"**Why `{SPACE}`**: `▁` (SentencePiece's mark for the start of a word) is shown as `{SPACE}`."
+        return None
+    text_pieces = [(s, r, src) for s, r, src, a in zip(run.shown, run.raw, run.sources, run.added, strict=True)
+                   if not a]
+    parts = [("**Why these pieces**: this is a byte-level BPE tokenizer (the GPT-2 family). It reads your text "
+              "as UTF-8 bytes and learnt its pieces by merging the most frequent pairs of bytes, so a frequent "
+              "word is one piece.")]
+    spaced = sorted((s for s, r, _ in text_pieces if SPACE in s and len(s) > 1), key=lambda s: "<0x" in s)
+    if spaced:
+        parts.append(f"Spaces are kept: a piece that starts a new word carries the space before it, stored as "
+                     f"`Ġ` and shown here as `{SPACE}` (e.g. `{spaced[0]}`).")
+    if any(NEWLINE in s for s, _, _ in text_pieces):
+        parts.append(f"A newline is stored as `Ċ`, shown as `{NEWLINE}`.")
+    split = list(dict.fromkeys(src.strip() for s, _, src in text_pieces if "<0x" in s and src.strip()))
+    if split:
+        parts.append(f"No piece covers all the bytes of {', '.join(f'`{c}`' for c in split)}, so "
+                     f"{'it was' if len(split) == 1 else 'each was'} split into byte pieces, named here by "
+                     "their bytes (e.g. `<0xF0 0x9F>`); decoding joins them back into the character.")
+    parts.append("WordPiece (BERT) works differently: it splits at spaces and punctuation first, marks a piece "
+                 "that continues a word with `##`, and turns a word it cannot spell into [UNK]; byte-level BPE "
+                 "never needs [UNK], since every byte has a piece.")
+    stored = next((r for s, r, _ in text_pieces if s != r), None)
+    if stored:
+        parts.append(f"The snippet prints the stored forms (such as `{stored}`); the table shows them readably.")
+    return " ".join(parts)
+
+
+def _explain_decode(tok: Any, run: Run, decoded: str, plain: str) -> str:
+    head = f"**decode**: the ids turn back into `{decoded}`; with `skip_special_tokens=True`: `{plain}`."
+    original = " ".join(run.texts)
+    if plain == original or plain.strip() == original.strip():
+        return head + " That is your text, exactly."
+    reasons = []
+    changes = _normalized(tok, original)
+    if changes:
+        reasons.append(_normalizer_sentence(changes))
+    unknown = list(dict.fromkeys(s for s, u in zip(run.sources, run.unknown, strict=True) if u))
+    if unknown:
+        reasons.append(f"{tok.unk_token} cannot be turned back into {', '.join(f'`{u}`' for u in unknown)}: "
+                       f"the ids no longer hold those characters. And {tok.unk_token} counts as a special token, so "
+                       "`skip_special_tokens=True` drops it: those words vanish from the second version.")
+    if run.truncated:
+        reasons.append("The ids hold only what truncation kept, so the decoded text stops early.")
+    if _only_spacing_differs(tok, run, plain):
+        reasons.append("Spaces around punctuation changed: this tokenizer does not record where the spaces were, "
+                       "so decode guesses.")
+    if not reasons:
+        reasons.append("Decoding is not always exact.")
+    return head + " It differs from your text. " + " ".join(reasons)
+
+
+def _normalized(tok: Any, text: str) -> list[tuple[str, str]]:
+    """(word, what the tokenizer's normalizer made of it) for every word it changed."""
+    normalizer = getattr(getattr(tok, "backend_tokenizer", None), "normalizer", None)
+    if normalizer is None:
+        return []
+    changes = []
+    for word in dict.fromkeys(text.split()):
+        after = "".join(normalizer.normalize_str(word).split())  # BERT spaces out CJK characters
+        if after != word:
+            changes.append((word, after))
+    return changes
+
+
+def _strip_accents(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
+
+
+def _normalizer_sentence(changes: list[tuple[str, str]]) -> str:
+    kinds = []
+    if any(word != word.lower() and after == after.lower() for word, after in changes):
+        kinds.append("lowercased")
+    if any(_strip_accents(word) != word and _strip_accents(after) == after for word, after in changes):
+        kinds.append("stripped accents from")
+    what = " and ".join(kinds) if kinds else "changed"
+    examples = ", ".join(f"`{word}` -> `{after}`" for word, after in changes[:3])
+    return (f"Before splitting, the tokenizer's normalizer {what} your text ({examples}), so decoding gives "
+            "the normalized words back.")
+
+
+def _only_spacing_differs(tok: Any, run: Run, plain: str) -> bool:
+    """True when decode changed nothing but the spaces (once normalizing and [UNK] are accounted for)."""
+    if run.truncated:
+        return False
+    texts = list(run.texts)
+    cuts = sorted((span for span, unknown in zip(run.spans, run.unknown, strict=True)
+                   if unknown and span[0] is not None), reverse=True)
+    for seq, a, b in cuts:  # leave out what [UNK] replaced: decode cannot bring it back
+        texts[seq] = texts[seq][:a] + " " + texts[seq][b:]
+    normalizer = getattr(getattr(tok, "backend_tokenizer", None), "normalizer", None)
+    expected = " ".join(texts)
+    if normalizer is not None:
+        expected = normalizer.normalize_str(expected)
+    squeeze = "".join
+    return " ".join(plain.split()) != " ".join(expected.split()) and squeeze(plain.split()) == squeeze(expected.split())

@@ -4,19 +4,35 @@ Batched: concurrent requests share forward passes (see core/batching.py and `run
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import torch
 
 from core.context import TaskContext
 from core.errors import UserError
+from core.models import Loaded
 from core.results import Result, Table
-from core.tasks.common import f4, load, model_line, pct, truncation_notice, with_output
+from core.tasks.common import (
+    and_list,
+    f4,
+    kept_per_text,
+    load,
+    max_tokens,
+    model_line,
+    pct,
+    truncation_notice,
+    with_output,
+)
 
 MAX_LABELS = 10
 MAX_LABEL_CHARS = 60
 TEMPERATURE = 0.05
 """Cosine similarities sit close together; dividing by 0.05 before softmax spreads them out."""
+HYPOTHESIS = "This example is {}."
+"""The zero-shot pipeline's default hypothesis template."""
 
 NLI_SNIPPET = """from transformers import pipeline
 
@@ -34,7 +50,7 @@ tokenizer = AutoTokenizer.from_pretrained(MODEL)
 model = AutoModel.from_pretrained(MODEL)
 
 def embed(texts):
-    batch = tokenizer(texts, padding=True, truncation=True, return_tensors="pt")
+    batch = tokenizer(texts, padding=True, truncation=True, max_length={limit}, return_tensors="pt")
     with torch.no_grad():
         hidden = model(**batch).last_hidden_state
     mask = batch["attention_mask"].unsqueeze(-1).float()
@@ -44,7 +60,7 @@ labels = {labels!r}
 vectors = embed([{text!r}] + labels)
 similarity = vectors[1:] @ vectors[0]  # cosine similarity of each label to the text
 scores = {scores}
-for i in scores.argsort(descending=True):
+for i in scores.argsort(descending=True, stable=True):  # ties keep your order
     print(labels[i], f"{{float(scores[i]):.4f}}")"""
 
 
@@ -54,7 +70,8 @@ def parse_labels(raw: str) -> list[str]:
         if label and label.lower() not in (x.lower() for x in labels):
             labels.append(label)
     if not labels:
-        raise UserError("Give 1 to 10 comma-separated labels after ` | `, e.g. `/zeroshot I love pizza | food, sports`.")
+        raise UserError("Give 1 to 10 comma-separated labels after ` | `, "
+                        "e.g. `/zeroshot I love pizza | food, sports`.")
     if len(labels) > MAX_LABELS:
         raise UserError(f"You gave {len(labels)} labels; /zeroshot takes at most {MAX_LABELS}.")
     long = [x for x in labels if len(x) > MAX_LABEL_CHARS]
@@ -74,70 +91,138 @@ def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]
     loaded = load(ctx, "zeroshot", "nli", "embedding")
     multis = [bool(args["multi_label"]) for args in batch]
     if loaded.kind == "nli":
-        ranked = [_nli(loaded, args["text"], labels, multi) for args, labels, multi in zip(batch, label_sets, multis)]
+        ranked = [_nli(loaded, args["text"], labels, multi)
+                  for args, labels, multi in zip(batch, label_sets, multis, strict=True)]
     else:
         ranked = _embedding(loaded, [args["text"] for args in batch], label_sets, multis)
-    return [_result(loaded, args, labels, ranks) for args, labels, ranks in zip(batch, label_sets, ranked)]
+    return [_result(loaded, args, labels, ranks) for args, labels, ranks in zip(batch, label_sets, ranked, strict=True)]
 
 
-def _result(loaded: Any, args: dict[str, Any], labels: list[str], ranked: list[tuple[str, float]]) -> Result:
+def _result(loaded: Loaded, args: dict[str, Any], labels: list[str], ranked: list[tuple[str, float]]) -> Result:
     text, multi = args["text"], bool(args["multi_label"])
-    count, notice = truncation_notice(loaded, text)
-    explain = _explain_nli if loaded.kind == "nli" else _explain_embedding
+    if loaded.kind == "nli":
+        count, first, notice = _nli_notice(loaded, text, labels)
+        explanation = _explain_nli(count, first, labels, multi)
+    else:
+        limit = embedding_limit(loaded)
+        count, notice = truncation_notice(loaded, text, limit=limit)
+        explanation = _explain_embedding(count, limit, labels, multi)
     snippet = NLI_SNIPPET if loaded.kind == "nli" else EMBED_SNIPPET
     scores = "similarity.clamp(min=0)" if multi else f"torch.softmax(similarity / {TEMPERATURE}, dim=0)"
     rows = tuple((label, f4(score)) for label, score in ranked)
+    similarity = multi and loaded.kind != "nli"  # a cosine similarity, not a share of 100%
+    best = f"similarity {f4(ranked[0][1])}" if similarity else pct(ranked[0][1])
+    notices = tuple(n for n in (notice, same_tokens_notice(loaded.tokenizer, labels)) if n)
     return Result(
         command="zeroshot",
-        answer=f"**{ranked[0][0]}** ({pct(ranked[0][1])})" + (" (labels scored independently)" if multi else ""),
-        table=Table(("label", "score"), rows),
-        explanation=explain(count, labels, multi),
-        code=with_output(snippet.format(model=model_line(loaded), text=text, labels=labels, multi=multi, scores=scores),
+        answer=f"**{ranked[0][0]}** ({best})" + (" (labels scored independently)" if multi else ""),
+        table=Table(("label", "similarity" if similarity else "score"), rows),
+        explanation=explanation,
+        code=with_output(snippet.format(model=model_line(loaded), text=text, labels=labels, multi=multi,
+                                        scores=scores, limit=embedding_limit(loaded) if loaded.kind != "nli" else 0),
                          [f"{label} {score}" for label, score in rows]),
         model=loaded.spec.hub_id,
-        notices=(notice,) if notice else (),
+        notices=notices,
     )
+
+
+def embedding_limit(loaded: Loaded) -> int:
+    """The longest input a sentence-embedding model was set up for: sentence-transformers'
+    `max_seq_length` (256 for all-MiniLM-L6-v2, whose tokenizer alone would allow 512), else the
+    model's own limit."""
+    config = _sentence_config(loaded.spec.source)
+    limit = max_tokens(loaded)
+    if config and isinstance(config.get("max_seq_length"), int) and config["max_seq_length"] > 0:
+        return min(limit, config["max_seq_length"])
+    return limit
+
+
+def _sentence_config(source: str) -> dict[str, Any] | None:
+    path: Path | None = Path(source) / "sentence_bert_config.json"
+    if not path.is_file():
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(source, "sentence_bert_config.json") if "/" in source else None
+        path = Path(cached) if isinstance(cached, str) else None
+    try:
+        return json.loads(path.read_text()) if path else None
+    except (OSError, ValueError):
+        return None
+
+
+def same_tokens_notice(tokenizer: Any, labels: list[str]) -> str | None:
+    """Labels the tokenizer turns into the same tokens look identical to the model: say so."""
+    groups: dict[tuple[int, ...], list[str]] = {}
+    for label in labels:
+        groups.setdefault(tuple(tokenizer(label, add_special_tokens=False)["input_ids"]), []).append(label)
+    same = [group for group in groups.values() if len(group) > 1]
+    if not same:
+        return None
+    group = same[0]
+    tokens = " ".join(tokenizer.convert_ids_to_tokens(tokenizer(group[0], add_special_tokens=False)["input_ids"]))
+    return (f"The labels {and_list([f'`{g}`' for g in group])} became the same tokens (`{tokens}`) for this "
+            "model's tokenizer, so the model cannot tell them apart: they get the same score, and which of them "
+            "ranks first means nothing. Reword them, e.g. in words the vocabulary knows.")
 
 
 def _nli(loaded: Any, text: str, labels: list[str], multi: bool) -> list[tuple[str, float]]:
     out = loaded.pipeline("zero-shot-classification")(text, candidate_labels=labels, multi_label=multi,
                                                       batch_size=len(labels))
-    return list(zip(out["labels"], out["scores"]))
+    return list(zip(out["labels"], out["scores"], strict=True))
 
 
 def _embedding(loaded: Any, texts: list[str], label_sets: list[list[str]],
                multis: list[bool]) -> list[list[tuple[str, float]]]:
-    sentences = [s for text, labels in zip(texts, label_sets) for s in (text, *labels)]
-    batch = loaded.tokenizer(sentences, padding=True, truncation=True, return_tensors="pt").to(loaded.device)
+    sentences = [s for text, labels in zip(texts, label_sets, strict=True) for s in (text, *labels)]
+    batch = loaded.tokenizer(sentences, padding=True, truncation=True, max_length=embedding_limit(loaded),
+                             return_tensors="pt").to(loaded.device)
     with torch.no_grad():
         hidden = loaded.model(**batch).last_hidden_state
     mask = batch["attention_mask"].unsqueeze(-1).float()
     vectors = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1).float().cpu()
     ranked, start = [], 0
-    for labels, multi in zip(label_sets, multis):
+    for labels, multi in zip(label_sets, multis, strict=True):
         similarity = vectors[start + 1:start + 1 + len(labels)] @ vectors[start]
         start += 1 + len(labels)
         scores = similarity.clamp(min=0) if multi else torch.softmax(similarity / TEMPERATURE, dim=0)
-        ranked.append([(labels[int(i)], float(scores[i])) for i in scores.argsort(descending=True)])
+        ranked.append([(labels[int(i)], float(scores[i])) for i in scores.argsort(descending=True, stable=True)])
     return ranked
 
 
-def _explain_nli(count: int, labels: list[str], multi: bool) -> str:
+def _nli_notice(loaded: Loaded, text: str, labels: list[str]) -> tuple[int, str | None, str | None]:
+    """The text's token count, how much of it the model read (None: all) and a notice when the pipeline
+    cut it: it reads the text with each hypothesis and cuts only the text (`only_first`) to fit."""
+    tok, limit = loaded.tokenizer, max_tokens(loaded)
+    count = len(tok(text, add_special_tokens=False)["input_ids"])
+    pairs = [(text, HYPOTHESIS.format(label)) for label in labels]
+    if all(len(tok(*pair)["input_ids"]) <= limit for pair in pairs):
+        return count, None, None
+    kept = sorted({kept_per_text(tok, pair, limit, "only_first")[0] for pair in pairs})
+    first = f"{kept[0]}" if len(kept) == 1 else f"{kept[0]} to {kept[-1]} (depending on the label)"
+    return count, first, (f"Your text is {count} tokens long, but this model reads at most {limit} tokens of text and "
+                   f"hypothesis together, so the pipeline cut your text (`truncation=\"only_first\"`) to its first "
+                   f"{first} tokens; the model never saw the rest.")
+
+
+def _explain_nli(count: int, first: str | None, labels: list[str], multi: bool) -> str:
+    read = f"{count} tokens" if first is None else f"{count} tokens, of which it read the first {first}"
     return (
-        f"1. Each of your {len(labels)} labels became a hypothesis like \"This example is {labels[0]}.\"\n"
-        f"2. A natural-language-inference model read your text ({count} tokens) with each hypothesis and "
+        f"1. Each of your {len(labels)} labels became a hypothesis like \"{HYPOTHESIS.format(labels[0])}\"\n"
+        f"2. A natural-language-inference model read your text ({read}) with each hypothesis and "
         "scored entailment vs contradiction.\n"
         + ("3. With multi_label, each label's entailment probability stands alone (they need not add up to 1)."
            if multi else "3. Softmax over the labels' entailment scores shares 100% between them.")
     )
 
 
-def _explain_embedding(count: int, labels: list[str], multi: bool) -> str:
+def _explain_embedding(count: int, limit: int, labels: list[str], multi: bool) -> str:
+    read = f"{count} tokens" if count <= limit else f"{count} tokens, of which the model read the first {limit}"
     return (
         f"1. This pack's model is a sentence-embedding model, not an NLI classifier, so zero-shot works by "
-        f"similarity: your text ({count} tokens) and each of the {len(labels)} labels became one vector "
+        f"similarity: your text ({read}) and each of the {len(labels)} labels became one vector "
         "(the mean of their token vectors).\n"
         "2. Cosine similarity measured how close each label's vector is to the text's.\n"
-        + ("3. With multi_label, each label keeps its own similarity (below 0 counts as 0)."
+        + ("3. With multi_label, each label keeps its own cosine similarity (below 0 counts as 0): a number "
+           "from 0 to 1, not a probability or a share of 100%."
            if multi else f"3. Softmax over similarity / {TEMPERATURE} turned them into shares of 100%.")
     )

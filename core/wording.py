@@ -1,0 +1,8 @@
+"""Small wording helpers for answers: counts that read right ("1 new token", "2 new tokens")."""
+from __future__ import annotations
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """`count` and the noun phrase, singular for exactly one: plural(1, "new token") -> "1 new token"."""
+    noun = singular if count == 1 else (plural_form or singular + "s")
+    return f"{count} {noun}"
