@@ -60,6 +60,27 @@ class Action:
 
 
 @dataclass(frozen=True)
+class Ask:
+    """A choice that first asks the learner for a text ("use my own sentence"): a Discord modal, a
+    Slack modal (`views.open`), a prompt in the console. The adapter then sends
+    `Request(action=ask.action.id, args={ask.option: text})`: the text rides beside the id, which
+    stays short, and is validated with the action's other options."""
+
+    action: Action
+    option: str
+    title: str
+    placeholder: str = ""
+    max_length: int = 300
+
+    @property
+    def label(self) -> str:
+        return self.action.label
+
+    def with_run(self, run_id: str) -> Ask:
+        return Ask(self.action.with_run(run_id), self.option, self.title, self.placeholder, self.max_length)
+
+
+@dataclass(frozen=True)
 class Menu:
     """A select: one row of at most 25 options, each an `Action`."""
 
@@ -70,7 +91,7 @@ class Menu:
         return Menu(self.placeholder, tuple(o.with_run(run_id) for o in self.options))
 
 
-Choice = Action | Menu
+Choice = Action | Menu | Ask
 
 
 def encode(command: str, args: dict[str, str]) -> str:
@@ -95,22 +116,32 @@ def decode(encoded: str) -> tuple[str, dict[str, str]]:
     return command, args
 
 
+def flatten(choices: tuple[Choice, ...]) -> list[Action]:
+    """Every action behind the choices: a select's options, an ask's action."""
+    out: list[Action] = []
+    for choice in choices:
+        if isinstance(choice, Menu):
+            out.extend(choice.options)
+        else:
+            out.append(choice.action if isinstance(choice, Ask) else choice)
+    return out
+
+
 def uses_run(choices: tuple[Choice, ...]) -> bool:
     """True when some action refers to the run that produced the answer (`run=*`)."""
-    actions = [a for c in choices for a in (c.options if isinstance(c, Menu) else (c,))]
-    return any(dict(a.args).get("run") == THIS_RUN for a in actions)
+    return any(dict(a.args).get("run") == THIS_RUN for a in flatten(choices))
 
 
 def check(choices: tuple[Choice, ...]) -> None:
     """The limits every platform can honour; ValueError names the first one broken (a task bug)."""
-    buttons = [c for c in choices if isinstance(c, Action)]
+    buttons = [c for c in choices if isinstance(c, (Action, Ask))]
     menus = [c for c in choices if isinstance(c, Menu)]
     if len(buttons) > MAX_BUTTONS or len(menus) > 1:
         raise ValueError(f"{len(buttons)} buttons and {len(menus)} selects; at most {MAX_BUTTONS} and 1")
     for menu in menus:
         if not 1 <= len(menu.options) <= MAX_MENU_OPTIONS:
             raise ValueError(f"a select needs 1 to {MAX_MENU_OPTIONS} options, not {len(menu.options)}")
-    for action in buttons + [o for m in menus for o in m.options]:
+    for action in flatten(choices):
         if not action.label.strip():
             raise ValueError(f"an action to /{action.command} has no label")
         action.with_run("r" * 8).id  # noqa: B018 - raises past the id limit

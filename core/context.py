@@ -34,3 +34,4 @@ class Caller:
     place: str = ""
     group: str = ""
     direct: bool = False
+    admin: bool = False

@@ -80,6 +80,8 @@ class Request:
     """The server or workspace, for settings a whole study group shares (the opt-in board)."""
     direct: bool = False
     """A one-to-one conversation with the bot (a DM, the console)."""
+    admin: bool = False
+    """The platform says this learner may manage the server or workspace (turning the board on)."""
 
 
 @dataclass(frozen=True)
@@ -153,7 +155,8 @@ class Policy:
                 if wait > 0:
                     return Outcome(Kind.COOLDOWN, name, message=Cooldown.message(wait))
             if command.personal:
-                args["caller"] = Caller(request.platform, request.user, request.place, request.group, request.direct)
+                args["caller"] = Caller(request.platform, request.user, request.place, request.group,
+                                        request.direct, request.admin)
             result = noting(await self.engine.execute(command, args), notice)
             return Outcome(Kind.ANSWER, name, await self._keep_run(command, args, result))
         except Busy as exc:
@@ -173,7 +176,7 @@ class Policy:
         if request.action is not None:
             name, raw = decode(request.action)
             command = registry.get(name)
-            raw = await self._from_run(command, raw)
+            raw = {**(await self._from_run(command, raw)), **request.args}  # e.g. the text a modal asked for
         elif request.line is not None:
             parsed = read_line(registry, request.line)
             command, raw, line_notice = parsed.command, parsed.raw, parsed.notice

@@ -126,3 +126,12 @@ async def test_text_is_cleaned_once_and_the_answer_says_so(policy: Policy):
         assert outcome.ok and outcome.result is not None
         outcome.result.answer.encode("utf-8")
         assert outcome.result.notices and "In your text" in outcome.result.notices[0]
+
+
+async def test_an_ask_action_takes_the_typed_text_beside_its_short_id(policy: Policy):
+    from core.actions import Action, Ask
+
+    ask_text = Ask(Action.to("Use my own sentence", "think", step=3), "text", "Your sentence")
+    outcome = await policy.handle(Request("test", "u1", action=ask_text.action.id, args={"text": "my own words"}))
+    assert outcome.ok and outcome.result is not None
+    assert outcome.result.answer == "Thought about my own words at step 3."
