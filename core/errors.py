@@ -5,21 +5,26 @@ environment, and is treated alike)::
 
     Exception
     ├── UserError            core/errors.py    a problem the learner can fix, in a message meant for them
-    │                                          (a bad option, a text too long, a busy queue, a time-out)
-    │       -> the message itself, as the answer: in the chat, in the console (exit 2 for `tutor ask`),
-    │          counted as `user_error` in the metrics, logged at INFO without a traceback
+    │   │                                      (a bad option, a text too long, an expired button, a time-out)
+    │   │   -> the message itself, privately to the asker (`core.policy.Kind.USER_ERROR`); in the console
+    │   │      on stderr (exit 2 for `tutor ask`); counted as `user_error`, logged at INFO, no traceback
+    │   └── Busy             core/errors.py    the queue is full: nothing to fix, only to wait out
+    │           -> the same, as `Kind.BUSY` (counted as `busy`)
     ├── ConfigError          core/settings.py  configuration that cannot work, with how to fix it
     │                                          (a bad TUTOR_* value, a missing token, an unknown model)
     │       -> one line, "Configuration error: ...", on stderr, and exit 2; never reaches a chat
     ├── PullError            bot/ops.py        `tutor models pull` cannot work here (no Hub for the hub pack)
     │       -> one line, "Cannot pull: ...", on stderr, and exit 1
+    ├── Refused              bot/slack_http.py an HTTP request to the Slack Events API that is unsigned,
+    │                                          stale or malformed, refused before bolt parses it
+    │       -> 401 or 400 to the sender and one log line; no learner is involved
     └── anything else        a bug, or a fault of the environment (a damaged file, no memory)
             -> logged once with context and traceback (`tutor.requests`: platform, command, hashed
-               user), answered with a short apology (`core.service.APOLOGY`), counted as `error`;
+               user), answered with a short apology (`core.policy.APOLOGY`), counted as `error`;
                the bot keeps serving everyone else; `tutor ask` exits 1
 
-Where they are caught: `core.service.answer` turns a request's `UserError` into its message and
-anything else into the apology; `bot.cli.main` turns `ConfigError` into one line and exit 2. Any
+Where they are caught: `core.policy.Policy.handle` turns a request's `UserError` into its message
+and anything else into the apology; `bot.cli.main` turns `ConfigError` into one line and exit 2. Any
 other `except Exception` says why in a `noqa: BLE001` comment (ruff flags a new one that neither
 re-raises nor logs).
 
@@ -32,7 +37,7 @@ from __future__ import annotations
 
 from core.settings import ConfigError
 
-__all__ = ["ConfigError", "UserError"]
+__all__ = ["Busy", "ConfigError", "UserError"]
 
 
 class UserError(Exception):
