@@ -30,3 +30,57 @@ def test_env_example_values_are_the_defaults():
 def test_bad_values_name_the_variable(env, message):
     with pytest.raises(ConfigError, match=message):
         Settings.from_env(env)
+
+
+@pytest.mark.parametrize("variable, value", [
+    ("TUTOR_REQUEST_TIMEOUT_S", "nan"), ("TUTOR_REQUEST_TIMEOUT_S", "inf"), ("TUTOR_REQUEST_TIMEOUT_S", "1e999"),
+    ("TUTOR_COOLDOWN_S", "inf"), ("TUTOR_COOLDOWN_S", "nan"), ("TUTOR_COOLDOWN_S", "-inf"),
+    ("TUTOR_BATCH_WAIT_MS", "nan"), ("TUTOR_BATCH_WAIT_MS", "Infinity"),
+])
+def test_non_finite_numbers_are_refused(variable, value):
+    with pytest.raises(ConfigError, match=rf"^{variable} must be a finite number; got `{value}`\.$"):
+        Settings.from_env({variable: value})
+
+
+@pytest.mark.parametrize("variable, value, bounds", [
+    ("TUTOR_BATCH_WAIT_MS", "-1", "between 0 and 1000"),
+    ("TUTOR_BATCH_WAIT_MS", "5000", "between 0 and 1000"),
+    ("TUTOR_TORCH_THREADS", "-2", "between 0 and 1024"),
+    ("TUTOR_REQUEST_TIMEOUT_S", "0", "between 0.1 and 86400"),
+    ("TUTOR_REQUEST_TIMEOUT_S", "-5", "between 0.1 and 86400"),
+    ("TUTOR_REQUEST_TIMEOUT_S", "100000", "between 0.1 and 86400"),
+    ("TUTOR_COOLDOWN_S", "-1", "between 0 and 86400"),
+    ("TUTOR_COOLDOWN_S", "100000", "between 0 and 86400"),
+    ("TUTOR_WORKERS", "0", "between 1 and 256"),
+    ("TUTOR_WORKERS", "100000", "between 1 and 256"),
+    ("TUTOR_MEMORY_BUDGET_MB", "-4096", "at least 1"),
+    ("TUTOR_MAX_QUEUE", "-1", "at least 1"),
+    ("TUTOR_MAX_BATCH_TOKENS", "0", "at least 1"),
+    ("DISCORD_GUILD_ID", "-5", "between 1 and 18446744073709551615"),
+    ("SLACK_PORT", "-1", "a port number 0-65535"),
+])
+def test_out_of_range_numbers_name_the_variable_and_the_range(variable, value, bounds):
+    with pytest.raises(ConfigError, match=rf"^{variable} must be {bounds}[^;]*; got {value}\.$"):
+        Settings.from_env({variable: value})
+
+
+@pytest.mark.parametrize("value", ["0.5", "86400", "0.1"])
+def test_in_range_timeouts_are_accepted(value):
+    assert Settings.from_env({"TUTOR_REQUEST_TIMEOUT_S": value}).request_timeout_s == float(value)
+
+
+@pytest.mark.parametrize("host", ["not a host", "exa mple.com", "-bad.example", "http://x", "1.2.3.4:80", "a" * 300])
+def test_an_invalid_health_host_is_refused(host):
+    with pytest.raises(ConfigError, match=r"^TUTOR_HEALTH_HOST must be an IP address or a host name"):
+        Settings.from_env({"TUTOR_HEALTH_HOST": host})
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "127.0.0.1", "::", "::1", "localhost", "tutor-health.internal"])
+def test_valid_health_hosts_are_accepted(host):
+    assert Settings.from_env({"TUTOR_HEALTH_HOST": host}).health_host == host
+
+
+def test_every_configured_secret_is_listed_whatever_its_length():
+    settings = Settings(discord_token=" d ", slack_bot_token="xoxb-abc", slack_app_token="",
+                        slack_signing_secret="0123456789abcdef0123456789abcdef")
+    assert settings.secrets() == ("0123456789abcdef0123456789abcdef", "xoxb-abc", "d")
