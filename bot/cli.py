@@ -6,6 +6,7 @@ import asyncio
 import gc
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -68,15 +69,30 @@ class RedactingFormatter(logging.Formatter):
     def __init__(self, fmt: str, secrets: tuple[str, ...]) -> None:
         super().__init__(fmt)
         self.secrets = secrets
+        self._pattern = secrets_pattern(secrets)
 
     def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record), self.secrets)
+        text = super().format(record)
+        return self._pattern.sub(REDACTED, text) if self._pattern else text
+
+
+REDACTED = "[redacted]"
+SHORT_SECRET = 8
+"""Real tokens are 32 to 80 characters. A secret shorter than this is redacted where it stands as a
+whole token (not inside a longer run of letters and digits), so a 1-character secret still never
+appears as itself (`token=x`, `Bearer x`) without turning every word with that letter into [redacted]."""
+
+
+def secrets_pattern(secrets: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One pattern for every secret, longest first: long ones anywhere, short ones as whole tokens."""
+    parts = [re.escape(s) if len(s) >= SHORT_SECRET else rf"(?<![^\W_]){re.escape(s)}(?![^\W_])"
+             for s in sorted(secrets, key=len, reverse=True) if s]
+    return re.compile("|".join(parts)) if parts else None
 
 
 def redact(text: str, secrets: tuple[str, ...]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, "[redacted]")
-    return text
+    pattern = secrets_pattern(secrets)
+    return pattern.sub(REDACTED, text) if pattern else text
 
 
 def _setup_logging(settings: Settings, *, verbose: bool, console: bool) -> None:
