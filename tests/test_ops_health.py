@@ -30,7 +30,7 @@ async def closed_within(reader: asyncio.StreamReader, seconds: float) -> bool:
     """True when the server closes the connection (EOF) within `seconds`."""
     try:
         return await asyncio.wait_for(reader.read(), seconds) == b"" or reader.at_eof()
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return False
 
 
