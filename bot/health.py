@@ -117,10 +117,24 @@ def check(url: str, timeout_s: float = 5.0) -> int:
     return 0 if body.get("status") == "ok" else 1
 
 
+def health_url(env: Mapping[str, str]) -> str | None:
+    """The URL the HEALTHCHECK asks, from the container's TUTOR_HEALTH_PORT and TUTOR_HEALTH_HOST
+    (8080 and any address, as the image sets them); None when the port is 0 (the server is off)."""
+    port = (env.get("TUTOR_HEALTH_PORT") or "").strip() or "8080"
+    if port == "0":
+        return None
+    host = (env.get("TUTOR_HEALTH_HOST") or "").strip()
+    host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}/healthz"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """`python -m bot.health [URL]`: defaults to 127.0.0.1 and TUTOR_HEALTH_PORT."""
+    """`python -m bot.health [URL]`: the URL defaults to `health_url` of this environment."""
     args = sys.argv[1:] if argv is None else argv
-    url = args[0] if args else f"http://127.0.0.1:{os.environ.get('TUTOR_HEALTH_PORT') or 8080}/healthz"
+    url = args[0] if args else health_url(os.environ)
+    if url is None:
+        print("healthy: no check, TUTOR_HEALTH_PORT=0 turns the health server off")
+        return 0
     return check(url)
 
 

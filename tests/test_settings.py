@@ -9,16 +9,27 @@ from core.settings import _ENV_NAMES, ConfigError, Settings
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def example_values() -> dict[str, str]:
+def example_values(*, commented: bool = False) -> dict[str, str]:
+    """`VAR=value` lines of .env.example; with `commented`, the `# VAR=value` lines that show a default too."""
     lines = (ROOT / ".env.example").read_text().splitlines()
-    return {m.group(1): m.group(2) for m in (re.match(r"^([A-Z_0-9]+)=(.*)$", line) for line in lines) if m}
+    pattern = r"^(?:#\s*)?([A-Z_0-9]+)=(.*)$" if commented else r"^([A-Z_0-9]+)=(.*)$"
+    found = (re.match(pattern, line) for line in lines)
+    return {m.group(1): m.group(2) for m in found if m and m.group(1) in _ENV_NAMES.values()}
 
 
 def test_env_example_values_are_the_defaults():
-    defaults, example = Settings(), Settings.from_env(example_values())
+    """Set or commented out, every value .env.example shows for a setting is the code's default."""
+    values = example_values(commented=True)
+    defaults, example = Settings(), Settings.from_env(values)
     different = [var for name, var in _ENV_NAMES.items()
-                 if var in example_values() and str(getattr(defaults, name)) != str(getattr(example, name))]
+                 if var in values and str(getattr(defaults, name)) != str(getattr(example, name))]
     assert different == []
+    assert len(values) >= len(_ENV_NAMES) - 1  # every setting shows its default (DISCORD_GUILD_ID: none)
+
+
+def test_env_example_leaves_the_settings_the_docker_image_sets_commented_out():
+    """Set in .env, they would replace the image's values (docs/docker.md: `cp .env.example .env`)."""
+    assert not {"TUTOR_HEALTH_PORT", "TUTOR_HEALTH_HOST", "TUTOR_CACHE_DIR"} & set(example_values())
 
 
 @pytest.mark.parametrize("env, message", [
