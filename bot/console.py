@@ -5,10 +5,11 @@ Images are written to an output folder and their paths printed, one per line.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import os
 import re
 import signal
 import sys
+import threading
 from pathlib import Path
 from typing import TextIO
 
@@ -109,6 +110,56 @@ class Stopped(Exception):
         self.signum = signum
 
 
+class StopSignals:
+    """While in effect, SIGTERM and SIGHUP raise `Stopped` in the main thread, once.
+
+    Python runs a signal's handler only when the main thread is between two bytecodes, and `input()`
+    waits inside GNU readline's select(): a signal that lands just before select() starts does not
+    interrupt it, and the process would wait for the next keystroke. So a watcher thread hears each
+    signal through `signal.set_wakeup_fd` and sends it again to the main thread until the handler
+    has run."""
+
+    RESEND_S = 0.2
+
+    def __enter__(self) -> StopSignals:
+        self.stopping = threading.Event()
+        self._previous: dict[int, object] = {}
+        self._pipe: tuple[int, int] | None = None
+        if threading.current_thread() is not threading.main_thread():
+            return self  # only the main thread may set handlers (tests that call chat() in a thread)
+        self._previous = {sig: signal.signal(sig, self._handle) for sig in STOP_SIGNALS}
+        if hasattr(signal, "pthread_kill"):
+            read_fd, write_fd = os.pipe()
+            os.set_blocking(write_fd, False)
+            self._pipe = (read_fd, write_fd)
+            self._previous_fd = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+            threading.Thread(target=self._watch, args=(read_fd, threading.main_thread().ident), daemon=True,
+                             name="tutor-stop-signals").start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stopping.set()
+        if self._pipe is not None:
+            signal.set_wakeup_fd(self._previous_fd)
+            os.close(self._pipe[1])  # the watcher reads the end of the pipe and closes its side
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        if not self.stopping.is_set():
+            self.stopping.set()
+            raise Stopped(signum)
+
+    def _watch(self, read_fd: int, main: int | None) -> None:
+        try:
+            while data := os.read(read_fd, 64):
+                for signum in (n for n in data if n in STOP_SIGNALS):
+                    while not self.stopping.wait(self.RESEND_S) and main is not None:
+                        signal.pthread_kill(main, signum)
+        finally:
+            os.close(read_fd)
+
+
 def chat(engine: Engine, out_dir: Path) -> int:
     """A prompt loop with line editing and history (up arrow), until `/quit`, Ctrl-D or SIGTERM.
 
@@ -120,31 +171,34 @@ def chat(engine: Engine, out_dir: Path) -> int:
         _load_readline(history.load())
     print("Transformers Tutor. Type /help for the commands, /quit to leave.")
     loop = asyncio.new_event_loop()
-    previous = _raise_on_stop_signals()
     code = 0
     try:
-        while True:
-            try:
-                line = input("tutor> ").strip()
-            except (EOFError, KeyboardInterrupt):
-                print()
-                break
-            if line in QUIT:
-                break
-            if interactive:
-                history.add(line)
-            if line:
-                loop.run_until_complete(ask(engine, line, out_dir))
+        with StopSignals():
+            _prompt_loop(engine, out_dir, loop, history if interactive else None)
     except Stopped as stop:
         print()
         code = 128 + stop.signum
     finally:
-        _restore_signals(previous)
         loop.close()
         problem = history.save()
         if problem:
             print(problem, file=sys.stderr)
     return code
+
+
+def _prompt_loop(engine: Engine, out_dir: Path, loop: asyncio.AbstractEventLoop, history: History | None) -> None:
+    while True:
+        try:
+            line = input("tutor> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return
+        if line in QUIT:
+            return
+        if history is not None:
+            history.add(line)
+        if line:
+            loop.run_until_complete(ask(engine, line, out_dir))
 
 
 def _load_readline(lines: list[str]) -> None:
@@ -155,19 +209,3 @@ def _load_readline(lines: list[str]) -> None:
     readline.clear_history()
     for line in lines:
         readline.add_history(line)
-
-
-def _raise_on_stop_signals() -> dict[int, object]:
-    def stop(signum: int, _frame: object) -> None:
-        raise Stopped(signum)
-
-    previous = {}
-    for sig in STOP_SIGNALS:
-        with contextlib.suppress(ValueError, OSError):  # not the main thread
-            previous[sig] = signal.signal(sig, stop)
-    return previous
-
-
-def _restore_signals(previous: dict[int, object]) -> None:
-    for sig, handler in previous.items():
-        signal.signal(sig, handler)  # type: ignore[arg-type]

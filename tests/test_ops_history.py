@@ -142,6 +142,37 @@ def test_sigterm_saves_the_history_and_exits_143(tmp_path: Path, chats: list[Pty
     assert "Traceback" not in chat.text
 
 
+STOP_ON_ANOTHER_THREAD = """
+import os, select, signal, threading, time
+from bot.console import StopSignals, Stopped
+read_fd, _ = os.pipe()
+ready = threading.Event()
+
+def worker():  # the kernel may hand a process's SIGTERM to any thread: torch's, the engine's workers
+    ready.wait()
+    time.sleep(0.3)
+    signal.pthread_kill(threading.get_ident(), signal.SIGTERM)
+    time.sleep(60)
+
+threading.Thread(target=worker, daemon=True).start()
+try:
+    with StopSignals():
+        ready.set()
+        select.select([read_fd], [], [])  # what readline does while it waits for a key
+    print("not stopped")
+except Stopped as stop:
+    print("stopped", stop.signum)
+"""
+
+
+def test_a_stop_signal_taken_by_another_thread_still_ends_the_prompt() -> None:
+    """Why chat's SIGTERM once hung: the main thread slept in select() while a worker thread took the
+    signal, so Python never ran the handler. The watcher sends it on to the main thread."""
+    done = subprocess.run([sys.executable, "-c", STOP_ON_ANOTHER_THREAD], capture_output=True, text=True,
+                          timeout=30, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
+    assert done.stdout.split() == ["stopped", str(int(signal.SIGTERM))], done.stderr
+
+
 def test_a_read_only_cache_makes_quit_one_line_not_a_traceback(tmp_path: Path, chats: list[PtyChat],
                                                                read_only) -> None:  # noqa: F811
     folder, prefix = read_only
