@@ -97,7 +97,8 @@ def folder_size(path: Path) -> int:
 def _hub_cached(source: str) -> bool:
     from huggingface_hub import try_to_load_from_cache
 
-    return any(isinstance(try_to_load_from_cache(source, name), str) for name in ("config.json", "tokenizer_config.json"))
+    names = ("config.json", "tokenizer_config.json")
+    return any(isinstance(try_to_load_from_cache(source, name), str) for name in names)
 
 
 def model_states(settings: Settings, hub_ok: Callable[[], bool]) -> list[ModelState]:
