@@ -3,8 +3,11 @@
 #   docker compose up --build                                   (reads .env; see docs/docker.md)
 #   docker build --build-arg TORCH_VARIANT=cu128 .              a CUDA build of torch instead of the CPU one
 #   docker build --build-arg TUTOR_BAKE_PACK=offline .          models baked in: the container starts offline
-ARG PYTHON_VERSION=3.11
-FROM python:${PYTHON_VERSION}-slim
+#   docker build --build-arg BASE_IMAGE=python:3.11-slim@sha256:<digest> .   the base image pinned by digest
+# Python dependencies install from docker/requirements.lock, each checked against its sha256
+# (regenerate it with docker/lock.sh); torch from the PyTorch index, see docker/install.sh.
+ARG BASE_IMAGE=python:3.11-slim
+FROM ${BASE_IMAGE}
 
 # cpu (default) or a CUDA variant of the PyTorch wheel index, e.g. cu128.
 ARG TORCH_VARIANT=cpu
@@ -19,23 +22,26 @@ ENV PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_ROOT_USER_ACTION=ignore \
     VIRTUAL_ENV=/opt/venv \
-    PATH=/opt/venv/bin:$PATH
+    PATH=/opt/venv/bin:$PATH \
+    MPLCONFIGDIR=/tmp/matplotlib
 
 RUN python -m venv /opt/venv
 
 WORKDIR /src
-# Torch first, in a layer of its own: the big download, rebuilt only when its pin changes.
-COPY pyproject.toml README.md requirements-offline.txt ./
-COPY docker/install.sh docker/install.sh
+# The dependencies first, in a layer of their own: the big download, rebuilt only when the lock
+# or the torch pin changes.
+COPY pyproject.toml README.md ./
+COPY docker/install.sh docker/requirements.lock docker/offline-weights.lock docker/
 RUN --mount=type=cache,target=/root/.cache/pip \
-    PYTHON=/opt/venv/bin/python TORCH_INDEX_URL="$TORCH_INDEX_URL" sh docker/install.sh /src torch
+    PYTHON=/opt/venv/bin/python TORCH_INDEX_URL="$TORCH_INDEX_URL" sh docker/install.sh /src deps
 COPY core core
 COPY bot bot
 RUN --mount=type=cache,target=/root/.cache/pip \
     PYTHON=/opt/venv/bin/python TUTOR_EXTRAS="$TUTOR_EXTRAS" TUTOR_OFFLINE_WEIGHTS="$TUTOR_OFFLINE_WEIGHTS" \
     sh docker/install.sh /src app
 
-# A non-root user; models and caches live under /data (a volume in docker-compose.yml).
+# A non-root user; models and caches live under /data (a volume in docker-compose.yml), matplotlib's
+# font cache under /tmp (MPLCONFIGDIR): docker-compose.yml mounts the rest of the file system read-only.
 RUN groupadd --gid 10001 tutor \
     && useradd --create-home --uid 10001 --gid 10001 --shell /usr/sbin/nologin tutor \
     && mkdir -p /data/huggingface /data/tutor \

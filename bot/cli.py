@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import logging
 import os
+import re
 import sys
+import traceback
 from pathlib import Path
 
 from core.settings import ConfigError, Settings, load_dotenv
@@ -42,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    _safe_streams()
     parser = _parser()
     args, unknown = parser.parse_known_args(argv)
     if args.cmd == "bench":  # its options belong to bench/suite.py (argparse leaves a leading `--quick` unknown)
@@ -58,9 +62,37 @@ def main(argv: list[str] | None = None) -> int:
                "doctor": _doctor, "models": _models}[args.cmd]
     try:
         return handler(settings, args)
-    except ConfigError as exc:  # an adapter found a missing or malformed token
-        print(f"Configuration error: {exc}", file=sys.stderr)
+    except ConfigError as exc:  # an adapter found a missing or malformed token, a port or folder that cannot work
+        print(redact(f"Configuration error: {exc}", settings.secrets()), file=sys.stderr)
         return EXIT_USER
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last word: one line, the traceback only with --verbose
+        return _failed(exc, settings, args)
+
+
+def _failed(exc: Exception, settings: Settings, args: argparse.Namespace) -> int:
+    from bot.failures import describe
+
+    failure = describe(exc, command=args.cmd, cache_dir=settings.cache_dir,
+                       out_dir=args.out if args.cmd in ("ask", "chat", "tour") else None)
+    if args.verbose:
+        print(redact(traceback.format_exc().rstrip(), settings.secrets()), file=sys.stderr)
+    print(redact(failure.line, settings.secrets()), file=sys.stderr)
+    return failure.code
+
+
+def _safe_streams() -> None:
+    """No text can crash the console on its way in or out. stdin: bytes that are not UTF-8 arrive as
+    lone surrogates (what argv already does), and the core cleans them and says so (core/text.py).
+    stdout and stderr: a character the terminal or pipe cannot encode (a lone surrogate, or an emoji
+    with PYTHONIOENCODING=ascii) is written as a backslash escape instead of raising."""
+    for stream, errors in ((sys.stdin, "surrogateescape"), (sys.stdout, "backslashreplace"),
+                           (sys.stderr, "backslashreplace")):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):  # a closed or detached stream
+                reconfigure(errors=errors)
 
 
 class RedactingFormatter(logging.Formatter):
@@ -69,15 +101,30 @@ class RedactingFormatter(logging.Formatter):
     def __init__(self, fmt: str, secrets: tuple[str, ...]) -> None:
         super().__init__(fmt)
         self.secrets = secrets
+        self._pattern = secrets_pattern(secrets)
 
     def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record), self.secrets)
+        text = super().format(record)
+        return self._pattern.sub(REDACTED, text) if self._pattern else text
+
+
+REDACTED = "[redacted]"
+SHORT_SECRET = 8
+"""Real tokens are 32 to 80 characters. A secret shorter than this is redacted where it stands as a
+whole token (not inside a longer run of letters and digits), so a 1-character secret still never
+appears as itself (`token=x`, `Bearer x`) without turning every word with that letter into [redacted]."""
+
+
+def secrets_pattern(secrets: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One pattern for every secret, longest first: long ones anywhere, short ones as whole tokens."""
+    parts = [re.escape(s) if len(s) >= SHORT_SECRET else rf"(?<![^\W_]){re.escape(s)}(?![^\W_])"
+             for s in sorted(secrets, key=len, reverse=True) if s]
+    return re.compile("|".join(parts)) if parts else None
 
 
 def redact(text: str, secrets: tuple[str, ...]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, "[redacted]")
-    return text
+    pattern = secrets_pattern(secrets)
+    return pattern.sub(REDACTED, text) if pattern else text
 
 
 def _setup_logging(settings: Settings, *, verbose: bool, console: bool) -> None:
@@ -94,8 +141,10 @@ def _setup_logging(settings: Settings, *, verbose: bool, console: bool) -> None:
 
 
 def _engine(settings: Settings, *, one_shot: bool = False):
+    from bot.ops import check_cache_dir
     from core.engine import Engine
 
+    check_cache_dir(settings)  # a cache that cannot work is one line now, not a failure in the first request
     engine = Engine(settings)
     if not one_shot:
         _started()
@@ -122,6 +171,8 @@ def _server_engine(settings: Settings):
 def _ask(settings: Settings, args: argparse.Namespace) -> int:
     from bot.console import ask
 
+    if not _out_ok(args.out):
+        return EXIT_USER
     engine = _engine(settings, one_shot=True)  # the collector stays paused: the process ends with the answer
     try:
         outcome = asyncio.run(ask(engine, " ".join(args.line), args.out))
@@ -133,23 +184,35 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
 def _chat(settings: Settings, args: argparse.Namespace) -> int:
     from bot.console import chat
 
+    if not _out_ok(args.out):
+        return EXIT_USER
     engine = _engine(settings)
     try:
-        chat(engine, args.out)
+        return chat(engine, args.out)
     finally:
         engine.close()
-    return EXIT_OK
 
 
 def _tour(settings: Settings, args: argparse.Namespace) -> int:
     from bot.console import tour
 
+    if not _out_ok(args.out):
+        return EXIT_USER
     engine = _engine(settings)
     try:
         ok = asyncio.run(tour(engine, args.out))
     finally:
         engine.close()
     return EXIT_OK if ok else EXIT_USER
+
+
+def _out_ok(out: Path) -> bool:
+    from bot.console import out_dir_problem
+
+    problem = out_dir_problem(out)
+    if problem:
+        print(f"Error: {problem}", file=sys.stderr)
+    return problem is None
 
 
 def _discord(settings: Settings, args: argparse.Namespace) -> int:
@@ -183,9 +246,9 @@ def _slack(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.run_all import plan, run_all
+    from bot.run_all import check_addresses, plan, run_all
 
-    plan(settings)  # no platform configured: one message, before loading anything
+    check_addresses(settings, plan(settings))  # nothing configured, a port taken: one line, before loading anything
     engine = _server_engine(settings)
     try:
         return run_all(engine, settings)

@@ -7,6 +7,7 @@ no curl, and the standard library's urllib is enough to GET one URL.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import urllib.error
@@ -19,6 +20,12 @@ if TYPE_CHECKING:
     from core.engine import Engine
 
 PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+IDLE_TIMEOUT_S = 10.0
+"""A connection that has not sent a whole request this long after it opened (or after its last
+answer) is closed. aiohttp's default is an hour, so 100 half-open (slowloris) connections were held
+for good; a probe sends its request at once. aiohttp has no separate header time-out: its keep-alive
+timer starts when the connection opens and is not reset by a partial request, so it bounds both."""
+log = logging.getLogger("tutor.health")
 AdapterStates = Callable[[], Mapping[str, str]]
 """Adapter name -> `running`, `stopped` or `failed`; the health answer reads it on every call."""
 
@@ -51,16 +58,48 @@ def build_health_app(engine: Engine, adapters: AdapterStates, *, metrics: bool,
     return app
 
 
-async def start_health_server(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
-    """Listen on `host:port` (port 0 = any free one, for tests); returns the runner and the real port."""
+async def start_health_server(app: web.Application, host: str, port: int, *,
+                              idle_timeout_s: float = IDLE_TIMEOUT_S) -> tuple[web.AppRunner, int]:
+    """Listen on `host:port` (port 0 = any free one, for tests); returns the runner and the real port.
+
+    Raises OSError (port in use, address not this machine's); nothing is left listening then."""
     from aiohttp import web
 
-    runner = web.AppRunner(app, access_log=None)  # probes every 30 s would drown the request log
+    # access_log=None: probes every 30 s would drown the request log.
+    runner = web.AppRunner(app, access_log=None, keepalive_timeout=idle_timeout_s, logger=BadRequestLog(log))
     await runner.setup()
     site = web.TCPSite(runner, host, port)
-    await site.start()
+    try:
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
     sockets = site._server.sockets if site._server else []  # noqa: SLF001 - aiohttp exposes no public getter
     return runner, (sockets[0].getsockname()[1] if sockets else port)
+
+
+class BadRequestLog(logging.LoggerAdapter):
+    """aiohttp's server logger for the health port. A malformed request (an over-long header, a TLS
+    hello or a port scan on a plain port) is the client's problem: one DEBUG line, not an ERROR with a
+    traceback at INFO. An exception in our own handlers is still an ERROR with its traceback."""
+
+    def exception(self, msg: object, *args: object, exc_info: object = True, **kwargs: object) -> None:
+        if not self._bad_request(args, exc_info):
+            self.logger.error(msg, *args, exc_info=exc_info, **kwargs)  # type: ignore[arg-type]
+
+    def debug(self, msg: object, *args: object, exc_info: object = None, **kwargs: object) -> None:
+        if not self._bad_request(args, exc_info):
+            self.logger.debug(msg, *args, exc_info=exc_info, **kwargs)  # type: ignore[arg-type]
+
+    def _bad_request(self, args: tuple[object, ...], exc_info: object) -> bool:
+        from aiohttp.http_exceptions import HttpProcessingError
+
+        exc = exc_info if isinstance(exc_info, BaseException) else sys.exc_info()[1]
+        if not isinstance(exc, HttpProcessingError):
+            return False
+        reason = " ".join(str(getattr(exc, "message", "") or exc).split())[:200]
+        self.logger.debug("bad request from %s: %s %s", args[0] if args else "?", exc.code, reason)
+        return True
 
 
 def check(url: str, timeout_s: float = 5.0) -> int:
@@ -78,10 +117,24 @@ def check(url: str, timeout_s: float = 5.0) -> int:
     return 0 if body.get("status") == "ok" else 1
 
 
+def health_url(env: Mapping[str, str]) -> str | None:
+    """The URL the HEALTHCHECK asks, from the container's TUTOR_HEALTH_PORT and TUTOR_HEALTH_HOST
+    (8080 and any address, as the image sets them); None when the port is 0 (the server is off)."""
+    port = (env.get("TUTOR_HEALTH_PORT") or "").strip() or "8080"
+    if port == "0":
+        return None
+    host = (env.get("TUTOR_HEALTH_HOST") or "").strip()
+    host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}/healthz"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """`python -m bot.health [URL]`: defaults to 127.0.0.1 and TUTOR_HEALTH_PORT."""
+    """`python -m bot.health [URL]`: the URL defaults to `health_url` of this environment."""
     args = sys.argv[1:] if argv is None else argv
-    url = args[0] if args else f"http://127.0.0.1:{os.environ.get('TUTOR_HEALTH_PORT') or 8080}/healthz"
+    url = args[0] if args else health_url(os.environ)
+    if url is None:
+        print("healthy: no check, TUTOR_HEALTH_PORT=0 turns the health server off")
+        return 0
     return check(url)
 
 

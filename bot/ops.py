@@ -11,6 +11,7 @@ import base64
 import os
 import re
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,7 +97,8 @@ def folder_size(path: Path) -> int:
 def _hub_cached(source: str) -> bool:
     from huggingface_hub import try_to_load_from_cache
 
-    return any(isinstance(try_to_load_from_cache(source, name), str) for name in ("config.json", "tokenizer_config.json"))
+    names = ("config.json", "tokenizer_config.json")
+    return any(isinstance(try_to_load_from_cache(source, name), str) for name in names)
 
 
 def model_states(settings: Settings, hub_ok: Callable[[], bool]) -> list[ModelState]:
@@ -128,6 +130,60 @@ def _spec_state(settings: Settings, spec: ModelSpec, hub_ok: Callable[[], bool])
     return False, "not cached and the Hub is unreachable: `tutor models pull` where there is network"
 
 
+# ----- the cache folder: usable before anything is built in it -----
+def cache_work(settings: Settings) -> list[str]:
+    """What this pack must still write into TUTOR_CACHE_DIR: its tiny models, or de-quantised copies."""
+    pack = build_pack(settings)
+    specs = list(dict.fromkeys(pack.models.values()))
+    tiny = [s for s in specs if s.hub_id.startswith("tiny/") and not Path(s.source).parent.joinpath("DONE").is_file()]
+    work = [f"its {len(tiny)} tiny test model(s)"] if tiny else []
+    return work + [f"the de-quantised copy of {s.hub_id}" for s in specs
+                   if s.gguf_file and not (dequantised_dir(settings, s) / "config.json").is_file()]
+
+
+def cache_problem(settings: Settings) -> str | None:
+    """Why TUTOR_CACHE_DIR cannot work for this pack, in one sentence; None when it can.
+
+    A file, a folder that cannot be created (under /proc, say) or a read-only folder where the
+    pack must still build or de-quantise a model would otherwise fail inside the first request.
+    A read-only folder that already holds everything is fine (only chat history goes unsaved)."""
+    cache = Path(settings.cache_dir)
+    fix = "Point TUTOR_CACHE_DIR at a folder this user can write to."
+    if cache.exists() and not cache.is_dir():
+        return f"TUTOR_CACHE_DIR ({cache}) is a file, not a folder. {fix}"
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"TUTOR_CACHE_DIR ({cache}) cannot be created: {exc.strerror or exc}. {fix}"
+    unwritable = _unwritable(cache)
+    if unwritable is None:
+        return None
+    work = cache_work(settings)
+    if not work:
+        return None
+    return (f"TUTOR_CACHE_DIR ({cache}) is not writable ({unwritable}), and the {settings.pack} pack must first "
+            f"write {' and '.join(work)} there. {fix} (A read-only cache works once `tutor models pull` has "
+            "filled it.)")
+
+
+def check_cache_dir(settings: Settings) -> None:
+    """`cache_problem` as a ConfigError: the CLI's one line and exit 2, before any model loads."""
+    problem = cache_problem(settings)
+    if problem:
+        raise ConfigError(problem)
+
+
+def _unwritable(folder: Path) -> str | None:
+    """Why a file cannot be created in `folder` (tried for real: root ignores permission bits)."""
+    try:
+        handle, name = tempfile.mkstemp(prefix=".write-test-", dir=folder)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    os.close(handle)
+    os.unlink(name)
+    return None
+
+
 # ----- doctor -----
 @dataclass
 class Report:
@@ -153,6 +209,9 @@ def doctor(settings: Settings, hub_ok: Callable[[], bool] | None = None) -> Repo
     report.add("Transformers Tutor doctor")
     report.add(f"Configuration: valid (pack {settings.pack}, device {settings.device}, workers {settings.workers}, "
                f"cache {settings.cache_dir})")
+    problem = cache_problem(settings)
+    if problem:
+        report.problem(problem)
     _doctor_tokens(settings, report)
     _doctor_run(settings, report)
     _doctor_models(settings, report, hub_ok or _cached_hub_check())
@@ -327,6 +386,7 @@ def download(repo_id: str) -> str:
 
 
 def run_pull(settings: Settings) -> int:
+    check_cache_dir(settings)
     try:
         pull(settings)
     except PullError as exc:

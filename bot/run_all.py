@@ -15,6 +15,7 @@ import signal
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
+from bot.failures import StartFailure, cannot_listen, check_listen, unreachable
 from core.engine import Engine
 from core.settings import ConfigError, Settings
 
@@ -66,6 +67,21 @@ def plan(settings: Settings) -> Plan:
     return result
 
 
+def check_addresses(settings: Settings, chosen: Plan) -> None:
+    """The ports `tutor run` will listen on are free and the hosts are this machine's: a ConfigError
+    now, before the models load, instead of after (serve_all still checks again: a port can be taken
+    in between)."""
+    if settings.health_port:
+        check_listen(settings.health_host, settings.health_port, health_address(settings))
+    if chosen.slack and chosen.slack_http:
+        host = str(getattr(settings, "slack_host", "") or "0.0.0.0")
+        check_listen(host, settings.slack_port, f"SLACK_PORT {settings.slack_port} (Slack's Events API)")
+
+
+def health_address(settings: Settings) -> str:
+    return f"TUTOR_HEALTH_HOST {settings.health_host} / TUTOR_HEALTH_PORT {settings.health_port}"
+
+
 class Runner:
     """The adapters as tasks, their states for `/healthz`, and one shutdown for all of them."""
 
@@ -108,13 +124,23 @@ class Runner:
         await asyncio.wait(list(self.tasks.values()), timeout=SHUTDOWN_TIMEOUT_S)
 
     def outcome(self) -> int:
-        """0 after a requested stop; re-raises a ConfigError (bad token); 1 for anything else."""
-        errors = [t.exception() for t in self.tasks.values() if t.done() and not t.cancelled() and t.exception()]
-        for error in errors:
+        """0 after a requested stop; re-raises a ConfigError (bad token, port in use); a StartFailure
+        when a platform cannot be reached; 1 for anything else (one log line, the traceback at DEBUG)."""
+        errors = {name: t.exception() for name, t in self.tasks.items()
+                  if t.done() and not t.cancelled() and t.exception()}
+        for name, error in errors.items():
+            log.debug("adapter %s ended with", name, exc_info=error)  # the traceback, at DEBUG (--verbose)
             if isinstance(error, ConfigError):
                 raise error
-        for error in errors:
-            log.error("adapter failed: %s", error, exc_info=error)
+        for name, error in errors.items():
+            if isinstance(error, OSError) and (line := cannot_listen(error, f"SLACK_PORT {self.settings.slack_port}")):
+                raise ConfigError(line)
+        unreachable_lines = [line for name, error in errors.items() if (line := unreachable(name, error))]
+        if unreachable_lines:
+            raise StartFailure("\n".join(unreachable_lines))
+        for name, error in errors.items():
+            log.error("adapter %s failed: %s: %s (--verbose or TUTOR_LOG_LEVEL=DEBUG shows the traceback)",
+                      name, type(error).__name__, error)
         ended_alone = not self.stop.is_set()
         return 1 if errors or ended_alone else 0
 
@@ -160,7 +186,11 @@ async def _start_health(engine: Engine, settings: Settings, runner: Runner) -> t
     from bot.health import build_health_app, start_health_server
 
     app = build_health_app(engine, runner.states, metrics=settings.metrics, stopping=lambda: runner.stopping)
-    return await start_health_server(app, settings.health_host, settings.health_port)
+    where = health_address(settings)
+    try:
+        return await start_health_server(app, settings.health_host, settings.health_port)
+    except OSError as exc:  # a port in use, a host that is not this machine's: one line, exit 2
+        raise ConfigError(cannot_listen(exc, where) or f"Cannot listen on {where}: {exc}") from None
 
 
 def _announce(chosen: Plan, settings: Settings, health_port: int | None) -> None:

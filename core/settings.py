@@ -5,7 +5,10 @@ Every variable here is documented in `.env.example`. Invalid configuration raise
 """
 from __future__ import annotations
 
+import ipaddress
+import math
 import os
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Mapping
@@ -61,9 +64,11 @@ class Settings:
     metrics: bool = True
 
     def secrets(self) -> tuple[str, ...]:
-        """Every configured secret, so logs can redact them (longest first: no partial leaks)."""
-        values = {self.discord_token, self.slack_bot_token, self.slack_app_token, self.slack_signing_secret}
-        return tuple(sorted((v.strip() for v in values if len(v.strip()) >= 8), key=len, reverse=True))
+        """Every configured secret, whatever its length, so logs can redact them (longest first: a
+        secret that contains another is redacted whole). How a short one is matched: bot/cli.py `redact`."""
+        values = {v.strip() for v in (self.discord_token, self.slack_bot_token, self.slack_app_token,
+                                      self.slack_signing_secret)}
+        return tuple(sorted((v for v in values if v), key=lambda v: (-len(v), v)))
 
     def effective_threads(self) -> int:
         if self.torch_threads > 0:
@@ -88,18 +93,64 @@ class Settings:
             raise ConfigError(f"TUTOR_PACK must be one of {', '.join(PACKS)}; got `{self.pack}`.")
         if self.device not in DEVICES:
             raise ConfigError(f"TUTOR_DEVICE must be one of {', '.join(DEVICES)}; got `{self.device}`.")
-        for name in ("memory_budget_mb", "workers", "max_queue", "max_batch", "max_batch_tokens"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{_ENV_NAMES[name]} must be at least 1; got {getattr(self, name)}.")
-        if self.request_timeout_s <= 0 or self.cooldown_s < 0:
-            raise ConfigError("TUTOR_REQUEST_TIMEOUT_S must be > 0 and TUTOR_COOLDOWN_S >= 0.")
+        for name, (low, high, why) in _RANGES.items():
+            _check_range(name, getattr(self, name), low, high, why)
         if self.slack_mode not in MODES_OF_SLACK:
             raise ConfigError(f"SLACK_MODE must be one of {', '.join(MODES_OF_SLACK)}; got `{self.slack_mode}`.")
         for name in ("health_port", "slack_port"):
             if not 0 <= getattr(self, name) <= 65535:
                 raise ConfigError(f"{_ENV_NAMES[name]} must be a port number 0-65535; got {getattr(self, name)}.")
+        if not valid_host(self.health_host):
+            raise ConfigError(f"TUTOR_HEALTH_HOST must be an IP address or a host name (e.g. 127.0.0.1, 0.0.0.0, "
+                              f"localhost); got `{self.health_host}`.")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ConfigError(f"TUTOR_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR; got `{self.log_level}`.")
+
+
+_RANGES: dict[str, tuple[float, float | None, str]] = {
+    "memory_budget_mb": (1, None, ""),
+    "workers": (1, 256, " (more threads than that only fight over the cores)"),
+    "torch_threads": (0, 1024, " (0 = cores divided by workers)"),
+    "request_timeout_s": (0.1, 86_400, " seconds"),
+    "max_queue": (1, None, ""),
+    "max_batch": (1, None, ""),
+    "max_batch_tokens": (1, None, ""),
+    "batch_wait_ms": (0, 1000, " milliseconds (2 is the default, and a lone request never waits)"),
+    "cooldown_s": (0, 86_400, " seconds"),
+    "discord_guild_id": (1, 2**64 - 1, " (a server id: Copy Server ID in Discord)"),
+}
+"""Numeric settings: (lowest, highest or None, what the unit or range means). Every bound is one
+that a value past it breaks: a timer of `inf` or `nan` never fires or overflows, a negative wait
+or thread count fails deep inside asyncio or torch."""
+
+
+def _check_range(name: str, value: float | None, low: float, high: float | None, why: str) -> None:
+    if value is None:
+        return
+    variable = _ENV_NAMES[name]
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{variable} must be a finite number; got `{value}`.")
+    if value < low or (high is not None and value > high):
+        bounds = f"between {_show(low)} and {_show(high)}{why}" if high is not None else f"at least {_show(low)}"
+        raise ConfigError(f"{variable} must be {bounds}; got {_show(value)}.")
+
+
+def _show(value: float) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+
+
+def valid_host(host: str) -> bool:
+    """An IP address (v4 or v6) or a DNS host name: what a server can be asked to listen on."""
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    labels = host.removesuffix(".").split(".")
+    return 0 < len(host) <= 253 and all(_HOST_LABEL.fullmatch(label) for label in labels)
 
 
 _ENV_NAMES = {
@@ -141,10 +192,13 @@ def _typed(name: str, kind: type):
     def read(env: Mapping[str, str]) -> object:
         raw = env[_ENV_NAMES[name]].strip()
         try:
-            return kind(raw)
+            value = kind(raw)
         except ValueError:
             what = {int: "a whole number", float: "a number", _bool: "true or false"}.get(kind, "a path")
             raise ConfigError(f"{_ENV_NAMES[name]} must be {what}; got `{raw}`.") from None
+        if isinstance(value, float) and not math.isfinite(value):  # float() reads nan, inf and 1e999
+            raise ConfigError(f"{_ENV_NAMES[name]} must be a finite number; got `{raw}`.")
+        return value
 
     return read
 

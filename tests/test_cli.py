@@ -66,3 +66,33 @@ def test_installed_tutor_reaches_the_benchmark_suite_with_its_options(tmp_path):
     assert done.returncode == 2
     assert "usage: tutor bench" in done.stderr and "--quick" in done.stderr
     assert "unrecognized arguments: --no-such-option" in done.stderr
+
+
+def test_chat_reads_bytes_that_are_not_utf8_from_stdin_without_a_traceback(tmp_path):
+    """A pipe with Latin-1 bytes, read with a strict UTF-8 stdin (what a UTF-8 locale gives): the
+    line reaches the core, which cleans it (core/text.py), and the session goes on."""
+    environment = {**os.environ, "TUTOR_CACHE_DIR": str(TEST_CACHE), "PYTHONPATH": str(ROOT),
+                   "PYTHONIOENCODING": "utf-8"}
+    done = subprocess.run([sys.executable, "-m", "bot.cli", "--pack", "tiny", "chat"], cwd=tmp_path, env=environment,
+                          input=b"/nope caf\xe9 \xff\n/tokenize hello world\n/quit\n", capture_output=True, timeout=300)
+    err = done.stderr.decode("utf-8")
+    assert done.returncode == 0, err
+    assert "Traceback" not in err and "There is no command `/nope`" in err
+    assert "hello" in done.stdout.decode("utf-8")
+
+
+def test_ask_with_argv_bytes_that_are_not_utf8_answers_without_a_traceback(tmp_path):
+    environment = {**os.environ, "TUTOR_CACHE_DIR": str(TEST_CACHE), "PYTHONPATH": str(ROOT),
+                   "PYTHONIOENCODING": "utf-8"}
+    done = subprocess.run([sys.executable, "-m", "bot.cli", "--pack", "tiny", "ask", b"/nope caf\xe9"], cwd=tmp_path,
+                          env=environment, capture_output=True, timeout=300)
+    err = done.stderr.decode("utf-8")
+    assert done.returncode == 2 and "Traceback" not in err
+    assert err.startswith("Error: There is no command `/nope`")
+
+
+def test_an_answer_printed_to_an_ascii_only_pipe_is_escaped_not_a_crash(tmp_path):
+    done = tutor("--pack", "tiny", "ask", "/tokenize naïve 你好", tmp_path=tmp_path, PYTHONIOENCODING="ascii")
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "\\u4f60" in done.stdout and "na\\xefve" in done.stdout  # 你 and ï, written as escapes

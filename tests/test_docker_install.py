@@ -19,7 +19,6 @@ import venv
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, TEST_CACHE
 
 DOCKERFILE = ROOT / "Dockerfile"
@@ -69,7 +68,7 @@ def test_dockerfile_takes_cpu_torch_by_default_and_a_gpu_variant_as_an_argument(
     assert "TUTOR_BAKE_PACK" in args
     bake = [rest for word, rest in instructions() if word == "RUN" and "TUTOR_BAKE_PACK" in rest]
     assert bake and "tutor models pull --pack" in bake[0]
-    assert install_steps() == ["torch", "app"]
+    assert install_steps() == ["deps", "app"]
 
 
 def test_the_bake_step_comes_before_the_volume_so_baked_models_are_kept() -> None:
@@ -93,6 +92,191 @@ def test_shellcheck_passes_on_the_install_script() -> None:
     done = subprocess.run([shellcheck, str(ROOT / "docker" / "install.sh")], capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+# ----- the image's ENV, then .env: what compose gives the container -----
+def image_env() -> dict[str, str]:
+    """Every ENV of the Dockerfile, in order (KEY=VALUE pairs; quotes removed)."""
+    env: dict[str, str] = {}
+    for word, rest in instructions():
+        if word == "ENV":
+            for pair in shlex.split(rest):
+                key, _, value = pair.partition("=")
+                env[key] = value
+    return env
+
+
+def compose_env_file(path: Path, shell: dict[str, str] | None = None) -> dict[str, str]:
+    """An env_file as docker compose reads it: KEY=VALUE lines (an empty value is set, empty), `#`
+    lines and blank lines skipped, quotes removed, a bare KEY taken from the shell (or left out)."""
+    env: dict[str, str] = {}
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.removeprefix("export ").partition("=")
+        if not sep:
+            if key in (shell or {}):
+                env[key] = (shell or {})[key]
+            continue
+        value = value.strip()
+        if value[:1] in "'\"" and value.endswith(value[:1]) and len(value) > 1:
+            value = value[1:-1]
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        env[key.strip()] = value
+    return env
+
+
+def container_env(env_file: Path) -> dict[str, str]:
+    """What the container sees: the image's ENV, then env_file over it, then compose's `environment:`."""
+    import yaml
+
+    service = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["tutor"]
+    environment = service.get("environment") or {}
+    if isinstance(environment, list):
+        environment = dict(item.partition("=")[::2] for item in environment)
+    return {**image_env(), **compose_env_file(env_file), **{k: str(v) for k, v in environment.items()}}
+
+
+def test_env_example_as_compose_applies_it_keeps_the_images_health_server_and_cache() -> None:
+    """docs/docker.md: `cp .env.example .env`, `docker compose up`. The HEALTHCHECK asks port 8080 on
+    any address, and the caches must stay on the /data volume."""
+    from bot.health import health_url
+    from core.settings import Settings
+
+    env = container_env(ROOT / ".env.example")
+    settings = Settings.from_env({**env, "DISCORD_TOKEN": "x"})
+    assert (settings.health_port, settings.health_host) == (8080, "0.0.0.0")
+    assert settings.cache_dir == Path("/data/tutor")
+    assert env["HF_HOME"] == "/data/huggingface"
+    assert health_url(env) == "http://127.0.0.1:8080/healthz"
+
+
+def test_an_empty_value_in_the_env_file_would_override_the_image() -> None:
+    """Why .env.example leaves them commented out: compose sets an empty value too, and the tutor reads
+    an empty TUTOR_HEALTH_PORT as unset, so its default (0, off) would replace the image's 8080."""
+    from core.settings import Settings
+
+    env = {**image_env(), **compose_env_file_text("TUTOR_HEALTH_PORT=\n")}
+    assert Settings.from_env(env).health_port == 0
+
+
+def compose_env_file_text(text: str) -> dict[str, str]:
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", suffix=".env", delete=False) as handle:
+        handle.write(text)
+    try:
+        return compose_env_file(Path(handle.name))
+    finally:
+        os.unlink(handle.name)
+
+
+def test_the_health_check_url_follows_the_containers_settings() -> None:
+    from bot.health import health_url
+
+    assert health_url({}) == "http://127.0.0.1:8080/healthz"
+    assert health_url({"TUTOR_HEALTH_PORT": "9090", "TUTOR_HEALTH_HOST": "0.0.0.0"}) == \
+        "http://127.0.0.1:9090/healthz"
+    assert health_url({"TUTOR_HEALTH_HOST": "::"}) == "http://[::1]:8080/healthz"
+    assert health_url({"TUTOR_HEALTH_HOST": "10.1.2.3"}) == "http://10.1.2.3:8080/healthz"
+    assert health_url({"TUTOR_HEALTH_PORT": "0"}) is None
+
+
+def test_every_folder_the_app_writes_is_writable_under_a_read_only_root() -> None:
+    """compose mounts the root file system read-only: each folder the tutor, Hugging Face and
+    matplotlib write to must lie on the /data volume or a tmpfs."""
+    import yaml
+
+    service = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["tutor"]
+    assert service["read_only"] is True
+    writable = [v.split(":")[1] for v in service["volumes"]] + [t.split(":")[0] for t in service["tmpfs"]]
+    env = container_env(ROOT / ".env.example")
+    for variable in ("TUTOR_CACHE_DIR", "HF_HOME", "MPLCONFIGDIR"):
+        assert variable in env, f"the image sets {variable}"
+        assert any(Path(env[variable]).is_relative_to(w) for w in writable), f"{variable}={env[variable]}"
+
+
+def test_compose_is_hardened() -> None:
+    import yaml
+
+    service = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["tutor"]
+    assert service["cap_drop"] == ["ALL"]
+    assert "no-new-privileges:true" in service["security_opt"]
+    assert "/tmp" in [t.split(":")[0] for t in service["tmpfs"]]
+    assert service["mem_limit"] and int(service["pids_limit"]) > 0
+    assert service["build"]["args"]["BASE_IMAGE"].startswith("${BASE_IMAGE:-python:")
+
+
+def test_the_base_image_is_a_build_argument_that_can_be_pinned_by_digest() -> None:
+    pairs = instructions()
+    args = {rest.split("=")[0]: rest.partition("=")[2] for word, rest in pairs if word == "ARG"}
+    assert args["BASE_IMAGE"] == "python:3.11-slim"
+    assert [rest for word, rest in pairs if word == "FROM"] == ["${BASE_IMAGE}"]
+    assert "BASE_IMAGE=python:3.11-slim@sha256:" in (ROOT / "docs" / "docker.md").read_text()
+
+
+# ----- the lock files -----
+def lock_entries(path: Path) -> dict[str, tuple[str, list[str]]]:
+    """name -> (version, hashes) of a pip requirements file with --hash options."""
+    text = re.sub(r"\\\n\s*", " ", path.read_text())
+    entries = {}
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()  # a comment, or the `# via` lines
+        if line and not line.startswith("-"):
+            spec, *options = line.split()
+            name, _, version = spec.partition("==")
+            hashes = [o.removeprefix("--hash=sha256:") for o in options if o.startswith("--hash=sha256:")]
+            entries[re.sub(r"[-_.]+", "-", name).lower()] = (version, hashes)
+    return entries
+
+
+def test_the_lock_pins_every_runtime_dependency_with_hashes_except_torch() -> None:
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    lock = lock_entries(ROOT / "docker" / "requirements.lock")
+    assert lock, "docker/requirements.lock is empty"
+    for name, (version, hashes) in lock.items():
+        assert version and hashes and all(re.fullmatch(r"[0-9a-f]{64}", h) for h in hashes), name
+    assert "torch" not in lock and not any(name.startswith("nvidia-") for name in lock), "torch: its own index"
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    for requirement in map(Requirement, declared):
+        name = re.sub(r"[-_.]+", "-", requirement.name).lower()
+        if name == "torch":
+            continue
+        assert name in lock, f"{name} is in pyproject.toml but not in docker/requirements.lock: run docker/lock.sh"
+        assert requirement.specifier.contains(lock[name][0], prereleases=True), f"{name} {lock[name][0]}"
+    assert "setuptools" in lock, "the app is built without isolation, with the locked setuptools"
+
+
+def test_the_lock_holds_what_the_pinned_torch_needs() -> None:
+    """torch installs with --no-deps: its own requirements must come from the lock."""
+    from importlib.metadata import requires
+
+    from packaging.requirements import Requirement
+
+    lock = lock_entries(ROOT / "docker" / "requirements.lock")
+    for requirement in map(Requirement, requires("torch") or []):
+        if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
+            continue
+        name = re.sub(r"[-_.]+", "-", requirement.name).lower()
+        assert name in lock, f"torch needs {name}"
+        assert requirement.specifier.contains(lock[name][0], prereleases=True)
+
+
+def test_the_offline_weights_lock_matches_requirements_offline() -> None:
+    weights = lock_entries(ROOT / "docker" / "offline-weights.lock")
+    pins = {}
+    for line in (ROOT / "requirements-offline.txt").read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            pins[re.sub(r"[-_.]+", "-", name).lower()] = version
+    assert {name: version for name, (version, _) in weights.items()} == pins
+    assert all(hashes for _, hashes in weights.values())
 
 
 def test_compose_reads_dotenv_and_keeps_models_on_a_volume() -> None:

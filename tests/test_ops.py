@@ -173,6 +173,30 @@ def test_redacting_formatter_hides_a_secret_in_messages_and_tracebacks() -> None
     assert CANARY not in text and text.count("[redacted]") == 2 and "Traceback" in text
 
 
+def formatted(settings: Settings, message: str, *args: object) -> str:
+    """One record through the formatter `tutor` installs, built from these settings' secrets."""
+    formatter = RedactingFormatter("%(levelname)s %(message)s", settings.secrets())
+    return formatter.format(logging.LogRecord("test", logging.ERROR, __file__, 1, message, args, None))
+
+
+@pytest.mark.parametrize("secret", ["q7z", "Zq7Wk0", "abcdefg", "x"])
+def test_a_short_secret_is_redacted_too(secret: str) -> None:
+    settings = Settings(discord_token=secret, slack_bot_token="xoxb-1234567890-abcdefghij")
+    line = formatted(settings, "login token=%s failed; Authorization: Bearer %s; [%s]", secret, secret, secret)
+    assert line == "ERROR login token=[redacted] failed; Authorization: Bearer [redacted]; [[redacted]]"
+
+
+def test_a_one_character_secret_does_not_shred_the_rest_of_the_line() -> None:
+    settings = Settings(slack_signing_secret="e")
+    line = formatted(settings, "the secret is e, here: e")
+    assert line == "ERROR the secret is [redacted], here: [redacted]"
+
+
+def test_a_long_secret_is_redacted_wherever_it_appears() -> None:
+    settings = Settings(slack_bot_token=f"xoxb-{CANARY}")
+    assert formatted(settings, "url=https://x/?t=xoxb-%sEND", CANARY) == "ERROR url=https://x/?t=[redacted]END"
+
+
 async def test_canary_token_appears_nowhere_when_slack_rejects_it(tmp_path: Path) -> None:
     """A real `tutor run` whose Slack token is refused (invalid_auth) exits 2 at once, and every output stays clean."""
     import asyncio

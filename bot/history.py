@@ -1,0 +1,89 @@
+"""The console's chat history file, shared safely by every `tutor chat` running at once.
+
+Each session remembers only the lines typed in it. Saving takes an exclusive lock, reads the file
+as it is now (other sessions may have saved since this one started), appends this session's new
+lines, keeps the newest `limit`, and replaces the file atomically (a temporary file, then a
+rename), so two sessions never lose each other's lines and a crash never leaves half a file.
+The file is plain UTF-8, one line per entry, cleaned by core/text.py; readline only sees it
+through `add_history`, so GNU readline and libedit behave alike.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from core.text import clean_text
+
+LIMIT = 1000
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no lock (and no readline history either)
+    fcntl = None  # type: ignore[assignment]
+
+
+class History:
+    def __init__(self, path: Path, limit: int = LIMIT) -> None:
+        self.path = Path(path)
+        self.limit = limit
+        self.new: list[str] = []
+        """Lines typed in this session, not yet saved."""
+
+    def load(self) -> list[str]:
+        """The saved lines, oldest first; none when the file is missing or unreadable."""
+        try:
+            return self._read()
+        except OSError:
+            return []
+
+    def add(self, line: str) -> None:
+        line = clean_text(line).text.strip()
+        if line:
+            self.new.append(line)
+
+    def save(self) -> str | None:
+        """Merge this session's new lines into the file. Returns why it could not (one sentence), or None."""
+        if not self.new:
+            return None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._locked():
+                lines = (self._read() + self.new)[-self.limit:]
+                self._replace(lines)
+        except OSError as exc:
+            return f"Chat history not saved to {self.path}: {exc.strerror or exc}."
+        self.new = []
+        return None
+
+    def _read(self) -> list[str]:
+        if not self.path.is_file():
+            return []
+        text = self.path.read_bytes().decode("utf-8", errors="replace")
+        return [line for line in text.splitlines() if line.strip()]
+
+    def _replace(self, lines: list[str]) -> None:
+        handle, temporary = tempfile.mkstemp(prefix=f".{self.path.name}-", dir=self.path.parent)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write("".join(f"{line}\n" for line in lines))
+            os.replace(temporary, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """An exclusive lock on a file beside the history (the history itself is replaced, not locked)."""
+        if fcntl is None:  # pragma: no cover
+            yield
+            return
+        with open(self.path.with_name(self.path.name + ".lock"), "a") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
