@@ -49,7 +49,8 @@ RUN groupadd --gid 10001 tutor \
 ENV HF_HOME=/data/huggingface \
     TUTOR_CACHE_DIR=/data/tutor \
     TUTOR_HEALTH_PORT=8080 \
-    TUTOR_HEALTH_HOST=0.0.0.0
+    TUTOR_HEALTH_HOST=0.0.0.0 \
+    SLACK_HOST=0.0.0.0
 USER 10001:10001
 WORKDIR /home/tutor
 

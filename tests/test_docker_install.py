@@ -151,6 +151,7 @@ def test_env_example_as_compose_applies_it_keeps_the_images_health_server_and_ca
     assert settings.cache_dir == Path("/data/tutor")
     assert env["HF_HOME"] == "/data/huggingface"
     assert health_url(env) == "http://127.0.0.1:8080/healthz"
+    assert env.get("SLACK_HOST") == "0.0.0.0", "the Events API must listen beyond the container's loopback"
 
 
 def test_an_empty_value_in_the_env_file_would_override_the_image() -> None:
