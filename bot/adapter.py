@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, ClassVar, Mapping
+from typing import TYPE_CHECKING, ClassVar
 
 from core.settings import ConfigError
 
@@ -27,8 +28,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from core.policy import Policy
 
 ADAPTERS: dict[str, str] = {
-    "discord": "bot.discord_app:DiscordAdapter",
-    "slack": "bot.slack_app:SlackAdapter",
+    "discord": "bot.platform_interim:DiscordAdapter",
+    "slack": "bot.platform_interim:SlackAdapter",
 }
 """Every chat platform `tutor run` can start, by name: `module:class`, imported only when used."""
 
@@ -56,7 +57,11 @@ class Adapter(ABC):
     """One chat platform. Subclasses set `name` and `variables` and implement the three methods."""
 
     name: ClassVar[str]
+    title: ClassVar[str] = ""
+    """How people write its name ("Discord"); defaults to `name` capitalised."""
     variables: ClassVar[tuple[Variable, ...]]
+    network: ClassVar[str] = "outbound network access"
+    """What it must reach, for the one-line message when it cannot (e.g. "outbound HTTPS to discord.com")."""
 
     def __init__(self, policy: Policy, env: Mapping[str, str]) -> None:
         self.policy = policy
@@ -68,16 +73,35 @@ class Adapter(ABC):
         return any(env.get(v.env, "").strip() for v in cls.variables if v.secret)
 
     @classmethod
-    def check(cls, env: Mapping[str, str]) -> None:
+    def check(cls, env: Mapping[str, str]) -> None:  # noqa: B027 - most platforms need no check beyond `wanted`
         """Raise `ConfigError` naming what is missing or malformed, before anything connects."""
+
+    @classmethod
+    def addresses(cls, env: Mapping[str, str]) -> list[tuple[str, int, str]]:
+        """`(host, port, what)` for every socket it will listen on (checked before models load)."""
+        return []
+
+    @classmethod
+    def display_name(cls) -> str:
+        return cls.title or cls.name.capitalize()
+
+    @classmethod
+    def how_to_enable(cls) -> str:
+        """One phrase for "nothing is configured": which variables turn it on."""
+        names = " with ".join(v.env for v in cls.variables if v.secret)
+        return f"{names} for {cls.display_name()}"
 
     @classmethod
     def secrets(cls, env: Mapping[str, str]) -> tuple[str, ...]:
         return tuple(env[v.env].strip() for v in cls.variables if v.secret and env.get(v.env, "").strip())
 
+    @classmethod
+    def summary(cls, env: Mapping[str, str]) -> str:
+        """How `tutor run` and `tutor doctor` name it, e.g. `slack (Socket Mode)`."""
+        return cls.name
+
     def describe(self) -> str:
-        """How `tutor run` names it when it starts, e.g. `slack (Socket Mode)`."""
-        return self.name
+        return self.summary(self.env)
 
     @abstractmethod
     async def serve(self) -> None:
@@ -93,12 +117,33 @@ def adapter_class(name: str) -> type[Adapter]:
     return getattr(importlib.import_module(module), attribute)
 
 
-def wanted_adapters(env: Mapping[str, str]) -> list[type[Adapter]]:
-    """The adapters whose secrets are set, each checked; `ConfigError` if one is half configured."""
-    chosen = [cls for cls in map(adapter_class, ADAPTERS) if cls.wanted(env)]
+def all_adapters() -> list[type[Adapter]]:
+    return [adapter_class(name) for name in ADAPTERS]
+
+
+def wanted_adapters(env: Mapping[str, str], only: str | None = None) -> list[type[Adapter]]:
+    """The adapters to start: those whose secrets are set (or just `only`), each checked first.
+
+    `ConfigError` when one is half configured, when `only` is not configured, or when none is."""
+    if only is not None:
+        cls = adapter_class(only)
+        if not cls.wanted(env):
+            raise ConfigError(f"Set {cls.how_to_enable()} (in the environment or .env) to run it; "
+                              f"see docs/{cls.name}.md.")
+        chosen = [cls]
+    else:
+        chosen = [cls for cls in all_adapters() if cls.wanted(env)]
+    if not chosen:
+        raise ConfigError(nothing_configured())
     for cls in chosen:
         cls.check(env)
     return chosen
+
+
+def nothing_configured() -> str:
+    ways = "; or ".join(cls.how_to_enable() for cls in all_adapters())
+    return (f"No chat platform is configured, so there is nothing to run. Set {ways}, in the environment or "
+            ".env (see .env.example). `tutor doctor` checks them.")
 
 
 def all_secrets(env: Mapping[str, str]) -> tuple[str, ...]:
@@ -107,4 +152,5 @@ def all_secrets(env: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(sorted(found, key=len, reverse=True))
 
 
-__all__ = ["ADAPTERS", "Adapter", "ConfigError", "Variable", "adapter_class", "all_secrets", "wanted_adapters"]
+__all__ = ["ADAPTERS", "Adapter", "ConfigError", "Variable", "adapter_class", "all_adapters", "all_secrets",
+           "nothing_configured", "wanted_adapters"]

@@ -52,18 +52,21 @@ def main(argv: list[str] | None = None) -> int:
         return _bench(args.bench_args + unknown)
     if unknown:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    args.env = _platform_env(load_dotenv(), args)
     try:
-        settings = Settings.from_env(load_dotenv(), pack=getattr(args, "sub_pack", None) or args.pack)
+        settings = Settings.from_env(args.env, pack=getattr(args, "sub_pack", None) or args.pack)
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return EXIT_USER
-    _setup_logging(settings, verbose=args.verbose, console=args.cmd in ("ask", "chat", "tour", "doctor", "models"))
+    args.secrets = _secrets(settings, args.env)
+    _setup_logging(settings, args.secrets, verbose=args.verbose,
+                   console=args.cmd in ("ask", "chat", "tour", "doctor", "models"))
     handler = {"ask": _ask, "chat": _chat, "tour": _tour, "discord": _discord, "slack": _slack, "run": _run,
                "doctor": _doctor, "models": _models}[args.cmd]
     try:
         return handler(settings, args)
     except ConfigError as exc:  # an adapter found a missing or malformed token, a port or folder that cannot work
-        print(redact(f"Configuration error: {exc}", settings.secrets()), file=sys.stderr)
+        print(redact(f"Configuration error: {exc}", args.secrets), file=sys.stderr)
         return EXIT_USER
     except KeyboardInterrupt:
         return 130
@@ -77,8 +80,8 @@ def _failed(exc: Exception, settings: Settings, args: argparse.Namespace) -> int
     failure = describe(exc, command=args.cmd, cache_dir=settings.cache_dir,
                        out_dir=args.out if args.cmd in ("ask", "chat", "tour") else None)
     if args.verbose:
-        print(redact(traceback.format_exc().rstrip(), settings.secrets()), file=sys.stderr)
-    print(redact(failure.line, settings.secrets()), file=sys.stderr)
+        print(redact(traceback.format_exc().rstrip(), args.secrets), file=sys.stderr)
+    print(redact(failure.line, args.secrets), file=sys.stderr)
     return failure.code
 
 
@@ -127,11 +130,27 @@ def redact(text: str, secrets: tuple[str, ...]) -> str:
     return pattern.sub(REDACTED, text) if pattern else text
 
 
-def _setup_logging(settings: Settings, *, verbose: bool, console: bool) -> None:
+def _platform_env(env: dict[str, str], args: argparse.Namespace) -> dict[str, str]:
+    """The environment the adapters read, with `tutor slack`'s flags applied over it."""
+    if args.cmd == "slack":
+        flags = {"SLACK_MODE": "http" if args.http else None, "SLACK_PORT": args.port, "SLACK_HOST": args.host}
+        env = {**env, **{k: str(v) for k, v in flags.items() if v is not None}}
+    return env
+
+
+def _secrets(settings: Settings, env: dict[str, str]) -> tuple[str, ...]:
+    """Every secret a log line must never show: the core's and every platform adapter's."""
+    from bot.adapter import all_secrets
+
+    found = set(settings.secrets()) | set(all_secrets(env))
+    return tuple(sorted(found, key=len, reverse=True))
+
+
+def _setup_logging(settings: Settings, secrets: tuple[str, ...], *, verbose: bool, console: bool) -> None:
     level = logging.DEBUG if verbose else (logging.WARNING if console else settings.log_level.upper())
     logging.basicConfig(level=level, format=LOG_FORMAT)
     for handler in logging.getLogger().handlers:
-        handler.setFormatter(RedactingFormatter(LOG_FORMAT, settings.secrets()))
+        handler.setFormatter(RedactingFormatter(LOG_FORMAT, secrets))
     from bot.logs import set_library_levels  # libraries log raw message bodies at DEBUG: see bot/logs.py
     set_library_levels(level, debug_libraries=settings.debug_libraries)
     if not verbose:
@@ -216,17 +235,7 @@ def _out_ok(out: Path) -> bool:
 
 
 def _discord(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.discord_app import run_discord
-
-    if not settings.discord_token:
-        print("Set DISCORD_TOKEN (in the environment or .env) to run the Discord bot; see docs/discord.md.",
-              file=sys.stderr)
-        return EXIT_USER
-    engine = _server_engine(settings)
-    try:
-        return run_discord(engine, settings) or EXIT_OK
-    finally:
-        engine.close()
+    return _serve(settings, args, only="discord")
 
 
 def _slack(settings: Settings, args: argparse.Namespace) -> int:
@@ -236,22 +245,22 @@ def _slack(settings: Settings, args: argparse.Namespace) -> int:
 
         print(manifest_text(build_registry()))
         return EXIT_OK
-    from bot.slack_app import run_slack
-
-    engine = _server_engine(settings)
-    try:
-        return run_slack(engine, settings, http=args.http, port=args.port, host=args.host) or EXIT_OK
-    finally:
-        engine.close()
+    return _serve(settings, args, only="slack")
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.run_all import check_addresses, plan, run_all
+    return _serve(settings, args, only=None)
 
-    check_addresses(settings, plan(settings))  # nothing configured, a port taken: one line, before loading anything
+
+def _serve(settings: Settings, args: argparse.Namespace, *, only: str | None) -> int:
+    """`tutor run` (every configured platform), `tutor discord` and `tutor slack` (one): one path."""
+    from bot.run_all import check_addresses, plan, run_all
+    from core.policy import Policy
+
+    check_addresses(settings, plan(args.env, only), args.env)  # nothing configured, a port taken: one line, first
     engine = _server_engine(settings)
     try:
-        return run_all(engine, settings)
+        return run_all(Policy(engine), args.env, only)
     finally:
         engine.close()
 
@@ -259,7 +268,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
 def _doctor(settings: Settings, args: argparse.Namespace) -> int:
     from bot.ops import doctor
 
-    report = doctor(settings)
+    report = doctor(settings, args.env)
     print("\n".join(report.lines))
     return EXIT_OK if not report.problems else EXIT_INTERNAL
 

@@ -16,12 +16,6 @@ from pathlib import Path
 
 EXIT_FAILED, EXIT_CONFIG = 1, 2
 
-PLATFORMS = {
-    "discord": ("Discord", "outbound HTTPS to discord.com and gateway.discord.gg"),
-    "slack": ("Slack", "outbound HTTPS to slack.com (Socket Mode also wss-primary.slack.com), or SLACK_API_URL"),
-}
-
-
 @dataclass(frozen=True)
 class Failure:
     line: str
@@ -50,11 +44,11 @@ def _network_types() -> tuple[type[BaseException], ...]:
     return tuple(kinds)
 
 
-def unreachable(platform: str, exc: BaseException) -> str | None:
-    """One line when `exc` says the platform's servers cannot be reached; None for anything else."""
+def unreachable(name: str, needs: str, exc: BaseException) -> str | None:
+    """One line when `exc` says a platform's servers cannot be reached (`name` needs `needs`, an
+    adapter's `network`); None for anything else."""
     if not isinstance(exc, _network_types()):
         return None
-    name, needs = PLATFORMS.get(platform, (platform.capitalize(), "outbound network access"))
     return f"Cannot reach {name}: {_reason(exc)}. Check this machine's network connection, DNS and any proxy " \
            f"or firewall ({name} needs {needs}); the tutor stopped instead of retrying."
 
@@ -104,10 +98,8 @@ def describe(exc: BaseException, *, command: str, cache_dir: Path, out_dir: Path
     """The one line (and exit code) for an exception that ended `tutor <command>`."""
     if isinstance(exc, StartFailure):
         return Failure(str(exc), exc.code)
-    if command in PLATFORMS and (line := unreachable(command, exc)):
-        return Failure(line, EXIT_FAILED)
     if isinstance(exc, OSError):
-        listening = cannot_listen(exc, "SLACK_PORT / --port" if command == "slack" else "the configured port")
+        listening = cannot_listen(exc, "the configured port")
         if listening:
             return Failure(listening, EXIT_CONFIG)
         where = _folder_of(exc, cache_dir, out_dir)

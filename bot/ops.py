@@ -7,15 +7,13 @@ by hand what the first request would otherwise do slowly: download, de-quantise 
 """
 from __future__ import annotations
 
-import base64
 import os
-import re
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 from core.commands import build_registry
 from core.models import dequantised_dir
@@ -39,36 +37,11 @@ class TokenCheck:
         return "malformed" in self.state
 
 
-def _discord_ok(token: str) -> str | None:
-    """Discord bot tokens: three base64url parts joined by dots, the first the bot's numeric id."""
-    parts = token.split(".")
-    if len(parts) != 3 or not all(re.fullmatch(r"[A-Za-z0-9_-]{4,}", p) for p in parts):
-        return "expected three base64url parts separated by dots (Bot > Reset Token in the developer portal)"
-    try:
-        first = base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4)).decode()
-    except (ValueError, UnicodeDecodeError):
-        first = ""
-    return None if first.isdigit() else "the first part should encode the bot's numeric id; is this a bot token?"
+def check_tokens(env: Mapping[str, str]) -> list[TokenCheck]:
+    """Every platform adapter's secret variables, as each adapter judges them (bot/adapter.py)."""
+    from bot.adapter import all_adapters
 
-
-_FORMATS: dict[str, Callable[[str], str | None]] = {
-    "DISCORD_TOKEN": _discord_ok,
-    "SLACK_BOT_TOKEN": lambda t: None if re.fullmatch(r"xoxb-[A-Za-z0-9-]{10,}", t) else "expected xoxb-…",
-    "SLACK_APP_TOKEN": lambda t: None if re.fullmatch(r"xapp-[A-Za-z0-9-]{10,}", t) else "expected xapp-…",
-    "SLACK_SIGNING_SECRET": lambda t: None if re.fullmatch(r"[0-9a-f]{32}", t) else "expected 32 hex characters",
-}
-
-
-def check_tokens(settings: Settings) -> list[TokenCheck]:
-    values = {"DISCORD_TOKEN": settings.discord_token, "SLACK_BOT_TOKEN": settings.slack_bot_token,
-              "SLACK_APP_TOKEN": settings.slack_app_token, "SLACK_SIGNING_SECRET": settings.slack_signing_secret}
-    checks = []
-    for variable, value in values.items():
-        value = value.strip()
-        problem = _FORMATS[variable](value) if value else None
-        state = "not set" if not value else (f"set, malformed: {problem}" if problem else "set, looks valid")
-        checks.append(TokenCheck(variable, state))
-    return checks
+    return [TokenCheck(v.env, v.state(env)) for cls in all_adapters() for v in cls.variables if v.secret]
 
 
 # ----- models: where each command's model is, and how big -----
@@ -203,8 +176,8 @@ class Report:
         self.add(f"  warning: {text}")
 
 
-def doctor(settings: Settings, hub_ok: Callable[[], bool] | None = None) -> Report:
-    """The whole report; problems make `tutor doctor` exit 1."""
+def doctor(settings: Settings, env: Mapping[str, str], hub_ok: Callable[[], bool] | None = None) -> Report:
+    """The whole report; problems make `tutor doctor` exit 1. `env` holds the platforms' variables."""
     report = Report()
     report.add("Transformers Tutor doctor")
     report.add(f"Configuration: valid (pack {settings.pack}, device {settings.device}, workers {settings.workers}, "
@@ -212,8 +185,8 @@ def doctor(settings: Settings, hub_ok: Callable[[], bool] | None = None) -> Repo
     problem = cache_problem(settings)
     if problem:
         report.problem(problem)
-    _doctor_tokens(settings, report)
-    _doctor_run(settings, report)
+    _doctor_tokens(env, report)
+    _doctor_run(settings, env, report)
     _doctor_models(settings, report, hub_ok or _cached_hub_check())
     report.add()
     verdict = "ready" if not report.problems else "not ready"
@@ -221,21 +194,21 @@ def doctor(settings: Settings, hub_ok: Callable[[], bool] | None = None) -> Repo
     return report
 
 
-def _doctor_tokens(settings: Settings, report: Report) -> None:
+def _doctor_tokens(env: Mapping[str, str], report: Report) -> None:
     report.add()
     report.add("Tokens (values are never shown):")
-    for check in check_tokens(settings):
+    for check in check_tokens(env):
         report.add(f"  {check.variable:<22}{check.state}")
         if check.malformed:
             report.problem(f"{check.variable} does not look like a token of its kind; copy it again.")
 
 
-def _doctor_run(settings: Settings, report: Report) -> None:
+def _doctor_run(settings: Settings, env: Mapping[str, str], report: Report) -> None:
     from bot.run_all import plan
 
     report.add()
     try:
-        report.add(f"`tutor run` would start: {plan(settings).describe()}")
+        report.add(f"`tutor run` would start: {', '.join(cls.summary(env) for cls in plan(env))}")
     except ConfigError as exc:
         report.add("`tutor run` would not start:")
         report.problem(str(exc))
@@ -303,7 +276,7 @@ def _hub_cache_lines() -> list[str]:
 
 def _tutor_cache_lines(cache: Path) -> list[str]:
     entries = sorted(cache.glob("tiny-*")) + sorted((cache / "dequantised").glob("*"))
-    lines = [f"  {str(p.relative_to(cache)):<60}{_human(folder_size(p)):>10}" for p in entries if p.is_dir()]
+    lines = [f"  {p.relative_to(cache)!s:<60}{_human(folder_size(p)):>10}" for p in entries if p.is_dir()]
     return lines or ["  (empty)"]
 
 

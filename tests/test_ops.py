@@ -18,9 +18,9 @@ import pytest
 
 from bot.cli import RedactingFormatter
 from bot.ops import check_tokens
+from conftest import ROOT, TEST_CACHE
 from core.settings import _ENV_NAMES, Settings, load_dotenv
 from core.tiny import tiny_dir
-from conftest import ROOT, TEST_CACHE
 
 GOOD = {"DISCORD_TOKEN": "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123",
         "SLACK_BOT_TOKEN": "xoxb-1234567890-abcdefghij", "SLACK_APP_TOKEN": "xapp-1-A0123456789-abcdef",
@@ -37,21 +37,19 @@ def tutor(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
 
 # ----- tokens -----
 def test_well_formed_tokens_look_valid() -> None:
-    settings = Settings(discord_token=GOOD["DISCORD_TOKEN"], slack_bot_token=GOOD["SLACK_BOT_TOKEN"],
-                        slack_app_token=GOOD["SLACK_APP_TOKEN"], slack_signing_secret=GOOD["SLACK_SIGNING_SECRET"])
-    assert {c.variable: c.state for c in check_tokens(settings)} == dict.fromkeys(GOOD, "set, looks valid")
+    assert {c.variable: c.state for c in check_tokens(GOOD)} == dict.fromkeys(GOOD, "set, looks valid")
 
 
 @pytest.mark.parametrize("variable, value, expected", [
-    ("discord_token", "just-one-part", "three base64url parts"),
-    ("discord_token", "bm90LWFuLWlk.GaBcDe.abcdefghijklmnopqrstuvwxyz", "numeric id"),
-    ("slack_bot_token", GOOD["SLACK_APP_TOKEN"], "expected xoxb-"),
-    ("slack_app_token", GOOD["SLACK_BOT_TOKEN"], "expected xapp-"),
-    ("slack_signing_secret", "not-hex-" * 4, "32 hex"),
+    ("DISCORD_TOKEN", "just-one-part", "three base64url parts"),
+    ("DISCORD_TOKEN", "bm90LWFuLWlk.GaBcDe.abcdefghijklmnopqrstuvwxyz", "numeric id"),
+    ("SLACK_BOT_TOKEN", GOOD["SLACK_APP_TOKEN"], "expected xoxb-"),
+    ("SLACK_APP_TOKEN", GOOD["SLACK_BOT_TOKEN"], "expected xapp-"),
+    ("SLACK_SIGNING_SECRET", "not-hex-" * 4, "32 hex"),
 ])
 def test_malformed_tokens_say_what_was_expected_without_the_value(variable: str, value: str, expected: str) -> None:
-    checks = {c.variable: c for c in check_tokens(Settings(**{variable: value}))}
-    bad = checks[_ENV_NAMES[variable]]
+    checks = {c.variable: c for c in check_tokens({variable: value})}
+    bad = checks[variable]
     assert bad.malformed and expected in bad.state and value not in bad.state
 
 

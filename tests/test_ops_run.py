@@ -22,10 +22,12 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.run_all import NOTHING_CONFIGURED, plan, serve_all
-from core.engine import Engine
-from core.settings import ConfigError, Settings
+from bot.adapter import nothing_configured
+from bot.run_all import describe, plan, serve_all
 from conftest import ROOT, TEST_CACHE
+from core.engine import Engine
+from core.policy import Policy
+from core.settings import ConfigError, Settings
 
 try:
     from fake_discord import FakeDiscord, patch_discord
@@ -138,22 +140,26 @@ def test_no_tokens_is_one_clear_message_and_exit_2(tmp_path) -> None:
     done = subprocess.run([sys.executable, "-m", "bot.cli", "run"], cwd=tmp_path, env=child_env(),
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
-    assert done.stderr.strip() == f"Configuration error: {NOTHING_CONFIGURED}"
+    assert done.stderr.strip() == f"Configuration error: {nothing_configured()}"
     assert time.monotonic() - started < 30, "no model is loaded before the check"
 
 
-def test_plan_picks_adapters_from_the_tokens_that_are_set() -> None:
-    assert plan(Settings(discord_token="x")).describe() == "discord"
-    both = plan(Settings(discord_token="x", slack_bot_token="xoxb-1", slack_app_token="xapp-1"))
-    assert both.describe() == "discord, slack (Socket Mode)"
-    http = plan(Settings(slack_bot_token="xoxb-1", slack_signing_secret="s" * 32))
-    assert http.slack_http and http.describe() == "slack (HTTP Events API)"
+def test_plan_picks_adapters_from_the_tokens_that_are_set(engine: Engine) -> None:
+    def started(env: dict[str, str]) -> str:
+        return describe([cls(Policy(engine), env) for cls in plan(env)])
+
+    assert started({"DISCORD_TOKEN": "x"}) == "discord"
+    assert started({"DISCORD_TOKEN": "x", "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"}) == \
+        "discord, slack (Socket Mode)"
+    assert started({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s" * 32}) == "slack (HTTP Events API)"
     with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN"):
-        plan(Settings(slack_app_token="xapp-1"))
+        plan({"SLACK_APP_TOKEN": "xapp-1"})
     with pytest.raises(ConfigError, match="Socket Mode needs SLACK_APP_TOKEN"):
-        plan(Settings(discord_token="x", slack_bot_token="xoxb-1"))
+        plan({"DISCORD_TOKEN": "x", "SLACK_BOT_TOKEN": "xoxb-1"})
     with pytest.raises(ConfigError, match="nothing to run"):
-        plan(Settings())
+        plan({})
+    with pytest.raises(ConfigError, match="Set DISCORD_TOKEN"):
+        plan({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"}, only="discord")
 
 
 # ----- both adapters in one loop, on one engine -----
@@ -168,11 +174,12 @@ async def test_one_sigterm_stops_discord_and_slack_together(engine: Engine, tiny
     discord_fake, slack_fake = FakeDiscord(), await FakeSlack().start()
     await discord_fake.start()
     port = free_port()
-    settings = replace(tiny_settings, discord_token="test-token", slack_bot_token="xoxb-test",
-                       slack_app_token="xapp-test", slack_api_url=slack_fake.api_url, health_port=port)
+    env = {"DISCORD_TOKEN": "test-token", "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_APP_TOKEN": "xapp-test",
+           "SLACK_API_URL": slack_fake.api_url}
+    policy = Policy(Engine(replace(tiny_settings, health_port=port)))
     try:
         with patch_discord(discord_fake):
-            serving = asyncio.create_task(serve_all(engine, settings))
+            serving = asyncio.create_task(serve_all(policy, env))
             await asyncio.wait_for(discord_fake.ready.wait(), 30)
             await slack_fake.wait_connected(30)
             status, body = await get(f"http://127.0.0.1:{port}/healthz")
@@ -182,7 +189,9 @@ async def test_one_sigterm_stops_discord_and_slack_together(engine: Engine, tiny
             await discord_fake.wait_until(lambda: bool(discord_fake.close_codes), 5)
             await slack_fake.wait_for(lambda: slack_fake._ws is None or slack_fake._ws.closed, 5)
         assert len(discord_fake.identified) == 1, "closed, not reconnected"
+        assert discord_fake.close_codes == [1000], "a clean close, so Discord shows the bot offline at once"
     finally:
+        policy.engine.close()
         await discord_fake.stop()
         await slack_fake.stop()
 
@@ -193,12 +202,12 @@ async def test_a_rejected_discord_token_stops_slack_too(engine: Engine, tiny_set
     discord_fake, slack_fake = FakeDiscord(), await FakeSlack().start()
     discord_fake.reject_login = True
     await discord_fake.start()
-    settings = replace(tiny_settings, discord_token=canary, slack_bot_token="xoxb-test", slack_app_token="xapp-test",
-                       slack_api_url=slack_fake.api_url)
+    env = {"DISCORD_TOKEN": canary, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_APP_TOKEN": "xapp-test",
+           "SLACK_API_URL": slack_fake.api_url}
     caplog.set_level("DEBUG")
     try:
         with patch_discord(discord_fake), pytest.raises(ConfigError, match="Discord rejected DISCORD_TOKEN") as info:
-            await asyncio.wait_for(serve_all(engine, settings), 30)
+            await asyncio.wait_for(serve_all(Policy(engine), env), 30)
         await slack_fake.wait_for(lambda: slack_fake._ws is None or slack_fake._ws.closed, 5)
     finally:
         await discord_fake.stop()
