@@ -72,8 +72,8 @@ class Adapter(ABC):
         """True when any of its secret variables is set: the operator meant to run it."""
         return any(env.get(v.env, "").strip() for v in cls.variables if v.secret)
 
-    @classmethod
-    def check(cls, env: Mapping[str, str]) -> None:  # noqa: B027 - most platforms need no check beyond `wanted`
+    @classmethod  # noqa: B027 - a hook: most platforms need no check beyond `wanted`
+    def check(cls, env: Mapping[str, str]) -> None:
         """Raise `ConfigError` naming what is missing or malformed, before anything connects."""
 
     @classmethod

@@ -189,15 +189,16 @@ def _server_engine(settings: Settings):
 
 def _ask(settings: Settings, args: argparse.Namespace) -> int:
     from bot.console import ask
+    from core.policy import Kind
 
     if not _out_ok(args.out):
         return EXIT_USER
     engine = _engine(settings, one_shot=True)  # the collector stays paused: the process ends with the answer
     try:
-        outcome = asyncio.run(ask(engine, " ".join(args.line), args.out))
+        outcome = asyncio.run(ask(_console_policy(engine), " ".join(args.line), args.out))
     finally:
         engine.close()
-    return EXIT_OK if outcome.ok else (EXIT_USER if outcome.user_error else EXIT_INTERNAL)
+    return EXIT_OK if outcome.ok else (EXIT_INTERNAL if outcome.kind is Kind.APOLOGY else EXIT_USER)
 
 
 def _chat(settings: Settings, args: argparse.Namespace) -> int:
@@ -207,7 +208,7 @@ def _chat(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_USER
     engine = _engine(settings)
     try:
-        return chat(engine, args.out)
+        return chat(_console_policy(engine), args.out)
     finally:
         engine.close()
 
@@ -219,10 +220,17 @@ def _tour(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_USER
     engine = _engine(settings)
     try:
-        ok = asyncio.run(tour(engine, args.out))
+        ok = asyncio.run(tour(_console_policy(engine), args.out))
     finally:
         engine.close()
     return EXIT_OK if ok else EXIT_USER
+
+
+def _console_policy(engine):
+    """The console's policy: the same as every platform's, without a cooldown (one learner, their machine)."""
+    from core.policy import Policy
+
+    return Policy(engine, cooldown_s=0)
 
 
 def _out_ok(out: Path) -> bool:

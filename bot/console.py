@@ -1,22 +1,24 @@
-"""The console adapter: `tutor ask`, `tutor chat` and `tutor tour`.
+"""The console adapter: `tutor ask`, `tutor chat` and `tutor tour`, on the one request policy.
 
-Images are written to an output folder and their paths printed, one per line.
+A terminal has one learner and no buttons, so an answer's actions are numbered under it and typing
+the number chooses one (an `Ask` first prompts for its text). Pictures are written to an output
+folder and their paths printed, one per line. Errors go to stderr, prefixed `Error:`.
 """
 from __future__ import annotations
 
 import asyncio
-import os
-import re
-import signal
 import sys
-import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
+from bot.console_signals import Stopped, StopSignals
 from bot.history import History
-from core.engine import Engine
+from core.actions import Action, Ask, Menu
+from core.markup import code as code_span
+from core.markup import sections, spans
+from core.policy import Kind, Outcome, Policy, Request
 from core.results import Result
-from core.service import Outcome, answer
 
 TOUR = (
     "/tokenize I'm learning transformers!",
@@ -24,19 +26,52 @@ TOUR = (
     "/zeroshot I love pizza with extra cheese | food, sports, politics",
     "/generate The best way to learn a new language is max_new_tokens=25",
 )
+QUIT = ("/quit", "/exit", "quit", "exit")
+USER = "local"
+"""The console's one learner (their progress is theirs alone, on their own machine)."""
 
-_BOLD = re.compile(r"\*\*(.+?)\*\*", re.S)
-
-
-def render(result: Result, out_dir: Path, *, color: bool = False) -> str:
-    """The result as terminal text; images saved under `out_dir`, their paths on the last lines."""
-    text = _text(result, color=color)
-    paths = save_images(result, out_dir)
-    return text + ("\n\nImages:\n" + "\n".join(str(p) for p in paths) if paths else "")
+Numbered = Action | Ask
 
 
-def _text(result: Result, *, color: bool) -> str:
-    return _BOLD.sub(lambda m: f"\033[1m{m.group(1)}\033[0m" if color else m.group(1), result.as_text())
+def to_terminal(markup: str, *, color: bool) -> str:
+    """The core's markup for a terminal: bold in ANSI (or plain), code spans kept as code spans."""
+    out = []
+    for span in spans(markup):
+        text = code_span(span.text) if span.code else span.text
+        out.append(f"\033[1m{text}\033[0m" if span.bold and color else text)
+    return "".join(out)
+
+
+def render_text(result: Result, *, color: bool = False) -> str:
+    """The answer's sections in the shared order, with their shared labels."""
+    parts = []
+    for label, body in sections(result):
+        if label == "table":
+            parts.append(body)
+        elif label in ("Note", "Model"):
+            parts.append(f"{label}: {to_terminal(body, color=color)}")
+        elif label:
+            parts.append(f"{label}\n{body if label == 'Try it yourself' else to_terminal(body, color=color)}")
+        else:
+            parts.append(to_terminal(body, color=color))
+    return "\n\n".join(parts)
+
+
+def number_choices(result: Result) -> tuple[list[Numbered], list[str]]:
+    """An answer's actions as numbered choices, and the lines that show them."""
+    numbered: list[Numbered] = []
+    lines: list[str] = []
+    for choice in result.actions:
+        if isinstance(choice, Menu):
+            lines.append(f"  {choice.placeholder}:")
+            for option in choice.options:
+                numbered.append(option)
+                lines.append(f"    {len(numbered)}. {option.label}")
+        else:
+            numbered.append(choice)
+            hint = " (you type it next)" if isinstance(choice, Ask) else ""
+            lines.append(f"  {len(numbered)}. {choice.label}{hint}")
+    return numbered, (["Next (type a number):", *lines] if lines else [])
 
 
 def out_dir_problem(out_dir: Path) -> str | None:
@@ -71,101 +106,85 @@ def _free_name(path: Path) -> Path:
     return candidate
 
 
-async def ask(engine: Engine, line: str, out_dir: Path, stream: TextIO = sys.stdout) -> Outcome:
-    outcome = await answer(engine, platform="console", user_id="console", line=line)
-    errors = sys.stderr if stream is sys.stdout else stream
-    if outcome.result is None:
-        print(f"Error: {outcome.error}", file=errors)
+class Console:
+    """One learner at a terminal: every line goes through the policy, like a message on a platform."""
+
+    def __init__(self, policy: Policy, out_dir: Path, stream: TextIO = sys.stdout, errors: TextIO | None = None,
+                 *, prompt: Callable[[str], str] = input, user: str = USER) -> None:
+        self.policy, self.out_dir, self.stream = policy, out_dir, stream
+        self.errors = errors or (sys.stderr if stream is sys.stdout else stream)
+        self.prompt, self.user = prompt, user
+        self.choices: list[Numbered] = []
+
+    async def send(self, line: str) -> Outcome:
+        """A typed line: a command, or the number of one of the last answer's choices."""
+        text = line.strip()
+        if text.isdigit() and self.choices:
+            return await self.choose(int(text))
+        return await self._handle(Request("console", self.user, line=text, place="console", direct=True))
+
+    async def choose(self, number: int) -> Outcome:
+        if not 1 <= number <= len(self.choices):
+            return self._deliver(Outcome(Kind.USER_ERROR, message=f"Choose a number from 1 to {len(self.choices)}, "
+                                                                  "or type a command."))
+        choice = self.choices[number - 1]
+        if isinstance(choice, Ask):
+            typed = self.prompt(f"{choice.title}> ")
+            request = Request("console", self.user, action=choice.action.id, args={choice.option: typed},
+                              place="console", direct=True)
+        else:
+            request = Request("console", self.user, action=choice.id, place="console", direct=True)
+        return await self._handle(request)
+
+    async def _handle(self, request: Request) -> Outcome:
+        return self._deliver(await self.policy.handle(request))
+
+    def _deliver(self, outcome: Outcome) -> Outcome:
+        if outcome.silent:
+            return outcome
+        if outcome.result is None:
+            print(f"Error: {outcome.message}", file=self.errors)
+            return outcome
+        color = self.stream.isatty()
+        self.choices, lines = number_choices(outcome.result)
+        print(render_text(outcome.result, color=color), file=self.stream)
+        try:
+            paths = save_images(outcome.result, self.out_dir)
+        except OSError as exc:  # --out cannot be written (read-only, full, a file): the answer, then one line
+            message = (f"The picture could not be saved in --out {self.out_dir}: {exc.strerror or exc}. "
+                       "Choose a folder you can write to with --out.")
+            print(f"Error: {message}", file=self.errors)
+            return Outcome(Kind.USER_ERROR, outcome.command, message=message)
+        if paths:
+            shown = [f"{path}\n  Shows: {image.alt}" for path, image in zip(paths, outcome.result.images, strict=True)]
+            print("\nImages:\n" + "\n".join(shown), file=self.stream)
+        if lines:
+            print("\n" + "\n".join(lines), file=self.stream)
         return outcome
-    try:
-        print(render(outcome.result, out_dir, color=stream.isatty()), file=stream)
-    except OSError as exc:  # --out cannot be written (read-only, full, a file): the answer, then one line
-        print(_text(outcome.result, color=stream.isatty()), file=stream)
-        message = (f"The picture could not be saved in --out {out_dir}: {exc.strerror or exc}. "
-                   "Choose a folder you can write to with --out.")
-        print(f"Error: {message}", file=errors)
-        return Outcome(None, message, user_error=True)
-    return outcome
 
 
-async def tour(engine: Engine, out_dir: Path, stream: TextIO = sys.stdout) -> bool:
+async def ask(policy: Policy, line: str, out_dir: Path, stream: TextIO = sys.stdout) -> Outcome:
+    """`tutor ask`: one line, answered in full."""
+    return await Console(policy, out_dir, stream).send(line)
+
+
+async def tour(policy: Policy, out_dir: Path, stream: TextIO = sys.stdout) -> bool:
     """A short guided tour: a few commands, each answered in full."""
+    console = Console(policy, out_dir, stream)
     ok = True
     for line in TOUR:
         print(f"\n{'=' * 72}\n>>> {line}\n{'=' * 72}", file=stream)
-        ok = (await ask(engine, line, out_dir, stream)).ok and ok
+        ok = (await console.send(line)).ok and ok
     print("\nNext: `tutor chat` to ask your own questions, or `tutor ask \"/help\"`.", file=stream)
     return ok
 
 
-QUIT = ("/quit", "/exit", "quit", "exit")
-STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
-
-
-class Stopped(Exception):
-    """SIGTERM (or SIGHUP: the terminal closed) during `tutor chat`: leave as /quit does, history saved."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-class StopSignals:
-    """While in effect, SIGTERM and SIGHUP raise `Stopped` in the main thread, once.
-
-    Python runs a signal's handler only when the main thread is between two bytecodes, and `input()`
-    waits inside GNU readline's select(): a signal that lands just before select() starts does not
-    interrupt it, and the process would wait for the next keystroke. So a watcher thread hears each
-    signal through `signal.set_wakeup_fd` and sends it again to the main thread until the handler
-    has run."""
-
-    RESEND_S = 0.2
-
-    def __enter__(self) -> StopSignals:
-        self.stopping = threading.Event()
-        self._previous: dict[int, object] = {}
-        self._pipe: tuple[int, int] | None = None
-        if threading.current_thread() is not threading.main_thread():
-            return self  # only the main thread may set handlers (tests that call chat() in a thread)
-        self._previous = {sig: signal.signal(sig, self._handle) for sig in STOP_SIGNALS}
-        if hasattr(signal, "pthread_kill"):
-            read_fd, write_fd = os.pipe()
-            os.set_blocking(write_fd, False)
-            self._pipe = (read_fd, write_fd)
-            self._previous_fd = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
-            threading.Thread(target=self._watch, args=(read_fd, threading.main_thread().ident), daemon=True,
-                             name="tutor-stop-signals").start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stopping.set()
-        if self._pipe is not None:
-            signal.set_wakeup_fd(self._previous_fd)
-            os.close(self._pipe[1])  # the watcher reads the end of the pipe and closes its side
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)  # type: ignore[arg-type]
-
-    def _handle(self, signum: int, _frame: object) -> None:
-        if not self.stopping.is_set():
-            self.stopping.set()
-            raise Stopped(signum)
-
-    def _watch(self, read_fd: int, main: int | None) -> None:
-        try:
-            while data := os.read(read_fd, 64):
-                for signum in (n for n in data if n in STOP_SIGNALS):
-                    while not self.stopping.wait(self.RESEND_S) and main is not None:
-                        signal.pthread_kill(main, signum)
-        finally:
-            os.close(read_fd)
-
-
-def chat(engine: Engine, out_dir: Path) -> int:
+def chat(policy: Policy, out_dir: Path) -> int:
     """A prompt loop with line editing and history (up arrow), until `/quit`, Ctrl-D or SIGTERM.
 
     Returns the exit code: 0, or 128 + the signal's number after SIGTERM/SIGHUP. The lines typed at
     a terminal are merged into the shared history file on the way out, whichever way that is."""
-    history = History(Path(engine.settings.cache_dir) / "chat-history")
+    history = History(Path(policy.engine.settings.cache_dir) / "chat-history")
     interactive = sys.stdin.isatty()
     if interactive:
         _load_readline(history.load())
@@ -174,7 +193,7 @@ def chat(engine: Engine, out_dir: Path) -> int:
     code = 0
     try:
         with StopSignals():
-            _prompt_loop(engine, out_dir, loop, history if interactive else None)
+            _prompt_loop(Console(policy, out_dir), loop, history if interactive else None)
     except Stopped as stop:
         print()
         code = 128 + stop.signum
@@ -186,7 +205,7 @@ def chat(engine: Engine, out_dir: Path) -> int:
     return code
 
 
-def _prompt_loop(engine: Engine, out_dir: Path, loop: asyncio.AbstractEventLoop, history: History | None) -> None:
+def _prompt_loop(console: Console, loop: asyncio.AbstractEventLoop, history: History | None) -> None:
     while True:
         try:
             line = input("tutor> ").strip()
@@ -198,7 +217,7 @@ def _prompt_loop(engine: Engine, out_dir: Path, loop: asyncio.AbstractEventLoop,
         if history is not None:
             history.add(line)
         if line:
-            loop.run_until_complete(ask(engine, line, out_dir))
+            loop.run_until_complete(console.send(line))
 
 
 def _load_readline(lines: list[str]) -> None:

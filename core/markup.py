@@ -136,7 +136,7 @@ def split_text(text: str, size: int) -> list[str]:
     return chunks
 
 
-def sections(result: "Result") -> list[tuple[str, str]]:
+def sections(result: Result) -> list[tuple[str, str]]:
     """A result's parts in `SECTIONS` order, each `(label, markup)`; the answer has no label.
 
     The table comes as fixed-width text (a code block on platforms that have them); notices and the

@@ -23,14 +23,15 @@ import json
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from core.actions import decode, uses_run
 from core.context import Caller
-from core.engine import noting
 from core.cooldown import Cooldown
+from core.engine import noting
 from core.errors import Busy, UserError
 from core.grammar import read_line
 from core.store import Database, RunStore, database_url
@@ -49,7 +50,7 @@ SEEN_REQUESTS = 4096
 """How many request ids are remembered to drop a platform's retries; the oldest fall out."""
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     ANSWER = "answer"
     USER_ERROR = "user_error"
     COOLDOWN = "cooldown"
@@ -129,10 +130,11 @@ class SeenRequests:
 class Policy:
     """The one request policy; the app creates one per engine and hands it to every adapter."""
 
-    def __init__(self, engine: Engine, *, runs: RunStore | None = None,
+    def __init__(self, engine: Engine, *, runs: RunStore | None = None, cooldown_s: float | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
+        """`cooldown_s` overrides TUTOR_COOLDOWN_S: the console passes 0 (one learner, their own machine)."""
         self.engine = engine
-        self.cooldown = Cooldown(engine.settings.cooldown_s, clock)
+        self.cooldown = Cooldown(engine.settings.cooldown_s if cooldown_s is None else cooldown_s, clock)
         self.seen = SeenRequests()
         self.runs = runs or RunStore(Database(database_url(engine.settings.cache_dir)))
 
@@ -163,7 +165,7 @@ class Policy:
             return Outcome(Kind.BUSY, name, message=exc.message)
         except UserError as exc:
             return Outcome(Kind.USER_ERROR, name, message=exc.message)
-        except Exception:  # noqa: BLE001 - the whole point: one request never takes the bot down
+        except Exception:
             log.exception("internal error platform=%s command=%s user=%s", request.platform, name,
                           hash_user(request.user))
             return Outcome(Kind.APOLOGY, name, message=APOLOGY)

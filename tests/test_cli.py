@@ -25,8 +25,10 @@ def test_ask_answers_and_exits_0(tmp_path):
 def test_ask_prints_image_paths_one_per_line(tmp_path):
     done = tutor("--pack", "tiny", "--out", "pics", "ask", "/attention The cat sat. head=mean", tmp_path=tmp_path)
     assert done.returncode == 0, done.stderr
-    paths = done.stdout.split("Images:\n", 1)[1].split()
+    block = done.stdout.split("Images:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    paths = [line for line in block if line and not line.startswith(" ")]
     assert len(paths) == 1 and Path(paths[0]).read_bytes().startswith(b"\x89PNG")
+    assert block[1].startswith("  Shows: ") and "Attention" in block[1], "the picture's alt text follows its path"
     assert Path(paths[0]).parent == (tmp_path / "pics").resolve()
 
 

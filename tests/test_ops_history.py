@@ -144,7 +144,7 @@ def test_sigterm_saves_the_history_and_exits_143(tmp_path: Path, chats: list[Pty
 
 STOP_ON_ANOTHER_THREAD = """
 import os, select, signal, threading, time
-from bot.console import StopSignals, Stopped
+from bot.console_signals import StopSignals, Stopped
 read_fd, _ = os.pipe()
 ready = threading.Event()
 

@@ -5,7 +5,7 @@ Add a table or column by appending a migration; never edit one that has shipped.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import sqlalchemy as sa
 
