@@ -12,7 +12,7 @@ from core.engine import Engine
 from core.errors import UserError
 from core.registry import Command, Option, Registry
 from core.results import Result
-from core.service import APOLOGY, answer
+from core.policy import APOLOGY, Kind, Policy, Request
 from core.settings import Settings
 
 
@@ -77,10 +77,10 @@ async def test_queue_is_bounded_and_says_busy(tmp_path):
 async def test_internal_error_becomes_an_apology_and_is_logged(tmp_path, caplog):
     engine = engine_with(tmp_path)
     with caplog.at_level(logging.ERROR, logger="tutor.requests"):
-        outcome = await answer(engine, platform="test", user_id="u1", line="/broken")
+        outcome = await Policy(engine).handle(Request("test", "u1", line="/broken"))
     engine.close()
-    assert outcome.error == APOLOGY and not outcome.user_error
-    assert "secret internal detail" not in outcome.error
+    assert outcome.kind is Kind.APOLOGY and outcome.message == APOLOGY
+    assert "secret internal detail" not in outcome.message
     assert "command=broken" in caplog.text and "RuntimeError" in caplog.text
 
 
