@@ -28,7 +28,7 @@ def test_ask_prints_image_paths_one_per_line(tmp_path):
     block = done.stdout.split("Images:\n", 1)[1].split("\n\n", 1)[0].splitlines()
     paths = [line for line in block if line and not line.startswith(" ")]
     assert len(paths) == 1 and Path(paths[0]).read_bytes().startswith(b"\x89PNG")
-    assert block[1].startswith("  Shows: ") and "Attention" in block[1], "the picture's alt text follows its path"
+    assert block[1].startswith("  Shows: ") and "attention" in block[1], "the picture's alt text follows its path"
     assert Path(paths[0]).parent == (tmp_path / "pics").resolve()
 
 
