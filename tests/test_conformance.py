@@ -64,6 +64,7 @@ async def fake_driver(policy: Policy) -> AsyncIterator[Driver]:
 
 DRIVERS: dict[str, Callable[[Policy], object]] = {
     "fake": fake_driver,
+    "slack": lambda policy: __import__("tests.conformance_slack", fromlist=["slack_driver"]).slack_driver(policy),
 }
 
 
