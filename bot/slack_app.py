@@ -14,7 +14,8 @@ import asyncio
 import contextlib
 import logging
 import signal
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from aiohttp import web
 from slack_bolt.app.async_app import AsyncApp

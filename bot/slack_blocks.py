@@ -14,8 +14,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from core.actions import Action, Ask, Choice, Menu
 from core.text import clean_text

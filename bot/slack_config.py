@@ -7,8 +7,8 @@ takes the secret ones.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from bot.adapter import Variable
 from core.settings import ConfigError

@@ -1,15 +1,17 @@
 """Delivering an `Outcome` on Slack: where each kind of answer goes, and how.
 
-| request | outcome | where it goes |
-| --- | --- | --- |
-| slash command | answer | `chat.postMessage` in the channel (the response_url, in_channel, if the bot may not post there); pictures uploaded to the channel |
-| mention, DM | answer | the mention's thread, or the DM; pictures to the same thread |
-| any | error, cooldown, busy, apology | ephemeral to the asker: the response_url when there is one, else `chat.postEphemeral` |
-| any | duplicate | nothing |
-| click by the asker | `show="reply"` | the clicked message's text and buttons replaced (`chat.update`), the new picture in its thread (Slack cannot swap a file in place) |
-| click by anyone else | `show="reply"` | a private copy: an ephemeral message with the text and buttons (theirs now), the picture in their DM with the bot |
-| any click | `show="update"` | the clicked message replaced for everyone (a quiz's reveal), pictures to its thread |
-| any | `show="private"` | ephemeral to the asker or clicker; pictures to their DM with the bot |
+* A slash command's answer: `chat.postMessage` in the channel (its response_url, in_channel, when
+  the bot may not post there); pictures uploaded to the channel.
+* A mention's or DM's answer: the mention's thread, or the DM; pictures to the same thread.
+* An error, cooldown, busy note or apology: ephemeral to the asker, through the response_url when
+  there is one, else `chat.postEphemeral`. A duplicate: nothing.
+* A click by the asker, `show="reply"`: the clicked message's text and buttons replaced
+  (`chat.update`), the new picture in its thread (Slack cannot swap a file in place).
+* A click by anyone else, `show="reply"`: a private copy, an ephemeral message with the text and
+  buttons (theirs now), the picture in their DM with the bot.
+* Any click, `show="update"`: the clicked message replaced for everyone (a quiz's reveal),
+  pictures to its thread.
+* `show="private"`: ephemeral to the asker or clicker; pictures to their DM with the bot.
 
 Why the DM for a private picture: an ephemeral message cannot carry a file, and a file shared in
 the channel would be public. The DM with the bot is private to the learner and keeps the PNG; the

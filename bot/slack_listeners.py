@@ -187,7 +187,7 @@ def read_click(body: Any, action: Any) -> tuple[Origin, str, str] | None:
     origin = Origin(_clean(_dict(body.get("team")).get("id") or user.get("team_id")), ids[0], ids[1], "click",
                     thread_ts=_clean(message.get("thread_ts") or container.get("thread_ts")) or None,
                     response_url=_clean(body.get("response_url")), echo=echo,
-                    message_ts=None if ephemeral else (_clean(container.get("message_ts") or message.get("ts")) or None),
+                    message_ts=None if ephemeral else _clean(container.get("message_ts") or message.get("ts")) or None,
                     ephemeral=ephemeral, owner=owner_of(action.get("block_id")),
                     direct=channel.get("name") == "directmessage" or ids[1].startswith("D"))
     return origin, ids[2], _clean(body.get("trigger_id"))

@@ -16,11 +16,13 @@ as they are there). A zero-width space between backticks was the other candidate
 so a copied snippet would silently differ, and Slack may still pair the backticks around it. A
 message where this happened says so in a note.
 """
+# ruff: noqa: RUF001, RUF002 - U+02CB, the backtick look-alike, is the point of this module
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from core.markup import CODE, EXPLANATION, MODEL, NOTE, Span, sections, spans, to_plain
 from core.results import Result
@@ -312,7 +314,7 @@ def fit_blocks(blocks: list[dict[str, Any]], limit: int = BLOCK_LIMIT) -> list[d
     if len(blocks) <= limit:
         return blocks
     notice = context(f"_Trimmed: Slack shows at most {BLOCK_LIMIT} blocks in a message._")
-    return blocks[: limit - 2] + [notice, blocks[-1]]
+    return [*blocks[: limit - 2], notice, blocks[-1]]
 
 
 def render_error(message: str) -> SlackMessage:

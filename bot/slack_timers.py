@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 log = logging.getLogger("tutor.slack")
 
@@ -28,7 +28,7 @@ class Timers:
             del self._tasks[key]  # firing: replacing its own message must not cancel it
         try:
             await fire()
-        except Exception:  # noqa: BLE001 - a timer's failure is logged; the bot keeps serving
+        except Exception:
             log.exception("a timer's action failed")
 
     def cancel(self, key: tuple[str, str]) -> None:

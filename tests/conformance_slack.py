@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator
+from typing import Any
 
 from bot.slack_app import SlackAdapter
 from bot.slack_render import BLOCK_LIMIT, SECTION_LIMIT, unescape

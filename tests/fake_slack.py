@@ -242,7 +242,8 @@ class FakeSlack:
             "team": {"id": TEAM, "domain": "test"}, "enterprise": None, "is_enterprise_install": False,
             "container": {"type": "message", "message_ts": ts, "channel_id": message.channel,
                           "is_ephemeral": message.ephemeral},
-            "channel": {"id": message.channel, "name": "directmessage" if message.channel.startswith("D") else "general"},
+            "channel": {"id": message.channel,
+                        "name": "directmessage" if message.channel.startswith("D") else "general"},
             "state": {"values": {}}, "response_url": f"{self.url}/response/a{key}", "actions": [action]}
         if not message.ephemeral:  # Slack sends no message with a click on an ephemeral one
             payload["message"] = {"type": "message", "ts": ts, "text": message.text, "blocks": message.blocks,

@@ -6,12 +6,18 @@ about Slack: which message a click changes, who sees what, and what survives a r
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import io
 import json
+import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
+import aiohttp
 import pytest
 from PIL import Image as PILImage
 
@@ -26,6 +32,7 @@ from core.settings import Settings
 from core.store import Database, RunStore
 from tests.fake_slack import FakeSlack, Message, running, slack_env
 from tests.toy_registry import TOY_REGISTRY, png
+
 
 def _quiz(_ctx: Any, args: dict[str, Any]) -> Result:
     reveal = Action.to("Reveal", "reveal", style="primary", topic=args["text"][:20])
@@ -312,3 +319,52 @@ def test_actions_render_within_slacks_limits() -> None:
     assert buttons[-1]["style"] == "danger" and buttons[-1]["confirm"]["confirm"]["text"] == "Forget me"
     assert "style" not in buttons[0], "secondary is Slack's default look"
     assert len(select["options"]) == 25 and all(len(o["description"]["text"]) <= 75 for o in select["options"])
+
+
+# ----- the same clicks over HTTP (the Events API's interactivity requests) -----
+SECRET = "actions-http-signing-secret"
+
+
+async def post_signed(url: str, payload: dict[str, Any]) -> int:
+    """What Slack sends to the interactivity request URL: form-encoded `payload=<json>`, signed."""
+    return await post_signed_form(url, {"payload": json.dumps(payload)})
+
+
+async def test_a_click_and_a_modal_over_http_are_answered(engine, fake, runs):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url,
+           "SLACK_MODE": "http", "SLACK_PORT": str(port)}
+    adapter = SlackAdapter(Policy(engine, runs=runs), env)
+    server = asyncio.create_task(adapter.serve())
+    url = f"http://127.0.0.1:{port}/slack/events"
+    try:
+        await fake.wait_for(lambda: server.done() or fake.calls_to("auth.test"), 10)
+        await asyncio.sleep(0.2)
+        for text in ("over http", "typed"):
+            assert await post_signed_form(url, fake.slash_payload("/picker", text)) == 200
+            await fake.wait_for(lambda said=text: said in str([m.blocks for m in fake.posted.values()]))
+        await adapter.idle()
+        select_on, modal_on = list(fake.posted)
+        assert await post_signed(url, fake.click_payload(select_on, "Step 3", user="U1")) == 200
+        await fake.wait_for(lambda: fake.calls_to("chat.update"))
+        assert "Thought about over http at step 3." in text_of(fake.posted[select_on])
+        assert await post_signed(url, fake.click_payload(modal_on, "Use my own sentence", user="U1")) == 200
+        [view_id] = await fake.wait_for(lambda: list(fake.views))
+        assert await post_signed(url, fake.submit_payload(view_id, "typed over http", user="U1")) == 200
+        await fake.wait_for(lambda: len(fake.calls_to("chat.update")) == 2)
+        assert "Thought about typed over http at step 0." in text_of(fake.posted[modal_on])
+    finally:
+        await adapter.stop()
+        await asyncio.wait_for(server, 10)
+
+
+async def post_signed_form(url: str, form: dict[str, str]) -> int:
+    body = urlencode(form)
+    timestamp = str(int(time.time()))
+    signature = "v0=" + hmac.new(SECRET.encode(), f"v0:{timestamp}:{body}".encode(), hashlib.sha256).hexdigest()
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": timestamp,
+               "X-Slack-Signature": signature}
+    async with aiohttp.ClientSession() as session, session.post(url, data=body, headers=headers) as response:
+        return response.status

@@ -269,7 +269,7 @@ async def test_unsigned_malformed_body_gets_401_in_one_line(kind: str, engine: E
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("timestamp", ["abc", "", "1e9", "-5", "１２３", "9" * 40, " 1700000000"])
+@pytest.mark.parametrize("timestamp", ["abc", "", "1e9", "-5", "１２３", "9" * 40, " 1700000000"])  # noqa: RUF001
 @pytest.mark.parametrize("signed", [True, False])
 async def test_bad_timestamp_gets_401_in_one_line(timestamp: str, signed: bool, engine: Engine,
                                                   tiny_settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
@@ -415,7 +415,8 @@ async def test_tutor_slack_host_flag_wins_over_slack_host(tiny_settings: Setting
     env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url,
            "SLACK_HOST": "127.0.0.3", "TUTOR_CACHE_DIR": str(tiny_settings.cache_dir), "SLACK_APP_TOKEN": ""}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "--pack", "tiny", "slack", "--http", "--host", "127.0.0.2", "--port", str(port),
+        sys.executable, "-m", "bot.cli", "--pack", "tiny", "slack", "--http", "--host", "127.0.0.2",
+        "--port", str(port),
         env=env, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     try:
         await fake.wait_for(lambda: process.returncode is not None or listening("127.0.0.2", port), 60)

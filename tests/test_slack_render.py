@@ -244,7 +244,7 @@ def test_lone_surrogates_never_reach_slack() -> None:
 def test_any_mix_of_backticks_bold_and_odd_unicode_renders_valid_slack_markup() -> None:
     """Seeded random texts: every section fits, encodes, and pairs its backticks the way Slack will."""
     rng = random.Random(10)
-    alphabet = ["`", "``", "```", "**", "*", "a", "b c", " ", "\n", "<!here>", "&", "\ud800", "\x00", "ˋ", "🤗"]
+    alphabet = ["`", "``", "```", "**", "*", "a", "b c", " ", "\n", "<!here>", "&", "\ud800", "\x00", "ˋ", "🤗"]  # noqa: RUF001
     for _ in range(200):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 400)))
         table = Table(("token",), tuple((text[i:i + 9],) for i in range(0, len(text), 9)))
