@@ -167,9 +167,15 @@ def to_mrkdwn(markup: str) -> str:
     return render(read(markup)[0])
 
 
-def inline_code(text: str) -> str:
-    """`text` as one Slack inline code span (raw text, not markup), escaped and unbreakable."""
-    return _wrap(escape(text.replace("`", LOOKALIKE).replace("\n", " ")), "`")
+def inline_code(text: str, limit: int = SECTION_LIMIT - 2) -> str:
+    """`text` as one Slack inline code span (raw text, not markup), escaped, unbreakable, and cut so
+    that its escaped form fits `limit` (an entity such as `&lt;` is never cut in half)."""
+    return _wrap(escape(fit(text.replace("`", LOOKALIKE).replace("\n", " "), limit)), "`")
+
+
+def fit(text: str, limit: int) -> str:
+    """The longest head of raw `text` whose escaped form fits `limit`."""
+    return _cut(text, limit)[0] if len(escape(text)) > limit else text
 
 
 def fence_safe(text: str) -> tuple[str, int]:
@@ -293,7 +299,7 @@ def _part(label: str, body: str) -> tuple[list[dict[str, Any]], int]:
         text, swapped = fence_safe(body)
         return [section(f"*{CODE}*"), *code_sections(text)], swapped
     if label == MODEL:
-        return [context(f"{MODEL}: {inline_code(to_plain(body)[: SECTION_LIMIT // 2])}")], 0
+        return [context(f"{MODEL}: {inline_code(to_plain(body), SECTION_LIMIT // 2)}")], 0
     parts, swapped = read(body)
     if label == NOTE:
         return [context(":information_source: " + render(chunks(parts, SECTION_LIMIT - 30)[0]))], swapped
@@ -325,4 +331,4 @@ def render_error(message: str) -> SlackMessage:
 
 def render_note(text: str) -> dict[str, Any]:
     """A context line of plain text (escaped), e.g. where a private copy's picture went."""
-    return context(escape(text[: SECTION_LIMIT - 10]))
+    return context(escape(fit(text, SECTION_LIMIT - 10)))

@@ -15,6 +15,7 @@ from bot.slack_render import (
     escape,
     fit_blocks,
     render_error,
+    render_note,
     render_result,
     split_text,
     to_mrkdwn,
@@ -260,3 +261,13 @@ def test_any_mix_of_backticks_bold_and_odd_unicode_renders_valid_slack_markup() 
                 else:
                     slack_spans(mrkdwn)
         slack_spans(message.text)
+
+
+def test_context_lines_fit_even_when_escaping_grows_the_text() -> None:
+    """`<` becomes `&lt;`: a cut by characters before escaping could still pass Slack's 3,000."""
+    evil = "<" * 2000
+    message = render_result(result(model=evil), echo=Echo(evil, evil))
+    contexts = [e["text"] for b in message.blocks if b["type"] == "context" for e in b["elements"]]
+    assert contexts and all(len(t) <= SECTION_LIMIT for t in contexts)
+    assert all(not t.endswith(("&", "&l", "&lt")) for t in contexts), "no entity cut in half"
+    assert len(render_note(evil * 2)["elements"][0]["text"]) <= SECTION_LIMIT
