@@ -2,6 +2,9 @@
 
 Generated rather than hand-written so a command added to `core/commands.py` shows up in
 Slack as soon as the app is re-created (or its manifest pasted) from `tutor slack manifest`.
+Only the commands a learner can type (`registry.visible()`) become slash commands; hidden ones
+are reached through buttons. Interactivity is on, so buttons, selects and modals reach the bot
+(over Socket Mode, or at the request URL in HTTP mode).
 """
 from __future__ import annotations
 
@@ -12,7 +15,10 @@ from core.registry import Command, Registry
 
 APP_NAME = "Transformers Tutor"
 BOT_NAME = "Tutor"
-BOT_SCOPES = ("commands", "chat:write", "files:write", "app_mentions:read", "im:history", "im:read", "im:write")
+BOT_SCOPES = ("commands", "chat:write", "files:write", "app_mentions:read", "im:history", "im:read", "im:write",
+              "users:read")
+"""`im:write` opens the DM a private copy's picture goes to; `users:read` tells workspace admins
+(bot/slack_people.py), asked only by the commands that need to know."""
 BOT_EVENTS = ("app_mention", "message.im")
 USAGE_HINT_LIMIT = 100
 """Keep hints short: Slack shows them inline while the learner types."""
@@ -62,12 +68,12 @@ def manifest(registry: Registry, *, request_url: str | None = None, name: str = 
                 "messages_tab_read_only_enabled": False,
             },
             "bot_user": {"display_name": BOT_NAME, "always_online": True},
-            "slash_commands": [_slash_command(c, request_url) for c in registry],
+            "slash_commands": [_slash_command(c, request_url) for c in registry.visible()],
         },
         "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},
         "settings": {
             "event_subscriptions": events,
-            "interactivity": {"is_enabled": False},
+            "interactivity": {"is_enabled": True, **({"request_url": request_url} if request_url else {})},
             "org_deploy_enabled": False,
             "socket_mode_enabled": not request_url,
             "token_rotation_enabled": False,

@@ -1,27 +1,30 @@
 """Turn a platform-neutral `Result` into a Slack message (Block Kit plus a text fallback).
 
-Pure functions only, so the limits and the escaping can be unit-tested without Slack.
-Every piece of text that reaches Slack goes through `escape`: results echo the learner's
-words (and models echo tokens such as `<mask>`), and an unescaped `<!channel>` would ping
-a whole channel; a lone surrogate (a JSON `"\\ud800"` escape) would not even encode.
+Pure functions only, so the limits and the escaping can be unit-tested without Slack. The core's
+markup is parsed once, by `core.markup.spans` (bold, CommonMark code spans, backslash escapes), and
+laid out in `core.markup.sections` order; this module only says how each span looks in mrkdwn.
 
-Backticks. The core marks inline code the CommonMark way (a run of N backticks up to the next
-run of exactly N, so `` a`b `` can hold a backtick). Slack's mrkdwn has no such rule and no
-escape: any backtick opens or closes inline code, and any ``` opens or closes a code block.
-So a backtick that belongs to the text, not to the markup, is shown as ˋ (U+02CB, modifier
-letter grave accent), which Slack never pairs: everywhere in inline code and in plain text,
-and in code blocks wherever three or more would run together (one or two are shown as they
-are there). A zero-width space between backticks was the other candidate; it is invisible,
-so a copied snippet would silently differ, and Slack may still pair the backticks around it.
-A message where this happened says so in a note.
+Every piece of text that reaches Slack goes through `escape`: results echo the learner's words
+(and models echo tokens such as `<mask>`), and an unescaped `<!channel>` would ping a whole
+channel; a lone surrogate (a JSON `"\\ud800"` escape) would not even encode.
+
+Backticks. Slack's mrkdwn has no escape: any backtick opens or closes inline code, and any ```
+opens or closes a code block. So a backtick that belongs to the text, not to the markup, is shown
+as ˋ (U+02CB, modifier letter grave accent), which Slack never pairs: everywhere in inline code and
+in plain text, and in code blocks wherever three or more would run together (one or two are shown
+as they are there). A zero-width space between backticks was the other candidate; it is invisible,
+so a copied snippet would silently differ, and Slack may still pair the backticks around it. A
+message where this happened says so in a note.
 """
+# ruff: noqa: RUF001, RUF002 - U+02CB, the backtick look-alike, is the point of this module
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from core.markup import CODE, EXPLANATION, MODEL, NOTE, Span, sections, spans, to_plain
 from core.results import Result
 from core.text import clean_text
 
@@ -35,6 +38,8 @@ MAX_SECTIONS_PER_PART = 5
 """Keeps one huge part (a long token table) from pushing the others out of the message."""
 ECHO_LIMIT = 200
 """How much of the learner's question a slash-command answer repeats."""
+ECHO_BLOCK = "tt1:q"
+"""The block id of the echoed question, so an update of the message can keep it."""
 
 LOOKALIKE = "\u02cb"
 """ˋ: what a backtick of the learner's text is shown as where Slack would pair it."""
@@ -42,14 +47,12 @@ BACKTICK_NOTE = (f"Slack cannot show backticks inside code, so the backticks of 
                  "type backticks in their place if you copy it.")
 
 _FENCE = "```"
-_BOLD_MARK = re.compile(r"\*\*")
-_RUN = re.compile(r"`+")
 _FENCE_RUN = re.compile(r"`{3,}")
 
 
 @dataclass(frozen=True)
 class SlackMessage:
-    """The arguments of chat.postMessage / a response_url payload."""
+    """The arguments of chat.postMessage / chat.update / a response_url payload."""
 
     text: str
     blocks: list[dict[str, Any]]
@@ -70,81 +73,109 @@ def unescape(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-def to_mrkdwn(text: str) -> str:
-    """The core's markup in Slack's: `**bold**` -> `*bold*`, code spans with single backticks."""
-    return convert(text)[0]
+# ----- the core's markup in mrkdwn -----
+def read(markup: str) -> tuple[list[Span], int]:
+    """The markup's spans, each backtick of the text swapped for ˋ; and how many were swapped.
+
+    Cleaned first: a control character removed later could expose a space. Inside a code span a
+    line end becomes a space (CommonMark's rule; Slack's inline code cannot span lines)."""
+    out, swapped = [], 0
+    for span in spans(clean_text(markup).text):
+        text = span.text.replace("\n", " ") if span.code else span.text
+        swapped += text.count("`")
+        out.append(Span(text.replace("`", LOOKALIKE), span.bold, span.code))
+    return out, swapped
 
 
-def convert(text: str) -> tuple[str, int]:
-    """`to_mrkdwn`, and how many backticks of the text had to become ˋ."""
-    pieces = code_spans(clean_text(text).text)  # first: a control character removed later could expose a space
-    swapped = sum(piece.count("`") for _, piece in pieces)
-    pieces = [(is_code, piece.replace("`", LOOKALIKE)) for is_code, piece in pieces]
-    return "".join(_span(piece) if is_code else piece for is_code, piece in _bold(pieces)), swapped
+def _cost(span: Span) -> int:
+    """An upper bound on the span's mrkdwn length: escaped text, its backticks, its share of `*`."""
+    return len(escape(span.text)) + 2 * span.code + 2 * span.bold
 
 
-def _span(content: str) -> str:
-    """Slack may leave ` x ` unformatted (a space just inside the backticks), and its backticks would
-    then pair with others: spaces go outside the span, and a span of spaces alone stays plain spaces."""
+def chunks(parts: Sequence[Span], limit: int) -> list[list[Span]]:
+    """The spans in groups whose mrkdwn fits `limit`; a span that does not fit is cut at a line end
+    or space when one is near, so each group renders on its own, with its bold and code closed."""
+    groups: list[list[Span]] = [[]]
+    used = 0
+    queue = list(reversed(parts))
+    while queue:
+        span = queue.pop()
+        room = limit - used
+        if _cost(span) <= room:
+            groups[-1].append(span)
+            used += _cost(span)
+            continue
+        head, tail = _cut(span.text, room - 2 * span.code - 2 * span.bold)
+        if groups[-1] and (not head or room < limit // 4):
+            groups.append([])
+            used = 0
+            queue.append(span)
+            continue
+        groups[-1].append(Span(head, span.bold, span.code))
+        groups.append([])
+        used = 0
+        queue.append(Span(tail, span.bold, span.code))
+    return [g for g in groups if g] or [[]]
+
+
+def _cut(text: str, budget: int) -> tuple[str, str]:
+    """The longest head of `text` whose escaped length fits `budget`, ended at a break when one is in
+    its second half; `("", text)` when not even one character fits."""
+    size, end = 0, 0
+    while end < len(text):
+        cost = len(escape(text[end]))
+        if size + cost > budget:
+            break
+        size, end = size + cost, end + 1
+    head = text[:end]
+    brk = max(head.rfind("\n"), head.rfind(" "))
+    if end < len(text) and brk >= end // 2 and brk > 0:
+        end = brk + 1
+    return text[:end], text[end:]
+
+
+def render(group: Sequence[Span]) -> str:
+    """One group of spans as mrkdwn: bold runs (which may hold code) in `*`, code in single backticks."""
+    out: list[str] = []
+    i = 0
+    while i < len(group):
+        j = i
+        while j < len(group) and group[j].bold == group[i].bold:
+            j += 1
+        inner = "".join(_one(s) for s in group[i:j])
+        out.append(_wrap(inner, "*") if group[i].bold else inner)
+        i = j
+    return "".join(out)
+
+
+def _one(span: Span) -> str:
+    return _wrap(escape(span.text), "`") if span.code else escape(span.text)
+
+
+def _wrap(content: str, mark: str) -> str:
+    """Slack leaves `* x*` or `` ` x` `` unformatted (a space just inside the marks), and its marks
+    would then pair with others: spaces go outside, and a run of spaces alone stays plain spaces."""
     core = content.strip()
     if not core:
         return content
     lead, trail = content[: len(content) - len(content.lstrip())], content[len(content.rstrip()):]
-    return f"{lead}`{core}`{trail}"
+    return f"{lead}{mark}{core}{mark}{trail}"
 
 
-def _bold(pieces: list[tuple[bool, str]]) -> list[tuple[bool, str]]:
-    """`**` pairs (counted over the plain pieces only, so bold may enclose code) become Slack's `*`."""
-    marks = [(index, m.start()) for index, (is_code, piece) in enumerate(pieces) if not is_code
-             for m in _BOLD_MARK.finditer(piece)]
-    paired: dict[int, list[int]] = {}
-    for index, start in marks[: len(marks) // 2 * 2]:
-        paired.setdefault(index, []).append(start)
-    out = []
-    for index, (is_code, piece) in enumerate(pieces):
-        for start in reversed(paired.get(index, [])):
-            piece = piece[:start] + "*" + piece[start + 2:]
-        out.append((is_code, piece))
-    return out
+def to_mrkdwn(markup: str) -> str:
+    """The core's markup in Slack's, in one piece (no limit)."""
+    return render(read(markup)[0])
 
 
-def code_spans(text: str) -> list[tuple[bool, str]]:
-    """`text` cut into (is_code, content) pieces by CommonMark's code-span rule.
-
-    A run of N backticks opens a span that the next run of exactly N closes; a run that is
-    never closed is plain text. Inside a span, line ends become spaces and one space of
-    padding on both sides is dropped (`` `x` `` holds "`x`"). Linear apart from a bisect per run.
-    """
-    runs = [(m.start(), m.end()) for m in _RUN.finditer(text)]
-    by_length: dict[int, list[int]] = {}
-    for index, (start, end) in enumerate(runs):
-        by_length.setdefault(end - start, []).append(index)
-    pieces: list[tuple[bool, str]] = []
-    plain_from, index = 0, 0
-    while index < len(runs):
-        start, end = runs[index]
-        same = by_length[end - start]
-        later = bisect_right(same, index)
-        if later == len(same):
-            index += 1
-            continue
-        close = same[later]
-        pieces += [(False, text[plain_from:start]), (True, _span_content(text[end:runs[close][0]]))]
-        plain_from, index = runs[close][1], close + 1
-    pieces.append((False, text[plain_from:]))
-    return [(is_code, piece) for is_code, piece in pieces if piece or is_code]
+def inline_code(text: str, limit: int = SECTION_LIMIT - 2) -> str:
+    """`text` as one Slack inline code span (raw text, not markup), escaped, unbreakable, and cut so
+    that its escaped form fits `limit` (an entity such as `&lt;` is never cut in half)."""
+    return _wrap(escape(fit(text.replace("`", LOOKALIKE).replace("\n", " "), limit)), "`")
 
 
-def _span_content(raw: str) -> str:
-    content = raw.replace("\n", " ")
-    if len(content) >= 2 and content[0] == content[-1] == " " and content.strip(" "):
-        content = content[1:-1]
-    return content
-
-
-def inline_code(text: str) -> str:
-    """`text` as one Slack inline code span (raw text, not markup), escaped and unbreakable."""
-    return _span(escape(text.replace("`", LOOKALIKE).replace("\n", " ")))
+def fit(text: str, limit: int) -> str:
+    """The longest head of raw `text` whose escaped form fits `limit`."""
+    return _cut(text, limit)[0] if len(escape(text)) > limit else text
 
 
 def fence_safe(text: str) -> tuple[str, int]:
@@ -159,25 +190,25 @@ def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
 
     Measuring the escaped length means an entity such as `&lt;` is never cut in half.
     """
-    chunks: list[str] = []
+    pieces: list[str] = []
     current, size = "", 0
     for line in text.splitlines(keepends=True):
         cost = len(escape(line))
         if cost > limit:
             if current:
-                chunks.append(current)
+                pieces.append(current)
                 current, size = "", 0
-            pieces = _hard_split(line, limit)
-            chunks.extend(pieces[:-1])
-            current, size = pieces[-1], len(escape(pieces[-1]))
+            hard = _hard_split(line, limit)
+            pieces.extend(hard[:-1])
+            current, size = hard[-1], len(escape(hard[-1]))
         elif size + cost > limit:
-            chunks.append(current)
+            pieces.append(current)
             current, size = line, cost
         else:
             current, size = current + line, size + cost
-    if current or not chunks:
-        chunks.append(current)
-    return [c.rstrip("\n") for c in chunks]
+    if current or not pieces:
+        pieces.append(current)
+    return [c.rstrip("\n") for c in pieces]
 
 
 def _hard_split(line: str, limit: int) -> list[str]:
@@ -193,97 +224,111 @@ def _hard_split(line: str, limit: int) -> list[str]:
     return pieces
 
 
-def _section(mrkdwn: str) -> dict[str, Any]:
+# ----- blocks -----
+def section(mrkdwn: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn}}
 
 
-def _context(mrkdwn: str) -> dict[str, Any]:
+def context(mrkdwn: str) -> dict[str, Any]:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": mrkdwn}]}
 
 
-def _sections(raw: str, *, code: bool = False) -> list[dict[str, Any]]:
-    """`raw` (already in Slack markup, not yet escaped) as sections; trimmed with a notice if huge."""
-    budget = SECTION_LIMIT - (2 * len(_FENCE) + 2 if code else 2)
-    chunks = split_text(raw, budget)
-    trimmed = len(chunks) > MAX_SECTIONS_PER_PART
-    chunks = chunks[:MAX_SECTIONS_PER_PART]
-    blocks = ([_section(f"{_FENCE}\n{escape(c)}\n{_FENCE}") for c in chunks] if code
-              else [_section(escape(c)) for c in _balance_spans(chunks)])
-    if trimmed:
-        blocks.append(_context(f"_Trimmed: Slack shows at most {MAX_SECTIONS_PER_PART} sections of "
-                               f"{SECTION_LIMIT} characters here._"))
-    return blocks
+def _trimmed() -> dict[str, Any]:
+    return context(f"_Trimmed: Slack shows at most {MAX_SECTIONS_PER_PART} sections of {SECTION_LIMIT} "
+                   "characters here._")
 
 
-def _balance_spans(chunks: list[str]) -> list[str]:
-    """A code span cut by a section boundary is closed at the cut and reopened after it.
-
-    In converted text every backtick is a span delimiter (the text's own are ˋ), so parity
-    tells whether a chunk ends inside a span.
-    """
-    balanced, open_span = [], False
-    for chunk in chunks:
-        chunk = "`" + chunk if open_span else chunk
-        open_span = chunk.count("`") % 2 == 1
-        balanced.append(chunk + "`" if open_span else chunk)
-    return balanced
+def text_sections(parts: Sequence[Span]) -> list[dict[str, Any]]:
+    """Prose as sections of at most SECTION_LIMIT characters; trimmed with a notice if huge."""
+    groups = chunks(parts, SECTION_LIMIT)
+    blocks = [section(render(g) or "-") for g in groups[:MAX_SECTIONS_PER_PART]]
+    return blocks + ([_trimmed()] if len(groups) > MAX_SECTIONS_PER_PART else [])
 
 
-def render_result(result: Result, *, question: str | None = None, asker: str | None = None) -> SlackMessage:
-    """The whole answer: answer, notices, table, what happened, code, model (in that order).
+def code_sections(raw: str) -> list[dict[str, Any]]:
+    """Raw text (a table, a snippet; already fence-safe) in ``` blocks; trimmed with a notice if huge."""
+    pieces = split_text(raw, SECTION_LIMIT - 2 * len(_FENCE) - 2)
+    blocks = [section(f"{_FENCE}\n{escape(p)}\n{_FENCE}") for p in pieces[:MAX_SECTIONS_PER_PART]]
+    return blocks + ([_trimmed()] if len(pieces) > MAX_SECTIONS_PER_PART else [])
 
-    `question`/`asker` are repeated on top for slash commands, whose question nobody else sees.
-    """
-    answer, swapped = convert(result.answer)
-    explanation, in_explanation = convert(result.explanation)
-    notices = [convert(n) for n in result.notices[:MAX_SECTIONS_PER_PART]]
-    table, in_table = fence_safe(result.table.as_text()) if result.table is not None else ("", 0)
-    code, in_code = fence_safe(result.code)
-    swapped += in_explanation + in_table + in_code + sum(n for _, n in notices)
-    blocks: list[dict[str, Any]] = []
-    if question is not None:
-        blocks.append(_context(_echo(question, asker)))
-        swapped += question.count("`")
-    blocks += _sections(answer or "(no answer)")
-    blocks += [_context(_close_span(":information_source: " + escape(n)[: SECTION_LIMIT - 30])) for n, _ in notices]
+
+@dataclass(frozen=True)
+class Echo:
+    """The question a slash command asked, repeated on top of its answer (Slack shows it to nobody else)."""
+
+    question: str
+    asker_name: str = ""
+    """The asker's Slack handle, shown as text (`@ada`): a `<@U…>` mention would notify them."""
+
+    def block(self) -> dict[str, Any]:
+        shown = self.question if len(self.question) <= ECHO_LIMIT else self.question[: ECHO_LIMIT - 1] + "…"
+        who = f" (asked by @{escape(self.asker_name[:80])})" if self.asker_name.strip() else ""
+        return {**context(f"{inline_code(shown)}{who}"), "block_id": ECHO_BLOCK}
+
+
+def render_result(result: Result, *, echo: Echo | dict[str, Any] | None = None,
+                  actions: Sequence[dict[str, Any]] = (), extra: Sequence[dict[str, Any]] = ()) -> SlackMessage:
+    """The whole answer, in the core's section order, with `actions` (Block Kit action blocks) after
+    the answer, its table and notes, where the eye still is; `extra` (context notes) right above them.
+
+    `echo` is the question repeated on top: an `Echo` for a fresh answer, or the block an updated
+    message already had."""
+    head: list[dict[str, Any]] = []
+    if echo is not None:
+        head.append(echo.block() if isinstance(echo, Echo) else echo)
+    tail: list[dict[str, Any]] = []
+    swapped = echo.question.count("`") if isinstance(echo, Echo) else 0
+    for label, body in sections(result):
+        blocks, count = _part(label, body)
+        (tail if label in (EXPLANATION, CODE, MODEL) else head).extend(blocks)
+        swapped += count
     if swapped:
-        blocks.append(_context(f":information_source: {escape(BACKTICK_NOTE)}"))
-    if result.table is not None:
-        blocks += _sections(table, code=True)
-    blocks.append(_section("*What happened*"))
-    blocks += _sections(explanation or "-")
-    blocks.append(_section("*Try it yourself*"))
-    blocks += _sections(code, code=True)
-    blocks.append(_context(f"Model: {inline_code(result.model[:SECTION_LIMIT // 2])}"))
-    return SlackMessage(text=fallback_text(result.answer), blocks=fit_blocks(blocks))
+        head.append(context(f":information_source: {escape(BACKTICK_NOTE)}"))
+    head.extend(extra)
+    blocks = fit_blocks(head + tail, BLOCK_LIMIT - len(actions))
+    at = min(len(head), len(blocks) - 1)
+    return SlackMessage(text=fallback_text(result.answer), blocks=blocks[:at] + list(actions) + blocks[at:])
 
 
-def _close_span(mrkdwn: str) -> str:
-    """A cut that fell inside a code span: close it (converted text's backticks are all delimiters)."""
-    return mrkdwn + "`" if mrkdwn.count("`") % 2 else mrkdwn
+def _part(label: str, body: str) -> tuple[list[dict[str, Any]], int]:
+    """One of `core.markup.sections`' parts as blocks, and how many backticks it had to swap."""
+    if label == "table":
+        text, swapped = fence_safe(body)
+        return code_sections(text), swapped
+    if label == CODE:
+        text, swapped = fence_safe(body)
+        return [section(f"*{CODE}*"), *code_sections(text)], swapped
+    if label == MODEL:
+        return [context(f"{MODEL}: {inline_code(to_plain(body), SECTION_LIMIT // 2)}")], 0
+    parts, swapped = read(body)
+    if label == NOTE:
+        return [context(":information_source: " + render(chunks(parts, SECTION_LIMIT - 30)[0]))], swapped
+    if label == EXPLANATION:
+        return [section(f"*{EXPLANATION}*"), *text_sections(parts or [Span("-")])], swapped
+    return text_sections(parts or [Span("(no answer)")]), swapped
 
 
-def _echo(question: str, asker: str | None) -> str:
-    shown = question if len(question) <= ECHO_LIMIT else question[: ECHO_LIMIT - 1] + "…"
-    who = f" (asked by <@{asker}>)" if asker and re.fullmatch(r"[A-Z0-9]+", asker) else ""
-    return f"{inline_code(shown)}{who}"
-
-
-def fallback_text(raw: str) -> str:
-    """The `text` field Slack shows in notifications: plain, escaped, short."""
-    text = escape(to_mrkdwn(raw).strip()) or "Answer"
-    return text if len(text) <= FALLBACK_LIMIT else _close_span(text[: FALLBACK_LIMIT - 2]) + "…"
+def fallback_text(markup: str) -> str:
+    """The `text` field Slack shows in notifications: the answer's first piece, short and balanced."""
+    groups = chunks(read(markup)[0], FALLBACK_LIMIT - 1)
+    text = render(groups[0]).strip() or "Answer"
+    return text + "…" if len(groups) > 1 else text
 
 
 def fit_blocks(blocks: list[dict[str, Any]], limit: int = BLOCK_LIMIT) -> list[dict[str, Any]]:
     """At most `limit` blocks; the last one (the model line) is kept and a notice says so."""
     if len(blocks) <= limit:
         return blocks
-    notice = _context(f"_Trimmed: Slack shows at most {limit} blocks in a message._")
-    return blocks[: limit - 2] + [notice, blocks[-1]]
+    notice = context(f"_Trimmed: Slack shows at most {BLOCK_LIMIT} blocks in a message._")
+    return [*blocks[: limit - 2], notice, blocks[-1]]
 
 
 def render_error(message: str) -> SlackMessage:
-    """A learner-facing error (already safe wording from the core), escaped for Slack."""
+    """A learner-facing error (the core's markup, safe wording), escaped for Slack."""
     text = fallback_text(f":warning: {message}")
-    return SlackMessage(text=text, blocks=[_section(text)])
+    return SlackMessage(text=text, blocks=[section(text)])
+
+
+def render_note(text: str) -> dict[str, Any]:
+    """A context line of plain text (escaped), e.g. where a private copy's picture went."""
+    return context(escape(fit(text, SECTION_LIMIT - 10)))

@@ -14,7 +14,7 @@ import time
 import zlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -37,6 +37,7 @@ class Call:
     headers: dict[str, str]
     body: bytes
     at: float
+    path: str = ""
 
     @property
     def text(self) -> str:
@@ -45,6 +46,42 @@ class Call:
         for block in self.params.get("blocks") or []:
             parts.extend(_block_texts(block))
         return "\n".join(parts)
+
+
+@dataclass
+class Message:
+    """A message as Slack holds it: public, or ephemeral to one user; chat.update and response_urls change it."""
+
+    channel: str
+    ts: str
+    text: str
+    blocks: list[dict[str, Any]]
+    thread_ts: str | None = None
+    user: str | None = None
+    """The one user who sees it (ephemeral), or None (everyone in the channel)."""
+    updates: int = 0
+
+    @property
+    def ephemeral(self) -> bool:
+        return self.user is not None
+
+
+@dataclass
+class File:
+    file_id: str
+    filename: str
+    alt: str
+    channel: str | None = None
+    thread_ts: str | None = None
+
+
+@dataclass
+class Target:
+    """What a response_url belongs to: the request's channel and user, and the clicked message if any."""
+
+    channel: str
+    user: str
+    ts: str | None = None
 
 
 @dataclass
@@ -69,18 +106,29 @@ class FakeSlack:
         self.sent_at: dict[str, float] = {}
         self.connections = 0
         self.uploads: dict[str, bytes] = {}
+        self.files: dict[str, File] = {}
+        self.posted: dict[str, Message] = {}
+        """Every message by its ts, as it stands now (updates applied)."""
+        self.views: dict[str, dict[str, Any]] = {}
+        self.admins: set[str] = set()
+        self.targets: dict[str, Target] = {}
+        """response_url key -> what it answers."""
+        self.triggers: dict[str, float] = {}
         self._faults: dict[str, list[Fault]] = {}
         self._ws: web.WebSocketResponse | None = None
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self.adapter: Any = None
+        """The adapter under test, when `slack_bot` started one."""
 
     # ----- lifecycle -----
     async def start(self) -> FakeSlack:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.add_routes([
             web.post("/api/{method}", self._web_api),
+            web.get("/api/{method}", self._web_api),
             web.post("/upload/{file_id}", self._upload),
             web.post("/response/{key}", self._response_url),
             web.get("/link", self._socket),
@@ -141,7 +189,7 @@ class FakeSlack:
         assert self._ws is not None, "no Socket Mode client connected"
         envelope_id = f"env-{next(self._ids)}"
         envelope = {"envelope_id": envelope_id, "type": kind, "payload": payload,
-                    "accepts_response_payload": kind == "slash_commands"}
+                    "accepts_response_payload": kind in ("slash_commands", "interactive")}
         if kind == "events_api":
             envelope.update(retry_attempt=retry_attempt, retry_reason="timeout" if retry_attempt else "")
         self.sent_at[envelope_id] = time.monotonic()
@@ -151,11 +199,79 @@ class FakeSlack:
     def slash_payload(self, command: str, text: str, *, user: str = "U1", channel: str = "C1") -> dict[str, Any]:
         """A slash command as Slack sends it: a fresh response_url and trigger_id each time."""
         key = next(self._ids)
+        self.targets[f"r{key}"] = Target(channel, user)
+        trigger = self._trigger(key)
         return {
             "token": "legacy", "team_id": TEAM, "team_domain": "test", "channel_id": channel, "channel_name": "general",
             "user_id": user, "user_name": "learner", "command": command, "text": text, "api_app_id": "A1",
-            "response_url": f"{self.url}/response/r{key}", "trigger_id": f"{key}.{int(time.time())}.abcdef",
+            "response_url": f"{self.url}/response/r{key}", "trigger_id": trigger,
         }
+
+    def _trigger(self, key: int) -> str:
+        trigger = f"{key}.{int(time.time())}.abcdef"
+        self.triggers[trigger] = time.monotonic()
+        return trigger
+
+    # ----- interactivity -----
+    def find(self, ts: str, label: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
+        """The actions block, element and (for a select) option of message `ts` whose text is `label`."""
+        for block in self.posted[ts].blocks:
+            for element in block.get("elements", []) if block.get("type") == "actions" else []:
+                if element.get("type") == "button" and element["text"]["text"] == label:
+                    return block, element, None
+                for option in element.get("options", []):
+                    if option["text"]["text"] == label:
+                        return block, element, option
+        raise AssertionError(f"no button or option {label!r} on message {ts}")
+
+    def click_payload(self, ts: str, label: str, *, user: str = "U1") -> dict[str, Any]:
+        """A block_actions payload as Slack sends it when `user` clicks `label` on message `ts`."""
+        message = self.posted[ts]
+        block, element, option = self.find(ts, label)
+        key = next(self._ids)
+        self.targets[f"a{key}"] = Target(message.channel, user, ts)
+        action: dict[str, Any] = {"type": element["type"], "action_id": element["action_id"],
+                                  "block_id": block.get("block_id", ""), "action_ts": f"{time.time():.6f}"}
+        if option is None:
+            action.update(text=element["text"], **({"value": element["value"]} if "value" in element else {}))
+        else:
+            action.update(selected_option=option, placeholder=element.get("placeholder"))
+        payload: dict[str, Any] = {
+            "type": "block_actions", "api_app_id": "A1", "token": "legacy", "trigger_id": self._trigger(key),
+            "user": {"id": user, "username": "learner", "name": "learner", "team_id": TEAM},
+            "team": {"id": TEAM, "domain": "test"}, "enterprise": None, "is_enterprise_install": False,
+            "container": {"type": "message", "message_ts": ts, "channel_id": message.channel,
+                          "is_ephemeral": message.ephemeral},
+            "channel": {"id": message.channel,
+                        "name": "directmessage" if message.channel.startswith("D") else "general"},
+            "state": {"values": {}}, "response_url": f"{self.url}/response/a{key}", "actions": [action]}
+        if not message.ephemeral:  # Slack sends no message with a click on an ephemeral one
+            payload["message"] = {"type": "message", "ts": ts, "text": message.text, "blocks": message.blocks,
+                                  "bot_id": BOT_ID, "user": BOT_USER,
+                                  **({"thread_ts": message.thread_ts} if message.thread_ts else {})}
+        return payload
+
+    async def click(self, ts: str, label: str, *, user: str = "U1") -> str:
+        return await self.send_envelope("interactive", self.click_payload(ts, label, user=user))
+
+    def submit_payload(self, view_id: str, text: str, *, user: str = "U1") -> dict[str, Any]:
+        """A view_submission of an opened modal, with `text` typed into its first input."""
+        view = self.views[view_id]
+        values = {b["block_id"]: {b["element"]["action_id"]: {"type": b["element"]["type"], "value": text}}
+                  for b in view.get("blocks", []) if b.get("type") == "input"}
+        return {"type": "view_submission", "team": {"id": TEAM, "domain": "test"}, "api_app_id": "A1",
+                "user": {"id": user, "username": "learner", "name": "learner", "team_id": TEAM},
+                "token": "legacy", "trigger_id": self._trigger(next(self._ids)), "is_enterprise_install": False,
+                "enterprise": None, "response_urls": [],
+                "view": {**view, "state": {"values": dict(list(values.items())[:1])}, "hash": "h1", "team_id": TEAM,
+                         "app_id": "A1", "bot_id": BOT_ID}}
+
+    async def submit(self, view_id: str, text: str, *, user: str = "U1") -> str:
+        return await self.send_envelope("interactive", self.submit_payload(view_id, text, user=user))
+
+    def shared(self, channel: str) -> list[File]:
+        """Files shared in `channel` (completed uploads)."""
+        return [f for f in self.files.values() if f.channel == channel]
 
     async def slash(self, command: str, text: str, *, user: str = "U1", channel: str = "C1") -> str:
         return await self.send_envelope("slash_commands", self.slash_payload(command, text, user=user, channel=channel))
@@ -189,7 +305,7 @@ class FakeSlack:
     async def _record(self, method: str, request: web.Request) -> Call:
         body = await request.read()
         params = _decode_json_fields({**dict(request.query), **_parse(body, request.content_type)})
-        call = Call(method, params, dict(request.headers), body, time.monotonic())
+        call = Call(method, params, dict(request.headers), body, time.monotonic(), request.path)
         self.calls.append(call)
         return call
 
@@ -219,14 +335,42 @@ class FakeSlack:
         if method == "apps.connections.open":
             return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/link"}
         if method == "chat.postMessage":
+            self.posted[ts] = Message(str(params.get("channel")), ts, str(params.get("text") or ""),
+                                      params.get("blocks") or [], params.get("thread_ts"))
             return {"ok": True, "channel": params.get("channel"), "ts": ts,
                     "message": {"text": params.get("text"), "ts": ts, "bot_id": BOT_ID}}
         if method == "chat.postEphemeral":
+            self.posted[ts] = Message(str(params.get("channel")), ts, str(params.get("text") or ""),
+                                      params.get("blocks") or [], params.get("thread_ts"), str(params.get("user")))
             return {"ok": True, "message_ts": ts}
+        if method == "chat.update":
+            message = self.posted.get(str(params.get("ts")))
+            if message is None or message.ephemeral:
+                return {"ok": False, "error": "message_not_found"}
+            message.text, message.blocks = str(params.get("text") or ""), params.get("blocks") or []
+            message.updates += 1
+            return {"ok": True, "channel": message.channel, "ts": message.ts, "text": message.text}
+        if method == "views.open":
+            started = self.triggers.get(str(params.get("trigger_id")))
+            if started is None or time.monotonic() - started > 3.0:
+                return {"ok": False, "error": "expired_trigger_id"}
+            view_id = f"V{next(self._ids)}"
+            self.views[view_id] = {**params["view"], "id": view_id}
+            return {"ok": True, "view": self.views[view_id]}
+        if method == "conversations.open":
+            return {"ok": True, "channel": {"id": f"D{params.get('users')}"}}
+        if method == "users.info":
+            user = str(params.get("user"))
+            return {"ok": True, "user": {"id": user, "is_admin": user in self.admins, "is_owner": False}}
         if method == "files.getUploadURLExternal":
             file_id = f"F{next(self._ids)}"
+            self.files[file_id] = File(file_id, str(params.get("filename")), str(params.get("alt_txt") or ""))
             return {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
         if method == "files.completeUploadExternal":
+            for shared in params.get("files", []):
+                if shared["id"] in self.files:
+                    self.files[shared["id"]].channel = params.get("channel_id")
+                    self.files[shared["id"]].thread_ts = params.get("thread_ts")
             return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in params.get("files", [])]}
         return {"ok": True}
 
@@ -239,9 +383,26 @@ class FakeSlack:
         return web.Response(text="OK - uploaded")
 
     async def _response_url(self, request: web.Request) -> web.Response:
-        await self._record("response_url", request)
+        call = await self._record("response_url", request)
         fault = self._fault("response_url")
-        return fault if fault is not None else web.Response(text="ok")
+        if fault is not None:
+            return fault
+        target = self.targets.get(request.match_info["key"])
+        if target is not None:
+            self._respond(target, call.params)
+        return web.Response(text="ok")
+
+    def _respond(self, target: Target, params: dict[str, Any]) -> None:
+        """What Slack does with a response_url message: replace the clicked one, or add a message."""
+        text, blocks = str(params.get("text") or ""), params.get("blocks") or []
+        if params.get("replace_original") in (True, "true") and target.ts in self.posted:
+            message = self.posted[target.ts]
+            message.text, message.blocks = text, blocks
+            message.updates += 1
+            return
+        ts = f"1700000000.{next(self._ts):06d}"
+        user = None if params.get("response_type") == "in_channel" else target.user
+        self.posted[ts] = Message(target.channel, ts, text, blocks, None, user)
 
 
 def _parse(body: bytes, content_type: str) -> dict[str, Any]:
@@ -263,24 +424,46 @@ def _decode_json_fields(params: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
+def slack_env(fake: FakeSlack, **env: str) -> dict[str, str]:
+    """The environment that points the adapter at `fake` over Socket Mode."""
+    return {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_APP_TOKEN": "xapp-test", "SLACK_API_URL": fake.api_url, **env}
+
+
 @asynccontextmanager
-async def slack_bot(engine: Any, settings: Any, **overrides: Any) -> AsyncIterator[FakeSlack]:
-    """A FakeSlack with the real adapter (`serve_slack`, Socket Mode) connected to it."""
-    from bot.slack_app import serve_slack
+async def running(adapter: Any, fake: FakeSlack) -> AsyncIterator[Any]:
+    """`adapter.serve()` as a task until it is connected to `fake`; stopped (and checked) on the way out."""
+    task = asyncio.create_task(adapter.serve())
+    try:
+        await fake.wait_for(lambda: task.done() or (fake._ws is not None and not fake._ws.closed), 10)
+        if task.done():
+            task.result()  # raises what stopped the adapter
+        yield adapter
+    finally:
+        await adapter.stop()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, 10)
+
+
+@asynccontextmanager
+async def slack_bot(engine: Any, _settings: Any = None, *, cooldown_s: float | None = None,
+                    policy: Any = None) -> AsyncIterator[FakeSlack]:
+    """A FakeSlack with the real adapter (`SlackAdapter`, Socket Mode) connected to it.
+
+    `cooldown_s` gives the policy its own cooldown (the engine's settings say 0 in most tests)."""
+    from bot.slack_app import SlackAdapter
+    from core.cooldown import Cooldown
+    from core.policy import Policy
 
     fake = await FakeSlack().start()
-    settings = replace(settings, slack_bot_token="xoxb-test", slack_app_token="xapp-test",
-                       slack_api_url=fake.api_url, **overrides)
-    bot = asyncio.create_task(serve_slack(engine, settings))
+    policy = policy or Policy(engine)
+    if cooldown_s is not None:
+        policy.cooldown = Cooldown(cooldown_s)
+    adapter = SlackAdapter(policy, slack_env(fake))
     try:
-        await fake.wait_for(lambda: bot.done() or (fake._ws is not None and not fake._ws.closed), 10)
-        if bot.done():
-            bot.result()  # raises what stopped the adapter
-        yield fake
+        async with running(adapter, fake):
+            fake.adapter = adapter
+            yield fake
     finally:
-        bot.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await bot
         await fake.stop()
 
 

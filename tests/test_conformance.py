@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import io
 import re
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator, Callable
 
 import pytest
 from PIL import Image as PILImage
@@ -63,23 +63,22 @@ async def fake_driver(policy: Policy) -> AsyncIterator[Driver]:
         await task
 
 
-@asynccontextmanager
-async def _console(policy: Policy, tmp_path: Path) -> AsyncIterator[Driver]:
+def _console(policy: Policy, tmp_path: Path) -> AbstractAsyncContextManager[Driver]:
     from tests.conformance_console import console_driver
 
-    async with console_driver(policy, tmp_path) as driver:
-        yield driver
+    return console_driver(policy, tmp_path)
 
 
-@asynccontextmanager
-async def _fake(policy: Policy, _tmp_path: Path) -> AsyncIterator[Driver]:
-    async with fake_driver(policy) as driver:
-        yield driver
+def _slack(policy: Policy, _tmp_path: Path) -> AbstractAsyncContextManager[Driver]:
+    from tests.conformance_slack import slack_driver
+
+    return slack_driver(policy)
 
 
-DRIVERS: dict[str, Callable[[Policy, Path], object]] = {
-    "fake": _fake,
+DRIVERS: dict[str, Callable[[Policy, Path], AbstractAsyncContextManager[Driver]]] = {
+    "fake": lambda policy, _tmp_path: fake_driver(policy),
     "console": _console,
+    "slack": _slack,
 }
 
 

@@ -15,7 +15,6 @@ import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -24,9 +23,11 @@ import pytest
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
-from bot.slack_app import build_app, check_settings, serve_slack
+from bot.slack_app import SlackAdapter
+from bot.slack_config import SlackConfig
 from bot.slack_http import EVENTS_PATH, build_http_app
 from core.engine import Engine
+from core.policy import Policy
 from core.settings import ConfigError, Settings
 
 try:
@@ -82,9 +83,8 @@ def engine(tiny_settings: Settings) -> Iterator[Engine]:
 async def http_bot(engine: Engine, settings: Settings) -> AsyncIterator[tuple[FakeSlack, str]]:
     """The adapter's Events API server on a free port, its Web API pointed at a FakeSlack."""
     fake = await FakeSlack().start()
-    settings = replace(settings, slack_bot_token="xoxb-test", slack_signing_secret=SECRET,
-                       slack_api_url=fake.api_url)
-    runner = web.AppRunner(build_http_app(build_app(engine, settings), SECRET))
+    adapter = SlackAdapter(Policy(engine), http_env(fake))
+    runner = web.AppRunner(build_http_app(adapter.build_app(), SECRET))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -94,6 +94,22 @@ async def http_bot(engine: Engine, settings: Settings) -> AsyncIterator[tuple[Fa
     finally:
         await runner.cleanup()
         await fake.stop()
+
+
+def http_env(fake: FakeSlack, **env: str) -> dict[str, str]:
+    return {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url, **env}
+
+
+@asynccontextmanager
+async def serving(adapter: SlackAdapter) -> AsyncIterator[asyncio.Task[None]]:
+    """`adapter.serve()` as a task; stopped and awaited on the way out."""
+    task = asyncio.create_task(adapter.serve())
+    try:
+        yield task
+    finally:
+        await adapter.stop()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, 10)
 
 
 def slash_body(fake: FakeSlack, text: str) -> str:
@@ -167,20 +183,18 @@ async def test_serve_slack_http_mode_listens_on_the_port(engine: Engine, tiny_se
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    settings = replace(tiny_settings, slack_bot_token="xoxb-test", slack_signing_secret=SECRET,
-                       slack_api_url=fake.api_url)
-    server = asyncio.create_task(serve_slack(engine, settings, http=True, port=port, host="127.0.0.1"))
+    adapter = SlackAdapter(Policy(engine), http_env(fake, SLACK_MODE="http", SLACK_PORT=str(port)))
+    assert adapter.describe() == "slack (HTTP Events API)"
     try:
-        url = f"http://127.0.0.1:{port}{EVENTS_PATH}"
-        await fake.wait_for(lambda: _listening(port), 10)
-        status, _ = await post(url, slash_body(fake, "served"))
-        assert status == 200
-        [answer] = await fake.wait_for(lambda: fake.calls_to("chat.postMessage"))
-        assert "You said: *served*" in answer.text
+        async with serving(adapter) as server:
+            url = f"http://127.0.0.1:{port}{EVENTS_PATH}"
+            await fake.wait_for(lambda: server.done() or _listening(port), 10)
+            status, _ = await post(url, slash_body(fake, "served"))
+            assert status == 200
+            [answer] = await fake.wait_for(lambda: fake.calls_to("chat.postMessage"))
+            assert "You said: *served*" in answer.text
+        assert server.done() and not _listening(port), "stop() closes the listener"
     finally:
-        server.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await server
         await fake.stop()
 
 
@@ -189,17 +203,16 @@ def _listening(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-@pytest.mark.parametrize(("changes", "http", "variable"), [
-    ({"slack_bot_token": ""}, False, "SLACK_BOT_TOKEN"),
-    ({"slack_app_token": ""}, False, "SLACK_APP_TOKEN"),
-    ({"slack_signing_secret": ""}, True, "SLACK_SIGNING_SECRET"),
+@pytest.mark.parametrize(("changes", "mode", "variable"), [
+    ({"SLACK_BOT_TOKEN": ""}, "socket", "SLACK_BOT_TOKEN"),
+    ({"SLACK_APP_TOKEN": ""}, "socket", "SLACK_APP_TOKEN"),
+    ({"SLACK_SIGNING_SECRET": ""}, "http", "SLACK_SIGNING_SECRET"),
 ])
-def test_missing_tokens_are_config_errors(changes: dict, http: bool, variable: str) -> None:
-    tokens = {"slack_bot_token": "xoxb-1", "slack_app_token": "xapp-1", "slack_signing_secret": "s"}
-    settings = replace(Settings(), **{**tokens, **changes})
+def test_missing_tokens_are_config_errors(changes: dict, mode: str, variable: str) -> None:
+    tokens = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "SLACK_SIGNING_SECRET": "s", "SLACK_MODE": mode}
     with pytest.raises(ConfigError, match=variable):
-        check_settings(settings, http=http)
-    check_settings(replace(settings, **{k: "set" for k in changes}), http=http)
+        SlackAdapter.check({**tokens, **changes})
+    SlackAdapter.check({**tokens, **{k: "set" for k in changes}})
 
 
 FORM, JSON = "application/x-www-form-urlencoded", "application/json"
@@ -256,7 +269,7 @@ async def test_unsigned_malformed_body_gets_401_in_one_line(kind: str, engine: E
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("timestamp", ["abc", "", "1e9", "-5", "１２３", "9" * 40, " 1700000000"])
+@pytest.mark.parametrize("timestamp", ["abc", "", "1e9", "-5", "１２３", "9" * 40, " 1700000000"])  # noqa: RUF001
 @pytest.mark.parametrize("signed", [True, False])
 async def test_bad_timestamp_gets_401_in_one_line(timestamp: str, signed: bool, engine: Engine,
                                                   tiny_settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
@@ -355,27 +368,23 @@ def listening(host: str, port: int) -> bool:
 
 
 def test_slack_host_defaults_to_loopback_and_is_read_from_slack_host() -> None:
-    assert Settings().slack_host == "127.0.0.1"
-    assert Settings.from_env({"SLACK_HOST": "0.0.0.0"}).slack_host == "0.0.0.0"
+    assert SlackConfig.read({}).host == "127.0.0.1"
+    assert SlackConfig.read({"SLACK_HOST": "0.0.0.0"}).host == "0.0.0.0"
 
 
 @pytest.mark.asyncio
 async def test_http_mode_listens_on_slack_host(engine: Engine, tiny_settings: Settings) -> None:
     fake = await FakeSlack().start()
     port = free_port("127.0.0.2")
-    settings = replace(tiny_settings, slack_bot_token="xoxb-test", slack_signing_secret=SECRET,
-                       slack_api_url=fake.api_url, slack_host="127.0.0.2", slack_port=port)
-    server = asyncio.create_task(serve_slack(engine, settings, http=True))
+    env = http_env(fake, SLACK_MODE="http", SLACK_HOST="127.0.0.2", SLACK_PORT=str(port))
     try:
-        await fake.wait_for(lambda: server.done() or listening("127.0.0.2", port), 10)
-        assert not server.done()
-        assert not listening("127.0.0.1", port), "only the configured address"
-        status, _ = await post(f"http://127.0.0.2:{port}{EVENTS_PATH}", slash_body(fake, "on .2"))
-        assert status == 200
+        async with serving(SlackAdapter(Policy(engine), env)) as server:
+            await fake.wait_for(lambda: server.done() or listening("127.0.0.2", port), 10)
+            assert not server.done()
+            assert not listening("127.0.0.1", port), "only the configured address"
+            status, _ = await post(f"http://127.0.0.2:{port}{EVENTS_PATH}", slash_body(fake, "on .2"))
+            assert status == 200
     finally:
-        server.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await server
         await fake.stop()
 
 
@@ -384,16 +393,16 @@ async def test_http_mode_listens_on_slack_host(engine: Engine, tiny_settings: Se
 async def test_an_address_we_cannot_listen_on_is_a_config_error(host: str, engine: Engine,
                                                                 tiny_settings: Settings) -> None:
     fake = await FakeSlack().start()
-    settings = replace(tiny_settings, slack_bot_token="xoxb-test", slack_signing_secret=SECRET,
-                       slack_api_url=fake.api_url)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         address = "127.0.0.1" if host == "in-use" else host
+        adapter = SlackAdapter(Policy(engine), http_env(fake, SLACK_MODE="http", SLACK_HOST=address,
+                                                        SLACK_PORT=str(port)))
         try:
             with pytest.raises(ConfigError, match=rf"Cannot serve the Slack Events API on {re.escape(address)}:{port}"):
-                await asyncio.wait_for(serve_slack(engine, settings, http=True, host=address, port=port), 30)
+                await asyncio.wait_for(adapter.serve(), 30)
         finally:
             await fake.stop()
 
@@ -406,7 +415,8 @@ async def test_tutor_slack_host_flag_wins_over_slack_host(tiny_settings: Setting
     env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url,
            "SLACK_HOST": "127.0.0.3", "TUTOR_CACHE_DIR": str(tiny_settings.cache_dir), "SLACK_APP_TOKEN": ""}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "--pack", "tiny", "slack", "--http", "--host", "127.0.0.2", "--port", str(port),
+        sys.executable, "-m", "bot.cli", "--pack", "tiny", "slack", "--http", "--host", "127.0.0.2",
+        "--port", str(port),
         env=env, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     try:
         await fake.wait_for(lambda: process.returncode is not None or listening("127.0.0.2", port), 60)

@@ -7,6 +7,8 @@ import yaml
 
 from bot.slack_manifest import BOT_EVENTS, BOT_SCOPES, manifest, manifest_text, usage_hint
 from core.commands import build_registry
+from core.registry import Command, Registry
+from tests.toy_registry import TOY_REGISTRY
 
 
 def test_manifest_lists_every_command_with_description_and_hint() -> None:
@@ -26,10 +28,12 @@ def test_manifest_lists_every_command_with_description_and_hint() -> None:
 def test_manifest_scopes_events_socket_mode_and_messages_tab() -> None:
     data = manifest(build_registry())
     assert set(data["oauth_config"]["scopes"]["bot"]) == {
-        "commands", "chat:write", "files:write", "app_mentions:read", "im:history", "im:read", "im:write"}
+        "commands", "chat:write", "files:write", "app_mentions:read", "im:history", "im:read", "im:write",
+        "users:read"}
     assert set(BOT_SCOPES) == set(data["oauth_config"]["scopes"]["bot"])
     assert data["settings"]["event_subscriptions"]["bot_events"] == list(BOT_EVENTS) == ["app_mention", "message.im"]
     assert data["settings"]["socket_mode_enabled"] is True
+    assert data["settings"]["interactivity"] == {"is_enabled": True}, "buttons, selects and modals reach the bot"
     assert data["features"]["app_home"]["messages_tab_enabled"] is True
     assert data["features"]["app_home"]["messages_tab_read_only_enabled"] is False
 
@@ -40,6 +44,15 @@ def test_http_manifest_points_at_the_request_url() -> None:
     assert data["settings"]["socket_mode_enabled"] is False
     assert data["settings"]["event_subscriptions"]["request_url"] == url
     assert all(c["url"] == url for c in data["features"]["slash_commands"])
+    assert data["settings"]["interactivity"] == {"is_enabled": True, "request_url": url}
+
+
+def test_hidden_commands_are_reached_by_buttons_only() -> None:
+    think = TOY_REGISTRY.get("think")
+    hidden = Command("reveal", "Reveal a quiz.", (), ("/reveal",), think.handler, hidden=True)
+    registry = Registry([*TOY_REGISTRY, hidden])
+    listed = {c["command"] for c in manifest(registry)["features"]["slash_commands"]}
+    assert listed == {f"/{c.name}" for c in TOY_REGISTRY} and "/reveal" not in listed
 
 
 def test_printed_manifest_round_trips() -> None:

@@ -4,22 +4,24 @@ from __future__ import annotations
 import random
 import re
 
-from bot.slack_app import SeenEvents, _line_from
+from bot.slack_listeners import _line_from
 from bot.slack_render import (
     BACKTICK_NOTE,
     BLOCK_LIMIT,
     FALLBACK_LIMIT,
     LOOKALIKE,
     SECTION_LIMIT,
-    code_spans,
+    Echo,
     escape,
     fit_blocks,
     render_error,
+    render_note,
     render_result,
     split_text,
     to_mrkdwn,
     unescape,
 )
+from core.markup import bold, code, plain
 from core.results import Result, Table
 
 
@@ -104,11 +106,12 @@ def test_everything_echoed_is_escaped() -> None:
     evil = "<!channel> <https://evil.example|click>"
     message = render_result(result(answer=evil, explanation=evil, code=evil, model=evil,
                                    table=Table(("t",), ((evil,),)), notices=(evil,)),
-                            question=f"/sentiment {evil}", asker="U1")
+                            echo=Echo(f"/sentiment {evil}", "ada<!here>"))
     rendered = all_text(message.blocks) + message.text
-    assert "<!channel>" not in rendered and "<https" not in rendered
+    assert "<!channel>" not in rendered and "<https" not in rendered and "<!here>" not in rendered
     assert rendered.count("&lt;!channel&gt;") == 8
-    assert "(asked by <@U1>)" in all_text(message.blocks[:1])
+    assert "(asked by @ada&lt;!here&gt;)" in all_text(message.blocks[:1])
+    assert "<@" not in rendered, "the asker is named, never mentioned: a mention would notify them"
 
 
 def test_fit_blocks_keeps_the_last_block() -> None:
@@ -129,15 +132,6 @@ def test_mention_is_stripped_and_entities_undone() -> None:
         "fillmask Paris is the <mask> of France"
     assert _line_from("<@UBOT|tutor>   /sentiment I love it", "UBOT") == "/sentiment I love it"
     assert _line_from("sentiment hi", "UBOT") == "sentiment hi"
-
-
-def test_seen_events_are_bounded() -> None:
-    seen = SeenEvents(capacity=3)
-    assert seen.first_time("a") and not seen.first_time("a")
-    for key in "bcd":
-        assert seen.first_time(key)
-    assert seen.first_time("a"), "the oldest id was forgotten"
-    assert not seen.first_time("x", "d"), "any known key marks a duplicate"
 
 
 def md_code(text: str) -> str:
@@ -163,13 +157,22 @@ def shown(text: str) -> str:
 TOKENS = ("Run", "`", "pip", "``", "```py", "import", "torch```", "a`b", " `x` ")
 
 
-def test_code_spans_follow_commonmark() -> None:
-    assert code_spans("a `b` c") == [(False, "a "), (True, "b"), (False, " c")]
-    assert code_spans("`` a`b ``") == [(True, "a`b")]
-    assert code_spans("` `` `") == [(True, "``")]
-    assert code_spans("lone ` and ``` runs") == [(False, "lone ` and ``` runs")]
-    assert code_spans("```x``` `y`") == [(True, "x"), (False, " "), (True, "y")]
-    assert code_spans("`a\nb`") == [(True, "a b")]
+def test_code_spans_follow_the_core_markup() -> None:
+    assert to_mrkdwn("a `b` c") == "a `b` c"
+    assert to_mrkdwn("`` a`b ``") == f"`a{LOOKALIKE}b`"
+    assert to_mrkdwn("` `` `") == f"`{LOOKALIKE * 2}`"
+    assert to_mrkdwn("lone ` and ``` runs") == f"lone {LOOKALIKE} and {LOOKALIKE * 3} runs"
+    assert to_mrkdwn("```x``` `y`") == "`x` `y`"
+    assert to_mrkdwn("`a\nb`") == "`a b`"
+
+
+def test_a_learners_text_written_with_plain_shows_literally() -> None:
+    """The core escapes `*`, backticks and backslashes in a learner's text; Slack shows them as typed
+    (a backtick as its look-alike), never a stray backslash and never a span."""
+    said = "2*3*4 `x` \\ d\\"
+    assert to_mrkdwn("You said: " + plain(said)) == f"You said: 2*3*4 {LOOKALIKE}x{LOOKALIKE} \\ d\\"
+    assert to_mrkdwn(bold(plain("x`y"))) == f"*x{LOOKALIKE}y*"
+    assert to_mrkdwn(code(said)) == f"`2*3*4 {LOOKALIKE}x{LOOKALIKE} \\ d\\`"
 
 
 def test_learner_backticks_in_inline_code_cannot_break_it() -> None:
@@ -215,7 +218,7 @@ def test_no_backtick_note_when_no_text_backtick_was_replaced() -> None:
 
 
 def test_echoed_question_and_model_are_unbreakable_code() -> None:
-    message = render_result(result(model="my`model"), question="/tokenize Run `pip` ```py", asker="U1")
+    message = render_result(result(model="my`model"), echo=Echo("/tokenize Run `pip` ```py", "ada"))
     echo = message.blocks[0]["elements"][0]["text"]
     assert slack_spans(echo) == [shown("/tokenize Run `pip` ```py")]
     assert slack_spans(message.blocks[-1]["elements"][0]["text"]) == [shown("my`model")]
@@ -232,7 +235,7 @@ def test_a_code_span_cut_by_a_section_boundary_is_closed_and_reopened() -> None:
 def test_lone_surrogates_never_reach_slack() -> None:
     evil = "caf\ud800 \udcff"
     message = render_result(result(answer=evil, explanation=evil, code=evil, model=evil,
-                                   table=Table(("t",), ((evil,),)), notices=(evil,)), question=evil)
+                                   table=Table(("t",), ((evil,),)), notices=(evil,)), echo=Echo(evil))
     rendered = all_text(message.blocks) + message.text
     rendered.encode("utf-8")
     assert rendered.count("caf\ufffd \ufffd") == 8
@@ -242,12 +245,12 @@ def test_lone_surrogates_never_reach_slack() -> None:
 def test_any_mix_of_backticks_bold_and_odd_unicode_renders_valid_slack_markup() -> None:
     """Seeded random texts: every section fits, encodes, and pairs its backticks the way Slack will."""
     rng = random.Random(10)
-    alphabet = ["`", "``", "```", "**", "*", "a", "b c", " ", "\n", "<!here>", "&", "\ud800", "\x00", "ˋ", "🤗"]
+    alphabet = ["`", "``", "```", "**", "*", "a", "b c", " ", "\n", "<!here>", "&", "\ud800", "\x00", "ˋ", "🤗"]  # noqa: RUF001
     for _ in range(200):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 400)))
         table = Table(("token",), tuple((text[i:i + 9],) for i in range(0, len(text), 9)))
         message = render_result(result(answer=text, explanation=text, code=text, model=text, table=table,
-                                       notices=(text,)), question=text, asker="U1")
+                                       notices=(text,)), echo=Echo(text, "U1"))
         for block in message.blocks:
             texts = [block["text"]["text"]] if block["type"] == "section" else [e["text"] for e in block["elements"]]
             for mrkdwn in texts:
@@ -258,3 +261,13 @@ def test_any_mix_of_backticks_bold_and_odd_unicode_renders_valid_slack_markup() 
                 else:
                     slack_spans(mrkdwn)
         slack_spans(message.text)
+
+
+def test_context_lines_fit_even_when_escaping_grows_the_text() -> None:
+    """`<` becomes `&lt;`: a cut by characters before escaping could still pass Slack's 3,000."""
+    evil = "<" * 2000
+    message = render_result(result(model=evil), echo=Echo(evil, evil))
+    contexts = [e["text"] for b in message.blocks if b["type"] == "context" for e in b["elements"]]
+    assert contexts and all(len(t) <= SECTION_LIMIT for t in contexts)
+    assert all(not t.endswith(("&", "&l", "&lt")) for t in contexts), "no entity cut in half"
+    assert len(render_note(evil * 2)["elements"][0]["text"]) <= SECTION_LIMIT

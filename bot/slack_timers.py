@@ -1,0 +1,73 @@
+"""Timers and in-flight work: the two things the Slack adapter must finish or cancel when it stops."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+
+log = logging.getLogger("tutor.slack")
+
+
+class Timers:
+    """A result's timer (a quiz's reveal after 20 s): its action runs later, as if the asker chose it.
+
+    One per message: a message that is replaced (its asker clicked Reveal first) loses its pending
+    timer, which belonged to the old content. `cancel_all` runs when the adapter stops."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
+
+    def schedule(self, key: tuple[str, str], seconds: float, fire: Callable[[], Awaitable[None]]) -> None:
+        self.cancel(key)
+        self._tasks[key] = asyncio.create_task(self._run(key, max(0.0, seconds), fire))
+
+    async def _run(self, key: tuple[str, str], seconds: float, fire: Callable[[], Awaitable[None]]) -> None:
+        await asyncio.sleep(seconds)
+        if self._tasks.get(key) is asyncio.current_task():
+            del self._tasks[key]  # firing: replacing its own message must not cancel it
+        try:
+            await fire()
+        except Exception:
+            log.exception("a timer's action failed")
+
+    def cancel(self, key: tuple[str, str]) -> None:
+        task = self._tasks.pop(key, None)
+        if task is not None:
+            task.cancel()
+
+    def pending(self) -> int:
+        return len(self._tasks)
+
+    async def cancel_all(self) -> None:
+        tasks = list(self._tasks.values())
+        self._tasks.clear()
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+class InFlight:
+    """How many events are being answered; `idle()` waits until none is (tests, and a clean stop)."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        """Around a listener's work; entered before its `ack()`, so an acknowledged event is counted."""
+        self._count += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._count -= 1
+            if not self._count:
+                self._idle.set()
+
+    async def idle(self) -> None:
+        await self._idle.wait()
