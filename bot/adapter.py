@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 ADAPTERS: dict[str, str] = {
     "discord": "bot.platform_interim:DiscordAdapter",
-    "slack": "bot.platform_interim:SlackAdapter",
+    "slack": "bot.slack_app:SlackAdapter",
 }
 """Every chat platform `tutor run` can start, by name: `module:class`, imported only when used."""
 

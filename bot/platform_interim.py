@@ -1,5 +1,5 @@
-"""TEMPORARY: today's Discord and Slack adapters behind the `Adapter` protocol, until they are rebuilt on
-the policy (issue 11). Removed when bot/discord_app.py and bot/slack_app.py define the classes."""
+"""TEMPORARY: today's Discord adapter behind the `Adapter` protocol, until it is rebuilt on the policy
+(issue 11). Removed when bot/discord_app.py defines the class."""
 from __future__ import annotations
 
 import base64
@@ -56,85 +56,3 @@ class DiscordAdapter(Adapter):
 
     async def stop(self) -> None:
         await self.bot.close()
-
-
-SLACK_FORMATS = {
-    "SLACK_BOT_TOKEN": lambda t: None if re.fullmatch(r"xoxb-[A-Za-z0-9-]{10,}", t) else "expected xoxb-…",
-    "SLACK_APP_TOKEN": lambda t: None if re.fullmatch(r"xapp-[A-Za-z0-9-]{10,}", t) else "expected xapp-…",
-    "SLACK_SIGNING_SECRET": lambda t: None if re.fullmatch(r"[0-9a-f]{32}", t) else "expected 32 hex characters",
-}
-
-
-def _slack_http(env: Mapping[str, str]) -> bool:
-    mode = env.get("SLACK_MODE", "").strip() or "auto"
-    return mode == "http" or (mode == "auto" and not env.get("SLACK_APP_TOKEN", "").strip()
-                              and bool(env.get("SLACK_SIGNING_SECRET", "").strip()))
-
-
-class SlackAdapter(Adapter):
-    name = "slack"
-    title = "Slack"
-    network = "outbound HTTPS to slack.com (Socket Mode also wss-primary.slack.com), or SLACK_API_URL"
-    variables = (
-        Variable("SLACK_BOT_TOKEN", "Bot token (xoxb-...)", secret=True, check=SLACK_FORMATS["SLACK_BOT_TOKEN"]),
-        Variable("SLACK_APP_TOKEN", "App-level token (xapp-...): Socket Mode", secret=True,
-                 check=SLACK_FORMATS["SLACK_APP_TOKEN"]),
-        Variable("SLACK_SIGNING_SECRET", "Verifies HTTP requests from Slack", secret=True,
-                 check=SLACK_FORMATS["SLACK_SIGNING_SECRET"]),
-        Variable("SLACK_API_URL", "Web API base URL (tests point it at a fake)"),
-        Variable("SLACK_MODE", "auto, socket or http"),
-        Variable("SLACK_PORT", "The Events API's port in HTTP mode"),
-        Variable("SLACK_HOST", "The Events API's address in HTTP mode"),
-    )
-
-    def __init__(self, policy: Policy, env: Mapping[str, str]) -> None:
-        super().__init__(policy, env)
-        port = env.get("SLACK_PORT", "").strip()
-        self.http = _slack_http(env)
-        self.settings = dataclasses.replace(
-            policy.engine.settings, slack_bot_token=env.get("SLACK_BOT_TOKEN", "").strip(),
-            slack_app_token=env.get("SLACK_APP_TOKEN", "").strip(),
-            slack_signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip(),
-            slack_api_url=env.get("SLACK_API_URL", "").strip(), slack_port=int(port) if port else 3000,
-            slack_host=env.get("SLACK_HOST", "").strip() or "127.0.0.1")
-
-    @classmethod
-    def check(cls, env: Mapping[str, str]) -> None:
-        from bot.slack_app import check_settings
-
-        mode = env.get("SLACK_MODE", "").strip() or "auto"
-        if mode not in ("auto", "socket", "http"):
-            raise ConfigError(f"SLACK_MODE must be one of auto, socket, http; got `{mode[:40]}`.")
-        probe = _probe_settings(env)
-        try:
-            check_settings(probe, http=_slack_http(env))
-        except ConfigError as exc:
-            raise ConfigError(f"{exc} (`tutor run` picks HTTP when only SLACK_SIGNING_SECRET is set, "
-                              "or set SLACK_MODE=http; SLACK_PORT is its port.)") from None
-
-    @classmethod
-    def addresses(cls, env: Mapping[str, str]) -> list[tuple[str, int, str]]:
-        if not _slack_http(env):
-            return []
-        port = int(env.get("SLACK_PORT", "").strip() or 3000)
-        return [(env.get("SLACK_HOST", "").strip() or "127.0.0.1", port, f"SLACK_PORT {port} (Slack's Events API)")]
-
-    @classmethod
-    def summary(cls, env: Mapping[str, str]) -> str:
-        return f"slack ({'HTTP Events API' if _slack_http(env) else 'Socket Mode'})"
-
-    async def serve(self) -> None:
-        from bot.slack_app import serve_slack
-
-        await serve_slack(self.policy.engine, self.settings, http=self.http)
-
-    async def stop(self) -> None:
-        """Socket Mode and the HTTP listener end when their task is cancelled (the runner does)."""
-
-
-def _probe_settings(env: Mapping[str, str]):
-    from core.settings import Settings
-
-    return dataclasses.replace(Settings(), slack_bot_token=env.get("SLACK_BOT_TOKEN", "").strip(),
-                               slack_app_token=env.get("SLACK_APP_TOKEN", "").strip(),
-                               slack_signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip())

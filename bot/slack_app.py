@@ -11,9 +11,7 @@ and bot/slack_blocks.py.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
 from collections.abc import Mapping
 from typing import Any
 
@@ -54,7 +52,9 @@ class SlackAdapter(Adapter):
     """Slack, through slack-bolt: `SlackAdapter(policy, env)`, then `await serve()` until `stop()`."""
 
     name = "slack"
+    title = "Slack"
     variables = VARIABLES
+    network = "outbound HTTPS to slack.com (Socket Mode also wss-primary.slack.com), or SLACK_API_URL"
 
     def __init__(self, policy: Any, env: Mapping[str, str]) -> None:
         super().__init__(policy, env)
@@ -66,8 +66,15 @@ class SlackAdapter(Adapter):
     def check(cls, env: Mapping[str, str]) -> None:
         check_env(env)
 
-    def describe(self) -> str:
-        return self.config.describe()
+    @classmethod
+    def summary(cls, env: Mapping[str, str]) -> str:
+        return SlackConfig.read(env).describe()
+
+    @classmethod
+    def addresses(cls, env: Mapping[str, str]) -> list[tuple[str, int, str]]:
+        config = SlackConfig.read(env)
+        what = f"SLACK_HOST {config.host} / SLACK_PORT {config.port} (Slack's Events API)"
+        return [(config.host, config.port, what)] if config.http else []
 
     def build_app(self) -> AsyncApp:
         """The AsyncApp with every listener wired to the policy (tests wrap it in their own HTTP server)."""
@@ -142,50 +149,3 @@ async def verify_token(app: AsyncApp) -> None:
             raise ConfigError(f"Slack rejected SLACK_BOT_TOKEN ({error_code(exc)}). Copy the Bot User OAuth "
                               "Token (xoxb-...) from OAuth & Permissions again; see docs/slack.md.") from None
         raise
-
-
-# ----- until bot/cli.py and bot/run_all.py iterate bot.adapter.ADAPTERS: delete with core Settings' slack_* -----
-def legacy_env(settings: Any, *, http: bool | None = None, port: int | None = None,
-               host: str | None = None) -> dict[str, str]:
-    """The SLACK_* variables from core Settings' slack_* fields and `tutor slack`'s flags."""
-    env = {"SLACK_BOT_TOKEN": settings.slack_bot_token, "SLACK_APP_TOKEN": settings.slack_app_token,
-           "SLACK_SIGNING_SECRET": settings.slack_signing_secret, "SLACK_API_URL": settings.slack_api_url,
-           "SLACK_MODE": settings.slack_mode, "SLACK_PORT": str(settings.slack_port if port is None else port),
-           "SLACK_HOST": host or settings.slack_host}
-    if http is not None:
-        env["SLACK_MODE"] = "http" if http else "socket"
-    return env
-
-
-def check_settings(settings: Any, *, http: bool) -> None:
-    check_env(legacy_env(settings, http=http))
-
-
-async def serve_slack(engine: Any, settings: Any, *, http: bool = False, port: int | None = None,
-                      host: str | None = None) -> None:
-    from core.policy import Policy
-
-    adapter = SlackAdapter(Policy(engine), legacy_env(settings, http=http, port=port, host=host))
-    try:
-        await adapter.serve()
-    finally:
-        await adapter.stop()
-
-
-def run_slack(engine: Any, settings: Any, *, http: bool = False, port: int | None = None,
-              host: str | None = None) -> None:
-    """`tutor slack`: SIGINT and SIGTERM (what `docker stop` sends) close the connection cleanly."""
-    check_settings(settings, http=http)
-
-    async def main() -> None:
-        task = asyncio.current_task()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # Windows, threads
-                loop.add_signal_handler(sig, task.cancel)  # type: ignore[union-attr]
-        with contextlib.suppress(asyncio.CancelledError):
-            await serve_slack(engine, settings, http=http, port=port, host=host)
-
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
-    log.info("Slack adapter stopped")
