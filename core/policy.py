@@ -28,12 +28,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from core.actions import decode, uses_run
+from core.actions import THIS_RUN, decode, encode, uses_run
 from core.context import Caller
 from core.cooldown import Cooldown
 from core.engine import noting
 from core.errors import Busy, UserError
 from core.grammar import read_line
+from core.results import Timer
 from core.store import Database, RunStore, database_url
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -199,12 +200,17 @@ class Policy:
         return {**{k: v for k, v in stored[1].items() if k in known}, **raw}
 
     async def _keep_run(self, command: Command, args: dict[str, Any], result: Result) -> Result:
-        """Store the run behind the answer's actions, and put its id in them (off the event loop)."""
-        if not uses_run(result.actions):
+        """Store the run behind the answer's actions and timer, and put its id in them (off the event loop)."""
+        timer_action = decode(result.timer.action_id) if result.timer else None
+        timer_uses_run = timer_action is not None and timer_action[1].get("run") == THIS_RUN
+        if not (uses_run(result.actions) or timer_uses_run):
             return result
         stored = {k: v for k, v in args.items() if k != "caller"}  # who asked is never stored with a run
         run_id = await asyncio.to_thread(self.runs.put, command.name, stored)
-        return dataclasses.replace(result, actions=tuple(a.with_run(run_id) for a in result.actions))
+        timer = result.timer
+        if timer is not None and timer_action is not None and timer_uses_run:
+            timer = Timer(timer.seconds, encode(timer_action[0], {**timer_action[1], "run": run_id}))
+        return dataclasses.replace(result, actions=tuple(a.with_run(run_id) for a in result.actions), timer=timer)
 
     def _record(self, request: Request, outcome: Outcome, seconds: float) -> None:
         known = any(c.name == outcome.command for c in self.engine.registry)  # typos must not grow labels

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -135,3 +135,25 @@ async def test_an_ask_action_takes_the_typed_text_beside_its_short_id(policy: Po
     outcome = await policy.handle(Request("test", "u1", action=ask_text.action.id, args={"text": "my own words"}))
     assert outcome.ok and outcome.result is not None
     assert outcome.result.answer == "Thought about my own words at step 3."
+
+
+async def test_a_timer_that_names_its_own_run_gets_the_stored_id(engine: Engine, tmp_path: Path):
+    from core.actions import THIS_RUN, encode
+    from core.registry import Command, Option, Registry
+    from core.results import Result, Timer
+
+    def quiz(_ctx, args):
+        return Result("quiz", f"Question about {args['text']} ({args['step']})", "", "", "toy",
+                      timer=Timer(20, encode("quiz", {"run": THIS_RUN, "step": "1"})))
+
+    registry = Registry([Command("quiz", "A toy quiz.", (
+        Option("text", "t", "text", required=True, positional="main"),
+        Option("step", "s", "int", default=0)), ("/quiz x",), quiz, needs_model=False)])
+    toy = Engine(Settings(pack="tiny", cache_dir=tmp_path), registry=registry)
+    policy = Policy(toy, runs=RunStore(Database(f"sqlite:///{tmp_path / 'timer.db'}")))
+    first = await policy.handle(ask("/quiz a long question text"))
+    assert first.result is not None and first.result.timer is not None
+    assert "run=*" not in first.result.timer.action_id
+    reveal = await policy.handle(Request("test", "u1", action=first.result.timer.action_id))
+    toy.close()
+    assert reveal.ok and reveal.result is not None and reveal.result.answer == "Question about a long question text (1)"
