@@ -9,13 +9,12 @@ import ipaddress
 import math
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Mapping
 
 PACKS = ("hub", "offline", "tiny")
 DEVICES = ("auto", "cpu", "cuda")
-MODES_OF_SLACK = ("auto", "socket", "http")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
@@ -48,16 +47,6 @@ class Settings:
     """Let slack_sdk, slack_bolt, discord, aiohttp... log at DEBUG too (their bodies hold raw text and ids)."""
     discord_token: str = ""
     discord_guild_id: int | None = None
-    slack_bot_token: str = ""
-    slack_app_token: str = ""
-    slack_signing_secret: str = ""
-    slack_api_url: str = ""
-    slack_mode: str = "auto"
-    """`tutor run`: auto = Socket Mode when SLACK_APP_TOKEN is set, else HTTP with the signing secret."""
-    slack_port: int = 3000
-    slack_host: str = "127.0.0.1"
-    """HTTP mode's listening address: loopback behind a reverse proxy on the same host (Slack needs HTTPS,
-    so something terminates TLS in front); the Docker image sets 0.0.0.0."""
     health_port: int = 0
     """`tutor run` serves /healthz and /metrics here; 0 = off (the container sets 8080)."""
     health_host: str = "127.0.0.1"
@@ -66,8 +55,7 @@ class Settings:
     def secrets(self) -> tuple[str, ...]:
         """Every configured secret, whatever its length, so logs can redact them (longest first: a
         secret that contains another is redacted whole). How a short one is matched: bot/cli.py `redact`."""
-        values = {v.strip() for v in (self.discord_token, self.slack_bot_token, self.slack_app_token,
-                                      self.slack_signing_secret)}
+        values = {self.discord_token.strip()}
         return tuple(sorted((v for v in values if v), key=lambda v: (-len(v), v)))
 
     def effective_threads(self) -> int:
@@ -76,8 +64,8 @@ class Settings:
         return max(1, (os.cpu_count() or 1) // max(1, self.workers))
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "Settings":
-        """Read `TUTOR_*`, `DISCORD_*` and `SLACK_*` variables; `overrides` win (CLI flags)."""
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Read the core's `TUTOR_*` variables (each platform adapter reads its own); `overrides` win."""
         env = dict(os.environ if env is None else env)
         values = {name: reader(env) for name, reader in _READERS.items() if _present(env, name)}
         values["model_overrides"] = {
@@ -95,11 +83,8 @@ class Settings:
             raise ConfigError(f"TUTOR_DEVICE must be one of {', '.join(DEVICES)}; got `{self.device}`.")
         for name, (low, high, why) in _RANGES.items():
             _check_range(name, getattr(self, name), low, high, why)
-        if self.slack_mode not in MODES_OF_SLACK:
-            raise ConfigError(f"SLACK_MODE must be one of {', '.join(MODES_OF_SLACK)}; got `{self.slack_mode}`.")
-        for name in ("health_port", "slack_port"):
-            if not 0 <= getattr(self, name) <= 65535:
-                raise ConfigError(f"{_ENV_NAMES[name]} must be a port number 0-65535; got {getattr(self, name)}.")
+        if not 0 <= self.health_port <= 65535:
+            raise ConfigError(f"TUTOR_HEALTH_PORT must be a port number 0-65535; got {self.health_port}.")
         if not valid_host(self.health_host):
             raise ConfigError(f"TUTOR_HEALTH_HOST must be an IP address or a host name (e.g. 127.0.0.1, 0.0.0.0, "
                               f"localhost); got `{self.health_host}`.")
@@ -171,13 +156,6 @@ _ENV_NAMES = {
     "debug_libraries": "TUTOR_DEBUG_LIBRARIES",
     "discord_token": "DISCORD_TOKEN",
     "discord_guild_id": "DISCORD_GUILD_ID",
-    "slack_bot_token": "SLACK_BOT_TOKEN",
-    "slack_app_token": "SLACK_APP_TOKEN",
-    "slack_signing_secret": "SLACK_SIGNING_SECRET",
-    "slack_api_url": "SLACK_API_URL",
-    "slack_mode": "SLACK_MODE",
-    "slack_port": "SLACK_PORT",
-    "slack_host": "SLACK_HOST",
     "health_port": "TUTOR_HEALTH_PORT",
     "health_host": "TUTOR_HEALTH_HOST",
     "metrics": "TUTOR_METRICS",

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.adapter import all_secrets
 from bot.cli import RedactingFormatter
 from bot.ops import check_tokens
 from conftest import ROOT, TEST_CACHE
@@ -99,11 +100,13 @@ def test_doctor_exits_1_with_problems_and_no_token_in_output(tmp_path: Path) -> 
     ("TUTOR_HEALTH_PORT", "eighty", "TUTOR_HEALTH_PORT must be a whole number; got `eighty`."),
     ("TUTOR_HEALTH_PORT", "70000", "TUTOR_HEALTH_PORT must be a port number 0-65535; got 70000."),
     ("TUTOR_METRICS", "maybe", "TUTOR_METRICS must be true or false; got `maybe`."),
-    ("SLACK_MODE", "carrier-pigeon", "SLACK_MODE must be one of auto, socket, http; got `carrier-pigeon`."),
+    ("SLACK_MODE", "carrier-pigeon",
+     "SLACK_MODE is malformed: expected one of auto, socket, http; got `carrier-pigeon`."),
     ("TUTOR_LOG_LEVEL", "LOUD", "TUTOR_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR; got `LOUD`."),
 ])
 def test_invalid_configuration_is_one_line_and_exit_2(tmp_path: Path, variable: str, value: str, message: str) -> None:
-    (tmp_path / ".env").write_text(f"# from .env\n{variable}={value}\nDISCORD_TOKEN={GOOD['DISCORD_TOKEN']}\n")
+    platforms = f"DISCORD_TOKEN={GOOD['DISCORD_TOKEN']}\nSLACK_BOT_TOKEN={GOOD['SLACK_BOT_TOKEN']}\n"
+    (tmp_path / ".env").write_text(f"# from .env\n{variable}={value}\n{platforms}")
     done = tutor("run", cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr.strip() == f"Configuration error: {message}"
@@ -171,28 +174,26 @@ def test_redacting_formatter_hides_a_secret_in_messages_and_tracebacks() -> None
     assert CANARY not in text and text.count("[redacted]") == 2 and "Traceback" in text
 
 
-def formatted(settings: Settings, message: str, *args: object) -> str:
-    """One record through the formatter `tutor` installs, built from these settings' secrets."""
-    formatter = RedactingFormatter("%(levelname)s %(message)s", settings.secrets())
+def formatted(env: dict[str, str], message: str, *args: object) -> str:
+    """One record through the formatter `tutor` installs, built from the platforms' secrets in `env`."""
+    formatter = RedactingFormatter("%(levelname)s %(message)s", all_secrets(env))
     return formatter.format(logging.LogRecord("test", logging.ERROR, __file__, 1, message, args, None))
 
 
 @pytest.mark.parametrize("secret", ["q7z", "Zq7Wk0", "abcdefg", "x"])
 def test_a_short_secret_is_redacted_too(secret: str) -> None:
-    settings = Settings(discord_token=secret, slack_bot_token="xoxb-1234567890-abcdefghij")
-    line = formatted(settings, "login token=%s failed; Authorization: Bearer %s; [%s]", secret, secret, secret)
+    env = {"DISCORD_TOKEN": secret, "SLACK_BOT_TOKEN": "xoxb-1234567890-abcdefghij"}
+    line = formatted(env, "login token=%s failed; Authorization: Bearer %s; [%s]", secret, secret, secret)
     assert line == "ERROR login token=[redacted] failed; Authorization: Bearer [redacted]; [[redacted]]"
 
 
 def test_a_one_character_secret_does_not_shred_the_rest_of_the_line() -> None:
-    settings = Settings(slack_signing_secret="e")
-    line = formatted(settings, "the secret is e, here: e")
+    line = formatted({"SLACK_SIGNING_SECRET": "e"}, "the secret is e, here: e")
     assert line == "ERROR the secret is [redacted], here: [redacted]"
 
 
 def test_a_long_secret_is_redacted_wherever_it_appears() -> None:
-    settings = Settings(slack_bot_token=f"xoxb-{CANARY}")
-    assert formatted(settings, "url=https://x/?t=xoxb-%sEND", CANARY) == "ERROR url=https://x/?t=[redacted]END"
+    assert formatted({"SLACK_BOT_TOKEN": f"xoxb-{CANARY}"}, "url=https://x/?t=xoxb-%sEND", CANARY) == "ERROR url=https://x/?t=[redacted]END"
 
 
 async def test_canary_token_appears_nowhere_when_slack_rejects_it(tmp_path: Path) -> None:
@@ -222,3 +223,9 @@ async def test_canary_token_appears_nowhere_when_slack_rejects_it(tmp_path: Path
     assert proc.returncode == 2, text
     assert "Slack rejected SLACK_BOT_TOKEN (invalid_auth)" in text
     assert CANARY not in text
+
+
+def test_every_configured_platform_secret_is_listed_whatever_its_length() -> None:
+    env = {"DISCORD_TOKEN": " d ", "SLACK_BOT_TOKEN": "xoxb-abc", "SLACK_APP_TOKEN": "",
+           "SLACK_SIGNING_SECRET": "0123456789abcdef0123456789abcdef", "SLACK_API_URL": "http://not-a-secret"}
+    assert all_secrets(env) == ("0123456789abcdef0123456789abcdef", "xoxb-abc", "d")
