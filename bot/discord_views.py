@@ -8,11 +8,11 @@ text first is `?<option>:<action id>`. The three classes are registered once at 
 is parsed from its `custom_id` alone and keeps working.
 
 discord.py is never asked to store one of our views or modals: each is stopped before it is
-sent (`View.stop()`; discord.py stores only unfinished ones). A stored view would hold memory
-per message, and when an ephemeral one times out (discord.py gives them 15 minutes) its
-removal also drops the dynamic items' registration for every message (`ViewStore.remove_view`
-pops the view's templates). Modal submits are read from the interaction itself
-(`submitted_text`), so a modal opened before a restart is answered too.
+sent (`View.stop()`; discord.py stores only unfinished ones). A view of dynamic items needs no
+per-message state anyway, and a stored one would start the 15-minute timer discord.py gives
+ephemeral views; a stored modal would stay in memory until it is submitted, and most are
+closed instead. Modal submits are read from the interaction itself (`submitted_text`, called
+from the client's `on_interaction`), so a modal opened before a restart is answered too.
 
 Layout: at most 20 buttons in rows of five (rows 0-3) and one select in the row after them,
 within Discord's five rows; a select has at most 25 options (core.actions.check keeps tasks
