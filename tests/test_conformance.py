@@ -64,6 +64,7 @@ async def fake_driver(policy: Policy) -> AsyncIterator[Driver]:
 
 DRIVERS: dict[str, Callable[[Policy], object]] = {
     "fake": fake_driver,
+    "discord": lambda p: __import__("tests.conformance_discord", fromlist=["discord_driver"]).discord_driver(p),
 }
 
 
