@@ -151,6 +151,8 @@ class Interaction:
     """Ids of the messages this interaction's answers made or changed, in order."""
     modal: dict[str, Any] | None = None
     """The modal the bot opened in answer (a type 9 callback)."""
+    payload: dict[str, Any] = field(default_factory=dict)
+    """The INTERACTION_CREATE data as sent (for a redelivery)."""
 
     def touch(self, message_id: str) -> None:
         if message_id not in self.touched:
@@ -491,9 +493,13 @@ class FakeDiscord:
         return data
 
     async def _inject(self, interaction: Interaction, data: dict[str, Any]) -> Interaction:
-        interaction.sent_at = time.monotonic()
+        interaction.sent_at, interaction.payload = time.monotonic(), data
         await self.dispatch("INTERACTION_CREATE", data)
         return interaction
+
+    async def redeliver(self, interaction: Interaction) -> None:
+        """The same INTERACTION_CREATE again (a gateway replay after a resume): same id, same token."""
+        await self.dispatch("INTERACTION_CREATE", interaction.payload)
 
     async def send_command(
         self, name: str, options: dict[str, Any] | None = None, *, guild: bool = False, user_id: str = "3001",

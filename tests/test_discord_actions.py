@@ -60,6 +60,13 @@ def _reveal(_ctx: Any, _args: dict[str, Any]) -> Result:
                   images=(Image(png(40, 20), "reveal.png", "The answer, drawn"),))
 
 
+def _who(_ctx: Any, args: dict[str, Any]) -> Result:
+    caller = args["caller"]
+    said = (f"platform={caller.platform} user={caller.user} place={caller.place} group={caller.group} "
+            f"direct={caller.direct} admin={caller.admin}")
+    return Result("who", said, "We looked.", "print('who')", "toy/who", show="private")
+
+
 def _many(_ctx: Any, _args: dict[str, Any]) -> Result:
     buttons = tuple(Action.to(f"Button {i}", "echo", text=f"b{i}") for i in range(20))
     menu = Menu("Pick one", tuple(Action.to(f"Option {i}", "echo", text=f"o{i}") for i in range(25)))
@@ -79,6 +86,8 @@ ACTION_REGISTRY = Registry([
     Command("reveal", "A quiz reveal.", (Option("q", "Which question", "text", max_length=4),), ("/reveal",),
             _reveal, needs_model=False, hidden=True),
     Command("many", "As many choices as Discord shows.", (), ("/many",), _many, needs_model=False),
+    Command("who", "Who asked, and where (a private answer).", (), ("/who",), _who, needs_model=False,
+            personal=True),
 ])
 
 
@@ -422,5 +431,50 @@ def test_a_forged_or_unknown_action_id_gets_the_policy_s_words(make: MakeAdapter
                 note = only(await fake.answered(click))
                 assert note.ephemeral and note.text(), forged
                 assert "Traceback" not in note.text()
+
+    run(scenario)
+
+
+# ----- who asked, where, and once -----
+MANAGE_GUILD = str(1 << 5)
+
+
+def test_a_request_says_who_asked_where_and_a_private_answer_stays_private(make: MakeAdapter) -> None:
+    async def scenario() -> None:
+        async with faked() as fake, connected(fake, make()):
+            dm = only(await fake.answered(await fake.send_command("who", user_id=ASKER)))
+            assert dm.ephemeral and dm.data["embeds"], "a `private` answer, with its embed, for the asker alone"
+            assert "platform=discord user=3001 place=2001 group= direct=True admin=False" in dm.text()
+            server = await fake.send_command("who", guild=True, user_id=OTHER, permissions=MANAGE_GUILD)
+            seen = only(await fake.answered(server))
+            assert seen.ephemeral and "user=3002 place=2002 group=7001 direct=False admin=True" in seen.text()
+            plain = await fake.send_command("who", guild=True, user_id=OTHER)
+            assert "admin=False" in only(await fake.answered(plain)).text(), "only Manage Server makes an admin"
+
+    run(scenario)
+
+
+def test_a_replayed_interaction_is_answered_once(make: MakeAdapter) -> None:
+    async def scenario() -> None:
+        async with faked() as fake, connected(fake, make()):
+            interaction = await fake.send_command("echo", {"text": "once"}, guild=True)
+            await fake.answered(interaction)
+            await fake.redeliver(interaction)
+            await asyncio.sleep(1.0)
+            assert len(interaction.callbacks) == 1 and len(interaction.followups) == 1
+
+    run(scenario)
+
+
+def test_stopping_cancels_a_pending_timer(make: MakeAdapter) -> None:
+    async def scenario() -> None:
+        async with faked() as fake:
+            adapter = make()
+            async with connected(fake, adapter):
+                question = await ask(fake, "quiz", {"ms": 700})
+                (timer,) = adapter.tutor.timers.values()
+            assert timer.cancelled() and adapter.tutor.timers == {}
+            await asyncio.sleep(1.0)
+            assert "Which letter" in question.text() and not [r for r in fake.requests if r.method == "PATCH"]
 
     run(scenario)
