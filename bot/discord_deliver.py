@@ -128,9 +128,8 @@ async def send_reply(client: discord.Client, interaction: discord.Interaction, r
 async def replace(client: discord.Client, placed: Placed, reply: Reply, asks: dict[str, Ask]) -> Placed | None:
     """Swap a message's embed, pictures and buttons for the new answer's; a new message when the token
     that could edit it has run out. None if it failed."""
-    edit = {**_message(reply, asks), "attachments": reply.files()}
-    del edit["files"]
-    edit["view"] = reply.view(asks)  # None clears the old buttons
+    edit: dict[str, Any] = {"embed": reply.embed, "attachments": reply.files(),  # the new pictures, no old one
+                            "view": reply.view(asks), "allowed_mentions": NO_MENTIONS}  # a view of None clears
     interaction = placed.interaction
     try:
         if interaction is None:
