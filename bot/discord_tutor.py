@@ -137,8 +137,8 @@ class DiscordTutor:
         await send_text(interaction, message)
 
     # -- clicks, selects and modals ------------------------------------------------------------------
-    async def on_choice(self, interaction: discord.Interaction, action_id: str, texts: dict[str, str] | None = None,
-                        ) -> None:
+    async def on_choice(self, interaction: discord.Interaction, action_id: str,
+                        texts: dict[str, str] | None = None) -> None:
         """A button, a select's option or a modal's submit: acknowledge, ask the policy, deliver."""
         try:
             await interaction.response.defer(thinking=interaction.message is None)
