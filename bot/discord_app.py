@@ -1,41 +1,41 @@
-"""The Discord adapter: slash commands generated from the core registry.
+"""The Discord adapter: slash commands, buttons, selects and modals on the one request policy.
 
-Thin on purpose: parse the interaction, call `core.service.answer`, render the `Result`
-(`bot.discord_render`). Every reply is sent with `AllowedMentions.none()`, so a learner's
-`@everyone` is echoed but never pings anyone.
+`DiscordAdapter(policy, env)` reads its own settings from the environment (`variables`):
+the bot token, an optional server for instant command updates, and sharding. Each interaction
+becomes a `core.policy.Request` (bot.discord_tutor), the outcome is rendered in Discord's
+dialect (bot.discord_render, bot.discord_markup) with the answer's actions as components
+(bot.discord_views), and delivered (bot.discord_deliver). Every message is sent with
+`AllowedMentions.none()`, so a learner's `@everyone` is echoed but never pings anyone.
 
-Entry points for the CLI: `run_discord(engine, settings)` (blocking) and, for tests and
-embedding, `build_bot(engine, settings)` and `serve(engine, settings)`.
+Sharding (Discord requires it past 2,500 servers): `DISCORD_SHARD_COUNT` splits the servers
+over that many gateway connections; `DISCORD_SHARD_IDS` says which of them this process runs
+(all of them when unset), so several processes can share a bot. Without either, one plain
+connection.
 """
 from __future__ import annotations
 
 import asyncio
-import inspect
-import logging
+import base64
+import contextlib
+import os
 import re
 import signal
 import sys
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import discord
-from discord import app_commands
 
-from bot.discord_render import error_text, render_result
-from bot.discord_sync import sync_if_changed
-from core.cooldown import Cooldown
-from core.engine import Engine
-from core.registry import MAX_TEXT_CHARS, Command, Option
-from core.service import APOLOGY, answer
-from core.settings import ConfigError, Settings
+from bot.adapter import Adapter, Variable
+from bot.discord_client import ShardedTutorBot, TutorBot
+from bot.discord_tutor import DiscordTutor
+from core.settings import ConfigError
 
-log = logging.getLogger("tutor.discord")
-
-NO_MENTIONS = discord.AllowedMentions.none()
-EVERYWHERE = app_commands.AppCommandContext(guild=True, dm_channel=True, private_channel=True)
-ANY_INSTALL = app_commands.AppInstallationType(guild=True, user=True)
-HEAD_MAX_LENGTH = 4
-"""`head` options are typed as text (a number, `all` or `mean`); the core checks the value."""
+if TYPE_CHECKING:  # pragma: no cover
+    from core.engine import Engine
+    from core.policy import Policy
+    from core.settings import Settings
 
 MISSING_TOKEN = (
     "DISCORD_TOKEN is not set. Put the bot token from the Discord developer portal in the "
@@ -45,283 +45,194 @@ BAD_TOKEN = (
     "Discord rejected DISCORD_TOKEN (invalid or reset token). Copy a fresh token from the "
     "developer portal (Bot > Reset Token) into DISCORD_TOKEN; see docs/discord.md."
 )
-
-Handler = Callable[[discord.Interaction, str, dict[str, Any]], Awaitable[None]]
-
-
-def option_annotation(option: Option) -> Any:
-    """The discord.py annotation for one core option: it becomes the option's type and limits."""
-    if option.kind == "bool":
-        return bool
-    if option.kind == "int":
-        if option.min_value is None and option.max_value is None:
-            return int
-        return app_commands.Range[int, option.min_value, option.max_value]
-    if option.kind == "head":
-        return app_commands.Range[str, None, HEAD_MAX_LENGTH]
-    return app_commands.Range[str, None, option.max_length or MAX_TEXT_CHARS]
+MAX_SHARDS = 10_000
+_SHARD_LIST = re.compile(r"\d+(-\d+)?(,\d+(-\d+)?)*")
 
 
-def build_slash_command(command: Command, handler: Handler) -> app_commands.Command:
-    """One slash command whose parameters mirror `command.options`.
-
-    discord.py reads parameters from the callback's signature, so we give a generic
-    `**options` callback an explicit `__signature__` built from the registry.
-    """
-
-    known = {o.name for o in command.options}
-
-    async def callback(interaction: discord.Interaction, **options: Any) -> None:
-        if any(name not in known for name, _ in interaction.namespace):
-            raise app_commands.CommandSignatureMismatch(interaction.command or slash)  # Discord's copy is stale
-        await handler(interaction, command.name, options)
-
-    params = [inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction)]
-    for option in command.options:
-        default = inspect.Parameter.empty if option.required else None
-        params.append(
-            inspect.Parameter(option.name, inspect.Parameter.KEYWORD_ONLY, default=default,
-                              annotation=option_annotation(option))
-        )
-    callback.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    described = app_commands.describe(**{o.name: o.description[:100] for o in command.options})(callback)
-    slash = app_commands.Command(
-        name=command.name,
-        description=command.description[:100],
-        callback=described,
-        allowed_contexts=EVERYWHERE,
-        allowed_installs=ANY_INSTALL,
-    )
-    return slash
+# ----- settings: each variable's format, then how they fit together -----
+def token_problem(token: str) -> str | None:
+    """Discord bot tokens: three base64url parts joined by dots, the first the bot's numeric id."""
+    parts = token.split(".")
+    if len(parts) != 3 or not all(re.fullmatch(r"[A-Za-z0-9_-]{4,}", p) for p in parts):
+        return "expected three base64url parts separated by dots (Bot > Reset Token in the developer portal)"
+    try:
+        first = base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        first = ""
+    return None if first.isdigit() else "the first part should encode the bot's numeric id; is this a bot token?"
 
 
-STALE_LIST = "My command list may be updating (Discord can take a few minutes to show a change)."
-SEE_HELP = "Pick the command again from the `/` menu in a few minutes; `/help` shows its options."
+def guild_problem(value: str) -> str | None:
+    return None if value.isascii() and value.isdigit() else "expected the server's numeric id (Copy Server ID)"
 
 
-def _command_name(error: app_commands.AppCommandError, current: str = "") -> str:
-    """The command the error is about (`name` or `group sub`): from the error, else `current`
-    (the interaction's command, for errors that do not carry one, such as TransformerError)."""
-    if isinstance(error, app_commands.CommandNotFound):
-        return " ".join([*error.parents, error.name])
-    command = getattr(error, "command", None)
-    return command.qualified_name if command is not None else current
+def count_problem(value: str) -> str | None:
+    ok = value.isascii() and value.isdigit() and 1 <= int(value) <= MAX_SHARDS
+    return None if ok else f"expected a whole number of shards from 1 to {MAX_SHARDS}"
 
 
-def _shown_name(error: app_commands.AppCommandError, current: str = "") -> str:
-    """`/name` as inline code, kept to the characters Discord allows in command names.
-
-    The name of an unknown command comes from the payload, so anything else (a backtick, a
-    lone surrogate) is dropped rather than echoed.
-    """
-    parts = _command_name(error, current).split()
-    shown = " ".join(filter(None, (re.sub(r"[^\w-]", "", part) for part in parts)))
-    return f"`/{shown}`" if shown else "That command"
+def ids_problem(value: str) -> str | None:
+    compact = value.replace(" ", "")
+    if not value.isascii() or not _SHARD_LIST.fullmatch(compact):
+        return "expected shard numbers such as `0,1` or `0-3`"
+    return None if parse_shard_ids(compact) else "a range such as `3-1` runs backwards"
 
 
-def app_command_error_message(error: app_commands.AppCommandError, current: str = "") -> str:
-    """The learner-facing words for an error discord.py raised, by type; an apology only for our own bugs.
-
-    An unknown command or mismatched options mean Discord's copy of the command list differs
-    from this bot's (not synced yet, or a stale client): retrying the same thing cannot help,
-    so the message says what happened and where to look instead.
-    """
-    name = _shown_name(error, current)
-    if isinstance(error, app_commands.CommandNotFound):
-        return f"{name} is not a command I know here. {STALE_LIST} Type `/help` to see the commands I have now."
-    if isinstance(error, app_commands.CommandSignatureMismatch):
-        return f"Discord sent {name} with options that do not match this version of the tutor. {STALE_LIST} {SEE_HELP}"
-    if isinstance(error, app_commands.TransformerError):
-        return (f"Discord sent {name} an option value of the wrong kind (expected {error.type.name}). "
-                f"{STALE_LIST} {SEE_HELP}")
-    if isinstance(error, app_commands.CheckFailure):
-        return f"{name} cannot be used here."
-    return APOLOGY
+def parse_shard_ids(value: str) -> tuple[int, ...]:
+    """`0,2-4` -> (0, 2, 3, 4): sorted, each once; empty for a backwards range."""
+    ids: set[int] = set()
+    for part in value.replace(" ", "").split(","):
+        low, _, high = part.partition("-")
+        first, last = int(low), int(high or low)
+        if last < first:
+            return ()
+        ids.update(range(first, min(last, MAX_SHARDS) + 1))
+    return tuple(sorted(ids))
 
 
-def log_app_command_error(error: app_commands.AppCommandError, current: str = "") -> None:
-    """One line for the states a stale command list explains; a traceback only for real failures."""
-    name = _command_name(error, current)  # %r below: a name from the payload may hold anything, even a lone surrogate
-    if isinstance(error, app_commands.CommandNotFound):
-        log.warning("unknown command %r from Discord; the synced command list may be out of date", name)
-    elif isinstance(error, (app_commands.CommandSignatureMismatch, app_commands.TransformerError)):
-        log.warning("options do not match /%s (%s); the synced command list may be out of date",
-                    name, type(error).__name__)
-    elif isinstance(error, app_commands.CheckFailure):
-        log.info("check failed for /%s: %s", name, type(error).__name__)
-    else:
-        log.error("slash command /%s failed", name or "?", exc_info=error)
+VARIABLES = (
+    Variable("DISCORD_TOKEN", "The bot token (developer portal: Bot > Reset Token).", secret=True,
+             check=token_problem),
+    Variable("DISCORD_GUILD_ID", "A server id to publish the slash commands to at once; empty: global.",
+             check=guild_problem),
+    Variable("DISCORD_SHARD_COUNT", "How many shards (gateway connections) the bot's servers are split over.",
+             check=count_problem),
+    Variable("DISCORD_SHARD_IDS", "Which of those shards this process runs (`0,1` or `0-3`); empty: all of them.",
+             check=ids_problem),
+)
 
 
-class TutorBot(discord.Client):
-    """A client with one slash command per registry command; state lives on the instance."""
+@dataclass(frozen=True)
+class Sharding:
+    count: int
+    ids: tuple[int, ...] | None
+    """None: every shard in this process."""
 
-    def __init__(self, engine: Engine, settings: Settings) -> None:
-        super().__init__(intents=discord.Intents(guilds=True), allowed_mentions=NO_MENTIONS)
-        self.engine = engine
-        self.settings = settings
-        self.cooldown = Cooldown(settings.cooldown_s)
-        self.tree = app_commands.CommandTree(self)
-        self.tree.error(self.on_command_error)
-        for command in engine.registry:
-            self.tree.add_command(build_slash_command(command, self.handle))
-        self._gateway_reader: asyncio.Task[None] | None = None
-        self._reader_stopped = False
+    @property
+    def publishes(self) -> bool:
+        """Only the process that runs shard 0 uploads the command list (one upload, not one per process)."""
+        return self.ids is None or 0 in self.ids
 
-    async def connect(self, *, reconnect: bool = True) -> None:
-        """discord.py's gateway loop, run in a task of its own so that `close` can stop it first."""
-        reader = asyncio.create_task(super().connect(reconnect=reconnect), name="discord-gateway-reader")
-        self._gateway_reader, self._reader_stopped = reader, False
+    def describe(self) -> str:
+        shown = ",".join(map(str, self.ids)) if self.ids is not None else f"0-{self.count - 1}"
+        return f"shards {shown} of {self.count}"
+
+
+@dataclass(frozen=True)
+class DiscordConfig:
+    token: str
+    guild_id: int | None
+    sharding: Sharding | None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> DiscordConfig:
+        """The settings, checked; `ConfigError` names the first problem."""
+        value = {v.env: env.get(v.env, "").strip() for v in VARIABLES}
+        for variable in VARIABLES[1:]:
+            problem = variable.check(value[variable.env]) if value[variable.env] and variable.check else None
+            if problem:
+                raise ConfigError(f"{variable.env}: {problem}.")
+        guild = value["DISCORD_GUILD_ID"]
+        return cls(value["DISCORD_TOKEN"], int(guild) if guild else None,
+                   _sharding(value["DISCORD_SHARD_COUNT"], value["DISCORD_SHARD_IDS"]))
+
+
+def _sharding(count: str, ids: str) -> Sharding | None:
+    if not count:
+        if ids:
+            raise ConfigError("DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT: how many shards there are in all.")
+        return None
+    total = int(count)
+    chosen = parse_shard_ids(ids) if ids else None
+    if chosen and chosen[-1] >= total:
+        raise ConfigError(f"DISCORD_SHARD_IDS names shard {chosen[-1]}, but DISCORD_SHARD_COUNT={total} "
+                          f"numbers them 0 to {total - 1}.")
+    return Sharding(total, chosen)
+
+
+# ----- the adapter -----
+class DiscordAdapter(Adapter):
+    name = "discord"
+    variables = VARIABLES
+
+    def __init__(self, policy: Policy, env: Mapping[str, str]) -> None:
+        super().__init__(policy, env)
+        self.config = DiscordConfig.from_env(env)
+        sharding = self.config.sharding
+        self.tutor = DiscordTutor(policy, guild_id=self.config.guild_id,
+                                  publishes=sharding is None or sharding.publishes)
+        self.client: discord.Client = (TutorBot(self.tutor) if sharding is None
+                                       else ShardedTutorBot(self.tutor, sharding.count, sharding.ids))
+
+    @classmethod
+    def check(cls, env: Mapping[str, str]) -> None:
+        if not DiscordConfig.from_env(env).token:
+            raise ConfigError(MISSING_TOKEN)
+
+    def describe(self) -> str:
+        sharding = self.config.sharding
+        return f"{self.name} ({sharding.describe()})" if sharding else self.name
+
+    async def serve(self) -> None:
+        """Connect and answer until `stop()`. A missing or rejected token raises `ConfigError`, so the
+        CLI prints one line and exits instead of reconnecting forever."""
+        if not self.config.token:
+            raise ConfigError(MISSING_TOKEN)
         try:
-            await reader
-        except asyncio.CancelledError:
-            current = asyncio.current_task()
-            if self._reader_stopped and reader.cancelled() and not (current and current.cancelling()):
-                return  # `close` stopped the reader: a requested shutdown, not a failure
+            async with self.client:
+                await self.client.start(self.config.token, reconnect=True)
+        except discord.LoginFailure:
+            raise ConfigError(BAD_TOKEN) from None
+        except discord.ConnectionClosed as exc:
+            if exc.code == 4004:
+                raise ConfigError(BAD_TOKEN) from None
             raise
         finally:
-            self._gateway_reader = None
+            await self.tutor.close()
 
-    async def close(self) -> None:
-        """Close the gateway with code 1000, so Discord ends the session and shows the bot offline at once.
-
-        discord.py's own `close` asks for 1000, but its gateway reader is usually waiting for a
-        frame at that moment; aiohttp wakes the reader first, and the reader closes the socket
-        with 4000 ("reconnect later") before our 1000 is sent, so Discord keeps the bot shown
-        online for a minute or two (Rapptz/discord.py#6134). Stopping the reader first leaves
-        the socket idle, and the library's close then sends 1000 and nothing else.
-        """
-        await self._stop_gateway_reader()
-        await super().close()
-
-    async def _stop_gateway_reader(self) -> None:
-        reader = self._gateway_reader
-        if reader is None or reader.done() or reader is asyncio.current_task():
-            return  # not connected, or discord.py is closing from inside the reader itself
-        self._reader_stopped = True
-        reader.cancel()
-        await asyncio.wait({reader})
-
-    async def setup_hook(self) -> None:
-        """Publish the commands before the gateway connects, if they changed (bot.discord_sync).
-
-        With DISCORD_GUILD_ID they go to that server only (shown at once); otherwise globally.
-        """
-        guild_id = self.settings.discord_guild_id
-        if guild_id:
-            self.tree.copy_global_to(guild=discord.Object(id=guild_id))
-        await sync_if_changed(self.tree, guild_id, self.settings.cache_dir)
-
-    async def on_ready(self) -> None:
-        log.info("connected to Discord as %s", self.user)
-
-    async def handle(self, interaction: discord.Interaction, name: str, options: dict[str, Any]) -> None:
-        """Cooldown check, defer within Discord's 3 s, answer, then exactly one follow-up."""
-        user_id = str(interaction.user.id)
-        wait = self.cooldown.wait_left(user_id)
-        if wait > 0:
-            await self.send_error(interaction, Cooldown.message(wait))
-            return
-        try:
-            await interaction.response.defer(thinking=True)
-        except discord.HTTPException as exc:  # too late (10062) or Discord trouble: nothing to answer to
-            log.warning("could not defer /%s: %s", name, exc)
-            return
-        args = {key: value for key, value in options.items() if value is not None}
-        outcome = await answer(self.engine, platform="discord", user_id=user_id, command=name, args=args)
-        if outcome.result is None:
-            await self.send_error(interaction, outcome.error or APOLOGY)
-            return
-        reply = render_result(outcome.result, interaction.filesize_limit)
-        try:
-            await interaction.followup.send(embed=reply.embed, files=reply.files(), allowed_mentions=NO_MENTIONS)
-        except discord.HTTPException:
-            log.exception("could not send the answer to /%s", name)
-            await self.send_error(interaction, APOLOGY)
-
-    async def send_error(self, interaction: discord.Interaction, message: str) -> None:
-        """An ephemeral note to the asker only.
-
-        After a public defer the first follow-up replaces the "thinking…" message and
-        keeps its visibility, so we delete that message first and then follow up privately.
-        """
-        try:
-            if not interaction.response.is_done():
-                text = error_text(message)
-                await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
-                return
-            try:
-                await interaction.delete_original_response()
-            except discord.HTTPException:
-                pass
-            await interaction.followup.send(error_text(message), ephemeral=True, allowed_mentions=NO_MENTIONS)
-        except discord.HTTPException as exc:
-            log.warning("could not send an error message: %s", exc)
-
-    async def on_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
-        """What discord.py raises before or around our callback: say what happened, log it once."""
-        current = interaction.command.qualified_name if interaction.command is not None else ""
-        log_app_command_error(error, current)
-        await self.send_error(interaction, app_command_error_message(error, current))
+    async def stop(self) -> None:
+        """Cancel pending timers and close the gateway with code 1000 (Discord shows the bot offline at once)."""
+        await self.tutor.close()
+        if not self.client.is_closed():
+            await self.client.close()
 
 
-def build_bot(engine: Engine, settings: Settings) -> TutorBot:
-    """A ready-to-start client; `serve` or `run_discord` start it."""
-    return TutorBot(engine, settings)
+# ----- until bot/run_all.py and bot/cli.py iterate `bot.adapter.ADAPTERS` -----
+# `tutor run` and `tutor discord` still call these three with core Settings; they go when the CLI
+# builds adapters itself (`DiscordAdapter(policy, env)`, `serve()`, `stop()`).
+def _legacy_env(settings: Settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k.startswith("DISCORD_SHARD_")}
+    env["DISCORD_TOKEN"] = str(getattr(settings, "discord_token", "") or "")
+    env["DISCORD_GUILD_ID"] = str(getattr(settings, "discord_guild_id", "") or "")
+    return env
 
 
-def _install_stop_signals(bot: discord.Client) -> list[signal.Signals]:
-    """SIGTERM (Docker) and SIGINT close the gateway cleanly instead of killing the process."""
-    loop = asyncio.get_running_loop()
-    tasks: set[asyncio.Task[None]] = set()
+def build_bot(engine: Engine, settings: Settings) -> discord.Client:
+    from core.policy import Policy
 
-    def stop() -> None:
-        task = loop.create_task(bot.close())
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-
-    installed = []
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        try:
-            loop.add_signal_handler(sig, stop)
-            installed.append(sig)
-        except (NotImplementedError, RuntimeError, ValueError):  # Windows, or not the main thread
-            pass
-    return installed
+    adapter = DiscordAdapter(Policy(engine), _legacy_env(settings))
+    adapter.client.adapter = adapter  # type: ignore[attr-defined]
+    return adapter.client
 
 
 async def serve(engine: Engine, settings: Settings, bot: discord.Client | None = None) -> None:
-    """Run the bot until it is closed (SIGTERM/SIGINT or `bot.close()`).
-
-    Raises `ConfigError` for a missing or rejected token, so the CLI prints one line
-    and exits instead of reconnecting forever.
-    """
-    token = settings.discord_token.strip()
-    if not token:
-        raise ConfigError(MISSING_TOKEN)
-    bot = bot or build_bot(engine, settings)
-    installed = _install_stop_signals(bot)
+    """The adapter until SIGTERM/SIGINT (the runner's job once it iterates adapters)."""
+    adapter: Any = (bot or build_bot(engine, settings)).adapter  # type: ignore[attr-defined]
+    loop = asyncio.get_running_loop()
+    stopping: set[asyncio.Task[None]] = set()
+    installed = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # Windows, not the main thread
+            loop.add_signal_handler(sig, lambda: stopping.add(loop.create_task(adapter.stop())))
+            installed.append(sig)
     try:
-        async with bot:
-            await bot.start(token, reconnect=True)
-    except discord.LoginFailure:
-        raise ConfigError(BAD_TOKEN) from None
-    except discord.ConnectionClosed as exc:
-        if exc.code == 4004:
-            raise ConfigError(BAD_TOKEN) from None
-        raise
+        await adapter.serve()
     finally:
-        loop = asyncio.get_running_loop()
         for sig in installed:
             loop.remove_signal_handler(sig)
 
 
 def run_discord(engine: Engine, settings: Settings) -> int:
-    """Blocking entry point for `tutor discord`: 0 after a clean shutdown (SIGTERM/SIGINT).
-
-    A missing or rejected token prints one line to stderr and returns 2 (the CLI's
-    exit code for problems the user can fix) instead of a traceback or a retry loop.
-    """
     try:
         asyncio.run(serve(engine, settings))
     except ConfigError as exc:

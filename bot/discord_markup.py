@@ -1,10 +1,9 @@
 """The core's markup in Discord's dialect: code spans and blocks that a learner's backticks cannot break.
 
-The core's markup (core/results.py) is `**bold**` and code spans, read here by CommonMark's
-rule: a run of n backticks up to the next run of exactly n, so text with backticks inside
-needs a longer delimiter in the core's text. Discord's client does not read CommonMark. Its
-parser (derived from simple-markdown; tests/fake_discord.py `read_markdown` models it) has
-these rules for code:
+The core's markup (core/markup.py) is `**bold**`, code spans by CommonMark's rule and
+backslash escapes; `core.markup.spans` reads it, and each span is written here in Discord's
+dialect. Discord's client does not read CommonMark. Its parser (derived from simple-markdown;
+tests/fake_discord.py `read_markdown` models it) has these rules for code:
 
 - A code block is three backticks up to the next three backticks, anywhere in a message,
   even in the middle of a line. A longer fence does not help: the block still ends at the
@@ -13,30 +12,35 @@ these rules for code:
   a backtick at either end is dropped, so two backticks with padding (`` `` `a` `` ``) show
   `` `a` ``. A delimiter of three or more would start a code block, so only one and two
   backticks can delimit inline code.
-- A backslash escapes a backtick outside code (discord.py's `utils.escape_markdown` does the
-  same).
+- A backslash escapes any character that is not a letter, a digit or a space.
 
 So: inside inline code no two backticks touch (a zero-width space goes between them) and
 the delimiter is two backticks, padded with a space where Discord would drop one. Inside a
-code block no three touch. Outside code, a backtick is escaped, so it cannot open a span that
-swallows the rest of the message. The zero-width space is invisible. It only changes text
-copied out of a span or a table, never a snippet to run: bot.discord_render attaches a
-snippet with three backticks in a row as a file.
+code block no three touch. Outside code every character Discord would read as formatting is
+escaped (`escape`): backticks, so none opens a span that swallows the rest of the message,
+and `*`, `_`, `~`, `|`, a masked link's `[` and a quote, heading or list mark at a line's
+start, so a learner's `__init__` or `# not a heading` shows as typed. Links stay as they are.
+The zero-width space is invisible. It only changes text copied out of a span or a table,
+never a snippet to run: bot.discord_render attaches a snippet with three backticks in a row
+as a file.
 """
 from __future__ import annotations
 
-import bisect
 import re
-from collections.abc import Iterator
 
+from core.markup import Span, spans
 from core.text import clean_text
 
 ZWSP = "\u200b"
-_RUN = re.compile(r"`+")
-_SLASHES_BEFORE_TICK = re.compile(r"(\\*)`")
-_TRAILING_SLASHES = re.compile(r"(\\+)$")
 _STARTS_WITH_TICK = re.compile(r" *`")
 _ENDS_WITH_TICK = re.compile(r"` *$")
+_FORMATTING = re.compile(
+    r"(?P<url><?https?://[^\s<>]+[^\s<>.,:;\"')\]])"  # a link: Discord does not format inside it
+    r"|(?P<char>[\\*_~|`])"
+    r"|(?P<link>\[(?=[^\]\n]*\]\())"  # the `[` of a masked link `[text](url)`
+    r"|^(?P<indent>[ \t]*)(?P<mark>[>#-])",  # a quote, a heading, a list or a subtext at a line's start
+    re.MULTILINE,
+)
 
 
 def outgoing(text: str) -> str:
@@ -69,55 +73,47 @@ def inline_code(text: str) -> str:
     return f"``{lead}{text}{trail}``"
 
 
-def code_spans(text: str) -> Iterator[tuple[bool, str]]:
-    """(is_code, piece) in order, by CommonMark's rule: a run of n backticks opens a span that the
-    next run of exactly n closes; a run with no partner is literal text.
+def escape(text: str) -> str:
+    """Literal text as Discord text: every character Discord would read as formatting escaped."""
 
-    Span text is normalised as CommonMark does: line breaks become spaces, and one space is
-    dropped from each end when both ends have one. Backslash escapes are not read (the core
-    writes none).
-    """
-    runs = list(_RUN.finditer(text))
-    by_length: dict[int, list[int]] = {}
-    for index, run in enumerate(runs):
-        by_length.setdefault(len(run.group()), []).append(index)
-    start = index = 0
-    while index < len(runs):
-        opener = runs[index]
-        same = by_length[len(opener.group())]
-        later = bisect.bisect_right(same, index)
-        if later == len(same):
-            index += 1
-            continue
-        closer = runs[same[later]]
-        yield False, text[start:opener.start()]
-        yield True, _span_text(text[opener.end():closer.start()])
-        start, index = closer.end(), same[later] + 1
-    yield False, text[start:]
+    def one(match: re.Match[str]) -> str:
+        if match.group("url"):
+            return match.group("url")
+        if match.group("char") or match.group("link"):
+            return "\\" + match.group(0)
+        return match.group("indent") + "\\" + match.group("mark")
+
+    return _FORMATTING.sub(one, text)
 
 
-def _span_text(raw: str) -> str:
-    text = raw.replace("\r\n", " ").replace("\n", " ")
-    if len(text) >= 2 and text[0] == " " and text[-1] == " " and text.strip(" "):
-        return text[1:-1]
-    return text
+def _shown(span: Span) -> str:
+    return inline_code(span.text) if span.code else escape(span.text)
 
 
-def _plain(text: str, code_follows: bool) -> str:
-    """Plain text with every backtick escaped (and the backslashes before it, so they stay literal)."""
-    text = _SLASHES_BEFORE_TICK.sub(lambda m: m.group(1) * 2 + "\\`", text)
-    if code_follows:  # a trailing backslash would escape the span's opening backtick
-        text = _TRAILING_SLASHES.sub(lambda m: m.group(1) * 2, text)
-    return text
+def discord_markup(markup: str) -> str:
+    """The core's markup (`**bold**`, CommonMark code spans, backslash escapes) as Discord message text.
 
-
-def discord_markup(text: str) -> str:
-    """The core's markup (`**bold**`, CommonMark code spans) as Discord message text."""
-    pieces = list(code_spans(outgoing(text)))
+    Neighbouring bold spans (bold text around a code span) share one pair of `**`."""
     out = ""
-    for i, (is_code, piece) in enumerate(pieces):
-        shown = inline_code(piece) if is_code else _plain(piece, code_follows=i + 1 < len(pieces))
-        if out.endswith("`") and shown.startswith("`"):
-            out += ZWSP  # two spans side by side must not read as one longer delimiter
-        out += shown
+    parsed = spans(outgoing(markup))
+    i = 0
+    while i < len(parsed):
+        run = [parsed[i]]
+        while run[0].bold and i + len(run) < len(parsed) and parsed[i + len(run)].bold:
+            run.append(parsed[i + len(run)])
+        shown = _join([_shown(s) for s in run])
+        if run[0].bold and shown:
+            shown = f"**{shown}**"
+        out = _join([out, shown])
+        i += len(run)
+    return out
+
+
+def _join(pieces: list[str]) -> str:
+    """Concatenate, with a zero-width space where two spans' backticks would touch and read as one delimiter."""
+    out = ""
+    for piece in pieces:
+        if out.endswith("`") and piece.startswith("`"):
+            out += ZWSP
+        out += piece
     return out

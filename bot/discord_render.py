@@ -1,19 +1,27 @@
 """Turn a core `Result` into the pieces of one Discord message, within Discord's limits.
 
 Pure functions (no network, no client), so the limits are unit-tested without Discord.
-Every cut is visible: a trimmed part ends with a notice, a too-long snippet becomes an
-attached `snippet.py`, and a picture over the upload limit becomes its alt text. Text goes
-through bot.discord_markup, so a learner's backticks cannot open or close a code span or
-block (see that module for why each choice renders correctly on Discord).
+The layout follows the core's sections (`core.markup.sections`, with their labels): the answer,
+the table as a code block and the notes in the embed's description, "What happened" and "Try
+it yourself" as fields, the model in the footer, the first picture as the embed's image and
+the actions as components (bot.discord_views). Every cut is visible: a trimmed part ends with
+a notice, a too-long snippet becomes an attached `snippet.py`, and a picture over the upload
+limit becomes its alt text. Text goes through bot.discord_markup, so a learner's backticks
+cannot open or close a code span or block (see that module for why each choice renders
+correctly on Discord).
 """
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 
 import discord
 
 from bot.discord_markup import break_runs, discord_markup, outgoing
+from bot.discord_views import build_view
+from core.actions import Ask, Choice
+from core.markup import CODE, EXPLANATION, MODEL, NOTE, code, plain, sections, split_text, to_plain
 from core.results import Image, Result
 
 CONTENT_LIMIT = 2000
@@ -29,8 +37,8 @@ MAX_CODE_FIELDS = 3
 SNIPPET_FILENAME = "snippet.py"
 EMBED_COLOUR = 0xFFD21E  # Hugging Face yellow
 
-EXPLANATION_NAME = "What happened"
-CODE_NAME = "Try it yourself"
+EXPLANATION_NAME = EXPLANATION
+CODE_NAME = CODE
 CONTINUED = " (continued)"
 CUT_NOTICE = "… (cut to fit Discord's limit)"
 
@@ -45,20 +53,23 @@ class Attachment:
 
     def to_file(self) -> discord.File:
         """A fresh `discord.File` (they are single-use streams, so build one per send)."""
-        import io
-
         return discord.File(io.BytesIO(self.data), filename=self.filename, description=self.description or None)
 
 
 @dataclass(frozen=True)
 class Reply:
-    """One Discord message: an embed and its attachments."""
+    """One Discord message: an embed, its attachments and its actions."""
 
     embed: discord.Embed
     attachments: tuple[Attachment, ...] = ()
+    choices: tuple[Choice, ...] = ()
 
     def files(self) -> list[discord.File]:
         return [a.to_file() for a in self.attachments]
+
+    def view(self, asks: dict[str, Ask] | None = None) -> discord.ui.View | None:
+        """The components, built fresh inside the event loop (see bot.discord_views)."""
+        return build_view(self.choices, asks)
 
 
 def trim(text: str, limit: int, notice: str = CUT_NOTICE) -> str:
@@ -126,21 +137,6 @@ def code_block(body: str, limit: int, lang: str = "") -> str:
     return head + "\n".join(kept) + tail
 
 
-def split_text(text: str, size: int) -> list[str]:
-    """Chunks of at most `size` characters, cut at paragraph, line or word breaks if possible."""
-    chunks: list[str] = []
-    rest = text.strip()
-    while len(rest) > size:
-        cut = max(rest.rfind(sep, 0, size + 1) for sep in ("\n\n", "\n", " "))
-        if cut <= size // 2:
-            cut = size
-        chunks.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest:
-        chunks.append(rest)
-    return chunks
-
-
 def split_code(code: str, size: int) -> list[str]:
     """Fenced ```py blocks of at most `size` characters each, split at line breaks."""
     head, tail = "```py\n", "\n```"
@@ -168,32 +164,65 @@ def safe_filename(name: str, fallback: str = "image.png") -> str:
 
 
 def _image_pieces(images: tuple[Image, ...], file_limit: int) -> tuple[list[Attachment], list[str]]:
-    """Attach every image that fits the upload limit; describe the others in words."""
+    """Attach every image that fits the upload limit (each under a name of its own); describe the
+    others in words (the core's markup)."""
     attached: list[Attachment] = []
     fallbacks: list[str] = []
     for image in images:
+        name = _free_name(safe_filename(image.filename), {a.filename for a in attached})
         if len(image.png) <= file_limit and len(attached) < MAX_FILES - 1:
-            attached.append(Attachment(safe_filename(image.filename), image.png, trim(outgoing(image.alt), 1024, "…")))
+            attached.append(Attachment(name, image.png, trim(outgoing(image.alt), 1024, "…")))
         else:
             fallbacks.append(
-                f"The picture `{safe_filename(image.filename)}` ({human_size(len(image.png))}) is over this chat's upload "
-                f"limit ({human_size(file_limit)}), so here is what it shows: {image.alt}"
+                f"The picture {code(name)} ({human_size(len(image.png))}) is over this chat's upload "
+                f"limit ({human_size(file_limit)}), so here is what it shows: {plain(image.alt)}"
             )
     return attached, fallbacks
 
 
-def _description(result: Result, fallbacks: list[str], limit: int) -> str:
+def _free_name(name: str, taken: set[str]) -> str:
+    """`name`, or `name-2.png`, `name-3.png`...: two attachments with one name would show one picture twice."""
+    stem, dot, suffix = name.rpartition(".")
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{stem}-{n}.{suffix}" if dot else f"{name}-{n}"
+    return candidate
+
+
+@dataclass(frozen=True)
+class Parts:
+    """A result's sections (core.markup.sections), grouped the way one embed shows them."""
+
+    answer: str
+    table: str | None
+    notes: list[str]
+    explanation: str
+    code: str
+    model: str
+
+    @classmethod
+    def of(cls, result: Result) -> Parts:
+        found = sections(result)
+        by_label = {label: markup for label, markup in found}
+        return cls(answer=found[0][1], table=by_label.get("table"),
+                   notes=[markup for label, markup in found if label == NOTE],
+                   explanation=by_label.get(EXPLANATION, ""), code=by_label.get(CODE, ""),
+                   model=to_plain(by_label.get(MODEL, "")))
+
+
+def _description(parts: Parts, fallbacks: list[str], limit: int) -> str:
     """The answer, the table as a code block, then notes; the table is cut first."""
-    notes = [f"**Note:** {n}" for n in result.notices] + [f"**Note:** {f}" for f in fallbacks]
+    notes = [f"**{NOTE}:** {n}" for n in [*parts.notes, *fallbacks]]
     notes_text = fit_markup("\n".join(notes), limit // 4) if notes else ""
-    answer = fit_markup(result.answer.strip() or "(no answer)", limit // 2)
+    answer = fit_markup(parts.answer.strip() or "(no answer)", limit // 2)
     fixed = len(answer) + (len(notes_text) + 2 if notes_text else 0)
-    parts = [answer]
-    if result.table is not None:
-        parts.append(code_block(result.table.as_text(), max(40, limit - fixed - 2)))
+    shown = [answer]
+    if parts.table is not None:
+        shown.append(code_block(parts.table, max(40, limit - fixed - 2)))
     if notes_text:
-        parts.append(notes_text)
-    return trim("\n\n".join(parts), limit)
+        shown.append(notes_text)
+    return trim("\n\n".join(shown), limit)
 
 
 def _explanation_fields(text: str, budget: int) -> list[str]:
@@ -217,39 +246,44 @@ def _explanation_fields(text: str, budget: int) -> list[str]:
         room = max(60, room - over)
 
 
-def _snippet_reason(code_values: list[str], code: str, room: int) -> str | None:
+def _snippet_reason(code_values: list[str], snippet: str, room: int) -> str | None:
     """Why the snippet cannot be shown in the message as is, or None when it can."""
     if len(code_values) > MAX_CODE_FIELDS or sum(map(len, code_values)) > room:
         return "is too long for a message"
-    if "```" in code:  # shown, it would need invisible breaks that change what the code prints
+    if "```" in snippet:  # shown, it would need invisible breaks that change what the code prints
         return "has three backticks in a row, which a Discord code block cannot show as they are"
     return None
 
 
+def _code_fields(snippet: str, room: int, attachments: list[Attachment], file_limit: int) -> list[str]:
+    """"Try it yourself": code blocks, or the snippet attached as a file when it cannot be shown as is."""
+    values = split_code(snippet, FIELD_VALUE_LIMIT) if snippet.strip() else []
+    reason = _snippet_reason(values, snippet, room)
+    if not values or not reason:
+        return values
+    data = snippet.encode("utf-8")
+    if len(data) <= file_limit and len(attachments) < MAX_FILES:
+        attachments.append(Attachment(SNIPPET_FILENAME, data, "Code that reproduces this answer"))
+        return [f"The snippet {reason}, so it is attached as `{SNIPPET_FILENAME}`."]
+    return [code_block(snippet, FIELD_VALUE_LIMIT - 40, "py") + "\n… (snippet cut to fit)"]
+
+
 def render_result(result: Result, file_limit: int) -> Reply:
-    """One message for one answer: embed (answer, table, what happened, code, model) and files.
+    """One message for one answer: embed (answer, table, what happened, code, model), files and actions.
 
     `file_limit` is the upload limit in bytes for this interaction (read at run time).
     """
+    parts = Parts.of(result)
     attachments, fallbacks = _image_pieces(result.images, file_limit)
     title = trim(outgoing(f"/{result.command}"), TITLE_LIMIT, "…")
-    footer = trim(outgoing(f"Model: {result.model}"), FOOTER_LIMIT, "…")
+    footer = trim(outgoing(f"{MODEL}: {parts.model}"), FOOTER_LIMIT, "…")
     names = len(EXPLANATION_NAME) * MAX_EXPLANATION_FIELDS + len(CONTINUED) * 4 + len(CODE_NAME) * MAX_CODE_FIELDS
     fixed = len(title) + len(footer) + names
-    description = _description(result, fallbacks, min(DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT - fixed - 1500))
+    description = _description(parts, fallbacks, min(DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT - fixed - 1500))
     budget = EMBED_TOTAL_LIMIT - fixed - len(description)
-
-    code = outgoing(result.code)
-    code_values = split_code(code, FIELD_VALUE_LIMIT) if code.strip() else []
-    reason = _snippet_reason(code_values, code, budget - len(result.explanation.strip()))
-    if code_values and reason:
-        snippet = code.encode("utf-8")
-        if len(snippet) <= file_limit and len(attachments) < MAX_FILES:
-            attachments.append(Attachment(SNIPPET_FILENAME, snippet, "Code that reproduces this answer"))
-            code_values = [f"The snippet {reason}, so it is attached as `{SNIPPET_FILENAME}`."]
-        else:
-            code_values = [code_block(code, FIELD_VALUE_LIMIT - 40, "py") + "\n… (snippet cut to fit)"]
-    explanation = _explanation_fields(result.explanation, budget - sum(map(len, code_values)))
+    code_values = _code_fields(outgoing(parts.code), budget - len(parts.explanation.strip()), attachments,
+                               file_limit)
+    explanation = _explanation_fields(parts.explanation, budget - sum(map(len, code_values)))
 
     embed = discord.Embed(title=title, description=description, colour=EMBED_COLOUR)
     for i, value in enumerate(explanation):
@@ -260,4 +294,4 @@ def render_result(result: Result, file_limit: int) -> Reply:
     images = [a for a in attachments if a.filename.lower().endswith(".png")]
     if images:
         embed.set_image(url=f"attachment://{images[0].filename}")
-    return Reply(embed=embed, attachments=tuple(attachments))
+    return Reply(embed=embed, attachments=tuple(attachments), choices=result.actions)

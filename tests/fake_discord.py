@@ -3,7 +3,10 @@
 The real discord.py client talks to it: `patch_discord(fake)` points the library's REST
 base and gateway at this server (internal attributes, pinned discord.py 2.7). The fake
 records every request the bot makes and lets a test inject INTERACTION_CREATE events and
-faults (429 on follow-ups, close code 4004, HTTP 401 on login).
+faults (429 on follow-ups, close code 4004, HTTP 401 on login, an expired token).
+Clicks (component interactions, type 3), modal submits (type 5) and several shards are modelled
+too: the fake keeps every message the bot made (its embeds, components, attachments and
+`interaction_metadata`), so a test can click a button on one, and edits change it in place.
 """
 from __future__ import annotations
 
@@ -38,6 +41,21 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
     return web.Response(body=json.dumps(body).encode(), status=status,
                         headers={**(headers or {}), "Content-Type": "application/json"})
 EPHEMERAL = 64
+LOADING = 128
+DISCORD_EPOCH_MS = 1_420_070_400_000
+TOKEN_LIFE_S = 15 * 60
+"""An interaction's token works for 15 minutes; after that its webhook answers 401 (code 50027)."""
+DM_CHANNEL, GUILD_CHANNEL, GUILD = "2001", "2002", "7001"
+MESSAGE_FIELDS = ("content", "embeds", "components", "allowed_mentions")
+
+
+def snowflake(at: float, counter: int) -> str:
+    """A Discord id made at `at` (Unix seconds): discord.py reads an interaction's age from it."""
+    return str(((int(at * 1000) - DISCORD_EPOCH_MS) << 22) | (counter & 0x3FFFFF))
+
+
+def _user(user_id: str) -> dict[str, Any]:
+    return {"id": user_id, "username": f"user{user_id}", "discriminator": "0", "avatar": None}
 
 
 @dataclass
@@ -58,40 +76,108 @@ class Sent:
 
     def text(self) -> str:
         """All visible text: content plus every embed part, for assertions."""
-        parts = [self.payload.get("content") or ""]
-        for embed in self.payload.get("embeds") or []:
-            parts += [embed.get("title", ""), embed.get("description", "")]
-            parts += [f"{f['name']}\n{f['value']}" for f in embed.get("fields", [])]
-            parts.append(embed.get("footer", {}).get("text", ""))
         data = self.payload.get("data") or {}
-        parts.append(data.get("content") or "")
-        return "\n".join(p for p in parts if p)
+        return message_text({**self.payload, "content": self.payload.get("content") or data.get("content") or ""})
+
+
+def message_text(message: dict[str, Any]) -> str:
+    """A message's content and every embed part, one per line (raw Discord markdown)."""
+    parts = [message.get("content") or ""]
+    for embed in message.get("embeds") or []:
+        parts += [embed.get("title", ""), embed.get("description", "")]
+        parts += [f"{f['name']}\n{f['value']}" for f in embed.get("fields", [])]
+        parts.append(embed.get("footer", {}).get("text", ""))
+    return "\n".join(p for p in parts if p)
+
+
+def components_of(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every interactive component in a message (buttons and selects), rows flattened."""
+    out: list[dict[str, Any]] = []
+    for row in message.get("components") or []:
+        out.extend(row.get("components") or [row])
+    return out
+
+
+@dataclass
+class Posted:
+    """A message the bot made, as Discord keeps it: its JSON and its attachments' bytes."""
+
+    data: dict[str, Any]
+    files: dict[str, bytes] = field(default_factory=dict)
+    deleted: bool = False
+
+    @property
+    def id(self) -> str:
+        return str(self.data["id"])
+
+    @property
+    def ephemeral(self) -> bool:
+        return bool(self.data.get("flags", 0) & EPHEMERAL)
+
+    @property
+    def components(self) -> list[dict[str, Any]]:
+        return components_of(self.data)
+
+    def text(self) -> str:
+        return message_text(self.data)
+
+    def images(self) -> list[tuple[str, bytes, str]]:
+        """(filename, bytes, alt text) of each PNG attached, in order."""
+        return [(a["filename"], self.files[a["filename"]], a.get("description") or "")
+                for a in self.data.get("attachments", []) if a["filename"].lower().endswith(".png")]
 
 
 @dataclass
 class Interaction:
-    """An injected slash command, and what the bot answered to it."""
+    """An injected interaction (a slash command, a click, a modal submit) and what the bot did with it."""
 
     id: str
     token: str
     sent_at: float
+    kind: int = 2
+    """2 a slash command, 3 a component (button, select), 5 a modal submit."""
+    created: float = field(default_factory=time.time)
+    user_id: str = "3001"
+    channel_id: str = DM_CHANNEL
+    message_id: str | None = None
+    """For a click or a modal opened from one: the message it came from (its @original)."""
+    original_id: str | None = None
+    """For a slash command: the message its response made."""
     callbacks: list[Sent] = field(default_factory=list)
     followups: list[Sent] = field(default_factory=list)
     deletes: list[Sent] = field(default_factory=list)
+    edits: list[Sent] = field(default_factory=list)
+    touched: list[str] = field(default_factory=list)
+    """Ids of the messages this interaction's answers made or changed, in order."""
+    modal: dict[str, Any] | None = None
+    """The modal the bot opened in answer (a type 9 callback)."""
+    payload: dict[str, Any] = field(default_factory=dict)
+    """The INTERACTION_CREATE data as sent (for a redelivery)."""
+
+    def touch(self, message_id: str) -> None:
+        if message_id not in self.touched:
+            self.touched.append(message_id)
+
+    @property
+    def original(self) -> str | None:
+        return self.message_id if self.kind in (3, 5) and self.message_id else self.original_id
 
 
 class FakeDiscord:
-    """REST API + gateway on 127.0.0.1; one bot connection at a time."""
+    """REST API + gateway on 127.0.0.1; one gateway connection per shard."""
 
-    def __init__(self, heartbeat_interval_ms: int = 1000, defer_deadline_s: float = 3.0) -> None:
+    def __init__(self, heartbeat_interval_ms: int = 1000, defer_deadline_s: float = 3.0,
+                 token_life_s: float = TOKEN_LIFE_S) -> None:
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.defer_deadline_s = defer_deadline_s
+        self.token_life_s = token_life_s
         self.port = 0
         self.requests: list[Sent] = []
         self.heartbeats: list[float] = []
         self.identified: list[dict[str, Any]] = []
         self.synced: list[tuple[str, list[dict[str, Any]]]] = []
         self.interactions: dict[str, Interaction] = {}
+        self.messages: dict[str, Posted] = {}
         self.close_codes: list[int | None] = []
         self.rate_limit_followups = 0
         """How many follow-up POSTs to answer with 429 before accepting one."""
@@ -99,6 +185,9 @@ class FakeDiscord:
         self.gateway_close_code: int | None = None
         """If set, the gateway closes with this code right after IDENTIFY (4004: bad token)."""
         self.ready = asyncio.Event()
+        self.sockets: dict[int, web.WebSocketResponse] = {}
+        """The open gateway connection of each shard."""
+        self.shard_count = 1
         self._ws: web.WebSocketResponse | None = None
         self._seq = itertools.count(1)
         self._ids = itertools.count(1001)
@@ -117,8 +206,9 @@ class FakeDiscord:
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     async def stop(self) -> None:
-        if self._ws is not None and not self._ws.closed:
-            await self._ws.close()
+        for ws in list(self.sockets.values()):
+            if not ws.closed:
+                await ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -129,6 +219,9 @@ class FakeDiscord:
     @property
     def gateway(self) -> yarl.URL:
         return yarl.URL(f"ws://127.0.0.1:{self.port}/gw")
+
+    def new_id(self, at: float | None = None) -> str:
+        return snowflake(time.time() if at is None else at, next(self._ids))
 
     # -- gateway -----------------------------------------------------------------------------
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
@@ -155,15 +248,25 @@ class FakeDiscord:
         if self.gateway_close_code is not None:
             await ws.close(code=self.gateway_close_code, message=b"Authentication failed.")
             return
-        await self.dispatch("READY", {
-            "v": 10, "user": BOT_USER, "guilds": [], "session_id": "s1",
+        shard_id, count = data.get("shard") or (0, 1)
+        self.sockets[shard_id], self.shard_count = ws, count
+        await self._send(ws, "READY", {
+            "v": 10, "user": BOT_USER, "guilds": [], "session_id": f"s{shard_id}", "shard": [shard_id, count],
             "resume_gateway_url": str(self.gateway), "application": {"id": APP_ID, "flags": 0},
         })
         self.ready.set()
 
+    async def _send(self, ws: web.WebSocketResponse, event: str, data: dict[str, Any]) -> None:
+        await ws.send_json({"op": 0, "t": event, "s": next(self._seq), "d": data})
+
+    def shard_of(self, guild_id: str | None) -> int:
+        """Discord's rule: a server's events go to shard (server id >> 22) % shard count; DMs to shard 0."""
+        return (int(guild_id) >> 22) % self.shard_count if guild_id else 0
+
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        assert self._ws is not None, "the bot has not connected to the gateway"
-        await self._ws.send_json({"op": 0, "t": event, "s": next(self._seq), "d": data})
+        ws = self.sockets.get(self.shard_of(data.get("guild_id"))) or self._ws
+        assert ws is not None, "the bot has not connected to the gateway (or not that shard)"
+        await self._send(ws, event, data)
 
     # -- REST ----------------------------------------------------------------------------------
     async def _rest(self, request: web.Request) -> web.Response:
@@ -210,92 +313,239 @@ class FakeDiscord:
             return self._callback(parts[1], parts[2], sent)
         if parts[:2] == ["webhooks", APP_ID]:
             return self._webhook(method, parts[2], parts[3:], sent)
-        return _json({"message": "404: Not Found", "code": 0}, status=404)
+        if parts[0] == "channels" and len(parts) >= 3 and parts[2] == "messages":
+            return self._channel(method, parts[1], parts[3:], sent)
+        return _unknown("404: Not Found", 0)
 
+    # -- interaction callbacks (the first answer, within 3 s) -----------------------------------------
     def _callback(self, interaction_id: str, token: str, sent: Sent) -> web.Response:
         interaction = self.interactions.get(interaction_id)
         if interaction is None or interaction.token != token:
-            return _json({"message": "Unknown interaction", "code": 10062}, status=404)
+            return _unknown("Unknown interaction", 10062)
         interaction.callbacks.append(sent)
         if len(interaction.callbacks) > 1:
-            return _json({"message": "Interaction has already been acknowledged.", "code": 40060},
-                                     status=400)
+            return _json({"message": "Interaction has already been acknowledged.", "code": 40060}, status=400)
         if sent.at - interaction.sent_at > self.defer_deadline_s:
-            return _json({"message": "Unknown interaction", "code": 10062}, status=404)
+            return _unknown("Unknown interaction", 10062)
         kind = sent.payload.get("type")
-        ephemeral = sent.ephemeral
+        data = sent.payload.get("data") or {}
+        if kind in (6, 7) and interaction.message_id is None:
+            return _json({"message": "Invalid interaction response type", "code": 50035}, status=400)
         body: dict[str, Any] = {"interaction": {
-            "id": interaction_id, "type": 2, "response_message_loading": kind == 5,
-            "response_message_ephemeral": ephemeral,
+            "id": interaction_id, "type": interaction.kind, "response_message_loading": kind == 5,
+            "response_message_ephemeral": bool((data.get("flags") or 0) & EPHEMERAL),
         }}
-        if kind == 4:
-            body["resource"] = {"type": 4, "message": self._message(sent.payload.get("data", {}))}
+        if kind in (4, 5):
+            flags = (data.get("flags") or 0) | (LOADING if kind == 5 else 0)
+            posted = self._post(interaction.channel_id, {**data, "flags": flags}, sent.files, interaction)
+            interaction.original_id = posted.id
+            if kind == 4:
+                interaction.touch(posted.id)
+                body["resource"] = {"type": 4, "message": posted.data}
+        elif kind == 7:
+            posted = self._edit(interaction.message_id or "", data, sent.files, interaction)
+            body["resource"] = {"type": 7, "message": posted.data}
+        elif kind == 9:
+            interaction.modal = data
         return _json(body)
 
+    # -- an interaction's webhook: follow-ups and edits, while its token lives -------------------------
     def _webhook(self, method: str, token: str, rest: list[str], sent: Sent) -> web.Response:
         interaction = next((i for i in self.interactions.values() if i.token == token), None)
         if interaction is None:
-            return _json({"message": "Unknown Webhook", "code": 10015}, status=404)
+            return _unknown("Unknown Webhook", 10015)
+        if time.time() - interaction.created > self.token_life_s:
+            return _json({"message": "Invalid Webhook Token", "code": 50027}, status=401)
+        if method == "POST" and not rest:
+            return self._followup(interaction, sent)
+        target = interaction.original if rest[-1:] == ["@original"] else (rest[-1] if rest else None)
+        posted = self.messages.get(target or "")
+        if posted is None or posted.deleted:
+            return _unknown("Unknown Message", 10008)
         if method == "DELETE":
             interaction.deletes.append(sent)
+            posted.deleted = True
             return web.Response(status=204)
-        if method == "POST" and not rest:
-            if self.rate_limit_followups > 0:
-                self.rate_limit_followups -= 1
-                headers = {"X-RateLimit-Limit": "5", "X-RateLimit-Remaining": "0",
-                           "X-RateLimit-Reset-After": "0.5", "X-RateLimit-Bucket": "fake",
-                           "Via": "1.1 google"}  # real 429s carry it; discord.py treats others as a ban
-                return _json({"message": "You are being rate limited.", "retry_after": 0.5,
-                                          "global": False}, status=429, headers=headers)
-            interaction.followups.append(sent)
-            return _json(self._message(sent.payload))
-        return _json(self._message(sent.payload))
+        if method == "PATCH":
+            interaction.edits.append(sent)
+            return _json(self._edit(posted.id, sent.payload, sent.files, interaction).data)
+        return _json(posted.data)
 
-    def _message(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "id": str(next(self._ids) + 4000), "channel_id": "2001", "type": 0,
-            "content": payload.get("content") or "", "author": BOT_USER, "attachments": [],
-            "embeds": payload.get("embeds") or [], "mentions": [], "mention_roles": [], "pinned": False,
-            "tts": False, "mention_everyone": False, "timestamp": "2025-01-01T00:00:00+00:00",
-            "edited_timestamp": None, "flags": payload.get("flags") or 0,
+    def _followup(self, interaction: Interaction, sent: Sent) -> web.Response:
+        if self.rate_limit_followups > 0:
+            self.rate_limit_followups -= 1
+            headers = {"X-RateLimit-Limit": "5", "X-RateLimit-Remaining": "0",
+                       "X-RateLimit-Reset-After": "0.5", "X-RateLimit-Bucket": "fake",
+                       "Via": "1.1 google"}  # real 429s carry it; discord.py treats others as a ban
+            return _json({"message": "You are being rate limited.", "retry_after": 0.5, "global": False},
+                         status=429, headers=headers)
+        interaction.followups.append(sent)
+        loading = self.messages.get(interaction.original_id or "")
+        if loading is not None and not loading.deleted and loading.data.get("flags", 0) & LOADING:
+            # Discord: the first follow-up after a deferral fills the "thinking" message, keeping its visibility
+            kept = loading.data["flags"] & EPHEMERAL
+            return _json(self._edit(loading.id, {**sent.payload, "flags": kept}, sent.files, interaction).data)
+        return _json(self._post(interaction.channel_id, sent.payload, sent.files, interaction).data)
+
+    # -- the bot's own token: messages in a channel ---------------------------------------------------
+    def _channel(self, method: str, channel_id: str, rest: list[str], sent: Sent) -> web.Response:
+        if method == "POST" and not rest:
+            return _json(self._post(channel_id, sent.payload, sent.files, None).data)
+        posted = self.messages.get(rest[0] if rest else "")
+        if posted is None or posted.deleted or posted.data["channel_id"] != channel_id or posted.ephemeral:
+            return _unknown("Unknown Message", 10008)
+        if method == "PATCH":
+            return _json(self._edit(posted.id, sent.payload, sent.files, None).data)
+        return _json(posted.data)
+
+    # -- messages --------------------------------------------------------------------------------------
+    def _post(self, channel_id: str, payload: dict[str, Any], files: list[tuple[str, bytes]],
+              by: Interaction | None) -> Posted:
+        message_id = self.new_id()
+        data: dict[str, Any] = {
+            "id": message_id, "channel_id": channel_id, "type": 0 if by is None else 20, "content": "",
+            "author": BOT_USER, "attachments": [], "embeds": [], "components": [], "mentions": [],
+            "mention_roles": [], "pinned": False, "tts": False, "mention_everyone": False,
+            "timestamp": "2025-01-01T00:00:00+00:00", "edited_timestamp": None, "flags": payload.get("flags") or 0,
+            "application_id": APP_ID,
         }
+        if by is not None:
+            data["webhook_id"] = APP_ID
+            data["interaction_metadata"] = {
+                "id": by.id, "type": by.kind, "user": _user(by.user_id),
+                "authorizing_integration_owners": {"0": GUILD} if by.channel_id == GUILD_CHANNEL else {"1": by.user_id},
+                **({"interacted_message_id": by.message_id} if by.message_id else {}),
+            }
+        posted = Posted(data)
+        self.messages[message_id] = posted
+        self._apply(posted, payload, files)
+        if by is not None:
+            by.touch(message_id)
+        return posted
+
+    def _edit(self, message_id: str, payload: dict[str, Any], files: list[tuple[str, bytes]],
+              by: Interaction | None) -> Posted:
+        posted = self.messages[message_id]
+        posted.data["edited_timestamp"] = "2025-01-01T00:00:01+00:00"
+        self._apply(posted, payload, files)
+        if by is not None:
+            by.touch(message_id)
+        return posted
+
+    def _apply(self, posted: Posted, payload: dict[str, Any], files: list[tuple[str, bytes]]) -> None:
+        """Set what the payload names; `attachments` lists the ones to keep (by id) and the new ones."""
+        for key in MESSAGE_FIELDS:
+            if key in payload:
+                posted.data[key] = payload[key] if payload[key] is not None else ([] if key != "content" else "")
+        if "flags" in payload:
+            posted.data["flags"] = (payload.get("flags") or 0) | (posted.data.get("flags", 0) & EPHEMERAL)
+        if "attachments" not in payload and not files:
+            return
+        uploaded = dict(files)
+        kept = {str(a["id"]): a for a in posted.data.get("attachments", [])}
+        attachments, contents = [], {}
+        for entry in payload.get("attachments", [{"id": i, "filename": n} for i, (n, _) in enumerate(files)]):
+            old = kept.get(str(entry.get("id")))
+            if old is not None:
+                attachments.append(old)
+                contents[old["filename"]] = posted.files[old["filename"]]
+                continue
+            name = entry.get("filename") or files[int(entry["id"])][0]
+            data = uploaded[name]
+            attachments.append({"id": self.new_id(), "filename": name, "size": len(data),
+                                "url": f"https://cdn.fake/{name}", "proxy_url": f"https://cdn.fake/{name}",
+                                "description": entry.get("description")})
+            contents[name] = data
+        posted.data["attachments"], posted.files = attachments, contents
 
     # -- what tests call ---------------------------------------------------------------------
-    async def send_command(
-        self, name: str, options: dict[str, Any] | None = None, *, guild: bool = False, user_id: str = "3001",
-        attachment_size_limit: int = 10 * 1024 * 1024,
-    ) -> Interaction:
-        """Inject a slash command from a DM (default) or a server channel."""
-        number = next(self._ids)
-        interaction = Interaction(str(number), f"itok{number}", time.monotonic())
+    def _new_interaction(self, kind: int, user_id: str, guild: bool, age_s: float) -> Interaction:
+        created = time.time() - age_s
+        interaction_id = self.new_id(created)
+        interaction = Interaction(interaction_id, f"itok{interaction_id}", time.monotonic(), kind=kind,
+                                  created=created, user_id=user_id, channel_id=GUILD_CHANNEL if guild else DM_CHANNEL)
         self.interactions[interaction.id] = interaction
-        user = {"id": user_id, "username": "alice", "discriminator": "0", "avatar": None}
+        return interaction
+
+    def _envelope(self, interaction: Interaction, guild: bool, attachment_size_limit: int,
+                  permissions: str = "0", guild_id: str = GUILD) -> dict[str, Any]:
+        """The fields every interaction carries: who, where, and the token."""
+        user = _user(interaction.user_id)
         data: dict[str, Any] = {
-            "id": interaction.id, "application_id": APP_ID, "type": 2, "token": interaction.token, "version": 1,
-            "attachment_size_limit": attachment_size_limit, "locale": "en-US", "app_permissions": "0",
-            "entitlements": [],
-            "data": {"id": "4001", "name": name, "type": 1, "options": [
-                {"name": key, "type": OPTION_TYPES[type(value)], "value": value}
-                for key, value in (options or {}).items()
-            ]},
+            "id": interaction.id, "application_id": APP_ID, "type": interaction.kind, "token": interaction.token,
+            "version": 1, "attachment_size_limit": attachment_size_limit, "locale": "en-US",
+            "app_permissions": "0", "entitlements": [],
         }
         if guild:
             data.update({
-                "guild_id": "7001", "context": 0, "authorizing_integration_owners": {"0": "7001"},
-                "channel": {"id": "2002", "type": 0, "guild_id": "7001", "name": "general", "position": 0,
+                "guild_id": guild_id, "context": 0, "authorizing_integration_owners": {"0": guild_id},
+                "channel": {"id": GUILD_CHANNEL, "type": 0, "guild_id": guild_id, "name": "general", "position": 0,
                             "permission_overwrites": [], "nsfw": False, "parent_id": None},
-                "channel_id": "2002",
+                "channel_id": GUILD_CHANNEL,
                 "member": {"user": user, "roles": [], "joined_at": "2024-01-01T00:00:00+00:00", "deaf": False,
-                           "mute": False, "flags": 0, "permissions": "0", "nick": None, "avatar": None},
+                           "mute": False, "flags": 0, "permissions": permissions, "nick": None, "avatar": None},
             })
         else:
             data.update({
-                "context": 1, "authorizing_integration_owners": {"1": user_id},
-                "channel": {"id": "2001", "type": 1}, "channel_id": "2001", "user": user,
+                "context": 1, "authorizing_integration_owners": {"1": interaction.user_id},
+                "channel": {"id": DM_CHANNEL, "type": 1}, "channel_id": DM_CHANNEL, "user": user,
             })
-        interaction.sent_at = time.monotonic()
+        return data
+
+    async def _inject(self, interaction: Interaction, data: dict[str, Any]) -> Interaction:
+        interaction.sent_at, interaction.payload = time.monotonic(), data
         await self.dispatch("INTERACTION_CREATE", data)
         return interaction
+
+    async def redeliver(self, interaction: Interaction) -> None:
+        """The same INTERACTION_CREATE again (a gateway replay after a resume): same id, same token."""
+        await self.dispatch("INTERACTION_CREATE", interaction.payload)
+
+    async def send_command(
+        self, name: str, options: dict[str, Any] | None = None, *, guild: bool = False, user_id: str = "3001",
+        attachment_size_limit: int = 10 * 1024 * 1024, permissions: str = "0", guild_id: str = GUILD,
+        age_s: float = 0.0,
+    ) -> Interaction:
+        """Inject a slash command from a DM (default) or a server channel."""
+        interaction = self._new_interaction(2, user_id, guild, age_s)
+        data = self._envelope(interaction, guild, attachment_size_limit, permissions, guild_id)
+        data["data"] = {"id": "4001", "name": name, "type": 1, "options": [
+            {"name": key, "type": OPTION_TYPES[type(value)], "value": value} for key, value in (options or {}).items()
+        ]}
+        return await self._inject(interaction, data)
+
+    async def click(
+        self, message: Posted | str, custom_id: str, *, user_id: str = "3001", values: list[str] | None = None,
+        attachment_size_limit: int = 10 * 1024 * 1024, age_s: float = 0.0,
+    ) -> Interaction:
+        """Inject a click on a button (or a choice in a select, with `values`) of a message the bot sent."""
+        posted = message if isinstance(message, Posted) else self.messages[message]
+        component = next((c for c in posted.components if c.get("custom_id") == custom_id), None)
+        assert component is not None, f"no component {custom_id!r} on message {posted.id}"
+        guild = posted.data["channel_id"] == GUILD_CHANNEL
+        interaction = self._new_interaction(3, user_id, guild, age_s)
+        interaction.message_id = posted.id
+        data = self._envelope(interaction, guild, attachment_size_limit)
+        data["message"] = posted.data
+        data["data"] = {"custom_id": custom_id, "component_type": component["type"],
+                        **({"values": values} if values is not None else {})}
+        return await self._inject(interaction, data)
+
+    async def submit(self, opened: Interaction, values: dict[str, str], *, age_s: float = 0.0) -> Interaction:
+        """Inject the submit of the modal the bot opened in answer to `opened`, with text per input custom_id."""
+        assert opened.modal is not None, "the bot opened no modal for that interaction"
+        guild = opened.channel_id == GUILD_CHANNEL
+        interaction = self._new_interaction(5, opened.user_id, guild, age_s)
+        interaction.message_id = opened.message_id
+        data = self._envelope(interaction, guild, 10 * 1024 * 1024)
+        if opened.message_id:
+            data["message"] = self.messages[opened.message_id].data
+        inputs = [c for c in _walk(opened.modal.get("components") or []) if c.get("type") == 4]
+        data["data"] = {"custom_id": opened.modal["custom_id"], "components": [
+            {"type": 1, "components": [{"type": 4, "custom_id": c["custom_id"], "value": values[c["custom_id"]]}]}
+            for c in inputs if c["custom_id"] in values
+        ]}
+        return await self._inject(interaction, data)
 
     def _notify(self) -> None:
         self._changed.set()
@@ -320,6 +570,36 @@ class FakeDiscord:
 
         await self.wait_until(done, timeout)
         return interaction.followups[-1] if interaction.followups else interaction.callbacks[-1]
+
+    async def answered(self, interaction: Interaction, timeout: float = 30.0) -> list[Posted]:
+        """Wait until the bot has finished with an interaction (its loading message filled, or a
+        message made or changed), then the messages it made or changed, as they are now."""
+
+        def done() -> bool:
+            loading = self.messages.get(interaction.original_id or "")
+            if loading is not None and not loading.deleted and loading.data.get("flags", 0) & LOADING:
+                return False
+            return bool(interaction.touched or interaction.modal)
+
+        await self.wait_until(done, timeout)
+        await asyncio.sleep(0.05)  # a second message (a private copy after an edit) may follow at once
+        return [self.messages[m] for m in interaction.touched if not self.messages[m].deleted]
+
+    def channel_messages(self) -> list[Posted]:
+        """Messages the bot posted with its own token (no interaction)."""
+        return [p for p in self.messages.values() if "interaction_metadata" not in p.data]
+
+
+def _walk(components: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for component in components:
+        yield component
+        yield from _walk(component.get("components") or [])
+        if isinstance(component.get("component"), dict):  # a Label holds one component
+            yield from _walk([component["component"]])
+
+
+def _unknown(message: str, code: int) -> web.Response:
+    return _json({"message": message, "code": code}, status=404)
 
 
 @contextlib.contextmanager

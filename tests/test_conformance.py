@@ -69,6 +69,12 @@ def _console(policy: Policy, tmp_path: Path) -> AbstractAsyncContextManager[Driv
     return console_driver(policy, tmp_path)
 
 
+def _discord(policy: Policy, _tmp_path: Path) -> AbstractAsyncContextManager[Driver]:
+    from tests.conformance_discord import discord_driver
+
+    return discord_driver(policy)
+
+
 def _slack(policy: Policy, _tmp_path: Path) -> AbstractAsyncContextManager[Driver]:
     from tests.conformance_slack import slack_driver
 
@@ -78,6 +84,7 @@ def _slack(policy: Policy, _tmp_path: Path) -> AbstractAsyncContextManager[Drive
 DRIVERS: dict[str, Callable[[Policy, Path], AbstractAsyncContextManager[Driver]]] = {
     "fake": lambda policy, _tmp_path: fake_driver(policy),
     "console": _console,
+    "discord": _discord,
     "slack": _slack,
 }
 

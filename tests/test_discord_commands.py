@@ -6,22 +6,26 @@ discord.py client and records what the bot sends back.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import io
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import discord
 import pytest
 from PIL import Image as PILImage
 
-from bot.discord_app import HEAD_MAX_LENGTH, build_bot
+from bot.discord_app import DiscordAdapter
+from bot.discord_commands import HEAD_MAX_LENGTH
 from core.engine import Engine
 from core.grammar import parse_line
+from core.markup import to_plain
+from core.policy import APOLOGY, Policy
 from core.registry import MAX_TEXT_CHARS, Command, Option, Registry
-from core.service import APOLOGY
-from core.settings import Settings
+from core.store import Database, RunStore, database_url
+from core.text import clean_text
 from tests.fake_discord import FakeDiscord, Interaction, Sent, discord_session, read_markdown
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -29,10 +33,17 @@ OPTION_TYPE = {"text": 3, "int": 4, "bool": 5, "head": 3}
 
 
 @pytest.fixture
-def bot_settings(tiny_settings: Settings, tmp_path: Path) -> Settings:
-    """The bot's settings: the shared tiny pack for the engine, a cache folder of its own for the
-    record of synced commands, so each test's start uploads them."""
-    return dataclasses.replace(tiny_settings, discord_token="test-token", cache_dir=tmp_path)
+def bot(tiny_engine: Engine, tmp_path: Path) -> Callable[[], discord.Client]:
+    """A client on the shared tiny pack's engine, with a cache folder of its own for the record of
+    synced commands (so each test's start uploads them) and for its runs."""
+
+    def build() -> discord.Client:
+        policy = Policy(tiny_engine, runs=RunStore(Database(database_url(tmp_path))))
+        adapter = DiscordAdapter(policy, {"DISCORD_TOKEN": "test-token"})
+        adapter.tutor.cache_dir = tmp_path
+        return adapter.client
+
+    return build
 
 
 def typed_example(registry: Registry, command: Command) -> dict[str, Any]:
@@ -59,12 +70,12 @@ def expected_option(option: Option) -> dict[str, Any]:
     return payload
 
 
-def test_synced_payload_matches_the_real_registry(tiny_engine: Engine, bot_settings: Settings) -> None:
+def test_synced_payload_matches_the_real_registry(tiny_engine: Engine, bot: Callable[[], discord.Client]) -> None:
     async def scenario() -> None:
-        async with discord_session(lambda: build_bot(tiny_engine, bot_settings)) as (fake, _):
+        async with discord_session(bot) as (fake, _):
             (_, payload), = fake.synced
-            assert [c["name"] for c in payload] == [c.name for c in tiny_engine.registry]
-            for command, synced in zip(tiny_engine.registry, payload):
+            assert [c["name"] for c in payload] == [c.name for c in tiny_engine.registry.visible()]
+            for command, synced in zip(tiny_engine.registry.visible(), payload, strict=True):
                 assert synced["description"] == command.description
                 assert synced["contexts"] == [0, 1, 2], "servers, bot DMs, group DMs"
                 assert synced["integration_types"] == [0, 1], "server install and user install"
@@ -72,6 +83,11 @@ def test_synced_payload_matches_the_real_registry(tiny_engine: Engine, bot_setti
                 assert synced.get("options", []) == [expected_option(o) for o in options], command.name
 
     asyncio.run(asyncio.wait_for(scenario(), 60))
+
+
+def shown(markdown: str) -> str:
+    """What a reader sees of Discord text (escapes undone, code as its text, bold marks dropped)."""
+    return "".join(text for _, text in read_markdown(markdown)).replace("**", "")
 
 
 def assert_valid_png(reply: Sent) -> None:
@@ -84,10 +100,10 @@ def assert_valid_png(reply: Sent) -> None:
     assert reply.payload["attachments"][0]["description"], "alt text is set"
 
 
-def test_every_command_answers_through_discord(tiny_engine: Engine, bot_settings: Settings) -> None:
+def test_every_command_answers_through_discord(tiny_engine: Engine, bot: Callable[[], discord.Client]) -> None:
     async def scenario() -> None:
-        async with discord_session(lambda: build_bot(tiny_engine, bot_settings)) as (fake, _):
-            for index, command in enumerate(tiny_engine.registry):
+        async with discord_session(bot) as (fake, _):
+            for index, command in enumerate(tiny_engine.registry.visible()):
                 options = typed_example(tiny_engine.registry, command)
                 expected = await tiny_engine.run(command.name, options)
                 interaction = await fake.send_command(command.name, options, guild=index % 2 == 1)
@@ -98,7 +114,7 @@ def test_every_command_answers_through_discord(tiny_engine: Engine, bot_settings
                 assert len(interaction.followups) == 1 and not reply.ephemeral, where
                 (embed,) = reply.payload["embeds"]
                 assert embed["title"] == f"/{command.name}"
-                assert expected.answer.strip()[:300] in embed["description"], where
+                assert clean_text(to_plain(expected.answer)).text.strip()[:300] in shown(embed["description"]), where
                 assert embed["footer"]["text"] == f"Model: {expected.model}", where
                 if expected.table is not None:
                     assert expected.table.as_text().splitlines()[0] in embed["description"], where
@@ -113,7 +129,7 @@ def test_every_command_answers_through_discord(tiny_engine: Engine, bot_settings
     asyncio.run(asyncio.wait_for(scenario(), 120))
 
 
-def test_bad_input_gets_an_ephemeral_error(tiny_engine: Engine, bot_settings: Settings) -> None:
+def test_bad_input_gets_an_ephemeral_error(tiny_engine: Engine, bot: Callable[[], discord.Client]) -> None:
     cases = [
         ("sentiment", {"text": ""}, r"needs `text`"),
         ("fillmask", {"text": "Paris is the capital of France."}, r"\[MASK\]|<mask>|mask"),
@@ -123,13 +139,14 @@ def test_bad_input_gets_an_ephemeral_error(tiny_engine: Engine, bot_settings: Se
     ]
 
     async def scenario() -> None:
-        async with discord_session(lambda: build_bot(tiny_engine, bot_settings)) as (fake, client):
+        async with discord_session(bot) as (fake, client):
             for name, options, pattern in cases:
                 interaction = await fake.send_command(name, options)
                 reply = await fake.reply_to(interaction, timeout=30)
                 assert reply.ephemeral, (name, options, reply.payload)
-                assert re.search(pattern, reply.payload["content"], re.IGNORECASE), reply.payload["content"]
-                assert "Traceback" not in reply.payload["content"]
+                text = reply.payload.get("content") or reply.payload["data"]["content"]  # follow-up, or direct
+                assert re.search(pattern, text, re.IGNORECASE), text
+                assert "Traceback" not in text
             interaction = await fake.send_command("tokenize", {"text": "still here"})
             assert "still" in (await fake.reply_to(interaction)).text()
             assert not client.is_closed()
@@ -141,9 +158,11 @@ BACKTICKS = "Run `pip install transformers` then ```py import torch```"
 """The learner's text from issue 10 (point 8)."""
 
 
-def test_backticks_in_a_learner_s_text_leave_the_table_whole(tiny_engine: Engine, bot_settings: Settings) -> None:
+def test_backticks_in_a_learner_s_text_leave_the_table_whole(
+    tiny_engine: Engine, bot: Callable[[], discord.Client],
+) -> None:
     async def scenario() -> None:
-        async with discord_session(lambda: build_bot(tiny_engine, bot_settings)) as (fake, _):
+        async with discord_session(bot) as (fake, _):
             expected = await tiny_engine.run("tokenize", {"text": BACKTICKS})
             interaction = await fake.send_command("tokenize", {"text": BACKTICKS})
             reply = await fake.reply_to(interaction)
@@ -157,10 +176,10 @@ def test_backticks_in_a_learner_s_text_leave_the_table_whole(tiny_engine: Engine
 
 
 def test_a_lone_surrogate_in_an_option_is_answered_without_an_apology(
-    tiny_engine: Engine, bot_settings: Settings,
+    tiny_engine: Engine, bot: Callable[[], discord.Client],
 ) -> None:
     async def scenario() -> None:
-        async with discord_session(lambda: build_bot(tiny_engine, bot_settings)) as (fake, _):
+        async with discord_session(bot) as (fake, _):
             interaction = await fake.send_command("sentiment", {"text": "I love this \ud800 course"})
             reply = await fake.reply_to(interaction, timeout=30)
             assert APOLOGY not in reply.text()

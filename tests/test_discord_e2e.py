@@ -1,19 +1,15 @@
 """End to end: the real discord.py client (bot.discord_app) against the local fake Discord.
 
-These use a small custom registry (a legitimate engine feature) so they run without
-models: an echo command, a deliberately slow one, a failing one and one with a picture.
+These use the toy registry (tests/toy_registry.py, a legitimate engine feature) so they run
+without models: an echo command, a deliberately slow one, a failing one, one with a picture
+and one that spends the cooldown like a model command.
 """
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import io
 import itertools
 import json
 import logging
-import os
-import signal
-import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -21,87 +17,53 @@ from typing import Any
 
 import aiohttp
 import pytest
-from PIL import Image as PILImage
 
-from bot.discord_app import build_bot, run_discord, serve
+from bot.discord_app import DiscordAdapter
+from core.cooldown import Cooldown
 from core.engine import Engine
-from core.errors import UserError
-from core.registry import Command, Option, Registry
-from core.results import Image, Result
-from core.service import APOLOGY
+from core.policy import APOLOGY, Policy
+from core.registry import Registry
 from core.settings import ConfigError, Settings
-from tests.fake_discord import EPHEMERAL, FakeDiscord, Sent, discord_session, patch_discord
+from tests.fake_discord import FakeDiscord, Sent, discord_session, patch_discord
+from tests.toy_registry import SLOW_S, TOY_REGISTRY, png
 
-SLOW_S = 3.0
-
-
-def _png() -> bytes:
-    buffer = io.BytesIO()
-    PILImage.new("RGB", (32, 16), (10, 120, 200)).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def _echo(_ctx: Any, args: dict[str, Any]) -> Result:
-    if args["text"] == "please fail":
-        raise UserError("That text is not allowed here: pick another one.")
-    return Result("echo", f"You said: {args['text']} (x{args['times']})", "We echoed your text.",
-                  "print('echo')", "toy/echo")
-
-
-def _slow(_ctx: Any, _args: dict[str, Any]) -> Result:
-    time.sleep(SLOW_S)  # stands in for a long model call in the worker thread
-    return Result("slow", "Done after a long think.", "We waited.", "import time", "toy/slow")
-
-
-def _boom(_ctx: Any, _args: dict[str, Any]) -> Result:
-    raise RuntimeError("internal detail that must not reach the chat")
-
-
-def _picture(_ctx: Any, _args: dict[str, Any]) -> Result:
-    return Result("picture", "Here is a picture.", "We drew it.", "import PIL", "toy/picture",
-                  images=(Image(_png(), "picture.png", "A blue rectangle"),))
-
-
-TOY_REGISTRY = Registry([
-    Command("echo", "Repeat a text back.",
-            (Option("text", "The text to repeat", "text", required=True, positional="main", max_length=200),
-             Option("times", "How loud (1-5)", "int", min_value=1, max_value=5, default=1),
-             Option("shout", "Upper case?", "bool", default=False),
-             Option("head", "A head number, `all` or `mean`", "head", min_value=0, max_value=3, default="all")),
-            ("/echo hello",), _echo, needs_model=False),
-    Command("slow", "Think for a while in a worker thread.", (), ("/slow",), _slow, needs_model=False),
-    Command("boom", "Fail on purpose.", (), ("/boom",), _boom, needs_model=False),
-    Command("picture", "Draw a picture.", (), ("/picture",), _picture, needs_model=False),
-])
+TOKEN = "test-token"
 
 
 @pytest.fixture(scope="module")
-def engine_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def toy_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     cache = Path(tmp_path_factory.mktemp("toy-cache"))
-    return Settings(pack="tiny", cache_dir=cache, cooldown_s=0.0, request_timeout_s=30.0, workers=2,
-                    discord_token="test-token")
+    engine = Engine(Settings(pack="tiny", cache_dir=cache, cooldown_s=0.0, request_timeout_s=30.0, workers=2),
+                    registry=TOY_REGISTRY)
+    yield engine
+    engine.close()
+
+
+Make = Callable[..., DiscordAdapter]
 
 
 @pytest.fixture
-def toy_settings(engine_settings: Settings, tmp_path: Path) -> Settings:
-    """The bot's settings: a cache folder of its own per test, so each start syncs its commands."""
-    return dataclasses.replace(engine_settings, cache_dir=tmp_path)
+def make(toy_engine: Engine, tmp_path: Path) -> Make:
+    """A fresh adapter (its own policy) whose record of synced commands lives in this test's folder,
+    so each test's first start uploads them."""
 
+    def build(engine: Engine = toy_engine, cooldown_s: float = 0.0, **env: str) -> DiscordAdapter:
+        policy = Policy(engine)
+        policy.cooldown = Cooldown(cooldown_s)
+        adapter = DiscordAdapter(policy, {"DISCORD_TOKEN": TOKEN, **env})
+        adapter.tutor.cache_dir = tmp_path
+        return adapter
 
-@pytest.fixture(scope="module")
-def toy_engine(engine_settings: Settings) -> Iterator[Engine]:
-    engine = Engine(engine_settings, registry=TOY_REGISTRY)
-    yield engine
-    engine.close()
+    return build
 
 
 def run(scenario: Callable[[], Awaitable[None]]) -> None:
     asyncio.run(asyncio.wait_for(scenario(), 45))
 
 
-def test_synced_commands_match_the_registry(toy_engine: Engine, toy_settings: Settings) -> None:
+def test_synced_commands_match_the_registry(make: Make) -> None:
     async def scenario() -> None:
-        async with discord_session(lambda: build_bot(toy_engine, toy_settings)) as (fake, _):
+        async with discord_session(lambda: make().client) as (fake, _):
             (path, payload), = fake.synced
             assert path == "/applications/800/commands"
             by_name = {c["name"]: c for c in payload}
@@ -121,11 +83,10 @@ def test_synced_commands_match_the_registry(toy_engine: Engine, toy_settings: Se
     run(scenario)
 
 
-def test_guild_sync_goes_to_the_guild(toy_engine: Engine, toy_settings: Settings) -> None:
-    settings = dataclasses.replace(toy_settings, discord_guild_id=7001)
+def test_guild_sync_goes_to_the_guild(make: Make) -> None:
 
     async def scenario() -> None:
-        async with discord_session(lambda: build_bot(toy_engine, settings)) as (fake, _):
+        async with discord_session(lambda: make(DISCORD_GUILD_ID="7001").client) as (fake, _):
             (path, payload), = fake.synced
             assert path == "/applications/800/guilds/7001/commands"
             assert sorted(c["name"] for c in payload) == sorted(c.name for c in TOY_REGISTRY)
@@ -133,23 +94,23 @@ def test_guild_sync_goes_to_the_guild(toy_engine: Engine, toy_settings: Settings
     run(scenario)
 
 
-def test_the_command_list_is_uploaded_only_when_it_changed(toy_engine: Engine, toy_settings: Settings) -> None:
+def test_the_command_list_is_uploaded_only_when_it_changed(make: Make, toy_engine: Engine) -> None:
     """Two starts with the same registry: one upload. A changed registry, or another target: another."""
-    fewer = Engine(toy_settings, registry=Registry([c for c in TOY_REGISTRY if c.name != "boom"]))
+    fewer = Engine(toy_engine.settings, registry=Registry([c for c in TOY_REGISTRY if c.name != "boom"]))
 
-    async def start(engine: Engine, settings: Settings) -> list[tuple[str, list[dict[str, Any]]]]:
-        async with discord_session(lambda: build_bot(engine, settings)) as (fake, _):
+    async def start(engine: Engine, **env: str) -> list[tuple[str, list[dict[str, Any]]]]:
+        async with discord_session(lambda: make(engine, **env).client) as (fake, _):
             interaction = await fake.send_command("echo", {"text": "served"})
             assert "served" in (await fake.reply_to(interaction)).text(), "a start without upload still serves"
             return fake.synced
 
     async def scenario() -> None:
-        assert len(await start(toy_engine, toy_settings)) == 1
-        assert await start(toy_engine, toy_settings) == [], "unchanged: no second upload"
-        (_, payload), = await start(fewer, toy_settings)
+        assert len(await start(toy_engine)) == 1
+        assert await start(toy_engine) == [], "unchanged: no second upload"
+        (_, payload), = await start(fewer)
         assert "boom" not in {c["name"] for c in payload}, "the changed list was uploaded"
-        assert await start(fewer, toy_settings) == []
-        (path, _), = await start(fewer, dataclasses.replace(toy_settings, discord_guild_id=7001))
+        assert await start(fewer) == []
+        (path, _), = await start(fewer, DISCORD_GUILD_ID="7001")
         assert path == "/applications/800/guilds/7001/commands", "a server is a target of its own"
 
     try:
@@ -159,15 +120,19 @@ def test_the_command_list_is_uploaded_only_when_it_changed(toy_engine: Engine, t
 
 
 def test_an_unwritable_cache_only_costs_an_upload_per_start(
-    toy_engine: Engine, toy_settings: Settings, caplog: pytest.LogCaptureFixture,
+    make: Make, tmp_path: Path, caplog: pytest.LogCaptureFixture,
 ) -> None:
-    blocked = toy_settings.cache_dir / "a-file"
+    blocked = tmp_path / "a-file"
     blocked.write_text("not a folder")
-    settings = dataclasses.replace(toy_settings, cache_dir=blocked)
+
+    def adapter() -> DiscordAdapter:
+        made = make()
+        made.tutor.cache_dir = blocked
+        return made
 
     async def scenario() -> None:
         for _ in range(2):
-            async with discord_session(lambda: build_bot(toy_engine, settings)) as (fake, _):
+            async with discord_session(lambda: adapter().client) as (fake, _):
                 assert len(fake.synced) == 1
                 interaction = await fake.send_command("echo", {"text": "still fine"})
                 assert "still fine" in (await fake.reply_to(interaction)).text()
@@ -176,9 +141,9 @@ def test_an_unwritable_cache_only_costs_an_upload_per_start(
     assert "could not record the synced command list" in caplog.text
 
 
-def test_dm_and_guild_interactions_get_a_deferral_then_one_answer(toy_engine: Engine, toy_settings: Settings) -> None:
+def test_dm_and_guild_interactions_get_a_deferral_then_one_answer(make: Make) -> None:
     async def scenario() -> None:
-        async with discord_session(lambda: build_bot(toy_engine, toy_settings)) as (fake, _):
+        async with discord_session(lambda: make().client) as (fake, _):
             for guild in (False, True):
                 interaction = await fake.send_command("echo", {"text": "hi there", "times": 3}, guild=guild)
                 reply = await fake.reply_to(interaction)
@@ -196,9 +161,9 @@ def test_dm_and_guild_interactions_get_a_deferral_then_one_answer(toy_engine: En
     run(scenario)
 
 
-def test_everyone_is_echoed_but_never_pings(toy_engine: Engine, toy_settings: Settings) -> None:
+def test_everyone_is_echoed_but_never_pings(make: Make) -> None:
     async def scenario() -> None:
-        async with discord_session(lambda: build_bot(toy_engine, toy_settings)) as (fake, _):
+        async with discord_session(lambda: make().client) as (fake, _):
             interaction = await fake.send_command("echo", {"text": "@everyone I love this"}, guild=True)
             reply = await fake.reply_to(interaction)
             assert "@everyone I love this" in reply.text()
@@ -207,23 +172,21 @@ def test_everyone_is_echoed_but_never_pings(toy_engine: Engine, toy_settings: Se
     run(scenario)
 
 
-def test_user_error_and_internal_error_are_ephemeral_plain_words(toy_engine: Engine, toy_settings: Settings) -> None:
+def test_user_error_and_internal_error_are_ephemeral_plain_words(make: Make) -> None:
     async def scenario() -> None:
-        async with discord_session(lambda: build_bot(toy_engine, toy_settings)) as (fake, client):
+        async with discord_session(lambda: make().client) as (fake, client):
             interaction = await fake.send_command("echo", {"text": "please fail"})
             reply = await fake.reply_to(interaction)
-            assert reply.payload["flags"] & EPHEMERAL
-            assert reply.payload["content"] == "That text is not allowed here: pick another one."
-            assert reply.payload["allowed_mentions"] == {"parse": []}
-            assert [d.path for d in interaction.deletes] == [f"/webhooks/800/{interaction.token}/messages/@original"]
+            assert _direct_reply_text(reply) == "That text is not allowed here: pick another one."
+            assert reply.payload["data"]["allowed_mentions"] == {"parse": []}
+            assert not interaction.deletes and not interaction.followups, "a quick error needs no deferral"
 
             interaction = await fake.send_command("echo", {"text": "   "})  # empty after stripping
-            reply = await fake.reply_to(interaction)
-            assert reply.ephemeral and "/echo needs `text`" in reply.payload["content"]
+            assert "/echo needs `text`" in _direct_reply_text(await fake.reply_to(interaction))
 
             interaction = await fake.send_command("boom")
             reply = await fake.reply_to(interaction)
-            assert reply.ephemeral and reply.payload["content"] == APOLOGY
+            assert _direct_reply_text(reply) == APOLOGY
             assert "internal detail" not in reply.text() and "Traceback" not in reply.text()
 
             interaction = await fake.send_command("echo", {"text": "still alive"})
@@ -240,17 +203,17 @@ def _direct_reply_text(reply: Sent) -> str:
 
 
 def test_unknown_command_is_explained_and_logged(
-    toy_engine: Engine, toy_settings: Settings, caplog: pytest.LogCaptureFixture,
+    make: Make, caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A command Discord still lists but this bot never registered (a stale or not yet synced list)."""
     caplog.set_level(logging.INFO, logger="tutor.discord")
 
     async def scenario() -> None:
-        async with discord_session(lambda: build_bot(toy_engine, toy_settings)) as (fake, client):
+        async with discord_session(lambda: make().client) as (fake, client):
             for guild in (False, True):
                 interaction = await fake.send_command("translate", {"text": "hola"}, guild=guild)
                 text = _direct_reply_text(await fake.reply_to(interaction))
-                assert text.startswith("`/translate` is not a command I know here."), text
+                assert text.startswith("There is no command `/translate`."), text  # the policy's words
                 assert "command list may be updating" in text and "`/help`" in text
                 assert text != APOLOGY and "try again" not in text
                 assert not interaction.followups, "nothing was queued"
@@ -269,15 +232,15 @@ def test_unknown_command_is_explained_and_logged(
     {"text": "hi", "volume": 3},  # an option this version does not have
 ], ids=["missing-required", "unknown-option"])
 def test_options_that_do_not_match_the_command_are_explained(
-    options: dict[str, Any], toy_engine: Engine, toy_settings: Settings, caplog: pytest.LogCaptureFixture,
+    options: dict[str, Any], make: Make, caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger="tutor.discord")
 
     async def scenario() -> None:
-        async with discord_session(lambda: build_bot(toy_engine, toy_settings)) as (fake, _):
+        async with discord_session(lambda: make().client) as (fake, _):
             interaction = await fake.send_command("echo", options)
             text = _direct_reply_text(await fake.reply_to(interaction))
-            assert text.startswith("Discord sent `/echo` with options that do not match this version of the tutor"), text
+            assert text.startswith("Discord sent `/echo` with options that do not match this version"), text
             assert "`/help`" in text and text != APOLOGY
             assert not interaction.followups, "nothing ran with the wrong options"
 
@@ -285,30 +248,30 @@ def test_options_that_do_not_match_the_command_are_explained(
     assert any("options do not match /echo" in r.getMessage() for r in caplog.records), caplog.text
 
 
-def test_a_value_of_the_wrong_type_gets_the_core_s_own_answer(toy_engine: Engine, toy_settings: Settings) -> None:
+def test_a_value_of_the_wrong_type_gets_the_core_s_own_answer(make: Make) -> None:
     async def scenario() -> None:
-        async with discord_session(lambda: build_bot(toy_engine, toy_settings)) as (fake, _):
+        async with discord_session(lambda: make().client) as (fake, _):
             interaction = await fake.send_command("echo", {"text": "hi", "times": "lots"})
-            reply = await fake.reply_to(interaction)
-            assert reply.ephemeral and reply.payload["content"] == "`times` must be a whole number, not `lots`."
+            text = _direct_reply_text(await fake.reply_to(interaction))
+            assert text == "`times` must be a whole number, not `lots`."
 
     run(scenario)
 
 
 def test_a_lone_surrogate_is_never_sent_or_logged_raw(
-    toy_engine: Engine, toy_settings: Settings, caplog: pytest.LogCaptureFixture,
+    make: Make, caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A JSON "\\ud800" escape decodes to a lone surrogate; the adapter sends U+FFFD in its place."""
     caplog.set_level(logging.INFO, logger="tutor.discord")
 
     async def scenario() -> None:
-        async with discord_session(lambda: build_bot(toy_engine, toy_settings)) as (fake, client):
+        async with discord_session(lambda: make().client) as (fake, client):
             interaction = await fake.send_command("echo", {"text": "caf\ud800e"})
             reply = await fake.reply_to(interaction)
             assert not reply.ephemeral and "You said: caf\ufffde" in reply.text()
             interaction = await fake.send_command("ech\ud800o", {"text": "hi"})
             text = _direct_reply_text(await fake.reply_to(interaction))
-            assert text.startswith("`/echo` is not a command I know here."), text
+            assert text.startswith("There is no command `/ech\ufffdo`. Did you mean `/echo`?"), text
             assert not client.is_closed()
         for sent in fake.requests:
             json.dumps(sent.payload, ensure_ascii=False).encode("utf-8")  # no lone surrogate came back
@@ -317,29 +280,27 @@ def test_a_lone_surrogate_is_never_sent_or_logged_raw(
     assert "'ech\\ud800o'" in caplog.text, "the unknown name is logged escaped"
 
 
-def test_second_request_inside_the_cooldown_is_refused(toy_engine: Engine, toy_settings: Settings) -> None:
-    settings = dataclasses.replace(toy_settings, cooldown_s=30.0)
-
+def test_second_request_inside_the_cooldown_is_refused(make: Make) -> None:
     async def scenario() -> None:
-        async with discord_session(lambda: build_bot(toy_engine, settings)) as (fake, _):
-            first = await fake.send_command("echo", {"text": "one"})
+        async with discord_session(lambda: make(cooldown_s=30.0).client) as (fake, _):
+            first = await fake.send_command("think", {"text": "one"})
             assert "one" in (await fake.reply_to(first)).text()
-            second = await fake.send_command("echo", {"text": "two"})
-            reply = await fake.reply_to(second)
-            assert reply.payload["type"] == 4 and reply.ephemeral
-            assert reply.payload["data"]["content"].startswith("You're asking quickly! Try again in ")
-            assert reply.payload["data"]["content"].endswith(" s.")
+            second = await fake.send_command("think", {"text": "two"})
+            text = _direct_reply_text(await fake.reply_to(second))
+            assert text == "You're asking quickly! Try again in 30 s.", "the policy's words"
             assert not second.followups, "no work was queued"
-            other = await fake.send_command("echo", {"text": "three"}, user_id="3002")
+            free = await fake.send_command("echo", {"text": "model-free"})
+            assert "model-free" in (await fake.reply_to(free)).text(), "a model-free command is still answered"
+            other = await fake.send_command("think", {"text": "three"}, user_id="3002")
             assert "three" in (await fake.reply_to(other)).text(), "the cooldown is per user"
 
     run(scenario)
 
 
-def test_heartbeats_stay_on_time_while_a_slow_model_call_runs(toy_engine: Engine, toy_settings: Settings) -> None:
+def test_heartbeats_stay_on_time_while_a_slow_model_call_runs(make: Make) -> None:
     async def scenario() -> None:
         fake = FakeDiscord(heartbeat_interval_ms=1000)
-        async with discord_session(lambda: build_bot(toy_engine, toy_settings), fake) as (fake, _):
+        async with discord_session(lambda: make().client, fake) as (fake, _):
             interaction = await fake.send_command("slow")
             reply = await fake.reply_to(interaction, timeout=SLOW_S + 5)
             assert "Done after a long think." in reply.text()
@@ -352,11 +313,11 @@ def test_heartbeats_stay_on_time_while_a_slow_model_call_runs(toy_engine: Engine
     run(scenario)
 
 
-def test_heartbeat_gap_check_catches_a_blocked_loop(toy_engine: Engine, toy_settings: Settings) -> None:
+def test_heartbeat_gap_check_catches_a_blocked_loop(make: Make) -> None:
     """Control for the test above: blocking the loop does show up as a long gap."""
 
     async def scenario() -> None:
-        async with discord_session(lambda: build_bot(toy_engine, toy_settings)) as (fake, _):
+        async with discord_session(lambda: make().client) as (fake, _):
             await fake.wait_until(lambda: len(fake.heartbeats) >= 1, 5)
             started = time.monotonic()
             time.sleep(2.5)  # noqa: ASYNC251 - deliberately block the event loop
@@ -368,10 +329,10 @@ def test_heartbeat_gap_check_catches_a_blocked_loop(toy_engine: Engine, toy_sett
     run(scenario)
 
 
-def test_rate_limited_follow_up_is_retried(toy_engine: Engine, toy_settings: Settings) -> None:
+def test_rate_limited_follow_up_is_retried(make: Make) -> None:
     async def scenario() -> None:
         fake = FakeDiscord()
-        async with discord_session(lambda: build_bot(toy_engine, toy_settings), fake) as (fake, _):
+        async with discord_session(lambda: make().client, fake) as (fake, _):
             fake.rate_limit_followups = 1
             interaction = await fake.send_command("echo", {"text": "patience"})
             reply = await fake.reply_to(interaction, timeout=10)
@@ -383,13 +344,13 @@ def test_rate_limited_follow_up_is_retried(toy_engine: Engine, toy_settings: Set
     run(scenario)
 
 
-def test_picture_is_attached_with_alt_text_or_falls_back_to_text(toy_engine: Engine, toy_settings: Settings) -> None:
+def test_picture_is_attached_with_alt_text_or_falls_back_to_text(make: Make) -> None:
     async def scenario() -> None:
-        async with discord_session(lambda: build_bot(toy_engine, toy_settings)) as (fake, _):
+        async with discord_session(lambda: make().client) as (fake, _):
             interaction = await fake.send_command("picture")
             reply = await fake.reply_to(interaction)
             (name, data), = reply.files
-            assert name == "picture.png" and data == _png()
+            assert name == "picture.png" and data == png()
             assert reply.payload["attachments"][0]["description"] == "A blue rectangle"
             assert reply.payload["embeds"][0]["image"]["url"] == "attachment://picture.png"
 
@@ -401,16 +362,18 @@ def test_picture_is_attached_with_alt_text_or_falls_back_to_text(toy_engine: Eng
     run(scenario)
 
 
-def test_sigterm_closes_the_gateway_with_code_1000(toy_engine: Engine, toy_settings: Settings) -> None:
+def test_stop_closes_the_gateway_with_code_1000_and_serve_returns(make: Make) -> None:
+    """`tutor run` calls `stop()` on SIGTERM (docker stop): serve() returns, nothing reconnects."""
+
     async def scenario() -> None:
         fake = FakeDiscord()
         await fake.start()
         try:
             with patch_discord(fake):
-                serving = asyncio.create_task(serve(toy_engine, toy_settings))
+                adapter = make()
+                serving = asyncio.create_task(adapter.serve())
                 await asyncio.wait_for(fake.ready.wait(), 10)
-                assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL, "handler installed"
-                os.kill(os.getpid(), signal.SIGTERM)
+                await adapter.stop()
                 await asyncio.wait_for(serving, 10)  # returns normally: no exception, no reconnect
                 await fake.wait_until(lambda: bool(fake.close_codes), 5)
             assert len(fake.identified) == 1
@@ -421,11 +384,11 @@ def test_sigterm_closes_the_gateway_with_code_1000(toy_engine: Engine, toy_setti
     run(scenario)
 
 
-def test_close_from_outside_sends_code_1000(toy_engine: Engine, toy_settings: Settings) -> None:
+def test_close_from_outside_sends_code_1000(make: Make) -> None:
     """`tutor run` stops the bot with `bot.close()` while its gateway reader is waiting for a frame."""
 
     async def scenario() -> None:
-        async with discord_session(lambda: build_bot(toy_engine, toy_settings)) as (fake, client):
+        async with discord_session(lambda: make().client) as (fake, client):
             interaction = await fake.send_command("echo", {"text": "before the stop"})
             await fake.reply_to(interaction)
             await client.close()
@@ -456,7 +419,7 @@ def test_fake_records_the_close_code_it_received(code: int) -> None:
 
 
 @pytest.mark.parametrize("fault", ["http_401", "close_4004"])
-def test_bad_token_exits_with_a_clear_message(fault: str, toy_engine: Engine, toy_settings: Settings) -> None:
+def test_bad_token_exits_with_a_clear_message(fault: str, make: Make) -> None:
     async def scenario() -> None:
         fake = FakeDiscord()
         fake.reject_login = fault == "http_401"
@@ -464,7 +427,7 @@ def test_bad_token_exits_with_a_clear_message(fault: str, toy_engine: Engine, to
         await fake.start()
         try:
             with patch_discord(fake), pytest.raises(ConfigError, match="Discord rejected DISCORD_TOKEN"):
-                await asyncio.wait_for(serve(toy_engine, toy_settings), 10)
+                await asyncio.wait_for(make().serve(), 10)
             assert len(fake.identified) == (1 if fault == "close_4004" else 0), "no reconnect loop"
         finally:
             await fake.stop()
@@ -472,34 +435,8 @@ def test_bad_token_exits_with_a_clear_message(fault: str, toy_engine: Engine, to
     run(scenario)
 
 
-def test_missing_token_is_a_config_error(toy_engine: Engine, toy_settings: Settings) -> None:
-    settings = dataclasses.replace(toy_settings, discord_token="  ")
+def test_missing_token_is_a_config_error(make: Make) -> None:
     with pytest.raises(ConfigError, match="DISCORD_TOKEN is not set"):
-        asyncio.run(serve(toy_engine, settings))
-
-
-def test_run_discord_reports_a_rejected_token_in_one_line(
-    toy_engine: Engine, toy_settings: Settings, capsys: pytest.CaptureFixture[str],
-) -> None:
-    async def start_fake() -> FakeDiscord:
-        fake = FakeDiscord()
-        fake.reject_login = True
-        await fake.start()
-        return fake
-
-    # the fake must outlive run_discord's own event loop: serve it from a thread
-    loop = asyncio.new_event_loop()
-    fake = loop.run_until_complete(start_fake())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        with patch_discord(fake):
-            code = run_discord(toy_engine, toy_settings)
-    finally:
-        asyncio.run_coroutine_threadsafe(fake.stop(), loop).result(5)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        loop.close()
-    assert code == 2
-    err = capsys.readouterr().err
-    assert "Configuration error: Discord rejected DISCORD_TOKEN" in err and "Traceback" not in err
+        DiscordAdapter.check({"DISCORD_TOKEN": "  "})
+    with pytest.raises(ConfigError, match="DISCORD_TOKEN is not set"):
+        asyncio.run(make(DISCORD_TOKEN=" ").serve())

@@ -7,9 +7,9 @@ import discord
 import pytest
 from discord import app_commands
 
-from bot.discord_app import app_command_error_message, log_app_command_error
+from bot.discord_commands import app_command_error_message, log_app_command_error
 from bot.discord_render import error_text
-from core.service import APOLOGY
+from core.policy import APOLOGY
 from tests.fake_discord import read_markdown
 
 

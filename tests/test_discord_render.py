@@ -9,7 +9,8 @@ import pytest
 from PIL import Image as PILImage
 
 from bot import discord_render as dr
-from bot.discord_markup import code_spans, inline_code
+from bot.discord_markup import escape, inline_code
+from core.markup import code, plain, spans, to_plain
 from core.results import Image, Result, Table
 from tests.fake_discord import read_markdown
 
@@ -171,13 +172,48 @@ def test_core_code_spans_survive_the_translation(text: str) -> None:
 ])
 def test_backticks_outside_code_are_shown_as_typed(source: str) -> None:
     """A backtick with no partner in the core's text is literal; Discord must not pair it with a later one."""
-    assert not any(is_code for is_code, _ in code_spans(source)), "precondition: nothing here pairs up"
-    assert read_markdown(dr.discord_markup(source)) == [("text", source)]
+    assert not any(s.code for s in spans(source)), "precondition: nothing here pairs up"
+    assert read_markdown(dr.discord_markup(source)) == [("text", to_plain(source))]
 
 
-@pytest.mark.parametrize("before", ["C:\\", "two \\\\", "**bold**"])
-def test_a_backslash_before_a_span_does_not_escape_its_backtick(before: str) -> None:
-    assert read_markdown(dr.discord_markup(before + span("x`y"))) == [("text", before), ("code", "x`y")]
+@pytest.mark.parametrize("before, shown", [(plain("C:\\"), "C:\\"), (plain("two \\\\"), "two \\\\"),
+                                           ("**bold**", "**bold**")])
+def test_a_backslash_before_a_span_does_not_escape_its_backtick(before: str, shown: str) -> None:
+    assert read_markdown(dr.discord_markup(before + span("x`y"))) == [("text", shown), ("code", "x`y")]
+
+
+FORMATTING = ["__init__", "snake_case_name", "# not a heading", "> not a quote", "- not a list", "  - indented",
+              "-# not subtext", "||not a spoiler||", "~~not struck~~", "*not italic*", "**not bold**",
+              "[click me](https://example.com)", "a \\ backslash", "ends with \\", "line\n# second"]
+
+
+def unescaped_formatting(shown: str) -> list[str]:
+    """What Discord would still read as formatting in `shown`: a mark without a backslash before it."""
+    bare = re.sub(r"\\.", "x", shown)  # an escaped mark is plain text where it stands
+    marks = re.findall(r"[*_~|`\\]", bare)
+    starts = re.findall(r"(?m)^[ \t]*([#>-])", bare)
+    links = re.findall(r"\[[^\]]*\]\(", bare)
+    return marks + starts + links
+
+
+@pytest.mark.parametrize("text", FORMATTING)
+def test_a_learner_s_text_shows_as_typed_not_as_discord_formatting(text: str) -> None:
+    shown = dr.discord_markup(plain(text))
+    assert unescaped_formatting(shown) == [], shown
+    assert read_markdown(shown) == [("text", text)], "every escape is read back as the character itself"
+    assert unescaped_formatting(escape(text)) == []
+
+
+def test_formatting_check_is_not_vacuous() -> None:
+    """Control for the test above: unescaped text does show formatting marks."""
+    assert all(unescaped_formatting(text) for text in FORMATTING if "\\" not in text)
+
+
+def test_links_and_the_core_s_own_bold_survive() -> None:
+    url = "https://huggingface.co/docs/transformers/main_classes/pipelines"
+    shown = dr.discord_markup(f"**Read** {plain('the docs: ' + url)} and {code('a_b')}")
+    assert shown == f"**Read** the docs: {url} and `a_b`"
+    assert dr.discord_markup(f"**bold {code('x')} still bold**") == "**bold `x` still bold**", "one pair of **"
 
 
 @pytest.mark.parametrize("text", HOSTILE)
