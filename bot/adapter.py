@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from core.policy import Policy
 
 ADAPTERS: dict[str, str] = {
-    "discord": "bot.platform_interim:DiscordAdapter",
+    "discord": "bot.discord_app:DiscordAdapter",
     "slack": "bot.slack_app:SlackAdapter",
 }
 """Every chat platform `tutor run` can start, by name: `module:class`, imported only when used."""

@@ -14,16 +14,11 @@ connection.
 """
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
-import os
 import re
-import signal
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import discord
 
@@ -33,9 +28,7 @@ from bot.discord_tutor import DiscordTutor
 from core.settings import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from core.engine import Engine
     from core.policy import Policy
-    from core.settings import Settings
 
 MISSING_TOKEN = (
     "DISCORD_TOKEN is not set. Put the bot token from the Discord developer portal in the "
@@ -153,7 +146,9 @@ def _sharding(count: str, ids: str) -> Sharding | None:
 # ----- the adapter -----
 class DiscordAdapter(Adapter):
     name = "discord"
+    title = "Discord"
     variables = VARIABLES
+    network = "outbound HTTPS to discord.com and gateway.discord.gg"
 
     def __init__(self, policy: Policy, env: Mapping[str, str]) -> None:
         super().__init__(policy, env)
@@ -169,9 +164,10 @@ class DiscordAdapter(Adapter):
         if not DiscordConfig.from_env(env).token:
             raise ConfigError(MISSING_TOKEN)
 
-    def describe(self) -> str:
-        sharding = self.config.sharding
-        return f"{self.name} ({sharding.describe()})" if sharding else self.name
+    @classmethod
+    def summary(cls, env: Mapping[str, str]) -> str:
+        sharding = DiscordConfig.from_env(env).sharding
+        return f"{cls.name} ({sharding.describe()})" if sharding else cls.name
 
     async def serve(self) -> None:
         """Connect and answer until `stop()`. A missing or rejected token raises `ConfigError`, so the
@@ -195,47 +191,3 @@ class DiscordAdapter(Adapter):
         await self.tutor.close()
         if not self.client.is_closed():
             await self.client.close()
-
-
-# ----- until bot/run_all.py and bot/cli.py iterate `bot.adapter.ADAPTERS` -----
-# `tutor run` and `tutor discord` still call these three with core Settings; they go when the CLI
-# builds adapters itself (`DiscordAdapter(policy, env)`, `serve()`, `stop()`).
-def _legacy_env(settings: Settings) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k.startswith("DISCORD_SHARD_")}
-    env["DISCORD_TOKEN"] = str(getattr(settings, "discord_token", "") or "")
-    env["DISCORD_GUILD_ID"] = str(getattr(settings, "discord_guild_id", "") or "")
-    return env
-
-
-def build_bot(engine: Engine, settings: Settings) -> discord.Client:
-    from core.policy import Policy
-
-    adapter = DiscordAdapter(Policy(engine), _legacy_env(settings))
-    adapter.client.adapter = adapter  # type: ignore[attr-defined]
-    return adapter.client
-
-
-async def serve(engine: Engine, settings: Settings, bot: discord.Client | None = None) -> None:
-    """The adapter until SIGTERM/SIGINT (the runner's job once it iterates adapters)."""
-    adapter: Any = (bot or build_bot(engine, settings)).adapter  # type: ignore[attr-defined]
-    loop = asyncio.get_running_loop()
-    stopping: set[asyncio.Task[None]] = set()
-    installed = []
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # Windows, not the main thread
-            loop.add_signal_handler(sig, lambda: stopping.add(loop.create_task(adapter.stop())))
-            installed.append(sig)
-    try:
-        await adapter.serve()
-    finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
-
-
-def run_discord(engine: Engine, settings: Settings) -> int:
-    try:
-        asyncio.run(serve(engine, settings))
-    except ConfigError as exc:
-        print(f"Configuration error: {exc}", file=sys.stderr)
-        return 2
-    return 0

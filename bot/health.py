@@ -12,7 +12,8 @@ import os
 import sys
 import urllib.error
 import urllib.request
-from typing import TYPE_CHECKING, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -105,7 +106,7 @@ class BadRequestLog(logging.LoggerAdapter):
 def check(url: str, timeout_s: float = 5.0) -> int:
     """The HEALTHCHECK: exit 0 when `/healthz` says ok, 1 otherwise (with the reason on stdout)."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as response:  # noqa: S310 - our own local URL
+        with urllib.request.urlopen(url, timeout=timeout_s) as response:
             body = json.loads(response.read())
     except urllib.error.HTTPError as exc:  # 503 still carries the JSON that says why
         print(f"unhealthy: HTTP {exc.code} {exc.read().decode(errors='replace')}")

@@ -45,18 +45,15 @@ class Settings:
     log_level: str = "INFO"
     debug_libraries: bool = False
     """Let slack_sdk, slack_bolt, discord, aiohttp... log at DEBUG too (their bodies hold raw text and ids)."""
-    discord_token: str = ""
-    discord_guild_id: int | None = None
     health_port: int = 0
     """`tutor run` serves /healthz and /metrics here; 0 = off (the container sets 8080)."""
     health_host: str = "127.0.0.1"
     metrics: bool = True
 
     def secrets(self) -> tuple[str, ...]:
-        """Every configured secret, whatever its length, so logs can redact them (longest first: a
-        secret that contains another is redacted whole). How a short one is matched: bot/cli.py `redact`."""
-        values = {self.discord_token.strip()}
-        return tuple(sorted((v for v in values if v), key=lambda v: (-len(v), v)))
+        """The core's own secrets, for log redaction beside each platform adapter's (bot/adapter.py
+        `all_secrets`): a password inside TUTOR_DATABASE_URL. How a short one is matched: bot/cli.py `redact`."""
+        return ()
 
     def effective_threads(self) -> int:
         if self.torch_threads > 0:
@@ -102,7 +99,6 @@ _RANGES: dict[str, tuple[float, float | None, str]] = {
     "max_batch_tokens": (1, None, ""),
     "batch_wait_ms": (0, 1000, " milliseconds (2 is the default, and a lone request never waits)"),
     "cooldown_s": (0, 86_400, " seconds"),
-    "discord_guild_id": (1, 2**64 - 1, " (a server id: Copy Server ID in Discord)"),
 }
 """Numeric settings: (lowest, highest or None, what the unit or range means). Every bound is one
 that a value past it breaks: a timer of `inf` or `nan` never fires or overflows, a negative wait
@@ -154,8 +150,6 @@ _ENV_NAMES = {
     "warmup": "TUTOR_WARMUP",
     "log_level": "TUTOR_LOG_LEVEL",
     "debug_libraries": "TUTOR_DEBUG_LIBRARIES",
-    "discord_token": "DISCORD_TOKEN",
-    "discord_guild_id": "DISCORD_GUILD_ID",
     "health_port": "TUTOR_HEALTH_PORT",
     "health_host": "TUTOR_HEALTH_HOST",
     "metrics": "TUTOR_METRICS",
