@@ -210,8 +210,8 @@ def byte_level_engine(byte_level_encoder: Path):
 
 
 @pytest.mark.parametrize("options", ["layer=1 head=0", "layer=0 head=all", "overview"])
-async def test_byte_level_answers_show_readable_tokens_and_the_snippet_prints_them(byte_level_engine, byte_level_encoder,
-                                                                                 options):
+async def test_byte_level_answers_show_readable_tokens_and_the_snippet_prints_them(
+        byte_level_engine, byte_level_encoder, options):
     line = f"/overview {BYTE_TEXT}" if options == "overview" else f"/attention {BYTE_TEXT} {options}"
     result = await byte_level_engine.run_text(line)
     shown = " ".join(cell for row in result.table.rows for cell in row)
