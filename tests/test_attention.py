@@ -210,13 +210,16 @@ def byte_level_engine(byte_level_encoder: Path):
 
 
 @pytest.mark.parametrize("options", ["layer=1 head=0", "layer=0 head=all", "overview"])
-async def test_byte_level_answers_show_readable_tokens_and_the_snippet_prints_them(byte_level_engine, options):
+async def test_byte_level_answers_show_readable_tokens_and_the_snippet_prints_them(
+        byte_level_engine, byte_level_encoder, options):
     line = f"/overview {BYTE_TEXT}" if options == "overview" else f"/attention {BYTE_TEXT} {options}"
     result = await byte_level_engine.run_text(line)
     shown = " ".join(cell for row in result.table.rows for cell in row)
     assert "Ġ" not in shown + result.answer + result.images[0].alt
     assert "␣" in shown + result.answer or "<0x" in shown + result.answer
     program, expected = split_snippet(result.code)
-    printed = run_snippet(program)
+    named = f"MODEL = {byte_level_encoder.name!r}"  # a server folder: the snippet names it, never its path
+    assert named in program
+    printed = run_snippet(program.replace(named, f"MODEL = {str(byte_level_encoder)!r}"))  # the learner's copy
     assert same_output(expected, printed)
     assert same_output([" ".join((*r[:-3], r[-3], "->", r[-2], r[-1])) for r in result.table.rows], printed)

@@ -17,6 +17,8 @@ from core.render.cache import PerThreadCache
 from core.results import Result
 from core.settings import Settings
 from core.tasks import generate, qa
+from core.tasks.common import load
+from core.tasks.decoding import positions
 from tests.tiny_decoders import tiny_chat_model
 
 TEXTS = [f"Review number {i}: " + "good " * (i % 7) + "bad " * (i % 3) for i in range(16)]
@@ -213,13 +215,17 @@ async def test_chat_model_batch_gives_each_caller_its_own_reply(command, asks, t
 
 def test_generate_batch_fits_long_prompts_and_large_limits_each_as_alone(tiny_engine):
     """A prompt cut to fit its own 30 new tokens must not run to a neighbour's 50 in the same batch:
-    512 positions hold 482 + 30, not 482 + 50. Called directly: the engine would hide a failed batch
-    by answering its requests one by one."""
+    the tiny GPT-2's 1,024 positions hold 994 + 30, not 994 + 50. Called directly: the engine would hide
+    a failed batch by answering its requests one by one. Each 猫 is 3 byte-level pieces."""
     ctx = TaskContext(tiny_engine.settings, tiny_engine.pack, tiny_engine.models, tiny_engine.registry,
                       PerThreadCache(1))
-    long = "x " * 250 + "!" * 500
+    long = "x " * 150 + "猫" * 350
     asks = [{"prompt": p, "max_new_tokens": n} for p, n in
-            [(long, 30), ("Hi", 50), ("!" * 470, 10), (long[300:], 5)]]
+            [(long, 30), ("Hi", 50), ("猫" * 330, 10), (long[200:], 5)]]
+    loaded = load(ctx, "generate", "causal-lm", "chat")
+    room, lengths = positions(loaded), [len(loaded.tokenizer(a["prompt"])["input_ids"]) for a in asks]
+    assert lengths[0] + 30 > room and lengths[3] + 5 > room  # both must be cut
+    assert lengths[2] + 10 <= room < lengths[2] + 50  # fits alone, not with the neighbour's limit
     together = generate.run_batch(ctx, asks)
     for ask, result in zip(asks, together):
         alone = generate.run(ctx, ask)

@@ -5,29 +5,47 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from transformers import AutoConfig, AutoTokenizer
 
 from core.engine import Engine
 from core.settings import Settings
+from core.tiny import tiny_dir
 from tests.test_snippets import run_snippet, same_output, split_snippet
 from tests.tiny_decoders import tiny_bart, tiny_chat_model
 
-LONG_PROMPT = "x " * 250 + "!" * 500  # 1,000 characters, 752 tokens with [CLS] and [SEP]
+LONG_PROMPT = "x " * 150 + "猫" * 350
+"""650 characters that pass the tiny GPT-2's 1,024 positions: each 猫 is 3 byte-level pieces."""
 
 
-def assert_snippet_reproduces(result) -> None:
+def assert_snippet_reproduces(result, folder: Path | None = None) -> None:
+    """The snippet prints what the bot answered. A model `folder` on the tutor's machine appears in the
+    snippet by its name only (never a server path): it runs on the learner's copy, here the folder itself."""
     program, expected = split_snippet(result.code)
+    if folder is not None:
+        named = f"MODEL = {folder.name!r}"
+        assert named in program
+        program = program.replace(named, f"MODEL = {str(folder)!r}")
     assert same_output(expected, run_snippet(program))
 
 
-async def test_generate_reads_the_end_of_a_prompt_longer_than_the_models_positions(tiny_engine):
+def override(engine: Engine, command: str) -> Path:
+    return Path(engine.settings.model_overrides[command])
+
+
+async def test_generate_reads_the_end_of_a_prompt_longer_than_the_models_positions(tiny_engine, tiny_settings):
+    folder = tiny_dir(tiny_settings.cache_dir) / "generate"  # counted by bare transformers
+    count = len(AutoTokenizer.from_pretrained(folder)(LONG_PROMPT)["input_ids"])
+    room = AutoConfig.from_pretrained(folder).n_positions
+    assert count > room
     result = await tiny_engine.run_text(f"/generate {LONG_PROMPT} max_new_tokens=30")
     (notice,) = result.notices
-    assert "752 tokens" in notice and "512 positions" in notice and "last 482 tokens" in notice
-    assert "Your prompt became 752 tokens, and the model read the last 482 of them." in result.explanation
+    assert f"{count} tokens" in notice and f"{room} positions" in notice and f"last {room - 30} tokens" in notice
+    assert f"Your prompt became {count} tokens, and the model read the last {room - 30} of them." in result.explanation
     assert "30 new tokens (you allowed 30)" in result.explanation
-    assert "truncation_side" in result.code and '"max_length": 482' in result.code
+    assert "truncation_side" in result.code and f'"max_length": {room - 30}' in result.code
     assert_snippet_reproduces(result)
 
 
@@ -71,10 +89,13 @@ async def test_seq2seq_counts_new_tokens_without_the_decoder_start_token(tiny_en
 async def test_seq2seq_fits_encoder_and_decoder_into_a_models_few_positions(short_models):
     result = await short_models.run_text(f"/summarize {LONG_TEXT}")
     text = " ".join(result.notices)
-    assert "reads at most 40; only the first 40 tokens were used" in text
+    tokenizer = AutoTokenizer.from_pretrained(override(short_models, "summarize"))  # counted by bare transformers
+    count, own = (len(tokenizer(LONG_TEXT, add_special_tokens=add)["input_ids"]) for add in (True, False))
+    assert f"Your text is {count} tokens long (special tokens included) but this model reads at most 40: the text " \
+           f"was cut to its first {40 - (count - own)} of {own} tokens" in text
     assert "decoder has 40 positions, its start token included, so it wrote at most 39 new tokens" in text
     assert "max_length=40" in result.code and "max_new_tokens=39" in result.code
-    assert_snippet_reproduces(result)
+    assert_snippet_reproduces(result, override(short_models, "summarize"))
 
 
 async def test_chat_shortens_the_context_to_fit_and_the_snippet_sends_the_same(short_models):
@@ -86,7 +107,7 @@ async def test_chat_shortens_the_context_to_fit_and_the_snippet_sends_the_same(s
     assert repr(f"Context: {LONG_TEXT[:kept]}\n\nQuestion: {question}") in result.code
     prompt = int(re.search(r"opened the assistant's turn: (\d+) tokens", result.explanation).group(1))
     assert prompt + 48 <= 160
-    assert_snippet_reproduces(result)  # the pipeline itself would fail past 160 positions
+    assert_snippet_reproduces(result, override(short_models, "qa"))  # the pipeline would fail past 160 positions
 
 
 async def test_chat_notes_the_templates_default_system_prompt_and_the_cap(chat_summaries):
@@ -96,7 +117,7 @@ async def test_chat_notes_the_templates_default_system_prompt_and_the_cap(chat_s
     assert "it was stopped at the cap of `max_new_tokens=80`" in result.explanation
     (cap,) = result.notices
     assert "stopped at the cap of 80 new tokens" in cap and "mid-sentence" in cap
-    assert_snippet_reproduces(result)
+    assert_snippet_reproduces(result, override(chat_summaries, "summarize"))
 
 
 async def test_smollm2_summary_names_its_real_default_system_prompt(offline_engine):

@@ -6,22 +6,26 @@ it, and says nothing the run contradicts.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import torch
 from test_snippets import run_snippet, same_output, split_snippet
-from transformers import AutoTokenizer, pipeline
+from transformers import AutoTokenizer, DistilBertConfig, DistilBertForSequenceClassification, pipeline
 
 from core.commands import build_registry
 from core.context import TaskContext
+from core.engine import Engine
 from core.models import ModelStore
 from core.packs import SMOLLM_GGUF, SMOLLM_ID, ModelSpec, Pack, package_dir
 from core.render.cache import PerThreadCache
 from core.settings import Settings
 from core.tasks import sentiment, tokenize
-from core.tiny import tiny_dir
+from core.tiny import MNLI, tiny_dir
 from core.tokens import SPACE, readable_tokens
 
 DENSE = "1,2;3.4:5!6?7-8+9=0 "
@@ -211,7 +215,11 @@ def cuts(text: str, entities: list[dict[str, Any]]) -> list[str]:
     return [text[e["start"]:e["end"]] for e in entities if e["start"] in inside or e["end"] in inside]
 
 
-@pytest.mark.parametrize("text", ["東京に住んでいます", "Ada"])
+CUT_WORD = "I live in Zürich"
+"""The cased WordPiece splits Zürich into `Z ##ü ##r ##ic ##h`, and the tiny model labels the pieces apart."""
+
+
+@pytest.mark.parametrize("text", ["東京に住んでいます", CUT_WORD, "Ada"])
 async def test_ner_says_when_simple_aggregation_cut_a_word(tiny_engine, tiny_settings, text):
     ner = pipeline("token-classification", model=str(tiny_dir(tiny_settings.cache_dir) / "ner"),
                    aggregation_strategy="simple")
@@ -227,7 +235,7 @@ async def test_ner_says_when_simple_aggregation_cut_a_word(tiny_engine, tiny_set
 def test_the_ner_cases_cover_a_cut_word(tiny_settings):
     ner = pipeline("token-classification", model=str(tiny_dir(tiny_settings.cache_dir) / "ner"),
                    aggregation_strategy="simple")
-    assert cuts("東京に住んでいます", ner("東京に住んでいます")) and not cuts("Ada", ner("Ada"))
+    assert cuts(CUT_WORD, ner(CUT_WORD)) and not cuts("Ada", ner("Ada"))
 
 
 # /zeroshot: similarities are not percentages; the model's own limit; labels it cannot tell apart
@@ -253,7 +261,25 @@ async def test_zeroshot_counts_what_the_embedding_model_read(offline_engine):
     assert f"max_length={limit}" in result.code
 
 
-@pytest.mark.parametrize("engine", ["offline_engine", "tiny_engine"])
+@pytest.fixture(scope="module")
+def wordpiece_nli_engine(tiny_settings: Settings, tmp_path_factory) -> Iterator[Engine]:
+    """/zeroshot on an NLI classifier that reads with an uncased WordPiece vocabulary (as
+    typeform/distilbert-base-uncased-mnli does): a tiny random DistilBERT with MNLI's labels and the tiny
+    DistilBERT's tokenizer. The tiny pack's own BART reads bytes, which never turn two labels into the
+    same tokens."""
+    folder = tmp_path_factory.mktemp("wordpiece-nli")
+    tokenizer = AutoTokenizer.from_pretrained(tiny_dir(tiny_settings.cache_dir) / "sentiment")
+    config = DistilBertConfig(vocab_size=len(tokenizer), dim=32, n_layers=2, n_heads=4, hidden_dim=64,
+                              id2label=dict(enumerate(MNLI)), label2id={name: i for i, name in enumerate(MNLI)})
+    torch.manual_seed(0)
+    DistilBertForSequenceClassification(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    engine = Engine(dataclasses.replace(tiny_settings, model_overrides={"zeroshot": str(folder)}))
+    yield engine
+    engine.close()
+
+
+@pytest.mark.parametrize("engine", ["offline_engine", "wordpiece_nli_engine"])
 async def test_labels_that_become_the_same_tokens_are_flagged(request, engine):
     engine = request.getfixturevalue(engine)
     tok = engine.models.get("zeroshot", engine.pack.spec("zeroshot")).tokenizer
@@ -268,22 +294,38 @@ async def test_labels_that_become_the_same_tokens_are_flagged(request, engine):
     assert not any("same tokens" in n for n in plain.notices)
 
 
+async def test_labels_a_byte_level_tokenizer_tells_apart_are_not_flagged(tiny_engine):
+    tok = tiny_engine.models.get("zeroshot", tiny_engine.pack.spec("zeroshot")).tokenizer
+    assert tok("🍕", add_special_tokens=False)["input_ids"] != tok("🍔", add_special_tokens=False)["input_ids"]
+    result = await tiny_engine.run_text("/zeroshot I love pizza | 🍕, 🍔, sports")
+    assert not any("same tokens" in n for n in result.notices)
+
+
 # Long inputs: what the model read, computed with its tokenizer
 
 async def test_fillmask_says_how_much_of_a_long_text_it_read(tiny_engine, tiny_settings):
     tok = AutoTokenizer.from_pretrained(tiny_dir(tiny_settings.cache_dir) / "fillmask")
     text = ("Paris is the [MASK] of France. " + DENSE * 60)[:1000].strip()
-    count, read = len(tok(text)["input_ids"]), len(tok(text, truncation=True)["input_ids"])
+    fed = text.replace("[MASK]", tok.mask_token)  # what the model reads: RoBERTa's `<mask>`, as in the snippet
+    count, read = len(tok(fed)["input_ids"]), len(tok(fed, truncation=True)["input_ids"])
     assert count > read
     result = await tiny_engine.run_text(f"/fillmask {text}")
     assert f"the text is {count} tokens, of which the model read the first {read}" in result.explanation
+    assert f"Your text is {count} tokens long (special tokens included) but this model reads at most {read}" \
+           in " ".join(result.notices)
 
 
-async def test_nli_zeroshot_says_how_much_of_a_long_text_it_read(tiny_engine, tiny_settings):
+@pytest.mark.parametrize("labels", [("music", "weather"), ("food", "sports")])
+async def test_nli_zeroshot_says_how_much_of_a_long_text_it_read(tiny_engine, tiny_settings, labels):
+    """`music` and `weather` are one piece each in the tiny BPE, so both hypotheses cut the text alike;
+    `food` (3 pieces) and `sports` (4) cut it at different places."""
     tok = AutoTokenizer.from_pretrained(tiny_dir(tiny_settings.cache_dir) / "zeroshot")
-    text = (DENSE * 60)[:1000].strip()
-    kept = {tok(text, f"This example is {label}.", truncation="only_first").sequence_ids().count(0)
-            for label in ("food", "sports")}
-    assert len(kept) == 1  # both labels are one token: the same cut
-    result = await tiny_engine.run_text(f"/zeroshot {text} | food, sports")
-    assert f"to its first {kept.pop()} tokens" in " ".join(result.notices)
+    text = "猫" * 400  # 3 byte-level pieces each: past the tiny BART's 1,024 positions
+    kept = sorted({tok(text, f"This example is {label}.", truncation="only_first").sequence_ids().count(0)
+                   for label in labels})
+    assert len(kept) == (1 if labels[0] == "music" else 2)
+    assert kept[-1] < len(tok(text, add_special_tokens=False)["input_ids"])  # the text really is cut
+    result = await tiny_engine.run_text(f"/zeroshot {text} | {', '.join(labels)}")
+    first = f"{kept[0]}" if len(kept) == 1 else f"{kept[0]} to {kept[1]} (depending on the label)"
+    assert f"to its first {first} tokens" in " ".join(result.notices)
+    assert f"of which it read the first {first})" in result.explanation

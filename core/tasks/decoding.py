@@ -6,7 +6,7 @@ own limit and at its first end-of-text token: the first n greedy tokens do not d
 follow, so each caller gets what it would alone. One prompt is just `model.generate` on it, with no
 padding.
 
-A model has a fixed number of positions (GPT-2: 1,024; the tiny GPT-2: 512): the prompt and every new
+A model has a fixed number of positions (GPT-2 and its tiny twin: 1,024): the prompt and every new
 token but the last each take one, and a position past the end raises IndexError in the position
 embedding. Callers fit each prompt and its limit into them first (`fit`); prompts are grouped here so
 that running to the group's largest limit never takes a prompt past them either.
