@@ -44,8 +44,7 @@ class ModelSpec:
     source: str
     """What `from_pretrained` gets: a Hub id or a local folder."""
     kind: str
-    """How the task uses it: classifier, token-classifier, nli, embedding, extractive-qa, seq2seq,
-    causal-lm, chat, masked-lm, encoder, or `auto` (read from the model's config at load)."""
+    """How the task uses it: one of `KINDS`, or `auto` (one of `kinds`, read from the model's config at load)."""
     hub_id: str
     """The Hub id of the model (or of the model this is a copy of); `tiny/<command>` for the tiny pack."""
     gguf_file: str | None = None
