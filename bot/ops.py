@@ -17,7 +17,8 @@ from pathlib import Path
 
 from core.commands import build_registry
 from core.models import dequantised_dir
-from core.packs import TINY_KINDS, ModelSpec, build_pack
+from core.packs import ModelSpec, build_pack
+from core.registry import Registry
 from core.settings import ConfigError, Settings
 
 SKIP_FILES = ["*.h5", "*.msgpack", "*.onnx", "*.ot", "*.tflite", "*.mlmodel", "onnx/*", "coreml/*", "openvino/*",
@@ -74,16 +75,18 @@ def _hub_cached(source: str) -> bool:
     return any(isinstance(try_to_load_from_cache(source, name), str) for name in names)
 
 
-def model_states(settings: Settings, hub_ok: Callable[[], bool]) -> list[ModelState]:
-    """One line per command that needs a model: can it answer now, and if not, what to do."""
-    pack = build_pack(settings)
+def model_states(settings: Settings, hub_ok: Callable[[], bool], registry: Registry | None = None) -> list[ModelState]:
+    """One line per command that declares a model (the registry's): can it answer now, and if not, what to do."""
+    registry = registry or build_registry()
+    pack = build_pack(settings, registry)
     states = []
-    for command in TINY_KINDS:
-        spec = pack.models.get(command)
+    for command in (c for c in registry if c.model is not None):
+        spec = pack.models.get(command.name)
         if spec is None:
-            states.append(ModelState(command, "-", False, f"not in the {pack.name} pack (the hub pack serves it)"))
+            states.append(ModelState(command.name, "-", False,
+                                     f"not in the {pack.name} pack (the hub pack serves it: {command.model.hub})"))
         else:
-            states.append(ModelState(command, spec.hub_id, *_spec_state(settings, spec, hub_ok)))
+            states.append(ModelState(command.name, spec.label, *_spec_state(settings, spec, hub_ok)))
     return states
 
 
@@ -222,11 +225,13 @@ def _doctor_run(settings: Settings, env: Mapping[str, str], report: Report) -> N
 def _doctor_models(settings: Settings, report: Report, hub_ok: Callable[[], bool]) -> None:
     report.add()
     report.add(f"Models (pack {settings.pack}):")
-    states = model_states(settings, hub_ok)
+    registry = build_registry()
+    states = model_states(settings, hub_ok, registry)
+    width = max((len(s.model) for s in states), default=0) + 2
     for state in states:
-        report.add(f"  /{state.command:<10}{state.model:<58}{'ok' if state.ready else '--'}  {state.note}")
+        report.add(f"  /{state.command:<10}{state.model:<{width}}{'ok' if state.ready else '--'}  {state.note}")
     ready = {s.command for s in states if s.ready}
-    serves = [f"/{c.name}" for c in build_registry() if not c.needs_model or c.model_key in ready]
+    serves = [f"/{c.name}" for c in registry if not c.needs_model or c.model_key in ready]
     report.add(f"Can serve now: {' '.join(serves)}")
     missing = [f"/{s.command}" for s in states if not s.ready]
     if missing:

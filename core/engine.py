@@ -33,7 +33,7 @@ class Engine:
 
         self.settings = settings
         self.registry = registry or build_registry()
-        self.pack = build_pack(settings)
+        self.pack = build_pack(settings, self.registry)
         self.models = ModelStore(settings)
         self.metrics = Metrics()
         self._context = TaskContext(settings, self.pack, self.models, self.registry, PerThreadCache(FIGURES_PER_THREAD))

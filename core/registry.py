@@ -1,7 +1,8 @@
 """The one registry of commands: every adapter derives its commands from here.
 
 To add a command: write a handler in `core/tasks/`, then add one `Command(...)` to
-`core/commands.py`. The console, Discord and Slack all pick it up from there.
+`core/commands.py` (with `model=` its task's declared model, when it needs one). The console, Discord,
+Slack, the model packs, /models and the doctor all pick it up from there.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from core.text import clean_text, clean_values
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.context import TaskContext
+    from core.packs import TaskModel
     from core.results import Result
 
 OptionKind = Literal["text", "int", "bool", "head"]
@@ -137,6 +139,14 @@ class Command:
     """The handler gets `args["caller"]` (a `core.context.Caller`): who asked and where."""
     hidden: bool = False
     """Reached only through actions (a quiz answer, a lesson step): no slash command, not in /help."""
+    model: TaskModel | None = None
+    """The model this command's task declares (kinds, hub, tiny and offline models): every pack, /models,
+    the doctor and TUTOR_MODEL_<COMMAND> derive from it. None for commands that borrow another's
+    (`model_command`) or need none."""
+
+    def __post_init__(self) -> None:
+        if self.model is not None and (not self.needs_model or self.model_command):
+            raise ValueError(f"/{self.name} declares a model, so it needs one and borrows none")
 
     @property
     def model_key(self) -> str:

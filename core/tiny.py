@@ -6,6 +6,8 @@ pack takes: DistilBERT without token_type_ids, a cased BERT with CoNLL's B-/I- l
 order read from its config, GPT-2 without a pad token and with 1,024 positions, DistilBART's decoder
 start and forced tokens, RoBERTa's `<mask>`. Their answers mean nothing; the weights are seeded, so a
 build is reproducible. The tokenizers are real families with small vocabularies (core/tiny_vocab.py).
+Which twins the pack holds follows the registry: each model-backed command declares its `TinyModel`
+(`core.packs.TaskModel`), one of the builders at the end of this module.
 
 Several processes may share one cache: a build goes into a temporary folder under a file lock and is
 renamed into place, so no process ever sees (or removes) a half-built pack.
@@ -14,13 +16,17 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from core.cachelock import build_lock, swap_in
 from core.errors import UserError
 from core.packs import package_dir
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.registry import Registry
 
 VERSION = "v4"
 
@@ -34,33 +40,44 @@ MNLI = ("contradiction", "neutral", "entailment")
 UNCASED = "real bert-base-uncased vocabulary"
 BPE = "byte-level BPE trained locally"
 CASED = "cased WordPiece derived locally"
-DESCRIPTIONS = {
-    "sentiment": ("DistilBERT classifier, SST-2 labels", UNCASED),
-    "ner": ("BERT cased token classifier, CoNLL labels", CASED),
-    "zeroshot": ("BART MNLI classifier", BPE),
-    "qa": ("DistilBERT cased extractive QA", CASED),
-    "generate": ("GPT-2", BPE),
-    "summarize": ("DistilBART-CNN seq2seq", BPE),
-    "fillmask": ("RoBERTa masked LM", BPE),
-    "tokenize": ("BERT uncased", UNCASED),
-    "attention": ("BERT uncased encoder", UNCASED),
-}
+
+Builder = Callable[["_Vocabularies"], tuple[Any, Any]]
+"""Makes one tiny (model, tokenizer) pair from the shared vocabularies."""
 
 
-def label(command: str) -> str:
-    """What a tiny model is, for /models and footers: random weights, and which tokenizer."""
-    shape, vocab = DESCRIPTIONS[command]
-    if command == "tokenize":
-        return f"tiny/tokenize (the {vocab}; no model weights used)"
-    return f"tiny/{command} ({shape}: random weights, {vocab})"
+@dataclass(frozen=True)
+class TinyModel:
+    """How the tiny pack builds the twin of one hub model: a task declares which one it uses
+    (`core.packs.TaskModel.tiny`), so the pack, /models and the build all follow the registry."""
+
+    shape: str
+    """What it is a twin of, for its label: `DistilBERT classifier, SST-2 labels`."""
+    vocabulary: str
+    build: Builder
+
+    def label(self, command: str, kind: str) -> str:
+        """What a tiny model is, for /models, the doctor and footers: random weights, and which tokenizer."""
+        if kind == "tokenizer":
+            return f"tiny/{command} (the {self.vocabulary}; no model weights used)"
+        return f"tiny/{command} ({self.shape}: random weights, {self.vocabulary})"
 
 
 def tiny_dir(cache_dir: Path) -> Path:
     return Path(cache_dir).expanduser().resolve() / f"tiny-{VERSION}"
 
 
-def ensure_tiny(base: Path) -> None:
-    """Build every tiny model into `base` once; a half-built folder is never used."""
+def tiny_models(registry: Registry | None = None) -> dict[str, TinyModel]:
+    """The tiny pack's models, by command: each model-backed command's declared twin."""
+    if registry is None:
+        from core.commands import build_registry  # late: the commands import the tasks, which import this
+
+        registry = build_registry()
+    return {command.name: command.model.tiny for command in registry if command.model is not None}
+
+
+def ensure_tiny(base: Path, models: Mapping[str, TinyModel] | None = None) -> None:
+    """Build the tiny pack (`models`, the registry's by default) into `base` once; a half-built folder
+    is never used. A model added later, or damaged, is built on its own (`rebuild_model`)."""
     if (base / "DONE").is_file():
         return
     with build_lock(base):
@@ -68,21 +85,22 @@ def ensure_tiny(base: Path) -> None:
             return  # another process built it while this one waited
         staging = _staging(base)
         try:
-            _build(staging, DESCRIPTIONS)
+            _build(staging, tiny_models() if models is None else models)
             (staging / "DONE").write_text(VERSION)
             swap_in(staging, base)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def rebuild_model(base: Path, command: str, still_needed: Callable[[], bool]) -> None:
-    """Build one tiny model again and swap it in, unless another process already did."""
+def rebuild_model(base: Path, command: str, model: TinyModel | None, still_needed: Callable[[], bool]) -> None:
+    """Build one tiny model (the registry's for `command` when `model` is None) again and swap it in,
+    unless another process already did."""
     with build_lock(base):
         if not still_needed():
             return
         staging = _staging(base)
         try:
-            _build(staging, [command])
+            _build(staging, {command: model or tiny_models()[command]})
             swap_in(staging / command, base / command)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -115,39 +133,76 @@ def _vocabularies() -> _Vocabularies:
     return _Vocabularies(minilm / "model" / "vocab.txt", *train_byte_bpe())
 
 
-def _build(target: Path, commands: Iterable[str]) -> None:
+def _build(target: Path, models: Mapping[str, TinyModel]) -> None:
     import torch
 
-    builders = _builders(_vocabularies())
-    for command in commands:
+    vocabularies = _vocabularies()
+    for command, model in models.items():
         torch.manual_seed(0)
-        model, tokenizer = builders[command]()
-        model.save_pretrained(target / command)
+        built, tokenizer = model.build(vocabularies)
+        built.save_pretrained(target / command)
         tokenizer.save_pretrained(target / command)
 
 
-def _builders(v: _Vocabularies) -> dict[str, Callable[[], tuple[Any, Any]]]:
-    import transformers as tf
+# ----- the builders: one per hub model -----
+def _sst2(v: _Vocabularies) -> tuple[Any, Any]:
+    from transformers import DistilBertForSequenceClassification
 
-    from core.tiny_vocab import bert_tokenizer, roberta_tokenizer
+    from core.tiny_vocab import bert_tokenizer
+
+    return DistilBertForSequenceClassification(_distil(30522, labels=SST2)), \
+        bert_tokenizer(v.uncased, lower=True, distil=True)
+
+
+def _conll(v: _Vocabularies) -> tuple[Any, Any]:
+    from transformers import BertForTokenClassification
+
+    from core.tiny_vocab import bert_tokenizer
 
     cased = v.cased
-    roberta_512, roberta_1024 = (roberta_tokenizer(v.bpe, v.merges, n) for n in (512, 1024))
-    bart_size = len(roberta_1024.get_vocab())
-    return {
-        "sentiment": lambda: (tf.DistilBertForSequenceClassification(_distil(30522, labels=SST2)),
-                              bert_tokenizer(v.uncased, lower=True, distil=True)),
-        "ner": lambda: (tf.BertForTokenClassification(_bert(len(cased), labels=NER_LABELS)),
-                        bert_tokenizer(cased, lower=False)),
-        "zeroshot": lambda: (tf.BartForSequenceClassification(_bart(bart_size, labels=MNLI)), roberta_1024),
-        "qa": lambda: (tf.DistilBertForQuestionAnswering(_distil(len(cased))),
-                       bert_tokenizer(cased, lower=False, distil=True)),
-        "generate": lambda: _gpt2(v),
-        "summarize": lambda: (_distilbart(bart_size), roberta_1024),
-        "fillmask": lambda: (tf.RobertaForMaskedLM(_roberta(len(roberta_512.get_vocab()))), roberta_512),
-        "tokenize": lambda: (tf.BertModel(_bert(30522)), bert_tokenizer(v.uncased, lower=True)),
-        "attention": lambda: (tf.BertModel(_bert(30522)), bert_tokenizer(v.uncased, lower=True)),
-    }
+    return BertForTokenClassification(_bert(len(cased), labels=NER_LABELS)), bert_tokenizer(cased, lower=False)
+
+
+def _mnli(v: _Vocabularies) -> tuple[Any, Any]:
+    from transformers import BartForSequenceClassification
+
+    tokenizer = _roberta_tokenizer(v, 1024)
+    return BartForSequenceClassification(_bart(len(tokenizer.get_vocab()), labels=MNLI)), tokenizer
+
+
+def _squad(v: _Vocabularies) -> tuple[Any, Any]:
+    from transformers import DistilBertForQuestionAnswering
+
+    from core.tiny_vocab import bert_tokenizer
+
+    cased = v.cased
+    return DistilBertForQuestionAnswering(_distil(len(cased))), bert_tokenizer(cased, lower=False, distil=True)
+
+
+def _cnn(v: _Vocabularies) -> tuple[Any, Any]:
+    tokenizer = _roberta_tokenizer(v, 1024)
+    return _distilbart(len(tokenizer.get_vocab())), tokenizer
+
+
+def _roberta_mlm(v: _Vocabularies) -> tuple[Any, Any]:
+    from transformers import RobertaForMaskedLM
+
+    tokenizer = _roberta_tokenizer(v, 512)
+    return RobertaForMaskedLM(_roberta(len(tokenizer.get_vocab()))), tokenizer
+
+
+def _bert_uncased(v: _Vocabularies) -> tuple[Any, Any]:
+    from transformers import BertModel
+
+    from core.tiny_vocab import bert_tokenizer
+
+    return BertModel(_bert(30522)), bert_tokenizer(v.uncased, lower=True)
+
+
+def _roberta_tokenizer(v: _Vocabularies, positions: int) -> Any:
+    from core.tiny_vocab import roberta_tokenizer
+
+    return roberta_tokenizer(v.bpe, v.merges, positions)
 
 
 def _labels(labels: tuple[str, ...]) -> dict[str, Any]:
@@ -212,3 +267,13 @@ def _gpt2(v: _Vocabularies) -> tuple[Any, Any]:
     config = GPT2Config(vocab_size=len(tokenizer.get_vocab()), n_positions=1024, n_embd=32, n_layer=2, n_head=4,
                         bos_token_id=end, eos_token_id=end)
     return GPT2LMHeadModel(config), tokenizer
+
+
+SST2_DISTILBERT = TinyModel("DistilBERT classifier, SST-2 labels", UNCASED, _sst2)
+CONLL_BERT = TinyModel("BERT cased token classifier, CoNLL labels", CASED, _conll)
+MNLI_BART = TinyModel("BART MNLI classifier", BPE, _mnli)
+SQUAD_DISTILBERT = TinyModel("DistilBERT cased extractive QA", CASED, _squad)
+GPT2 = TinyModel("GPT-2", BPE, _gpt2)
+CNN_DISTILBART = TinyModel("DistilBART-CNN seq2seq", BPE, _cnn)
+ROBERTA_MLM = TinyModel("RoBERTa masked LM", BPE, _roberta_mlm)
+BERT_UNCASED = TinyModel("BERT uncased encoder", UNCASED, _bert_uncased)

@@ -14,7 +14,7 @@ from core.engine import Engine
 from core.errors import UserError
 from core.integrity import damage
 from core.models import dequantised_dir, ensure_dequantised
-from core.packs import HUB_MODELS, offline_models
+from core.packs import hub_models, offline_models
 from core.settings import Settings
 from core.tiny import ensure_tiny, tiny_dir
 
@@ -122,7 +122,7 @@ async def test_a_damaged_override_folder_is_a_user_error_naming_the_file(kind, t
 async def test_a_damaged_file_in_the_hugging_face_cache_is_a_user_error_naming_it(tiny_cache, monkeypatch):
     import huggingface_hub.constants
 
-    spec = HUB_MODELS["sentiment"]
+    spec = hub_models()["sentiment"]
     hub = tiny_cache / "hf"
     repo = hub / ("models--" + spec.source.replace("/", "--"))
     snapshot = repo / "snapshots" / ("0" * 40)

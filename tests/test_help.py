@@ -8,7 +8,7 @@ import sys
 from core.commands import build_registry
 from core.context import TaskContext
 from core.models import ModelStore
-from core.packs import HUB_MODELS, Pack, build_pack
+from core.packs import Pack, build_pack, hub_models
 from core.render.cache import PerThreadCache
 from core.settings import Settings
 from core.tasks import helpcmd
@@ -78,11 +78,11 @@ def test_models_on_a_pack_without_an_attention_model_names_who_serves_overview(t
     ctx = context(tiny_settings, drop=("attention",))
     result = helpcmd.run_models(ctx, {})
     assert "/attention" in result.answer and "/overview" in result.answer
-    assert HUB_MODELS["attention"].hub_id in result.answer
+    assert hub_models()["attention"].hub_id in result.answer
     assert {row[0] for row in result.table.rows} == {f"/{c}" for c in ctx.pack.models}
 
 
 def test_models_lists_overview_with_the_attention_model(tiny_settings):
     ctx = context(tiny_settings)
     rows = {row[0]: row for row in helpcmd.run_models(ctx, {}).table.rows}
-    assert rows["/overview"][1] == rows["/attention"][1] == ctx.pack.spec("attention").hub_id
+    assert rows["/overview"][1] == rows["/attention"][1] == ctx.pack.spec("attention").label

@@ -152,8 +152,8 @@ async def test_snippets_name_no_path_of_the_server(tiny_engine, offline_engine):
 
 def test_a_hub_model_is_named_by_its_hub_id():
     from core.models import Loaded
-    from core.packs import HUB_MODELS
+    from core.packs import hub_models
     from core.tasks.common import model_line
 
-    for command, spec in HUB_MODELS.items():
+    for command, spec in hub_models().items():
         assert model_line(Loaded(command, spec, spec.kind, None, None, "cpu", 0)) == f"MODEL = {spec.hub_id!r}"

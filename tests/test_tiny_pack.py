@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from core.engine import Engine
-from core.packs import HUB_MODELS, ModelSpec, build_pack
+from core.packs import ModelSpec, build_pack, hub_models
 from core.tiny import MNLI, NER_LABELS, SST2, tiny_dir
 
 HUB_SHAPES = {  # command: (model class, tokenizer class) of the hub pack's model
@@ -47,7 +47,7 @@ def config(folder: Path) -> dict:
 def test_the_tiny_pack_covers_every_hub_model_with_its_class(folders):
     from transformers import AutoTokenizer
 
-    assert set(HUB_SHAPES) == set(HUB_MODELS)
+    assert set(HUB_SHAPES) == set(hub_models())
     for command, (model_class, tokenizer_class) in HUB_SHAPES.items():
         assert config(folders[command])["architectures"] == [model_class], command
         tokenizer = AutoTokenizer.from_pretrained(folders[command])
@@ -96,9 +96,9 @@ def test_distilbart_twin_has_its_decoder_start_and_forced_tokens(folders):
 def test_the_build_is_seeded_and_the_tokenizers_are_reproducible(tmp_path, folders):
     from safetensors.torch import load_file
 
-    from core.tiny import _build
+    from core.tiny import _build, tiny_models
 
-    _build(tmp_path, ["generate", "ner"])
+    _build(tmp_path, {command: tiny_models()[command] for command in ("generate", "ner")})
     for command in ("generate", "ner"):
         fresh = load_file(tmp_path / command / "model.safetensors")
         cached = load_file(folders[command] / "model.safetensors")

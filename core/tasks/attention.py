@@ -13,13 +13,20 @@ from typing import Any
 import numpy as np
 import torch
 
+from core import tiny
 from core.context import TaskContext
 from core.errors import UserError
+from core.packs import MINILM, Offline, TaskModel
 from core.render.alt import alt_text
 from core.render.links import Link, focus_per_token, heaviest, strongest, strongest_per_map
 from core.results import Image, Result, Table
+from core.tasks.base import forward
 from core.tasks.common import f4, load, model_line, truncation_notice, with_output
 from core.tokens import is_byte_level, noop_mask, noop_tokens, readable_tokens
+
+MODEL = TaskModel(kinds=("encoder",), hub="google-bert/bert-base-uncased", tiny=tiny.BERT_UNCASED,
+                  offline=Offline(MINILM, "encoder"))
+"""An encoder whose attention weights can be returned (loaded with eager attention)."""
 
 SETUP = """{imports}import torch
 from transformers import AutoModel, AutoTokenizer
@@ -107,7 +114,7 @@ def token_view(tokenizer: Any, raw: list[str]) -> TokenView:
 
 
 def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
-    loaded = load(ctx, "attention", "encoder")
+    loaded = load(ctx, "attention")
     text, layer, head = args["text"], args["layer"], args["head"]
     config = loaded.model.config
     layers, heads = config.num_hidden_layers, config.num_attention_heads
@@ -129,7 +136,7 @@ def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
         images=(Image(png, f"attention-l{layer}-{head}.png", alt),),
         explanation=_explain(view, layers, heads, layer, head),
         code=with_output(code, [" ".join(row[:-3] + (f"{row[-3]} -> {row[-2]} {row[-1]}",)) for row in table.rows]),
-        model=loaded.spec.hub_id,
+        model=loaded.spec.label,
         notices=(notice,) if notice else (),
     )
 
@@ -171,10 +178,9 @@ def _picture(view: TokenView, weights: np.ndarray, head: int | str, what: str, f
 def _attentions(loaded: Any, text: str) -> tuple[TokenView, np.ndarray, str | None]:
     """The tokens, every layer's attention weights (layers, heads, n, n), and a truncation notice."""
     _, notice = truncation_notice(loaded, text)
-    inputs = loaded.tokenizer(text, truncation=True, return_tensors="pt").to(loaded.device)
-    with torch.no_grad():
-        attentions = loaded.model(**inputs, output_attentions=True).attentions
-    every = torch.stack([a[0] for a in attentions]).float().cpu().numpy()
+    inputs = loaded.tokenizer(text, truncation=True, return_tensors="pt")
+    attentions = forward(loaded, inputs, output_attentions=True).attentions
+    every = torch.stack([a[0] for a in attentions]).numpy()
     raw = loaded.tokenizer.convert_ids_to_tokens(inputs["input_ids"][0])
     return token_view(loaded.tokenizer, raw), every, notice
 
@@ -183,7 +189,7 @@ def run_overview(ctx: TaskContext, args: dict[str, Any]) -> Result:
     """/overview: every layer x every head in one picture (small multiples)."""
     from core.render.heatmap import render_overview
 
-    loaded = load(ctx, "attention", "encoder")
+    loaded = load(ctx, "attention")
     text = args["text"]
     view, every, notice = _attentions(loaded, text)
     layers, heads = every.shape[:2]
@@ -209,7 +215,7 @@ def run_overview(ctx: TaskContext, args: dict[str, Any]) -> Result:
         ),
         code=with_output(_snippet(model_line(loaded), text, view, SELECT_OVERVIEW),
                          [f"{r[0]} {r[1]} -> {r[2]} {r[3]}" for r in rows]),
-        model=loaded.spec.hub_id,
+        model=loaded.spec.label,
         notices=(notice,) if notice else (),
     )
 

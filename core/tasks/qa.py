@@ -11,16 +11,22 @@ from typing import Any
 
 import torch
 
+from core import tiny
 from core.context import TaskContext
 from core.models import Loaded
+from core.packs import SMOLLM2, Offline, TaskModel
 from core.results import Result, Table
 from core.tasks import chat
+from core.tasks.base import forward, one
 from core.tasks.common import f4, load, model_line, pct, with_output
 from core.wording import plural
 
 MAX_ANSWER_TOKENS = 15
 """The removed pipeline's default `max_answer_len`."""
 CHAT_NEW_TOKENS = 48
+MODEL = TaskModel(kinds=("extractive-qa", "chat", "causal-lm"), hub="distilbert/distilbert-base-cased-distilled-squad",
+                  tiny=tiny.SQUAD_DISTILBERT, offline=Offline(SMOLLM2, "chat"))
+"""Extractive QA from start/end logits, or a chat model asked the question."""
 SNIPPET = """import torch
 from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
@@ -49,17 +55,16 @@ print(context[a:b], f"{{score:.4f}}")"""
 CHAT_SYSTEM = "Answer the question using only the context. Reply with the answer only, in a few words."
 
 
-def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
-    return run_batch(ctx, [args])[0]
-
-
 def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]:
     """A chat model answers concurrent questions together; an extractive model one after another."""
-    loaded = load(ctx, "qa", "extractive-qa", "chat", "causal-lm")
+    loaded = load(ctx, "qa")
     if loaded.kind == "extractive-qa":
         return [_extractive(loaded, args["question"], args["context"]) for args in batch]
     asks = [chat.Ask(args["context"], _asking(args["question"])) for args in batch]
     return [_chat(loaded, reply) for reply in chat.chat_batch(loaded, asks, CHAT_NEW_TOKENS)]
+
+
+run = one(run_batch)
 
 
 def extract(loaded: Loaded, question: str, context: str) -> tuple[float, int, int, int, int]:
@@ -68,11 +73,10 @@ def extract(loaded: Loaded, question: str, context: str) -> tuple[float, int, in
                            return_overflowing_tokens=True, return_offsets_mapping=True, return_tensors="pt")
     offsets = enc.pop("offset_mapping")
     enc.pop("overflow_to_sample_mapping")
-    with torch.no_grad():
-        out = loaded.model(**enc.to(loaded.device))
+    out = forward(loaded, enc)
     best = (-1.0, 0, 0)
     for w in range(len(offsets)):
-        outside = torch.tensor([s != 1 for s in enc.sequence_ids(w)], device=loaded.device)
+        outside = torch.tensor([s != 1 for s in enc.sequence_ids(w)])
         start = torch.softmax(out.start_logits[w].masked_fill(outside, -1e4), dim=-1)
         end = torch.softmax(out.end_logits[w].masked_fill(outside, -1e4), dim=-1)
         spans = torch.triu(start[:, None] * end[None, :]).tril(MAX_ANSWER_TOKENS - 1)
@@ -101,7 +105,7 @@ def _extractive(loaded: Loaded, question: str, context: str) -> Result:
         ),
         code=with_output(SNIPPET.format(model=model_line(loaded), question=question, context=context,
                                         max_len=MAX_ANSWER_TOKENS), [f"{answer} {f4(score)}"]),
-        model=loaded.spec.hub_id,
+        model=loaded.spec.label,
     )
 
 
@@ -125,6 +129,6 @@ def _chat(loaded: Loaded, reply: chat.Reply) -> Result:
         answer=f"**{reply.text or '(no answer)'}**{shown}",
         explanation=chat.explain("question-answering", reply, note),
         code=with_output(chat.snippet(loaded, reply.messages, reply.cap), [reply.text]),
-        model=loaded.spec.hub_id,
+        model=loaded.spec.label,
         notices=chat.notices(reply, "the context"),
     )

@@ -9,9 +9,12 @@ from typing import Any
 
 import torch
 
+from core import tiny
 from core.context import TaskContext
 from core.models import Loaded
+from core.packs import TaskModel
 from core.results import Result, Table
+from core.tasks.base import forward, one
 from core.tasks.common import (
     and_list,
     as_code,
@@ -26,6 +29,9 @@ from core.tasks.common import (
 )
 from core.tokens import noop_tokens
 
+MODEL = TaskModel(kinds=("classifier",), hub="distilbert/distilbert-base-uncased-finetuned-sst-2-english",
+                  tiny=tiny.SST2_DISTILBERT)
+
 SNIPPET = """from transformers import pipeline
 
 {model}
@@ -34,17 +40,15 @@ for r in classifier({text!r}, top_k=None, {truncation}):
     print(r["label"], f"{{r['score']:.4f}}")"""
 
 
-def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
-    return run_batch(ctx, [args])[0]
-
-
 def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]:
-    loaded = load(ctx, "sentiment", "classifier")
+    loaded = load(ctx, "sentiment")
     texts = [args["text"] for args in batch]
-    inputs = loaded.tokenizer(texts, padding=True, return_tensors="pt", **truncation_kwargs(loaded)).to(loaded.device)
-    with torch.no_grad():
-        logits = loaded.model(**inputs).logits.float().cpu()
+    inputs = loaded.tokenizer(texts, padding=True, return_tensors="pt", **truncation_kwargs(loaded))
+    logits = forward(loaded, inputs).logits
     return [_result(loaded, text, row) for text, row in zip(texts, logits, strict=True)]
+
+
+run = one(run_batch)
 
 
 def _result(loaded: Loaded, text: str, logits: torch.Tensor) -> Result:
@@ -67,7 +71,7 @@ def _result(loaded: Loaded, text: str, logits: torch.Tensor) -> Result:
         ),
         code=with_output(SNIPPET.format(model=model_line(loaded), text=text,
                                         truncation=as_code(truncation_kwargs(loaded))), row_lines(rows)),
-        model=loaded.spec.hub_id,
+        model=loaded.spec.label,
         notices=(notice,) if notice else (),
     )
 

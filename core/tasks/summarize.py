@@ -9,38 +9,42 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import torch
-
+from core import tiny
 from core.context import TaskContext
 from core.models import Loaded
+from core.packs import SMOLLM2, Offline, TaskModel
 from core.results import Result
 from core.tasks import chat
+from core.tasks.base import generate, one
 from core.tasks.common import load, max_tokens, model_line, truncation_notice, with_output
 from core.wording import plural
 
 MAX_NEW_TOKENS = 60
 CHAT_NEW_TOKENS = 80
+MODEL = TaskModel(kinds=("seq2seq", "chat", "causal-lm"), hub="sshleifer/distilbart-cnn-12-6",
+                  tiny=tiny.CNN_DISTILBART, offline=Offline(SMOLLM2, "chat"))
+"""A seq2seq model's `generate`, or a chat model asked for a summary."""
 SNIPPET = """from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
 {model}
 tokenizer = AutoTokenizer.from_pretrained(MODEL)
 model = AutoModelForSeq2SeqLM.from_pretrained(MODEL)
 inputs = tokenizer({text!r}, truncation=True, max_length={limit}, return_tensors="pt")
-summary_ids = model.generate(**inputs, max_new_tokens={n})
+# max_length=None: max_new_tokens alone sets the length (a model's config may set a max_length of its own)
+summary_ids = model.generate(**inputs, max_new_tokens={n}, max_length=None)
 print(tokenizer.decode(summary_ids[0], skip_special_tokens=True))"""
-
-
-def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
-    return run_batch(ctx, [args])[0]
 
 
 def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]:
     """A chat model summarizes concurrent texts together; a seq2seq model one after another."""
-    loaded = load(ctx, "summarize", "seq2seq", "chat", "causal-lm")
+    loaded = load(ctx, "summarize")
     if loaded.kind == "seq2seq":
         return [_seq2seq(loaded, args["text"]) for args in batch]
     replies = chat.chat_batch(loaded, [chat.Ask(args["text"], _messages) for args in batch], CHAT_NEW_TOKENS)
     return [_chat(loaded, reply) for reply in replies]
+
+
+run = one(run_batch)
 
 
 def decoder_room(loaded: Loaded) -> int | None:
@@ -55,9 +59,8 @@ def _seq2seq(loaded: Loaded, text: str) -> Result:
     count, notice = truncation_notice(loaded, text)
     room = decoder_room(loaded)
     n = MAX_NEW_TOKENS if room is None else max(1, min(MAX_NEW_TOKENS, room - 1))
-    inputs = loaded.tokenizer(text, truncation=True, max_length=limit, return_tensors="pt").to(loaded.device)
-    with torch.no_grad():
-        ids = loaded.model.generate(**inputs, max_new_tokens=n)
+    inputs = loaded.tokenizer(text, truncation=True, max_length=limit, return_tensors="pt")
+    ids = generate(loaded, inputs, max_new_tokens=n, max_length=None)  # as the snippet: no clash with the config's
     summary = loaded.tokenizer.decode(ids[0], skip_special_tokens=True).strip()
     new = ids.shape[-1] - 1  # the output starts with the decoder's start token, which it did not write
     config = loaded.model.generation_config
@@ -82,7 +85,7 @@ def _seq2seq(loaded: Loaded, text: str) -> Result:
             "4. decode turned the ids back into words, dropping special tokens."
         ),
         code=with_output(SNIPPET.format(model=model_line(loaded), text=text, limit=limit, n=n), [summary]),
-        model=loaded.spec.hub_id,
+        model=loaded.spec.label,
         notices=tuple(notices),
     )
 
@@ -97,6 +100,6 @@ def _chat(loaded: Loaded, reply: chat.Reply) -> Result:
         answer=f"**Summary:** {reply.text}",
         explanation=chat.explain("summarization", reply),
         code=with_output(chat.snippet(loaded, reply.messages, reply.cap), [reply.text]),
-        model=loaded.spec.hub_id,
+        model=loaded.spec.label,
         notices=chat.notices(reply, "your text"),
     )

@@ -10,10 +10,16 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from core import tiny
 from core.context import TaskContext
+from core.packs import MINILM, Offline, TaskModel
 from core.results import Result, Table
 from core.tasks.common import and_list, load, model_line, truncation_notice, with_output
 from core.tokens import NEWLINE, SPACE, is_byte_level, noop_tokens, readable_tokens
+
+MODEL = TaskModel(kinds=("tokenizer",), hub="google-bert/bert-base-uncased", tiny=tiny.BERT_UNCASED,
+                  offline=Offline(MINILM, "tokenizer"))
+"""Only the tokenizer is loaded."""
 
 SNIPPET = """from transformers import AutoTokenizer
 
@@ -75,7 +81,7 @@ def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
             SNIPPET.format(model=model_line(loaded), gguf=", gguf_file=GGUF" if loaded.spec.gguf_file else "",
                            args=", ".join(repr(t) for t in texts)),
             [str(found.raw), str(found.ids), str(enc["attention_mask"]), str(types), decoded]),
-        model=loaded.spec.hub_id,
+        model=loaded.spec.label,
         notices=(notice,) if notice else (),
     )
 

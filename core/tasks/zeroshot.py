@@ -11,10 +11,13 @@ from typing import Any
 
 import torch
 
+from core import tiny
 from core.context import TaskContext
 from core.errors import UserError
 from core.models import Loaded
+from core.packs import MINILM, Offline, TaskModel
 from core.results import Result, Table
+from core.tasks.base import forward, one
 from core.tasks.common import (
     and_list,
     f4,
@@ -27,6 +30,9 @@ from core.tasks.common import (
     with_output,
 )
 
+MODEL = TaskModel(kinds=("nli", "embedding"), hub="facebook/bart-large-mnli", tiny=tiny.MNLI_BART,
+                  offline=Offline(MINILM, "embedding"))
+"""An NLI classifier, or a sentence-embedding model (zero-shot by similarity)."""
 MAX_LABELS = 10
 MAX_LABEL_CHARS = 60
 TEMPERATURE = 0.05
@@ -80,15 +86,11 @@ def parse_labels(raw: str) -> list[str]:
     return labels
 
 
-def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
-    return run_batch(ctx, [args])[0]
-
-
 def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]:
     """Embedding models: every request's text and labels in one padded forward pass. NLI models: one
     pass per request, holding all of its (text, label) pairs, since each request has its own labels."""
     label_sets = [parse_labels(args["labels"]) for args in batch]  # refuse bad labels before loading a model
-    loaded = load(ctx, "zeroshot", "nli", "embedding")
+    loaded = load(ctx, "zeroshot")
     multis = [bool(args["multi_label"]) for args in batch]
     if loaded.kind == "nli":
         ranked = [_nli(loaded, args["text"], labels, multi)
@@ -96,6 +98,9 @@ def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]
     else:
         ranked = _embedding(loaded, [args["text"] for args in batch], label_sets, multis)
     return [_result(loaded, args, labels, ranks) for args, labels, ranks in zip(batch, label_sets, ranked, strict=True)]
+
+
+run = one(run_batch)
 
 
 def _result(loaded: Loaded, args: dict[str, Any], labels: list[str], ranked: list[tuple[str, float]]) -> Result:
@@ -121,7 +126,7 @@ def _result(loaded: Loaded, args: dict[str, Any], labels: list[str], ranked: lis
         code=with_output(snippet.format(model=model_line(loaded), text=text, labels=labels, multi=multi,
                                         scores=scores, limit=embedding_limit(loaded) if loaded.kind != "nli" else 0),
                          [f"{label} {score}" for label, score in rows]),
-        model=loaded.spec.hub_id,
+        model=loaded.spec.label,
         notices=notices,
     )
 
@@ -175,11 +180,10 @@ def _embedding(loaded: Any, texts: list[str], label_sets: list[list[str]],
                multis: list[bool]) -> list[list[tuple[str, float]]]:
     sentences = [s for text, labels in zip(texts, label_sets, strict=True) for s in (text, *labels)]
     batch = loaded.tokenizer(sentences, padding=True, truncation=True, max_length=embedding_limit(loaded),
-                             return_tensors="pt").to(loaded.device)
-    with torch.no_grad():
-        hidden = loaded.model(**batch).last_hidden_state
+                             return_tensors="pt")
+    hidden = forward(loaded, batch).last_hidden_state
     mask = batch["attention_mask"].unsqueeze(-1).float()
-    vectors = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1).float().cpu()
+    vectors = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1)
     ranked, start = [], 0
     for labels, multi in zip(label_sets, multis, strict=True):
         similarity = vectors[start + 1:start + 1 + len(labels)] @ vectors[start]
