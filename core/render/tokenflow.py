@@ -55,12 +55,14 @@ class _Box:
     index: int
 
 
-def _layout(labels: list[str], top: float, has_notes: bool) -> tuple[list[_Box], float]:
-    """Boxes placed left to right, wrapping at the width; returns them and the y below the last line."""
-    line = LINE_PT + (NOTE_PT if has_notes else 0.0) + GAP_PT
+def _layout(labels: list[str], top: float, notes: Sequence[str]) -> tuple[list[_Box], float]:
+    """Boxes placed left to right, wrapping at the width; returns them and the y below the last line.
+    A box is as wide as its token, or as its note when that is wider."""
+    line = LINE_PT + (NOTE_PT if notes else 0.0) + GAP_PT
     x, y, boxes = MARGIN_PT, top, []
     for i, text in enumerate(labels):
-        width = text_width_pt(text, TOKEN_FONT) + 2 * BOX_PAD_PT
+        note = text_width_pt(notes[i], NOTE_FONT) if notes else 0.0
+        width = max(text_width_pt(text, TOKEN_FONT), note) + 2 * BOX_PAD_PT
         if x + width > WIDTH_PT - MARGIN_PT and x > MARGIN_PT:
             x, y = MARGIN_PT, y + line
         boxes.append(_Box(x, y, width, i))
@@ -80,7 +82,7 @@ def render_rows(rows: Sequence[Row], *, title: str, footer: str = "") -> bytes:
         more = len(row.tokens) - len(shown)
         heading = row.title + (f" (first {len(shown)} drawn, {more} more)" if more else "")
         y += ROW_TITLE_FONT * 1.8
-        boxes, bottom = _layout(labels, y, bool(row.notes))
+        boxes, bottom = _layout(labels, y, list(row.notes[:MAX_BOXES]))
         placed.append((row, heading, y, labels, boxes))
         y = bottom + GAP_PT * 2
     height = y + (NOTE_FONT * 3 if footer else 0.0) + MARGIN_PT

@@ -7,12 +7,13 @@ continuation follows the end of the prompt, so the end is what the model must re
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from core.context import TaskContext
 from core.models import Loaded
 from core.results import Result
+from core.tasks import attribution, steps
 from core.tasks.common import load, model_line, with_output
 from core.tasks.decoding import ended, fit, greedy_continue, positions
 from core.wording import plural
@@ -88,10 +89,18 @@ def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
 
 
 def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]:
+    if any(steps.explores(args) for args in batch):
+        return attribution.each(batch, lambda plain: run_batch(ctx, plain), lambda args: steps.run(ctx, args),
+                                apart=steps.explores)
     loaded = load(ctx, "generate", "causal-lm", "chat")
     prompts = [args["prompt"] for args in batch]
     continuations = continue_texts(loaded, prompts, [args["max_new_tokens"] for args in batch])
-    return [_result(loaded, args, c) for args, c in zip(batch, continuations)]
+    return [with_actions(_result(loaded, args, c)) for args, c in zip(batch, continuations)]
+
+
+def with_actions(result: Result) -> Result:
+    """Greedy's answer, with the buttons to see each step's candidates and to sample instead."""
+    return replace(result, actions=steps.actions(None, 0, False))
 
 
 def _result(loaded: Loaded, args: dict[str, Any], c: Continuation) -> Result:
