@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from core.registry import Command, Option, Registry
-from core.tasks.steps import MAX_STEPS_SHOWN
 from core.tasks import (
     attention,
     compare,
@@ -16,6 +15,7 @@ from core.tasks import (
     tokenize,
     zeroshot,
 )
+from core.tasks.steps import MAX_STEPS_SHOWN
 
 
 def _text(name: str, description: str, max_length: int, *, positional: str = "main", required: bool = True) -> Option:

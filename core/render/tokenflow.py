@@ -104,7 +104,7 @@ def render_rows(rows: Sequence[Row], *, title: str, footer: str = "") -> bytes:
     return figure_to_png(fig)
 
 
-def _draw_boxes(ax, row: Row, labels: list[str], boxes: list[_Box], family: list[str]) -> None:  # noqa: ANN001
+def _draw_boxes(ax, row: Row, labels: list[str], boxes: list[_Box], family: list[str]) -> None:
     special = list(row.special) or [False] * len(labels)
     colours = list(row.text_colours) or ["#111111"] * len(labels)
     for box in boxes:

@@ -15,9 +15,9 @@ import torch
 
 from core.context import TaskContext
 from core.errors import UserError
+from core.markup import code
 from core.render.alt import alt_text
 from core.render.links import Link, focus_per_token, heaviest, strongest, strongest_per_map
-from core.markup import code
 from core.results import Image, Result, Table
 from core.tasks import explore
 from core.tasks.common import f4, load, model_line, truncation_notice, with_output

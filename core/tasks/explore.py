@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.actions import THIS_RUN, Action, Choice, Menu, MAX_MENU_OPTIONS
+from core.actions import MAX_MENU_OPTIONS, THIS_RUN, Action, Choice, Menu
 from core.errors import UserError
 from core.markup import code
 from core.tasks.common import f4, truncation_notice
@@ -93,7 +93,7 @@ def masked_attentions(loaded: Any, text: str, position: int, token_view: Any) ->
         attentions = loaded.model(**{k: v.to(loaded.device) for k, v in both.items()},
                                   output_attentions=True).attentions
     every = torch.stack([a for a in attentions], dim=1).float().cpu().numpy()  # (2, layers, heads, n, n)
-    masked_raw = raw[:position] + [new_token] + raw[position + 1:]
+    masked_raw = [*raw[:position], new_token, *raw[position + 1:]]
     return (token_view(loaded.tokenizer, masked_raw), every[1],
             Masked(position, view.shown[position], new_token, every[0]), notice)
 
@@ -292,7 +292,8 @@ def mask_menu(view: Any, masked: Masked | None) -> Menu | None:
     """A select of the text's own tokens (the first 25): choosing one masks it and reruns."""
     go = _to("attention")
     current = masked.position if masked is not None else None
-    options = [go(f"{i}: {view.shown[i]}" if i != current else f"{i}: {masked.original} (masked now)",  # type: ignore[union-attr]
+    original = masked.original if masked is not None else ""
+    options = [go(f"{i}: {view.shown[i]}" if i != current else f"{i}: {original} (masked now)",
                   description=f"Replace token {i} by the mask token and run the model again", mask=i)
                for i, noop in enumerate(view.noop) if not noop][:MAX_MENU_OPTIONS]
     return Menu("Mask a token and rerun", tuple(options)) if options else None

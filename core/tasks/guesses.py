@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from core.actions import THIS_RUN, Action, Choice, Menu, MAX_MENU_OPTIONS
+from core.actions import MAX_MENU_OPTIONS, THIS_RUN, Action, Choice, Menu
 from core.errors import UserError
 from core.markup import code
 from core.tasks import attribution

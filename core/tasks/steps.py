@@ -116,7 +116,7 @@ def _result(loaded: Loaded, args: dict[str, Any], steps: list[Step], temperature
         images=(_picture(loaded, steps, temperature, seed),) if show else (),
         explanation=_explain(loaded, steps, temperature, seed, prompt_tokens, kept, show),
         code=with_output(snippet(loaded, prompt, allowed, temperature, seed, show, kept, prompt_tokens),
-                         lines + [text]),
+                         [*lines, text]),
         model=loaded.spec.hub_id,
         notices=_notices(args, allowed, prompt_tokens, kept, show),
         actions=actions(temperature, seed, show),

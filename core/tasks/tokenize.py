@@ -10,8 +10,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from core.context import TaskContext
 from core.actions import THIS_RUN, Action
+from core.context import TaskContext
 from core.markup import code
 from core.results import Result, Table
 from core.tasks.common import and_list, load, model_line, truncation_notice, with_output
