@@ -3,7 +3,8 @@
 Blue tokens supported the label (hiding them lowered its probability), red ones worked against
 it; the deeper the colour, the bigger the change, on a scale shared by the whole text (the
 largest change is the deepest colour, unless every change is below `FLOOR`). Each token's change
-is written under it, so the picture carries the numbers too. Special tokens the tokenizer added were not hidden: dashed and grey.
+is written under it, so the picture carries the numbers too. Special tokens the tokenizer added
+were not hidden: dashed and grey.
 """
 from __future__ import annotations
 

@@ -193,7 +193,8 @@ if rows.sum() > 1:
 change = torch.where(rows[:, None] & keep[None, :], (after_map - before_map).abs(), -1.0)
 for flat in change.flatten().argsort(descending=True, stable=True)[:{k}]:  # the links that moved most
     i, j = divmod(int(flat), len(tokens))
-    print("moved", tokens[i], "->", tokens[j], f"{{float(before_map[i, j]):.4f}}", "->", f"{{float(after_map[i, j]):.4f}}")"""
+    print("moved", tokens[i], "->", tokens[j], f"{{float(before_map[i, j]):.4f}}", "->",
+          f"{{float(after_map[i, j]):.4f}}")"""
 
 MOVED_ALL = """
 after_all, before_all = attentions[{layer}][0], before[{layer}][0]
