@@ -7,6 +7,7 @@ from __future__ import annotations
 from core.registry import Command, Option, Registry
 from core.tasks import (
     attention,
+    compare,
     fillmask,
     generate,
     helpcmd,
@@ -17,16 +18,22 @@ from core.tasks import (
     tokenize,
     zeroshot,
 )
+from core.tasks.steps import MAX_STEPS_SHOWN
 
 
 def _text(name: str, description: str, max_length: int, *, positional: str = "main", required: bool = True) -> Option:
     return Option(name, description, "text", required=required, positional=positional, max_length=max_length)
 
 
+def _why() -> Option:
+    return Option("why", "Which words mattered: hide each token in turn and measure the change", "bool",
+                  default=False)
+
+
 def build_registry() -> Registry:
     return Registry([
         Command("sentiment", "Is this text positive or negative? Scores for every class.",
-                (_text("text", "The text to classify", 1000),),
+                (_text("text", "The text to classify", 1000), _why()),
                 ("/sentiment I love this", "/sentiment The movie was a waste of time."), sentiment.run,
                 batch_handler=sentiment.run_batch, model=sentiment.MODEL),
         Command("ner", "Find the people, places and organisations named in a text.",
@@ -38,7 +45,8 @@ def build_registry() -> Registry:
                  _text("labels", "1 to 10 comma-separated labels, e.g. food, sports, politics", 300,
                        positional="second"),
                  Option("multi_label", "Score each label on its own instead of sharing 100%", "bool",
-                        default=False)),
+                        default=False),
+                 _why()),
                 ("/zeroshot I love pizza | food, sports, politics",
                  "/zeroshot The match went to extra time | sports, cooking multi_label=true"), zeroshot.run,
                 batch_handler=zeroshot.run_batch, model=zeroshot.MODEL),
@@ -50,7 +58,13 @@ def build_registry() -> Registry:
         Command("generate", "Continue a prompt with a text-generation model.",
                 (_text("prompt", "The start of the text", 1000),
                  Option("max_new_tokens", "How many tokens to add (1-100)", "int", min_value=1, max_value=100,
-                        default=30)),
+                        default=30),
+                 Option("steps", f"Show the top 5 candidates at each step (at most {MAX_STEPS_SHOWN} steps)", "bool",
+                        default=False),
+                 Option("temperature", "Sample instead of greedy, at this temperature (e.g. 0.7, 1.0, 1.5)", "text",
+                        max_length=8),
+                 Option("seed", "The random seed for sampling: the same seed gives the same text", "int",
+                        min_value=0, max_value=2**31 - 1, default=0)),
                 ("/generate Once upon a time", "/generate The best way to learn is max_new_tokens=20"), generate.run,
                 batch_handler=generate.run_batch, model=generate.MODEL),
         Command("summarize", "Summarize a text (the transformers 5 way: generate, not a pipeline).",
@@ -60,20 +74,35 @@ def build_registry() -> Registry:
                 model=summarize.MODEL),
         Command("fillmask", "Guess the word hidden behind [MASK] (or <mask>).",
                 (_text("text", "A text with exactly one [MASK] or <mask>", 1000),
-                 Option("top_k", "How many guesses to show (1-10)", "int", min_value=1, max_value=10, default=5)),
+                 Option("top_k", "How many guesses to show (1-20)", "int", min_value=1, max_value=20, default=5),
+                 Option("word", "Fill the mask with the best guess, then mask this word (from 0) instead", "int",
+                        min_value=0, max_value=199),
+                 _why()),
                 ("/fillmask Paris is the [MASK] of France.",), fillmask.run, batch_handler=fillmask.run_batch,
                 model=fillmask.MODEL),
         Command("tokenize", "See text become tokens, ids, attention mask and back.",
                 (_text("text", "The text to tokenize", 1000),
                  _text("pair", "An optional second sentence (shows token_type_ids)", 1000, positional="second",
-                       required=False)),
+                       required=False),
+                 Option("special", "Add the special tokens such as [CLS] and [SEP] (default true)", "bool",
+                        default=True)),
                 ("/tokenize I'm learning", "/tokenize The cat sat. | It was tired."), tokenize.run,
                 model=tokenize.MODEL),
+        Command("compare", "The same text through two or three tokenizers, side by side.",
+                (_text("text", "The text to tokenize (short texts read best)", 300),
+                 Option("tokenizers", "Comma-separated: bert, gpt2, roberta (hub, tiny) or bert, smollm2 (offline)",
+                        "text", max_length=60)),
+                ("/compare Tokenization isn't magic 🤗", "/compare Hello world tokenizers=bert,gpt2"), compare.run,
+                model_command="tokenize"),
         Command("attention", "Draw self-attention as a heatmap for a layer and head.",
                 (_text("text", "The text to look at (short texts read best)", 300),
                  Option("layer", "Which layer, counting from 0", "int", min_value=0, max_value=47, default=0),
                  Option("head", "A head number from 0, `all` for a grid of every head, or `mean`", "head",
-                        min_value=0, max_value=63, default="all")),
+                        min_value=0, max_value=63, default="all"),
+                 Option("noops", "`hide` (default) or `show` the no-op tokens such as [CLS] and [SEP]", "text",
+                        max_length=8),
+                 Option("mask", "Mask the token at this position (from 0) and rerun the model", "int",
+                        min_value=0, max_value=511)),
                 ("/attention The cat sat on the mat. layer=0 head=0",
                  "/attention The cat sat on the mat. layer=1 head=all"), attention.run,
                 model=attention.MODEL),

@@ -79,7 +79,8 @@ def test_models_on_a_pack_without_an_attention_model_names_who_serves_overview(t
     result = helpcmd.run_models(ctx, {})
     assert "/attention" in result.answer and "/overview" in result.answer
     assert hub_models()["attention"].hub_id in result.answer
-    assert {row[0] for row in result.table.rows} == {f"/{c}" for c in ctx.pack.models}
+    assert {row[0] for row in result.table.rows} == {f"/{c.name}" for c in ctx.registry
+                                                     if c.needs_model and c.model_key in ctx.pack.models}
 
 
 def test_models_lists_overview_with_the_attention_model(tiny_settings):

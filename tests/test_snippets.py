@@ -26,6 +26,7 @@ TINY_LINES = {
     "tokenize": "/tokenize The cat sat. | It was tired.",
     "attention": "/attention The cat sat on the mat. layer=1 head=2",
     "overview": "/overview The cat sat on the mat.",
+    "compare": "/compare Tokenization isn't magic 🤗",
 }
 
 
@@ -52,10 +53,12 @@ LONG_LINES = {
     "tokenize": "/tokenize " + longest("tokenize", "text"),
     "attention": "/attention " + longest("attention", "text") + " layer=1 head=all",
     "overview": "/overview " + longest("overview", "text"),
+    "compare": "/compare " + longest("compare", "text"),
 }
-FITS = {"attention", "overview", "qa"}
-"""/attention and /overview (300 characters at most) stay inside the tiny models' positions, and /qa
-reads a long context in overlapping windows; every other long case must be cut, with a notice."""
+FITS = {"attention", "overview", "qa", "compare"}
+"""/attention and /overview (300 characters at most) stay inside the tiny models' positions, /qa
+reads a long context in overlapping windows, and /compare runs no model (it only tokenizes); every
+other long case must be cut, with a notice."""
 
 
 def split_snippet(code: str) -> tuple[str, list[str]]:

@@ -16,10 +16,12 @@ import torch
 from core import tiny
 from core.context import TaskContext
 from core.errors import UserError
+from core.markup import code
 from core.packs import MINILM, Offline, TaskModel
 from core.render.alt import alt_text
 from core.render.links import Link, focus_per_token, heaviest, strongest, strongest_per_map
 from core.results import Image, Result, Table
+from core.tasks import explore
 from core.tasks.base import forward
 from core.tasks.common import f4, load, model_line, truncation_notice, with_output
 from core.tokens import is_byte_level, noop_mask, noop_tokens, readable_tokens
@@ -116,6 +118,7 @@ def token_view(tokenizer: Any, raw: list[str]) -> TokenView:
 def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
     loaded = load(ctx, "attention")
     text, layer, head = args["text"], args["layer"], args["head"]
+    noops, mask = explore.noops_choice(args.get("noops")), args.get("mask")
     config = loaded.model.config
     layers, heads = config.num_hidden_layers, config.num_attention_heads
     if layer >= layers:
@@ -123,35 +126,55 @@ def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
     if isinstance(head, int) and head >= heads:
         raise UserError(f"This model has {heads} heads per layer: `head` must be between 0 and {heads - 1}, "
                         f"`all` or `mean`; you gave {head}.")
-    view, every, notice = _attentions(loaded, text)
-    table, links, what, alt = describe(view, every[layer], layer, head)
-    png = _picture(view, every[layer], head, what, ctx.figures)
+    if mask is None:
+        view, every, notice = _attentions(loaded, text)
+        masked = None
+    else:
+        view, every, masked, notice = explore.masked_attentions(loaded, text, mask, token_view)
+    seen, seen_every = explore.visible(view, every, noops)
+    suffix = f", token {mask} masked" if masked is not None else ""
+    table, links, what, alt = describe(seen, seen_every[layer], layer, head, suffix)
+    png = _picture(seen, seen_every[layer], head, what, ctx.figures)
     pick = ".mean(dim=0)" if head == "mean" else f"[{head}]"
     select = SELECT_ALL.format(layer=layer) if head == "all" else SELECT_ONE.format(layer=layer, pick=pick)
-    code = _snippet(model_line(loaded), text, view, select)
+    spelled = explore.snippet_view(view, noops)
+    printed = [" ".join(row[:-3] + (f"{row[-3]} -> {row[-2]} {row[-1]}",)) for row in table.rows]
+    answer = f"Attention in **{what}** over {len(view.raw)} tokens. Strongest links: {links}."
+    explanation = _explain(view, layers, heads, layer, head, noops,
+                           (explore.mask_explanation(masked),) if masked is not None else ())
+    if masked is not None:
+        moved = explore.moved_links(spelled, masked.before[layer], every[layer], head, masked.position)
+        answer = (f"Masking {code(masked.original)} (token {mask}) moved these links most in **{what}**: "
+                  f"{explore.moved_words(spelled, moved)}. Strongest links now: {links}.")
+        select = explore.mask_snippet(loaded.tokenizer, masked) + select + explore.moved_snippet(layer, head, mask)
+        printed += explore.moved_lines(spelled, moved)
+    code_text = _snippet(model_line(loaded), text, spelled, select)
     return Result(
         command="attention",
-        answer=f"Attention in **{what}** over {len(view.raw)} tokens. Strongest links: {links}.",
+        answer=answer,
         table=table,
-        images=(Image(png, f"attention-l{layer}-{head}.png", alt),),
-        explanation=_explain(view, layers, heads, layer, head),
-        code=with_output(code, [" ".join(row[:-3] + (f"{row[-3]} -> {row[-2]} {row[-1]}",)) for row in table.rows]),
+        images=(Image(png, explore.image_name(layer, head, mask), alt),),
+        explanation=explanation,
+        code=with_output(code_text, printed),
         model=loaded.spec.label,
         notices=(notice,) if notice else (),
+        actions=explore.attention_actions(view, layers, heads, layer, head, noops, masked),
     )
 
 
-def describe(view: TokenView, weights: np.ndarray, layer: int, head: int | str) -> tuple[Table, str, str, str]:
-    """One layer's table, the headline's links, what the picture shows, and its alt text."""
+def describe(view: TokenView, weights: np.ndarray, layer: int, head: int | str,
+             suffix: str = "") -> tuple[Table, str, str, str]:
+    """One layer's table, the headline's links, what the picture shows (`suffix` added, e.g. which
+    token was masked), and its alt text."""
     if head == "all":
         per_head = strongest_per_map(weights, view.noop)
         rows = tuple((f"head {h}", *view.link(link)) for h, link in enumerate(per_head))
         top = [f"head {h} " + _words(view, per_head[h]) for h in heaviest(per_head, 3)]
-        what = f"all {len(per_head)} heads of layer {layer}"
+        what = f"all {len(per_head)} heads of layer {layer}{suffix}"
         alt = alt_text(view.shown, weights, what=what, noop=view.noop)
         return Table(("head", "from", "to", "weight"), rows), "; ".join(top), what, alt
     matrix = _one_map(weights, head)
-    what = f"layer {layer}, " + ("mean of all heads" if head == "mean" else f"head {head}")
+    what = f"layer {layer}, " + ("mean of all heads" if head == "mean" else f"head {head}") + suffix
     focus = focus_per_token(matrix, view.noop)
     rows = tuple(view.link(link) for link in focus)
     top = "; ".join(_words(view, link) for link in strongest(focus, 3))
@@ -164,7 +187,7 @@ def _one_map(weights: np.ndarray, head: int | str) -> np.ndarray:
 
 def _words(view: TokenView, link: Link) -> str:
     source, target, weight = view.link(link)
-    return f"`{source}` -> `{target}` ({weight})"
+    return f"{code(source)} -> {code(target)} ({weight})"
 
 
 def _picture(view: TokenView, weights: np.ndarray, head: int | str, what: str, figures: Any) -> bytes:
@@ -217,6 +240,8 @@ def run_overview(ctx: TaskContext, args: dict[str, Any]) -> Result:
                          [f"{r[0]} {r[1]} -> {r[2]} {r[3]}" for r in rows]),
         model=loaded.spec.label,
         notices=(notice,) if notice else (),
+        actions=(explore.overview_menu(view, every, strongest_per_map(every.reshape(-1, *every.shape[2:]),
+                                                                      view.noop)),),
     )
 
 
@@ -229,13 +254,16 @@ def _snippet(model: str, text: str, view: TokenView, select: str) -> str:
     readable = READABLE_BYTES if view.byte_level else READABLE_PIECES if view.shown != view.raw else ""
     setup = SETUP.format(
         imports="import re\n\n" if view.byte_level else "", model=model, text=text,
-        noops="{" + ", ".join(repr(t) for t in sorted(view.noops)) + "}",
+        noops="{" + ", ".join(repr(t) for t in sorted(view.noops)) + "}" if view.noops else "set()",
         kept=f"; {' and '.join(kept)} stay: they stand for your text" if kept else "",
         fallback=ONLY_NOOPS if view.only_noops else "")
     return setup + readable + select
 
 
-def _explain(view: TokenView, layers: int, heads: int, layer: int, head: int | str) -> str:
+def _explain(view: TokenView, layers: int, heads: int, layer: int, head: int | str, noops: str = "grey",
+             extra: tuple[str, ...] = ()) -> str:
+    """The numbered steps; `noops` says how the picture treats no-op tokens (`grey` labels on /overview,
+    `hide` or `show` on /attention), `extra` adds steps (what a masked token changed)."""
     which = {"all": f"all {heads} heads, one small map each", "mean": f"the average of its {heads} heads"}
     if head == "all":
         table = ("4. The table gives each head's strongest link: the heaviest cell of its map, which can be a "
@@ -249,23 +277,32 @@ def _explain(view: TokenView, layers: int, heads: int, layer: int, head: int | s
         "2. In every layer, each head scores how much each token (row) should look at every other token "
         "(column); softmax makes each row add up to 1.\n"
         f"3. The picture shows layer {layer}, {which.get(head, f'head {head}')}. Bright cells are strong links.\n"
-        f"{table} {_noop_note(view)}\n"
+        f"{table} {_noop_note(view, noops)}\n"
         "5. Early layers tend to look at neighbours; later ones at related words. Attention shows where "
         "information flows, not why the model decided." + _byte_note(view)
+        + "".join(f"\n{n}. {step}" for n, step in enumerate(extra, start=7 if view.byte_level else 6))
     )
 
 
-def _noop_note(view: TokenView) -> str:
-    """Which tokens the table left out as no-ops, and which special tokens it kept."""
+def _noop_note(view: TokenView, noops: str = "grey") -> str:
+    """Which tokens the table left out as no-ops (or ranked, with `noops=show`), and which special
+    tokens it kept."""
     present = list(dict.fromkeys(t for t, noop in zip(view.raw, view.noop) if noop))
     if view.only_noops:
         note = (f"Your text gave only structural tokens ({_names(present)}), so the table ranks the links "
                 "between them.")
+    elif present and noops == "show":
+        note = (f"It ranks {_names(present)} like your own tokens (`noops=show`): heads often park attention "
+                "on such structural tokens when nothing else fits (Clark et al. 2019), so they can take many "
+                "of the strongest links. `noops=hide` leaves them out.")
     elif present:
         one = len(present) == 1
         note = (f"It leaves out {_names(present)}: {'a structural token' if one else 'structural tokens'} that "
-                "heads use as a 'no-op', parking attention there when nothing else fits "
-                f"({'its label is' if one else 'their labels are'} grey in the picture).")
+                "heads use as a 'no-op', parking attention there when nothing else fits"
+                + (f" ({'its label is' if one else 'their labels are'} grey in the picture)." if noops == "grey" else
+                   f"; the picture leaves out {'its' if one else 'their'} rows and columns too, so the colour "
+                   f"scale spans the links between your own tokens and a row adds up to less than 1 (the rest "
+                   f"went to {'it' if one else 'them'}). `noops=show` draws {'it' if one else 'them'}."))
     else:
         note = "No token here is a structural no-op, so none was left out."
     kept = [t for t in dict.fromkeys(view.raw) if t in view.unk_and_mask]
@@ -284,7 +321,7 @@ def _byte_note(view: TokenView) -> str:
 
 
 def _names(tokens: list[str]) -> str:
-    quoted = [f"`{t}`" for t in tokens]
+    quoted = [code(t) for t in tokens]
     return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from core import tiny
@@ -10,6 +11,7 @@ from core.context import TaskContext
 from core.errors import UserError
 from core.packs import TaskModel
 from core.results import Result, Table
+from core.tasks import attribution, guesses, occlusion
 from core.tasks.base import one
 from core.tasks.common import f4, load, model_line, pct, truncation_kwargs, truncation_notice, with_output
 
@@ -38,6 +40,9 @@ def with_model_mask(text: str, mask_token: str) -> str:
 
 def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]:
     """Several requests in one padded forward pass; each keeps its own text and top_k."""
+    if any(_explores(args) for args in batch):
+        return attribution.each(batch, lambda plain: run_batch(ctx, plain), lambda args: explore(ctx, args),
+                                apart=_explores)
     for args in batch:
         with_model_mask(args["text"], "[MASK]")  # refuse bad input before loading a model
     loaded = load(ctx, "fillmask")
@@ -47,11 +52,44 @@ def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]
     guesses = loaded.pipeline("fill-mask")(texts, top_k=top_k, batch_size=len(texts),
                                            tokenizer_kwargs=truncation_kwargs(loaded))
     guesses = [guesses] if len(texts) == 1 else guesses  # one text gives one list, several a list each
-    return [_result(loaded, args, found[:args["top_k"]], *counts)
+    return [_with_actions(loaded, _result(loaded, args, found[:args["top_k"]], *counts), args, args["text"],
+                          found[0]["token_str"].strip())
             for args, found, counts in zip(batch, guesses, read, strict=True)]
 
 
 run = one(run_batch)
+
+
+def _explores(args: dict[str, Any]) -> bool:
+    return bool(args.get("why")) or args.get("word") is not None
+
+
+def explore(ctx: TaskContext, args: dict[str, Any]) -> Result:
+    """`word=N` (mask another word of the filled sentence) and `why=true` (which words mattered)."""
+    original = args["text"]
+    with_model_mask(original, "[MASK]")  # refuse bad input before loading a model
+    loaded = load(ctx, "fillmask", "masked-lm")
+    best = None
+    text, moved = original, None
+    if args.get("word") is not None:
+        found = loaded.pipeline("fill-mask")(with_model_mask(original, loaded.tokenizer.mask_token), top_k=1,
+                                             tokenizer_kwargs=truncation_kwargs(loaded))
+        best = found[0]["token_str"].strip()
+        text, moved = guesses.move_mask(original, best, args["word"])
+    if args.get("why"):
+        _, _, notice = _check_mask_is_read(loaded, with_model_mask(text, loaded.tokenizer.mask_token))
+        result = occlusion.fillmask(loaded, with_model_mask(text, loaded.tokenizer.mask_token), text, notice)
+    else:
+        result = run_batch(ctx, [{**args, "text": text, "word": None}])[0]
+        if best is not None:  # the buttons name the words of the learner's own sentence
+            result = _with_actions(loaded, result, args, original, best)
+    return replace(result, notices=((moved,) if moved else ()) + result.notices)
+
+
+def _with_actions(loaded: Any, result: Result, args: dict[str, Any], text: str, guess: str) -> Result:
+    """More guesses, which words mattered, and another word to mask."""
+    count = occlusion.fillmask_count(loaded, with_model_mask(text, loaded.tokenizer.mask_token))
+    return replace(result, actions=guesses.fillmask_actions(args, text, guess, count))
 
 
 def _check_mask_is_read(loaded: Any, text: str) -> tuple[int, int, str | None]:

@@ -7,7 +7,7 @@ continuation follows the end of the prompt, so the end is what the model must re
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from core import tiny
@@ -15,6 +15,7 @@ from core.context import TaskContext
 from core.models import Loaded
 from core.packs import SMOLLM2, Offline, TaskModel
 from core.results import Result
+from core.tasks import attribution, steps
 from core.tasks.base import one
 from core.tasks.common import load, model_line, with_output
 from core.tasks.decoding import ended, fit, greedy_continue, positions
@@ -90,10 +91,18 @@ def _keep_end(loaded: Loaded, prompt: str, ids: list[int], keep: int) -> list[in
 
 
 def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]:
-    loaded = load(ctx, "generate")
+    if any(steps.explores(args) for args in batch):
+        return attribution.each(batch, lambda plain: run_batch(ctx, plain), lambda args: steps.run(ctx, args),
+                                apart=steps.explores)
+    loaded = load(ctx, "generate", "causal-lm", "chat")
     prompts = [args["prompt"] for args in batch]
     continuations = continue_texts(loaded, prompts, [args["max_new_tokens"] for args in batch])
-    return [_result(loaded, args, c) for args, c in zip(batch, continuations)]
+    return [with_actions(_result(loaded, args, c)) for args, c in zip(batch, continuations)]
+
+
+def with_actions(result: Result) -> Result:
+    """Greedy's answer, with the buttons to see each step's candidates and to sample instead."""
+    return replace(result, actions=steps.actions(None, 0, False))
 
 
 run = one(run_batch)

@@ -5,6 +5,7 @@ Batched: concurrent requests share one padded forward pass (see core/batching.py
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -14,6 +15,7 @@ from core.context import TaskContext
 from core.models import Loaded
 from core.packs import TaskModel
 from core.results import Result, Table
+from core.tasks import attribution, occlusion
 from core.tasks.base import forward, one
 from core.tasks.common import (
     and_list,
@@ -41,11 +43,23 @@ for r in classifier({text!r}, top_k=None, {truncation}):
 
 
 def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]:
-    loaded = load(ctx, "sentiment")
+    if any(args.get("why") for args in batch):
+        return attribution.each(batch, lambda plain: run_batch(ctx, plain), lambda args: why(ctx, args))
+    loaded = load(ctx, "sentiment", "classifier")
     texts = [args["text"] for args in batch]
     inputs = loaded.tokenizer(texts, padding=True, return_tensors="pt", **truncation_kwargs(loaded))
     logits = forward(loaded, inputs).logits
-    return [_result(loaded, text, row) for text, row in zip(texts, logits, strict=True)]
+    return [with_why(loaded, _result(loaded, text, row), text) for text, row in zip(texts, logits, strict=True)]
+
+
+def why(ctx: TaskContext, args: dict[str, Any]) -> Result:
+    """`why=true`: which words mattered, by occlusion (core/tasks/occlusion.py)."""
+    return occlusion.sentiment(load(ctx, "sentiment", "classifier"), args["text"])
+
+
+def with_why(loaded: Loaded, result: Result, text: str) -> Result:
+    """The answer with its "which words mattered" button, when the text is short enough for it."""
+    return replace(result, actions=attribution.why_action("sentiment", occlusion.sentiment_count(loaded, text)))
 
 
 run = one(run_batch)

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from core import tiny
+from core.actions import THIS_RUN, Action
 from core.context import TaskContext
+from core.markup import code
 from core.packs import MINILM, Offline, TaskModel
 from core.results import Result, Table
 from core.tasks.common import and_list, load, model_line, truncation_notice, with_output
@@ -25,7 +27,7 @@ SNIPPET = """from transformers import AutoTokenizer
 
 {model}
 tokenizer = AutoTokenizer.from_pretrained(MODEL{gguf})
-enc = tokenizer({args}, truncation=True)
+enc = tokenizer({args}, truncation=True{special})
 print(tokenizer.convert_ids_to_tokens(enc["input_ids"]))
 print(enc["input_ids"])
 print(enc["attention_mask"])
@@ -58,8 +60,9 @@ def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
     loaded = load(ctx, "tokenize")
     tok = loaded.tokenizer
     texts = [args["text"]] + ([args["pair"]] if args.get("pair") else [])
+    special = args.get("special", True) is not False
     _, notice = truncation_notice(loaded, *texts)
-    enc = tok(*texts, truncation=True)
+    enc = tok(*texts, truncation=True, add_special_tokens=special)
     found = _read(tok, texts, enc, truncated=notice is not None)
     types = enc.get("token_type_ids")
     notes = _notes(tok, found)
@@ -76,14 +79,41 @@ def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
         answer=(f"**{len(found.ids)} tokens**: {' '.join(f'`{t}`' for t in found.shown)}\n"
                 f"ids: {' '.join(str(i) for i in found.ids)}\ndecoded: `{decoded}`"),
         table=Table(columns, rows),
-        explanation=_explain(tok, found, notes, types, decoded, plain),
+        explanation=(explained := _explain(tok, found, notes, types, decoded, plain))
+        + without_specials_note(tok, texts, special, len(explained.splitlines())),
         code=with_output(
             SNIPPET.format(model=model_line(loaded), gguf=", gguf_file=GGUF" if loaded.spec.gguf_file else "",
-                           args=", ".join(repr(t) for t in texts)),
+                           args=", ".join(repr(t) for t in texts),
+                           special="" if special else ", add_special_tokens=False"),
             [str(found.raw), str(found.ids), str(enc["attention_mask"]), str(types), decoded]),
         model=loaded.spec.label,
         notices=(notice,) if notice else (),
+        actions=tokenize_actions(tok, texts, special),
     )
+
+
+def tokenize_actions(tok: Any, texts: list[str], special: bool) -> tuple[Action, ...]:
+    """Compare this text across tokenizers (/compare), and toggle the special tokens when this
+    tokenizer adds any."""
+    actions = [Action.to("Compare with other tokenizers", "compare", style="primary", run=THIS_RUN)]
+    adds = len(tok(*texts)["input_ids"]) != len(tok(*texts, add_special_tokens=False)["input_ids"])
+    if adds or not special:
+        actions.append(Action.to("Without special tokens" if special else "With special tokens", "tokenize",
+                                 run=THIS_RUN, special=str(not special).lower()))
+    return tuple(actions)
+
+
+def without_specials_note(tok: Any, texts: list[str], special: bool, steps: int) -> str:
+    """The step that says what leaving out the special tokens means (`special=false`)."""
+    if special:
+        return ""
+    enc = tok(*texts, return_special_tokens_mask=True)
+    marks = zip(tok.convert_ids_to_tokens(enc["input_ids"]), enc["special_tokens_mask"], strict=True)
+    added = list(dict.fromkeys(t for t, m in marks if m))
+    names = f"none of {and_list([code(t) for t in added])}" if added else "none"
+    return (f"\n{steps + 1}. **Without special tokens**: `special=false` passes `add_special_tokens=False`, so the "
+            f"tokenizer added {names}. Models are trained with them (a BERT classifier reads the vector of the "
+            "first token), so pass a text this way only to count or inspect its own tokens.")
 
 
 def _read(tok: Any, texts: list[str], enc: Any, truncated: bool) -> Run:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from core.errors import UserError
 from core.models import Loaded
 from core.packs import MINILM, Offline, TaskModel
 from core.results import Result, Table
+from core.tasks import attribution, occlusion
 from core.tasks.base import forward, one
 from core.tasks.common import (
     and_list,
@@ -89,6 +91,8 @@ def parse_labels(raw: str) -> list[str]:
 def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]:
     """Embedding models: every request's text and labels in one padded forward pass. NLI models: one
     pass per request, holding all of its (text, label) pairs, since each request has its own labels."""
+    if any(args.get("why") for args in batch):
+        return attribution.each(batch, lambda plain: run_batch(ctx, plain), lambda args: why(ctx, args))
     label_sets = [parse_labels(args["labels"]) for args in batch]  # refuse bad labels before loading a model
     loaded = load(ctx, "zeroshot")
     multis = [bool(args["multi_label"]) for args in batch]
@@ -97,7 +101,21 @@ def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]
                   for args, labels, multi in zip(batch, label_sets, multis, strict=True)]
     else:
         ranked = _embedding(loaded, [args["text"] for args in batch], label_sets, multis)
-    return [_result(loaded, args, labels, ranks) for args, labels, ranks in zip(batch, label_sets, ranked, strict=True)]
+    return [with_why(loaded, _result(loaded, args, labels, ranks), args["text"], labels)
+            for args, labels, ranks in zip(batch, label_sets, ranked, strict=True)]
+
+
+def why(ctx: TaskContext, args: dict[str, Any]) -> Result:
+    """`why=true`: which words mattered, by occlusion (core/tasks/occlusion.py)."""
+    labels = parse_labels(args["labels"])
+    loaded = load(ctx, "zeroshot", "nli", "embedding")
+    limit = embedding_limit(loaded) if loaded.kind != "nli" else 0
+    return occlusion.zeroshot(loaded, args["text"], labels, bool(args["multi_label"]), limit)
+
+
+def with_why(loaded: Loaded, result: Result, text: str, labels: list[str]) -> Result:
+    """The answer with its "which words mattered" button, when the text is short enough for it."""
+    return replace(result, actions=attribution.why_action("zeroshot", *occlusion.zeroshot_count(loaded, text, labels)))
 
 
 run = one(run_batch)
