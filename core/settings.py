@@ -59,10 +59,19 @@ class Settings:
     """`tutor run` serves /healthz and /metrics here; 0 = off (the container sets 8080)."""
     health_host: str = "127.0.0.1"
     metrics: bool = True
+    database_url: str = ""
+    """The tutor's store (progress, quiz rounds, runs behind buttons); empty = SQLite in the cache dir."""
+    secret: str = ""
+    """Keys learners' records (an HMAC of platform and user id); empty = generated into the cache dir."""
+    retention_days: float = 180.0
+    """Learners inactive this long are deleted with everything kept about them."""
+    quiz_seconds: float = 20.0
+    """How long a channel's quiz question stays open before its answer is revealed."""
 
     def secrets(self) -> tuple[str, ...]:
         """Every configured secret, so logs can redact them (longest first: no partial leaks)."""
-        values = {self.discord_token, self.slack_bot_token, self.slack_app_token, self.slack_signing_secret}
+        values = {self.discord_token, self.slack_bot_token, self.slack_app_token, self.slack_signing_secret,
+                  self.secret, _password(self.database_url)}
         return tuple(sorted((v.strip() for v in values if len(v.strip()) >= 8), key=len, reverse=True))
 
     def effective_threads(self) -> int:
@@ -98,6 +107,8 @@ class Settings:
         for name in ("health_port", "slack_port"):
             if not 0 <= getattr(self, name) <= 65535:
                 raise ConfigError(f"{_ENV_NAMES[name]} must be a port number 0-65535; got {getattr(self, name)}.")
+        if self.retention_days <= 0 or not 5 <= self.quiz_seconds <= 600:
+            raise ConfigError("TUTOR_RETENTION_DAYS must be > 0 and TUTOR_QUIZ_SECONDS between 5 and 600.")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ConfigError(f"TUTOR_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR; got `{self.log_level}`.")
 
@@ -130,7 +141,18 @@ _ENV_NAMES = {
     "health_port": "TUTOR_HEALTH_PORT",
     "health_host": "TUTOR_HEALTH_HOST",
     "metrics": "TUTOR_METRICS",
+    "database_url": "TUTOR_DATABASE_URL",
+    "secret": "TUTOR_SECRET",
+    "retention_days": "TUTOR_RETENTION_DAYS",
+    "quiz_seconds": "TUTOR_QUIZ_SECONDS",
 }
+
+
+def _password(url: str) -> str:
+    """The password in a database URL (`postgresql://user:PASSWORD@host/db`), so logs can redact it."""
+    _, _, rest = url.partition("://")
+    credentials, at, _ = rest.rpartition("@")
+    return credentials.partition(":")[2] if at else ""
 
 
 def _present(env: Mapping[str, str], name: str) -> bool:

@@ -73,6 +73,8 @@ class Question:
     literal: bool = True
     """Options are tokens or text of the run: shown as code spans."""
     notes: tuple[str, ...] = field(default_factory=tuple)
+    inputs: dict[str, Any] = field(default_factory=dict)
+    """What the run read (the text, the word, the layer and head...): enough to run it again."""
 
     def __post_init__(self) -> None:
         if len(self.options) != OPTIONS or len(set(self.options)) != OPTIONS or len(self.why) != OPTIONS:

@@ -64,6 +64,9 @@ class Row:
             return f"{self.shown[j]} (token {j})"
         return self.shown[j]
 
+    def inputs(self, text: str) -> dict[str, Any]:
+        return {"text": text, "layer": self.layer, "head": self.head, "source": self.source}
+
     def snippet(self, text: str, tail: str, printed: list[str]) -> str:
         setup = SETUP.format(model=model_line(self.loaded), text=text, layer=self.layer, head=self.head,
                              source=self.source, token=self.raw[self.source])
@@ -116,7 +119,7 @@ def top(ctx: TaskContext, item: Item, rng: random.Random) -> Question:
     wrong = wrong[:2] + rng.sample(wrong[2:], len(wrong[2:]))  # the two runners-up, then any other token
     options, key, why = shuffled(right, wrong, rng)
     return Question(
-        kind="attention-top", topic="attention",
+        kind="attention-top", topic="attention", inputs=r.inputs(item.text),
         prompt=(f"In {code(item.text)}, which token does {src} attend to most in layer {r.layer}, head {r.head}? "
                 "(The structural tokens count too.)"),
         options=options, key=key, why=why, model=r.loaded.spec.hub_id,
@@ -146,7 +149,7 @@ def noop_share(ctx: TaskContext, item: Item, rng: random.Random) -> Question:
     wrong = [(s, f"{got}: {'below' if i > band else 'above'} this range.") for i, s in enumerate(SHARES) if i != band]
     options, key, why = shuffled(right, wrong, rng, order=SHARES.index)
     return Question(
-        kind="attention-noop", topic="attention",
+        kind="attention-noop", topic="attention", inputs=r.inputs(item.text),
         prompt=(f"In {code(item.text)}, layer {r.layer}, head {r.head}: how much of {src}'s attention goes to "
                 f"the structural tokens {names}?"),
         options=options, key=key, why=why, literal=False, model=r.loaded.spec.hub_id,

@@ -46,7 +46,7 @@ def next_word(ctx: TaskContext, item: Item, rng: random.Random) -> Question:
              for i, (t, p) in enumerate(ranked[1:])]
     options, key, why = shuffled(right, wrong[:2] + rng.sample(wrong[2:6], min(4, len(wrong[2:6]))), rng)
     return Question(
-        kind="next-word", topic="generation",
+        kind="next-word", topic="generation", inputs={"prompt": prompt},
         prompt=f"Greedy decoding continues {code(prompt)}. Which token does it pick next?",
         options=options, key=key, why=why, model=result.model,
         explanation=("1. The model gave every token of its vocabulary a logit for the next position; softmax made "

@@ -44,7 +44,7 @@ def sentiment(ctx: TaskContext, item: Item, rng: random.Random) -> Question:
     right = (RANGES[band], f"Right: {got}." + (" Over 90%: the model is very sure." if band == 3 else ""))
     wrong = [(r, f"{got}: {'below' if i > band else 'above'} this range.") for i, r in enumerate(RANGES) if i != band]
     options, key, why = shuffled(right, wrong, rng, order=RANGES.index)
-    return Question(kind="sentiment-90", topic="pipelines",
+    return Question(kind="sentiment-90", topic="pipelines", inputs={"text": text},
                     prompt=f"How sure is /sentiment that {code(text)} is {positive}?",
                     options=options, key=key, why=why, literal=False, **from_result(result),
                     explore=(Explore("Open as /sentiment", "sentiment", {"text": text}),))
@@ -63,7 +63,7 @@ def fill(ctx: TaskContext, item: Item, rng: random.Random) -> Question:
     wrong = [(t, f"Ranked {ordinal(i + 2)}, with probability {s:.4f}; the top guess was {code(ranked[0][0])} "
                  f"({ranked[0][1]:.4f}).") for i, (t, s) in enumerate(ranked[1:4])]
     options, key, why = shuffled(right, wrong, rng)
-    return Question(kind="fillmask-top", topic="pipelines",
+    return Question(kind="fillmask-top", topic="pipelines", inputs={"text": text},
                     prompt=f"What is fill-mask's top guess for the hidden word in {code(text)}?",
                     options=options, key=key, why=why, **from_result(result),
                     explore=(Explore("Open as /fillmask", "fillmask", {"text": text}),))
@@ -95,7 +95,7 @@ def ner(ctx: TaskContext, item: Item, rng: random.Random) -> Question:
     rng.shuffle(wrong)
     result = run_command(ctx, "ner", {"text": text})
     options, key_index, why = shuffled(right, wrong, rng)
-    return Question(kind="ner-type", topic="pipelines",
+    return Question(kind="ner-type", topic="pipelines", inputs={"text": text, "target": target},
                     prompt=f"In {code(text)}, which entity type does /ner give {code(target)}?",
                     options=options, key=key_index, why=why, literal=False, **from_result(result),
                     explore=(Explore("Open as /ner", "ner", {"text": text}),))
@@ -110,7 +110,7 @@ def zeroshot(ctx: TaskContext, item: Item, rng: random.Random) -> Question:
     wrong = [(label, f"Score {score:.4f}, ranked {ordinal(i + 2)}; {code(best[0])} scored {best[1]:.4f}.")
              for i, (label, score) in enumerate(ranked[1:])]
     options, key, why = shuffled(right, wrong, rng)
-    return Question(kind="zeroshot-label", topic="pipelines",
+    return Question(kind="zeroshot-label", topic="pipelines", inputs={"text": text, "labels": labels},
                     prompt=f"Zero-shot classification reads {code(text)} with the labels "
                            + ", ".join(code(label) for label in labels) + ". Which label does it pick?",
                     options=options, key=key, why=why, **from_result(result),
@@ -129,7 +129,7 @@ def qa(ctx: TaskContext, item: Item, rng: random.Random) -> Question:
     right = (answer, f"Right: the span the model scored highest, start x end probability {score:.4f}.")
     wrong = [(w, f"The model scored the span {code(answer)} highest ({score:.4f}), not this one.") for w in others]
     options, key, why = shuffled(right, wrong, rng)
-    return Question(kind="qa-span", topic="pipelines",
+    return Question(kind="qa-span", topic="pipelines", inputs={"question": question, "context": context},
                     prompt=f"/qa reads the context {code(context)} and the question {code(question)}. "
                            "Which span does it answer with?",
                     options=options, key=key, why=why, **from_result(result),

@@ -68,7 +68,7 @@ def count(ctx: TaskContext, item: Item, rng: random.Random) -> Question:
     wrong += [(str(d), f"The run gave {n}, not {d}: {_tokens(shown)}.") for d in (n + 1, n + 2, n - 1, n + 3) if d > 0]
     options, key, why = shuffled(right, wrong, rng, order=int)
     return Question(
-        kind="token-count", topic="tokenizers",
+        kind="token-count", topic="tokenizers", inputs={"word": word},
         prompt=f"How many tokens does the tokenizer turn {code(word)} into, counting the special tokens it adds?",
         options=options, key=key, why=why, literal=False, model=loaded.spec.hub_id,
         explanation=("1. The tokenizer looks the word up in its vocabulary; a word it does not hold whole becomes "
@@ -111,7 +111,7 @@ def split(ctx: TaskContext, item: Item, rng: random.Random) -> Question:
              + ", ".join(f"{code(t)} {i}" for t, i in zip(shown, tok.convert_tokens_to_ids(raw), strict=True)) + ".")
     options, key, why = shuffled(right, wrong, rng)
     return Question(
-        kind="token-split", topic="tokenizers",
+        kind="token-split", topic="tokenizers", inputs={"word": word},
         prompt=f"How does the tokenizer split {code(word)} (leaving out the special tokens)?",
         options=options, key=key, why=why, model=loaded.spec.hub_id,
         explanation=(f"1. The tokenizer's vocabulary has {len(vocab):,} entries; {code(word)} is "
@@ -175,7 +175,7 @@ def special(ctx: TaskContext, item: Item, rng: random.Random) -> Question:
     options, key, why = shuffled(right, wrong, rng)
     added = and_list([code(shown[i]) for i in specials])
     return Question(
-        kind="special-token", topic="tokenizers",
+        kind="special-token", topic="tokenizers", inputs={"text": text},
         prompt=f"The tokenizer reads {code(text)}. Which of these tokens did it add itself (a special token)?",
         options=options, key=key, why=why, model=loaded.spec.hub_id,
         explanation=(f"1. The tokens: {_tokens(shown)}.\n"
@@ -219,7 +219,7 @@ def first_id(ctx: TaskContext, item: Item, rng: random.Random) -> Question:
     wrong += [(str(n), f"{n} is {code(t)}, a piece of the text.") for n, t in zip(ids[2:], shown[2:], strict=True)]
     options, key, why = shuffled(right, wrong, rng, order=int)
     return Question(
-        kind="cls-id", topic="tokenizers",
+        kind="cls-id", topic="tokenizers", inputs={"text": text},
         prompt=(f"The tokenizer turns {code(text)} into ids and puts {code(name)} first. "
                 f"Which id does {code(name)} get?"),
         options=options, key=key, why=why, literal=False, model=loaded.spec.hub_id,
@@ -255,7 +255,7 @@ def padding(ctx: TaskContext, item: Item, rng: random.Random) -> Question:
     options, key, why = shuffled(right, wrong, rng, order=int)
     shorter = code(texts[short])
     return Question(
-        kind="pad-count", topic="tokenizers",
+        kind="pad-count", topic="tokenizers", inputs={"texts": texts},
         prompt=(f"Two texts go through the tokenizer together with `padding=True`: {code(texts[0])} and "
                 f"{code(texts[1])}. How many 0s does the attention_mask of {shorter} get?"),
         options=options, key=key, why=why, literal=False, model=loaded.spec.hub_id,
