@@ -71,10 +71,18 @@ def kinds_for(state: State, ctx: TaskContext, topic: str | None) -> list[str]:
     if chosen:
         return chosen
     missing = [k for k in everything.values() if (k.name == wanted or k.topic == wanted) and k.name not in usable]
-    reasons = sorted({state.pool.unservable().get(k.name) or f"it has no model for /{k.needs}" for k in missing})
+    reasons = sorted({state.pool.unservable().get(k.name) or _lacks(ctx, k) for k in missing})
     served = sorted({everything[n].topic for n in usable})
     raise UserError(f"The `{ctx.pack.name}` pack cannot ask that: {' '.join(reasons)} "
                     + (f"It can quiz you on {', '.join(served)}." if served else "It serves no quiz questions."))
+
+
+def _lacks(ctx: TaskContext, kind: Any) -> str:
+    spec = ctx.pack.models.get(kind.needs)
+    if spec is None:
+        return f"it has no model for /{kind.needs}."
+    sorts = " or ".join(f"`{k}`" for k in kind.model_kinds)
+    return f"its /{kind.needs} model is of the `{spec.kind}` sort, and asking {kind.title} needs {sorts}."
 
 
 def new_question(tutor: Tutor, state: State, ctx: TaskContext, kinds: list[str],

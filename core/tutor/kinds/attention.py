@@ -171,7 +171,7 @@ def _attending(text: str) -> Item | None:
 
 KINDS = (
     Kind("attention-top", "attention", "which token a head attends to most", "attention", top, bank.ATTENDING,
-         _attending),
+         _attending, ("encoder",)),
     Kind("attention-noop", "attention", "how much attention parks on [CLS]/[SEP]", "attention", noop_share,
-         bank.ATTENDING, _attending),
+         bank.ATTENDING, _attending, ("encoder",)),
 )

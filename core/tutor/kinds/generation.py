@@ -60,5 +60,5 @@ def next_word(ctx: TaskContext, item: Item, rng: random.Random) -> Question:
 
 KINDS = (
     Kind("next-word", "generation", "which word greedy decoding picks next", "generate", next_word, bank.PROMPTS,
-         lambda text: Item(text.rstrip(" .!?"))),
+         lambda text: Item(text.rstrip(" .!?")), ("causal-lm", "chat")),
 )

@@ -148,11 +148,13 @@ def _name_item(text: str) -> Item | None:
 
 KINDS = (
     Kind("sentiment-90", "pipelines", "how sure /sentiment is", "sentiment", sentiment, bank.SENTIMENT,
-         lambda text: Item(text)),
-    Kind("fillmask-top", "pipelines", "fill-mask's top guess", "fillmask", fill, bank.FILL, _fill_item),
-    Kind("ner-type", "pipelines", "which entity type NER gives a name", "ner", ner, bank.NAMES, _name_item),
+         lambda text: Item(text), ("classifier",)),
+    Kind("fillmask-top", "pipelines", "fill-mask's top guess", "fillmask", fill, bank.FILL, _fill_item,
+         ("masked-lm",)),
+    Kind("ner-type", "pipelines", "which entity type NER gives a name", "ner", ner, bank.NAMES, _name_item,
+         ("token-classifier",)),
     Kind("zeroshot-label", "pipelines", "which label zero-shot picks", "zeroshot", zeroshot, bank.LABELS,
-         lambda text: Item(text, extra=DEFAULT_LABELS)),
+         lambda text: Item(text, extra=DEFAULT_LABELS), ("nli", "embedding")),
     Kind("qa-span", "pipelines", "which span /qa answers with", "qa", qa, bank.CONTEXTS,
-         lambda text: Item(text, extra=("What is this about?",))),
+         lambda text: Item(text, extra=("What is this about?",)), ("extractive-qa",)),
 )
