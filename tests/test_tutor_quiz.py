@@ -7,7 +7,6 @@ import pytest
 
 from core.policy import Kind
 from core.results import Timer
-from core.store.schema import answers
 from core.tutor.questions import LETTERS, Question
 from core.tutor.quiz import COLD, RIGHT_POINTS, TRY_POINTS
 from tests.tutor_support import Class, answered, button, rows_of, sqlite_url, study_group, text
@@ -51,7 +50,7 @@ async def test_three_learners_answer_a_channel_quiz_once_each_then_the_asker_rev
     assert revealed.show == "update", "the reveal replaces the question for everyone"
     assert f"Answer: {LETTERS[key]}." in text(await group.click("ada", button(asked, "Reveal")))
     lines = revealed.answer.splitlines()
-    assert f"(right, 2 answers)" in lines[2 + key] and "3 answers, 2 right" in revealed.explanation
+    assert "(right, 2 answers)" in lines[2 + key] and "3 answers, 2 right" in revealed.explanation
     assert "# It prints:" in revealed.code and all(why.strip() for why in lines[2:6])
     late = answered(await group.click("dee", button(asked, "A")))
     assert "closed" in late.answer

@@ -53,8 +53,11 @@ def sentiment(ctx: TaskContext, item: Item, rng: random.Random) -> Question:
 def fill(ctx: TaskContext, item: Item, rng: random.Random) -> Question:
     text = item.text
     result = run_command(ctx, "fillmask", {"text": text, "top_k": 10})
+    rows = _rows(result)
+    if not rows[0][0].strip() or "\ufffd" in rows[0][0]:
+        raise NoQuestion("the top guess is not a whole character")  # the key is the top guess, always
     ranked: list[tuple[str, float]] = []
-    for token, score in _rows(result):
+    for token, score in rows:
         if token.strip() and "\ufffd" not in token and token not in (t for t, _ in ranked):
             ranked.append((token, score))
     if len(ranked) < 4:
