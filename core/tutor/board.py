@@ -24,7 +24,9 @@ from core.tutor.service import State, Tutor
 
 DAY_S = 86400.0
 WEEK_S = 7 * DAY_S
-NAME = re.compile(r"[^\W_][\w .'\-]{0,22}[^\W_]|[^\W_]", re.UNICODE)
+NAME = re.compile(r"[^\W_][\w .'\-]{0,23}")
+"""A letter or digit, then letters, digits, spaces and `.-_'`: 24 characters at most, nothing a platform
+could read as a mention, a channel or markup."""
 SHOWN = 10
 MIN_ANSWERS = 3
 """Answers in each of two weeks before a learner can be "most improved"."""
