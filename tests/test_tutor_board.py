@@ -10,7 +10,7 @@ from core.policy import Kind
 from core.tutor.board import WEEK_S
 from core.tutor.questions import LETTERS, Question
 from core.tutor.quiz import RIGHT_POINTS, TRY_POINTS
-from tests.tutor_support import Class, answered, button, sqlite_url, study_group, text
+from tests.tutor_support import Class, answered, button, sqlite_url, state_of, study_group, text
 
 
 @pytest.fixture()
@@ -23,7 +23,7 @@ async def play(cls: Class, right: dict[str, bool]) -> None:
     """One channel round on a fast kind: each learner answers right or wrong, then the asker reveals."""
     asked = await cls.say("host", "/quiz cls-id")
     rid = dict(button(asked, "A").args)["round"]
-    key = Question.from_json(cls.tutor.state(None).rounds.get(rid).question).key  # type: ignore[arg-type]
+    key = Question.from_json(state_of(cls).rounds.get(rid).question).key
     for user, ok in right.items():
         await cls.click(user, button(asked, LETTERS[key if ok else (key + 1) % 4]))
     await cls.click("host", button(asked, "Reveal"))

@@ -12,7 +12,7 @@ import pytest
 from core.settings import ConfigError
 from core.tutor.privacy import SECRET_FILE, Keys, load_secret
 from core.tutor.questions import LETTERS
-from tests.tutor_support import Class, answered, button, rows_of, sqlite_url, study_group
+from tests.tutor_support import Class, answered, button, rows_of, sqlite_url, state_of, study_group
 
 ADA = "ada-user-4711"
 BO = "bo-user-0815"
@@ -25,7 +25,7 @@ def group(tmp_path: Path):
 
 
 def key_of(cls: Class, user: str) -> str:
-    return Keys(cls.tutor.state(None).keys.secret).learner(cls.platform, user)  # type: ignore[arg-type]
+    return Keys(state_of(cls).keys.secret).learner(cls.platform, user)
 
 
 async def leave_traces(cls: Class, user: str) -> None:
@@ -107,7 +107,7 @@ async def test_a_wrong_answer_becomes_a_review_item_due_a_day_later_and_review_a
 
     asked = await group.say(ADA, "/quiz cls-id", direct=True)
     rid = dict(button(asked, "A").args)["round"]
-    key = Question.from_json(group.tutor.state(None).rounds.get(rid).question).key  # type: ignore[arg-type]
+    key = Question.from_json(state_of(group).rounds.get(rid).question).key
     await group.click(ADA, button(asked, LETTERS[(key + 1) % 4]), direct=True)
     nothing = answered(await group.say(ADA, "/review"))
     assert "Nothing to review" in nothing.answer and "24 h" in nothing.answer

@@ -9,7 +9,7 @@ from core.policy import Kind
 from core.results import Timer
 from core.tutor.questions import LETTERS, Question
 from core.tutor.quiz import COLD, RIGHT_POINTS, TRY_POINTS
-from tests.tutor_support import Class, answered, button, rows_of, sqlite_url, study_group, text
+from tests.tutor_support import Class, answered, button, rows_of, sqlite_url, state_of, study_group, text
 
 
 @pytest.fixture()
@@ -19,7 +19,7 @@ def group(tmp_path: Path):
 
 
 def question_of(cls: Class, round_id: str) -> Question:
-    found = cls.tutor.state(None).rounds.get(round_id)  # type: ignore[arg-type]
+    found = state_of(cls).rounds.get(round_id)
     assert found is not None
     return Question.from_json(found.question)
 

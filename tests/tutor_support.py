@@ -17,7 +17,7 @@ from core.policy import Kind, Outcome, Policy, Request
 from core.settings import Settings
 from core.store import Database, RunStore
 from core.store.schema import metadata
-from core.tutor.service import Tutor, find
+from core.tutor.service import State, Tutor, context_of, find
 
 SECRET = "a test secret of more than sixteen characters"
 
@@ -56,6 +56,11 @@ class Class:
     async def click(self, user: str, action: Action | str, **kw: Any) -> Outcome:
         return await self.policy.handle(self.request(user, action=action if isinstance(action, str) else action.id,
                                                      **kw))
+
+
+def state_of(cls: Class) -> State:
+    """The tutor's state for this class's engine (opened on first use)."""
+    return cls.tutor.state(context_of(cls.engine))
 
 
 def answered(outcome: Outcome) -> Any:

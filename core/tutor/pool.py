@@ -24,8 +24,6 @@ from core.tutor.questions import Item, NoQuestion, Question
 log = logging.getLogger("tutor.pool")
 
 PER_KIND = 2
-TRIES = 6
-"""Bank items tried before a kind gives up on one question (an item may give no fair options)."""
 RETRY_S = 600.0
 
 
@@ -72,23 +70,31 @@ class QuestionPool:
             question = self.compute(ctx, name)
         except UserError:
             return True  # set aside by compute
+        except NoQuestion as exc:  # no bank item gives this model a fair question: try again later
+            log.warning("%s; retrying in %.0f s", exc, RETRY_S)
+            self._later(name)
+            return True
         except Exception:
             log.exception("could not compute a %s question; retrying in %.0f s", name, RETRY_S)
-            with self._lock:
-                self._retry_at[name] = self._clock() + RETRY_S
+            self._later(name)
             return True
         with self._lock:
             self._ready[name].append(question)
         return True
 
+    def _later(self, name: str) -> None:
+        with self._lock:
+            self._retry_at[name] = self._clock() + RETRY_S
+
     def compute(self, ctx: TaskContext, name: str, item: Item | None = None,
                 avoid: str | None = None) -> Question:
         """One fresh question of a kind, by a model run now (a worker thread). `item` pins the input
         (a lesson's sentence); otherwise bank items are tried in random order, `avoid` (a text a
-        learner just saw) last. `UserError` when the pack's model cannot serve this kind."""
+        learner just saw) last, every item of the bank if need be. `UserError` when the pack's model cannot
+        serve this kind; `NoQuestion` when no item gives a fair question."""
         kind = self.kinds[name]
         items = [item] if item is not None else self._items(kind, avoid)
-        for candidate in items[:TRIES]:
+        for candidate in items:
             try:
                 return kind.build(ctx, candidate, self._rng)
             except NoQuestion as exc:
@@ -97,7 +103,7 @@ class QuestionPool:
                 with self._lock:
                     self._unservable[name] = exc.message
                 raise
-        raise NoQuestion(f"no {name} question from {len(items[:TRIES])} tries")
+        raise NoQuestion(f"no {name} question from any of {len(items)} texts")
 
     def _items(self, kind: Kind, avoid: str | None) -> list[Item]:
         with self._lock:

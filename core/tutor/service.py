@@ -121,7 +121,7 @@ class Tutor:
         while True:
             state = await asyncio.to_thread(self.state, ctx)
             await asyncio.to_thread(self.purge_if_due, state)
-            if state.pool.needy() is not None and engine.queue_depth == 0:
+            if wants_refill(state, engine):
                 try:
                     await engine.execute(refill, {})
                 except Exception:
@@ -134,6 +134,11 @@ class Tutor:
     def _refill(self, ctx: TaskContext, _args: dict[str, Any]) -> Result:
         self.state(ctx).pool.fill_one(ctx)
         return Result("tutor-refill", "", "", "", "-")
+
+
+def wants_refill(state: State, engine: Engine) -> bool:
+    """The pool lacks a question and no request is in flight: a refill would delay nobody."""
+    return engine.queue_depth == 0 and state.pool.needy() is not None
 
 
 def _build(ctx: TaskContext) -> State:
