@@ -47,6 +47,11 @@ class QuestionPool:
         with self._lock:
             return dict(self._unservable)
 
+    def put(self, question: Question) -> None:
+        """Add a ready question (a refill, or a benchmark recycling one), past the quota if need be."""
+        with self._lock:
+            self._ready[question.kind].append(question)
+
     def take(self, names: Iterable[str]) -> Question | None:
         """A ready question of one of these kinds (chosen at random among those that have one)."""
         with self._lock:
@@ -78,8 +83,7 @@ class QuestionPool:
             log.exception("could not compute a %s question; retrying in %.0f s", name, RETRY_S)
             self._later(name)
             return True
-        with self._lock:
-            self._ready[name].append(question)
+        self.put(question)
         return True
 
     def _later(self, name: str) -> None:

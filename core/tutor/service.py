@@ -14,6 +14,7 @@ import contextlib
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -41,6 +42,10 @@ log = logging.getLogger("tutor.service")
 DAY_S = 86400.0
 LOCAL = Caller("local", "local", direct=True)
 """Who asks when a command runs without the policy (`Engine.run`, the one-shot `tutor ask`)."""
+TOUCH_EVERY_S = 3600.0
+"""A learner's last activity is written at most this often: retention counts in days, and a write per
+request would double the store's work on the quiz path."""
+TOUCHED = 10_000
 IDLE_POLL_S = 1.0
 BETWEEN_REFILLS_S = 0.05
 
@@ -66,6 +71,7 @@ class Tutor:
         self._lock = threading.Lock()
         self._purged_at = float("-inf")
         self._task: asyncio.Task[None] | None = None
+        self._touched: OrderedDict[str, float] = OrderedDict()
 
     def state(self, ctx: TaskContext) -> State:
         with self._lock:
@@ -79,8 +85,19 @@ class Tutor:
         caller = args.get("caller") or LOCAL
         key = state.keys.learner(caller.platform, caller.user)
         self.purge_if_due(state)
-        state.learners.touch(key, self.clock())
+        self._touch(state, key)
         return state, caller, key
+
+    def _touch(self, state: State, key: str) -> None:
+        now = self.clock()
+        with self._lock:
+            if now - self._touched.get(key, float("-inf")) < TOUCH_EVERY_S:
+                return
+            self._touched[key] = now
+            self._touched.move_to_end(key)
+            while len(self._touched) > TOUCHED:
+                self._touched.popitem(last=False)
+        state.learners.touch(key, now)
 
     def purge_if_due(self, state: State) -> None:
         now = self.clock()
@@ -89,6 +106,8 @@ class Tutor:
                 return
             self._purged_at = now
         done = state.learners.purge(now, state.settings.retention_days)
+        with self._lock:
+            self._touched.clear()  # a purged learner must be written again when they come back
         if done.learners or done.rounds:
             log.info("retention purge: %d inactive learners and %d old rounds deleted", done.learners, done.rounds)
 
