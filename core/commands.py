@@ -19,6 +19,7 @@ from core.tasks import (
     zeroshot,
 )
 from core.tasks.steps import MAX_STEPS_SHOWN
+from core.tutor.commands import tutor_commands
 
 
 def _text(name: str, description: str, max_length: int, *, positional: str = "main", required: bool = True) -> Option:
@@ -114,4 +115,5 @@ def build_registry() -> Registry:
                 ("/help", "/help attention"), helpcmd.run_help, needs_model=False),
         Command("models", "Which model answers each command, and what this pack cannot serve.",
                 (), ("/models",), helpcmd.run_models, needs_model=False),
+        *tutor_commands(),  # /quiz, /learn, /progress, /review, /mydata, /forget, /board, /leaderboard
     ])

@@ -49,11 +49,21 @@ class Settings:
     """`tutor run` serves /healthz and /metrics here; 0 = off (the container sets 8080)."""
     health_host: str = "127.0.0.1"
     metrics: bool = True
+    database_url: str = ""
+    """The tutor's store (progress, quiz rounds, runs behind buttons); empty = SQLite in the cache dir."""
+    secret: str = ""
+    """Keys learners' records (an HMAC of platform and user id); empty = generated into the cache dir."""
+    retention_days: float = 180.0
+    """Learners inactive this long are deleted with everything kept about them."""
+    quiz_seconds: float = 20.0
+    """How long a channel's quiz question stays open before its answer is revealed."""
 
     def secrets(self) -> tuple[str, ...]:
         """The core's own secrets, for log redaction beside each platform adapter's (bot/adapter.py
-        `all_secrets`): a password inside TUTOR_DATABASE_URL. How a short one is matched: bot/cli.py `redact`."""
-        return ()
+        `all_secrets`): the learner-keying secret and a password inside TUTOR_DATABASE_URL (longest first).
+        How a short one is matched: bot/cli.py `redact`."""
+        values = {self.secret, _password(self.database_url)}
+        return tuple(sorted((v.strip() for v in values if len(v.strip()) >= 8), key=len, reverse=True))
 
     def effective_threads(self) -> int:
         if self.torch_threads > 0:
@@ -99,6 +109,8 @@ _RANGES: dict[str, tuple[float, float | None, str]] = {
     "max_batch_tokens": (1, None, ""),
     "batch_wait_ms": (0, 1000, " milliseconds (2 is the default, and a lone request never waits)"),
     "cooldown_s": (0, 86_400, " seconds"),
+    "retention_days": (0.001, 36_500, " days"),
+    "quiz_seconds": (5, 600, " seconds"),
 }
 """Numeric settings: (lowest, highest or None, what the unit or range means). Every bound is one
 that a value past it breaks: a timer of `inf` or `nan` never fires or overflows, a negative wait
@@ -153,7 +165,18 @@ _ENV_NAMES = {
     "health_port": "TUTOR_HEALTH_PORT",
     "health_host": "TUTOR_HEALTH_HOST",
     "metrics": "TUTOR_METRICS",
+    "database_url": "TUTOR_DATABASE_URL",
+    "secret": "TUTOR_SECRET",
+    "retention_days": "TUTOR_RETENTION_DAYS",
+    "quiz_seconds": "TUTOR_QUIZ_SECONDS",
 }
+
+
+def _password(url: str) -> str:
+    """The password in a database URL (`postgresql://user:PASSWORD@host/db`), so logs can redact it."""
+    _, _, rest = url.partition("://")
+    credentials, at, _ = rest.rpartition("@")
+    return credentials.partition(":")[2] if at else ""
 
 
 def _present(env: Mapping[str, str], name: str) -> bool:

@@ -31,5 +31,106 @@ def _v1(conn: sa.Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
-MIGRATIONS: list[Callable[[sa.Connection], None]] = [_v1]
+# --- v2: the tutor's learners (core/tutor/) ---------------------------------------------------------------
+# Every learner, place and group column holds an HMAC of the platform and its id (core/tutor/privacy.py),
+# never a platform id or a name. What is kept and for how long: core/tutor/privacy.py's docstring.
+
+KEY = 64
+"""Length of a hex HMAC-SHA256: learners, places and groups."""
+
+learners = sa.Table(
+    "tutor_learners", metadata,
+    sa.Column("id", sa.String(KEY), primary_key=True),
+    sa.Column("first_seen", sa.Float, nullable=False),
+    sa.Column("last_seen", sa.Float, nullable=False, index=True),
+)
+
+rounds = sa.Table(
+    "tutor_rounds", metadata,
+    sa.Column("id", sa.String(16), primary_key=True),
+    sa.Column("place", sa.String(KEY), nullable=False, index=True),
+    sa.Column("grp", sa.String(KEY), nullable=True),
+    sa.Column("asker", sa.String(KEY), nullable=True, index=True),
+    sa.Column("solo", sa.Boolean, nullable=False),  # only the asker answers; revealed at once (DM, lesson, review)
+    sa.Column("purpose", sa.String(16), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("topic", sa.String(16), nullable=False),
+    sa.Column("question", sa.Text, nullable=False),
+    sa.Column("created", sa.Float, nullable=False, index=True),
+    sa.Column("closes", sa.Float, nullable=False),
+    sa.Column("revealed", sa.Float, nullable=True),
+    sa.Column("answers", sa.Integer, nullable=False, default=0),
+)
+
+answers = sa.Table(
+    "tutor_answers", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("round_id", sa.String(16), nullable=False),
+    sa.Column("learner", sa.String(KEY), nullable=False, index=True),
+    sa.Column("grp", sa.String(KEY), nullable=True, index=True),
+    sa.Column("purpose", sa.String(16), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("topic", sa.String(16), nullable=False),
+    sa.Column("choice", sa.Integer, nullable=False),
+    sa.Column("correct", sa.Boolean, nullable=False),
+    sa.Column("points", sa.Integer, nullable=False),
+    sa.Column("at", sa.Float, nullable=False, index=True),
+    sa.UniqueConstraint("round_id", "learner", name="tutor_answers_once"),
+)
+"""One row per learner per round: the unique constraint, not a lock, makes a second answer fail, also
+when several bot processes share one PostgreSQL database."""
+
+reviews = sa.Table(
+    "tutor_reviews", metadata,
+    sa.Column("learner", sa.String(KEY), primary_key=True),
+    sa.Column("kind", sa.String(32), primary_key=True),
+    sa.Column("topic", sa.String(16), nullable=False),
+    sa.Column("due", sa.Float, nullable=False, index=True),
+    sa.Column("streak", sa.Integer, nullable=False),
+    sa.Column("misses", sa.Integer, nullable=False),
+    sa.Column("updated", sa.Float, nullable=False),
+)
+
+lessons = sa.Table(
+    "tutor_lessons", metadata,
+    sa.Column("learner", sa.String(KEY), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("sentence", sa.Text, nullable=True),  # the learner's own sentence, only while the lesson runs
+    sa.Column("updated", sa.Float, nullable=False),
+)
+
+lessons_done = sa.Table(
+    "tutor_lessons_done", metadata,
+    sa.Column("learner", sa.String(KEY), primary_key=True),
+    sa.Column("lesson", sa.String(32), primary_key=True),
+    sa.Column("done", sa.Float, nullable=False),
+)
+
+groups = sa.Table(
+    "tutor_groups", metadata,
+    sa.Column("id", sa.String(KEY), primary_key=True),
+    sa.Column("board", sa.Boolean, nullable=False),
+    sa.Column("changed", sa.Float, nullable=False),
+)
+
+board = sa.Table(
+    "tutor_board", metadata,
+    sa.Column("grp", sa.String(KEY), primary_key=True),
+    sa.Column("learner", sa.String(KEY), primary_key=True),
+    sa.Column("name", sa.String(32), nullable=False),
+    sa.Column("joined", sa.Float, nullable=False),
+)
+
+TUTOR_TABLES = (learners, rounds, answers, reviews, lessons, lessons_done, groups, board)
+LEARNER_COLUMNS = ((learners, "id"), (answers, "learner"), (reviews, "learner"), (lessons, "learner"),
+                   (lessons_done, "learner"), (board, "learner"), (rounds, "asker"))
+"""Every column that names a learner: what /mydata exports and /forget and the retention purge delete."""
+
+
+def _v2(conn: sa.Connection) -> None:
+    for table in TUTOR_TABLES:
+        table.create(conn, checkfirst=True)
+
+
+MIGRATIONS: list[Callable[[sa.Connection], None]] = [_v1, _v2]
 """MIGRATIONS[n] takes a database from version n to n + 1."""

@@ -1,0 +1,63 @@
+"""The study group's board: whether a group shows one, who joined it under which name, and their answers.
+
+Only learners who joined a group's board appear on it, under the display name they chose; the
+board keeps no platform id (see core/tutor/board.py for why names are chosen, not mentions).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from core.store.database import Database
+from core.store.schema import answers, board, groups
+from core.store.sql import upsert
+
+
+@dataclass(frozen=True)
+class Standing:
+    learner: str
+    name: str
+    points: int
+    answered: int
+    right: int
+
+
+class BoardStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def switch(self, grp: str, on: bool, now: float) -> None:
+        with self.db.begin() as conn:
+            upsert(conn, groups, {"id": grp, "board": on, "changed": now}, ("id",), {"board": on, "changed": now})
+
+    def is_on(self, grp: str) -> bool:
+        with self.db.begin() as conn:
+            row = conn.execute(sa.select(groups.c.board).where(groups.c.id == grp)).first()
+        return bool(row and row.board)
+
+    def join(self, grp: str, learner: str, name: str, now: float) -> None:
+        with self.db.begin() as conn:
+            upsert(conn, board, {"grp": grp, "learner": learner, "name": name, "joined": now}, ("grp", "learner"),
+                   {"name": name})
+
+    def leave(self, grp: str, learner: str) -> bool:
+        with self.db.begin() as conn:
+            return bool(conn.execute(sa.delete(board).where(board.c.grp == grp, board.c.learner == learner)).rowcount)
+
+    def name_of(self, grp: str, learner: str) -> str | None:
+        with self.db.begin() as conn:
+            row = conn.execute(sa.select(board.c.name).where(board.c.grp == grp, board.c.learner == learner)).first()
+        return None if row is None else row.name
+
+    def standings(self, grp: str, since: float, until: float | None = None) -> list[Standing]:
+        """Every member's points and answers in the group's quizzes between `since` and `until`."""
+        right = sa.func.sum(sa.case((answers.c.correct, 1), else_=0))
+        joined = sa.and_(answers.c.learner == board.c.learner, answers.c.grp == grp, answers.c.at >= since,
+                         *([answers.c.at < until] if until is not None else []))
+        query = (sa.select(board.c.learner, board.c.name, sa.func.coalesce(sa.func.sum(answers.c.points), 0),
+                           sa.func.count(answers.c.id), sa.func.coalesce(right, 0))
+                 .select_from(board.outerjoin(answers, joined)).where(board.c.grp == grp)
+                 .group_by(board.c.learner, board.c.name))
+        with self.db.begin() as conn:
+            return [Standing(r[0], r[1], int(r[2]), int(r[3]), int(r[4])) for r in conn.execute(query)]

@@ -1,0 +1,117 @@
+"""Quiz rounds and their answers: each learner's answer counts once per round, whatever the concurrency.
+
+Counting once is the database's job, not a Python lock's: several bot processes may share one
+PostgreSQL database. An answer is one transaction that first updates the round's row (only while
+it is not revealed: that row lock, or SQLite's single writer, orders it against the reveal) and then
+inserts the answer, which the unique constraint on (round, learner) refuses a second time. A reveal
+is one `UPDATE ... WHERE revealed IS NULL`, so exactly one caller (the timer, the asker's button,
+another process) closes a round.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+
+import sqlalchemy as sa
+
+from core.store.database import Database
+from core.store.schema import answers, rounds
+
+ID_BYTES = 8
+
+
+class Counted(StrEnum):
+    COUNTED = "counted"
+    AGAIN = "again"
+    """This learner already answered this round."""
+    CLOSED = "closed"
+    """The round was revealed already."""
+    UNKNOWN = "unknown"
+    """No such round (expired, or a forged id)."""
+
+
+@dataclass(frozen=True)
+class Round:
+    id: str
+    place: str
+    grp: str | None
+    asker: str | None
+    solo: bool
+    purpose: str
+    kind: str
+    topic: str
+    question: str
+    created: float
+    closes: float
+    revealed: float | None
+    answers: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    learner: str
+    choice: int
+    correct: bool
+    points: int
+
+
+class RoundStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def open(self, *, place: str, grp: str | None, asker: str, solo: bool, purpose: str, kind: str, topic: str,
+             question: str, now: float, seconds: float) -> str:
+        round_id = secrets.token_urlsafe(ID_BYTES)
+        with self.db.begin() as conn:
+            conn.execute(sa.insert(rounds).values(
+                id=round_id, place=place, grp=grp, asker=asker, solo=solo, purpose=purpose, kind=kind, topic=topic,
+                question=question, created=now, closes=now + seconds, revealed=None, answers=0))
+        return round_id
+
+    def get(self, round_id: str) -> Round | None:
+        with self.db.begin() as conn:
+            row = conn.execute(sa.select(rounds).where(rounds.c.id == round_id)).mappings().first()
+        return Round(**row) if row is not None else None
+
+    def current(self, place: str) -> Round | None:
+        """The newest round of the place's group quiz that is not revealed yet."""
+        with self.db.begin() as conn:
+            row = conn.execute(sa.select(rounds).where(rounds.c.place == place, ~rounds.c.solo,
+                                                       rounds.c.revealed.is_(None))
+                               .order_by(rounds.c.created.desc()).limit(1)).mappings().first()
+        return Round(**row) if row is not None else None
+
+    def answer(self, round_: Round, learner: str, choice: int, correct: bool, points: int, now: float) -> Counted:
+        """Count one answer, exactly once per learner and round."""
+        try:
+            with self.db.begin() as conn:
+                open_ = conn.execute(sa.update(rounds).where(rounds.c.id == round_.id, rounds.c.revealed.is_(None))
+                                     .values(answers=rounds.c.answers + 1)).rowcount
+                if not open_:
+                    known = conn.execute(sa.select(rounds.c.id).where(rounds.c.id == round_.id)).first()
+                    return Counted.CLOSED if known is not None else Counted.UNKNOWN
+                conn.execute(sa.insert(answers).values(
+                    round_id=round_.id, learner=learner, grp=round_.grp, purpose=round_.purpose, kind=round_.kind,
+                    topic=round_.topic, choice=choice, correct=correct, points=points, at=now))
+        except sa.exc.IntegrityError:
+            return Counted.AGAIN
+        return Counted.COUNTED
+
+    def reveal(self, round_id: str, now: float) -> bool:
+        """Close the round; True for the one caller that closed it."""
+        with self.db.begin() as conn:
+            return bool(conn.execute(sa.update(rounds).where(rounds.c.id == round_id, rounds.c.revealed.is_(None))
+                                     .values(revealed=now)).rowcount)
+
+    def answers_to(self, round_id: str) -> list[Answer]:
+        with self.db.begin() as conn:
+            rows = conn.execute(sa.select(answers.c.learner, answers.c.choice, answers.c.correct, answers.c.points)
+                                .where(answers.c.round_id == round_id).order_by(answers.c.id))
+            return [Answer(r.learner, r.choice, bool(r.correct), r.points) for r in rows]
+
+    def choice_of(self, round_id: str, learner: str) -> int | None:
+        with self.db.begin() as conn:
+            row = conn.execute(sa.select(answers.c.choice).where(answers.c.round_id == round_id,
+                                                                 answers.c.learner == learner)).first()
+        return None if row is None else int(row.choice)

@@ -1,0 +1,108 @@
+"""The tutor's commands, bound to one `Tutor` (core/tutor/service.py): `build_registry()` adds them.
+
+Visible: /quiz, /learn, /progress, /review, /mydata, /forget, /board, /leaderboard. Hidden (reached
+through buttons only): /answer, /reveal, /explore, /lesson, /forgetme. None runs a model on the
+request path except a cold pool's first question and a lesson's worked run, so none spends the cooldown;
+every one is `personal` (the policy passes who asks and where).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from core.context import TaskContext
+from core.registry import Command, Option
+from core.results import Result
+from core.tutor import board, data, lesson_path, lessons, progress, quiz
+from core.tutor.service import Tutor
+
+
+class Handlers:
+    """Each command's handler, bound to the engine's one `Tutor`."""
+
+    def __init__(self, tutor: Tutor) -> None:
+        self.tutor = tutor
+
+    def quiz(self, ctx: TaskContext, args: dict[str, Any]) -> Result:
+        return quiz.ask(self.tutor, ctx, args)
+
+    def answer(self, ctx: TaskContext, args: dict[str, Any]) -> Result:
+        return quiz.answer(self.tutor, ctx, args)
+
+    def reveal(self, ctx: TaskContext, args: dict[str, Any]) -> Result:
+        return quiz.reveal(self.tutor, ctx, args)
+
+    def explore(self, ctx: TaskContext, args: dict[str, Any]) -> Result:
+        return quiz.explore(self.tutor, ctx, args)
+
+    def learn(self, ctx: TaskContext, args: dict[str, Any]) -> Result:
+        return lessons.learn(self.tutor, ctx, args)
+
+    def lesson(self, ctx: TaskContext, args: dict[str, Any]) -> Result:
+        return lessons.lesson(self.tutor, ctx, args)
+
+    def progress(self, ctx: TaskContext, args: dict[str, Any]) -> Result:
+        return progress.progress(self.tutor, ctx, args)
+
+    def review(self, ctx: TaskContext, args: dict[str, Any]) -> Result:
+        return progress.review(self.tutor, ctx, args)
+
+    def mydata(self, ctx: TaskContext, args: dict[str, Any]) -> Result:
+        return data.mydata(self.tutor, ctx, args)
+
+    def forget(self, ctx: TaskContext, args: dict[str, Any]) -> Result:
+        return data.forget(self.tutor, ctx, args)
+
+    def forgetme(self, ctx: TaskContext, args: dict[str, Any]) -> Result:
+        return data.forgetme(self.tutor, ctx, args)
+
+    def board(self, ctx: TaskContext, args: dict[str, Any]) -> Result:
+        return board.board(self.tutor, ctx, args)
+
+    def leaderboard(self, ctx: TaskContext, args: dict[str, Any]) -> Result:
+        return board.leaderboard(self.tutor, ctx, args)
+
+
+def _main(name: str, description: str, max_length: int) -> Option:
+    return Option(name, description, "text", positional="main", max_length=max_length)
+
+
+def tutor_commands(tutor: Tutor | None = None) -> list[Command]:
+    h = Handlers(tutor or Tutor())
+    own = {"needs_model": False, "personal": True}
+    hidden = {**own, "hidden": True}
+    round_ = Option("round", "The quiz round", "text", max_length=16)
+    return [
+        Command("quiz", "A question to guess, then the real run's answer (tokenizers, pipelines, attention...).",
+                (_main("topic", "tokenizers, pipelines, attention, generation, or a kind; empty for any", 32),),
+                ("/quiz", "/quiz tokenizers"), h.quiz, **own),
+        Command("learn", "The guided path: pipelines, behind the pipeline, attention. Resumes where you left off.",
+                (_main("part", "1, 2 or 3 to start a part, restart, or list; empty to resume", 16),),
+                ("/learn", "/learn 2"), h.learn, **own),
+        Command("progress", "Your lessons done, accuracy per topic and review items due (only you see it).",
+                (), ("/progress",), h.progress, **own),
+        Command("review", "Spaced review: a fresh question of a kind you missed.", (), ("/review",), h.review,
+                **own),
+        Command("mydata", "Everything the tutor keeps about you, as JSON (only you see it).", (), ("/mydata",),
+                h.mydata, **own),
+        Command("forget", "Delete everything the tutor keeps about you (asks first).", (), ("/forget",), h.forget,
+                **own),
+        Command("board", "The study-group board: on or off (admins), join <name> or leave.",
+                (_main("what", "on, off, join <display name>, leave; empty for its state", 40),),
+                ("/board", "/board join Ada"), h.board, **own),
+        Command("leaderboard", "The study group's points, hit rate and most improved (week or all).",
+                (_main("period", "week or all", 8),), ("/leaderboard week", "/leaderboard all"), h.leaderboard,
+                **own),
+        Command("answer", "Answer a quiz question.", (round_, Option("choice", "A, B, C or D", "text", max_length=1)),
+                (), h.answer, **hidden),
+        Command("reveal", "Reveal a quiz question's answer.", (round_,), (), h.reveal, **hidden),
+        Command("explore", "Open a quiz question's run as its ordinary command.",
+                (round_, Option("n", "Which of the question's runs", "int", min_value=0, max_value=9, default=0)),
+                (), h.explore, **hidden),
+        Command("lesson", "A step of the guided path.",
+                (Option("at", "The step", "int", min_value=0, max_value=lesson_path.STEPS),
+                 Option("text", "Your own sentence", "text", max_length=lessons.SENTENCE_CHARS),
+                 Option("example", "Back to the lesson's example", "bool", default=False)),
+                (), h.lesson, **hidden),
+        Command("forgetme", "Confirm or cancel /forget.", (Option("confirm", "yes or no", "bool", default=False),),
+                (), h.forgetme, **hidden),
+    ]

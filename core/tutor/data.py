@@ -1,0 +1,56 @@
+"""/mydata and /forget: a learner sees everything kept about them, and can delete all of it.
+
+What is kept, and for how long, is written once in core/tutor/privacy.py.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from core.actions import Action
+from core.context import TaskContext
+from core.results import Result
+from core.tutor.service import Tutor
+from core.wording import plural
+
+KEPT = ("Rows are keyed by an HMAC of your platform and user id with this server's secret: no user id, name or "
+        "message text is kept, except your own sentence while a lesson that uses it is in progress. Everything "
+        "is deleted by /forget, or after {days:.0f} days without activity.")
+
+
+def mydata(tutor: Tutor, ctx: TaskContext, args: dict[str, Any]) -> Result:
+    state, _, learner = tutor.learner(ctx, args)
+    kept = state.learners.export(learner)
+    rows = sum(len(r) for r in kept.values())
+    document = json.dumps({"learner": learner, "tables": kept}, indent=1, ensure_ascii=False, default=str)
+    return Result(
+        command="mydata",
+        answer=f"**Everything the tutor keeps about you**: {plural(rows, 'row')} in {plural(len(kept), 'table')}, "
+               "as JSON below.",
+        explanation=KEPT.format(days=state.settings.retention_days),
+        code=document, model="-", show="private",
+    )
+
+
+def forget(tutor: Tutor, ctx: TaskContext, args: dict[str, Any]) -> Result:
+    """Asks first: a danger button deletes, Cancel keeps everything."""
+    state, _, _ = tutor.learner(ctx, args)
+    return Result(
+        command="forget",
+        answer="**Delete everything the tutor keeps about you?** Your answers, points, review items, lesson "
+               "position and your place on any study-group board. This cannot be undone.",
+        explanation=KEPT.format(days=state.settings.retention_days),
+        code="# See it first: /mydata", model="-", show="private",
+        actions=(Action.to("Yes, forget me", "forgetme", style="danger", confirm="yes"),
+                 Action.to("Cancel", "forgetme", confirm="no")),
+    )
+
+
+def forgetme(tutor: Tutor, ctx: TaskContext, args: dict[str, Any]) -> Result:
+    state, _, learner = tutor.learner(ctx, args)
+    if not args.get("confirm"):
+        return Result(command="forget", answer="Nothing was deleted.", explanation="", code="", model="-",
+                      show="update")
+    removed = state.learners.forget(learner)
+    return Result(command="forget", answer=f"**Done**: {plural(removed, 'record')} about you deleted.",
+                  explanation="If you use the tutor again, it starts afresh.", code="", model="-", show="update")
