@@ -13,6 +13,8 @@ from typing import Mapping
 PACKS = ("hub", "offline", "tiny")
 DEVICES = ("auto", "cpu", "cuda")
 MODES_OF_SLACK = ("auto", "socket", "http")
+BACKENDS = ("local", "ray")
+DTYPES = ("auto", "float32", "bfloat16")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
@@ -30,6 +32,13 @@ class Settings:
     torch_threads: int = 0
     """0 means: cores divided by workers."""
     device: str = "auto"
+    dtype: str = "auto"
+    """Weights of the decoders (/generate and the chat models): auto = bfloat16 on a CPU that computes it
+    natively and on CUDA, float32 elsewhere; float32 or bfloat16 force one (core/models.py)."""
+    backend: str = "local"
+    """Where models run: local (worker threads here) or ray (a Ray Serve deployment per model, core/backends)."""
+    ray_address: str = ""
+    """The Ray cluster of TUTOR_BACKEND=ray and `tutor serve-models`; empty = `auto` (the one on this machine)."""
     request_timeout_s: float = 120.0
     max_queue: int = 64
     max_batch: int = 32
@@ -93,6 +102,10 @@ class Settings:
                 raise ConfigError(f"{_ENV_NAMES[name]} must be at least 1; got {getattr(self, name)}.")
         if self.request_timeout_s <= 0 or self.cooldown_s < 0:
             raise ConfigError("TUTOR_REQUEST_TIMEOUT_S must be > 0 and TUTOR_COOLDOWN_S >= 0.")
+        if self.backend not in BACKENDS:
+            raise ConfigError(f"TUTOR_BACKEND must be one of {', '.join(BACKENDS)}; got `{self.backend}`.")
+        if self.dtype not in DTYPES:
+            raise ConfigError(f"TUTOR_DTYPE must be one of {', '.join(DTYPES)}; got `{self.dtype}`.")
         if self.slack_mode not in MODES_OF_SLACK:
             raise ConfigError(f"SLACK_MODE must be one of {', '.join(MODES_OF_SLACK)}; got `{self.slack_mode}`.")
         for name in ("health_port", "slack_port"):
@@ -109,6 +122,9 @@ _ENV_NAMES = {
     "workers": "TUTOR_WORKERS",
     "torch_threads": "TUTOR_TORCH_THREADS",
     "device": "TUTOR_DEVICE",
+    "dtype": "TUTOR_DTYPE",
+    "backend": "TUTOR_BACKEND",
+    "ray_address": "RAY_ADDRESS",
     "request_timeout_s": "TUTOR_REQUEST_TIMEOUT_S",
     "max_queue": "TUTOR_MAX_QUEUE",
     "max_batch": "TUTOR_MAX_BATCH",
