@@ -41,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     models.add_argument("--pack", dest="sub_pack", choices=["hub", "offline", "tiny"], help="pack to pull")
     bench = sub.add_parser("bench", help="run the benchmark suite (a source checkout only)")
     bench.add_argument("bench_args", nargs=argparse.REMAINDER)
+    from bot import serve_models  # TUTOR_BACKEND=ray: `tutor serve-models` (docs/scale.md)
+    serve_models.add_parser(sub)
     return parser
 
 
@@ -61,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     args.secrets = _secrets(settings, args.env)
     _setup_logging(settings, args.secrets, verbose=args.verbose,
                    console=args.cmd in ("ask", "chat", "tour", "doctor", "models"))
+    if args.cmd == "serve-models":  # TUTOR_BACKEND=ray's deployments: bot/serve_models.py
+        from bot.serve_models import main as serve_models
+        return serve_models(settings, args)
     handler = {"ask": _ask, "chat": _chat, "tour": _tour, "discord": _discord, "slack": _slack, "run": _run,
                "doctor": _doctor, "models": _models}[args.cmd]
     try:
