@@ -14,8 +14,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -122,7 +123,7 @@ def overhead_and_crowd(work: Path, repeats: int) -> dict[str, Any]:
     lags.sort()
     out["loop_lag_p99_ms"] = 1000 * lags[int(0.99 * (len(lags) - 1))] if lags else 0.0
     out["batch_sizes"] = list(engine.batchers["sentiment"].batch_sizes)[-6:]
-    mixed = SHORT[:31] + ["word " * 199]  # one input near the 1000-character limit
+    mixed = [*SHORT[:31], "word " * 199]  # one input near the 1000-character limit
     out.update(interleaved({
         "sequential_bare_mixed_s": lambda: [bare([t]) for t in mixed],
         "engine_mixed_s": lambda: loop.run_until_complete(_crowd(engine, mixed)),

@@ -142,7 +142,8 @@ def run(quick: bool = False) -> dict[str, Any]:
     results: dict[str, Any] = {"quick": quick, "environment": environment(), "tokens": n, "heads": HEADS}
     timings = {
         "baseline_head": time_call(lambda: baseline_head(TOKENS, head_w), reps["base_head"]),
-        "render_head": time_call(lambda: render_head(TOKENS, head_w, title="layer 0, head 0", figures=FIGURES, noop=NOOP), reps["head"]),
+        "render_head": time_call(lambda: render_head(TOKENS, head_w, title="layer 0, head 0", figures=FIGURES,
+                                                     noop=NOOP), reps["head"]),
         "baseline_grid": time_call(lambda: baseline_grid(TOKENS, grid_w), reps["base_grid"],
                                    warmup=0 if quick else 1),
         "render_grid": time_call(lambda: render_grid(TOKENS, grid_w, title="layer 0", noop=NOOP), reps["grid"]),

@@ -29,7 +29,8 @@ def run(quick: bool = False) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="tutor bench", description="Benchmarks, as ratios against same-run baselines.")
+    parser = argparse.ArgumentParser(prog="tutor bench",
+                                     description="Benchmarks, as ratios against same-run baselines.")
     parser.add_argument("--quick", action="store_true", help="fewer repeats (a smoke run)")
     args = parser.parse_args(argv)
     results = run(quick=args.quick)

@@ -8,11 +8,13 @@ exactly its own answer; an input that fails fails alone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from core.errors import UserError
 
@@ -63,10 +65,9 @@ class MicroBatcher:
         self._closed = True
         for item in self._pending:
             if not item.future.done():
-                try:
+                # RuntimeError: its event loop has already closed, so nobody is waiting
+                with contextlib.suppress(RuntimeError):
                     item.future.set_exception(UserError("The tutor is shutting down; please ask again in a moment."))
-                except RuntimeError:  # its event loop has already closed: nobody is waiting
-                    pass
         self._pending.clear()
 
     async def _drain(self) -> None:
@@ -93,7 +94,7 @@ class MicroBatcher:
             outputs = await loop.run_in_executor(self._pool, self._run_batch, [i.args for i in live])
         except Exception as exc:  # noqa: BLE001 - delivered to each caller below
             outputs = [exc] * len(live)
-        for item, output in zip(live, outputs):
+        for item, output in zip(live, outputs, strict=False):
             if item.future.done():
                 continue
             if isinstance(output, BaseException):

@@ -6,19 +6,19 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.models import ModelStore
-    from core.render.cache import PerThreadCache
     from core.packs import Pack
     from core.registry import Registry
+    from core.render.cache import PerThreadCache
     from core.settings import Settings
 
 
 @dataclass(frozen=True)
 class TaskContext:
-    settings: "Settings"
-    pack: "Pack"
-    models: "ModelStore"
-    registry: "Registry"
-    figures: "PerThreadCache"
+    settings: Settings
+    pack: Pack
+    models: ModelStore
+    registry: Registry
+    figures: PerThreadCache
     """Reusable matplotlib figures, per worker thread (see core/render/heatmap.py)."""
 
 

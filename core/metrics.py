@@ -34,7 +34,7 @@ class Metrics:
             lines += ["# HELP tutor_request_seconds Time to answer a request.",
                       "# TYPE tutor_request_seconds histogram"]
             lines += [f'tutor_request_seconds_bucket{{le="{"+Inf" if b == float("inf") else b}"}} {n}'
-                      for b, n in zip(BUCKETS, self._bucket_counts)]
+                      for b, n in zip(BUCKETS, self._bucket_counts, strict=False)]
             lines += [f"tutor_request_seconds_sum {self._latency_sum:.6f}",
                       f"tutor_request_seconds_count {self._latency_count}"]
         lines += ["# HELP tutor_queue_depth Requests waiting or running now.", "# TYPE tutor_queue_depth gauge",

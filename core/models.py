@@ -135,7 +135,7 @@ class ModelStore:
             tokenizer, model = _from_pretrained(kind, source, extra, device)
         except MemoryError:
             raise
-        except Exception as exc:  # noqa: BLE001 - a copy we made is rebuilt once whatever broke it
+        except Exception as exc:
             if not (spec.is_tiny or spec.gguf_file):
                 if isinstance(exc, LOAD_ERRORS):
                     raise UserError(f"The model in {source} for /{command} could not be loaded: "

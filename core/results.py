@@ -22,7 +22,7 @@ class Table:
         monospaced screen gives each cell (see `display_width`), so CJK, emoji and accents line up."""
         cells = [self.columns, *self.rows]
         widths = [max(display_width(r[i]) for r in cells) for i in range(len(self.columns))]
-        lines = ["  ".join(c + " " * (w - display_width(c)) for c, w in zip(row, widths)).rstrip()
+        lines = ["  ".join(c + " " * (w - display_width(c)) for c, w in zip(row, widths, strict=False)).rstrip()
                  for row in cells]
         lines.insert(1, "  ".join("-" * w for w in widths))
         return "\n".join(lines)
@@ -74,7 +74,7 @@ class Result:
     table: Table | None = None
     images: tuple[Image, ...] = ()
     notices: tuple[str, ...] = field(default_factory=tuple)
-    actions: tuple["Choice", ...] = ()
+    actions: tuple[Choice, ...] = ()
     """Follow-up choices (buttons, a select): each runs a command through the same policy."""
     show: Show = "reply"
     """How an adapter delivers it; see `Show`."""

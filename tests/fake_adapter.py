@@ -8,8 +8,8 @@ Discord and Slack, so the conformance suite holds it to the same policy.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from bot.adapter import Adapter, Variable
 from core.actions import Action, Menu

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import TEST_CACHE
 from transformers import AutoModel, AutoTokenizer, BertConfig, BertModel
 
+from conftest import TEST_CACHE
 from core.engine import Engine
 from core.packs import SMOLLM_GGUF, package_dir
 from core.render.links import check_weights
@@ -172,8 +172,8 @@ def byte_tokenizer(byte_level_encoder: Path):
 def test_the_snippets_readable_tokens_equal_the_tutors_on_the_whole_vocabulary(byte_tokenizer):
     namespace = {"tokenizer": byte_tokenizer, "re": re}
     code = attention.READABLE_BYTES.replace("tokens = [readable(t) for t in tokens]", "")
-    exec(code, namespace)  # noqa: S102 - the learner's snippet code, run as the learner would
-    vocab = list(byte_tokenizer.get_vocab()) + ["", "<|endoftext|>", "Ġ<|endoftext|>"]
+    exec(code, namespace)
+    vocab = [*list(byte_tokenizer.get_vocab()), "", "<|endoftext|>", "Ġ<|endoftext|>"]
     assert [namespace["readable"](t) for t in vocab] == readable_tokens(byte_tokenizer, vocab)
 
 
@@ -191,7 +191,7 @@ def test_byte_level_tokens_are_readable_in_the_table_alt_text_and_labels(byte_to
     one, one_links, _, one_alt = attention.describe(view, weights, 0, 1)
     words = " ".join(str(cell) for row in table.rows + one.rows for cell in row) + links + one_links + alt + one_alt
     assert not set("ĠÃĊ") & set(words), words
-    assert {row[0] for row in one.rows} == {t for t, noop in zip(view.shown, view.noop) if not noop}
+    assert {row[0] for row in one.rows} == {t for t, noop in zip(view.shown, view.noop, strict=False) if not noop}
     assert "<|endoftext|>" not in {row[0] for row in one.rows}
     explanation = attention._explain(view, 2, 3, 0, 1)
     assert "byte-level BPE" in explanation and "`<|endoftext|>`" in explanation

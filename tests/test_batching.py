@@ -34,7 +34,7 @@ async def test_concurrent_requests_are_batched_and_each_caller_gets_its_own_answ
     await batched.run("sentiment", {"text": "warm up"})  # load the model first, so the crowd queues
     results = await asyncio.gather(*(batched.run("sentiment", {"text": t}) for t in TEXTS))
     assert max(batched.batchers["sentiment"].batch_sizes) > 1
-    for text, result in zip(TEXTS, results):
+    for text, result in zip(TEXTS, results, strict=False):
         alone = await solo.run("sentiment", {"text": text})
         assert repr(text.strip()) in result.code
         assert scores(result) == pytest.approx(scores(alone), abs=1e-4)
@@ -70,7 +70,7 @@ async def test_an_input_that_fails_fails_alone(tmp_path):
     texts = ["a", "b", "bad one", "c", "d", "e"]
     outcomes = await asyncio.gather(*(engine.run("echo", {"text": t}) for t in texts), return_exceptions=True)
     engine.close()
-    for text, outcome in zip(texts, outcomes):
+    for text, outcome in zip(texts, outcomes, strict=False):
         if text == "bad one":
             assert isinstance(outcome, UserError) and outcome.message == "refused bad one"
         else:
@@ -104,11 +104,12 @@ async def test_fillmask_batch_keeps_each_callers_text_and_top_k(tiny_settings):
     await batched.run("fillmask", asks[0])  # load first, so the rest arrive together
     results = await asyncio.gather(*(batched.run("fillmask", a) for a in asks))
     assert max(batched.batchers["fillmask"].batch_sizes) > 1
-    for i, (ask, result) in enumerate(zip(asks, results)):
+    for i, (ask, result) in enumerate(zip(asks, results, strict=False)):
         alone = await solo.run("fillmask", ask)
         assert len(result.table.rows) == ask["top_k"] and f"country number {i}." in result.answer
         assert [r[0] for r in result.table.rows] == [r[0] for r in alone.table.rows]
-        assert [float(r[1]) for r in result.table.rows] == pytest.approx([float(r[1]) for r in alone.table.rows], abs=1e-4)
+        expected = [float(r[1]) for r in alone.table.rows]
+        assert [float(r[1]) for r in result.table.rows] == pytest.approx(expected, abs=1e-4)
     batched.close()
     solo.close()
 
@@ -131,7 +132,7 @@ async def test_ner_batch_gives_each_caller_the_entities_of_its_own_text(tiny_set
     await batched.run("ner", {"text": texts[0]})  # load first, so the rest arrive together
     results = await asyncio.gather(*(batched.run("ner", {"text": t}) for t in texts))
     assert max(batched.batchers["ner"].batch_sizes) > 1
-    for text, result in zip(texts, results):
+    for text, result in zip(texts, results, strict=False):
         alone = await solo.run("ner", {"text": text})
         assert repr(text) in result.code
         assert [r[:2] for r in rows(result)] == [r[:2] for r in rows(alone)]
@@ -157,7 +158,7 @@ async def test_zeroshot_batch_keeps_each_callers_labels_and_scores(pack, tiny_se
     asks = ZEROSHOT_ASKS * 3
     results = await asyncio.gather(*(batched.run("zeroshot", a) for a in asks))
     assert max(batched.batchers["zeroshot"].batch_sizes) > 1
-    for ask, result in zip(asks, results):
+    for ask, result in zip(asks, results, strict=False):
         alone = await solo.run("zeroshot", ask)
         assert sorted(r[0] for r in rows(result)) == sorted(x.strip() for x in ask["labels"].split(","))
         assert scores(result) == pytest.approx(scores(alone), abs=1e-3)
@@ -183,7 +184,7 @@ async def test_generate_batch_gives_each_prompt_its_own_greedy_continuation(pack
     await batched.run("generate", asks[0])
     results = await asyncio.gather(*(batched.run("generate", a) for a in asks * 2))
     assert max(batched.batchers["generate"].batch_sizes) > 1
-    for ask, result in zip(asks * 2, results):
+    for ask, result in zip(asks * 2, results, strict=False):
         alone = await solo.run("generate", ask)
         assert result.answer == alone.answer and result.answer.startswith(ask["prompt"])
     batched.close()
@@ -191,7 +192,8 @@ async def test_generate_batch_gives_each_prompt_its_own_greedy_continuation(pack
 
 
 @pytest.mark.parametrize("command, asks", [
-    ("summarize", [{"text": "The Eiffel Tower is 330 metres tall. It was the tallest structure in the world for 41 years."},
+    ("summarize", [{"text": "The Eiffel Tower is 330 metres tall. "
+                            "It was the tallest structure in the world for 41 years."},
                    {"text": "Cats sleep for most of the day. They hunt at dawn and dusk."},
                    {"text": "The lesson covered tokenizers, then attention, then pipelines."}]),
     ("qa", [{"question": "Where do I live?", "context": "My name is Ada and I live in London."},
@@ -204,7 +206,7 @@ async def test_chat_model_batch_gives_each_caller_its_own_reply(command, asks, t
     await batched.run(command, asks[0])
     results = await asyncio.gather(*(batched.run(command, a) for a in asks * 2))
     assert max(batched.batchers[command].batch_sizes) > 1
-    for ask, result in zip(asks * 2, results):
+    for ask, result in zip(asks * 2, results, strict=False):
         alone = await solo.run(command, ask)
         assert result.answer == alone.answer and result.code == alone.code
         assert all(repr(value) in result.code or value in result.code for value in ask.values())
@@ -227,7 +229,7 @@ def test_generate_batch_fits_long_prompts_and_large_limits_each_as_alone(tiny_en
     assert lengths[0] + 30 > room and lengths[3] + 5 > room  # both must be cut
     assert lengths[2] + 10 <= room < lengths[2] + 50  # fits alone, not with the neighbour's limit
     together = generate.run_batch(ctx, asks)
-    for ask, result in zip(asks, together):
+    for ask, result in zip(asks, together, strict=False):
         alone = generate.run(ctx, ask)
         assert result.answer == alone.answer and result.notices == alone.notices
         assert result.explanation == alone.explanation
@@ -242,7 +244,7 @@ def test_chat_batch_shortens_each_context_as_it_would_alone(tiny_settings, tmp_p
     long = " ".join(f"Fact {i}: Ada lives in London and walks to work." for i in range(40))
     asks = [{"question": "Where does Ada live?", "context": c} for c in (long, "Ada lives in London.", long[500:])]
     together = qa.run_batch(ctx, asks)
-    for ask, result in zip(asks, together):
+    for ask, result in zip(asks, together, strict=False):
         alone = qa.run(ctx, ask)
         assert (result.answer, result.code, result.notices) == (alone.answer, alone.code, alone.notices)
     assert any("were sent" in n for n in together[0].notices)

@@ -50,7 +50,7 @@ def test_processes_starting_together_on_an_empty_cache_all_answer(tmp_path: Path
         time.sleep(0.1)
     go.touch()
     outcomes = [child.communicate(timeout=600) for child in children]
-    for child, (out, err) in zip(children, outcomes):
+    for child, (out, err) in zip(children, outcomes, strict=False):
         assert child.returncode == 0, err[-3000:]
         assert out.split("\n")[:2] == ["sentiment answered", "generate answered"], out
     base = tiny_dir(cache)

@@ -126,6 +126,6 @@ def test_the_hub_pack_declares_bert_gpt2_and_roberta_by_hub_id(tiny_settings):
 def test_the_snippets_readable_tokens_equal_the_tutors_on_the_whole_vocabulary(name):
     tokenizer = twin(name)
     namespace = {"re": re}
-    exec(compare.READABLE, namespace)  # noqa: S102 - the learner's snippet code, run as the learner would
+    exec(compare.READABLE, namespace)
     vocab = [*tokenizer.get_vocab(), "", "Ġ<|endoftext|>"]
     assert [namespace["readable"](tokenizer, t) for t in vocab] == readable_tokens(tokenizer, vocab)

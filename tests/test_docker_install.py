@@ -19,6 +19,7 @@ import venv
 from pathlib import Path
 
 import pytest
+
 from conftest import ROOT, TEST_CACHE
 
 DOCKERFILE = ROOT / "Dockerfile"

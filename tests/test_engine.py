@@ -10,9 +10,9 @@ import pytest
 
 from core.engine import Engine
 from core.errors import UserError
+from core.policy import APOLOGY, Kind, Policy, Request
 from core.registry import Command, Option, Registry
 from core.results import Result
-from core.policy import APOLOGY, Kind, Policy, Request
 from core.settings import Settings
 
 

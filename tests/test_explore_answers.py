@@ -112,7 +112,7 @@ async def test_every_commands_buttons_fit_every_platform_with_its_longest_text(t
     check(result.actions)
     for one in flatten(result.actions):
         assert len(one.id) <= 100
-        name, args = decode(one.id)
+        _name, args = decode(one.id)
         assert len(args.get("run", "")) <= 8 and "Ada, Bo" not in one.id and "猫" not in one.id
         assert all(len(value) <= 8 for value in args.values()), args
 

@@ -40,7 +40,8 @@ async def test_buttons_step_through_layers_and_heads_and_leave_out_the_edges(tin
     assert "**layer 1, head 0**" in deeper.answer and is_png(deeper.images[0].png)
     assert "Layer 2 ▶" not in labels(deeper), "the tiny model has 2 layers: no next layer from the last"
     assert "◀ Layer 0" in labels(deeper)
-    last_head = await clicked(tiny, await clicked(tiny, await clicked(tiny, deeper, "Head 1 ▶"), "Head 2 ▶"), "Head 3 ▶")
+    head_2 = await clicked(tiny, await clicked(tiny, deeper, "Head 1 ▶"), "Head 2 ▶")
+    last_head = await clicked(tiny, head_2, "Head 3 ▶")
     assert "**layer 1, head 3**" in last_head.answer
     assert "Head 4 ▶" not in labels(last_head) and "◀ Head 2" in labels(last_head)
     grid = await clicked(tiny, last_head, "All heads")

@@ -22,7 +22,8 @@ from core.render.links import Link
 from core.render.style import NOOP_COLOUR, TEXT_COLOUR
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-SENTENCE = ["[CLS]", "the", "cat", "sat", "on", "the", "mat", "because", "it", "was", "very", "tired", "[SEP]"]  # 13 tokens
+SENTENCE = ["[CLS]", "the", "cat", "sat", "on", "the", "mat", "because", "it", "was", "very", "tired",
+            "[SEP]"]  # 13 tokens
 
 
 def attention(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:

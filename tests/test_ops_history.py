@@ -6,6 +6,7 @@ is also tested directly, with many writers at once.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import pty
 import select
@@ -17,10 +18,10 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
 from test_ops_failures import environment, read_only  # noqa: F401 - read_only is a fixture
 
 from bot.history import History
+from conftest import ROOT
 
 PROMPT = b"tutor> "
 
@@ -65,10 +66,8 @@ class PtyChat:
         while self.proc.poll() is None and time.monotonic() < deadline:
             ready, _, _ = select.select([self.master], [], [], 0.2)
             if ready:
-                try:
+                with contextlib.suppress(OSError):
                     self.output += os.read(self.master, 4096)
-                except OSError:
-                    pass
         code = self.proc.wait(timeout=max(1.0, deadline - time.monotonic()))
         os.close(self.master)
         return code

@@ -126,7 +126,7 @@ def test_serve_models_refuses_a_model_the_pack_does_not_have(capsys: pytest.Capt
 # ----- a real cluster -----
 async def test_generate_on_a_local_ray_cluster_answers_as_the_local_backend(cluster: None) -> None:
     deployed(["generate"])
-    remote, pairs = await compare(lines_for({"generate"}) + ["/tokenize I'm learning"])
+    remote, pairs = await compare([*lines_for({"generate"}), "/tokenize I'm learning"])
     assert remote.backend.remote == {"generate": "generate"}, "only /generate is deployed; /tokenize stays local"
     for local_answer, remote_answer in pairs:
         assert remote_answer == local_answer

@@ -73,7 +73,8 @@ def short_models(tiny_settings, tmp_path_factory) -> Iterator[Engine]:
 def chat_summaries(tiny_settings, tmp_path_factory) -> Iterator[Engine]:
     """/summarize on the chat GPT-2 with 160 positions."""
     folder = tiny_chat_model(tiny_settings, tmp_path_factory.mktemp("chat") / "chat")
-    engine = Engine(Settings(pack="tiny", cache_dir=tiny_settings.cache_dir, model_overrides={"summarize": str(folder)}))
+    engine = Engine(Settings(pack="tiny", cache_dir=tiny_settings.cache_dir,
+                             model_overrides={"summarize": str(folder)}))
     yield engine
     engine.close()
 

@@ -177,7 +177,7 @@ async def test_generate_equals_the_text_generation_pipeline_also_left_padded_in_
     results = await asyncio.gather(*(engine.run("generate", {"prompt": p, "max_new_tokens": n}) for p, n in asks))
     assert max(engine.batchers["generate"].batch_sizes) > 1
     engine.close()
-    for (prompt, n), result in zip(asks, results):
+    for (prompt, n), result in zip(asks, results, strict=False):
         out = generator(prompt, max_new_tokens=n, do_sample=False, return_full_text=False)[0]["generated_text"]
         assert result.answer == f"{prompt}**{out}**"
 
@@ -222,7 +222,8 @@ async def test_tokenize_and_attention_equal_the_tokenizer_and_the_models_weights
     tokens = await tiny_engine.run_text(f"/tokenize {text}")
     tokenizer = AutoTokenizer.from_pretrained(folders["attention"])
     ids = tokenizer(text)["input_ids"]
-    assert [(r[1], r[2]) for r in tokens.table.rows] == list(zip(tokenizer.convert_ids_to_tokens(ids), map(str, ids)))
+    shown = list(zip(tokenizer.convert_ids_to_tokens(ids), map(str, ids), strict=True))
+    assert [(r[1], r[2]) for r in tokens.table.rows] == shown
     attention = await tiny_engine.run_text(f"/attention {text} layer=1 head=2")
     model = AutoModel.from_pretrained(folders["attention"], attn_implementation="eager").eval()
     with torch.no_grad():

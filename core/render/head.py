@@ -84,11 +84,11 @@ class HeadFigure:
         self.ax.set_position([left_in / fig_w_in, bottom_in / fig_h_in, side_in / fig_w_in, side_in / fig_h_in])
         self.norm.vmin, self.norm.vmax = limits(w)
         self.image.set_data(w)
-        for text, i in zip(self.xlabels, range(0, n, step)):
+        for text, i in zip(self.xlabels, range(0, n, step), strict=False):
             text.set_text(labels[i])
             text.set_rotation(x_rot)
             text.set_color(colours[i])
-        for text, i in zip(self.ylabels, range(0, n, step)):
+        for text, i in zip(self.ylabels, range(0, n, step), strict=False):
             text.set_text(labels[i])
             text.set_color(colours[i])
         place_axis_titles(self.axis_titles, left_in, bottom_in, side_in, side_in, fig_w_in, fig_h_in)

@@ -122,7 +122,8 @@ def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
     config = loaded.model.config
     layers, heads = config.num_hidden_layers, config.num_attention_heads
     if layer >= layers:
-        raise UserError(f"This model has {layers} layers: `layer` must be between 0 and {layers - 1}; you gave {layer}.")
+        raise UserError(f"This model has {layers} layers: `layer` must be between 0 and {layers - 1}; "
+                        f"you gave {layer}.")
     if isinstance(head, int) and head >= heads:
         raise UserError(f"This model has {heads} heads per layer: `head` must be between 0 and {heads - 1}, "
                         f"`all` or `mean`; you gave {head}.")
@@ -138,7 +139,7 @@ def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
     pick = ".mean(dim=0)" if head == "mean" else f"[{head}]"
     select = SELECT_ALL.format(layer=layer) if head == "all" else SELECT_ONE.format(layer=layer, pick=pick)
     spelled = explore.snippet_view(view, noops)
-    printed = [" ".join(row[:-3] + (f"{row[-3]} -> {row[-2]} {row[-1]}",)) for row in table.rows]
+    printed = [" ".join((*row[:-3], f"{row[-3]} -> {row[-2]} {row[-1]}")) for row in table.rows]
     answer = f"Attention in **{what}** over {len(view.raw)} tokens. Strongest links: {links}."
     explanation = _explain(view, layers, heads, layer, head, noops,
                            (explore.mask_explanation(masked),) if masked is not None else ())
@@ -224,7 +225,8 @@ def run_overview(ctx: TaskContext, args: dict[str, Any]) -> Result:
         answer=f"Every head of every layer over {len(view.raw)} tokens: {layers} rows (layers) x {heads} columns "
                f"(heads). The deepest layer's strongest link: {_words(view, per_layer[-1])}.",
         table=Table(("layer", "from", "to", "weight"), rows),
-        images=(Image(png, "attention-overview.png", alt_text(view.shown, every, what="this model's", noop=view.noop)),),
+        images=(Image(png, "attention-overview.png",
+                      alt_text(view.shown, every, what="this model's", noop=view.noop)),),
         explanation=(
             f"1. The text became {len(view.raw)} tokens; one forward pass with `output_attentions=True` returned "
             f"{layers} layers x {heads} heads = {layers * heads} attention maps.\n"
@@ -287,7 +289,7 @@ def _explain(view: TokenView, layers: int, heads: int, layer: int, head: int | s
 def _noop_note(view: TokenView, noops: str = "grey") -> str:
     """Which tokens the table left out as no-ops (or ranked, with `noops=show`), and which special
     tokens it kept."""
-    present = list(dict.fromkeys(t for t, noop in zip(view.raw, view.noop) if noop))
+    present = list(dict.fromkeys(t for t, noop in zip(view.raw, view.noop, strict=False) if noop))
     if view.only_noops:
         note = (f"Your text gave only structural tokens ({_names(present)}), so the table ranks the links "
                 "between them.")

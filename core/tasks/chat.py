@@ -80,7 +80,7 @@ def chat_batch(loaded: Loaded, asks: Sequence[Ask], max_new_tokens: int) -> list
     fitted = [_fit(loaded, ask, max_new_tokens, room) for ask in asks]
     news = greedy_continue(loaded, [ids for _, ids, _, _ in fitted], [cap for _, _, cap, _ in fitted])
     replies = []
-    for ask, (messages, ids, cap, kept), new in zip(asks, fitted, news):
+    for ask, (messages, ids, cap, kept), new in zip(asks, fitted, news, strict=False):
         text_tokens = len(loaded.tokenizer(ask.text, add_special_tokens=False)["input_ids"])
         replies.append(Reply(messages, loaded.tokenizer.decode(new, skip_special_tokens=True).strip(), len(ids),
                              len(new), cap, ended(loaded, new), ask.text, text_tokens, kept, room,

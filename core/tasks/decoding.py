@@ -62,12 +62,12 @@ def greedy_continue(loaded: Loaded, prompts: Sequence[list[int]], limits: Sequen
     """The new token ids of each prompt (token ids in, token ids out). Each prompt and its limit
     must fit in the model's positions (see `fit`)."""
     room = positions(loaded)
-    if any(len(ids) + limit > room for ids, limit in zip(prompts, limits)):
+    if any(len(ids) + limit > room for ids, limit in zip(prompts, limits, strict=False)):
         raise ValueError(f"a prompt and its new tokens exceed the model's {room} positions: call fit() first")
     new: list[list[int]] = [[] for _ in prompts]
     for group in _groups([len(ids) for ids in prompts], limits, room):
         rows = _decode(loaded, [prompts[i] for i in group], [limits[i] for i in group])
-        for i, row in zip(group, rows):
+        for i, row in zip(group, rows, strict=False):
             new[i] = row
     return new
 
@@ -96,7 +96,7 @@ def _decode(loaded: Loaded, prompts: Sequence[list[int]], limits: Sequence[int])
     out = generate(loaded, {"input_ids": input_ids, "attention_mask": mask}, max_new_tokens=max(limits),
                    do_sample=False, pad_token_id=pad)
     new = []
-    for row, limit in zip(out[:, width:].tolist(), limits):
+    for row, limit in zip(out[:, width:].tolist(), limits, strict=False):
         row = row[:limit]
         end = next((k for k, token in enumerate(row) if token in stops), None)
         new.append(row if end is None else row[:end + 1])

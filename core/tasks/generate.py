@@ -65,14 +65,14 @@ def continue_texts(loaded: Loaded, prompts: Sequence[str], limits: Sequence[int]
     greedy `generate`, decode."""
     room = positions(loaded)
     fitted = []
-    for prompt, wanted in zip(prompts, limits):
+    for prompt, wanted in zip(prompts, limits, strict=False):
         ids = loaded.tokenizer(prompt)["input_ids"]
         keep, allowed = fit(len(ids), wanted, room)
         fitted.append((len(ids), _keep_end(loaded, prompt, ids, keep), allowed))
     news = greedy_continue(loaded, [ids for _, ids, _ in fitted], [allowed for _, _, allowed in fitted])
     return [Continuation(loaded.tokenizer.decode(new, skip_special_tokens=True), len(new), count, len(ids),
                          allowed, room, ended(loaded, new))
-            for (count, ids, allowed), new in zip(fitted, news)]
+            for (count, ids, allowed), new in zip(fitted, news, strict=False)]
 
 
 def _keep_end(loaded: Loaded, prompt: str, ids: list[int], keep: int) -> list[int]:
@@ -97,7 +97,7 @@ def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]
     loaded = load(ctx, "generate", "causal-lm", "chat")
     prompts = [args["prompt"] for args in batch]
     continuations = continue_texts(loaded, prompts, [args["max_new_tokens"] for args in batch])
-    return [with_actions(_result(loaded, args, c)) for args, c in zip(batch, continuations)]
+    return [with_actions(_result(loaded, args, c)) for args, c in zip(batch, continuations, strict=False)]
 
 
 def with_actions(result: Result) -> Result:
