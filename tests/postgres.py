@@ -30,11 +30,23 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _binary(name: str) -> str | None:
+    """`name` on PATH, else in Debian's versioned folder (/usr/lib/postgresql/<version>/bin), where the
+    `postgresql` package puts initdb and pg_ctl without linking them onto PATH."""
+    found = shutil.which(name)
+    if found:
+        return found
+    versions = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"),
+                      key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0)
+    return str(versions[-1]) if versions else None
+
+
 def _why_not() -> str | None:
     for binary in ("initdb", "pg_ctl"):
-        if shutil.which(binary) is None:
-            return (f"PostgreSQL's `{binary}` is not on PATH: install the server (Debian: postgresql) to run the "
-                    "store's tests against PostgreSQL")
+        if _binary(binary) is None:
+            return (f"PostgreSQL's `{binary}` is neither on PATH nor in /usr/lib/postgresql/*/bin: install the "
+                    "server (Debian: apt-get install postgresql; .ci/run tries that) to run the store's tests "
+                    "against PostgreSQL")
     try:
         import psycopg  # noqa: F401
     except ImportError:
@@ -65,17 +77,19 @@ def postgres_server() -> Iterator[str]:
         os.chown(root, account["user"], account["group"])
     data, port = root / "data", _free_port()
 
+    initdb, pg_ctl = _binary("initdb") or "initdb", _binary("pg_ctl") or "pg_ctl"
+
     def run(*command: str) -> None:
         subprocess.run(command, check=True, capture_output=True, timeout=120, cwd=root, **account)
 
-    run("initdb", "-D", str(data), "-A", "trust", "-U", "tutor", "--no-sync", "-E", "UTF8")
-    run("pg_ctl", "-D", str(data), "-l", str(root / "log"), "-w", "start", "-o",
+    run(initdb, "-D", str(data), "-A", "trust", "-U", "tutor", "--no-sync", "-E", "UTF8")
+    run(pg_ctl, "-D", str(data), "-l", str(root / "log"), "-w", "start", "-o",
         f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={root} -c fsync=off "
         "-c max_connections=200")
     try:
         yield f"postgresql+psycopg://tutor@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run(("pg_ctl", "-D", str(data), "-m", "immediate", "stop"), capture_output=True, timeout=60,
+        subprocess.run((pg_ctl, "-D", str(data), "-m", "immediate", "stop"), capture_output=True, timeout=60,
                        check=False, **account)
         shutil.rmtree(root, ignore_errors=True)
 
