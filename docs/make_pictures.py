@@ -148,6 +148,8 @@ def layout(markup: str, fonts: Fonts, width: int, line_h: int = 21) -> tuple[lis
         w = fonts.of(bold=bold, code=code).getlength(word)
         if x and x + w > width:
             x, y = 0, y + line_h
+        if not x and not word.strip():
+            continue  # no space at the start of a line
         placed.append((x, y, word, bold, code))
         x += int(w)
     return placed, y + line_h
