@@ -56,7 +56,9 @@ def token_problem(token: str) -> str | None:
 
 
 def guild_problem(value: str) -> str | None:
-    return None if value.isascii() and value.isdigit() else "expected the server's numeric id (Copy Server ID)"
+    """A snowflake: a positive 64-bit number (what Discord's API accepts as a guild id)."""
+    ok = value.isascii() and value.isdigit() and 1 <= int(value) < 2**64
+    return None if ok else "expected the server's numeric id (Copy Server ID), a number from 1 to 2^64 - 1"
 
 
 def count_problem(value: str) -> str | None:

@@ -231,7 +231,7 @@ def _doctor_models(settings: Settings, report: Report, hub_ok: Callable[[], bool
     for state in states:
         report.add(f"  /{state.command:<10}{state.model:<{width}}{'ok' if state.ready else '--'}  {state.note}")
     ready = {s.command for s in states if s.ready}
-    serves = [f"/{c.name}" for c in registry if not c.needs_model or c.model_key in ready]
+    serves = [f"/{c.name}" for c in registry.visible() if not c.needs_model or c.model_key in ready]
     report.add(f"Can serve now: {' '.join(serves)}")
     missing = [f"/{s.command}" for s in states if not s.ready]
     if missing:

@@ -67,6 +67,10 @@ class SlackAdapter(Adapter):
         check_env(env)
 
     @classmethod
+    def how_to_enable(cls) -> str:
+        return "SLACK_BOT_TOKEN with SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP) for Slack"
+
+    @classmethod
     def summary(cls, env: Mapping[str, str]) -> str:
         return SlackConfig.read(env).describe()
 

@@ -16,7 +16,6 @@ from pathlib import Path
 PACKS = ("hub", "offline", "tiny")
 DEVICES = ("auto", "cpu", "cuda")
 BACKENDS = ("local", "ray")
-DTYPES = ("auto", "float32", "bfloat16")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
@@ -34,9 +33,6 @@ class Settings:
     torch_threads: int = 0
     """0 means: cores divided by workers."""
     device: str = "auto"
-    dtype: str = "auto"
-    """Weights of the decoders (/generate and the chat models): auto = bfloat16 on a CPU that computes it
-    natively and on CUDA, float32 elsewhere; float32 or bfloat16 force one (core/models.py)."""
     backend: str = "local"
     """Where models run: local (worker threads here) or ray (a Ray Serve deployment per model, core/backends)."""
     ray_address: str = ""
@@ -101,8 +97,6 @@ class Settings:
             _check_range(name, getattr(self, name), low, high, why)
         if self.backend not in BACKENDS:
             raise ConfigError(f"TUTOR_BACKEND must be one of {', '.join(BACKENDS)}; got `{self.backend}`.")
-        if self.dtype not in DTYPES:
-            raise ConfigError(f"TUTOR_DTYPE must be one of {', '.join(DTYPES)}; got `{self.dtype}`.")
         if not 0 <= self.health_port <= 65535:
             raise ConfigError(f"TUTOR_HEALTH_PORT must be a port number 0-65535; got {self.health_port}.")
         if not valid_host(self.health_host):
@@ -166,7 +160,6 @@ _ENV_NAMES = {
     "workers": "TUTOR_WORKERS",
     "torch_threads": "TUTOR_TORCH_THREADS",
     "device": "TUTOR_DEVICE",
-    "dtype": "TUTOR_DTYPE",
     "backend": "TUTOR_BACKEND",
     "ray_address": "RAY_ADDRESS",
     "request_timeout_s": "TUTOR_REQUEST_TIMEOUT_S",

@@ -59,6 +59,9 @@ def test_a_malformed_value_says_what_was_expected(variable: str, value: str, exp
      "names shard 2, but DISCORD_SHARD_COUNT=2 numbers them 0 to 1"),
     ({"DISCORD_TOKEN": "x", "DISCORD_SHARD_COUNT": "-1"}, "DISCORD_SHARD_COUNT: expected a whole number"),
     ({"DISCORD_TOKEN": "x", "DISCORD_GUILD_ID": "my server"}, "DISCORD_GUILD_ID: expected the server's numeric id"),
+    ({"DISCORD_TOKEN": "x", "DISCORD_GUILD_ID": "-5"}, "DISCORD_GUILD_ID: expected the server's numeric id"),
+    ({"DISCORD_TOKEN": "x", "DISCORD_GUILD_ID": "0"}, "a number from 1 to 2^64 - 1"),
+    ({"DISCORD_TOKEN": "x", "DISCORD_GUILD_ID": str(2**64)}, "a number from 1 to 2^64 - 1"),
 ])
 def test_check_refuses_a_setup_that_cannot_work_in_one_line(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)):

@@ -87,3 +87,13 @@ def test_models_lists_overview_with_the_attention_model(tiny_settings):
     ctx = context(tiny_settings)
     rows = {row[0]: row for row in helpcmd.run_models(ctx, {}).table.rows}
     assert rows["/overview"][1] == rows["/attention"][1] == ctx.pack.spec("attention").label
+
+
+def test_help_lists_every_command_a_learner_can_type_and_no_hidden_one(tiny_settings):
+    """Hidden commands (a quiz's /answer, a lesson's /lesson...) have no examples and are not typed."""
+    ctx = context(tiny_settings)
+    result = helpcmd.run_help(ctx, {})
+    shown = [row[0] for row in result.table.rows]
+    assert shown == [f"/{c.name}" for c in ctx.registry.visible()]
+    assert all(f"/{c.name}" not in shown for c in ctx.registry if c.hidden)
+    assert all(row[2].startswith(row[0]) for row in result.table.rows)

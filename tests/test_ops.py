@@ -20,6 +20,7 @@ from bot.adapter import all_secrets
 from bot.cli import RedactingFormatter
 from bot.ops import check_tokens
 from conftest import ROOT, TEST_CACHE
+from core.commands import build_registry
 from core.settings import _ENV_NAMES, Settings, load_dotenv
 from core.tiny import tiny_dir
 
@@ -63,8 +64,9 @@ def test_doctor_reports_a_ready_setup_and_exits_0(tmp_path: Path) -> None:
     assert out.count("set, looks valid") == 4
     assert "`tutor run` would start: discord, slack (Socket Mode)" in out
     assert "Health: http://127.0.0.1:8080/healthz and /metrics" in out
-    assert re.search(r"Can serve now: /sentiment /ner /zeroshot /qa /generate /summarize /fillmask /tokenize "
-                     r"/attention /overview /help /models", out)
+    typed = [f"/{c.name}" for c in build_registry().visible()]
+    assert f"Can serve now: {' '.join(typed)}\n" in out, "every command a learner can type, and no hidden one"
+    assert "/attention" in typed and not any(f"/{c.name} " in out for c in build_registry() if c.hidden)
     assert "Summary: ready: 0 problem(s)" in out
     for value in GOOD.values():
         assert value not in out + done.stderr

@@ -114,3 +114,10 @@ def test_bots_start_after_the_models_are_deployed_and_the_database_is_ready() ->
     assert services["serve-models"]["depends_on"] == {"ray-head": {"condition": "service_healthy"}}
     assert services["serve-models"]["command"][:2] == ["tutor", "serve-models"]
     assert services["bot"]["command"] == ["tutor", "run"]
+
+
+def test_every_variable_compose_reads_is_documented_in_env_example() -> None:
+    used = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", (ROOT / "docker-compose.yml").read_text()))
+    documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]*)=", (ROOT / ".env.example").read_text(), re.M))
+    assert used, "docker-compose.yml reads no variable: the pattern is wrong"
+    assert sorted(used - documented) == [], "add these to .env.example (commented, with their defaults)"

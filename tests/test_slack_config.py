@@ -73,3 +73,10 @@ def test_half_configured_slack_is_one_clear_error(env: dict, message: str) -> No
 
 def test_slack_is_not_wanted_without_a_secret() -> None:
     assert not SlackAdapter.wanted({"SLACK_MODE": "http", "SLACK_PORT": "3000"})
+
+
+def test_how_to_switch_slack_on_names_the_bot_token_and_either_mode() -> None:
+    """Socket Mode needs the app token, HTTP the signing secret: never all three together."""
+    how = SlackAdapter.how_to_enable()
+    assert "SLACK_BOT_TOKEN with SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP)" in how
+    assert " with SLACK_APP_TOKEN with " not in how

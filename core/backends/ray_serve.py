@@ -36,7 +36,7 @@ log = logging.getLogger("tutor.ray")
 
 APP_PREFIX = "tutor-"
 DEPLOYMENT = "TutorModel"
-REPLICA_SETTINGS = ("pack", "cache_dir", "memory_budget_mb", "workers", "torch_threads", "device", "dtype",
+REPLICA_SETTINGS = ("pack", "cache_dir", "memory_budget_mb", "workers", "torch_threads", "device",
                     "max_batch", "max_batch_tokens", "batch_wait_ms", "log_level")
 """What a replica needs to answer as the bot would: never a token or a platform setting."""
 

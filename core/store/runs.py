@@ -2,7 +2,7 @@
 
 A Discord `custom_id` holds 100 characters, far less than a learner's text. The answer's
 actions name the run (`run=k3x9...`); a click looks the run up, adds what the button changes,
-and runs the command again. Runs expire after `TUTOR_RUN_DAYS` (7 by default): a click on an
+and runs the command again. Runs expire after 7 days (`RunStore(days=...)`): a click on an
 older answer says so and how to ask again.
 """
 from __future__ import annotations

@@ -112,12 +112,18 @@ def declared(ctx: TaskContext) -> dict[str, ModelSpec]:
         return {name: ModelSpec(hub_id, "tokenizer", hub_id) for name, hub_id in HUB_TOKENIZERS.items()}
     if pack == "offline":
         return _offline()
-    from core.tiny import label, tiny_dir
+    from core.tiny import tiny_dir
 
     base = tiny_dir(ctx.settings.cache_dir)
     return {name: ModelSpec(str(base / twin), "tokenizer", f"tiny/{twin}",
-                            label=f"{label(twin)}, the tiny twin of {HUB_TOKENIZERS[name]}")
+                            label=f"{_tiny_label(ctx, twin)}, the tiny twin of {HUB_TOKENIZERS[name]}")
             for name, twin in TINY_TWINS.items()}
+
+
+def _tiny_label(ctx: TaskContext, command: str) -> str:
+    """The label the tiny pack gives the tokenizer of `command`'s twin (its declared `TinyModel`)."""
+    model = ctx.registry.get(command).model
+    return model.tiny.label(command, "tokenizer") if model else f"tiny/{command}"
 
 
 def _offline() -> dict[str, ModelSpec]:

@@ -35,7 +35,8 @@ SHAPED = ("layer", "head")
 def run_help(ctx: TaskContext, args: dict[str, Any]) -> Result:
     if args.get("command"):
         return _one(ctx, ctx.registry.get(args["command"]))
-    rows = tuple((f"/{c.name}", c.description, c.examples[0]) for c in ctx.registry)
+    rows = tuple((f"/{c.name}", c.description, c.examples[0] if c.examples else f"/{c.name}")
+                 for c in ctx.registry.visible())
     return Result(
         command="help",
         answer=f"**Transformers Tutor**: {len(rows)} commands. Try one of the examples.",

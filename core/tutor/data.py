@@ -13,9 +13,11 @@ from core.results import Result
 from core.tutor.service import Tutor
 from core.wording import plural
 
-KEPT = ("Rows are keyed by an HMAC of your platform and user id with this server's secret: no user id, name or "
-        "message text is kept, except your own sentence while a lesson that uses it is in progress. Everything "
-        "is deleted by /forget, or after {days:.0f} days without activity.")
+KEPT = ("Rows are keyed by an HMAC of your platform and user id with this server's secret: no user id or name "
+        "is kept, and no message text under your key except your own sentence while a lesson that uses it is in "
+        "progress. All of it is deleted by /forget, or after {days:.0f} days without activity. Apart from that, an "
+        "answer with buttons keeps its command and text for 7 days, under a run id that names nobody, so a "
+        "click can run it again; it expires on its own.")
 
 
 def mydata(tutor: Tutor, ctx: TaskContext, args: dict[str, Any]) -> Result:
