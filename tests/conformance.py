@@ -38,7 +38,13 @@ class Driver(Protocol):
     name: str
     limit: int
     """The most characters one message may hold on this platform (its text, not attachments)."""
+    shared: bool
+    """Learners share a conversation here (a channel): a public answer is seen by others, a private one
+    by its learner alone. False for the console, where each learner has their own terminal."""
 
-    async def ask(self, user: str, line: str) -> Seen: ...
+    async def ask(self, user: str, line: str, *, admin: bool = False) -> Seen:
+        """`user` types `line` in the platform's shared channel (the console: their terminal); `admin`:
+        the platform says they may manage the server or workspace (a platform without admins ignores it)."""
+        ...
 
     async def choose(self, user: str, seen: Seen, label: str) -> Seen: ...

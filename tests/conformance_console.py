@@ -17,6 +17,8 @@ class ConsoleDriver:
     name = "console"
     limit = 1_000_000
     """A terminal has no message limit."""
+    shared = False
+    """Each learner has their own terminal (every request is `direct`), and no one administers it."""
 
     def __init__(self, policy: Policy, out_dir: Path) -> None:
         self.policy, self.out_dir = policy, out_dir
@@ -32,7 +34,7 @@ class ConsoleDriver:
             self.consoles[user] = (console, out, err)
         return self.consoles[user]
 
-    async def ask(self, user: str, line: str) -> Seen:
+    async def ask(self, user: str, line: str, *, admin: bool = False) -> Seen:
         console, out, err = self._console(user)
         return await self._seen(console, out, err, lambda: console.send(line))
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -85,9 +86,14 @@ def visible(message: dict[str, Any]) -> str:
     return "\n".join("".join(shown for _, shown in read_markdown(p)) for p in parts if p)
 
 
+MANAGE_GUILD = str(1 << 5)
+"""The permission bit Discord sets for someone who may manage the server."""
+
+
 class DiscordDriver:
     name = "discord"
     limit = LIMITS["embed"]
+    shared = True
 
     def __init__(self, fake: FakeDiscord, registry: Registry) -> None:
         self.fake = fake
@@ -97,11 +103,13 @@ class DiscordDriver:
         """An action's id -> the message, the component's custom_id and (for a select) the value to pick."""
 
     def user_id(self, user: str) -> str:
-        return self.users.setdefault(user, str(4000 + len(self.users)))
+        """A learner's Discord id: the same for the same name in every driver (a restart keeps who is who)."""
+        return self.users.setdefault(user, str(4000 + zlib.crc32(user.encode()) % 10**9))
 
-    async def ask(self, user: str, line: str) -> Seen:
+    async def ask(self, user: str, line: str, *, admin: bool = False) -> Seen:
         name, options = slash_command(self.registry, line)
-        interaction = await self.fake.send_command(name, options, guild=True, user_id=self.user_id(user))
+        interaction = await self.fake.send_command(name, options, guild=True, user_id=self.user_id(user),
+                                                   permissions=MANAGE_GUILD if admin else "0")
         return await self._seen(interaction)
 
     async def choose(self, user: str, seen: Seen, label: str) -> Seen:

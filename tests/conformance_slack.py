@@ -30,12 +30,16 @@ MENTION = re.compile(r"<[!@]")
 class SlackDriver:
     name = "slack"
     limit = SECTION_LIMIT
+    shared = True
 
     def __init__(self, fake: FakeSlack, adapter: SlackAdapter) -> None:
         self.fake = fake
         self.adapter = adapter
 
-    async def ask(self, user: str, line: str) -> Seen:
+    async def ask(self, user: str, line: str, *, admin: bool = False) -> Seen:
+        """`admin`: `users.info` says the learner is a workspace admin (Slack carries no such flag itself)."""
+        if admin:
+            self.fake.admins.add(user)
         command, _, text = line.partition(" ")
         mark = len(self.fake.calls)
         await self.fake.wait_ack(await self.fake.slash(command, text, user=user, channel=CHANNEL))

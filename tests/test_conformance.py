@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image as PILImage
 
+from core.actions import Ask
 from core.engine import Engine
 from core.policy import APOLOGY, Policy
 from core.settings import Settings
@@ -26,13 +27,14 @@ COOLDOWN_S = 30.0
 class FakeDriver:
     name = "fake"
     limit = LIMIT
+    shared = True
 
     def __init__(self, adapter: FakeAdapter) -> None:
         self.adapter = adapter
 
-    async def ask(self, user: str, line: str) -> Seen:
+    async def ask(self, user: str, line: str, *, admin: bool = False) -> Seen:
         start = len(self.adapter.sent)
-        self.adapter.push(user, line)
+        self.adapter.push(user, line, admin=admin)
         await self.adapter.settle()
         return self._seen(start)
 
@@ -46,7 +48,7 @@ class FakeDriver:
         sent = self.adapter.sent[start:]
         return Seen(texts=[m.text for m in sent], images=[i.png for m in sent for i in m.images],
                     alts=[i.alt for m in sent for i in m.images],
-                    actions={a.label: a.id for m in sent for a in m.actions},
+                    actions={a.label: (a.action.id if isinstance(a, Ask) else a.id) for m in sent for a in m.actions},
                     private=bool(sent) and all(m.private for m in sent), pings=False)
 
 
