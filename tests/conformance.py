@@ -19,6 +19,8 @@ class Seen:
     """Each message's visible text, in order (a long answer may span several)."""
     images: list[bytes] = field(default_factory=list)
     alts: list[str] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict)
+    """Other attachments by name (a snippet too long for a message, attached as a file)."""
     actions: dict[str, str] = field(default_factory=dict)
     """Label -> the id the platform carries (custom_id, action value, console number)."""
     private: bool = False
@@ -29,6 +31,11 @@ class Seen:
     @property
     def text(self) -> str:
         return "\n".join(self.texts)
+
+    @property
+    def everything(self) -> str:
+        """The text and every text attachment: all a learner can read of the answer."""
+        return "\n".join([self.text, *(data.decode("utf-8", "replace") for data in self.files.values())])
 
     def words(self) -> list[str]:
         return re.findall(r"word\d+", self.text)

@@ -125,6 +125,7 @@ class DiscordDriver:
             seen.texts.append(visible(message.data))
             seen.images += [data for _, data, _ in message.images()]
             seen.alts += [alt for _, _, alt in message.images()]
+            seen.files.update({name: data for name, data in message.files.items() if not name.lower().endswith(".png")})
             seen.pings = seen.pings or would_ping(message.data)
             for component in message.components:
                 if component["type"] == 2:

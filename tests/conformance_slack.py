@@ -68,8 +68,12 @@ class SlackDriver:
                 private.append(shown)
             if call.method == "files.completeUploadExternal" and call.params.get("channel_id") in (CHANNEL, f"D{user}"):
                 for shared in call.params["files"]:
+                    file = self.fake.files[shared["id"]]
+                    if not file.filename.lower().endswith(".png"):
+                        seen.files[file.filename] = self.fake.uploads[shared["id"]]
+                        continue
                     seen.images.append(self.fake.uploads[shared["id"]])
-                    seen.alts.append(self.fake.files[shared["id"]].alt)
+                    seen.alts.append(file.alt)
         seen.private = bool(private) and all(private)
         return seen
 

@@ -227,8 +227,8 @@ def driver_name(request: pytest.FixtureRequest) -> str:
 
 def learner_in(seen: Seen) -> str:
     """The learner's key, as /mydata exports it."""
-    found = re.search(r'"learner": "([0-9a-f]{16,})"', seen.text)
-    assert found, seen.text[:500]
+    found = re.search(r'"learner": "([0-9a-f]{16,})"', seen.everything)
+    assert found, seen.everything[:500]
     return found.group(1)
 
 
