@@ -1,6 +1,7 @@
 """The console as a conformance driver: `Console` (bot/console.py) with in-memory streams, one per learner."""
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 from collections.abc import AsyncIterator
@@ -45,6 +46,11 @@ class ConsoleDriver:
         console.choices = list(owner.choices)
         number = next(n for n, c in enumerate(console.choices, start=1) if _id(c) == seen.actions[label])
         return await self._seen(console, out, err, lambda: console.choose(number))
+
+    async def after(self, user: str, seconds: float) -> Seen:
+        """A console runs nothing by itself (its rounds are the learner's own, revealed at once)."""
+        console, out, err = self._console(user)
+        return await self._seen(console, out, err, lambda: asyncio.sleep(seconds))
 
     async def _seen(self, console: Console, out: io.StringIO, err: io.StringIO, act) -> Seen:
         start_out, start_err = out.tell(), err.tell()

@@ -11,6 +11,7 @@ says whether anything in it would notify anyone (`allowed_mentions`).
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import zlib
 from collections.abc import AsyncIterator
@@ -117,8 +118,19 @@ class DiscordDriver:
         click = await self.fake.click(message, custom_id, user_id=self.user_id(user), values=values)
         return await self._seen(click)
 
+    async def after(self, user: str, seconds: float) -> Seen:
+        """The messages made or changed meanwhile that `user` can see: public ones, and their own ephemerals."""
+        before = {key: json.dumps(posted.data, sort_keys=True) for key, posted in self.fake.messages.items()}
+        await asyncio.sleep(seconds)
+        await asyncio.sleep(0.2)  # a fired timer's edit may still be on its way
+        changed = [p for key, p in self.fake.messages.items()
+                   if not p.deleted and before.get(key) != json.dumps(p.data, sort_keys=True)]
+        return self._read([p for p in changed if not p.ephemeral or _asker(p) == self.user_id(user)])
+
     async def _seen(self, interaction: Interaction) -> Seen:
-        messages = await self.fake.answered(interaction)
+        return self._read(await self.fake.answered(interaction))
+
+    def _read(self, messages: list[Posted]) -> Seen:
         seen = Seen(private=bool(messages) and all(m.ephemeral for m in messages))
         for message in messages:
             within_limits(message.data)
@@ -135,6 +147,11 @@ class DiscordDriver:
                     seen.actions[option["label"]] = option["value"]
                     self.where[option["value"]] = (message, component["custom_id"], [option["value"]])
         return seen
+
+
+def _asker(posted: Posted) -> str | None:
+    metadata = posted.data.get("interaction_metadata")
+    return str(metadata["user"]["id"]) if metadata else None
 
 
 @asynccontextmanager

@@ -10,6 +10,7 @@ Slack mention (`<!channel>`, `<!here>`, `<@U...>`), which would notify someone.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
@@ -52,6 +53,12 @@ class SlackDriver:
                   if m.user in (None, user) and chosen in ids_of(m.blocks))
         mark = len(self.fake.calls)
         await self.fake.wait_ack(await self.fake.click(ts, label, user=user))
+        await self.adapter.idle()
+        return self.seen(user, mark)
+
+    async def after(self, user: str, seconds: float) -> Seen:
+        mark = len(self.fake.calls)
+        await asyncio.sleep(seconds)
         await self.adapter.idle()
         return self.seen(user, mark)
 

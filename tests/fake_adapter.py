@@ -15,7 +15,7 @@ from bot.adapter import Adapter, Variable
 from core.actions import Action, Ask, Menu
 from core.markup import sections, split_text, to_plain
 from core.policy import Outcome, Policy, Request
-from core.results import Image
+from core.results import Image, Timer
 
 LIMIT = 500
 PLACE, GROUP = "fake-channel", "fake-group"
@@ -45,13 +45,24 @@ class FakeAdapter(Adapter):
         self._count = 0
         self._private_ids: set[str] = set()
         """Ids of the actions on private messages: an `update` of such a message stays private."""
+        self._timers: dict[str, asyncio.Task[None]] = {}
+        """A result's timer by its action id: it runs as if the asker chose it, unless a choice of that
+        action replaced the message first."""
 
     async def serve(self) -> None:
         while (request := await self._inbox.get()) is not None:
-            await self.deliver(await self.policy.handle(request), request.user, request.action)
+            outcome = await self.policy.handle(request)
+            await self.deliver(outcome, request.user, request.action)
+            result = outcome.result
+            if result is not None and result.show == "update" and request.action in self._timers:
+                self._timers.pop(request.action).cancel()  # the message it would have changed is replaced
+            if result is not None and result.timer is not None:
+                self._time(request.user, result.timer)
             self._inbox.task_done()
 
     async def stop(self) -> None:
+        for task in self._timers.values():
+            task.cancel()
         await self._inbox.put(None)
 
     def push(self, user: str, line: str, *, admin: bool = False) -> None:
@@ -63,6 +74,14 @@ class FakeAdapter(Adapter):
         self._count += 1
         self._inbox.put_nowait(Request("fake", user, action=action_id, request_id=f"c{self._count}", place=PLACE,
                                        group=GROUP))
+
+    def _time(self, user: str, timer: Timer) -> None:
+        async def fire() -> None:
+            await asyncio.sleep(timer.seconds)
+            self._timers.pop(timer.action_id, None)
+            self.choose(user, timer.action_id)
+
+        self._timers[timer.action_id] = asyncio.create_task(fire())
 
     async def settle(self) -> None:
         await self._inbox.join()

@@ -4,6 +4,7 @@ A new platform gets the whole suite by adding one driver fixture to `DRIVERS`.
 """
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 from collections.abc import AsyncIterator, Callable
@@ -44,6 +45,12 @@ class FakeDriver:
         await self.adapter.settle()
         return self._seen(start)
 
+    async def after(self, user: str, seconds: float) -> Seen:
+        start = len(self.adapter.sent)
+        await asyncio.sleep(seconds)
+        await self.adapter.settle()
+        return self._seen(start)
+
     def _seen(self, start: int) -> Seen:
         sent = self.adapter.sent[start:]
         return Seen(texts=[m.text for m in sent], images=[i.png for m in sent for i in m.images],
@@ -54,8 +61,6 @@ class FakeDriver:
 
 @asynccontextmanager
 async def fake_driver(policy: Policy) -> AsyncIterator[Driver]:
-    import asyncio
-
     adapter = FakeAdapter(policy)
     task = asyncio.create_task(adapter.serve())
     try:

@@ -8,6 +8,7 @@ platform keys them apart, so the scenarios share the one database without meetin
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -283,3 +284,30 @@ async def test_progress_mydata_forget_and_the_board_keep_each_learner_to_themsel
         assert rows_with(product, bo).get("tutor_answers") == 1, "everyone else's rows stay"
         board = await driver.ask("priv-cy", "/leaderboard all")
         assert "Bo Jones" in board.text and "Ada Lovelace" not in board.text and not board.pings
+
+
+QUICK_S = 5.0
+"""The shortest quiz timer the settings allow (TUTOR_QUIZ_SECONDS)."""
+
+
+async def test_a_channel_quiz_is_revealed_by_its_timer_with_the_answers_counted(product: Product, tmp_path: Path,
+                                                                               driver_name: str):
+    quick = Engine(dataclasses.replace(product.settings, quiz_seconds=QUICK_S))
+    try:
+        async with serving(driver_name, product.policy(quick), tmp_path) as driver:
+            asked = await driver.ask("timer-ada", "/quiz cls-id")
+            round_id = args_of(asked, letter_label(asked, "A"))["round"]
+            key = product.key_of(round_id, quick)
+            if not driver.shared:
+                assert "Reveal" not in asked.actions
+                assert not (await driver.after("timer-ada", 1.0)).texts, "a learner's own round has no timer"
+                return
+            assert f"revealed in {QUICK_S:.0f} s" in asked.text
+            await driver.choose("timer-bo", asked, letter_label(asked, LETTERS[(key + 1) % 4]))
+            revealed = await driver.after("timer-bo", QUICK_S + 1.0)
+            assert not revealed.private and f"Answer: {LETTERS[key]}." in plain(revealed), revealed.text[:300]
+            assert "1 answer, 0 right" in revealed.text
+            counted = [r for r in product.rows()["tutor_answers"] if r["round_id"] == round_id]
+            assert [r["points"] for r in counted] == [TRY_POINTS]
+    finally:
+        quick.close()
