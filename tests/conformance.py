@@ -56,6 +56,11 @@ class Driver(Protocol):
 
     async def choose(self, user: str, seen: Seen, label: str) -> Seen: ...
 
+    async def fill(self, user: str, seen: Seen, label: str, text: str) -> Seen:
+        """Choose an action that asks for a text first (a Discord modal, a Slack modal, the console's
+        prompt) and type `text` into it."""
+        ...
+
     async def after(self, user: str, seconds: float) -> Seen:
         """Wait `seconds` with nobody typing; what `user` saw arrive or change meanwhile (a timer's answer)."""
         ...

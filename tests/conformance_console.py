@@ -47,6 +47,11 @@ class ConsoleDriver:
         number = next(n for n, c in enumerate(console.choices, start=1) if _id(c) == seen.actions[label])
         return await self._seen(console, out, err, lambda: console.choose(number))
 
+    async def fill(self, user: str, seen: Seen, label: str, text: str) -> Seen:
+        """The console prompts for the text once the number is typed: the learner types it next."""
+        self.typed.append(text)
+        return await self.choose(user, seen, label)
+
     async def after(self, user: str, seconds: float) -> Seen:
         """A console runs nothing by itself (its rounds are the learner's own, revealed at once)."""
         console, out, err = self._console(user)

@@ -24,7 +24,7 @@ from core.grammar import parse_arguments, split_command
 from core.policy import Policy
 from core.registry import Registry
 from tests.conformance import Seen
-from tests.fake_discord import FakeDiscord, Interaction, Posted, patch_discord, read_markdown
+from tests.fake_discord import FakeDiscord, Interaction, Posted, _walk, patch_discord, read_markdown
 
 LIMITS = {"content": 2000, "title": 256, "description": 4096, "field": 1024, "footer": 2048, "embed": 6000}
 _EVERYONE = re.compile(r"@(everyone|here)\b")
@@ -117,6 +117,16 @@ class DiscordDriver:
         message, custom_id, values = self.where[seen.actions[label]]
         click = await self.fake.click(message, custom_id, user_id=self.user_id(user), values=values)
         return await self._seen(click)
+
+    async def fill(self, user: str, seen: Seen, label: str, text: str) -> Seen:
+        """Click the button, then submit the modal the bot opened with `text` in its one input."""
+        message, custom_id, _ = self.where[seen.actions[label]]
+        click = await self.fake.click(message, custom_id, user_id=self.user_id(user))
+        await self.fake.wait_until(lambda: click.modal is not None or bool(click.callbacks), 10)
+        assert click.modal is not None, "the bot opened no modal for an action that asks for a text"
+        inputs = [c["custom_id"] for c in _walk(click.modal.get("components") or []) if c.get("type") == 4]
+        assert len(inputs) == 1, click.modal
+        return await self._seen(await self.fake.submit(click, {inputs[0]: text}))
 
     async def after(self, user: str, seconds: float) -> Seen:
         """The messages made or changed meanwhile that `user` can see: public ones, and their own ephemerals."""

@@ -56,6 +56,21 @@ class SlackDriver:
         await self.adapter.idle()
         return self.seen(user, mark)
 
+    async def fill(self, user: str, seen: Seen, label: str, text: str) -> Seen:
+        """Click the button, then submit the modal the bot opened (`views.open`) with `text` typed in."""
+        chosen = seen.actions[label]
+        ts = next(ts for ts, m in reversed(self.fake.posted.items())
+                  if m.user in (None, user) and chosen in ids_of(m.blocks))
+        views = set(self.fake.views)
+        await self.fake.wait_ack(await self.fake.click(ts, label, user=user))
+        await self.adapter.idle()
+        opened = [view_id for view_id in self.fake.views if view_id not in views]
+        assert len(opened) == 1, "the bot opened no modal for an action that asks for a text"
+        mark = len(self.fake.calls)
+        await self.fake.wait_ack(await self.fake.submit(opened[0], text, user=user))
+        await self.adapter.idle()
+        return self.seen(user, mark)
+
     async def after(self, user: str, seconds: float) -> Seen:
         mark = len(self.fake.calls)
         await asyncio.sleep(seconds)

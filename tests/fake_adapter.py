@@ -70,10 +70,11 @@ class FakeAdapter(Adapter):
         self._inbox.put_nowait(Request("fake", user, line=line, request_id=f"m{self._count}", place=PLACE,
                                        group=GROUP, admin=admin))
 
-    def choose(self, user: str, action_id: str) -> None:
+    def choose(self, user: str, action_id: str, args: Mapping[str, str] | None = None) -> None:
+        """A click; `args` carries the text an `Ask` asked for."""
         self._count += 1
-        self._inbox.put_nowait(Request("fake", user, action=action_id, request_id=f"c{self._count}", place=PLACE,
-                                       group=GROUP))
+        self._inbox.put_nowait(Request("fake", user, action=action_id, args=dict(args or {}),
+                                       request_id=f"c{self._count}", place=PLACE, group=GROUP))
 
     def _time(self, user: str, timer: Timer) -> None:
         async def fire() -> None:

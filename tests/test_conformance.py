@@ -45,6 +45,14 @@ class FakeDriver:
         await self.adapter.settle()
         return self._seen(start)
 
+    async def fill(self, user: str, seen: Seen, label: str, text: str) -> Seen:
+        asked = next(a for m in reversed(self.adapter.sent) for a in m.actions
+                     if isinstance(a, Ask) and a.action.id == seen.actions[label])
+        start = len(self.adapter.sent)
+        self.adapter.choose(user, asked.action.id, {asked.option: text})
+        await self.adapter.settle()
+        return self._seen(start)
+
     async def after(self, user: str, seconds: float) -> Seen:
         start = len(self.adapter.sent)
         await asyncio.sleep(seconds)

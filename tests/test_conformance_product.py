@@ -31,6 +31,7 @@ from tests.test_conformance import DRIVERS, is_png
 from tests.tutor_support import rows_of, settings_for, sqlite_url
 
 TEXT = "The cat sat on the mat."
+SENTENCE = "Cats are wonderful pets."
 
 
 @dataclass
@@ -208,11 +209,14 @@ async def test_a_lesson_moves_on_and_resumes_after_a_restart(product: Product, t
         assert "step 1 of 5: predict" in start.text and (start.private or not driver.shared)
         run = await driver.choose("lesson-ada", start, "Next")
         assert "step 2 of 5: run" in run.text and "step 1 of 5" not in run.text
+        own = await driver.fill("lesson-ada", run, "Use my own sentence", SENTENCE)
+        assert SENTENCE in own.text and "step 2 of 5: run" in own.text
+        assert own.private or not driver.shared
     restarted = Engine(product.settings)
     try:
         async with serving(driver_name, product.policy(restarted), tmp_path / "after") as driver:
             resumed = await driver.ask("lesson-ada", "/learn")
-            assert "step 2 of 5: run" in resumed.text, resumed.text[:300]
+            assert "step 2 of 5: run" in resumed.text and SENTENCE in resumed.text, resumed.text[:300]
             explain = await driver.choose("lesson-ada", resumed, "Next")
             assert "step 3 of 5: explain" in explain.text
             other = await driver.ask("lesson-bo", "/learn")
