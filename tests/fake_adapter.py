@@ -45,6 +45,8 @@ class FakeAdapter(Adapter):
         self._count = 0
         self._private_ids: set[str] = set()
         """Ids of the actions on private messages: an `update` of such a message stays private."""
+        self._askers: dict[str, str] = {}
+        """Action id -> who asked the answer that carries it: anyone else's `reply` is a private copy."""
         self._timers: dict[str, asyncio.Task[None]] = {}
         """A result's timer by its action id: it runs as if the asker chose it, unless a choice of that
         action replaced the message first."""
@@ -96,11 +98,15 @@ class FakeAdapter(Adapter):
         text = "\n\n".join(f"{label}: {to_plain(body)}" if label else to_plain(body)
                            for label, body in sections(outcome.result))
         show = outcome.result.show
-        private = show == "private" or (show == "update" and clicked in self._private_ids)
+        copy = show == "reply" and clicked is not None and self._askers.get(clicked, user) != user
+        private = show == "private" or copy or (show == "update" and clicked in self._private_ids)
         chunks = split_text(text, LIMIT)
         actions = tuple(a for c in outcome.result.actions for a in (c.options if isinstance(c, Menu) else (c,)))
+        ids = [a.action.id if isinstance(a, Ask) else a.id for a in actions]
         if private:
-            self._private_ids.update(a.action.id if isinstance(a, Ask) else a.id for a in actions)
+            self._private_ids.update(ids)
+        asker = self._askers.get(clicked or "", user) if show == "update" else user
+        self._askers.update(dict.fromkeys(ids, asker))
         for n, chunk in enumerate(chunks):
             last = n == len(chunks) - 1
             self.sent.append(Message(user, chunk, private=private, images=outcome.result.images if last else (),

@@ -315,3 +315,12 @@ async def test_a_channel_quiz_is_revealed_by_its_timer_with_the_answers_counted(
             assert [r["points"] for r in counted] == [TRY_POINTS]
     finally:
         quick.close()
+
+
+async def test_a_click_on_someone_elses_answer_gets_a_private_copy(driver: Driver):
+    first = await driver.ask("owner", f"/attention {TEXT} layer=0 head=0")
+    copy = await driver.choose("visitor", first, label_like(first, r"Layer 1 ▶"))
+    assert "layer 1, head 0" in plain(copy) and one_png(copy)
+    assert copy.private or not driver.shared, "exploring never rewrites someone else's answer"
+    mine = await driver.choose("owner", first, label_like(first, r"Layer 1 ▶"))
+    assert "layer 1, head 0" in plain(mine) and not mine.private
