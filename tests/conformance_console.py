@@ -1,6 +1,7 @@
 """The console as a conformance driver: `Console` (bot/console.py) with in-memory streams, one per learner."""
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 from collections.abc import AsyncIterator
@@ -17,6 +18,8 @@ class ConsoleDriver:
     name = "console"
     limit = 1_000_000
     """A terminal has no message limit."""
+    shared = False
+    """Each learner has their own terminal (every request is `direct`), and no one administers it."""
 
     def __init__(self, policy: Policy, out_dir: Path) -> None:
         self.policy, self.out_dir = policy, out_dir
@@ -32,7 +35,7 @@ class ConsoleDriver:
             self.consoles[user] = (console, out, err)
         return self.consoles[user]
 
-    async def ask(self, user: str, line: str) -> Seen:
+    async def ask(self, user: str, line: str, *, admin: bool = False) -> Seen:
         console, out, err = self._console(user)
         return await self._seen(console, out, err, lambda: console.send(line))
 
@@ -43,6 +46,16 @@ class ConsoleDriver:
         console.choices = list(owner.choices)
         number = next(n for n, c in enumerate(console.choices, start=1) if _id(c) == seen.actions[label])
         return await self._seen(console, out, err, lambda: console.choose(number))
+
+    async def fill(self, user: str, seen: Seen, label: str, text: str) -> Seen:
+        """The console prompts for the text once the number is typed: the learner types it next."""
+        self.typed.append(text)
+        return await self.choose(user, seen, label)
+
+    async def after(self, user: str, seconds: float) -> Seen:
+        """A console runs nothing by itself (its rounds are the learner's own, revealed at once)."""
+        console, out, err = self._console(user)
+        return await self._seen(console, out, err, lambda: asyncio.sleep(seconds))
 
     async def _seen(self, console: Console, out: io.StringIO, err: io.StringIO, act) -> Seen:
         start_out, start_err = out.tell(), err.tell()

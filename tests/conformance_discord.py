@@ -11,7 +11,9 @@ says whether anything in it would notify anyone (`allowed_mentions`).
 from __future__ import annotations
 
 import asyncio
+import json
 import re
+import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -22,7 +24,7 @@ from core.grammar import parse_arguments, split_command
 from core.policy import Policy
 from core.registry import Registry
 from tests.conformance import Seen
-from tests.fake_discord import FakeDiscord, Interaction, Posted, patch_discord, read_markdown
+from tests.fake_discord import FakeDiscord, Interaction, Posted, _walk, patch_discord, read_markdown
 
 LIMITS = {"content": 2000, "title": 256, "description": 4096, "field": 1024, "footer": 2048, "embed": 6000}
 _EVERYONE = re.compile(r"@(everyone|here)\b")
@@ -85,9 +87,14 @@ def visible(message: dict[str, Any]) -> str:
     return "\n".join("".join(shown for _, shown in read_markdown(p)) for p in parts if p)
 
 
+MANAGE_GUILD = str(1 << 5)
+"""The permission bit Discord sets for someone who may manage the server."""
+
+
 class DiscordDriver:
     name = "discord"
     limit = LIMITS["embed"]
+    shared = True
 
     def __init__(self, fake: FakeDiscord, registry: Registry) -> None:
         self.fake = fake
@@ -97,11 +104,13 @@ class DiscordDriver:
         """An action's id -> the message, the component's custom_id and (for a select) the value to pick."""
 
     def user_id(self, user: str) -> str:
-        return self.users.setdefault(user, str(4000 + len(self.users)))
+        """A learner's Discord id: the same for the same name in every driver (a restart keeps who is who)."""
+        return self.users.setdefault(user, str(4000 + zlib.crc32(user.encode()) % 10**9))
 
-    async def ask(self, user: str, line: str) -> Seen:
+    async def ask(self, user: str, line: str, *, admin: bool = False) -> Seen:
         name, options = slash_command(self.registry, line)
-        interaction = await self.fake.send_command(name, options, guild=True, user_id=self.user_id(user))
+        interaction = await self.fake.send_command(name, options, guild=True, user_id=self.user_id(user),
+                                                   permissions=MANAGE_GUILD if admin else "0")
         return await self._seen(interaction)
 
     async def choose(self, user: str, seen: Seen, label: str) -> Seen:
@@ -109,14 +118,36 @@ class DiscordDriver:
         click = await self.fake.click(message, custom_id, user_id=self.user_id(user), values=values)
         return await self._seen(click)
 
+    async def fill(self, user: str, seen: Seen, label: str, text: str) -> Seen:
+        """Click the button, then submit the modal the bot opened with `text` in its one input."""
+        message, custom_id, _ = self.where[seen.actions[label]]
+        click = await self.fake.click(message, custom_id, user_id=self.user_id(user))
+        await self.fake.wait_until(lambda: click.modal is not None or bool(click.callbacks), 10)
+        assert click.modal is not None, "the bot opened no modal for an action that asks for a text"
+        inputs = [c["custom_id"] for c in _walk(click.modal.get("components") or []) if c.get("type") == 4]
+        assert len(inputs) == 1, click.modal
+        return await self._seen(await self.fake.submit(click, {inputs[0]: text}))
+
+    async def after(self, user: str, seconds: float) -> Seen:
+        """The messages made or changed meanwhile that `user` can see: public ones, and their own ephemerals."""
+        before = {key: json.dumps(posted.data, sort_keys=True) for key, posted in self.fake.messages.items()}
+        await asyncio.sleep(seconds)
+        await asyncio.sleep(0.2)  # a fired timer's edit may still be on its way
+        changed = [p for key, p in self.fake.messages.items()
+                   if not p.deleted and before.get(key) != json.dumps(p.data, sort_keys=True)]
+        return self._read([p for p in changed if not p.ephemeral or _asker(p) == self.user_id(user)])
+
     async def _seen(self, interaction: Interaction) -> Seen:
-        messages = await self.fake.answered(interaction)
+        return self._read(await self.fake.answered(interaction))
+
+    def _read(self, messages: list[Posted]) -> Seen:
         seen = Seen(private=bool(messages) and all(m.ephemeral for m in messages))
         for message in messages:
             within_limits(message.data)
             seen.texts.append(visible(message.data))
             seen.images += [data for _, data, _ in message.images()]
             seen.alts += [alt for _, _, alt in message.images()]
+            seen.files.update({name: data for name, data in message.files.items() if not name.lower().endswith(".png")})
             seen.pings = seen.pings or would_ping(message.data)
             for component in message.components:
                 if component["type"] == 2:
@@ -126,6 +157,11 @@ class DiscordDriver:
                     seen.actions[option["label"]] = option["value"]
                     self.where[option["value"]] = (message, component["custom_id"], [option["value"]])
         return seen
+
+
+def _asker(posted: Posted) -> str | None:
+    metadata = posted.data.get("interaction_metadata")
+    return str(metadata["user"]["id"]) if metadata else None
 
 
 @asynccontextmanager

@@ -10,6 +10,7 @@ Slack mention (`<!channel>`, `<!here>`, `<@U...>`), which would notify someone.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
@@ -30,12 +31,16 @@ MENTION = re.compile(r"<[!@]")
 class SlackDriver:
     name = "slack"
     limit = SECTION_LIMIT
+    shared = True
 
     def __init__(self, fake: FakeSlack, adapter: SlackAdapter) -> None:
         self.fake = fake
         self.adapter = adapter
 
-    async def ask(self, user: str, line: str) -> Seen:
+    async def ask(self, user: str, line: str, *, admin: bool = False) -> Seen:
+        """`admin`: `users.info` says the learner is a workspace admin (Slack carries no such flag itself)."""
+        if admin:
+            self.fake.admins.add(user)
         command, _, text = line.partition(" ")
         mark = len(self.fake.calls)
         await self.fake.wait_ack(await self.fake.slash(command, text, user=user, channel=CHANNEL))
@@ -48,6 +53,27 @@ class SlackDriver:
                   if m.user in (None, user) and chosen in ids_of(m.blocks))
         mark = len(self.fake.calls)
         await self.fake.wait_ack(await self.fake.click(ts, label, user=user))
+        await self.adapter.idle()
+        return self.seen(user, mark)
+
+    async def fill(self, user: str, seen: Seen, label: str, text: str) -> Seen:
+        """Click the button, then submit the modal the bot opened (`views.open`) with `text` typed in."""
+        chosen = seen.actions[label]
+        ts = next(ts for ts, m in reversed(self.fake.posted.items())
+                  if m.user in (None, user) and chosen in ids_of(m.blocks))
+        views = set(self.fake.views)
+        await self.fake.wait_ack(await self.fake.click(ts, label, user=user))
+        await self.adapter.idle()
+        opened = [view_id for view_id in self.fake.views if view_id not in views]
+        assert len(opened) == 1, "the bot opened no modal for an action that asks for a text"
+        mark = len(self.fake.calls)
+        await self.fake.wait_ack(await self.fake.submit(opened[0], text, user=user))
+        await self.adapter.idle()
+        return self.seen(user, mark)
+
+    async def after(self, user: str, seconds: float) -> Seen:
+        mark = len(self.fake.calls)
+        await asyncio.sleep(seconds)
         await self.adapter.idle()
         return self.seen(user, mark)
 
@@ -64,8 +90,12 @@ class SlackDriver:
                 private.append(shown)
             if call.method == "files.completeUploadExternal" and call.params.get("channel_id") in (CHANNEL, f"D{user}"):
                 for shared in call.params["files"]:
+                    file = self.fake.files[shared["id"]]
+                    if not file.filename.lower().endswith(".png"):
+                        seen.files[file.filename] = self.fake.uploads[shared["id"]]
+                        continue
                     seen.images.append(self.fake.uploads[shared["id"]])
-                    seen.alts.append(self.fake.files[shared["id"]].alt)
+                    seen.alts.append(file.alt)
         seen.private = bool(private) and all(private)
         return seen
 

@@ -12,12 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bot.adapter import Adapter, Variable
-from core.actions import Action, Menu
+from core.actions import Action, Ask, Menu
 from core.markup import sections, split_text, to_plain
 from core.policy import Outcome, Policy, Request
-from core.results import Image
+from core.results import Image, Timer
 
 LIMIT = 500
+PLACE, GROUP = "fake-channel", "fake-group"
+"""Everyone types in one channel of one study group."""
 
 
 @dataclass
@@ -41,27 +43,53 @@ class FakeAdapter(Adapter):
     def __post_init__(self) -> None:
         self._inbox: asyncio.Queue[Request | None] = asyncio.Queue()
         self._count = 0
+        self._private_ids: set[str] = set()
+        """Ids of the actions on private messages: an `update` of such a message stays private."""
+        self._askers: dict[str, str] = {}
+        """Action id -> who asked the answer that carries it: anyone else's `reply` is a private copy."""
+        self._timers: dict[str, asyncio.Task[None]] = {}
+        """A result's timer by its action id: it runs as if the asker chose it, unless a choice of that
+        action replaced the message first."""
 
     async def serve(self) -> None:
         while (request := await self._inbox.get()) is not None:
-            await self.deliver(await self.policy.handle(request), request.user)
+            outcome = await self.policy.handle(request)
+            await self.deliver(outcome, request.user, request.action)
+            result = outcome.result
+            if result is not None and result.show == "update" and request.action in self._timers:
+                self._timers.pop(request.action).cancel()  # the message it would have changed is replaced
+            if result is not None and result.timer is not None:
+                self._time(request.user, result.timer)
             self._inbox.task_done()
 
     async def stop(self) -> None:
+        for task in self._timers.values():
+            task.cancel()
         await self._inbox.put(None)
 
-    def push(self, user: str, line: str) -> None:
+    def push(self, user: str, line: str, *, admin: bool = False) -> None:
         self._count += 1
-        self._inbox.put_nowait(Request("fake", user, line=line, request_id=f"m{self._count}"))
+        self._inbox.put_nowait(Request("fake", user, line=line, request_id=f"m{self._count}", place=PLACE,
+                                       group=GROUP, admin=admin))
 
-    def choose(self, user: str, action_id: str) -> None:
+    def choose(self, user: str, action_id: str, args: Mapping[str, str] | None = None) -> None:
+        """A click; `args` carries the text an `Ask` asked for."""
         self._count += 1
-        self._inbox.put_nowait(Request("fake", user, action=action_id, request_id=f"c{self._count}"))
+        self._inbox.put_nowait(Request("fake", user, action=action_id, args=dict(args or {}),
+                                       request_id=f"c{self._count}", place=PLACE, group=GROUP))
+
+    def _time(self, user: str, timer: Timer) -> None:
+        async def fire() -> None:
+            await asyncio.sleep(timer.seconds)
+            self._timers.pop(timer.action_id, None)
+            self.choose(user, timer.action_id)
+
+        self._timers[timer.action_id] = asyncio.create_task(fire())
 
     async def settle(self) -> None:
         await self._inbox.join()
 
-    async def deliver(self, outcome: Outcome, user: str) -> None:
+    async def deliver(self, outcome: Outcome, user: str, clicked: str | None = None) -> None:
         if outcome.silent:
             return
         if outcome.result is None:
@@ -69,9 +97,17 @@ class FakeAdapter(Adapter):
             return
         text = "\n\n".join(f"{label}: {to_plain(body)}" if label else to_plain(body)
                            for label, body in sections(outcome.result))
+        show = outcome.result.show
+        copy = show == "reply" and clicked is not None and self._askers.get(clicked, user) != user
+        private = show == "private" or copy or (show == "update" and clicked in self._private_ids)
         chunks = split_text(text, LIMIT)
         actions = tuple(a for c in outcome.result.actions for a in (c.options if isinstance(c, Menu) else (c,)))
+        ids = [a.action.id if isinstance(a, Ask) else a.id for a in actions]
+        if private:
+            self._private_ids.update(ids)
+        asker = self._askers.get(clicked or "", user) if show == "update" else user
+        self._askers.update(dict.fromkeys(ids, asker))
         for n, chunk in enumerate(chunks):
             last = n == len(chunks) - 1
-            self.sent.append(Message(user, chunk, private=False, images=outcome.result.images if last else (),
+            self.sent.append(Message(user, chunk, private=private, images=outcome.result.images if last else (),
                                      actions=actions if last else ()))

@@ -4,6 +4,7 @@ A new platform gets the whole suite by adding one driver fixture to `DRIVERS`.
 """
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 from collections.abc import AsyncIterator, Callable
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image as PILImage
 
+from core.actions import Ask
 from core.engine import Engine
 from core.policy import APOLOGY, Policy
 from core.settings import Settings
@@ -26,13 +28,14 @@ COOLDOWN_S = 30.0
 class FakeDriver:
     name = "fake"
     limit = LIMIT
+    shared = True
 
     def __init__(self, adapter: FakeAdapter) -> None:
         self.adapter = adapter
 
-    async def ask(self, user: str, line: str) -> Seen:
+    async def ask(self, user: str, line: str, *, admin: bool = False) -> Seen:
         start = len(self.adapter.sent)
-        self.adapter.push(user, line)
+        self.adapter.push(user, line, admin=admin)
         await self.adapter.settle()
         return self._seen(start)
 
@@ -42,18 +45,30 @@ class FakeDriver:
         await self.adapter.settle()
         return self._seen(start)
 
+    async def fill(self, user: str, seen: Seen, label: str, text: str) -> Seen:
+        asked = next(a for m in reversed(self.adapter.sent) for a in m.actions
+                     if isinstance(a, Ask) and a.action.id == seen.actions[label])
+        start = len(self.adapter.sent)
+        self.adapter.choose(user, asked.action.id, {asked.option: text})
+        await self.adapter.settle()
+        return self._seen(start)
+
+    async def after(self, user: str, seconds: float) -> Seen:
+        start = len(self.adapter.sent)
+        await asyncio.sleep(seconds)
+        await self.adapter.settle()
+        return self._seen(start)
+
     def _seen(self, start: int) -> Seen:
         sent = self.adapter.sent[start:]
         return Seen(texts=[m.text for m in sent], images=[i.png for m in sent for i in m.images],
                     alts=[i.alt for m in sent for i in m.images],
-                    actions={a.label: a.id for m in sent for a in m.actions},
+                    actions={a.label: (a.action.id if isinstance(a, Ask) else a.id) for m in sent for a in m.actions},
                     private=bool(sent) and all(m.private for m in sent), pings=False)
 
 
 @asynccontextmanager
 async def fake_driver(policy: Policy) -> AsyncIterator[Driver]:
-    import asyncio
-
     adapter = FakeAdapter(policy)
     task = asyncio.create_task(adapter.serve())
     try:
