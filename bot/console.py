@@ -10,7 +10,7 @@ import asyncio
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from bot.console_signals import Stopped, StopSignals
 from bot.history import History
@@ -121,7 +121,7 @@ class Console:
         text = line.strip()
         if text.isdigit() and self.choices:
             return await self.choose(int(text))
-        return await self._handle(Request("console", self.user, line=text, place="console", direct=True))
+        return await self._handle(self._request(line=text))
 
     async def choose(self, number: int) -> Outcome:
         if not 1 <= number <= len(self.choices):
@@ -130,11 +130,15 @@ class Console:
         choice = self.choices[number - 1]
         if isinstance(choice, Ask):
             typed = self.prompt(f"{choice.title}> ")
-            request = Request("console", self.user, action=choice.action.id, args={choice.option: typed},
-                              place="console", direct=True)
+            request = self._request(action=choice.action.id, args={choice.option: typed})
         else:
-            request = Request("console", self.user, action=choice.id, place="console", direct=True)
+            request = self._request(action=choice.id)
         return await self._handle(request)
+
+    def _request(self, **what: Any) -> Request:
+        """The console is one learner's own: a direct conversation (a quiz reveals at once) and its own
+        study group, whose admin is the person at the keyboard (so /board works here too, for one)."""
+        return Request("console", self.user, place="console", group="console", direct=True, admin=True, **what)
 
     async def _handle(self, request: Request) -> Outcome:
         return self._deliver(await self.policy.handle(request))

@@ -255,7 +255,8 @@ def _snippet_reason(code_values: list[str], snippet: str, room: int) -> str | No
     return None
 
 
-def _code_fields(snippet: str, room: int, attachments: list[Attachment], file_limit: int) -> list[str]:
+def _code_fields(snippet: str, room: int, attachments: list[Attachment], file_limit: int,
+                 name: str = SNIPPET_FILENAME) -> list[str]:
     """"Try it yourself": code blocks, or the snippet attached as a file when it cannot be shown as is."""
     values = split_code(snippet, FIELD_VALUE_LIMIT) if snippet.strip() else []
     reason = _snippet_reason(values, snippet, room)
@@ -263,8 +264,8 @@ def _code_fields(snippet: str, room: int, attachments: list[Attachment], file_li
         return values
     data = snippet.encode("utf-8")
     if len(data) <= file_limit and len(attachments) < MAX_FILES:
-        attachments.append(Attachment(SNIPPET_FILENAME, data, "Code that reproduces this answer"))
-        return [f"The snippet {reason}, so it is attached as `{SNIPPET_FILENAME}`."]
+        attachments.append(Attachment(name, data, "Code that reproduces this answer"))
+        return [f"The snippet {reason}, so it is attached as `{name}`."]
     return [code_block(snippet, FIELD_VALUE_LIMIT - 40, "py") + "\n… (snippet cut to fit)"]
 
 
@@ -282,7 +283,7 @@ def render_result(result: Result, file_limit: int) -> Reply:
     description = _description(parts, fallbacks, min(DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT - fixed - 1500))
     budget = EMBED_TOTAL_LIMIT - fixed - len(description)
     code_values = _code_fields(outgoing(parts.code), budget - len(parts.explanation.strip()), attachments,
-                               file_limit)
+                               file_limit, result.code_file)
     explanation = _explanation_fields(parts.explanation, budget - sum(map(len, code_values)))
 
     embed = discord.Embed(title=title, description=description, colour=EMBED_COLOUR)

@@ -80,6 +80,9 @@ class Result:
     """How an adapter delivers it; see `Show`."""
     timer: Timer | None = None
     """An action the adapter runs by itself later (a quiz's reveal), as if the asker chose it."""
+    code_file: str = "snippet.py"
+    """The file name `code` gets where an adapter attaches it instead of showing it (too long for a
+    message): `/mydata`'s JSON is `mydata.json`, not a Python file."""
 
     def as_text(self) -> str:
         """The whole answer as plain text (console, logs, fallbacks)."""

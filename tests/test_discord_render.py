@@ -105,6 +105,14 @@ def test_huge_snippet_becomes_an_attached_file_with_a_notice() -> None:
     assert "attached as `snippet.py`" in embed_text(reply)
 
 
+def test_an_attached_document_keeps_the_name_its_result_gives_it() -> None:
+    """/mydata's JSON is attached as JSON, not as a Python snippet."""
+    document = '{"learner": "k", "rows": [' + ", ".join(["1"] * 3000) + "]}"
+    reply = dr.render_result(result(code=document, code_file="mydata.json"), 10 * MIB)
+    assert [a.filename for a in reply.attachments] == ["mydata.json"]
+    assert "attached as `mydata.json`" in embed_text(reply)
+
+
 EXAMPLE = "Run `pip install transformers` then ```py import torch```"
 """The learner's text from issue 10 (point 8)."""
 EXAMPLE_TOKENS = ["[CLS]", "run", "`", "pip", "install", "transformers", "`", "then", "`", "`", "`", "p", "##y",

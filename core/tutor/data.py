@@ -30,7 +30,7 @@ def mydata(tutor: Tutor, ctx: TaskContext, args: dict[str, Any]) -> Result:
         answer=f"**Everything the tutor keeps about you**: {plural(rows, 'row')} in {plural(len(kept), 'table')}, "
                "as JSON below.",
         explanation=KEPT.format(days=state.settings.retention_days),
-        code=document, model="-", show="private",
+        code=document, model="-", show="private", code_file="mydata.json",
     )
 
 
