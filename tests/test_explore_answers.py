@@ -125,11 +125,14 @@ async def test_a_click_through_the_fake_platform_redraws_attention(tiny_engine, 
         await adapter.settle()
         buttons = {a.label: a.id for a in adapter.sent[-1].actions}
         assert "Layer 1 ▶" in buttons and "2: cat" in buttons, "buttons and the select's options both arrive"
+        before = len(adapter.sent)
         adapter.choose("ada", buttons["Layer 1 ▶"])
         await adapter.settle()
-        answer = adapter.sent[-1]
-        assert "layer 1, head 1" in "\n".join(m.text for m in adapter.sent[-3:]) and is_png(answer.images[0].png)
-        assert "◀ Layer 0" in {a.label for a in answer.actions}
+        redrawn = adapter.sent[before:]
+        assert redrawn and "layer 1, head 1" in "\n".join(m.text for m in redrawn)
+        images = [i for m in redrawn for i in m.images]
+        assert images and is_png(images[0].png)
+        assert "◀ Layer 0" in {a.label for m in redrawn for a in m.actions}
     finally:
         await adapter.stop()
         await serving
