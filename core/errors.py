@@ -18,6 +18,16 @@ environment, and is treated alike)::
     ├── Refused              bot/slack_http.py an HTTP request to the Slack Events API that is unsigned,
     │                                          stale or malformed, refused before bolt parses it
     │       -> 401 or 400 to the sender and one log line; no learner is involved
+    ├── StartFailure         bot/failures.py   a platform that cannot start for a reason outside the tutor
+    │                                          (Discord or Slack unreachable, a rejected token)
+    │       -> its one line on stderr and a non-zero exit (`tutor run` stops the other platforms too)
+    ├── Stopped              bot/console_signals.py  SIGTERM or SIGHUP during `tutor chat`
+    │       -> leaves as /quit does, history saved; never a traceback
+    ├── TokenGone            bot/discord_deliver.py  a Discord interaction's 15-minute token has run out
+    │       -> the click's answer comes as a new message instead of an edit; the learner sees no error
+    ├── NoQuestion           core/tutor/questions.py this sentence gives no fair quiz question with this
+    │                                          model (too few distinct options)
+    │       -> the pool or the quiz tries another sentence; the learner sees no error
     └── anything else        a bug, or a fault of the environment (a damaged file, no memory)
             -> logged once with context and traceback (`tutor.requests`: platform, command, hashed
                user), answered with a short apology (`core.policy.APOLOGY`), counted as `error`;

@@ -92,11 +92,18 @@ class Fault:
 
 
 def _block_texts(block: dict[str, Any]) -> list[str]:
-    texts = []
-    if isinstance(block.get("text"), dict):
-        texts.append(block["text"].get("text", ""))
-    texts.extend(e.get("text", "") for e in block.get("elements", []) if isinstance(e, dict))
-    return texts
+    """A block's visible words: its text object, its elements' texts (a context's mrkdwn strings, a
+    button's plain_text label)."""
+    texts = [_text_of(block.get("text"))]
+    texts.extend(_text_of(e.get("text")) for e in block.get("elements", []) if isinstance(e, dict))
+    return [t for t in texts if t]
+
+
+def _text_of(value: Any) -> str:
+    """A Slack text: a composition object `{"type": ..., "text": ...}` or, in a context element, a string."""
+    if isinstance(value, dict):
+        return str(value.get("text", ""))
+    return value if isinstance(value, str) else ""
 
 
 class FakeSlack:

@@ -21,7 +21,7 @@ def test_second_part_after_pipe_goes_to_second_option():
 
 def test_declared_options_are_read_and_typed():
     _, args = parse("/attention The cat sat on the mat. layer=2 head=all")
-    assert args == {"text": "The cat sat on the mat.", "layer": 2, "head": "all"}
+    assert args == {"text": "The cat sat on the mat.", "layer": 2, "head": "all", "noops": None, "mask": None}
     assert parse("/attention Hi there head=3")[1]["head"] == 3
 
 
@@ -80,13 +80,13 @@ def test_text_over_the_limit_is_refused_with_the_limit():
 
 def test_typed_options_from_platforms_are_checked_too():
     command = REGISTRY.get("generate")
-    with pytest.raises(UserError, match="has no option `temperature`"):
-        command.validate({"prompt": "Hi", "temperature": 2})
+    with pytest.raises(UserError, match="has no option `top_p`"):
+        command.validate({"prompt": "Hi", "top_p": 2})
     assert command.validate({"prompt": "Hi", "max_new_tokens": 7})["max_new_tokens"] == 7
 
 
 def test_the_command_name_ends_at_a_new_line_or_a_tab():
-    assert parse("/sentiment\nI love this") == ("sentiment", {"text": "I love this"})
+    assert parse("/sentiment\nI love this") == ("sentiment", {"text": "I love this", "why": False})
     assert parse("/sentiment\tI love this")[1]["text"] == "I love this"
 
 

@@ -15,8 +15,8 @@ def test_manifest_lists_every_command_with_description_and_hint() -> None:
     registry = build_registry()
     data = manifest(registry)
     commands = {c["command"]: c for c in data["features"]["slash_commands"]}
-    assert set(commands) == {f"/{c.name}" for c in registry}
-    for command in registry:
+    assert set(commands) == {f"/{c.name}" for c in registry.visible()}, "hidden commands are reached by buttons"
+    for command in registry.visible():
         entry = commands[f"/{command.name}"]
         assert entry["description"] == command.description and len(entry["description"]) <= 100
         assert "url" not in entry

@@ -33,6 +33,14 @@ def generate(loaded: Loaded, inputs: Mapping[str, Any], **options: Any) -> torch
     return _on_device(loaded, loaded.model.generate, inputs, options)
 
 
+def next_token_logits(loaded: Loaded, input_ids: torch.Tensor, cache: Any) -> tuple[torch.Tensor, Any]:
+    """One step of a decoding loop: the next token's logits (float32, on the CPU) and the model's cache,
+    which stays on the model's device for the next step (only the logits cross to the CPU)."""
+    with torch.no_grad():
+        out = loaded.model(input_ids=input_ids.to(loaded.device), cache=cache, use_cache=True)
+    return out.logits[0, -1].detach().to("cpu", torch.float32), out.cache
+
+
 def _on_device(loaded: Loaded, call: Callable[..., Any], inputs: Mapping[str, Any], options: dict[str, Any]) -> Any:
     with torch.no_grad():
         return to_cpu(call(**to_device(dict(inputs), loaded.device), **options))

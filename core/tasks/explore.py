@@ -24,6 +24,7 @@ import torch
 from core.actions import MAX_MENU_OPTIONS, THIS_RUN, Action, Choice, Menu
 from core.errors import UserError
 from core.markup import code
+from core.tasks.base import forward
 from core.tasks.common import f4, truncation_notice
 
 NOOP_CHOICES = ("hide", "show")
@@ -89,10 +90,8 @@ def masked_attentions(loaded: Any, text: str, position: int, token_view: Any) ->
     new_id, new_token = mask_id(loaded.tokenizer)
     both = {k: v.repeat(2, 1) for k, v in inputs.items()}
     both["input_ids"][1, position] = new_id
-    with torch.no_grad():
-        attentions = loaded.model(**{k: v.to(loaded.device) for k, v in both.items()},
-                                  output_attentions=True).attentions
-    every = torch.stack([a for a in attentions], dim=1).float().cpu().numpy()  # (2, layers, heads, n, n)
+    attentions = forward(loaded, both, output_attentions=True).attentions
+    every = torch.stack(list(attentions), dim=1).numpy()  # (2, layers, heads, n, n)
     masked_raw = [*raw[:position], new_token, *raw[position + 1:]]
     return (token_view(loaded.tokenizer, masked_raw), every[1],
             Masked(position, view.shown[position], new_token, every[0]), notice)

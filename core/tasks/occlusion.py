@@ -15,6 +15,7 @@ from core.markup import code
 from core.models import Loaded
 from core.results import Result
 from core.tasks import attribution as at
+from core.tasks.base import forward
 from core.tasks.common import as_code, truncation_kwargs, truncation_notice
 
 SENTIMENT = """
@@ -91,8 +92,7 @@ base, hidden = scores[0, label], scores[1:, label]
 
 def _forward(loaded: Loaded, enc: dict[str, torch.Tensor], batch: torch.Tensor) -> Any:
     inputs = {k: v.repeat(len(batch) // len(v), 1) for k, v in enc.items()} | {"input_ids": batch}
-    with torch.no_grad():
-        return loaded.model(**{k: v.to(loaded.device) for k, v in inputs.items()})
+    return forward(loaded, inputs)
 
 
 def _own_tokens(enc: dict[str, torch.Tensor], special: torch.Tensor) -> list[int]:
@@ -193,9 +193,7 @@ def _nli(loaded: Loaded, text: str, labels: list[str], multi: bool) -> Result:
     inputs = {k: v.repeat(copies, 1) for k, v in enc.items()}
     for copy, i in enumerate(positions, start=1):
         inputs["input_ids"][copy * len(labels):(copy + 1) * len(labels), i] = hide
-    with torch.no_grad():
-        logits = loaded.model(**{k: v.to(loaded.device) for k, v in inputs.items()}).logits.float().cpu()
-    logits = logits.reshape(copies, len(labels), -1)
+    logits = forward(loaded, inputs).logits.reshape(copies, len(labels), -1)
     entail = next(i for name, i in loaded.model.config.label2id.items() if name.lower().startswith("entail"))
     independent = multi or len(labels) == 1  # what the zero-shot pipeline does for a single label too
     if independent:
@@ -243,7 +241,6 @@ def _embedding(loaded: Loaded, text: str, labels: list[str], multi: bool, limit:
 
 
 def _pool(loaded: Loaded, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-    with torch.no_grad():
-        hidden = loaded.model(**{k: v.to(loaded.device) for k, v in batch.items()}).last_hidden_state
-    mask = batch["attention_mask"].to(loaded.device).unsqueeze(-1).float()
-    return torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1).float().cpu()
+    hidden = forward(loaded, batch).last_hidden_state
+    mask = batch["attention_mask"].unsqueeze(-1).float()
+    return torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1)

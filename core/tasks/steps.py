@@ -20,6 +20,7 @@ from core.errors import UserError
 from core.markup import bold, code, plain
 from core.models import Loaded
 from core.results import Image, Result, Table
+from core.tasks.base import next_token_logits
 from core.tasks.common import f4, load, model_line, with_output
 from core.tasks.decoding import fit, positions, stop_ids
 from core.tokens import readable_tokens
@@ -79,13 +80,10 @@ def decode(loaded: Loaded, ids: list[int], limit: int, temperature: float | None
     generator = torch.Generator().manual_seed(seed)
     stops = stop_ids(loaded)
     steps: list[Step] = []
-    step_ids = torch.tensor([ids], device=loaded.device)
+    step_ids = torch.tensor([ids])
     cache = None
     for _ in range(limit):
-        with torch.no_grad():
-            out = loaded.model(input_ids=step_ids, cache=cache, use_cache=True)
-        cache = out.cache
-        logits = out.logits[0, -1].float().cpu()
+        logits, cache = next_token_logits(loaded, step_ids, cache)
         probs = torch.softmax(logits / temperature if temperature else logits, dim=-1)
         top = probs.topk(TOP)
         chosen = int(torch.multinomial(probs, 1, generator=generator)) if temperature else int(probs.argmax())
@@ -93,7 +91,7 @@ def decode(loaded: Loaded, ids: list[int], limit: int, temperature: float | None
                           float(probs[chosen])))
         if chosen in stops:
             break
-        step_ids = torch.tensor([[chosen]], device=loaded.device)
+        step_ids = torch.tensor([[chosen]])
     return steps
 
 

@@ -81,8 +81,8 @@ def _status(state: State, grp: str, learner: str) -> Result:
     return _private(f"This group's board is **{'on' if on else 'off'}**. {you}")
 
 
-def _private(text: str) -> Result:
-    return Result(command="board", answer=text,
+def _private(text: str, command: str = "board") -> Result:
+    return Result(command=command, answer=text,
                   explanation="A board is opt-in twice: an admin turns it on for the group, and each learner "
                               "joins under a name they choose. It never mentions anyone.",
                   code=CODE, model="-", show="private")
@@ -106,7 +106,7 @@ def leaderboard(tutor: Tutor, ctx: TaskContext, args: dict[str, Any]) -> Result:
     grp = state.keys.group(caller.platform, caller.group)
     if grp is None or not state.board.is_on(grp):
         return _private("There is no study-group board here. In a server or workspace, an admin turns it on "
-                        "with `/board on`.")
+                        "with `/board on`.", command="leaderboard")
     period = (args.get("period") or "week").strip().lower()
     if period not in ("week", "all"):
         raise UserError("/leaderboard takes `week` or `all`.")
