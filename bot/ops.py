@@ -190,6 +190,7 @@ def doctor(settings: Settings, env: Mapping[str, str], hub_ok: Callable[[], bool
         report.problem(problem)
     _doctor_tokens(env, report)
     _doctor_run(settings, env, report)
+    _doctor_database(settings, report)
     _doctor_models(settings, report, hub_ok or _cached_hub_check())
     report.add()
     verdict = "ready" if not report.problems else "not ready"
@@ -204,6 +205,29 @@ def _doctor_tokens(env: Mapping[str, str], report: Report) -> None:
         report.add(f"  {check.variable:<22}{check.state}")
         if check.malformed:
             report.problem(f"{check.variable} does not look like a token of its kind; copy it again.")
+
+
+def _doctor_database(settings: Settings, report: Report) -> None:
+    """The store behind quizzes, lessons, progress and buttons: opened (and migrated) once, here."""
+    import sqlalchemy as sa
+
+    from core.store import Database, database_url
+    from core.store.database import StoreUnavailable
+
+    url = database_url(settings.cache_dir, settings.database_url)
+    try:
+        shown = sa.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        shown = "TUTOR_DATABASE_URL (not a database URL)"
+    database = Database(url)
+    try:
+        database.engine  # noqa: B018 - connects and migrates
+        report.add(f"Database: {shown}: ok")
+    except (StoreUnavailable, ConfigError) as exc:
+        report.problem(f"Database: {shown} cannot be opened: quizzes, lessons, progress and the buttons under "
+                       f"answers are off. {exc if isinstance(exc, ConfigError) else ''}".rstrip())
+    finally:
+        database.close()
 
 
 def _doctor_run(settings: Settings, env: Mapping[str, str], report: Report) -> None:

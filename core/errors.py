@@ -8,8 +8,10 @@ environment, and is treated alike)::
     │   │                                      (a bad option, a text too long, an expired button, a time-out)
     │   │   -> the message itself, privately to the asker (`core.policy.Kind.USER_ERROR`); in the console
     │   │      on stderr (exit 2 for `tutor ask`); counted as `user_error`, logged at INFO, no traceback
-    │   └── Busy             core/errors.py    the queue is full: nothing to fix, only to wait out
-    │           -> the same, as `Kind.BUSY` (counted as `busy`)
+    │   ├── Busy             core/errors.py    the queue is full: nothing to fix, only to wait out
+    │   │       -> the same, as `Kind.BUSY` (counted as `busy`)
+    │   └── StoreUnavailable core/store/database.py  the database cannot be opened (a read-only cache)
+    │           -> the commands that need it say so; any other answer comes without its buttons, noted
     ├── ConfigError          core/settings.py  configuration that cannot work, with how to fix it
     │                                          (a bad TUTOR_* value, a missing token, an unknown model)
     │       -> one line, "Configuration error: ...", on stderr, and exit 2; never reaches a chat

@@ -36,6 +36,7 @@ from core.errors import Busy, UserError
 from core.grammar import read_line
 from core.results import Timer
 from core.store import Database, RunStore, database_url
+from core.store.database import StoreUnavailable
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.engine import Engine
@@ -43,6 +44,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from core.results import Result
 
 log = logging.getLogger("tutor.requests")
+NO_BUTTONS = ("The buttons under this answer are off: the tutor cannot open its database here "
+              "(tell whoever runs the tutor; `tutor doctor` checks it).")
 EXPIRED = ("This answer's buttons have expired (runs are kept for 7 days), so I no longer have its text. "
            "Type the command again to get fresh buttons.")
 
@@ -206,7 +209,12 @@ class Policy:
         if not (uses_run(result.actions) or timer_uses_run):
             return result
         stored = {k: v for k, v in args.items() if k != "caller"}  # who asked is never stored with a run
-        run_id = await asyncio.to_thread(self.runs.put, command.name, stored)
+        try:
+            run_id = await asyncio.to_thread(self.runs.put, command.name, stored)
+        except StoreUnavailable:  # the answer stands; only its buttons need the store
+            kept = tuple(a for a in result.actions if not uses_run((a,)))
+            return dataclasses.replace(result, actions=kept, timer=None if timer_uses_run else result.timer,
+                                       notices=(*result.notices, NO_BUTTONS))
         timer = result.timer
         if timer is not None and timer_action is not None and timer_uses_run:
             timer = Timer(timer.seconds, encode(timer_action[0], {**timer_action[1], "run": run_id}))

@@ -68,8 +68,20 @@ def test_doctor_reports_a_ready_setup_and_exits_0(tmp_path: Path) -> None:
     assert f"Can serve now: {' '.join(typed)}\n" in out, "every command a learner can type, and no hidden one"
     assert "/attention" in typed and not any(f"/{c.name} " in out for c in build_registry() if c.hidden)
     assert "Summary: ready: 0 problem(s)" in out
+    assert re.search(r"Database: sqlite:///\S+tutor\.db: ok", out)
     for value in GOOD.values():
         assert value not in out + done.stderr
+
+
+def test_doctor_says_when_the_database_cannot_be_opened_and_hides_its_password(tmp_path: Path) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    done = tutor("--pack", "tiny", "doctor", cwd=tmp_path, TUTOR_DATABASE_URL=f"sqlite:///{blocked}/tutor.db")
+    assert done.returncode == 1 and "cannot be opened: quizzes, lessons, progress" in done.stdout
+    hidden = tutor("--pack", "tiny", "doctor", cwd=tmp_path,
+                   TUTOR_DATABASE_URL="postgresql+psycopg://tutor:hunter2-secret@127.0.0.1:1/tutor")
+    assert "Database: postgresql+psycopg://tutor:***@127.0.0.1:1/tutor cannot be opened" in hidden.stdout
+    assert "hunter2-secret" not in hidden.stdout + hidden.stderr
 
 
 def test_doctor_names_what_the_offline_pack_cannot_serve(tmp_path: Path) -> None:

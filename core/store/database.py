@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from core.errors import UserError
 from core.settings import ConfigError
 from core.store import schema
 
@@ -23,6 +24,11 @@ def database_url(cache_dir: Path, configured: str = "") -> str:
     return f"sqlite:///{Path(cache_dir).expanduser().resolve() / SQLITE_NAME}"
 
 
+class StoreUnavailable(UserError):
+    """The database cannot be opened or written (a read-only cache, a server that is down): answers
+    that need it say so; the others are still answered, without their buttons."""
+
+
 class Database:
     """One SQLAlchemy engine and a migrated schema; safe to share between threads."""
 
@@ -36,8 +42,18 @@ class Database:
         """Connects (and migrates) on first use, so a bot that never stores anything opens no file."""
         with self._lock:
             if self._engine is None:
-                self._engine = _connect(self.url)
-                migrate(self._engine)
+                engine = None
+                try:
+                    engine = _connect(self.url)
+                    migrate(engine)
+                except (sa.exc.OperationalError, OSError) as exc:
+                    if engine is not None:
+                        engine.dispose()
+                    log.warning("the database cannot be opened: %s", str(exc).splitlines()[0])
+                    raise StoreUnavailable(
+                        "The tutor cannot open its database here, so quizzes, lessons, progress and the buttons "
+                        "under answers are off for now. Tell whoever runs the tutor (see `tutor doctor`).") from None
+                self._engine = engine
             return self._engine
 
     def begin(self) -> Any:
