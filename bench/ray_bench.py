@@ -48,6 +48,10 @@ def crowd(engine: Engine, loop: asyncio.AbstractEventLoop, command: str) -> None
     loop.run_until_complete(all_at_once())
 
 
+def alone(engine: Engine, loop: asyncio.AbstractEventLoop, command: str) -> None:
+    loop.run_until_complete(engine.run(command, ASKS[command][0]))
+
+
 def measure(repeats: int) -> dict[str, Any]:
     import ray
     from ray import serve
@@ -68,8 +72,11 @@ def measure(repeats: int) -> dict[str, Any]:
             for command in ASKS:
                 crowd(local, loop, command)  # untimed: the local model loads
                 t = interleaved({"local": lambda c=command: crowd(local, loop, c),
-                                 "ray": lambda c=command: crowd(remote, loop, c)}, repeats)
-                out[f"{command}_local_s"], out[f"{command}_ray_s"] = t["local"], t["ray"]
+                                 "ray": lambda c=command: crowd(remote, loop, c),
+                                 "local_one": lambda c=command: alone(local, loop, c),
+                                 "ray_one": lambda c=command: alone(remote, loop, c)}, repeats)
+                for key, seconds in t.items():
+                    out[f"{command}_{key}_s"] = seconds
         finally:
             local.close()
             remote.close()
@@ -105,18 +112,24 @@ def rows(n: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def describe(n: dict[str, Any]) -> str:
+def describe(n: dict[str, Any]) -> list[str]:
     t1, e = n["replica_throughput_rps"], n["efficiency"]
-    return (f"replicas (1 torch thread each, /generate x{CROWD}, 8 tokens): one replica {t1:.2f} req/s, "
-            f"two {n['two_replicas_rps']:.2f} req/s (efficiency e = {e:.2f}); model: T(n) = {e:.2f} x n x "
-            f"{t1:.2f} req/s while n x threads <= cores ({CPUS} here), flat beyond")
+    growth = ("a second replica on the same cores raises throughput" if 2 * e > 1 else
+              "a second replica on the same cores LOWERS throughput: replicas pay only with cores of their own")
+    return [
+        "lone request, ray vs local: " + ", ".join(
+            f"/{c} {n[f'{c}_ray_one_s'] * 1000:.0f} ms vs {n[f'{c}_local_one_s'] * 1000:.0f} ms" for c in ASKS),
+        f"replicas (1 torch thread each, /generate x{CROWD}, 8 tokens): one replica {t1:.2f} req/s, "
+        f"two {n['two_replicas_rps']:.2f} req/s, so e = T(2) / (2 T1) = {e:.2f}; model: T(n) = {e:.2f} x n x "
+        f"{t1:.2f} req/s while n x threads <= cores ({CPUS} here), flat beyond; {growth}",
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
     quick = "--quick" in (argv if argv is not None else sys.argv[1:])
     results = run(quick=quick)
     print(format_table(results["rows"]))
-    print(describe(results["numbers"]))
+    print("\n".join(describe(results["numbers"])))
     print(f"wrote {write_results('ray', {'quick': quick, 'environment': environment(), **results})}")
     return 0 if all(r["ok"] for r in results["rows"]) else 1
 

@@ -73,7 +73,7 @@ def notes(results: dict[str, Any]) -> list[str]:
     if "coldstart" in parts:
         lines.append(f"cold start floor process: {parts['coldstart']['numbers']['floor_split']} (seconds)")
     if "ray" in parts:
-        lines.append(ray_bench.describe(parts["ray"]["numbers"]))
+        lines += ray_bench.describe(parts["ray"]["numbers"])
     lines.append("seconds per part: " + ", ".join(f"{n} {p['seconds']}" for n, p in parts.items()))
     return lines
 
