@@ -10,6 +10,9 @@ tokens) and `/zeroshot` (all-MiniLM-L6-v2, a batched embedding) are deployed wit
 - **Replicas**: /generate redeployed with 1 and then 2 replicas of one torch thread each, the same crowd;
   from the measured throughput of one replica T1 and the efficiency e = T(2) / (2 T1), the model is
   T(n) = e * n * T1 while n * threads <= the cores the cluster may use, flat beyond.
+- **Diagnosis**: /generate's crowd again with replicas that wait `WAIT_MS` for a batch to fill instead of
+  TUTOR_BATCH_WAIT_MS's 2 ms (requests reach a replica one RPC at a time, so a short wait closes the first
+  batch with only a few of them, and each decoding batch costs about the same whatever its size).
 
 Starting the cluster and deploying takes a few minutes on 2 shared cores: `--scale` only.
 """
@@ -28,6 +31,7 @@ from core.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 CROWD = 32
+WAIT_MS = 50.0
 CPUS = 2
 ASKS = {
     "generate": [{"prompt": f"Learner {i} asks about attention", "max_new_tokens": 8} for i in range(CROWD)],
@@ -77,6 +81,13 @@ def measure(repeats: int) -> dict[str, Any]:
                                  "ray_one": lambda c=command: alone(remote, loop, c)}, repeats)
                 for key, seconds in t.items():
                     out[f"{command}_{key}_s"] = seconds
+            # Diagnosis: the same crowd with replicas that wait longer for a batch to fill (TUTOR_BATCH_WAIT_MS).
+            serve.delete(ray_serve.app_name("generate"))
+            ray_serve.deploy(_settings(batch_wait_ms=WAIT_MS), ["generate"], replicas=1, cpus=0)
+            crowd(remote, loop, "generate")  # untimed: the router learns the new replica
+            t = interleaved({"local": lambda: crowd(local, loop, "generate"),
+                             "ray": lambda: crowd(remote, loop, "generate")}, repeats)
+            out["generate_wait_local_s"], out["generate_wait_ray_s"] = t["local"], t["ray"]
         finally:
             local.close()
             remote.close()
@@ -116,7 +127,10 @@ def describe(n: dict[str, Any]) -> list[str]:
     t1, e = n["replica_throughput_rps"], n["efficiency"]
     growth = ("a second replica on the same cores raises throughput" if 2 * e > 1 else
               "a second replica on the same cores LOWERS throughput: replicas pay only with cores of their own")
+    wait = n["generate_wait_local_s"] / n["generate_wait_ray_s"]
     return [
+        f"/generate x{CROWD} with replicas waiting {WAIT_MS:.0f} ms for a batch (TUTOR_BATCH_WAIT_MS): ray vs local "
+        f"{wait:.2f}x ({n['generate_wait_ray_s']:.2f} s vs {n['generate_wait_local_s']:.2f} s)",
         "lone request, ray vs local: " + ", ".join(
             f"/{c} {n[f'{c}_ray_one_s'] * 1000:.0f} ms vs {n[f'{c}_local_one_s'] * 1000:.0f} ms" for c in ASKS),
         f"replicas (1 torch thread each, /generate x{CROWD}, 8 tokens): one replica {t1:.2f} req/s, "

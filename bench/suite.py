@@ -71,7 +71,7 @@ def notes(results: dict[str, Any]) -> list[str]:
         lines.append(f"heatmap memory over {memory['renders']} renders: {memory['rss_growth_pct']:+.2f}% RSS "
                      f"(target < {memory['target_pct']}%)")
     if "coldstart" in parts:
-        lines.append(f"cold start floor process: {parts['coldstart']['numbers']['floor_split']} (seconds)")
+        lines.append(coldstart.describe(parts["coldstart"]["numbers"]))
     if "ray" in parts:
         lines += ray_bench.describe(parts["ray"]["numbers"])
     lines.append("seconds per part: " + ", ".join(f"{n} {p['seconds']}" for n, p in parts.items()))
