@@ -84,10 +84,14 @@ def measure(repeats: int) -> dict[str, Any]:
             # Diagnosis: the same crowd with replicas that wait longer for a batch to fill (TUTOR_BATCH_WAIT_MS).
             serve.delete(ray_serve.app_name("generate"))
             ray_serve.deploy(_settings(batch_wait_ms=WAIT_MS), ["generate"], replicas=1, cpus=0)
-            crowd(remote, loop, "generate")  # untimed: the router learns the new replica
-            t = interleaved({"local": lambda: crowd(local, loop, "generate"),
-                             "ray": lambda: crowd(remote, loop, "generate")}, repeats)
-            out["generate_wait_local_s"], out["generate_wait_ray_s"] = t["local"], t["ray"]
+            waiting = Engine(_settings(backend="ray"))
+            try:
+                crowd(waiting, loop, "generate")  # untimed: the router learns the new replica
+                t = interleaved({"local": lambda: crowd(local, loop, "generate"),
+                                 "ray": lambda: crowd(waiting, loop, "generate")}, repeats)
+                out["generate_wait_local_s"], out["generate_wait_ray_s"] = t["local"], t["ray"]
+            finally:
+                waiting.close()
         finally:
             local.close()
             remote.close()
