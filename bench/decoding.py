@@ -9,10 +9,10 @@
   compute-bound on some CPUs, not memory-bound); a turn's floor is the faster, the figure the median
   over turns. A token cannot be decoded faster than its weights can be read, so ms/token / floor is
   the overhead factor.
-- **bf16**: the same with `Settings(dtype="bfloat16")`, and whether the greedy text is identical to
-  float32's for a few prompts. Where core does not apply `TUTOR_DTYPE` (the loaded weights are still
-  float32) the bench says so and casts the engine's loaded model itself, so the figure shows what
-  bfloat16 would give.
+- **bf16**: the same with `Settings(dtype="bfloat16")` where core has that setting, and whether the
+  greedy text is identical to float32's for a few prompts. Where core has no `TUTOR_DTYPE`, or does not
+  apply it (the loaded weights are still float32), the bench says so and casts the engine's loaded
+  model itself, so the figure shows what bfloat16 would give.
 - For the profile: bare `model.generate` on the same prompt, per token the same way, shows how much of
   the time is the engine's and how much transformers' own decoding loop.
 """
@@ -22,6 +22,7 @@ import asyncio
 import statistics
 import sys
 import time
+from dataclasses import fields
 from typing import Any
 
 import torch
@@ -59,8 +60,12 @@ def read_all(tensors: list[torch.Tensor]) -> float:
     return min(times)
 
 
+HAS_DTYPE = "dtype" in {f.name for f in fields(Settings)}
+
+
 def _engine(dtype: str) -> tuple[Engine, Any]:
-    engine = Engine(Settings(pack="offline", cache_dir=bench_cache(), dtype=dtype, cooldown_s=0.0))
+    extra = {"dtype": dtype} if HAS_DTYPE else {}
+    engine = Engine(Settings(pack="offline", cache_dir=bench_cache(), cooldown_s=0.0, **extra))
     loaded = engine.models.get("generate", engine.pack.models["generate"])
     return engine, loaded
 
@@ -109,6 +114,7 @@ def run(quick: bool = False) -> dict[str, Any]:
             engine.close()
         engine, loaded = _engine("bfloat16")
         try:
+            numbers["core_has_dtype"] = HAS_DTYPE
             numbers["bf16_applied_by_core"] = loaded.model.dtype == torch.bfloat16
             if not numbers["bf16_applied_by_core"]:
                 loaded.model.to(torch.bfloat16)
@@ -139,9 +145,13 @@ def describe(n: dict[str, Any]) -> list[str]:
         lines.append(f"decoding {key}: {m['weights_mb']:.0f} MB of weights read in {m['floor_s'] * 1000:.1f} ms "
                      f"({m['weights_mb'] / 1000 / m['floor_s']:.1f} GB/s); engine {m['per_token_s'] * 1000:.1f} "
                      f"ms/token, bare model.generate {m['bare_per_token_s'] * 1000:.1f} ms/token")
-    applied = "applied by core" if n["bf16_applied_by_core"] else \
-        "NOT applied by core (weights loaded as float32; the bench cast them)"
-    lines.append(f"TUTOR_DTYPE=bfloat16 {applied}; greedy text (20 tokens) identical to float32 for "
+    if n["bf16_applied_by_core"]:
+        how = "TUTOR_DTYPE=bfloat16 applied by core"
+    elif n.get("core_has_dtype", True):
+        how = "TUTOR_DTYPE=bfloat16 NOT applied by core (weights loaded as float32; the bench cast them)"
+    else:
+        how = "core has no TUTOR_DTYPE (the bench cast the loaded weights to bfloat16)"
+    lines.append(f"{how}; greedy text (20 tokens) identical to float32 for "
                  f"{n['bf16_same_text']} of {len(SAME_TEXT_PROMPTS)} prompts")
     return lines
 
