@@ -3,8 +3,8 @@
 Every figure is a ratio against a baseline measured in the same run (or a stated budget), printed as one
 table and written to bench/results/suite.json. A row's ratio is given the way its target is stated:
 `>=` rows are baseline / measured (a speed-up, higher is better), `<=` rows are measured / baseline (a
-cost, lower is better). `--quick` uses fewer repeats (a smoke run, not a claim). The default run takes
-a few minutes on 2 shared cores; `--scale` adds the heavy rows (cold start against its floor, several
+cost, lower is better). `--quick` uses fewer repeats (a smoke run, not a claim): about 5 minutes on 2
+shared cores, the full run 20 or more. `--scale` adds the heavy rows (cold start against its floor, several
 minutes; a real local Ray cluster, several more). `--only NAME,...` runs some parts.
 """
 from __future__ import annotations
