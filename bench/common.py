@@ -32,29 +32,82 @@ def time_call(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> dict[str,
     }
 
 
+def speedup_row(name: str, baseline_s: float, measured_s: float, least: float, note: str = "") -> dict[str, Any]:
+    """A row where ours should be faster: ratio = baseline / measured, met when it is at least `least`."""
+    ratio = baseline_s / measured_s if measured_s > 0 else float("inf")
+    return {"name": name, "baseline_s": baseline_s, "candidate_s": measured_s, "ratio": ratio, "target": least,
+            "better": "higher", "ok": ratio >= least, "note": note}
+
+
+def cost_row(name: str, baseline_s: float, measured_s: float, most: float, note: str = "") -> dict[str, Any]:
+    """A row where ours may cost a bounded multiple of the baseline (or of a budget): ratio = measured /
+    baseline, met when it is at most `most`."""
+    ratio = measured_s / baseline_s if baseline_s > 0 else float("inf")
+    return {"name": name, "baseline_s": baseline_s, "candidate_s": measured_s, "ratio": ratio, "target": most,
+            "better": "lower", "ok": ratio <= most, "note": note}
+
+
 def ratio_row(name: str, baseline_s: float, candidate_s: float, target: float) -> dict[str, Any]:
     """One comparison: how many times faster the candidate is, and whether it meets ``target``."""
-    ratio = baseline_s / candidate_s if candidate_s > 0 else float("inf")
-    return {
-        "name": name,
-        "baseline_s": baseline_s,
-        "candidate_s": candidate_s,
-        "ratio": ratio,
-        "target": target,
-        "ok": ratio >= target,
-    }
+    return speedup_row(name, baseline_s, candidate_s, target)
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 10:
+        return f"{seconds:.2f}s"
+    return f"{seconds * 1000:.1f}ms"
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:
-    """Plain-text table of :func:`ratio_row` results."""
-    head = f"{'case':<34} {'baseline':>10} {'ours':>10} {'ratio':>8} {'target':>8}  ok"
+    """Plain-text table of rows: the baseline, the measured value, the ratio in the direction the
+    target is stated (`>=`: baseline / measured, higher is better; `<=`: measured / baseline, lower is
+    better), the target, and whether it was met."""
+    width = max([40, *(len(r["name"]) for r in rows)])
+    head = f"{'case':<{width}} {'baseline':>10} {'measured':>10} {'ratio':>7} {'target':>8}  met"
     lines = [head, "-" * len(head)]
     for r in rows:
+        sign = "<=" if r.get("better") == "lower" else ">="
         lines.append(
-            f"{r['name']:<34} {r['baseline_s'] * 1000:>8.1f}ms {r['candidate_s'] * 1000:>8.1f}ms "
-            f"{r['ratio']:>7.1f}x {r['target']:>7.1f}x  {'yes' if r['ok'] else 'NO'}"
+            f"{r['name']:<{width}} {_duration(r['baseline_s']):>10} {_duration(r['candidate_s']):>10} "
+            f"{r['ratio']:>6.2f}x {sign}{r['target']:>5.2f}x  {'yes' if r['ok'] else 'NO'}"
         )
     return "\n".join(lines)
+
+
+def interleaved(calls: dict[str, Callable[[], Any]], repeats: int, block: int = 1,
+                keep: dict[str, list[float]] | None = None) -> dict[str, float]:
+    """Median seconds of each call, timed in turns (A, B, C, A, B, C...) so that a noisy
+    neighbour slows every contender alike instead of whichever ran during the noise.
+
+    `block` > 1 times each contender several calls in a row per turn: torch's OpenMP threads
+    spin for a while after a call, and a contender on another thread (the engine's worker vs
+    the main thread) would otherwise pay for the previous contender's spinning threads.
+    `keep`, when given, receives every sample by name (for percentiles)."""
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(max(1, repeats // block)):
+        for name, call in calls.items():
+            call()  # the first call of a turn absorbs the switch between threads; not timed
+            for _ in range(block):
+                start = time.perf_counter()
+                call()
+                samples[name].append(time.perf_counter() - start)
+    if keep is not None:
+        keep.update(samples)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The nearest-rank `q` quantile (0.95 for p95) of `values`."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def bench_cache() -> Path:
+    """A model cache kept between benchmark runs (git-ignored): the offline pack's GGUF is de-quantised
+    into it once, so warm benchmarks do not pay a first start each run. Cold start uses fresh folders."""
+    path = Path(__file__).resolve().parent.parent / ".tutor-cache" / "bench"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def environment() -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Engine benchmarks: overhead, crowd batching, mixed lengths, event-loop lag, cold start.
+"""Engine benchmarks: overhead, crowd batching, mixed lengths, event-loop lag, a /generate crowd.
 
 Every figure is a ratio against a baseline measured in the same run (the machines are shared
 and noisy). Runs on the offline pack, no network, no GPU. The "sentiment-style" model is the
@@ -8,18 +8,14 @@ costs what a real classifier's does.
 from __future__ import annotations
 
 import asyncio
-import os
-import statistics
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from bench.common import bench_cache, cost_row, interleaved, speedup_row
 from core.engine import Engine
 from core.packs import package_dir
 from core.settings import Settings
@@ -77,24 +73,6 @@ async def _crowd(engine: Engine, texts: list[str]) -> tuple[float, list[float]]:
     return elapsed, lags
 
 
-def interleaved(calls: dict[str, Callable[[], Any]], repeats: int, block: int = 1) -> dict[str, float]:
-    """Median seconds of each call, timed in turns (A, B, C, A, B, C...) so that a noisy
-    neighbour slows every contender alike instead of whichever ran during the noise.
-
-    `block` > 1 times each contender several calls in a row per turn: torch's OpenMP threads
-    spin for a while after a call, and a contender on another thread (the engine's worker vs
-    the main thread) would otherwise pay for the previous contender's spinning threads."""
-    samples: dict[str, list[float]] = {name: [] for name in calls}
-    for _ in range(max(1, repeats // block)):
-        for name, call in calls.items():
-            call()  # the first call of a turn absorbs the switch between threads; not timed
-            for _ in range(block):
-                start = time.perf_counter()
-                call()
-                samples[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in samples.items()}
-
-
 def overhead_and_crowd(work: Path, repeats: int) -> dict[str, Any]:
     folder = build_classifier(work / "classifier")
     bare = Bare(folder)
@@ -134,24 +112,6 @@ def overhead_and_crowd(work: Path, repeats: int) -> dict[str, Any]:
     return out
 
 
-def cold_start(work: Path, rounds: int = 3) -> dict[str, Any]:
-    """Process start to the first /generate answer: with an empty cache (a first start, which
-    de-quantises the GGUF), then again with that cache filled (a second start). `rounds` rounds, each
-    with its own cache; each figure is the median of its rounds, since one ~3 s start on a shared,
-    noisy machine swings by half a second."""
-    command = [sys.executable, "-m", "bot.cli", "--pack", "offline", "ask", "/generate Hello max_new_tokens=5"]
-    firsts, seconds = [], []
-    for round_ in range(rounds):
-        env = {**os.environ, "TUTOR_CACHE_DIR": str(work / f"cold-cache-{round_}"), "HF_HUB_OFFLINE": "1"}
-        for times in (firsts, seconds):
-            start = time.perf_counter()
-            subprocess.run(command, env=env, check=True, capture_output=True,
-                           cwd=Path(__file__).resolve().parent.parent)
-            times.append(time.perf_counter() - start)
-    return {"first_start_s": statistics.median(firsts), "second_start_s": statistics.median(seconds),
-            "first_starts_s": firsts, "second_starts_s": seconds}
-
-
 PROMPTS = [f"Study note {i}: the attention layer of a transformer" + " really" * (i % 4) for i in range(8)]
 
 
@@ -185,27 +145,18 @@ def run(quick: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="tutor-bench-") as tmp:
         work = Path(tmp)
         numbers = overhead_and_crowd(work, repeats=40 if quick else 200)
-        numbers.update(cold_start(work, rounds=1 if quick else 3))
-        numbers.update(generate_crowd(work / "cold-cache-0", repeats=1 if quick else 3))  # its model is cached
+    numbers.update(generate_crowd(bench_cache(), repeats=1 if quick else 3))
     return {"numbers": numbers, "rows": rows(numbers)}
 
 
 def rows(n: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each row: baseline and candidate seconds; `ratio` = baseline / candidate (higher is better)."""
-    def row(name: str, base: float, ours: float, target: float, note: str) -> dict[str, Any]:
-        ratio = base / ours if ours > 0 else float("inf")
-        return {"name": name, "baseline_s": base, "candidate_s": ours, "ratio": ratio, "target": target,
-                "ok": ratio >= target, "note": note}
-
     return [
-        row("overhead: engine vs bare call", n["bare_call_s"], n["engine_call_s"], 1 / 1.05, "<= 1.05x the bare time"),
-        row("crowd: 32 concurrent vs sequential", n["sequential_bare_32_s"], n["engine_crowd_32_s"], 3.0, ">= 3x"),
-        row("crowd vs one raw batch of 32", n["raw_batch_32_s"], n["engine_crowd_32_s"], 0.85, ">= 85%"),
-        row("lone request: batching off vs on", n["engine_call_unbatched_s"], n["engine_call_s"], 1 / 1.1,
-            "<= 1.1x latency"),
-        row("mixed lengths vs sequential", n["sequential_bare_mixed_s"], n["engine_mixed_s"], 1.0, "no slower"),
-        row("generate: 8 concurrent vs sequential", n["sequential_generate_8_s"], n["engine_generate_crowd_8_s"],
-            2.0, ">= 2x"),
-        row("cold start: first vs second", n["first_start_s"], n["second_start_s"], 5.0, ">= 5x faster"),
-        row("loop lag p99 (20 ms budget)", 0.020, n["loop_lag_p99_ms"] / 1000, 1.0, "p99 <= 20 ms"),
+        cost_row("overhead: engine vs bare call", n["bare_call_s"], n["engine_call_s"], 1.05),
+        speedup_row("crowd: 32 concurrent vs sequential", n["sequential_bare_32_s"], n["engine_crowd_32_s"], 3.0),
+        cost_row("crowd vs one raw batch of 32", n["raw_batch_32_s"], n["engine_crowd_32_s"], 1 / 0.85),
+        cost_row("lone request: batching on vs off", n["engine_call_unbatched_s"], n["engine_call_s"], 1.1),
+        speedup_row("mixed lengths vs sequential", n["sequential_bare_mixed_s"], n["engine_mixed_s"], 1.0),
+        speedup_row("generate: 8 concurrent vs sequential", n["sequential_generate_8_s"],
+                    n["engine_generate_crowd_8_s"], 2.0),
+        cost_row("engine loop lag p99 (20 ms budget)", 0.020, n["loop_lag_p99_ms"] / 1000, 1.0),
     ]

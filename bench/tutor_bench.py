@@ -1,5 +1,5 @@
 """Tutor benchmarks: a quiz served from the pool, the event loop while 30 learners answer, and where the
-store runs. Each figure is a budget row (budget / measured: 1.0x or more meets it), on the offline pack.
+store runs. Each figure is a budget row (measured / budget: at most 1.0x meets it), on the offline pack.
 
 - **quiz served**: `/quiz` through the policy, its question from the pool: no model on the path (the
   pool's `compute` is counted and must stay at zero). p95 over the requests, 50 ms budget.
@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import environment, format_table, ratio_row, write_results
+from bench.common import cost_row, environment, format_table, percentile, write_results
 from core.engine import Engine
 from core.policy import Policy, Request
 from core.settings import Settings
@@ -51,11 +51,6 @@ class StoreWatch:
 
     def __exit__(self, *_: object) -> None:
         Database.begin = self._original  # type: ignore[method-assign]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def _quiz_latency(engine: Engine, policy: Policy, requests: int) -> tuple[list[float], int]:
@@ -131,8 +126,8 @@ def run(quick: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="tutor-bench-") as tmp:
         numbers = asyncio.run(_measure(Path(tmp), quick))
     rows = [
-        ratio_row("quiz served p95 (50 ms budget)", 0.050, numbers["quiz_p95_ms"] / 1000, 1.0),
-        ratio_row("loop lag p99, 30 answering (20 ms)", 0.020, numbers["answer_lag_p99_ms"] / 1000, 1.0),
+        cost_row("quiz served p95, no model (50 ms budget)", 0.050, numbers["quiz_p95_ms"] / 1000, 1.0),
+        cost_row("loop lag p99, 30 answering (20 ms budget)", 0.020, numbers["answer_lag_p99_ms"] / 1000, 1.0),
     ]
     rows[0]["ok"] = rows[0]["ok"] and numbers["models_on_quiz_path"] == 0
     numbers["ok"] = all(r["ok"] for r in rows) and numbers["store_calls_on_loop"] == 0
@@ -144,10 +139,14 @@ def main(argv: list[str] | None = None) -> int:
     results = run(quick=quick)
     n = results["numbers"]
     print(format_table(results["rows"]))
-    print(f"models run on the quiz path: {n['models_on_quiz_path']}; store transactions on the event loop: "
-          f"{n['store_calls_on_loop']} of {n['store_calls']}")
+    print(describe(n))
     print(f"wrote {write_results('tutor', {'quick': quick, 'environment': environment(), **results})}")
     return 0 if n["ok"] else 1
+
+
+def describe(n: dict[str, Any]) -> str:
+    return (f"models run on the quiz path: {n['models_on_quiz_path']}; store transactions on the event loop: "
+            f"{n['store_calls_on_loop']} of {n['store_calls']}")
 
 
 if __name__ == "__main__":
