@@ -2,7 +2,7 @@
 
 Each of the text's own tokens is hidden in turn (replaced by the mask token, or [UNK] where the
 model has none), and every hidden copy runs with the text as typed in ONE batched forward pass
-(bench/ measures it against one pass per token). A token's score is how much the
+(bench/explore.py measures it against one pass per token). A token's score is how much the
 chosen label's probability fell when it was hidden: positive, it supported the label; negative,
 it worked against it. The label is the answer's own (the top class, the top label, the top guess).
 
