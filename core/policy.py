@@ -37,6 +37,7 @@ from core.grammar import read_line
 from core.results import Timer
 from core.store import Database, RunStore, database_url
 from core.store.database import StoreUnavailable
+from core.store.requests import SharedRequests
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.engine import Engine
@@ -140,16 +141,32 @@ class Policy:
         self.engine = engine
         self.cooldown = Cooldown(engine.settings.cooldown_s if cooldown_s is None else cooldown_s, clock)
         self.seen = SeenRequests()
-        self.runs = runs or RunStore(Database(database_url(engine.settings.cache_dir)))
+        settings = engine.settings
+        database = runs.db if runs else Database(database_url(settings.cache_dir, settings.database_url))
+        self.runs = runs or RunStore(database)
+        # several processes share a configured database: a retry that reaches another process is a duplicate
+        self.shared = SharedRequests(database) if settings.database_url.strip() else None
 
     async def handle(self, request: Request) -> Outcome:
         """Answer one request; never raises (every failure becomes an outcome)."""
         started = time.perf_counter()
-        if not self.seen.first_time(_scoped(request)):
+        if not self.seen.first_time(_scoped(request)) or not await self._first_anywhere(request):
             return Outcome(Kind.DUPLICATE, _name_of(request))
         outcome = await self._answer(request)
         self._record(request, outcome, time.perf_counter() - started)
         return outcome
+
+    async def _first_anywhere(self, request: Request) -> bool:
+        """The shared database's say, off the event loop; a database that cannot be reached does not
+        stop the answer (this process has already checked its own memory)."""
+        key = _scoped(request)
+        if self.shared is None or key is None:
+            return True
+        try:
+            return await asyncio.to_thread(self.shared.claim, key)
+        except Exception as exc:  # noqa: BLE001 - logged; answering once here beats not answering
+            log.warning("shared de-duplication unavailable (%s): answering", type(exc).__name__)
+            return True
 
     async def _answer(self, request: Request) -> Outcome:
         name = _name_of(request)

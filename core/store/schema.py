@@ -132,5 +132,20 @@ def _v2(conn: sa.Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
-MIGRATIONS: list[Callable[[sa.Connection], None]] = [_v1, _v2]
+# --- v3: requests already answered, shared by every bot process on one database -------------------------
+# A platform may deliver a request twice (Slack retries an event it thinks was lost) to another process.
+
+requests = sa.Table(
+    "tutor_requests", metadata,
+    # `platform:request id`: a Slack event id or trigger id, a Discord interaction id; never a user
+    sa.Column("id", sa.String(160), primary_key=True),
+    sa.Column("at", sa.Float, nullable=False, index=True),
+)
+
+
+def _v3(conn: sa.Connection) -> None:
+    requests.create(conn, checkfirst=True)
+
+
+MIGRATIONS: list[Callable[[sa.Connection], None]] = [_v1, _v2, _v3]
 """MIGRATIONS[n] takes a database from version n to n + 1."""
