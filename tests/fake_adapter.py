@@ -8,6 +8,7 @@ Discord and Slack, so the conformance suite holds it to the same policy.
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -43,6 +44,7 @@ class FakeAdapter(Adapter):
     def __post_init__(self) -> None:
         self._inbox: asyncio.Queue[Request | None] = asyncio.Queue()
         self._count = 0
+        self._ids = secrets.token_hex(4)  # a platform's ids are unique across restarts; so are these
         self._private_ids: set[str] = set()
         """Ids of the actions on private messages: an `update` of such a message stays private."""
         self._askers: dict[str, str] = {}
@@ -69,14 +71,14 @@ class FakeAdapter(Adapter):
 
     def push(self, user: str, line: str, *, admin: bool = False) -> None:
         self._count += 1
-        self._inbox.put_nowait(Request("fake", user, line=line, request_id=f"m{self._count}", place=PLACE,
+        self._inbox.put_nowait(Request("fake", user, line=line, request_id=f"m{self._ids}-{self._count}", place=PLACE,
                                        group=GROUP, admin=admin))
 
     def choose(self, user: str, action_id: str, args: Mapping[str, str] | None = None) -> None:
         """A click; `args` carries the text an `Ask` asked for."""
         self._count += 1
         self._inbox.put_nowait(Request("fake", user, action=action_id, args=dict(args or {}),
-                                       request_id=f"c{self._count}", place=PLACE, group=GROUP))
+                                       request_id=f"c{self._ids}-{self._count}", place=PLACE, group=GROUP))
 
     def _time(self, user: str, timer: Timer) -> None:
         async def fire() -> None:

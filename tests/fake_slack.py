@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import secrets
 import struct
 import time
 import zlib
@@ -125,6 +126,8 @@ class FakeSlack:
         self._ws: web.WebSocketResponse | None = None
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
+        self._unique = secrets.token_hex(4)
+        """Slack's trigger and view ids never repeat; a shared database remembers them across restarts."""
         self._runner: web.AppRunner | None = None
         self.port = 0
         self.adapter: Any = None
@@ -215,7 +218,7 @@ class FakeSlack:
         }
 
     def _trigger(self, key: int) -> str:
-        trigger = f"{key}.{int(time.time())}.abcdef"
+        trigger = f"{key}.{int(time.time())}.{self._unique}"  # unique across fakes, as Slack's are
         self.triggers[trigger] = time.monotonic()
         return trigger
 
@@ -361,7 +364,7 @@ class FakeSlack:
             started = self.triggers.get(str(params.get("trigger_id")))
             if started is None or time.monotonic() - started > 3.0:
                 return {"ok": False, "error": "expired_trigger_id"}
-            view_id = f"V{next(self._ids)}"
+            view_id = f"V{self._unique}{next(self._ids)}"
             self.views[view_id] = {**params["view"], "id": view_id}
             return {"ok": True, "view": self.views[view_id]}
         if method == "conversations.open":

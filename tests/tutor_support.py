@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,12 +43,14 @@ class Class:
     place: str = "channel-1"
     group: str = "server-1"
     _count: int = 0
+    _ids: str = dataclasses.field(default_factory=lambda: secrets.token_hex(4))
+    """A platform's request ids are unique across restarts (a shared database remembers them)."""
 
     def request(self, user: str, *, line: str | None = None, action: str | None = None,
                 args: dict[str, Any] | None = None, direct: bool = False, admin: bool = False) -> Request:
         self._count += 1
         return Request(self.platform, user, line=line, action=action, args=args or {},
-                       request_id=f"r{self._count}-{user}", place=f"dm-{user}" if direct else self.place,
+                       request_id=f"r{self._ids}-{self._count}-{user}", place=f"dm-{user}" if direct else self.place,
                        group="" if direct else self.group, direct=direct, admin=admin)
 
     async def say(self, user: str, line: str, **kw: Any) -> Outcome:

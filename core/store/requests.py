@@ -8,6 +8,7 @@ minutes.
 """
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 
@@ -17,7 +18,6 @@ from core.store.database import Database
 from core.store.schema import requests
 
 KEEP_S = 3600.0
-ID_CHARS = 160
 
 
 class SharedRequests:
@@ -31,7 +31,12 @@ class SharedRequests:
         try:
             with self.db.begin() as conn:
                 conn.execute(sa.delete(requests).where(requests.c.at < now - KEEP_S))
-                conn.execute(sa.insert(requests).values(id=key[:ID_CHARS], at=now))
+                conn.execute(sa.insert(requests).values(id=_digest(key), at=now))
         except sa.exc.IntegrityError:
             return False
         return True
+
+
+def _digest(key: str) -> str:
+    """What is stored: a hash of `platform:request id`, so nothing a platform sent is kept as it is."""
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()

@@ -137,8 +137,8 @@ def _v2(conn: sa.Connection) -> None:
 
 requests = sa.Table(
     "tutor_requests", metadata,
-    # `platform:request id`: a Slack event id or trigger id, a Discord interaction id; never a user
-    sa.Column("id", sa.String(160), primary_key=True),
+    # a SHA-256 of `platform:request id` (a Slack event or trigger id, a Discord interaction id)
+    sa.Column("id", sa.String(64), primary_key=True),
     sa.Column("at", sa.Float, nullable=False, index=True),
 )
 
