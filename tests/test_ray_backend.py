@@ -153,8 +153,9 @@ async def test_a_replica_killed_during_a_flood_loses_no_request_and_answers_none
     local, remote = Engine(Settings(**BASE)), Engine(Settings(**BASE, backend="ray"))
     try:
         tasks = [asyncio.ensure_future(answer(remote, line)) for line in lines]
-        await asyncio.sleep(0.5)  # both replicas are decoding their first batches now
-        assert not any(t.done() for t in tasks), "the flood ended before a replica could be killed"
+        await asyncio.sleep(0.3)  # both replicas are decoding now (a lone first request may already be back)
+        in_flight = sum(not t.done() for t in tasks)
+        assert in_flight >= len(tasks) // 2, f"only {in_flight} requests still in flight: the kill would test little"
         victim = next(a["name"] for a in ray.util.list_named_actors(all_namespaces=True)
                       if "tutor-generate" in a["name"] and "REPLICA" in a["name"])
         ray.kill(ray.get_actor(victim, namespace="serve"), no_restart=True)
