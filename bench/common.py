@@ -1,6 +1,7 @@
 """Small helpers shared by the benchmarks: timing, ratio tables, JSON results."""
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import platform
@@ -136,3 +137,31 @@ def rss_bytes() -> int:
         return pages * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
         return 0
+
+
+class LoopLag:
+    """How late the event loop wakes a 5 ms sleep while a block of work runs, appended to `into`:
+    `async with LoopLag(lags): await work()`."""
+
+    TICK_S = 0.005
+
+    def __init__(self, into: list[float]) -> None:
+        self.lags = into
+        self._running = False
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> LoopLag:
+        self._running = True
+        self._task = asyncio.create_task(self._tick())
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        self._running = False
+        if self._task is not None:
+            await self._task
+
+    async def _tick(self) -> None:
+        while self._running:
+            start = time.perf_counter()
+            await asyncio.sleep(self.TICK_S)
+            self.lags.append(time.perf_counter() - start - self.TICK_S)

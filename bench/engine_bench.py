@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from bench.common import bench_cache, cost_row, interleaved, speedup_row
+from bench.common import LoopLag, bench_cache, cost_row, interleaved, speedup_row
 from core.engine import Engine
 from core.packs import package_dir
 from core.settings import Settings
@@ -56,20 +56,10 @@ def engine_for(folder: Path, cache: Path, **extra: Any) -> Engine:
 
 async def _crowd(engine: Engine, texts: list[str]) -> tuple[float, list[float]]:
     lags: list[float] = []
-    running = True
-
-    async def ticker() -> None:
-        while running:
-            start = time.perf_counter()
-            await asyncio.sleep(0.005)
-            lags.append(time.perf_counter() - start - 0.005)
-
-    tick = asyncio.create_task(ticker())
-    start = time.perf_counter()
-    await asyncio.gather(*(engine.run("sentiment", {"text": t}) for t in texts))
-    elapsed = time.perf_counter() - start
-    running = False
-    await tick
+    async with LoopLag(lags):
+        start = time.perf_counter()
+        await asyncio.gather(*(engine.run("sentiment", {"text": t}) for t in texts))
+        elapsed = time.perf_counter() - start
     return elapsed, lags
 
 

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import cost_row, environment, format_table, percentile, write_results
+from bench.common import LoopLag, cost_row, environment, format_table, percentile, write_results
 from core.engine import Engine
 from core.policy import Policy, Request
 from core.settings import Settings
@@ -80,25 +80,15 @@ async def _quiz_latency(engine: Engine, policy: Policy, requests: int) -> tuple[
 
 async def _answer_lag(engine: Engine, policy: Policy, rounds: int) -> list[float]:
     lags: list[float] = []
-    running = True
-
-    async def ticker() -> None:
-        while running:
-            start = time.perf_counter()
-            await asyncio.sleep(0.005)
-            lags.append(time.perf_counter() - start - 0.005)
-
     for r in range(rounds):
         asked = await policy.handle(Request("bench", "host", line="/quiz cls-id", request_id=f"a{r}",
                                             place=f"channel-{r}", group="server"))
         buttons = asked.result.actions  # type: ignore[union-attr]
-        tick = asyncio.create_task(ticker())
-        running = True
-        await asyncio.gather(*(policy.handle(Request("bench", f"learner-{n}", action=buttons[n % 4].id,
-                                                     request_id=f"a{r}-{n}", place=f"channel-{r}", group="server"))
-                               for n in range(CROWD)))
-        running = False
-        await tick
+        async with LoopLag(lags):
+            await asyncio.gather(*(policy.handle(Request("bench", f"learner-{n}", action=buttons[n % 4].id,
+                                                         request_id=f"a{r}-{n}", place=f"channel-{r}",
+                                                         group="server"))
+                                   for n in range(CROWD)))
         await policy.handle(Request("bench", "host", action=buttons[4].id, request_id=f"r{r}",
                                     place=f"channel-{r}", group="server"))
     return lags

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -159,46 +160,38 @@ async def test_a_timer_that_names_its_own_run_gets_the_stored_id(engine: Engine,
     assert reveal.ok and reveal.result is not None and reveal.result.answer == "Question about a long question text (1)"
 
 
-def processes(tmp_path: Path, shared: bool) -> tuple[Policy, Policy]:
+
+@asynccontextmanager
+async def processes(tmp_path: Path, shared: bool) -> AsyncIterator[tuple[Policy, Policy]]:
     """Two bot processes (each its own engine, cache and memory), on one database when `shared`."""
     url = f"sqlite:///{tmp_path / 'shared.db'}" if shared else ""
-    made = []
-    for name in ("a", "b"):
-        settings = Settings(pack="tiny", cache_dir=tmp_path / name, cooldown_s=0.0, database_url=url)
-        made.append(Policy(Engine(settings, registry=TOY_REGISTRY)))
-    return made[0], made[1]
+    engines = [Engine(Settings(pack="tiny", cache_dir=tmp_path / name, cooldown_s=0.0, database_url=url),
+                      registry=TOY_REGISTRY) for name in ("a", "b")]
+    try:
+        yield Policy(engines[0]), Policy(engines[1])
+    finally:
+        for engine in engines:
+            engine.close()
 
 
 async def test_a_retry_that_reaches_another_process_on_the_shared_database_is_answered_once(tmp_path: Path):
-    first, second = processes(tmp_path, shared=True)
-    try:
+    async with processes(tmp_path, shared=True) as (first, second):
         answered = await first.handle(ask("/echo hi", request_id="Ev42"))
         retried = await second.handle(ask("/echo hi", request_id="Ev42"))
         assert answered.ok and retried.kind is Kind.DUPLICATE and retried.silent
         assert (await second.handle(ask("/echo hi", request_id="Ev43"))).ok, "only the same id is a duplicate"
-    finally:
-        first.engine.close()
-        second.engine.close()
 
 
 async def test_processes_without_a_shared_database_each_answer_what_reaches_them(tmp_path: Path):
-    first, second = processes(tmp_path, shared=False)
-    try:
+    async with processes(tmp_path, shared=False) as (first, second):
         assert (await first.handle(ask("/echo hi", request_id="Ev42"))).ok
         assert (await second.handle(ask("/echo hi", request_id="Ev42"))).ok, "no shared memory to ask"
-    finally:
-        first.engine.close()
-        second.engine.close()
 
 
 async def test_a_click_reaching_another_process_finds_the_run_in_the_shared_database(tmp_path: Path):
-    first, second = processes(tmp_path, shared=True)
-    try:
+    async with processes(tmp_path, shared=True) as (first, second):
         asked = await first.handle(ask("/think a question kept in the shared database"))
         next_step = next(a for a in asked.result.actions if a.label == "Next step")
         clicked = await second.handle(Request("test", "u1", action=next_step.id))
         assert clicked.ok and "at step 1." in clicked.result.answer
         assert "kept in the shared database" in clicked.result.answer
-    finally:
-        first.engine.close()
-        second.engine.close()
