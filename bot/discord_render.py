@@ -231,8 +231,10 @@ def _explanation_fields(text: str, budget: int) -> list[str]:
     Split and cut on the core's text, then each piece is translated on its own, so no code
     span is left open across two fields; the room shrinks until the translated pieces fit.
     """
+    if not text.strip():
+        return []  # nothing happened worth a heading (core.markup.sections leaves it out too)
     budget = max(60, budget)
-    source = text.strip() or "-"
+    source = text.strip()
     room = min(budget, FIELD_VALUE_LIMIT * MAX_EXPLANATION_FIELDS - 10)
     while True:
         cut = source

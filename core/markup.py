@@ -140,12 +140,13 @@ def sections(result: Result) -> list[tuple[str, str]]:
     """A result's parts in `SECTIONS` order, each `(label, markup)`; the answer has no label.
 
     The table comes as fixed-width text (a code block on platforms that have them); notices and the
-    model line are markup like the answer. Every adapter lays these out in its own dialect."""
+    model line are markup like the answer. Every adapter lays these out in its own dialect. A section
+    with nothing in it (a cancelled /forget explains nothing) is left out, heading and all."""
     parts: list[tuple[str, str]] = [("", result.answer)]
     if result.table is not None:
         parts.append(("table", result.table.as_text()))
     parts.extend((NOTE, notice) for notice in result.notices)
-    parts.append((EXPLANATION, result.explanation))
-    parts.append((CODE, result.code))
+    parts.extend((label, body) for label, body in ((EXPLANATION, result.explanation), (CODE, result.code))
+                 if body.strip())
     parts.append((MODEL, plain(result.model)))
     return parts

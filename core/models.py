@@ -135,7 +135,7 @@ class ModelStore:
             tokenizer, model = _from_pretrained(kind, source, extra, device)
         except MemoryError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # a copy we made is rebuilt once whatever broke it; others re-raise
             if not (spec.is_tiny or spec.gguf_file):
                 if isinstance(exc, LOAD_ERRORS):
                     raise UserError(f"The model in {source} for /{command} could not be loaded: "

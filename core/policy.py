@@ -142,10 +142,9 @@ class Policy:
         self.cooldown = Cooldown(engine.settings.cooldown_s if cooldown_s is None else cooldown_s, clock)
         self.seen = SeenRequests()
         settings = engine.settings
-        database = runs.db if runs else Database(database_url(settings.cache_dir, settings.database_url))
-        self.runs = runs or RunStore(database)
+        self.runs = runs or RunStore(Database(database_url(settings.cache_dir, settings.database_url)))
         # several processes share a configured database: a retry that reaches another process is a duplicate
-        self.shared = SharedRequests(database) if settings.database_url.strip() else None
+        self.shared = SharedRequests(self.runs.db) if settings.database_url.strip() else None
 
     async def handle(self, request: Request) -> Outcome:
         """Answer one request; never raises (every failure becomes an outcome)."""
@@ -186,7 +185,7 @@ class Policy:
             return Outcome(Kind.BUSY, name, message=exc.message)
         except UserError as exc:
             return Outcome(Kind.USER_ERROR, name, message=exc.message)
-        except Exception:
+        except Exception:  # the whole point: one request never takes the bot down (logged below)
             log.exception("internal error platform=%s command=%s user=%s", request.platform, name,
                           hash_user(request.user))
             return Outcome(Kind.APOLOGY, name, message=APOLOGY)

@@ -105,6 +105,11 @@ def test_huge_snippet_becomes_an_attached_file_with_a_notice() -> None:
     assert "attached as `snippet.py`" in embed_text(reply)
 
 
+def test_an_answer_with_nothing_to_explain_has_no_empty_field() -> None:
+    reply = dr.render_result(result(explanation="", code=""), 10 * MIB)
+    assert reply.embed.fields == [] and reply.embed.description.startswith("**POSITIVE**")
+
+
 def test_an_attached_document_keeps_the_name_its_result_gives_it() -> None:
     """/mydata's JSON is attached as JSON, not as a Python snippet."""
     document = '{"learner": "k", "rows": [' + ", ".join(["1"] * 3000) + "]}"

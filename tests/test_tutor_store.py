@@ -11,7 +11,7 @@ from core.store import Database
 from core.store.database import migrate
 from core.store.learners import DAY_S, LearnerStore
 from core.store.rounds import Counted, RoundStore
-from core.store.schema import MIGRATIONS, TUTOR_TABLES
+from core.store.schema import LEARNING_TABLES, MIGRATIONS
 from tests.postgres import database_url, postgres_server  # noqa: F401 - the fixtures
 from tests.tutor_support import rows_of
 
@@ -29,7 +29,7 @@ def test_migrations_bring_a_database_to_the_latest_version_once(database_url: st
     db = Database(database_url)
     with db.begin() as conn:
         names = set(sa.inspect(conn).get_table_names())
-    assert {t.name for t in TUTOR_TABLES} <= names
+    assert {t.name for t in LEARNING_TABLES} <= names
     assert migrate(db.engine) == len(MIGRATIONS), "running again changes nothing"
     db.close()
 

@@ -121,14 +121,14 @@ board = sa.Table(
     sa.Column("joined", sa.Float, nullable=False),
 )
 
-TUTOR_TABLES = (learners, rounds, answers, reviews, lessons, lessons_done, groups, board)
+LEARNING_TABLES = (learners, rounds, answers, reviews, lessons, lessons_done, groups, board)
 LEARNER_COLUMNS = ((learners, "id"), (answers, "learner"), (reviews, "learner"), (lessons, "learner"),
                    (lessons_done, "learner"), (board, "learner"), (rounds, "asker"))
 """Every column that names a learner: what /mydata exports and /forget and the retention purge delete."""
 
 
 def _v2(conn: sa.Connection) -> None:
-    for table in TUTOR_TABLES:
+    for table in LEARNING_TABLES:
         table.create(conn, checkfirst=True)
 
 

@@ -132,13 +132,16 @@ def model_line(loaded: Loaded) -> str:
 
 
 def _packaged(source: Path) -> tuple[str, PurePosixPath] | None:
-    """(import name, folder inside the package) when `source` lies in an installed top-level package."""
+    """(import name, folder inside the package) when `source` lies in an installed top-level package.
+    A regular package only (one with an `__init__.py`): any folder on sys.path reads as a namespace
+    package, such as a cache dir under the folder `python -m` was started in."""
     roots = {Path(p).resolve() for p in sys.path if p and Path(p).is_dir()}
     source = source.resolve()
     for folder in (source, *source.parents):
         if folder.parent in roots and folder.name.isidentifier():
             found = importlib.util.find_spec(folder.name)
-            locations = list(found.submodule_search_locations or []) if found else []
+            regular = found is not None and found.origin not in (None, "namespace")
+            locations = list(found.submodule_search_locations or []) if regular else []
             if locations and Path(locations[0]).resolve() == folder:
                 return folder.name, PurePosixPath(*source.relative_to(folder).parts)
             return None

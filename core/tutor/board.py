@@ -71,7 +71,8 @@ def _join(tutor: Tutor, state: State, grp: str, learner: str, raw: str) -> Resul
         raise UserError("Choose a display name of 1 to 24 letters, digits, spaces or `.-_'`, "
                         "e.g. `/board join Ada L.`. It is the only name the board keeps.")
     state.board.join(grp, learner, name, tutor.clock())
-    return _private(f"You are on this group's board as **{plain(name)}**. `/board leave` takes you off.")
+    end = "" if name.endswith(".") else "."  # `Ada L.` ends its own sentence
+    return _private(f"You are on this group's board as **{plain(name)}**{end} `/board leave` takes you off.")
 
 
 def _status(state: State, grp: str, learner: str) -> Result:
