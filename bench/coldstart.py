@@ -2,7 +2,10 @@
 
 Each round has its own empty cache. In a round, in this order: a **first start** (`tutor ask` on the
 offline pack, `/generate Hello max_new_tokens=5`: it de-quantises SmolLM2's GGUF into the cache), then
-the **second start** (the same command, cache filled) and the **floor** in turns, twice each. The floor
+the **second start** (the same command, cache filled) and the **floor** in turns, twice each, in
+alternating order, after `os.sync()` (the first start writes about 540 MB of weights; their write-back
+used to land on the second start that followed at once: 1.25-1.32x the floor in quick runs, 1.02x with
+the same cache an hour old). The floor
 is a bare Python process that imports torch and transformers, loads the same de-quantised weights from
 that round's cache (`AutoTokenizer` / `AutoModelForCausalLM.from_pretrained`), greedily generates the
 same 5 tokens and prints them: the least any start to that answer could cost on this machine. It runs
@@ -74,11 +77,16 @@ def cold_start(work: Path, rounds: int) -> dict[str, Any]:
         firsts.append(_timed(COMMAND, env)[0])
         folder = weights_folder(cache)
         assert folder.is_dir(), f"the first start left no de-quantised weights in {folder}"
-        for _ in range(2):
-            seconds.append(_timed(COMMAND, env)[0])
+        os.sync()  # the first start's writes reach the disk now, not during whichever start runs next
+        for turn in range(2):
+            floor_first = turn % 2 == 1  # the order alternates, so neither side always runs right after the other
+            if not floor_first:
+                seconds.append(_timed(COMMAND, env)[0])
             for gc_mode, times in floors.items():
                 took, split = _timed([sys.executable, "-c", FLOOR, str(folder), gc_mode], env)
                 times.append(took)
+            if floor_first:
+                seconds.append(_timed(COMMAND, env)[0])
     medians = {mode: statistics.median(times) for mode, times in floors.items()}
     return {"first_start_s": statistics.median(firsts), "second_start_s": statistics.median(seconds),
             "floor_start_s": min(medians.values()), "floor_default_gc_s": medians["default"],

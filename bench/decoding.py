@@ -15,6 +15,10 @@
   model itself, so the figure shows what bfloat16 would give.
 - For the profile: bare `model.generate` on the same prompt, per token the same way, shows how much of
   the time is the engine's and how much transformers' own decoding loop.
+- **matrix-vector floor**: one token's matrix products alone, `F.linear` of a one-row input through every
+  `nn.Linear` of the model (the LM head included), timed in the same turns. A profile of a decoding step
+  puts about 80% of it in `aten::mm`; where this floor is well above the read floor, the BLAS kernel
+  (MKL's fp32 GEMV here), not Python or transformers, is what keeps decoding from the read floor.
 """
 from __future__ import annotations
 
@@ -46,6 +50,17 @@ def distinct_tensors(model: torch.nn.Module) -> list[torch.Tensor]:
             seen.add(ptr)
             out.append(t.detach())
     return out
+
+
+def products(model: torch.nn.Module) -> float:
+    """Seconds of one batch-1 step's matrix products: every Linear of `model` applied to one row."""
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    rows = {m.in_features: torch.zeros(1, m.in_features, dtype=m.weight.dtype) for m in linears}
+    with torch.no_grad():
+        start = time.perf_counter()
+        for m in linears:
+            torch.nn.functional.linear(rows[m.in_features], m.weight)
+        return time.perf_counter() - start
 
 
 def read_all(tensors: list[torch.Tensor]) -> float:
@@ -86,10 +101,13 @@ def measure(engine: Engine, loaded: Any, loop: asyncio.AbstractEventLoop, repeat
             model.generate(**inputs, max_new_tokens=n, do_sample=False)
 
     floors: list[float] = []
+    gemv: list[float] = []
     t = interleaved({"floor": lambda: floors.append(read_all(tensors)),
+                     "gemv": lambda: gemv.append(products(model)),
                      "long": lambda: gen(LONG), "short": lambda: gen(SHORT),
                      "bare_long": lambda: bare(LONG), "bare_short": lambda: bare(SHORT)}, repeats)
     return {"floor_s": statistics.median(floors), "per_token_s": (t["long"] - t["short"]) / (LONG - SHORT),
+            "products_s": statistics.median(gemv),
             "bare_per_token_s": (t["bare_long"] - t["bare_short"]) / (LONG - SHORT),
             "weights_mb": sum(x.numel() * x.element_size() for x in tensors) / 1e6,
             "dtype": str(model.dtype).removeprefix("torch.")}
@@ -144,7 +162,9 @@ def describe(n: dict[str, Any]) -> list[str]:
         m = n[key]
         lines.append(f"decoding {key}: {m['weights_mb']:.0f} MB of weights read in {m['floor_s'] * 1000:.1f} ms "
                      f"({m['weights_mb'] / 1000 / m['floor_s']:.1f} GB/s); engine {m['per_token_s'] * 1000:.1f} "
-                     f"ms/token, bare model.generate {m['bare_per_token_s'] * 1000:.1f} ms/token")
+                     f"ms/token, bare model.generate {m['bare_per_token_s'] * 1000:.1f} ms/token; the matrix "
+                     f"products alone {m['products_s'] * 1000:.1f} ms ({m['products_s'] / m['floor_s']:.2f}x the read "
+                     f"floor, {m['weights_mb'] / 1000 / m['products_s']:.1f} GB/s)")
     if n["bf16_applied_by_core"]:
         how = "TUTOR_DTYPE=bfloat16 applied by core"
     elif n.get("core_has_dtype", True):

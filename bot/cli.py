@@ -200,7 +200,7 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_USER
     engine = _engine(settings, one_shot=True)  # the collector stays paused: the process ends with the answer
     try:
-        outcome = asyncio.run(ask(_console_policy(engine), " ".join(args.line), args.out))
+        outcome = asyncio.run(ask(_console_policy(engine, one_shot=True), " ".join(args.line), args.out))
     finally:
         engine.close()
     return EXIT_OK if outcome.ok else (EXIT_INTERNAL if outcome.kind is Kind.APOLOGY else EXIT_USER)
@@ -231,11 +231,12 @@ def _tour(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK if ok else EXIT_USER
 
 
-def _console_policy(engine):
-    """The console's policy: the same as every platform's, without a cooldown (one learner, their machine)."""
+def _console_policy(engine, *, one_shot: bool = False):
+    """The console's policy: the same as every platform's, without a cooldown (one learner, their machine);
+    a one-shot `tutor ask` keeps no run behind its answer (nothing could act on it)."""
     from core.policy import Policy
 
-    return Policy(engine, cooldown_s=0)
+    return Policy(engine, cooldown_s=0, keep_runs=not one_shot)
 
 
 def _out_ok(out: Path) -> bool:

@@ -110,10 +110,12 @@ class Console:
     """One learner at a terminal: every line goes through the policy, like a message on a platform."""
 
     def __init__(self, policy: Policy, out_dir: Path, stream: TextIO = sys.stdout, errors: TextIO | None = None,
-                 *, prompt: Callable[[str], str] = input, user: str = USER) -> None:
+                 *, prompt: Callable[[str], str] = input, user: str = USER, one_shot: bool = False) -> None:
+        """`one_shot`: `tutor ask`, whose process ends with the answer, so its choices cannot be taken:
+        they are named as what `tutor chat` offers, not numbered."""
         self.policy, self.out_dir, self.stream = policy, out_dir, stream
         self.errors = errors or (sys.stderr if stream is sys.stdout else stream)
-        self.prompt, self.user = prompt, user
+        self.prompt, self.user, self.one_shot = prompt, user, one_shot
         self.choices: list[Numbered] = []
 
     async def send(self, line: str) -> Outcome:
@@ -162,14 +164,17 @@ class Console:
         if paths:
             shown = [f"{path}\n  Shows: {image.alt}" for path, image in zip(paths, outcome.result.images, strict=True)]
             print("\nImages:\n" + "\n".join(shown), file=self.stream)
-        if lines:
+        if lines and self.one_shot:
+            labels = ", ".join(choice.label for choice in self.choices)
+            print(f"\nIn `tutor chat`, this answer goes on with: {labels}.", file=self.stream)
+        elif lines:
             print("\n" + "\n".join(lines), file=self.stream)
         return outcome
 
 
 async def ask(policy: Policy, line: str, out_dir: Path, stream: TextIO = sys.stdout) -> Outcome:
     """`tutor ask`: one line, answered in full."""
-    return await Console(policy, out_dir, stream).send(line)
+    return await Console(policy, out_dir, stream, one_shot=True).send(line)
 
 
 async def tour(policy: Policy, out_dir: Path, stream: TextIO = sys.stdout) -> bool:

@@ -211,8 +211,8 @@ def _doctor_database(settings: Settings, report: Report) -> None:
     """The store behind quizzes, lessons, progress and buttons: opened (and migrated) once, here."""
     import sqlalchemy as sa
 
+    from core.errors import StoreUnavailable
     from core.store import Database, database_url
-    from core.store.database import StoreUnavailable
 
     url = database_url(settings.cache_dir, settings.database_url)
     try:

@@ -4,6 +4,9 @@ A lone request runs at once, with no wait. Requests that arrive while a batch is
 up; when the worker is free, the oldest waiting request and the ones closest to it in length
 (up to a batch size and a padded-token budget) run together as the next batch. Each caller gets
 exactly its own answer; an input that fails fails alone.
+
+Where the batch runs is the batcher's `execute` step: a worker thread here (the local backend), a Ray
+Serve replica for `core.backends.ray_serve.RemoteBatcher`, which may keep one batch in flight per replica.
 """
 from __future__ import annotations
 
@@ -40,10 +43,13 @@ class _Item:
 
 
 class MicroBatcher:
-    def __init__(self, run_batch: BatchFn, pool: Executor, *, max_batch: int, max_tokens: int, wait_s: float) -> None:
+    def __init__(self, run_batch: BatchFn | None, pool: Executor | None, *, max_batch: int, max_tokens: int,
+                 wait_s: float, in_flight: int = 1) -> None:
         self._run_batch = run_batch
         self._pool = pool
         self.max_batch, self.max_tokens, self.wait_s = max_batch, max_tokens, wait_s
+        self.in_flight = max(1, in_flight)
+        """How many batches may run at once (one per worker that can take a batch)."""
         self._pending: list[_Item] = []
         self._drainer: asyncio.Task | None = None
         self._closed = False
@@ -71,27 +77,36 @@ class MicroBatcher:
         self._pending.clear()
 
     async def _drain(self) -> None:
-        loop = asyncio.get_running_loop()
         first = True
-        while self._pending:
+        running: set[asyncio.Task] = set()
+        while self._pending or running:
+            if not self._pending or len(running) >= self.in_flight:
+                _, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                continue
             if not first and self.wait_s > 0 and len(self._pending) < self.max_batch:
                 await asyncio.sleep(self.wait_s)  # under a crowd, let a few more arrive
             first = False
-            await self._run(loop, self._take())
+            share = -(-len(self._pending) // (self.in_flight - len(running)))  # a crowd split over free workers
+            running.add(asyncio.create_task(self._run(self._take(min(self.max_batch, share)))))
 
-    def _take(self) -> list[_Item]:
-        chosen = set(pick_batch([i.tokens for i in self._pending], self.max_batch, self.max_tokens))
+    def _take(self, limit: int) -> list[_Item]:
+        chosen = set(pick_batch([i.tokens for i in self._pending], limit, self.max_tokens))
         batch = [item for n, item in enumerate(self._pending) if n in chosen]
         self._pending = [item for n, item in enumerate(self._pending) if n not in chosen]
         return batch
 
-    async def _run(self, loop: asyncio.AbstractEventLoop, batch: list[_Item]) -> None:
+    async def execute(self, batch: list[dict[str, Any]]) -> list[Any]:
+        """One result (or exception instance) per input, in order: here, the batch function on the pool."""
+        assert self._run_batch is not None, "a MicroBatcher without a batch function overrides execute"
+        return await asyncio.get_running_loop().run_in_executor(self._pool, self._run_batch, batch)
+
+    async def _run(self, batch: list[_Item]) -> None:
         live = [i for i in batch if not i.future.done()]  # a caller that timed out is gone
         if not live:
             return
         self.batch_sizes.append(len(live))
         try:
-            outputs = await loop.run_in_executor(self._pool, self._run_batch, [i.args for i in live])
+            outputs = await self.execute([i.args for i in live])
         except Exception as exc:  # noqa: BLE001 - delivered to each caller below
             outputs = [exc] * len(live)
         for item, output in zip(live, outputs, strict=False):

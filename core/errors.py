@@ -10,7 +10,7 @@ environment, and is treated alike)::
     │   │      on stderr (exit 2 for `tutor ask`); counted as `user_error`, logged at INFO, no traceback
     │   ├── Busy             core/errors.py    the queue is full: nothing to fix, only to wait out
     │   │       -> the same, as `Kind.BUSY` (counted as `busy`)
-    │   └── StoreUnavailable core/store/database.py  the database cannot be opened (a read-only cache)
+    │   └── StoreUnavailable core/errors.py    the database cannot be opened (a read-only cache)
     │           -> the commands that need it say so; any other answer comes without its buttons, noted
     ├── ConfigError          core/settings.py  configuration that cannot work, with how to fix it
     │                                          (a bad TUTOR_* value, a missing token, an unknown model)
@@ -49,7 +49,7 @@ from __future__ import annotations
 
 from core.settings import ConfigError
 
-__all__ = ["Busy", "ConfigError", "UserError"]
+__all__ = ["Busy", "ConfigError", "StoreUnavailable", "UserError"]
 
 
 class UserError(Exception):
@@ -62,3 +62,9 @@ class UserError(Exception):
 
 class Busy(UserError):
     """The tutor is at its queue limit: not the learner's fault, but something they can wait out."""
+
+
+class StoreUnavailable(UserError):
+    """The database cannot be opened or written (a read-only cache, a server that is down): answers
+    that need it say so; the others are still answered, without their buttons. (Here, not in
+    core/store: catching it must not import SQLAlchemy.)"""

@@ -21,6 +21,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -32,17 +33,15 @@ from core.actions import THIS_RUN, decode, encode, uses_run
 from core.context import Caller
 from core.cooldown import Cooldown
 from core.engine import noting
-from core.errors import Busy, UserError
+from core.errors import Busy, StoreUnavailable, UserError
 from core.grammar import read_line
 from core.results import Timer
-from core.store import Database, RunStore, database_url
-from core.store.database import StoreUnavailable
-from core.store.requests import SharedRequests
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.engine import Engine
     from core.registry import Command
     from core.results import Result
+    from core.store import RunStore
 
 log = logging.getLogger("tutor.requests")
 NO_BUTTONS = ("The buttons under this answer are off: the tutor cannot open its database here "
@@ -136,15 +135,38 @@ class Policy:
     """The one request policy; the app creates one per engine and hands it to every adapter."""
 
     def __init__(self, engine: Engine, *, runs: RunStore | None = None, cooldown_s: float | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        """`cooldown_s` overrides TUTOR_COOLDOWN_S: the console passes 0 (one learner, their own machine)."""
+                 clock: Callable[[], float] = time.monotonic, keep_runs: bool = True) -> None:
+        """`cooldown_s` overrides TUTOR_COOLDOWN_S: the console passes 0 (one learner, their own machine).
+        `keep_runs=False` (`tutor ask`: one answer, then the process ends) stores no run behind an
+        answer's actions, and so never opens the store for a model command."""
         self.engine = engine
         self.cooldown = Cooldown(engine.settings.cooldown_s if cooldown_s is None else cooldown_s, clock)
         self.seen = SeenRequests()
-        settings = engine.settings
-        self.runs = runs or RunStore(Database(database_url(settings.cache_dir, settings.database_url)))
-        # several processes share a configured database: a retry that reaches another process is a duplicate
-        self.shared = SharedRequests(self.runs.db) if settings.database_url.strip() else None
+        self.keep_runs = keep_runs
+        self._runs = runs
+        self._opening = threading.Lock()
+        self.shared = None
+        if engine.settings.database_url.strip():
+            # several processes share a configured database: a retry that reaches another process is a duplicate
+            from core.store.requests import SharedRequests
+
+            self.shared = SharedRequests(self.runs.db)
+
+    @property
+    def runs(self) -> RunStore:
+        """The runs behind answers' actions, opened on first use (SQLAlchemy costs a start 0.2 s), in a
+        worker thread like every store call (`_stored`)."""
+        with self._opening:
+            if self._runs is None:
+                from core.store import Database, RunStore, database_url
+
+                settings = self.engine.settings
+                self._runs = RunStore(Database(database_url(settings.cache_dir, settings.database_url)))
+        return self._runs
+
+    async def _stored(self, method: str, *args: Any) -> Any:
+        """`self.runs.<method>(*args)` off the event loop (opening the store too, the first time)."""
+        return await asyncio.to_thread(lambda: getattr(self.runs, method)(*args))
 
     async def handle(self, request: Request) -> Outcome:
         """Answer one request; never raises (every failure becomes an outcome)."""
@@ -212,7 +234,7 @@ class Policy:
         run_id = raw.pop("run", None)
         if run_id is None:
             return raw
-        stored = await asyncio.to_thread(self.runs.get, run_id)
+        stored = await self._stored("get", run_id)
         if stored is None:
             raise UserError(EXPIRED)
         known = {o.name for o in command.options}
@@ -222,11 +244,11 @@ class Policy:
         """Store the run behind the answer's actions and timer, and put its id in them (off the event loop)."""
         timer_action = decode(result.timer.action_id) if result.timer else None
         timer_uses_run = timer_action is not None and timer_action[1].get("run") == THIS_RUN
-        if not (uses_run(result.actions) or timer_uses_run):
+        if not self.keep_runs or not (uses_run(result.actions) or timer_uses_run):
             return result
         stored = {k: v for k, v in args.items() if k != "caller"}  # who asked is never stored with a run
         try:
-            run_id = await asyncio.to_thread(self.runs.put, command.name, stored)
+            run_id = await self._stored("put", command.name, stored)
         except StoreUnavailable:  # the answer stands; only its buttons need the store
             kept = tuple(a for a in result.actions if not uses_run((a,)))
             return dataclasses.replace(result, actions=kept, timer=None if timer_uses_run else result.timer,

@@ -5,7 +5,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.adapter import ADAPTERS, Adapter, adapter_class, all_secrets, nothing_configured, wanted_adapters
+from bot.adapter import (
+    ADAPTERS,
+    SETTINGS,
+    Adapter,
+    adapter_class,
+    adapter_variables,
+    all_secrets,
+    nothing_configured,
+    wanted_adapters,
+)
 from core.settings import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -17,6 +26,12 @@ def test_each_adapter_is_a_registered_adapter_under_its_own_name(name: str) -> N
     assert issubclass(cls, Adapter) and cls.name == name
     assert any(v.secret for v in cls.variables), "a platform is switched on by a secret (its token)"
     assert cls.network and cls.display_name()
+
+
+@pytest.mark.parametrize("name", sorted(ADAPTERS))
+def test_each_adapters_light_settings_are_the_variables_it_reads(name: str) -> None:
+    assert set(SETTINGS) == set(ADAPTERS)
+    assert adapter_variables(name) is adapter_class(name).variables
 
 
 @pytest.mark.parametrize("name", sorted(ADAPTERS))

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from core.batching import pick_batch
+from core.batching import MicroBatcher, pick_batch
 from core.context import TaskContext
 from core.engine import Engine
 from core.errors import UserError
@@ -250,3 +250,34 @@ def test_chat_batch_shortens_each_context_as_it_would_alone(tiny_settings, tmp_p
     assert any("were sent" in n for n in together[0].notices)
     assert not any("were sent" in n for n in together[1].notices)
     engine.close()
+
+
+class _Recorder(MicroBatcher):
+    """A batcher whose batches take a moment each, remembering how many ran at once."""
+
+    def __init__(self, in_flight: int) -> None:
+        super().__init__(None, None, max_batch=32, max_tokens=10_000, wait_s=0.002, in_flight=in_flight)
+        self.running = self.most_at_once = 0
+
+    async def execute(self, batch: list[dict[str, Any]]) -> list[Any]:
+        self.running += 1
+        self.most_at_once = max(self.most_at_once, self.running)
+        await asyncio.sleep(0.05)
+        self.running -= 1
+        return [args["n"] * 10 for args in batch]
+
+
+async def test_a_crowd_is_split_evenly_over_the_batches_allowed_in_flight():
+    batcher = _Recorder(in_flight=2)
+    answers = await asyncio.gather(*(batcher.submit({"n": n}) for n in range(8)))
+    assert answers == [n * 10 for n in range(8)]
+    assert list(batcher.batch_sizes) == [4, 4] and batcher.most_at_once == 2
+
+
+async def test_one_batch_in_flight_takes_the_whole_crowd_and_queues_the_late_ones():
+    batcher = _Recorder(in_flight=1)
+    first = [asyncio.ensure_future(batcher.submit({"n": n})) for n in range(5)]
+    await asyncio.sleep(0.01)  # the first batch is running
+    late = [asyncio.ensure_future(batcher.submit({"n": n})) for n in range(5, 8)]
+    assert await asyncio.gather(*first, *late) == [n * 10 for n in range(8)]
+    assert list(batcher.batch_sizes) == [5, 3] and batcher.most_at_once == 1

@@ -125,8 +125,12 @@ def test_a_read_only_cache_that_already_holds_the_pack_still_answers(tmp_path: P
     assert done.returncode == 0, done.stderr
     expected = built.stdout.replace(str(TEST_CACHE), str(folder))
     assert done.stdout.split("\n\n")[0] == expected.split("\n\n")[0], "the same answer"
-    # the buttons' runs live in the database, which cannot be created in a read-only cache: said, not hidden
-    assert NO_BUTTONS in done.stdout and "mattered?" in expected and "mattered?" not in done.stdout
+    # `tutor chat` keeps the runs behind its choices in the database, which cannot be created in a
+    # read-only cache: said, not hidden (a one-shot `ask` keeps no run, so it never needs the database)
+    chatted = tutor("chat", cwd=tmp_path, prefix=prefix, stdin="/sentiment hi\n/quit\n", TUTOR_CACHE_DIR=str(folder))
+    assert chatted.returncode == 0, chatted.stderr
+    assert "mattered?" in expected and NO_BUTTONS not in done.stdout
+    assert NO_BUTTONS in chatted.stdout and "mattered?" not in chatted.stdout
 
 
 def test_doctor_names_an_unusable_cache_as_a_problem(tmp_path: Path) -> None:

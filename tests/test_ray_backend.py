@@ -133,6 +133,24 @@ async def test_generate_on_a_local_ray_cluster_answers_as_the_local_backend(clus
     assert any(isinstance(a, Result) for a, _ in pairs) and any(isinstance(a, str) for a, _ in pairs)
 
 
+async def test_a_crowd_reaches_the_replica_as_one_call_and_each_gets_its_own_answer(cluster: None) -> None:
+    """The bot gathers concurrent requests into one call to the replica (one RPC each made a crowd arrive
+    one at a time, so the replica's batch closed after the first few)."""
+    deployed(["generate"])
+    lines = [f"/generate Learner {i} asks max_new_tokens=6" for i in range(6)]
+    local, remote = Engine(Settings(**BASE)), Engine(Settings(**BASE, backend="ray"))
+    try:
+        await answer(remote, lines[0])  # alone: the router learns the replica
+        answers = await asyncio.gather(*(answer(remote, line) for line in lines))
+        expected = [await answer(local, line) for line in lines]
+        sizes = list(remote.backend.batchers["generate"].batch_sizes)
+    finally:
+        local.close()
+        remote.close()
+    assert sizes == [1, len(lines)], sizes
+    assert answers == expected
+
+
 @pytest.mark.slow
 async def test_every_model_command_answers_as_the_local_backend(cluster: None) -> None:
     models = ray_serve.chosen_models(Settings(**BASE))

@@ -46,3 +46,20 @@ def test_a_one_shot_ask_keeps_the_collector_paused_until_it_exits(tiny_settings:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_one_shot_ask_imports_no_platform_client_and_no_database_library(tmp_path: Path) -> None:
+    """discord.py and aiohttp (0.3-0.6 s), slack-bolt and SQLAlchemy (0.2 s) are not needed to answer one
+    line; log redaction reads the adapters' variables from their settings modules, and `ask` keeps no run.
+    A platform token is set, so redaction has a secret to find."""
+    script = ("import sys\nfrom bot.cli import main\n"
+              "code = main(['--pack', 'tiny', 'ask', '/generate Hello max_new_tokens=2'])\n"
+              "print(code, sorted(m for m in ('discord', 'aiohttp', 'slack_bolt', 'sqlalchemy') if m in sys.modules))")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "TUTOR_CACHE_DIR": str(TEST_CACHE),
+           "DISCORD_TOKEN": "MTIzNDU2Nzg5.abcdef.ghijklmnop", "SLACK_BOT_TOKEN": "xoxb-1-2-abc"}
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    last = done.stdout.strip().splitlines()[-1]
+    assert last == "0 []", done.stdout
+    assert "In `tutor chat`, this answer goes on with: Sample at 0.7" in done.stdout

@@ -5,22 +5,12 @@ board keeps no platform id (see core/tutor/board.py for why names are chosen, no
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import sqlalchemy as sa
 
 from core.store.database import Database
+from core.store.records import Standing
 from core.store.schema import answers, board, groups
 from core.store.sql import upsert
-
-
-@dataclass(frozen=True)
-class Standing:
-    learner: str
-    name: str
-    points: int
-    answered: int
-    right: int
 
 
 class BoardStore:

@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from core.errors import UserError
+from core.errors import StoreUnavailable
 from core.settings import ConfigError
 from core.store import schema
 
@@ -22,11 +22,6 @@ def database_url(cache_dir: Path, configured: str = "") -> str:
     if configured.strip():
         return configured.strip()
     return f"sqlite:///{Path(cache_dir).expanduser().resolve() / SQLITE_NAME}"
-
-
-class StoreUnavailable(UserError):
-    """The database cannot be opened or written (a read-only cache, a server that is down): answers
-    that need it say so; the others are still answered, without their buttons."""
 
 
 class Database:

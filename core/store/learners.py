@@ -6,24 +6,18 @@ something about learners is exported and deleted as soon as it is listed there.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
 from core.store.database import Database
+from core.store.records import Purged
 from core.store.schema import LEARNER_COLUMNS, learners, rounds
 from core.store.sql import as_dicts, upsert
 
 DAY_S = 86400.0
 ROUND_DAYS = 7.0
 """Quiz rounds (the question and who asked) are dropped after this many days; answers stay with the learner."""
-
-
-@dataclass(frozen=True)
-class Purged:
-    learners: int
-    rounds: int
 
 
 class LearnerStore:

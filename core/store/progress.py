@@ -1,35 +1,12 @@
 """Each learner's progress: accuracy per topic, spaced review items, and where their lesson stands."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import sqlalchemy as sa
 
 from core.store.database import Database
+from core.store.records import LessonState, Review, Tally
 from core.store.schema import answers, lessons, lessons_done, reviews
 from core.store.sql import upsert
-
-
-@dataclass(frozen=True)
-class Review:
-    kind: str
-    topic: str
-    due: float
-    streak: int
-    misses: int
-
-
-@dataclass(frozen=True)
-class Tally:
-    topic: str
-    answered: int
-    right: int
-
-
-@dataclass(frozen=True)
-class LessonState:
-    position: int
-    sentence: str | None
 
 
 class ProgressStore:

@@ -10,50 +10,14 @@ another process) closes a round.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
-from enum import StrEnum
 
 import sqlalchemy as sa
 
 from core.store.database import Database
+from core.store.records import Answer, Counted, Round
 from core.store.schema import answers, rounds
 
 ID_BYTES = 8
-
-
-class Counted(StrEnum):
-    COUNTED = "counted"
-    AGAIN = "again"
-    """This learner already answered this round."""
-    CLOSED = "closed"
-    """The round was revealed already."""
-    UNKNOWN = "unknown"
-    """No such round (expired, or a forged id)."""
-
-
-@dataclass(frozen=True)
-class Round:
-    id: str
-    place: str
-    grp: str | None
-    asker: str | None
-    solo: bool
-    purpose: str
-    kind: str
-    topic: str
-    question: str
-    created: float
-    closes: float
-    revealed: float | None
-    answers: int
-
-
-@dataclass(frozen=True)
-class Answer:
-    learner: str
-    choice: int
-    correct: bool
-    points: int
 
 
 class RoundStore:

@@ -18,7 +18,7 @@ from core.context import Caller, TaskContext
 from core.errors import UserError
 from core.markup import plain
 from core.results import Result, Table
-from core.store.board import Standing
+from core.store.records import Standing
 from core.tutor.quiz import RIGHT_POINTS, TRY_POINTS
 from core.tutor.service import State, Tutor
 

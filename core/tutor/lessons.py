@@ -14,7 +14,7 @@ from core.context import Caller, TaskContext
 from core.errors import UserError
 from core.markup import code
 from core.results import Result, Show
-from core.store.progress import LessonState
+from core.store.records import LessonState
 from core.tutor import lesson_path as path
 from core.tutor.questions import NoQuestion
 from core.tutor.quiz import Asked, open_round, place_of

@@ -19,7 +19,7 @@ from core.context import Caller, TaskContext
 from core.errors import UserError
 from core.markup import code, plain
 from core.results import Image, Result, Timer
-from core.store.rounds import Counted, Round
+from core.store.records import Counted, Round
 from core.tutor.kinds import run_command
 from core.tutor.questions import LETTERS, TOPICS, NoQuestion, Question
 from core.tutor.service import State, Tutor

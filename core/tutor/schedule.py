@@ -12,7 +12,7 @@ regenerated question of a kind does not have, and would add a dependency for no 
 """
 from __future__ import annotations
 
-from core.store.progress import Review
+from core.store.records import Review
 
 DAY_S = 86400.0
 FIRST_GAP_DAYS = 1.0

@@ -22,11 +22,6 @@ from typing import TYPE_CHECKING, Any
 from core.context import Caller, TaskContext
 from core.registry import Command, Registry
 from core.results import Result
-from core.store import Database, database_url
-from core.store.board import BoardStore
-from core.store.learners import LearnerStore
-from core.store.progress import ProgressStore
-from core.store.rounds import RoundStore
 from core.tutor.kinds import Kind, all_kinds, servable
 from core.tutor.pool import QuestionPool
 from core.tutor.privacy import Keys, load_secret
@@ -36,6 +31,11 @@ from core.tutor.schedule import next_review
 if TYPE_CHECKING:  # pragma: no cover
     from core.engine import Engine
     from core.settings import Settings
+    from core.store import Database
+    from core.store.board import BoardStore
+    from core.store.learners import LearnerStore
+    from core.store.progress import ProgressStore
+    from core.store.rounds import RoundStore
 
 log = logging.getLogger("tutor.service")
 
@@ -161,6 +161,12 @@ def wants_refill(state: State, engine: Engine) -> bool:
 
 
 def _build(ctx: TaskContext) -> State:
+    from core.store import Database, database_url
+    from core.store.board import BoardStore
+    from core.store.learners import LearnerStore
+    from core.store.progress import ProgressStore
+    from core.store.rounds import RoundStore
+
     settings = ctx.settings
     db = Database(database_url(settings.cache_dir, settings.database_url))
     kinds = {k.name: k for k in servable(all_kinds(), ctx.pack)}
