@@ -186,3 +186,25 @@ async def test_a_replica_killed_during_a_flood_loses_no_request_and_answers_none
     assert len(answers) == len(lines)
     for line, got, want in zip(lines, answers, expected, strict=True):
         assert isinstance(got, Result) and got == want, line
+
+
+@pytest.mark.slow
+async def test_a_gathered_batch_stops_asking_a_cluster_that_lost_its_model(cluster: None) -> None:
+    """A gathered batch's call is not cancelled with its callers, so it gives up by itself after the
+    engine's time-out instead of asking a cluster that lost the model for ever."""
+    deployed(["generate"])
+    remote = Engine(Settings(**{**BASE, "request_timeout_s": 3.0}, backend="ray"))
+    try:
+        serve.delete(ray_serve.app_name("generate"))
+        started = time.monotonic()
+        try:
+            got: object = await remote.run_text("/generate Hello max_new_tokens=2")
+        except Exception as exc:  # noqa: BLE001 - whichever way it ends, it must end
+            got = exc
+        batcher = remote.backend.batchers["generate"]
+        if batcher._drainer is not None:
+            await asyncio.wait({batcher._drainer}, timeout=max(0.1, 30 - (time.monotonic() - started)))
+    finally:
+        remote.close()
+    assert not isinstance(got, Result), "the model was gone: no answer could come"
+    assert batcher._drainer is not None and batcher._drainer.done(), "the batch still asks after 30 s"

@@ -296,6 +296,9 @@ class RayBackend:
         self.remote = {c.name: c.model_key for m in self.handles for c in wanted[m]}
         self._retry_on = _retryable()
         self.retries = 0
+        self.give_up_s = settings.request_timeout_s
+        """How long a call keeps asking again: no caller waits longer than the engine's time-out, and a
+        gathered batch's call is not cancelled with its callers."""
         remote_batchers = {c.name: RemoteBatcher(self, c.name, settings, running[app_name(m)])
                            for m in self.handles for c in wanted[m] if c.batch_handler and settings.max_batch > 1}
         self.batchers = {n: b for n, b in local.batchers.items() if n not in self.remote} | remote_batchers
@@ -326,10 +329,14 @@ class RayBackend:
         """`method` of the replica serving /name, asked again while the replica or the transport fails."""
         model = self.remote[name]
         handle, delay = self.handles[model].options(method_name=method), 0.05
-        while True:  # bounded by the engine's request time-out
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self.give_up_s
+        while True:
             try:
                 return await handle.remote(name, payload)
             except self._retry_on as exc:
+                if loop.time() + delay > give_up:
+                    raise
                 self.retries += 1
                 log.warning("a replica of %s failed (%s); asking again", app_name(model), type(exc).__name__)
                 await asyncio.sleep(delay)
