@@ -57,8 +57,22 @@ def render_text(result: Result, *, color: bool = False) -> str:
     return "\n\n".join(parts)
 
 
+YES, NO = ("y", "yes"), ("n", "no")
+
+
+def confirmation(choices: list[Numbered]) -> tuple[Action, Action] | None:
+    """(do it, keep everything) when the choices ask to confirm something that cannot be undone: a
+    danger action and one other, as /forget asks. The terminal asks that the usual way: y/N."""
+    if len(choices) != 2:
+        return None
+    first, second = choices
+    if isinstance(first, Action) and isinstance(second, Action) and first.style == "danger" != second.style:
+        return first, second
+    return None
+
+
 def number_choices(result: Result) -> tuple[list[Numbered], list[str]]:
-    """An answer's actions as numbered choices, and the lines that show them."""
+    """An answer's actions as numbered choices, and the lines that show them (a confirmation as y/N)."""
     numbered: list[Numbered] = []
     lines: list[str] = []
     for choice in result.actions:
@@ -71,6 +85,9 @@ def number_choices(result: Result) -> tuple[list[Numbered], list[str]]:
             numbered.append(choice)
             hint = " (you type it next)" if isinstance(choice, Ask) else ""
             lines.append(f"  {len(numbered)}. {choice.label}{hint}")
+    confirm = confirmation(numbered)
+    if confirm is not None:
+        return numbered, [f"{confirm[0].label}? Type y to confirm; n, or just Enter, for {confirm[1].label} (y/N)."]
     return numbered, (["Next (type a number):", *lines] if lines else [])
 
 
@@ -119,11 +136,18 @@ class Console:
         self.choices: list[Numbered] = []
 
     async def send(self, line: str) -> Outcome:
-        """A typed line: a command, or the number of one of the last answer's choices."""
+        """A typed line: a command, the number of one of the last answer's choices, or y / n (or an
+        empty line: N) when the last answer asked to confirm."""
         text = line.strip()
+        if self.confirming and (text.lower() in YES or text.lower() in NO or not text):
+            return await self.choose(1 if text.lower() in YES else 2)
         if text.isdigit() and self.choices:
             return await self.choose(int(text))
         return await self._handle(self._request(line=text))
+
+    @property
+    def confirming(self) -> bool:
+        return confirmation(self.choices) is not None
 
     async def choose(self, number: int) -> Outcome:
         if not 1 <= number <= len(self.choices):
@@ -225,7 +249,7 @@ def _prompt_loop(console: Console, loop: asyncio.AbstractEventLoop, history: His
             return
         if history is not None:
             history.add(line)
-        if line:
+        if line or console.confirming:  # Enter after a y/N question is its N
             loop.run_until_complete(console.send(line))
 
 

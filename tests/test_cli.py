@@ -59,6 +59,20 @@ def test_chat_loop_answers_until_quit(tmp_path):
     assert "hello" in done.stdout and "Did you mean" in done.stderr
 
 
+def test_chat_asks_y_n_before_forget_and_enter_keeps_everything(tmp_path):
+    """/forget asks the terminal's way: y deletes, n or a bare Enter cancels; other lines stay commands."""
+    environment = {**os.environ, "TUTOR_CACHE_DIR": str(TEST_CACHE), "PYTHONPATH": str(ROOT),
+                   "TUTOR_DATABASE_URL": f"sqlite:///{tmp_path / 'tutor.db'}"}
+    typed = "/progress\n/forget\n\n/forget\nn\n/forget\n/tokenize hi\n/forget\ny\n/quit\n"
+    done = subprocess.run([sys.executable, "-m", "bot.cli", "--pack", "tiny", "chat"], cwd=tmp_path, env=environment,
+                          input=typed, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("Yes, forget me? Type y to confirm; n, or just Enter, for Cancel (y/N).") == 4
+    assert done.stdout.count("Nothing was deleted.") == 2, "Enter and n both cancel"
+    assert "ids:" in done.stdout, "a command typed instead of y or n is answered as a command"
+    assert done.stdout.count("**Done**") + done.stdout.count("Done:") == 1, done.stdout[-800:]
+
+
 def test_installed_tutor_reaches_the_benchmark_suite_with_its_options(tmp_path):
     """`tutor bench --quick`, from any folder: the console script finds bench/ in the source checkout,
     and a leading option goes to the suite (here an unknown one, so the suite's own parser answers)."""
