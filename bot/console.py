@@ -71,6 +71,14 @@ def confirmation(choices: list[Numbered]) -> tuple[Action, Action] | None:
     return None
 
 
+def named_choices(result: Result) -> str:
+    """An answer's choices in one line, for `tutor ask` (its process ends, so nothing is numbered); a
+    select's options follow its placeholder, as `tutor chat` lists them."""
+    named = [f"{c.placeholder}: {', '.join(o.label for o in c.options)}" if isinstance(c, Menu) else c.label
+             for c in result.actions]
+    return "; ".join(named)
+
+
 def number_choices(result: Result) -> tuple[list[Numbered], list[str]]:
     """An answer's actions as numbered choices, and the lines that show them (a confirmation as y/N)."""
     numbered: list[Numbered] = []
@@ -139,8 +147,13 @@ class Console:
         """A typed line: a command, the number of one of the last answer's choices, or y / n (or an
         empty line: N) when the last answer asked to confirm."""
         text = line.strip()
-        if self.confirming and (text.lower() in YES or text.lower() in NO or not text):
+        confirm = confirmation(self.choices)
+        if confirm is not None and (text.lower() in YES or text.lower() in NO or not text):
             return await self.choose(1 if text.lower() in YES else 2)
+        if confirm is not None and not text.startswith("/") and not text.isdigit():
+            return self._deliver(Outcome(Kind.USER_ERROR, message=f"Type y for {confirm[0].label}, or n (or just "
+                                                                  f"Enter) for {confirm[1].label}; a command starts "
+                                                                  "with /."))
         if text.isdigit() and self.choices:
             return await self.choose(int(text))
         return await self._handle(self._request(line=text))
@@ -189,8 +202,7 @@ class Console:
             shown = [f"{path}\n  Shows: {image.alt}" for path, image in zip(paths, outcome.result.images, strict=True)]
             print("\nImages:\n" + "\n".join(shown), file=self.stream)
         if lines and self.one_shot:
-            labels = ", ".join(choice.label for choice in self.choices)
-            print(f"\nIn `tutor chat`, this answer goes on with: {labels}.", file=self.stream)
+            print(f"\nIn `tutor chat`, this answer goes on with: {named_choices(outcome.result)}.", file=self.stream)
         elif lines:
             print("\n" + "\n".join(lines), file=self.stream)
         return outcome

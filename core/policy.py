@@ -155,7 +155,7 @@ class Policy:
     @property
     def runs(self) -> RunStore:
         """The runs behind answers' actions, opened on first use (SQLAlchemy costs a start 0.2 s), in a
-        worker thread like every store call (`_stored`)."""
+        worker thread like every store call (`_in_store`)."""
         with self._opening:
             if self._runs is None:
                 from core.store import Database, RunStore, database_url
@@ -164,9 +164,9 @@ class Policy:
                 self._runs = RunStore(Database(database_url(settings.cache_dir, settings.database_url)))
         return self._runs
 
-    async def _stored(self, method: str, *args: Any) -> Any:
-        """`self.runs.<method>(*args)` off the event loop (opening the store too, the first time)."""
-        return await asyncio.to_thread(lambda: getattr(self.runs, method)(*args))
+    async def _in_store(self, work: Callable[[RunStore], Any]) -> Any:
+        """`work(self.runs)` off the event loop (opening the store too, the first time)."""
+        return await asyncio.to_thread(lambda: work(self.runs))
 
     async def handle(self, request: Request) -> Outcome:
         """Answer one request; never raises (every failure becomes an outcome)."""
@@ -234,7 +234,7 @@ class Policy:
         run_id = raw.pop("run", None)
         if run_id is None:
             return raw
-        stored = await self._stored("get", run_id)
+        stored = await self._in_store(lambda runs: runs.get(run_id))
         if stored is None:
             raise UserError(EXPIRED)
         known = {o.name for o in command.options}
@@ -248,7 +248,7 @@ class Policy:
             return result
         stored = {k: v for k, v in args.items() if k != "caller"}  # who asked is never stored with a run
         try:
-            run_id = await self._stored("put", command.name, stored)
+            run_id = await self._in_store(lambda runs: runs.put(command.name, stored))
         except StoreUnavailable:  # the answer stands; only its buttons need the store
             kept = tuple(a for a in result.actions if not uses_run((a,)))
             return dataclasses.replace(result, actions=kept, timer=None if timer_uses_run else result.timer,

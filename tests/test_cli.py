@@ -63,14 +63,24 @@ def test_chat_asks_y_n_before_forget_and_enter_keeps_everything(tmp_path):
     """/forget asks the terminal's way: y deletes, n or a bare Enter cancels; other lines stay commands."""
     environment = {**os.environ, "TUTOR_CACHE_DIR": str(TEST_CACHE), "PYTHONPATH": str(ROOT),
                    "TUTOR_DATABASE_URL": f"sqlite:///{tmp_path / 'tutor.db'}"}
-    typed = "/progress\n/forget\n\n/forget\nn\n/forget\n/tokenize hi\n/forget\ny\n/quit\n"
+    typed = "/progress\n/forget\n\n/forget\nn\n/forget\n/tokenize hi\n/forget\n🤗 <@123>\ny\n/quit\n"
     done = subprocess.run([sys.executable, "-m", "bot.cli", "--pack", "tiny", "chat"], cwd=tmp_path, env=environment,
                           input=typed, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("Yes, forget me? Type y to confirm; n, or just Enter, for Cancel (y/N).") == 4
     assert done.stdout.count("Nothing was deleted.") == 2, "Enter and n both cancel"
     assert "ids:" in done.stdout, "a command typed instead of y or n is answered as a command"
+    assert "Type y for Yes, forget me, or n (or just Enter) for Cancel; a command starts with /." in done.stderr
+    assert "There is no command" not in done.stderr, "an odd answer to y/N is not read as a command name"
     assert done.stdout.count("**Done**") + done.stdout.count("Done:") == 1, done.stdout[-800:]
+
+
+def test_ask_names_the_choices_chat_would_offer_with_a_selects_options_under_its_placeholder(tmp_path):
+    done = tutor("--pack", "tiny", "ask", "/fillmask `café` 🤗 <@123> is [MASK].", tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.startswith("In `tutor chat`, this answer goes on with: More guesses"), last
+    assert "; Mask another word: 0: café, 1: 123, 2: is." in last and "Next (type a number)" not in done.stdout
 
 
 def test_installed_tutor_reaches_the_benchmark_suite_with_its_options(tmp_path):
