@@ -12,7 +12,10 @@ import pytest
 from core.settings import ConfigError
 from core.tutor.privacy import SECRET_FILE, Keys, load_secret
 from core.tutor.questions import LETTERS
+from tests.postgres import database_url, postgres_server  # noqa: F401 - the fixtures
 from tests.tutor_support import Class, answered, button, rows_of, sqlite_url, state_of, study_group
+
+DAY_S = 86400.0
 
 ADA = "ada-user-4711"
 BO = "bo-user-0815"
@@ -116,3 +119,50 @@ async def test_a_wrong_answer_becomes_a_review_item_due_a_day_later_and_review_a
     assert review.show == "private" and "Review" in review.answer and "which id does" in review.answer.lower()
     progress = answered(await group.say(ADA, "/progress"))
     assert "1 review item due" in progress.answer.replace("*", "")
+
+
+async def answer_a_dm_quiz(cls: Class, user: str) -> None:
+    asked = await cls.say(user, "/quiz cls-id", direct=True)
+    await cls.click(user, button(asked, "A"), direct=True)
+
+
+async def forget_me(cls: Class, user: str) -> None:
+    done = answered(await cls.click(user, button(await cls.say(user, "/forget"), "Yes, forget me")))
+    assert "deleted" in done.answer
+
+
+async def test_rows_written_just_after_forget_are_purged_with_the_learner(database_url: str):  # noqa: F811
+    """/forget clears the tutor's memory of recent activity, so the next request records the learner
+    again, and the retention purge finds their new rows."""
+    with study_group(database_url) as group:
+        await answer_a_dm_quiz(group, ADA)
+        await forget_me(group, ADA)
+        group.clock.now += 60  # a minute later: well inside the hour in which activity is written once
+        await answer_a_dm_quiz(group, ADA)
+        ada = key_of(group, ADA)
+        assert [r["id"] for r in rows_of(database_url)["tutor_learners"]] == [ada], "she is a learner again"
+        group.clock.now += 181 * DAY_S
+        await group.say(BO, "/progress")  # the day's first request runs the purge
+        assert ada not in repr(rows_of(database_url))
+
+
+async def test_rows_another_process_writes_after_forget_are_found_by_the_purge(database_url: str):  # noqa: F811
+    """Two bot processes on one database: the second saw her minutes ago, so it writes her answer without a
+    learner row. The purge finds such rows through every learner column, counts retention from their
+    newest activity, and deletes them once that is past."""
+    clock = None
+    with study_group(database_url) as first, study_group(database_url, first.clock) as second:
+        clock = first.clock
+        await answer_a_dm_quiz(second, ADA)  # the second process remembers her as active
+        await forget_me(first, ADA)
+        clock.now += 60
+        await answer_a_dm_quiz(second, ADA)
+        ada = key_of(first, ADA)
+        assert ada in repr(rows_of(database_url)["tutor_answers"])
+        assert ada not in repr(rows_of(database_url)["tutor_learners"]), "the second process wrote no learner row"
+        clock.now += 10 * DAY_S
+        await first.say(BO, "/progress")
+        assert ada in repr(rows_of(database_url)["tutor_answers"]), "ten days: her answer stays"
+        clock.now += 171 * DAY_S
+        await first.say(BO, "/progress")
+        assert ada not in repr(rows_of(database_url)), "181 days after her last answer: nothing of her is left"

@@ -13,11 +13,14 @@ import sqlalchemy as sa
 from core.store.database import Database
 from core.store.records import Purged
 from core.store.schema import LEARNER_COLUMNS, learners, rounds
-from core.store.sql import as_dicts, upsert
+from core.store.sql import as_dicts, insert_missing, upsert
 
 DAY_S = 86400.0
 ROUND_DAYS = 7.0
 """Quiz rounds (the question and who asked) are dropped after this many days; answers stay with the learner."""
+ACTIVITY = ("at", "updated", "done", "joined", "created", "last_seen")
+"""The column of a learner table that says when its row was written, the first of these it has: how
+the purge dates rows whose learner has no `tutor_learners` row."""
 
 
 class LearnerStore:
@@ -54,8 +57,15 @@ class LearnerStore:
         return removed
 
     def purge(self, now: float, retention_days: float) -> Purged:
-        """Forget learners inactive for `retention_days`, and drop rounds older than `ROUND_DAYS`."""
+        """Forget learners inactive for `retention_days`, and drop rounds older than `ROUND_DAYS`.
+
+        Learners are found through every learner column, not only `tutor_learners`: a process that saw a
+        learner in the last hour writes their rows without touching that table (core/tutor/service.py),
+        so rows written by another process just after their /forget have no learner row. Such a
+        learner is dated by their newest row: forgotten when that is past the retention, else recorded
+        in `tutor_learners` from then on."""
         cutoff = now - retention_days * DAY_S
+        self._adopt(self._unlisted())
         with self.db.begin() as conn:
             stale = [row.id for row in conn.execute(sa.select(learners.c.id).where(learners.c.last_seen < cutoff))]
         for learner in stale:
@@ -63,3 +73,28 @@ class LearnerStore:
         with self.db.begin() as conn:
             old = conn.execute(sa.delete(rounds).where(rounds.c.created < now - ROUND_DAYS * DAY_S)).rowcount
         return Purged(len(stale), old)
+
+    def _unlisted(self) -> dict[str, float]:
+        """Learners with rows but no `tutor_learners` row, and when each was last active (as far as
+        their rows say; a table with no time column dates them at 0, so it never keeps them)."""
+        found: dict[str, float] = {}
+        with self.db.begin() as conn:
+            for table, column in LEARNER_COLUMNS:
+                if table is learners:
+                    continue
+                key = table.c[column]
+                when = next((table.c[name] for name in ACTIVITY if name in table.c), None)
+                latest = sa.func.max(when) if when is not None else sa.literal(0.0)
+                query = (sa.select(key, latest).where(key.is_not(None), key.not_in(sa.select(learners.c.id)))
+                         .group_by(key))
+                for learner, at in conn.execute(query):
+                    found[learner] = max(found.get(learner, 0.0), float(at or 0.0))
+        return found
+
+    def _adopt(self, unlisted: dict[str, float]) -> None:
+        """Record each unlisted learner as last active at their newest row, so retention counts from there."""
+        if not unlisted:
+            return
+        with self.db.begin() as conn:
+            for learner, at in unlisted.items():  # a learner who came back meanwhile keeps their newer row
+                insert_missing(conn, learners, {"id": learner, "first_seen": at, "last_seen": at}, ("id",))

@@ -99,6 +99,12 @@ class Tutor:
                 self._touched.popitem(last=False)
         state.learners.touch(key, now)
 
+    def forgotten(self, key: str) -> None:
+        """The learner was just forgotten: their next request records them again (and the purge then finds
+        what it writes), even within the hour in which activity is otherwise written once."""
+        with self._lock:
+            self._touched.pop(key, None)
+
     def purge_if_due(self, state: State) -> None:
         now = self.clock()
         with self._lock:
