@@ -166,3 +166,18 @@ async def test_rows_another_process_writes_after_forget_are_found_by_the_purge(d
         clock.now += 171 * DAY_S
         await first.say(BO, "/progress")
         assert ada not in repr(rows_of(database_url)), "181 days after her last answer: nothing of her is left"
+
+
+async def test_forgotten_keys_are_gone_from_the_sqlite_files_not_only_from_the_tables(tmp_path: Path):
+    """Deleted rows stay in a SQLite file's free pages and in its write-ahead log unless secure deletion
+    overwrites them and the log is checkpointed and truncated: the bytes on disk are checked."""
+    with study_group(sqlite_url(tmp_path)) as group:
+        await leave_traces(group, ADA)
+        await leave_traces(group, BO)
+        ada, bo = key_of(group, ADA).encode(), key_of(group, BO).encode()
+        files = [tmp_path / "tutor.db", tmp_path / "tutor.db-wal"]
+        assert any(ada in f.read_bytes() for f in files if f.exists())
+        await forget_me(group, ADA)
+        on_disk = b"".join(f.read_bytes() for f in files if f.exists())
+        assert ada not in on_disk and b"says ada" not in on_disk
+        assert bo in on_disk, "everyone else's rows are still there"

@@ -18,6 +18,7 @@ from core.store.sql import as_dicts, insert_missing, upsert
 DAY_S = 86400.0
 ROUND_DAYS = 7.0
 """Quiz rounds (the question and who asked) are dropped after this many days; answers stay with the learner."""
+LEARNER_TABLES = tuple(dict.fromkeys(table for table, _ in LEARNER_COLUMNS))
 ACTIVITY = ("at", "updated", "done", "joined", "created", "last_seen")
 """The column of a learner table that says when its row was written, the first of these it has: how
 the purge dates rows whose learner has no `tutor_learners` row."""
@@ -46,7 +47,14 @@ class LearnerStore:
     def forget(self, learner: str) -> int:
         """Delete every row that names the learner; returns how many. A channel's quiz round they asked
         stays for the others who answered it, without its asker; a round of their own (a DM, a lesson,
-        a review, which may hold their sentence) goes."""
+        a review, which may hold their sentence) goes. Then the deleted bytes are taken off disk as far as
+        the database allows (`Database.scrub`)."""
+        removed = self._delete(learner)
+        if removed:
+            self.db.scrub(LEARNER_TABLES)
+        return removed
+
+    def _delete(self, learner: str) -> int:
         removed = 0
         with self.db.begin() as conn:
             removed += conn.execute(sa.delete(rounds).where(rounds.c.asker == learner, rounds.c.solo)).rowcount
@@ -69,9 +77,11 @@ class LearnerStore:
         with self.db.begin() as conn:
             stale = [row.id for row in conn.execute(sa.select(learners.c.id).where(learners.c.last_seen < cutoff))]
         for learner in stale:
-            self.forget(learner)
+            self._delete(learner)
         with self.db.begin() as conn:
             old = conn.execute(sa.delete(rounds).where(rounds.c.created < now - ROUND_DAYS * DAY_S)).rowcount
+        if stale or old:
+            self.db.scrub(LEARNER_TABLES)
         return Purged(len(stale), old)
 
     def _unlisted(self) -> dict[str, float]:
