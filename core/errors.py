@@ -31,7 +31,7 @@ environment, and is treated alike)::
     │                                          model (too few distinct options)
     │       -> the pool or the quiz tries another sentence; the learner sees no error
     └── anything else        a bug, or a fault of the environment (a damaged file, no memory)
-            -> logged once with context and traceback (`tutor.requests`: platform, command, hashed
+            -> logged once with context and traceback (`tutor.requests`: platform, command, keyed
                user), answered with a short apology (`core.policy.APOLOGY`), counted as `error`;
                the bot keeps serving everyone else; `tutor ask` exits 1
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
 import json
 import logging
 import threading
@@ -36,6 +35,7 @@ from core.engine import noting
 from core.errors import Busy, StoreUnavailable, UserError
 from core.grammar import read_line
 from core.results import Timer
+from core.tutor.privacy import LogNames
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.engine import Engine
@@ -142,6 +142,8 @@ class Policy:
         self.engine = engine
         self.cooldown = Cooldown(engine.settings.cooldown_s if cooldown_s is None else cooldown_s, clock)
         self.seen = SeenRequests()
+        self.names = LogNames(engine.settings)
+        """How log lines name a learner: their keyed id, never a hash of the platform's id."""
         self.keep_runs = keep_runs
         self._runs = runs
         self._opening = threading.Lock()
@@ -209,7 +211,7 @@ class Policy:
             return Outcome(Kind.USER_ERROR, name, message=exc.message)
         except Exception:  # the whole point: one request never takes the bot down (logged below)
             log.exception("internal error platform=%s command=%s user=%s", request.platform, name,
-                          hash_user(request.user))
+                          self.names.lazy(request.platform, request.user))
             return Outcome(Kind.APOLOGY, name, message=APOLOGY)
 
     async def resolve(self, request: Request) -> tuple[Command, dict[str, Any], str | None]:
@@ -264,13 +266,8 @@ class Policy:
                                     _status(outcome), seconds)
         model = json.dumps(outcome.result.model if outcome.result else "-")
         log.info("request platform=%s command=%s user=%s model=%s latency_ms=%d outcome=%s",
-                 request.platform, outcome.command if known else "unknown", hash_user(request.user), model,
-                 seconds * 1000, _status(outcome))
-
-
-def hash_user(user_id: str) -> str:
-    """Logs name a learner by a short hash, never by their platform id."""
-    return hashlib.sha256(user_id.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+                 request.platform, outcome.command if known else "unknown",
+                 self.names.lazy(request.platform, request.user), model, seconds * 1000, _status(outcome))
 
 
 def _scoped(request: Request) -> str | None:

@@ -2,6 +2,7 @@
 purge leave no row of the learner (checked in every table of the database)."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
@@ -181,3 +182,18 @@ async def test_forgotten_keys_are_gone_from_the_sqlite_files_not_only_from_the_t
         on_disk = b"".join(f.read_bytes() for f in files if f.exists())
         assert ada not in on_disk and b"says ada" not in on_disk
         assert bo in on_disk, "everyone else's rows are still there"
+
+
+async def test_logs_name_a_learner_by_their_keyed_id_never_by_a_hash_anyone_can_compute(
+        group: Class, caplog: pytest.LogCaptureFixture):
+    """A log line's `user=` is the start of the learner's HMAC key: without the server's secret nobody can
+    find a person's lines by hashing their public platform id, and after /forget the key names no row."""
+    with caplog.at_level("INFO", logger="tutor.requests"):
+        await answer_a_dm_quiz(group, ADA)
+        await forget_me(group, ADA)
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    named = {line.split(" user=")[1].split()[0] for line in logged.splitlines() if " user=" in line}
+    assert named == {key_of(group, ADA)[:12]}, logged
+    unkeyed = hashlib.sha256(ADA.encode()).hexdigest()
+    assert ADA not in logged and unkeyed[:12] not in logged
+    assert key_of(group, ADA)[:12] not in repr(rows_of(group.engine.settings.database_url))

@@ -31,10 +31,15 @@ import hmac
 import logging
 import os
 import secrets
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.settings import ConfigError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.settings import Settings
 
 log = logging.getLogger("tutor.privacy")
 
@@ -86,3 +91,50 @@ class Keys:
 
     def group(self, platform: str, group: str) -> str | None:
         return self._key("group", platform, group) if group else None
+
+
+LOG_NAME = 12
+"""Hex digits of a learner's key that a log line shows."""
+
+
+class LogNames:
+    """How log lines name a learner: the first `LOG_NAME` hex digits of their learner key, the HMAC the
+    tutor keys their records with. An unkeyed hash of a platform id is no name at all (anyone can hash
+    a public Discord or Slack id and grep the logs for it); this one cannot be computed without the
+    server's secret, and it names nothing the database still holds once the learner is forgotten.
+
+    The secret is read on the first line that names someone (a `tutor ask` whose log is off never reads
+    it). Where it cannot be read or kept, lines use a key made for this process alone: they still name
+    nobody, and they match nothing in the database."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._keys: Keys | None = None
+        self._lock = threading.Lock()
+
+    def of(self, platform: str, user: str) -> str:
+        return self._loaded().learner(platform, user)[:LOG_NAME]
+
+    def lazy(self, platform: str, user: str) -> LogName:
+        """The name as a log argument, computed only if the line is written."""
+        return LogName(self, platform, user)
+
+    def _loaded(self) -> Keys:
+        with self._lock:
+            if self._keys is None:
+                try:
+                    secret = load_secret(self._settings.secret, self._settings.cache_dir)
+                except (ConfigError, OSError, UnicodeError):  # said at start and by `tutor doctor`
+                    secret = secrets.token_bytes(32)
+                self._keys = Keys(secret)
+            return self._keys
+
+
+@dataclass(frozen=True)
+class LogName:
+    names: LogNames
+    platform: str
+    user: str
+
+    def __str__(self) -> str:
+        return self.names.of(self.platform, self.user)
