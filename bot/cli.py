@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     slack.add_argument("--host", help="HTTP mode's address (default: SLACK_HOST or 127.0.0.1; 0.0.0.0: every one)")
     sub.add_parser("run", help="run every chat platform whose tokens are set (what the Docker image runs)")
     sub.add_parser("doctor", help="check configuration, tokens and models; print a report (tokens never shown)")
+    rotate = sub.add_parser("rotate-secret", help="key the database with a new TUTOR_SECRET (deletes every "
+                                                  "learner's records)")
+    rotate.add_argument("--yes", action="store_true", help="do it (without: say what it would do)")
     models = sub.add_parser("models", help="list cached models, or pull a pack's models ahead of time")
     models.add_argument("action", choices=["list", "pull"])
     models.add_argument("--pack", dest="sub_pack", choices=["hub", "offline", "tiny"], help="pack to pull")
@@ -62,12 +65,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USER
     args.secrets = _secrets(settings, args.env)
     _setup_logging(settings, args.secrets, verbose=args.verbose,
-                   console=args.cmd in ("ask", "chat", "tour", "doctor", "models"))
+                   console=args.cmd in ("ask", "chat", "tour", "doctor", "models", "rotate-secret"))
     if args.cmd == "serve-models":  # TUTOR_BACKEND=ray's deployments: bot/serve_models.py
         from bot.serve_models import main as serve_models
         return serve_models(settings, args)
     handler = {"ask": _ask, "chat": _chat, "tour": _tour, "discord": _discord, "slack": _slack, "run": _run,
-               "doctor": _doctor, "models": _models}[args.cmd]
+               "doctor": _doctor, "models": _models, "rotate-secret": _rotate_secret}[args.cmd]
     try:
         return handler(settings, args)
     except ConfigError as exc:  # an adapter found a missing or malformed token, a port or folder that cannot work
@@ -165,10 +168,12 @@ def _setup_logging(settings: Settings, secrets: tuple[str, ...], *, verbose: boo
 
 
 def _engine(settings: Settings, *, one_shot: bool = False):
-    from bot.ops import check_cache_dir
+    from bot.ops import check_cache_dir, check_secret
     from core.engine import Engine
 
     check_cache_dir(settings)  # a cache that cannot work is one line now, not a failure in the first request
+    if not one_shot:  # a secret that is not the database's is one line now; one that cannot be kept, a warning
+        check_secret(settings)
     engine = Engine(settings)
     if not one_shot:
         _started()
@@ -285,6 +290,12 @@ def _doctor(settings: Settings, args: argparse.Namespace) -> int:
     report = doctor(settings, args.env)
     print("\n".join(report.lines))
     return EXIT_OK if not report.problems else EXIT_INTERNAL
+
+
+def _rotate_secret(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.ops import rotate_secret
+
+    return rotate_secret(settings, yes=args.yes)
 
 
 def _models(settings: Settings, args: argparse.Namespace) -> int:

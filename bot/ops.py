@@ -1,4 +1,4 @@
-"""Operations for self-hosters: `tutor doctor`, `tutor models list` and `tutor models pull`.
+"""Operations for self-hosters: `tutor doctor`, `tutor models list`, `tutor models pull` and `tutor rotate-secret`.
 
 The doctor answers "will `docker compose up` work?" without starting anything: configuration,
 tokens (present and well formed, never printed), what `tutor run` would start, and which
@@ -7,6 +7,7 @@ by hand what the first request would otherwise do slowly: download, de-quantise 
 """
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
@@ -14,12 +15,18 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.commands import build_registry
 from core.models import dequantised_dir
 from core.packs import ModelSpec, build_pack
 from core.registry import Registry
 from core.settings import ConfigError, Settings
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.store import Database
+
+log = logging.getLogger("tutor.ops")
 
 SKIP_FILES = ["*.h5", "*.msgpack", "*.onnx", "*.ot", "*.tflite", "*.mlmodel", "onnx/*", "coreml/*", "openvino/*",
               "tf_model*", "flax_model*", "rust_model*", "*.gguf"]
@@ -191,6 +198,7 @@ def doctor(settings: Settings, env: Mapping[str, str], hub_ok: Callable[[], bool
     _doctor_tokens(env, report)
     _doctor_run(settings, env, report)
     _doctor_database(settings, report)
+    _doctor_secret(settings, report)
     _doctor_models(settings, report, hub_ok or _cached_hub_check())
     report.add()
     verdict = "ready" if not report.problems else "not ready"
@@ -209,25 +217,124 @@ def _doctor_tokens(env: Mapping[str, str], report: Report) -> None:
 
 def _doctor_database(settings: Settings, report: Report) -> None:
     """The store behind quizzes, lessons, progress and buttons: opened (and migrated) once, here."""
-    import sqlalchemy as sa
-
     from core.errors import StoreUnavailable
+    from core.settings import shown_url
     from core.store import Database, database_url
 
     url = database_url(settings.cache_dir, settings.database_url)
-    try:
-        shown = sa.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        shown = "TUTOR_DATABASE_URL (not a database URL)"
+    shown = shown_url(url)
     database = Database(url)
     try:
         database.engine  # noqa: B018 - connects and migrates
         report.add(f"Database: {shown}: ok")
+        _doctor_vacuum(database, report)
     except (StoreUnavailable, ConfigError) as exc:
         report.problem(f"Database: {shown} cannot be opened: quizzes, lessons, progress and the buttons under "
                        f"answers are off. {exc if isinstance(exc, ConfigError) else ''}".rstrip())
     finally:
         database.close()
+
+
+def _doctor_vacuum(database: Database, report: Report) -> None:
+    """PostgreSQL: whether /forget can VACUUM the learner tables (core/store/database.py says why it matters)."""
+    if database.dialect != "postgresql":
+        return
+    from core.store.database import vacuum_refused
+    from core.store.learners import LEARNER_TABLES
+
+    with database.engine.connect() as conn:
+        refused = vacuum_refused(conn, [t.name for t in LEARNER_TABLES])
+    if refused:
+        report.warning(f"the database role may not VACUUM {', '.join(refused)} (only their owner, the database's "
+                       "owner or a superuser may): after /forget, deleted rows stay in those tables' files until "
+                       "autovacuum reclaims the space. Run the tutor as the tables' owner to have /forget VACUUM them.")
+    else:
+        report.add("  /forget runs VACUUM on the learner tables (this role may).")
+
+
+def _doctor_secret(settings: Settings, report: Report) -> None:
+    """Where the secret that keys learners comes from, and whether it is the database's."""
+    from core.errors import StoreUnavailable
+    from core.store import Database, database_url
+    from core.store.learners import LearnerStore
+    from core.tutor.keys import SecretUnkept, fingerprint, peek_secret
+    from core.tutor.privacy import mismatch
+
+    try:
+        secret, where = peek_secret(settings.secret, settings.cache_dir)
+    except SecretUnkept as exc:
+        report.problem(f"Secret: {exc.reason}")
+        return
+    except ConfigError as exc:
+        report.problem(f"Secret: {exc}")
+        return
+    report.add(f"Secret: {where}")
+    database = Database(database_url(settings.cache_dir, settings.database_url))
+    try:
+        recorded = LearnerStore(database).fingerprint()
+    except (StoreUnavailable, ConfigError):
+        return  # the database line said so
+    finally:
+        database.close()
+    if recorded is None:
+        report.add("  The database records no secret yet: the first start records this one's fingerprint.")
+    elif secret is not None and fingerprint(secret) == recorded:
+        report.add("  It is the secret this database's learners are keyed with.")
+    else:
+        report.problem(str(mismatch(settings)))
+
+
+# ----- the secret, at start and when it changes -----
+def check_secret(settings: Settings) -> None:
+    """At the start of a long-running command (chat, tour, run): `ConfigError` (one line, exit 2) when the
+    secret is not the database's or is too short; a warning when it cannot be kept (the tutor's own
+    commands then say so). A database that cannot be opened now is checked by the tutor on first use."""
+    from core.errors import StoreUnavailable
+    from core.store import Database, database_url
+    from core.tutor.keys import SecretUnkept, load_secret
+    from core.tutor.privacy import check_fingerprint
+
+    try:
+        secret = load_secret(settings.secret, settings.cache_dir)
+    except SecretUnkept as exc:
+        log.warning("%s", exc.reason)
+        return
+    database = Database(database_url(settings.cache_dir, settings.database_url))
+    try:
+        check_fingerprint(settings, database, secret)
+    except StoreUnavailable:
+        return  # logged by the store; the tutor's commands say so
+    finally:
+        database.close()
+
+
+def rotate_secret(settings: Settings, *, yes: bool, out: Callable[[str], None] = print) -> int:
+    """`tutor rotate-secret`: key the database with the secret configured now, deleting every learner's
+    records (keys are one-way: the platform ids they were made from are never kept, so none can move)."""
+    from core.store import Database, database_url
+    from core.store.learners import LearnerStore
+    from core.tutor.keys import fingerprint, load_secret
+
+    ours = fingerprint(load_secret(settings.secret, settings.cache_dir))
+    database = Database(database_url(settings.cache_dir, settings.database_url))
+    try:
+        store = LearnerStore(database)
+        if store.fingerprint() in (None, ours):
+            out("The database is keyed with this secret already (or records none yet): nothing to do.")
+            return 0
+        if not yes:
+            out("This deletes every learner's records (answers, reviews, lessons, board names and settings, quiz "
+                "rounds), keyed with the old secret, and keys the database with the secret configured now. Stop "
+                "every bot process on this database first, give them all the new secret, then run "
+                "`tutor rotate-secret --yes`.")
+            return 1
+        deleted = store.start_afresh(ours)
+    finally:
+        database.close()
+    out(f"Done: {sum(deleted.values())} rows deleted "
+        f"({', '.join(f'{n} {t}' for t, n in deleted.items() if n) or 'none'}); the database is keyed with the new "
+        "secret. Start the bot processes again.")
+    return 0
 
 
 def _doctor_run(settings: Settings, env: Mapping[str, str], report: Report) -> None:

@@ -35,7 +35,7 @@ from core.engine import noting
 from core.errors import Busy, StoreUnavailable, UserError
 from core.grammar import read_line
 from core.results import Timer
-from core.tutor.privacy import LogNames
+from core.tutor.keys import LogNames
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.engine import Engine

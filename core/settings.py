@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from urllib.parse import unquote
 
 PACKS = ("hub", "offline", "tiny")
 DEVICES = ("auto", "cpu", "cuda")
@@ -65,10 +66,11 @@ class Settings:
 
     def secrets(self) -> tuple[str, ...]:
         """The core's own secrets, for log redaction beside each platform adapter's (bot/adapter.py
-        `all_secrets`): the learner-keying secret and a password inside TUTOR_DATABASE_URL (longest first).
-        How a short one is matched: bot/cli.py `redact`."""
-        values = {self.secret, _password(self.database_url)}
-        return tuple(sorted((v.strip() for v in values if len(v.strip()) >= 8), key=len, reverse=True))
+        `all_secrets`): the learner-keying secret and a password inside TUTOR_DATABASE_URL, of any length,
+        as written and percent-decoded (longest first). How a short one is matched: bot/cli.py `redact`."""
+        password = _password(self.database_url)
+        values = {self.secret.strip(), password, unquote(password)}
+        return tuple(sorted((v for v in values if v), key=len, reverse=True))
 
     def effective_threads(self) -> int:
         if self.torch_threads > 0:
@@ -181,11 +183,28 @@ _ENV_NAMES = {
 }
 
 
+def _credentials(url: str) -> tuple[str, str, str, str]:
+    """A URL cut as (scheme and `://`, user, password, `@` and the rest), read loosely enough for a URL that
+    does not parse: everything before the last `@` is credentials, the first `:` in them ends the user."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    credentials, at, host = rest.rpartition("@")
+    if not at:
+        return scheme + sep, "", "", rest
+    user, _, password = credentials.partition(":")
+    return scheme + sep, user, password, at + host
+
+
 def _password(url: str) -> str:
     """The password in a database URL (`postgresql://user:PASSWORD@host/db`), so logs can redact it."""
-    _, _, rest = url.partition("://")
-    credentials, at, _ = rest.rpartition("@")
-    return credentials.partition(":")[2] if at else ""
+    return _credentials(url.strip())[2]
+
+
+def shown_url(url: str) -> str:
+    """A database URL as the tutor may show it: the password as `***`, also where the URL is malformed."""
+    head, user, password, tail = _credentials(url.strip())
+    return f"{head}{user}{':***' if password else ''}{tail}"
 
 
 def _present(env: Mapping[str, str], name: str) -> bool:

@@ -84,7 +84,7 @@ def button(outcome: Outcome, label: str) -> Action:
 
 def settings_for(url: str, pack: str = "tiny", **extra: Any) -> Settings:
     return Settings(pack=pack, cache_dir=TEST_CACHE, cooldown_s=0.0, request_timeout_s=120.0, database_url=url,
-                    secret=SECRET, **extra)
+                    **{"secret": SECRET, **extra})
 
 
 @contextmanager

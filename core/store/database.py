@@ -27,7 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from core.errors import StoreUnavailable
-from core.settings import ConfigError
+from core.settings import ConfigError, shown_url
 from core.store import schema
 
 log = logging.getLogger("tutor.store")
@@ -118,8 +118,8 @@ class Database:
 def _connect(url: str) -> sa.Engine:
     try:
         parsed = sa.make_url(url)
-    except sa.exc.ArgumentError:
-        raise ConfigError(f"TUTOR_DATABASE_URL is not a database URL: `{url}`. "
+    except (sa.exc.ArgumentError, ValueError):  # ValueError: a port that is not a number
+        raise ConfigError(f"TUTOR_DATABASE_URL is not a database URL: `{shown_url(url)}`. "
                           "Use e.g. postgresql+psycopg://user:pass@host/db, or leave it empty for SQLite.") from None
     if parsed.get_backend_name() == "sqlite":
         return _sqlite(parsed)

@@ -12,13 +12,15 @@ import sqlalchemy as sa
 
 from core.store.database import Database
 from core.store.records import Purged
-from core.store.schema import LEARNER_COLUMNS, learners, rounds
+from core.store.schema import LEARNER_COLUMNS, LEARNING_TABLES, learners, meta, rounds
 from core.store.sql import as_dicts, insert_missing, upsert
 
 DAY_S = 86400.0
 ROUND_DAYS = 7.0
 """Quiz rounds (the question and who asked) are dropped after this many days; answers stay with the learner."""
 LEARNER_TABLES = tuple(dict.fromkeys(table for table, _ in LEARNER_COLUMNS))
+FINGERPRINT = "secret_fingerprint"
+"""The `tutor_meta` row that holds the fingerprint of the secret the learners are keyed with."""
 ACTIVITY = ("at", "updated", "done", "joined", "created", "last_seen")
 """The column of a learner table that says when its row was written, the first of these it has: how
 the purge dates rows whose learner has no `tutor_learners` row."""
@@ -83,6 +85,31 @@ class LearnerStore:
         if stale or old:
             self.db.scrub(LEARNER_TABLES)
         return Purged(len(stale), old)
+
+    def keyed_with(self, fingerprint: str) -> str:
+        """The fingerprint of the secret this database's learners are keyed with; `fingerprint` becomes it
+        when none is recorded (a new database, or one from before fingerprints). One statement decides, so
+        of two processes starting at once with different secrets, exactly one is refused."""
+        with self.db.begin() as conn:
+            insert_missing(conn, meta, {"key": FINGERPRINT, "value": fingerprint}, ("key",))
+            return str(conn.execute(sa.select(meta.c.value).where(meta.c.key == FINGERPRINT)).scalar_one())
+
+    def fingerprint(self) -> str | None:
+        """The recorded fingerprint, if any (read only: `tutor doctor`)."""
+        with self.db.begin() as conn:
+            return conn.execute(sa.select(meta.c.value).where(meta.c.key == FINGERPRINT)).scalar_one_or_none()
+
+    def start_afresh(self, fingerprint: str) -> dict[str, int]:
+        """A new secret (`tutor rotate-secret`): every row keyed with the old one is deleted (learners,
+        places and groups alike: no key can be moved, the ids they were made from are not kept) and the
+        new secret's fingerprint recorded, in one transaction. Rows deleted, by table."""
+        deleted: dict[str, int] = {}
+        with self.db.begin() as conn:
+            for table in reversed(LEARNING_TABLES):
+                deleted[table.name] = conn.execute(sa.delete(table)).rowcount
+            upsert(conn, meta, {"key": FINGERPRINT, "value": fingerprint}, ("key",), {"value": fingerprint})
+        self.db.scrub(LEARNING_TABLES)
+        return deleted
 
     def _unlisted(self) -> dict[str, float]:
         """Learners with rows but no `tutor_learners` row, and when each was last active (as far as

@@ -26,115 +26,62 @@ learners inactive for `TUTOR_RETENTION_DAYS` (180 by default) are deleted by a p
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
-import os
-import secrets
-import threading
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.errors import StoreUnavailable
 from core.settings import ConfigError
+from core.tutor.keys import SECRET_FILE, Keys, fingerprint, load_secret, secret_path
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.settings import Settings
+    from core.store import Database
+
+__all__ = ["SECRET_FILE", "Keys", "SecretMismatch", "check_fingerprint", "load_secret", "tutor_keys"]
 
 log = logging.getLogger("tutor.privacy")
 
-SECRET_FILE = "tutor-secret"
-MIN_SECRET = 16
+MISMATCHED = ("The tutor's records are off for now: this process's secret is not the one its database was started "
+              "with. Tell whoever runs the tutor (`tutor doctor` says what to do).")
+UNUSABLE = ("The tutor's records are off for now: its secret is not usable. Tell whoever runs the tutor "
+            "(`tutor doctor` says what to do).")
 
 
-def load_secret(configured: str, cache_dir: Path) -> bytes:
-    """`TUTOR_SECRET`, or the secret generated into the cache dir on first start (mode 0600)."""
-    if configured.strip():
-        if len(configured.strip()) < MIN_SECRET:
-            raise ConfigError(f"TUTOR_SECRET must be at least {MIN_SECRET} characters; "
-                              "leave it empty to have one generated into the cache dir.")
-        return configured.strip().encode("utf-8")
-    path = Path(cache_dir).expanduser() / SECRET_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
+class SecretMismatch(ConfigError):
+    """The database's learners are keyed with another secret: with this one, every learner would be a
+    stranger, and two processes with different secrets would split each person into two learners."""
+
+
+def source_of(settings: Settings) -> str:
+    return "TUTOR_SECRET" if settings.secret.strip() else f"the secret generated into {secret_path(settings.cache_dir)}"
+
+
+def mismatch(settings: Settings) -> SecretMismatch:
+    return SecretMismatch(
+        f"The tutor's secret ({source_of(settings)}) is not the one this database's learners are keyed with. Give "
+        "every process on this database the secret it was started with (TUTOR_SECRET), or start every learner "
+        "afresh with `tutor rotate-secret` (it deletes their records; keys cannot be moved to a new secret).")
+
+
+def check_fingerprint(settings: Settings, db: Database, secret: bytes) -> None:
+    """`SecretMismatch` unless the database's learners are keyed with `secret`. A database that records
+    no secret yet (a new one, or one from before fingerprints) records this one's."""
+    from core.store.learners import LearnerStore
+
+    ours = fingerprint(secret)
+    if LearnerStore(db).keyed_with(ours) != ours:
+        raise mismatch(settings)
+
+
+def tutor_keys(settings: Settings, db: Database) -> Keys:
+    """The keys for the tutor's records, in a request: a secret that cannot be kept, or that is not the
+    database's, turns the tutor's commands off with a sentence for the learner (never a traceback).
+    Start (`bot.ops.check_secret`) and `tutor doctor` say why to whoever runs the tutor."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return _read_secret(path)
-    with os.fdopen(fd, "w", encoding="ascii") as out:
-        out.write(secrets.token_hex(32))
-    log.info("generated a new TUTOR_SECRET in %s (mode 0600)", path)
-    return _read_secret(path)
-
-
-def _read_secret(path: Path) -> bytes:
-    value = path.read_text(encoding="ascii").strip()
-    if len(value) < MIN_SECRET:  # a half-written file from a crash, or someone emptied it
-        raise ConfigError(f"{path} holds no usable secret. Delete it (learners' keys change) or set TUTOR_SECRET.")
-    return value.encode("ascii")
-
-
-@dataclass(frozen=True)
-class Keys:
-    """Keyed hashes for learners, places and groups."""
-
-    secret: bytes
-
-    def _key(self, what: str, platform: str, value: str) -> str:
-        message = "\0".join((what, platform, value)).encode("utf-8", "surrogatepass")
-        return hmac.new(self.secret, message, hashlib.sha256).hexdigest()
-
-    def learner(self, platform: str, user: str) -> str:
-        return self._key("learner", platform, user)
-
-    def place(self, platform: str, place: str) -> str:
-        return self._key("place", platform, place)
-
-    def group(self, platform: str, group: str) -> str | None:
-        return self._key("group", platform, group) if group else None
-
-
-LOG_NAME = 12
-"""Hex digits of a learner's key that a log line shows."""
-
-
-class LogNames:
-    """How log lines name a learner: the first `LOG_NAME` hex digits of their learner key, the HMAC the
-    tutor keys their records with. An unkeyed hash of a platform id is no name at all (anyone can hash
-    a public Discord or Slack id and grep the logs for it); this one cannot be computed without the
-    server's secret, and it names nothing the database still holds once the learner is forgotten.
-
-    The secret is read on the first line that names someone (a `tutor ask` whose log is off never reads
-    it). Where it cannot be read or kept, lines use a key made for this process alone: they still name
-    nobody, and they match nothing in the database."""
-
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-        self._keys: Keys | None = None
-        self._lock = threading.Lock()
-
-    def of(self, platform: str, user: str) -> str:
-        return self._loaded().learner(platform, user)[:LOG_NAME]
-
-    def lazy(self, platform: str, user: str) -> LogName:
-        """The name as a log argument, computed only if the line is written."""
-        return LogName(self, platform, user)
-
-    def _loaded(self) -> Keys:
-        with self._lock:
-            if self._keys is None:
-                try:
-                    secret = load_secret(self._settings.secret, self._settings.cache_dir)
-                except (ConfigError, OSError, UnicodeError):  # said at start and by `tutor doctor`
-                    secret = secrets.token_bytes(32)
-                self._keys = Keys(secret)
-            return self._keys
-
-
-@dataclass(frozen=True)
-class LogName:
-    names: LogNames
-    platform: str
-    user: str
-
-    def __str__(self) -> str:
-        return self.names.of(self.platform, self.user)
+        secret = load_secret(settings.secret, settings.cache_dir)
+        check_fingerprint(settings, db, secret)
+    except SecretMismatch:
+        raise StoreUnavailable(MISMATCHED) from None
+    except ConfigError:
+        raise StoreUnavailable(UNUSABLE) from None
+    return Keys(secret)

@@ -24,7 +24,7 @@ from core.registry import Command, Registry
 from core.results import Result
 from core.tutor.kinds import Kind, all_kinds, servable
 from core.tutor.pool import QuestionPool
-from core.tutor.privacy import Keys, load_secret
+from core.tutor.privacy import Keys, tutor_keys
 from core.tutor.questions import Question
 from core.tutor.schedule import next_review
 
@@ -175,9 +175,14 @@ def _build(ctx: TaskContext) -> State:
 
     settings = ctx.settings
     db = Database(database_url(settings.cache_dir, settings.database_url))
+    try:
+        keys = tutor_keys(settings, db)  # the secret, checked against the database's
+    except BaseException:
+        db.close()
+        raise
     kinds = {k.name: k for k in servable(all_kinds(), ctx.pack)}
-    return State(settings, db, Keys(load_secret(settings.secret, settings.cache_dir)), LearnerStore(db),
-                 RoundStore(db), ProgressStore(db), BoardStore(db), QuestionPool(kinds.values()), kinds)
+    return State(settings, db, keys, LearnerStore(db), RoundStore(db), ProgressStore(db), BoardStore(db),
+                 QuestionPool(kinds.values()), kinds)
 
 
 def context_of(engine: Engine) -> TaskContext:
