@@ -37,6 +37,8 @@ def _v1(conn: sa.Connection) -> None:
 
 KEY = 64
 """Length of a hex HMAC-SHA256: learners, places and groups."""
+LOOK = 96
+"""Room for the skeleton of a 24-character name (casefolding can lengthen it, `ß` -> `ss`)."""
 
 learners = sa.Table(
     "tutor_learners", metadata,
@@ -119,6 +121,9 @@ board = sa.Table(
     sa.Column("learner", sa.String(KEY), primary_key=True),
     sa.Column("name", sa.String(32), nullable=False),
     sa.Column("joined", sa.Float, nullable=False),
+    # the name's skeleton (core/tutor/names.py), unique per board; added by the board-names migration below
+    sa.Column("look", sa.String(LOOK), nullable=True),
+    sa.Index("tutor_board_look", "grp", "look", unique=True),
 )
 
 LEARNING_TABLES = (learners, rounds, answers, reviews, lessons, lessons_done, groups, board)
@@ -147,5 +152,18 @@ def _v3(conn: sa.Connection) -> None:
     requests.create(conn, checkfirst=True)
 
 
-MIGRATIONS: list[Callable[[sa.Connection], None]] = [_v1, _v2, _v3]
+# --- board names (helper P2's migration; renumbered at merge): no two names on a board look alike --------
+# `tutor_board.look` holds the name's skeleton and a unique index covers (grp, look). A database created
+# after this change has both already (`board` above, created by _v2); an older one gets them here. Rows
+# joined before it keep an empty `look` (NULLs never clash), and a new name is still checked against
+# their names when someone joins (core/tutor/board.py).
+
+def _board_names(conn: sa.Connection) -> None:
+    if "look" not in {c["name"] for c in sa.inspect(conn).get_columns(board.name)}:
+        conn.execute(sa.text(f"ALTER TABLE {board.name} ADD COLUMN look VARCHAR({LOOK})"))
+    for index in board.indexes:
+        index.create(conn, checkfirst=True)
+
+
+MIGRATIONS: list[Callable[[sa.Connection], None]] = [_v1, _v2, _v3, _board_names]
 """MIGRATIONS[n] takes a database from version n to n + 1."""
