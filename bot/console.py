@@ -233,12 +233,14 @@ def chat(policy: Policy, out_dir: Path) -> int:
     interactive = sys.stdin.isatty()
     if interactive:
         _load_readline(history.load())
+        if history.notice:  # a damaged file, set aside
+            print(history.notice, file=sys.stderr)
     print("Transformers Tutor. Type /help for the commands, /quit to leave.")
     loop = asyncio.new_event_loop()
     code = 0
     try:
         with StopSignals():
-            _prompt_loop(Console(policy, out_dir), loop, history if interactive else None)
+            _prompt_loop(Console(policy, out_dir), loop, history, record=interactive)
     except Stopped as stop:
         print()
         code = 128 + stop.signum
@@ -250,7 +252,8 @@ def chat(policy: Policy, out_dir: Path) -> int:
     return code
 
 
-def _prompt_loop(console: Console, loop: asyncio.AbstractEventLoop, history: History | None) -> None:
+def _prompt_loop(console: Console, loop: asyncio.AbstractEventLoop, history: History, *, record: bool) -> None:
+    """`record`: keep the lines typed (a terminal's, not a pipe's) in the history."""
     while True:
         try:
             line = input("tutor> ").strip()
@@ -259,10 +262,24 @@ def _prompt_loop(console: Console, loop: asyncio.AbstractEventLoop, history: His
             return
         if line in QUIT:
             return
-        if history is not None:
+        if record:
             history.add(line)
         if line or console.confirming:  # Enter after a y/N question is its N
-            loop.run_until_complete(console.send(line))
+            outcome = loop.run_until_complete(console.send(line))
+            if outcome.result is not None and outcome.result.forgot:
+                _forget_history(history)
+
+
+def _forget_history(history: History) -> None:
+    """/forget deleted the learner's records: the lines they typed go too, from the file and readline."""
+    problem = history.forget()
+    if problem:
+        print(problem, file=sys.stderr)
+    try:
+        import readline
+    except ImportError:  # pragma: no cover - Windows without pyreadline
+        return
+    readline.clear_history()
 
 
 def _load_readline(lines: list[str]) -> None:

@@ -83,6 +83,9 @@ class Result:
     code_file: str = "snippet.py"
     """The file name `code` gets where an adapter attaches it instead of showing it (too long for a
     message): `/mydata`'s JSON is `mydata.json`, not a Python file."""
+    forgot: bool = False
+    """/forget has just deleted the learner's records: an adapter that keeps anything of theirs itself
+    (the console's chat history) deletes it too."""
 
     def as_text(self) -> str:
         """The whole answer as plain text (console, logs, fallbacks)."""

@@ -56,4 +56,5 @@ def forgetme(tutor: Tutor, ctx: TaskContext, args: dict[str, Any]) -> Result:
     removed = state.learners.forget(learner)
     tutor.forgotten(learner)
     return Result(command="forget", answer=f"**Done**: {plural(removed, 'record')} about you deleted.",
-                  explanation="If you use the tutor again, it starts afresh.", code="", model="-", show="update")
+                  explanation="If you use the tutor again, it starts afresh.", code="", model="-", show="update",
+                  forgot=True)
