@@ -308,6 +308,22 @@ async def test_admin_is_asked_of_slack_only_for_personal_commands(engine, fake, 
         assert [c.params["user"] for c in fake.calls_to("users.info")] == ["U9", "U1"]
 
 
+async def test_a_users_info_answer_that_is_not_json_means_not_an_admin_logged_once(
+        engine, fake, runs, caplog: pytest.LogCaptureFixture):
+    """A proxy's error page instead of Slack's JSON (text/plain once raised AttributeError inside slack_sdk
+    and left every tutor command unanswered): the learner is "not an admin", and the log says so once."""
+    fake.admins.update({"U8", "U9"})
+    fake.fail("users.info", "", status=200, body="Service Unavailable", content_type="text/plain")
+    fake.fail("users.info", "", status=502, body="<html><h1>502 Bad Gateway</h1></html>")
+    adapter = adapter_for(engine, fake, runs)
+    with caplog.at_level("WARNING", logger="tutor.slack"):
+        async with running(adapter, fake):
+            assert "admin: False" in text_of(await ask(fake, adapter, "/whoami", "", user="U9"))
+            assert "admin: False" in text_of(await ask(fake, adapter, "/whoami", "", user="U8"))
+    told = [r.getMessage() for r in caplog.records if "users.info" in r.getMessage()]
+    assert len(told) == 1 and "non-admins" in told[0], told
+
+
 def test_actions_render_within_slacks_limits() -> None:
     many = tuple(Action.to(f"Button {n} " + "x" * 80, "think", text=f"t{n}", step=n % 10) for n in range(20))
     menu = Menu("Pick", tuple(Action.to(f"Option {n}", "think", text=f"t{n}", step=n % 10, description="d" * 90)
