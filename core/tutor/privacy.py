@@ -23,6 +23,21 @@ and its typed text for 7 days under a short run id (core/store/runs.py), so a cl
 that row names no learner, so `/mydata` cannot show it and `/forget` cannot find it; it expires on its
 own. `/mydata` shows everything kept under the learner's key as JSON; `/forget` deletes all of it;
 learners inactive for `TUTOR_RETENTION_DAYS` (180 by default) are deleted by a purge that runs at start and then daily.
+
+**Forgetting, all the way.** `/forget` also clears the tutor's memory that the learner was active in the
+last hour (core/tutor/service.py), so their next request records them again; and the purge finds
+learners through every learner column, dating one without a `tutor_learners` row (written by another
+process that still remembered them) by their newest row (core/store/learners.py). After deleting, the
+store takes the bytes off disk as far as the database allows: SQLite's `secure_delete` and a truncating
+WAL checkpoint; PostgreSQL's VACUUM where the role may (core/store/database.py says what PostgreSQL keeps
+regardless). At the console `/forget` deletes the chat history too (bot/history.py). Log lines name a
+learner by the first 12 hex digits of their key (core/tutor/keys.py `LogNames`), which nobody can link
+to a platform id without the secret.
+
+**One secret per database.** The database keeps the secret's fingerprint (`tutor_meta`,
+core/tutor/keys.py `fingerprint`): a process with another secret is refused at start (`SecretMismatch`,
+bot/ops.py `check_secret`) and its tutor commands answer `MISMATCHED`, so nobody becomes two learners.
+`tutor rotate-secret --yes` keys the database with a new secret by deleting every learner's records.
 """
 from __future__ import annotations
 
