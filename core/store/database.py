@@ -8,7 +8,8 @@ What each database keeps of a deleted row, and what `scrub` does about it:
   pages as they were written until a checkpoint copies them back, so `scrub` checkpoints and truncates
   it to zero bytes (`wal_checkpoint(TRUNCATE)`).
 - **PostgreSQL**: a deleted row stays in its table's and indexes' files as a dead tuple until VACUUM
-  reclaims the space. `scrub` runs a plain VACUUM on the tables it deleted from, where the database's
+  reclaims the space. `scrub` runs VACUUM (with INDEX_CLEANUP ON, so the indexes that hold the learner's
+  key are cleaned even after a small delete) on the tables it deleted from, where the database's
   role may (the tables' owner, the database's owner or a superuser; on PostgreSQL 17 also the
   MAINTAIN privilege) and logs once where it may not. A plain VACUUM lets later rows overwrite the
   space but does not zero it: some bytes can stay in the files until they are overwritten, or until
@@ -98,9 +99,11 @@ class Database:
     def _vacuum(self, names: list[str]) -> list[str]:
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             refused = vacuum_refused(conn, names)
+            # PostgreSQL 14+ skips the indexes when few rows died, and an index entry holds the learner's key
+            options = "(INDEX_CLEANUP ON) " if (conn.dialect.server_version_info or (0,)) >= (12,) else ""
             for name in names:
                 if name not in refused:
-                    conn.exec_driver_sql(f'VACUUM "{name}"')
+                    conn.exec_driver_sql(f'VACUUM {options}"{name}"')
         if refused and not self._told_no_vacuum:
             self._told_no_vacuum = True
             log.warning("the database role may not VACUUM %s (only their owner, the database's owner or a superuser "
