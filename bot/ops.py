@@ -311,15 +311,24 @@ def check_secret(settings: Settings) -> None:
 def rotate_secret(settings: Settings, *, yes: bool, out: Callable[[str], None] = print) -> int:
     """`tutor rotate-secret`: key the database with the secret configured now, deleting every learner's
     records (keys are one-way: the platform ids they were made from are never kept, so none can move)."""
+    from core.errors import StoreUnavailable
     from core.store import Database, database_url
     from core.store.learners import LearnerStore
-    from core.tutor.keys import fingerprint, load_secret
+    from core.tutor.keys import SecretUnkept, fingerprint, load_secret
 
-    ours = fingerprint(load_secret(settings.secret, settings.cache_dir))
+    try:
+        ours = fingerprint(load_secret(settings.secret, settings.cache_dir))
+    except SecretUnkept as exc:
+        raise ConfigError(exc.reason) from None
     database = Database(database_url(settings.cache_dir, settings.database_url))
     try:
         store = LearnerStore(database)
-        if store.fingerprint() in (None, ours):
+        try:
+            recorded = store.fingerprint()
+        except StoreUnavailable as exc:
+            out(f"Cannot rotate: {exc.message}")
+            return 1
+        if recorded in (None, ours):
             out("The database is keyed with this secret already (or records none yet): nothing to do.")
             return 0
         if not yes:
