@@ -20,7 +20,7 @@ from bot.discord_app import DiscordAdapter
 from bot.discord_views import MENU_ID, build_view
 from core.actions import SEAL_CHARS, THIS_RUN, Action, Ask, Menu, decode, encode
 from core.engine import Engine
-from core.policy import EXPIRED, Policy
+from core.policy import EXPIRED, FOREIGN, Policy
 from core.registry import Command, Option, Registry
 from core.results import Image, Result, Timer
 from core.settings import Settings
@@ -282,6 +282,24 @@ def test_a_select_choice_runs_its_option(make: MakeAdapter) -> None:
             acknowledged_as_update(click)
             assert changed.id == first.id and "Thought about birds at step 3." in changed.text()
             assert changed.images()[0][0] == "think-3.png"
+
+    run(scenario)
+
+
+def test_a_select_runs_only_one_of_its_own_options(make: MakeAdapter) -> None:
+    """A select's value is what the clicker's client sends: one its message does not offer is refused,
+    even an id the tutor sealed for this channel (another message's button, here another learner's run)."""
+
+    async def scenario() -> None:
+        async with faked() as fake, connected(fake, make()):
+            first = await ask(fake, "explore", {"text": "birds"})
+            other = await ask(fake, "explore", {"text": "secret plans"}, user_id=OTHER)
+            before = first.text()
+            for value in (button(other, "Next step"), "tt1:think:step=4", f"{button(other, 'Next step')}x"):
+                click = await fake.click(first, MENU_ID, user_id=ASKER, values=[value])
+                note = only(await fake.answered(click))
+                assert note.ephemeral and note.data["content"] == FOREIGN, value
+                assert "secret plans" not in note.text() and first.text() == before and not click.edits
 
     run(scenario)
 
