@@ -250,6 +250,9 @@ async def test_hidden_commands_cannot_be_typed_or_suggested(database_url: str): 
         for typo, hidden in (("/answr", "/answer"), ("/revael", "/reveal"), ("/forgetm", "/forgetme")):
             refused = await cls.say("bo", typo)
             assert f"`{hidden}`" not in refused.message, "a hidden command is never suggested"
+        for name in HIDDEN:
+            refused = await cls.say("bo", f"/help {name}")
+            assert refused.kind is Kind.USER_ERROR and "There is no command" in refused.message, "nor explained"
 
 
 async def test_a_choice_runs_only_in_the_conversation_it_was_given_in(database_url: str):  # noqa: F811
