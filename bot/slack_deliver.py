@@ -210,12 +210,13 @@ class Courier:
         """Upload pictures to the learner's DM with the bot; what went wrong, or None."""
         if not images:
             return None
-        channel = origin.channel if _bot_dm(origin) else await self._dm_channel(origin.user)
+        channel = origin.channel if _bot_dm(origin) else await self.dm_channel(origin.user)
         if channel is None:
             return "no direct message channel"
         return await upload_images(self.client, images, channel, None)
 
-    async def _dm_channel(self, user: str) -> str | None:
+    async def dm_channel(self, user: str) -> str | None:
+        """The learner's DM with the bot (conversations.open, remembered); None when Slack says no."""
         if user not in self._dms:
             try:
                 response = await self.client.conversations_open(users=user)

@@ -31,6 +31,9 @@ environment, and is treated alike)::
     │       -> leaves as /quit does, history saved; never a traceback
     ├── TokenGone            bot/discord_deliver.py  a Discord interaction's 15-minute token has run out
     │       -> the click's answer comes as a new message instead of an edit; the learner sees no error
+    ├── OverBudget           core/cooldown.py  a tutor step would run a model inside the learner's cooldown
+    │       -> the cooldown's words (`core.policy.Kind.COOLDOWN`); not a UserError, so no handler's
+    │          `except UserError` swallows it on its way to the policy
     ├── NoQuestion           core/tutor/questions.py this sentence gives no fair quiz question with this
     │                                          model (too few distinct options)
     │       -> the pool or the quiz tries another sentence; the learner sees no error

@@ -206,9 +206,26 @@ class Registry:
         return len(self._commands)
 
     def get(self, name: str) -> Command:
-        key = clean_text(str(name)).text.strip().lstrip("/").lower()
+        """Any command by name, hidden ones included (an action names them)."""
+        key = _key(name)
         if key in self._commands:
             return self._commands[key]
-        close = difflib.get_close_matches(key[:SHOWN_CHARS], list(self._commands), n=1, cutoff=0.5)
+        raise self._unknown(key)
+
+    def typed(self, name: str) -> Command:
+        """A command a learner typed: a hidden one is answered as if it did not exist, so its name
+        neither runs it (a quiz's answer key, a skipped confirmation) nor is suggested."""
+        key = _key(name)
+        found = self._commands.get(key)
+        if found is None or found.hidden:
+            raise self._unknown(key)
+        return found
+
+    def _unknown(self, key: str) -> UserError:
+        close = difflib.get_close_matches(key[:SHOWN_CHARS], [c.name for c in self.visible()], n=1, cutoff=0.5)
         hint = f" Did you mean `/{close[0]}`?" if close else ""
-        raise UserError(f"There is no command {shown('/' + key)}.{hint} Type `/help` for the list.")
+        return UserError(f"There is no command {shown('/' + key)}.{hint} Type `/help` for the list.")
+
+
+def _key(name: str) -> str:
+    return clean_text(str(name)).text.strip().lstrip("/").lower()

@@ -74,6 +74,49 @@ class RoundStore:
                                 .where(answers.c.round_id == round_id).order_by(answers.c.id))
             return [Answer(r.learner, r.choice, bool(r.correct), r.points) for r in rows]
 
+    def asked_since(self, asker: str, since: float, *, besides: str = "") -> list[float]:
+        """When each round this learner asked since `since` was opened, oldest first (the per-minute
+        limit); rounds of the purpose `besides` not counted."""
+        with self.db.begin() as conn:
+            return [float(r.created) for r in conn.execute(
+                sa.select(rounds.c.created).where(rounds.c.asker == asker, rounds.c.created > since,
+                                                  rounds.c.purpose != besides)
+                .order_by(rounds.c.created))]
+
+    def open_count(self, asker: str, since: float, *, besides: str = "") -> int:
+        """This learner's rounds still waiting for an answer, of those opened since `since`; rounds of the
+        purpose `besides` not counted."""
+        with self.db.begin() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(rounds).where(
+                rounds.c.asker == asker, rounds.c.revealed.is_(None), rounds.c.created > since,
+                rounds.c.purpose != besides)).scalar_one())
+
+    def close_open(self, asker: str, purpose: str, now: float) -> int:
+        """Close this learner's unanswered rounds of one purpose (a lesson moved on from its question)."""
+        with self.db.begin() as conn:
+            return conn.execute(sa.update(rounds).where(rounds.c.asker == asker, rounds.c.purpose == purpose,
+                                                        rounds.c.revealed.is_(None)).values(revealed=now)).rowcount
+
+    def trim(self, asker: str, keep: int, stale_before: float) -> int:
+        """Delete this learner's rounds past their newest `keep`, closed or stale ones only (an open round
+        is never taken from under its answerers); returns how many went. Their answers stay (progress)."""
+        with self.db.begin() as conn:
+            older = sa.select(rounds.c.id).where(rounds.c.asker == asker).order_by(
+                rounds.c.created.desc(), rounds.c.id).offset(keep)
+            ids = [r.id for r in conn.execute(older)]
+            if not ids:
+                return 0
+            return conn.execute(sa.delete(rounds).where(
+                rounds.c.id.in_(ids), sa.or_(rounds.c.revealed.is_not(None), rounds.c.created < stale_before))
+            ).rowcount
+
+    def answered_unrevealed(self, learner: str) -> set[str]:
+        """The rounds this learner answered that are still waiting for their reveal."""
+        with self.db.begin() as conn:
+            return {r.round_id for r in conn.execute(
+                sa.select(answers.c.round_id).join(rounds, rounds.c.id == answers.c.round_id)
+                .where(answers.c.learner == learner, rounds.c.revealed.is_(None)))}
+
     def choice_of(self, round_id: str, learner: str) -> int | None:
         with self.db.begin() as conn:
             row = conn.execute(sa.select(answers.c.choice).where(answers.c.round_id == round_id,

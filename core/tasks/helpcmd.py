@@ -34,7 +34,7 @@ SHAPED = ("layer", "head")
 
 def run_help(ctx: TaskContext, args: dict[str, Any]) -> Result:
     if args.get("command"):
-        return _one(ctx, ctx.registry.get(args["command"]))
+        return _one(ctx, ctx.registry.typed(args["command"]))  # a hidden step has no help: it is never typed
     rows = tuple((f"/{c.name}", c.description, c.examples[0] if c.examples else f"/{c.name}")
                  for c in ctx.registry.visible())
     return Result(

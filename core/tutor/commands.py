@@ -1,23 +1,45 @@
 """The tutor's commands, bound to one `Tutor` (core/tutor/service.py): `build_registry()` adds them.
 
 Visible: /quiz, /learn, /progress, /review, /mydata, /forget, /board, /leaderboard. Hidden (reached
-through buttons only): /answer, /reveal, /explore, /lesson, /forgetme. None runs a model on the
-request path except a cold pool's first question and a lesson's worked run, so none spends the cooldown;
-every one is `personal` (the policy passes who asks and where).
+through buttons only, never typed: core/registry.py `Registry.typed`): /answer, /reveal, /explore,
+/lesson, /forgetme. Every one is `personal` (the policy passes who asks and where, and their budget).
+None declares a model, yet some run one on the request path (a cold pool's question, /review's fresh
+one, "Open as", a lesson's prediction and run): each handler sees a model store that charges the
+learner's budget on the first model it hands out (`core.cooldown.ChargedModels`), so every model run a
+learner causes is under their one cooldown, and a ready question costs nothing.
 """
 from __future__ import annotations
 
+import dataclasses
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from core.context import TaskContext
+from core.cooldown import ChargedModels
 from core.registry import Command, Option
 from core.results import Result
 from core.tutor import board, data, lesson_path, lessons, progress, quiz
 from core.tutor.service import Tutor
 
+Handler = Callable[["Handlers", TaskContext, dict[str, Any]], Result]
+
+
+def charged(handler: Handler) -> Handler:
+    """The handler with a model store that charges the request's budget (when the policy gave one)."""
+
+    @functools.wraps(handler)
+    def run(self: Handlers, ctx: TaskContext, args: dict[str, Any]) -> Result:
+        budget = args.get("budget")
+        if budget is not None:
+            ctx = dataclasses.replace(ctx, models=ChargedModels(ctx.models, budget))
+        return handler(self, ctx, args)
+
+    return run
+
 
 class Handlers:
-    """Each command's handler, bound to the engine's one `Tutor`."""
+    """Each command's handler, bound to the engine's one `Tutor`; every one charges model runs."""
 
     def __init__(self, tutor: Tutor) -> None:
         self.tutor = tutor
@@ -60,6 +82,16 @@ class Handlers:
 
     def leaderboard(self, ctx: TaskContext, args: dict[str, Any]) -> Result:
         return board.leaderboard(self.tutor, ctx, args)
+
+
+def _charge_all(cls: type) -> None:
+    """Every public handler of `cls` charged: a command added later cannot forget it."""
+    for name, value in list(vars(cls).items()):
+        if callable(value) and not name.startswith("_"):
+            setattr(cls, name, charged(value))
+
+
+_charge_all(Handlers)
 
 
 def _main(name: str, description: str, max_length: int) -> Option:

@@ -14,14 +14,18 @@ The secret is `TUTOR_SECRET`, or a random one generated into the cache dir on fi
 - spaced review items: the question kinds answered wrongly, when each is due next;
 - the lesson in progress: its position and, only while it runs, the learner's own sentence
   ("use my own sentence"); which lessons are finished;
-- quiz rounds the learner started (the question, its kind, the place's key), dropped after 7 days;
+- quiz rounds the learner started (the question, its kind, the place's key), dropped after 7 days, and
+  past their newest `Limits.kept` (core/tutor/service.py) the oldest closed ones as new ones open;
 - on a study group's board, only after joining it: the display name the learner chose.
 
 No platform user id or user name is kept, and no message text is kept under the learner's key beyond
 that lesson sentence. Apart from the learner's records: an answer that carries buttons keeps the command
 and its typed text for 7 days under a short run id (core/store/runs.py), so a click can run it again;
 that row names no learner, so `/mydata` cannot show it and `/forget` cannot find it; it expires on its
-own. `/mydata` shows everything kept under the learner's key as JSON; `/forget` deletes all of it;
+own. One random key in `tutor_meta` seals every button for its conversation (core/actions.py); it names
+no one. `/mydata` shows everything kept under the learner's key as JSON (a round not yet revealed
+without its key and reasons, and an answer to it without its verdict: core/tutor/data.py); `/forget`
+deletes all of it;
 learners inactive for `TUTOR_RETENTION_DAYS` (180 by default) are deleted by a purge that runs at start and then daily.
 
 **Forgetting, all the way.** `/forget` also clears the tutor's memory that the learner was active in the

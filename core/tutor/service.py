@@ -50,6 +50,22 @@ IDLE_POLL_S = 1.0
 BETWEEN_REFILLS_S = 0.05
 
 
+@dataclass(frozen=True)
+class Limits:
+    """How many quiz rounds one learner may start: so no one grows the database, or the key pool's
+    use, without bound (core/tutor/quiz.py answers the excess with a note). A `Tutor`'s own, so a test
+    or the bench can change them."""
+
+    open_rounds: int = 5
+    """Questions of theirs waiting for an answer at once (those opened in the last `open_for_s`)."""
+    per_minute: int = 6
+    """Questions they may start in any 60 seconds (quizzes, reviews, a lesson's questions)."""
+    kept: int = 100
+    """Rounds kept per asker: opening one past it deletes their oldest closed rounds (answers stay)."""
+    open_for_s: float = 3600.0
+    """A question left unanswered this long stops counting as open (and may be trimmed)."""
+
+
 @dataclass
 class State:
     settings: Settings
@@ -72,6 +88,7 @@ class Tutor:
         self._purged_at = float("-inf")
         self._task: asyncio.Task[None] | None = None
         self._touched: OrderedDict[str, float] = OrderedDict()
+        self.limits = Limits()
 
     def state(self, ctx: TaskContext) -> State:
         with self._lock:
