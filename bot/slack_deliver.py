@@ -195,7 +195,7 @@ class Courier:
 
     async def _code_to_dm(self, origin: Origin, result: Result) -> str | None:
         """Upload the code as a file to the learner's DM with the bot; what went wrong, or None."""
-        channel = origin.channel if _bot_dm(origin) else await self._dm_channel(origin.user)
+        channel = origin.channel if _bot_dm(origin) else await self.dm_channel(origin.user)
         if channel is None:
             return "no direct message channel"
         return await upload_text(self.client, result.code, result.code_file, channel, None)

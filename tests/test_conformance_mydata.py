@@ -43,6 +43,8 @@ async def test_mydata_of_forty_quizzes_reaches_the_learner_complete(driver: Driv
     asked = await driver.ask(user, "/quiz cls-id")
     choice = next(label for label in asked.actions if label.startswith("A"))
     await driver.choose(user, asked, choice)
+    if "Reveal" in asked.actions:  # a channel round: until its reveal, /mydata rightly withholds the key
+        await driver.choose(user, asked, "Reveal")
     learner = learner_in(await driver.ask(user, "/mydata"))
     made = copy_rounds(product, learner, QUIZZES - 1)
 
