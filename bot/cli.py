@@ -155,8 +155,9 @@ def main(argv: list[str] | None = None) -> int:
         return _bench(bench_argv)
     parser = _parser()
     args = parser.parse_args(argv)
-    args.env = _platform_env(load_dotenv(), args)
     try:
+        args.env = _platform_env(load_dotenv(), args)  # read as docker compose reads it (core/settings.py)
+        os.environ.update(args.env)  # as compose's env_file: HF_HOME, HF_HUB_OFFLINE, proxies... reach the libraries
         settings = Settings.from_env(args.env, pack=args.pack)
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)

@@ -480,11 +480,11 @@ def _needs_hub(spec: ModelSpec) -> bool:
 
 
 def _require_hub(ids: list[str]) -> None:
-    from core.models import hub_reachable
+    from core.models import hub_offline, hub_reachable
 
     if not hub_reachable():
         shown = ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
-        offline = " (HF_HUB_OFFLINE is set)" if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true") else ""
+        offline = " (HF_HUB_OFFLINE is set)" if hub_offline() else ""
         raise PullError(
             f"Cannot reach the Hugging Face Hub{offline} to download {shown}. Run `tutor models pull` on a machine "
             "with network and share its Hugging Face cache (HF_HOME), build the image there with "

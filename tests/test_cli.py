@@ -47,10 +47,18 @@ def test_invalid_configuration_is_one_message_not_a_traceback(tmp_path):
     assert "Traceback" not in done.stderr
 
 
-def test_dotenv_file_is_read(tmp_path):
-    (tmp_path / ".env").write_text("TUTOR_PACK=offline\n")
+def test_dotenv_file_is_read_as_compose_reads_it(tmp_path):
+    (tmp_path / ".env").write_text('TUTOR_PACK=offline # the offline pack\nTUTOR_WORKERS="1" # quoted\n')
     done = tutor("ask", "/models", tmp_path=tmp_path)
-    assert done.returncode == 0 and "Model pack offline" in done.stdout
+    assert done.returncode == 0, done.stderr
+    assert "Model pack offline" in done.stdout
+
+
+def test_a_dotenv_line_that_is_no_setting_is_one_configuration_error(tmp_path):
+    (tmp_path / ".env").write_text("TUTOR_PACK=offline\nTUTOR_WORKERS 2\n")
+    done = tutor("ask", "/models", tmp_path=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == "Configuration error: .env line 2 is not KEY=VALUE: `TUTOR_WORKERS 2`."
 
 
 def test_chat_loop_answers_until_quit(tmp_path):
