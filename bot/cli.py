@@ -13,6 +13,7 @@ import textwrap
 import traceback
 from pathlib import Path
 
+from bot import tempdir
 from core.settings import ConfigError, Settings, load_dotenv
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USER = 0, 1, 2
@@ -162,9 +163,16 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return EXIT_USER
+    temp = tempdir.find(settings.cache_dir)  # before torch, transformers or matplotlib is imported
+    tempdir.use(temp)
+    if temp.path is None and args.cmd != "doctor":  # the doctor reports it with the rest
+        print(f"Configuration error: {temp.line(settings.cache_dir)}", file=sys.stderr)
+        return EXIT_USER
     args.secrets = _secrets(settings, args.env)
     _setup_logging(settings, args.secrets, verbose=args.verbose,
                    console=args.cmd in ("ask", "chat", "tour", "doctor", "models", "rotate-secret"))
+    if temp.fallback and temp.path is not None:
+        logging.getLogger("tutor").info("%s", temp.line(settings.cache_dir))
     if args.cmd == "serve-models":  # TUTOR_BACKEND=ray's deployments: bot/serve_models.py
         from bot.serve_models import main as serve_models
         return serve_models(settings, args)
