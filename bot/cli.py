@@ -77,20 +77,25 @@ def _shared(parser: argparse.ArgumentParser, *, top: bool) -> None:
                         help="log every request and model load, and a traceback with an error")
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+class _Version(argparse.Action):
+    """`--version`, read from the package metadata only when asked (the lookup costs about 0.1 s of a start)."""
 
-    try:
-        return version("transformers-tutor")
-    except PackageNotFoundError:  # a source tree run with PYTHONPATH, never installed
-        return "unknown (not installed)"
+    def __call__(self, parser: argparse.ArgumentParser, *_args: object, **_kwargs: object) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("transformers-tutor")
+        except PackageNotFoundError:  # a source tree run with PYTHONPATH, never installed
+            found = "unknown (not installed)"
+        print(f"{parser.prog} {found}")
+        parser.exit()
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tutor", description="Learn Hugging Face Transformers by asking a bot.",
                                      epilog=SHARED)
     _shared(parser, top=True)
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="print the installed version and exit")
     sub = parser.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
     ask = _command(sub, "ask")
     ask.add_argument("line", nargs="+", help='one command as typed in chat, e.g. "/sentiment I love this"')

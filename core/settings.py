@@ -2,6 +2,11 @@
 
 Every variable here is documented in `.env.example`. Invalid configuration raises
 `ConfigError` with one clear message; the CLI prints it and exits non-zero.
+
+`.env` is read with Docker Compose's rules (`read_env_file`). Validation stays this small table, not
+pydantic-settings: a pydantic-settings twin of `Settings` took about 240 ms to import and validate against
+about 22 ms here (same run, fresh processes; pydantic is otherwise not imported by `tutor ask`), and its
+errors are several lines that name the field, not the variable and its allowed range.
 """
 from __future__ import annotations
 
