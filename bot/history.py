@@ -24,11 +24,9 @@ from core.text import clean_text
 
 LIMIT = 1000
 DAMAGED = ".damaged"
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: no lock (and no readline history either)
-    fcntl = None  # type: ignore[assignment]
+LOCK_TIMEOUT_S = 30.0
+"""A session holds the lock only to merge a file of at most `LIMIT` lines; past this wait, saving gives up with
+one sentence (filelock's Timeout is an OSError) rather than hang the chat's exit."""
 
 
 class History:
@@ -111,13 +109,10 @@ class History:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        """An exclusive lock on a file beside the history (the history itself is replaced, not locked)."""
-        if fcntl is None:  # pragma: no cover
+        """An exclusive lock on a file beside the history (the history itself is replaced, not locked), on
+        every OS (filelock: flock on POSIX, msvcrt on Windows). A new FileLock per call: each holds its own
+        descriptor, so two sessions, or two threads of one, exclude each other."""
+        from filelock import FileLock
+
+        with FileLock(self.path.with_name(self.path.name + ".lock"), timeout=LOCK_TIMEOUT_S):
             yield
-            return
-        with open(self.path.with_name(self.path.name + ".lock"), "a") as lock:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock.fileno(), fcntl.LOCK_UN)

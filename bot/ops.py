@@ -195,6 +195,7 @@ def doctor(settings: Settings, env: Mapping[str, str], hub_ok: Callable[[], bool
     problem = cache_problem(settings)
     if problem:
         report.problem(problem)
+    _doctor_temp(settings, report)
     _doctor_tokens(env, report)
     _doctor_run(settings, env, report)
     _doctor_database(settings, report)
@@ -204,6 +205,17 @@ def doctor(settings: Settings, env: Mapping[str, str], hub_ok: Callable[[], bool
     verdict = "ready" if not report.problems else "not ready"
     report.add(f"Summary: {verdict}: {report.problems} problem(s), {report.warnings} warning(s).")
     return report
+
+
+def _doctor_temp(settings: Settings, report: Report) -> None:
+    """Where temporary files go: the system's folder, the data folder's on a read-only root, or nowhere."""
+    from bot.tempdir import find
+
+    temp = find(settings.cache_dir)
+    if temp.path is None:
+        report.problem(temp.line(settings.cache_dir))
+    else:
+        report.add(temp.line(settings.cache_dir))
 
 
 def _doctor_tokens(env: Mapping[str, str], report: Report) -> None:
@@ -480,11 +492,11 @@ def _needs_hub(spec: ModelSpec) -> bool:
 
 
 def _require_hub(ids: list[str]) -> None:
-    from core.models import hub_reachable
+    from core.models import hub_offline, hub_reachable
 
     if not hub_reachable():
         shown = ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
-        offline = " (HF_HUB_OFFLINE is set)" if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true") else ""
+        offline = " (HF_HUB_OFFLINE is set)" if hub_offline() else ""
         raise PullError(
             f"Cannot reach the Hugging Face Hub{offline} to download {shown}. Run `tutor models pull` on a machine "
             "with network and share its Hugging Face cache (HF_HOME), build the image there with "

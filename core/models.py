@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import shutil
-import socket
 import tempfile
 import threading
 import time
@@ -20,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 from safetensors import SafetensorError
 
@@ -210,16 +208,30 @@ class ModelStore:
         )
 
 
+def hub_offline() -> bool:
+    """HF_HUB_OFFLINE (or TRANSFORMERS_OFFLINE) as huggingface_hub itself reads it (1, true, yes or on, in any
+    case), once, when it is first imported: the one reading of it in the tutor, so it means here what it
+    means to every download. (`tutor` exports `.env` into the environment before that import: bot/cli.py.)"""
+    from huggingface_hub import constants
+
+    return constants.HF_HUB_OFFLINE
+
+
 def hub_reachable(timeout_s: float = 3.0) -> bool:
-    """A quick TCP check of the Hub endpoint, so a missing network fails in seconds."""
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+    """Whether the Hub (HF_ENDPOINT) answers, asked through huggingface_hub's own HTTP session: its proxies
+    (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), certificates and headers, as a download would go; a short time-out,
+    so a missing network fails in seconds. Any HTTP answer counts: the Hub is there."""
+    if hub_offline():
         return False
-    url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    from huggingface_hub import constants
+    from huggingface_hub.utils import get_session
+
     try:
-        with socket.create_connection((url.hostname or "", url.port or 443), timeout=timeout_s):
-            return True
-    except OSError:
+        get_session().head(constants.ENDPOINT, timeout=timeout_s)
+    except Exception as exc:  # noqa: BLE001 - any failure (DNS, refused, proxy, TLS, time-out) means unreachable
+        log.debug("the Hub at %s does not answer: %s", constants.ENDPOINT, exc)
         return False
+    return True
 
 
 _KIND_SIGNS: dict[str, Callable[[Any], bool]] = {

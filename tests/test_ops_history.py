@@ -297,3 +297,24 @@ def test_forget_in_the_console_deletes_its_chat_history(tmp_path: Path, chats: l
     chat.type("/quit")
     assert chat.wait() == 0, chat.text
     assert saved(cache) == ["/help models"], "only what was typed after /forget"
+
+
+def test_a_history_locked_too_long_by_another_session_is_one_sentence_not_a_hang(tmp_path: Path,
+                                                                                monkeypatch) -> None:
+    """The lock is filelock's (flock here, msvcrt on Windows, where raw fcntl had no lock at all): a session
+    that holds it past LOCK_TIMEOUT_S makes this save give up with one sentence, and nothing is lost from the
+    file; the next save, once the lock is free, keeps this session's lines."""
+    from filelock import FileLock
+
+    import bot.history
+
+    path = tmp_path / "chat-history"
+    path.write_text("/help\n")
+    monkeypatch.setattr(bot.history, "LOCK_TIMEOUT_S", 0.05)
+    history = History(path)
+    history.add("/models")
+    with FileLock(tmp_path / "chat-history.lock"):
+        problem = history.save()
+    assert problem is not None and problem.startswith(f"Chat history not saved to {path}: ") and problem.endswith(".")
+    assert path.read_text() == "/help\n"
+    assert history.save() is None and History(path).load() == ["/help", "/models"]
