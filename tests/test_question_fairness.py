@@ -29,6 +29,7 @@ from __future__ import annotations
 import itertools
 import random
 import re
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -72,6 +73,8 @@ class Figures:
     items: int
     made: list[Question] = field(default_factory=list)
     refused: Counter[str] = field(default_factory=Counter)
+    seconds: tuple[float, float] = (0.0, 0.0)
+    """Measuring the items (the model runs), posing the questions."""
 
     def shares(self) -> list[float]:
         places = Counter(q.key for q in self.made)
@@ -90,6 +93,7 @@ def generate(engine: Engine, kind: Kind, seed: int = 19) -> Figures:
     ctx = context_of(engine)
     runs: list[Any] = []
     figures = Figures(engine.pack.name, kind.name, 0)
+    started = time.perf_counter()
     for item in items_of(kind):
         try:
             runs.append(kind.build.measure(ctx, item))
@@ -97,9 +101,11 @@ def generate(engine: Engine, kind: Kind, seed: int = 19) -> Figures:
             figures.refused[f"item: {exc}"[:60]] += 1
     figures.items = len(runs)
     assert runs, f"no item of {kind.name} could be measured on {engine.pack.name}: {figures.refused}"
+    measured = time.perf_counter()
     pool, rng = QuestionPool([kind], rng=random.Random(seed)), random.Random(seed)
     for _ in range(QUESTIONS):
         figures.made.append(pose(kind, runs, pool.draw(kind.name), rng, figures.refused))
+    figures.seconds = (measured - started, time.perf_counter() - measured)
     return figures
 
 
@@ -285,7 +291,8 @@ def report(f: Figures, rules: dict[str, float], ties: int) -> str:
     return (f"{f.pack:8} {f.kind:15} items {f.items:3} (asked {len({q.subject for q in f.made}):2})  places "
             + " ".join(f"{letter} {share:.0%}" for letter, share in zip(LETTERS, f.shares(), strict=True))
             + f"  best rule {best!r} {rules[best]:.0%} (chance {CHANCE:.0%})  longest {rules['longest']:.0%}"
-            + f"  near-ties {ties}  refused {refused} {dict(f.refused)}")
+            + f"  near-ties {ties}  refused {refused} {dict(f.refused)}"
+            + f"  ({f.seconds[0]:.1f} s measuring, {f.seconds[1]:.1f} s posing)")
 
 
 @pytest.fixture(scope="module", params=("tiny", "offline"))

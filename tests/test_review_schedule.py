@@ -129,3 +129,22 @@ def test_migration_v4_brings_a_v3_database_its_cards_and_lesson_steps_keeping_it
     store.put_review("a" * 64, after, NOW)
     assert store.review("a" * 64, "cls-id") == after
     db.close()
+
+
+async def test_a_missed_lesson_check_comes_back_as_a_new_item_of_that_lesson(tmp_path: Path):
+    """Not the same check reshuffled: the lesson's own kind of question on a text, whose answer moves
+    the check's card."""
+    with study_group(sqlite_url(tmp_path)) as cls:
+        step = await cls.say("ada", "/learn", direct=True)
+        for _ in range(4):
+            step = await cls.click("ada", button(step, "Next"), direct=True)
+        check = question_of(cls, step)
+        assert check.kind == "lesson:sentiment", check.kind
+        await cls.click("ada", button(step, LETTERS[(check.key + 1) % 4]), direct=True)
+        cls.clock.now += DAY
+        review = await cls.say("ada", "/review", direct=True)
+        fresh = question_of(cls, review)
+        assert fresh.kind == "lesson:sentiment" and "/sentiment" in fresh.prompt and fresh.inputs.get("text")
+        await cls.click("ada", button(review, LETTERS[fresh.key]), direct=True)
+        rows = rows_of(cls.engine.settings.database_url)["tutor_reviews"]
+        assert [(r["kind"], r["misses"], r["streak"]) for r in rows] == [("lesson:sentiment", 1, 1)]

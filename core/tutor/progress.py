@@ -82,9 +82,14 @@ def review(tutor: Tutor, ctx: TaskContext, args: dict[str, Any]) -> Result:
 
 
 def _fresh(tutor: Tutor, state: Any, ctx: TaskContext, kind: str, seen: Seen) -> Any:
-    """A new question of the kind, on a text the learner has not met in it lately."""
+    """A new question of the kind, on a text the learner has not met in it lately. A missed lesson check
+    comes back as a new item of that lesson: its prediction's kind on a new text (answering it moves the
+    check's card), or, where this pack cannot ask that kind, the check itself."""
     lesson = lesson_path.by_check_kind(kind)
     if lesson is not None:
+        question = _fresh(tutor, state, ctx, lesson.kind, seen) if lesson.kind in state.kinds else None
+        if question is not None:
+            return dataclasses.replace(question, kind=kind)
         return lesson_path.check_question(lesson, tutor.clock())
     if kind not in state.kinds:
         return None

@@ -5,6 +5,7 @@ same call and prints the key.
 """
 from __future__ import annotations
 
+import dataclasses
 import random
 from dataclasses import dataclass
 from typing import Any
@@ -127,6 +128,8 @@ class Split:
     """The marker the tokenizer puts on a word's first piece (`▁` for SentencePiece), or ""."""
     rest: str
     """The marker on the pieces that continue a word (WordPiece's `##`), or ""."""
+    others: tuple[tuple[str, ...], ...] = ()
+    """Other cuts of the word into as many pieces the vocabulary holds (`_segmentations`)."""
 
     @property
     def parts(self) -> list[str]:
@@ -150,7 +153,8 @@ def measure_split(ctx: TaskContext, item: Item) -> Split:
     first = next((m for m in ("▁", "Ġ") if raw[0].startswith(m)), "")
     if rest and not all(t.startswith(rest) for t in raw[1:]):
         raise NoQuestion(f"{item.text!r} splits into more than one word")
-    return Split(loaded, head, item.text, raw, _vocab(tok), first, rest)
+    found = Split(loaded, head, item.text, raw, _vocab(tok), first, rest)
+    return dataclasses.replace(found, others=tuple(o for o in _segmentations(found) if list(o) != found.parts))
 
 
 def split(s: Split, rng: random.Random) -> Question:
@@ -158,7 +162,7 @@ def split(s: Split, rng: random.Random) -> Question:
     wordpiece = bool(s.rest)
     how = ("WordPiece takes the longest piece its vocabulary holds from the start of the word, then the longest "
            "piece that continues it (`##`)" if wordpiece else "the tokenizer applies its learned merges in order")
-    others = [o for o in _segmentations(s) if list(o) != parts]
+    others = list(s.others)
     rng.shuffle(others)
     key = s.shown(parts)
     wrong = [(s.shown(o), _split_reason(s, o, how)) for o in others]
