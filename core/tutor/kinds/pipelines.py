@@ -281,11 +281,11 @@ def _name_item(text: str) -> Item | None:
 
 
 KINDS = (
-    Kind("sentiment-90", "pipelines", "how sure /sentiment is", "sentiment", Steps(measure_sentiment, sentiment),
-         bank.SENTIMENT, lambda text: Item(text), ("classifier",)),
+    Kind("sentiment-90", "pipelines", "what score /sentiment gives a label", "sentiment",
+         Steps(measure_sentiment, sentiment), bank.SENTIMENT, lambda text: Item(text), ("classifier",)),
     Kind("fillmask-top", "pipelines", "fill-mask's top guess", "fillmask", Steps(measure_fill, fill), bank.FILL,
          _fill_item, ("masked-lm",)),
-    Kind("ner-type", "pipelines", "which entity type NER gives a name", "ner", Steps(measure_ner, ner), bank.NAMES,
+    Kind("ner-type", "pipelines", "which label NER gives a word", "ner", Steps(measure_ner, ner), bank.NAMES,
          _name_item, ("token-classifier",)),
     Kind("zeroshot-label", "pipelines", "which label zero-shot picks", "zeroshot", Steps(measure_zeroshot, zeroshot),
          bank.LABELS, lambda text: Item(text, extra=DEFAULT_LABELS), ("nli", "embedding")),

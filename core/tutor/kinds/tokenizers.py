@@ -164,6 +164,7 @@ def split(s: Split, rng: random.Random) -> Question:
            "piece that continues it (`##`)" if wordpiece else "the tokenizer applies its learned merges in order")
     others = list(s.others)
     rng.shuffle(others)
+    others.sort(key=lambda o: len(o) != len(parts))  # as many pieces as the real split first: no length cue
     key = s.shown(parts)
     wrong = [(s.shown(o), _split_reason(s, o, how)) for o in others]
     ids = tok.convert_tokens_to_ids(s.raw)
@@ -184,20 +185,20 @@ def split(s: Split, rng: random.Random) -> Question:
 
 
 def _segmentations(s: Split) -> list[tuple[str, ...]]:
-    """Other ways to cut the word into as many pieces as the real split, each a piece the vocabulary
-    holds with the tokenizer's markers: the same length as the real split on the page, so only the rule
-    the tokenizer follows tells them apart."""
-    joined, most = "".join(s.parts), len(s.raw)
-    found: list[tuple[str, ...]] = []
+    """Other ways to cut the word into pieces the vocabulary holds (each with the tokenizer's markers),
+    as many as the real split (the same length on the page, so only the rule the tokenizer follows
+    tells them apart) or one more, for a word with few cuts of its own length."""
+    joined, most = "".join(s.parts), len(s.raw) + 1
+    found: dict[int, list[tuple[str, ...]]] = {most - 1: [], most: []}  # by number of pieces, each capped
     budget = [SEGMENTATIONS * 20]
 
     def walk(start: int, parts: list[str]) -> None:
         budget[0] -= 1
-        if len(found) >= SEGMENTATIONS or budget[0] <= 0:
+        if all(len(f) >= SEGMENTATIONS // 2 for f in found.values()) or budget[0] <= 0:
             return
         if start == len(joined):
-            if len(parts) == most:
-                found.append(tuple(parts))
+            if len(found.get(len(parts), [None] * SEGMENTATIONS)) < SEGMENTATIONS // 2:
+                found[len(parts)].append(tuple(parts))
             return
         if len(parts) == most:
             return
@@ -207,7 +208,7 @@ def _segmentations(s: Split) -> list[tuple[str, ...]]:
                 walk(end, [*parts, part])
 
     walk(0, [])
-    return found
+    return [*found[most - 1], *found[most]]
 
 
 def _split_reason(s: Split, other: tuple[str, ...], how: str) -> str:
