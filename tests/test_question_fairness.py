@@ -334,3 +334,25 @@ def test_a_leaky_arrangement_is_caught():
     figures = Figures("test", "x", 1, made)
     assert figures.shares()[0] == 1.0
     assert accuracy(made, RULES["longest"]) == 1.0 and accuracy(made, RULES["the only several words"]) == 1.0
+
+
+def test_a_near_tie_and_an_impossible_distractor_are_caught(tiny_engine: Engine):
+    """The other two measures can fail too: a key that leads by 0.02, and a split into a piece that the
+    vocabulary lacks (or a continuation without its `##`)."""
+    from dataclasses import replace
+
+    from core.results import Table
+
+    tied = Question(kind="next-word", topic="generation", prompt="?", options=("␣a", "␣b", "␣c", "␣d"), key=0,
+                    why=("", "", "", ""), model="-", code="", table=Table(("token", "p"), (("␣a", "0.30"),
+                                                                                         ("␣b", "0.28"))))
+    assert near_tie(tied, tiny=False) == "key leads by 0.0200"
+    assert near_tie(replace(tied, table=Table(("token", "p"), (("␣a", "0.30"), ("␣b", "0.20")))), False) is None
+    kind = all_kinds()["token-split"]
+    assert isinstance(kind.build, Steps)
+    split = kind.build.pose(kind.build.measure(context_of(tiny_engine), Item("unbelievably")), Draw(1))
+    assert not impossible(split, tiny_engine)
+    wrong = 1 if split.key != 1 else 2
+    for bad in ("unbelievab ##ly", "un bel ##ie ##va ##bly", "unb ##elievably"):
+        options = tuple(bad if i == wrong else o for i, o in enumerate(split.options))
+        assert impossible(replace(split, options=options), tiny_engine) == [bad]

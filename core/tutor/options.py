@@ -6,19 +6,20 @@ closest to all the others (distractors made by perturbing the key cluster around
 bracketed one, the first label the prompt names. Every kind builds its options here:
 
 - `arrange`: options with no natural order (tokens, labels, spans, splits). From the kind's candidate
-  distractors (most plausible first) it picks the three that leave the key's rank by length, by
-  closeness to the others and by where it appears in the prompt at random targets, and that never
-  leave the key alone with a visible feature (brackets, `##`, a space marker, digits...).
+  distractors (most plausible first) it picks the three that leave the key where the draw's `aims`
+  say by length, by closeness to the others and by where it appears in the prompt's text, and that
+  never leave the key alone with a visible feature (brackets, `##`, a space marker, digits...).
 - `ranked`: numbers, shown in ascending order; the key's rank among them is the place drawn.
-- `banded`: a score as four ranges, low to high, whose cut points are chosen so that the value falls
-  in the range at the place drawn, never close to a cut.
+- `banded`: a score as four adjacent ranges of one width, low to high, the value in the range at the
+  place drawn and never close to a cut.
 - `lead`: an argmax question (the top token, the top label) is asked only when the key leads its
   runner-up by `MARGIN`; a near-tie is `NoQuestion`.
+- `whole_words`: distractor tokens a model of the key's tokenizer family could answer with.
 
-Where the key goes is the caller's `Draw.place`: the question pool deals places per kind from a
-shuffled deck (core/tutor/pool.py), so each letter holds a quarter of a kind's keys over any run of
-questions, not just on average. tests/test_question_fairness.py generates 200 questions per kind
-on each pack and measures all of this.
+Where the key goes is the caller's `Draw.place`: the question pool deals places (and aims) per kind
+from shuffled decks (core/tutor/pool.py), so each letter holds a quarter of a kind's keys over any
+run of questions, not just on average; an item that cannot meet a draw gives way to another.
+tests/test_question_fairness.py generates 200 questions per kind on each pack and measures all this.
 """
 from __future__ import annotations
 
@@ -120,17 +121,6 @@ FEATURES: dict[str, Callable[[str], bool]] = {
     "punctuation": lambda s: bool(s.strip()) and not any(ch.isalnum() for ch in s),
     "position": lambda s: "(token " in s,
 }
-
-
-def odd_ones(options: Sequence[str]) -> dict[str, int]:
-    """For each feature that exactly one option has (or exactly one lacks), that option's index."""
-    found = {}
-    for name, has in FEATURES.items():
-        marks = [has(o) for o in options]
-        for value in (True, False):
-            if marks.count(value) == 1 and len(options) > 2:
-                found[name] = marks.index(value)
-    return found
 
 
 def distance(a: str, b: str) -> float:
