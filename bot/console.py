@@ -1,12 +1,14 @@
 """The console adapter: `tutor ask`, `tutor chat` and `tutor tour`, on the one request policy.
 
 A terminal has one learner and no buttons, so an answer's actions are numbered under it and typing
-the number chooses one (an `Ask` first prompts for its text). Pictures are written to an output
+the number chooses one (an `Ask` first prompts for its text); a choice labelled with a letter (a quiz
+answer, `A: ...`) may also be chosen by that letter, `A` or `a`. Pictures are written to an output
 folder and their paths printed, one per line. Errors go to stderr, prefixed `Error:`.
 """
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -58,6 +60,7 @@ def render_text(result: Result, *, color: bool = False) -> str:
 
 
 YES, NO = ("y", "yes"), ("n", "no")
+LETTER = re.compile(r"[A-Z]: ")
 
 
 def confirmation(choices: list[Numbered]) -> tuple[Action, Action] | None:
@@ -96,7 +99,14 @@ def number_choices(result: Result) -> tuple[list[Numbered], list[str]]:
     confirm = confirmation(numbered)
     if confirm is not None:
         return numbered, [f"{confirm[0].label}? Type y to confirm; n, or just Enter, for {confirm[1].label} (y/N)."]
-    return numbered, (["Next (type a number):", *lines] if lines else [])
+    how = "type a number, or the letter of your answer" if any(lettered(c) for c in numbered) else "type a number"
+    return numbered, ([f"Next ({how}):", *lines] if lines else [])
+
+
+def lettered(choice: Numbered) -> str | None:
+    """The letter a choice is labelled with (`A: Paris`), as a quiz labels its answers; else None."""
+    label = choice.label if isinstance(choice, Action) else ""
+    return label[0] if LETTER.match(label) else None
 
 
 def out_dir_problem(out_dir: Path) -> str | None:
@@ -144,8 +154,9 @@ class Console:
         self.choices: list[Numbered] = []
 
     async def send(self, line: str) -> Outcome:
-        """A typed line: a command, the number of one of the last answer's choices, or y / n (or an
-        empty line: N) when the last answer asked to confirm."""
+        """A typed line: a command, the number of one of the last answer's choices (or the letter it is
+        labelled with, for a quiz's answers), or y / n (or an empty line: N) when the last answer asked
+        to confirm."""
         text = line.strip()
         confirm = confirmation(self.choices)
         if confirm is not None and (text.lower() in YES or text.lower() in NO or not text):
@@ -156,6 +167,9 @@ class Console:
                                                                   "with /."))
         if text.isdigit() and self.choices:
             return await self.choose(int(text))
+        letters = [lettered(c) for c in self.choices]
+        if len(text) == 1 and text.upper() in letters:
+            return await self.choose(letters.index(text.upper()) + 1)
         return await self._handle(self._request(line=text))
 
     @property

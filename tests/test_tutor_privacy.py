@@ -117,7 +117,7 @@ async def test_a_wrong_answer_becomes_a_review_item_due_a_day_later_and_review_a
     assert "Nothing to review" in nothing.answer and "24 h" in nothing.answer
     group.clock.now += 86400
     review = answered(await group.say(ADA, "/review"))
-    assert review.show == "private" and "Review" in review.answer and "which id does" in review.answer.lower()
+    assert review.show == "private" and "Review" in review.answer and "which token has the id" in review.answer.lower()
     progress = answered(await group.say(ADA, "/progress"))
     assert "1 review item due" in progress.answer.replace("*", "")
 

@@ -10,8 +10,11 @@ The secret is `TUTOR_SECRET`, or a random one generated into the cache dir on fi
 
 - when the learner was first and last active (retention counts from the last time);
 - each answer: which round, topic and question kind, the choice, right or wrong, the points, when,
-  and the group's key for a group quiz (for that group's board);
-- spaced review items: the question kinds answered wrongly, when each is due next;
+  the group's key for a group quiz (for that group's board), and for a lesson's question the lesson
+  step it scored (a step scores once);
+- spaced review items: the question kinds answered wrongly, each with its FSRS card (stability,
+  difficulty, when it is due next) and short hashes of the texts its last questions were about (so a
+  review brings a new one; a hash, not the text);
 - the lesson in progress: its position and, only while it runs, the learner's own sentence
   ("use my own sentence"); which lessons are finished;
 - quiz rounds the learner started (the question, its kind, the place's key), dropped after 7 days, and

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from collections.abc import Container
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,9 +107,10 @@ def _lacks(ctx: TaskContext, kind: Any) -> str:
 
 
 def new_question(tutor: Tutor, state: State, ctx: TaskContext, kinds: list[str],
-                 avoid: str | None = None) -> tuple[Question, tuple[str, ...]]:
-    """A ready question from the pool, or one computed now (with the notice that says so)."""
-    ready = state.pool.take(kinds)
+                 avoid: Container[str] = ()) -> tuple[Question, tuple[str, ...]]:
+    """A ready question from the pool, or one computed now (with the notice that says so), on none
+    of the texts in `avoid` where the bank allows."""
+    ready = state.pool.take(kinds, avoid)
     if ready is not None:
         return ready, ()
     for name in random.sample(kinds, len(kinds)):
@@ -171,7 +173,8 @@ def open_round(tutor: Tutor, state: State, question: Question, asked: Asked, lea
         room_for(tutor, state, learner)
     round_id = state.rounds.open(place=asked.place, grp=asked.grp, asker=learner, solo=asked.solo,
                                  purpose=asked.purpose, kind=question.kind, topic=question.topic,
-                                 question=question.to_json(), now=now, seconds=seconds)
+                                 question=question.to_json(), now=now, seconds=seconds,
+                                 step=lesson_step(state, learner) if asked.purpose == LESSON else None)
     _trim(state, learner, limits, now)
     buttons = [Action.to(_label(letter, option), "answer", style="primary", round=round_id, choice=letter)
                for letter, option in zip(LETTERS, question.options, strict=True)]
@@ -190,6 +193,18 @@ def open_round(tutor: Tutor, state: State, question: Question, asked: Asked, lea
 
 def _trim(state: State, learner: str, limits: Limits, now: float) -> None:
     state.rounds.trim(learner, limits.kept, now - limits.open_for_s)
+
+
+def lesson_step(state: State, learner: str) -> str | None:
+    """The lesson and step the learner stands at (a lesson's question is asked at its own step): its
+    points count once per learner and step, however often Back or /learn brings the step back."""
+    from core.tutor import lesson_path
+
+    current = state.progress.lesson(learner)
+    if current is None or current.position >= lesson_path.STEPS:
+        return None
+    lesson, phase = lesson_path.at(current.position)
+    return f"{lesson.id}:{lesson_path.PHASES[phase]}"
 
 
 def question_text(question: Question) -> str:
@@ -233,7 +248,7 @@ def answer(tutor: Tutor, ctx: TaskContext, args: dict[str, Any]) -> Result:
     counted = state.rounds.answer(found, learner, choice, correct, RIGHT_POINTS if correct else TRY_POINTS,
                                   tutor.clock())
     if counted is Counted.COUNTED:
-        tutor.record(state, learner, question, correct)
+        tutor.record(state, learner, question, correct)  # practice (a lesson step answered again) moves no card
     if found.solo:
         from core.tutor.lessons import follow_ups
 
@@ -299,9 +314,12 @@ def _tally(round_: Round, given: list[Any], learner: str, question: Question) ->
         mine = next((a for a in given if a.learner == learner), None)
         if mine is None:
             return ""
+        if mine.practice:
+            return (f"You chose {LETTERS[mine.choice]}: {'right' if mine.correct else 'not this time'}. You answered "
+                    "this step before, and its points counted then: once per step.")
         return (f"You chose {LETTERS[mine.choice]}: "
-                + (f"right, {RIGHT_POINTS} points." if mine.correct else
-                   f"not this time, but trying counts ({TRY_POINTS} points), and this kind comes back in /review."))
+                + (f"right, {mine.points} points." if mine.correct else
+                   f"not this time, but trying counts ({mine.points} points), and this kind comes back in /review."))
     right = sum(1 for a in given if a.correct)
     if not given:
         return "Nobody answered this time."

@@ -135,13 +135,11 @@ class Tutor:
             log.info("retention purge: %d inactive learners and %d old rounds deleted", done.learners, done.rounds)
 
     def record(self, state: State, learner: str, question: Question, correct: bool) -> None:
-        """Move the learner's review item for this kind after a counted answer."""
+        """Review the learner's card for this kind (FSRS, core/tutor/schedule.py) after a counted answer."""
         current = state.progress.review(learner, question.kind)
-        after = next_review(current, question.kind, question.topic, correct, self.clock())
+        after = next_review(current, question.kind, question.topic, correct, self.clock(), question.subject)
         if after is not None:
             state.progress.put_review(learner, after, self.clock())
-        elif current is not None:
-            state.progress.retire(learner, question.kind)
 
     # --- background work ------------------------------------------------------------------------------
     def start(self, engine: Engine) -> asyncio.Task[None]:
