@@ -156,6 +156,10 @@ class Console:
                                                                   "with /."))
         if text.isdigit() and self.choices:
             return await self.choose(int(text))
+        if text.isdigit():  # a number answers the last answer's choices, never names a command
+            return self._deliver(Outcome(Kind.USER_ERROR, message="The last answer has no numbered choices; type a "
+                                                                  "command (`/help` lists them, `/learn` resumes "
+                                                                  "the lesson)."))
         return await self._handle(self._request(line=text))
 
     @property

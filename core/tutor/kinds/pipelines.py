@@ -41,7 +41,8 @@ def sentiment(ctx: TaskContext, item: Item, rng: random.Random) -> Question:
     p = scores[positive]
     band = 3 if p > 0.9 else 2 if p >= 0.7 else 1 if p >= 0.5 else 0
     got = f"{positive} got {p:.4f}"
-    right = (RANGES[band], f"Right: {got}." + (" Over 90%: the model is very sure." if band == 3 else ""))
+    right = (RANGES[band], f"Right: {got}." + (" Over 90% says the scores favour one label strongly, not that it is "
+                                               "right: a confident model can be wrong." if band == 3 else ""))
     wrong = [(r, f"{got}: {'below' if i > band else 'above'} this range.") for i, r in enumerate(RANGES) if i != band]
     options, key, why = shuffled(right, wrong, rng, order=RANGES.index)
     return Question(kind="sentiment-90", topic="pipelines", inputs={"text": text},

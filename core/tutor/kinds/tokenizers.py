@@ -165,7 +165,8 @@ def special(ctx: TaskContext, item: Item, rng: random.Random) -> Question:
     ordinary = [i for i, m in enumerate(marks) if not m and shown[i] not in names]
     ordinary.sort(key=lambda i: (not shown[i].startswith("##"), shown[i].isalnum(), rng.random()))
     pick = rng.choice(specials)
-    roles = {tok.cls_token: "it opens every input, and classifiers read their answer off its vector",
+    roles = {tok.cls_token: "it opens every input (a BERT-style classifier reads its answer off this position's "
+                            "final vector; a model that averages its tokens does not)",
              tok.sep_token: "it closes the text (and separates the two texts of a pair)",
              tok.bos_token: "it marks the beginning of the text", tok.eos_token: "it marks the end of the text"}
     role = roles.get(raw[pick], "the tokenizer adds it to every input")
