@@ -23,7 +23,7 @@ from core.tasks.common import load
 from core.tokens import noop_mask, noop_tokens, readable_tokens
 from core.tutor import bank
 from core.tutor.kinds.words import attending_word, span_of
-from core.tutor.questions import Item, NoQuestion, Question, shuffled
+from core.tutor.questions import Item, NoQuestion, Question, ordinal, shuffled
 
 SHARES = ("under 10%", "10% to 40%", "40% to 70%", "over 70%")
 CLEAR = 0.5
@@ -162,7 +162,7 @@ def top_question(ctx: TaskContext, text: str, at: tuple[int, int], heads: Heads,
 
     def why(j: int) -> str:
         role = where.get(j, "a structural token" if m.noop[j] else "")
-        return f"weight {row[j]:.4f}" + (f", {role}" if role else "") + f", ranked {order.index(j) + 1}"
+        return f"weight {row[j]:.4f}" + (f", {role}" if role else "") + f", ranked {ordinal(order.index(j) + 1)}"
 
     right = (m.label(best), f"Right: {why(best)}, the largest in {code(m.shown[src])}'s row.")
     candidates = [j for j in (src - 1, src + 1, src, *(j for j in order if m.noop[j]), *order[1:4])

@@ -308,7 +308,7 @@ def _special_predict(ctx: TaskContext, text: str, rng: random.Random) -> Questio
                     prompt=(f"The tokenizer reads two texts as a pair: {code(first)} and {code(second)}. How many "
                             "special tokens (tokens you did not type) does it add?"),
                     options=options, key=key, why=why, model=loaded.spec.label, code="", literal=False,
-                    inputs={"text": first, "pair": second})
+                    inputs={"text": text, "pair": second})
 
 
 def _special_concept(ctx: TaskContext, text: str, ran: Ran) -> str:

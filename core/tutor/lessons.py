@@ -196,6 +196,9 @@ def _navigation(here: Here) -> tuple[Action | Ask, ...]:
     if p > 0:
         out.append(Action.to("Back", "lesson", at=p - 1))
     out.append(Action.to("Next", "lesson", style="primary", at=p + 1))
+    lesson, phase = path.at(p)
+    if not path.runnable(lesson, here.ctx) and phase < len(path.PHASES) - 1:
+        out.append(Action.to("Skip this lesson", "lesson", at=path.first_of(lesson) + len(path.PHASES)))
     out.append(Ask(Action.to("Use my own sentence", "lesson", at=p), "text", "Your own sentence",
                    "A short sentence to carry through the lesson", SENTENCE_CHARS))
     if here.sentence:

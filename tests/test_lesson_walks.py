@@ -1,8 +1,11 @@
-"""Every step of every lesson, on the tiny and the offline pack, is one message a learner reads on a phone:
-at most 1,800 characters and 30 lines as the console, Discord and Slack render it, with no placeholder
-text, no dead end, and the run's table and snippet each shown once per lesson (issue 19, §5).
+"""The whole path walked as a learner on the tiny and the offline pack (issue 19, §3 and §5).
 
-The whole path is walked once per pack (tests/lesson_walk.py): every step, and every question's reveal.
+Every step of every lesson is one message a learner reads on a phone: at most 1,800 characters and 30
+lines as the console, Discord and Slack render it, with no placeholder text and no dead end; the run's
+table and snippet are each shown once per lesson; each prediction asks about the run the next step
+shows (the same text, layer and head; its key in that run); the end of the path counts honestly.
+
+The path is walked once per pack (tests/lesson_walk.py): every step, and every question's reveal.
 """
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from bot.console import number_choices, render_text
 from core.results import Result
 from core.tutor import lesson_path as path
 from core.tutor.sizing import CHARS, LINES
-from tests.lesson_walk import NO_MODEL_OFFLINE, Walk, walk
+from tests.lesson_walk import NO_MODEL_OFFLINE, Shown, Walk, walk
 
 MIB = 1024 * 1024
 PLACEHOLDERS = ("Model: -", "# Press Next", "# The snippet comes with the answer", "# This check is about the idea",
@@ -116,3 +119,41 @@ def test_the_path_ends_counting_every_lesson_honestly(walked: Walk):
         assert "You finished" not in end
         offered = [a.label for a in walked.end.actions]
         assert offered == [f"{path.LESSONS.index(lesson) + 1}. {lesson.title}" for lesson in left][:len(offered)]
+
+
+MAIN_INPUTS = ("text", "context", "prompt", "word", "texts")
+KEY_IN_RUN = ("zeroshot-label", "qa-span", "fillmask-top", "next-word", "lesson:first-word", "ner-type")
+"""Kinds whose key is a token, label or span the run step shows."""
+
+
+def running_text(step: Shown) -> str:
+    found = re.search(r"The running example: `(.+?)`\.", step.result.answer)
+    assert found, step.result.answer[:200]
+    return found.group(1)
+
+
+def asked_about(question_input: str, running: str) -> bool:
+    """The question read the running text itself, one of its words, or the text with one word masked."""
+    if question_input == running or question_input in re.findall(r"[^\W\d_]+", running):
+        return True
+    pattern = re.escape(question_input).replace(re.escape("[MASK]"), r"[^\W\d_]+")
+    return re.fullmatch(pattern, running) is not None
+
+
+def test_each_prediction_asks_about_the_run_that_follows(walked: Walk):
+    for lesson in path.LESSONS:
+        predict, run = walked.step(lesson.id, 0), walked.step(lesson.id, 1)
+        if predict.question is None:
+            assert expected_gap(walked, predict.text), (walked.pack, lesson.id, predict.text[:200])
+            continue
+        inputs = predict.question.inputs
+        main = next(inputs[k] for k in MAIN_INPUTS if k in inputs)
+        main = main[0] if isinstance(main, list) else main
+        assert asked_about(main, running_text(run)), (walked.pack, lesson.id, main, running_text(run))
+        shown = run.text + (run.result.table.as_text() if run.result.table else "")
+        if "layer" in inputs:
+            where = f"of layer {inputs['layer']}" if inputs["head"] == "all" else \
+                f"layer {inputs['layer']}, head {inputs['head']}"
+            assert where in shown, (walked.pack, lesson.id, where, shown[:300])
+        if predict.question.kind in KEY_IN_RUN:
+            assert predict.question.answer.strip() in shown, (walked.pack, lesson.id, predict.question.answer)
