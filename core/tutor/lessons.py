@@ -229,15 +229,14 @@ def _prediction(here: Here, text: str) -> Question:
     order; stripped of the run's table and snippet, which the run and try steps show."""
     lesson, rng = here.lesson, random.Random(here.tutor.clock())
     question: Question | None = None
-    if lesson.predict is not None:
-        question = _try_predict(lambda: lesson.predict(here.ctx, text, rng))  # type: ignore[misc]
-    elif lesson.kind in here.state.kinds:
+    if lesson.kind in here.state.kinds and lesson.predict is None:
         item = lesson.item(here.ctx, text) if lesson.item else here.state.kinds[lesson.kind].from_text(text)
         if item is not None:
             question = _try_predict(lambda: here.state.pool.compute(here.ctx, lesson.kind, item))
-    if question is None:
+    if question is None:  # the lesson's own question: a missed one brings back the lesson's check in /review
+        own = lesson.predict and _try_predict(lambda: lesson.predict(here.ctx, text, rng))  # type: ignore[misc]
         fallback = lesson.fallback or token_count((lesson.needs or ("tokenize",))[0])
-        question = fallback(here.ctx, text, rng)
+        question = dataclasses.replace(own or fallback(here.ctx, text, rng), kind=lesson.check_kind)
     return dataclasses.replace(question, table=None, code="", explanation="", picture=None, explore=(), notes=())
 
 
