@@ -27,6 +27,9 @@ from core.tutor.questions import Item, NoQuestion, Question, ordinal, shuffled
 
 SHARES = ("under 10%", "10% to 40%", "40% to 70%", "over 70%")
 CLEAR = 0.5
+MARGIN = 0.05
+"""An argmax question is asked only when the key beats every other option by this much: below it, the
+answer is a coin flip (a model with random weights gives every token nearly the same weight)."""
 NO_PATTERN = "a head specialises only if training made it; this model may have random weights"
 
 
@@ -165,8 +168,8 @@ def top_question(ctx: TaskContext, text: str, at: tuple[int, int], heads: Heads,
         return f"weight {row[j]:.4f}" + (f", {role}" if role else "") + f", ranked {ordinal(order.index(j) + 1)}"
 
     right = (m.label(best), f"Right: {why(best)}, the largest in {code(m.shown[src])}'s row.")
-    candidates = [j for j in (src - 1, src + 1, src, *(j for j in order if m.noop[j]), *order[1:4])
-                  if 0 <= j < len(row) and j != best]
+    candidates = [j for j in (src - 1, src + 1, src, *(j for j in order if m.noop[j]), *order[1:])
+                  if 0 <= j < len(row) and j != best and row[j] <= row[best] - MARGIN]
     wrong = [(m.label(j), f"{why(j).capitalize()}; {code(m.label(best))} got {row[best]:.4f}.")
              for j in dict.fromkeys(candidates)]
     options, key, reasons = shuffled(right, wrong, rng)
@@ -189,15 +192,18 @@ def layer_question(ctx: TaskContext, text: str, layer: int, rng: random.Random) 
     order = sorted(range(len(rates)), key=lambda h: -rates[h])
     if len(order) < 4:
         raise NoQuestion("fewer than four heads")
-    picked = [order[0], *rng.sample(order[1:], 3)]
     best = order[0]
+    apart = [h for h in order[1:] if rates[h] <= rates[best] - MARGIN]
+    if len(apart) < 3:
+        raise NoQuestion(f"no three heads of layer {layer} are {MARGIN} below the best")
+    picked = [best, *rng.sample(apart, 3)]
 
     def why(h: int) -> str:
         return f"head {h} gave the previous token {rates[h]:.4f} of a row on average"
 
     right = (f"head {best}", f"Right: {why(best)}, the most of layer {layer}'s {len(rates)} heads.")
     wrong = [(f"head {h}", f"{why(h).capitalize()}; head {best} gave {rates[best]:.4f}.") for h in picked[1:]]
-    options, key, reasons = shuffled(right, wrong, rng, order=lambda o: int(o.split()[1]))
+    options, key, reasons = shuffled(right, wrong, rng)  # shuffled: in number order a low head would give it away
     return Question(
         kind="lesson:allheads", topic="attention",
         prompt=(f"Layer {layer} has {len(rates)} heads, each with its own map of {code(text)}. Which of these "
@@ -214,22 +220,20 @@ def maps_question(ctx: TaskContext, text: str, heads: Heads, rng: random.Random)
               for head in range(len(m.weights[layer]))}
     by_layer = [max(((layer, h) for h in range(heads.heads)), key=lambda at: shares[at])
                 for layer in range(heads.layers)]
-    picked = list(dict.fromkeys([heads.best("parking"), heads.best("previous"), *by_layer]))
-    rng.shuffle(picked)
-    picked = sorted(picked[:4], key=lambda at: -shares[at])
-    if len(picked) < 4:
-        others = [at for at in shares if at not in picked]
-        picked += rng.sample(others, 4 - len(picked))
-        picked.sort(key=lambda at: -shares[at])
-    best = picked[0]
+    best = max(shares, key=lambda at: shares[at])
+    apart = [at for at in dict.fromkeys([heads.best("previous"), *by_layer, *shares])
+             if at != best and shares[at] <= shares[best] - MARGIN]
+    if len(apart) < 3:
+        raise NoQuestion(f"no three maps give the structural tokens {MARGIN} less than the most")
+    picked = [best, *apart[:3]]
 
     def name(at: tuple[int, int]) -> str:
         return f"layer {at[0]}, head {at[1]}"
 
     right = (name(best), f"Right: {shares[best]:.4f} of the text's attention went to the structural tokens.")
-    wrong = [(name(at), f"{shares[at]:.4f}; {name(best)} gave them {shares[best]:.4f}.") for at in picked[1:]]
-    options, key, reasons = shuffled(right, wrong, rng, order=lambda o: tuple(int(p.split()[-1]) for p in
-                                                                             o.split(", ")))
+    wrong = [(name(at), f"It gave them {shares[at]:.4f}; {name(best)} gave them {shares[best]:.4f}.")
+             for at in picked[1:]]
+    options, key, reasons = shuffled(right, wrong, rng)
     noops = " and ".join(code(t) for t in dict.fromkeys(t for t, n in zip(m.shown, m.noop, strict=True) if n))
     return Question(
         kind="lesson:layers", topic="attention",
