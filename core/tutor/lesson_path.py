@@ -273,6 +273,25 @@ def _fill_concept(ctx: TaskContext, text: str, ran: Ran) -> str:
 
 # --- Part II --------------------------------------------------------------------------------------------
 
+WALK_IDEA = ("Behind every pipeline: **text -> tokens -> ids -> model -> logits -> softmax -> label**. The model "
+             "never sees text, only ids; it answers with logits, raw scores of any size; softmax turns them into "
+             "probabilities; the label is the largest.")
+
+
+def _walk(ctx: TaskContext, text: str) -> Result:
+    """The pipeline's steps with a text classifier's tensors; where the pack serves /sentiment with another
+    sort of model, that model's own answer (which says what stood in)."""
+    if kind_of(ctx, "sentiment") == "classifier":
+        return pipeline_walk(ctx, text)
+    return run_command(ctx, "sentiment", {"text": text})
+
+
+def _walk_concept(ctx: TaskContext, text: str, ran: Ran) -> str:
+    if kind_of(ctx, "sentiment") == "classifier":
+        return WALK_IDEA
+    return stand_in("sentiment", ran, "text-classification model") + " " + WALK_IDEA
+
+
 def _subwords_concept(ctx: TaskContext, text: str, ran: Ran) -> str:
     tok = load(ctx, "tokenize").tokenizer
     return ("A vocabulary has a fixed size. A word it does not hold whole is split into pieces it does hold: "
@@ -521,10 +540,7 @@ LESSONS: tuple[Lesson, ...] = (
            item=_fill_item, needs=("fillmask",),
            try_this="Mask a word whose right-hand context decides it, e.g. `I [MASK] the piano every day.`",
            aliases=("fill mask", "masked")),
-    Lesson("walk", 2, "From text to label, step by step", "sentiment-90", "I love this film.", pipeline_walk,
-           "Behind every pipeline: **text -> tokens -> ids -> model -> logits -> softmax -> label**. The model "
-           "never sees text, only ids; it answers with logits, raw scores of any size; softmax turns them into "
-           "probabilities; the label is the largest.",
+    Lesson("walk", 2, "From text to label, step by step", "sentiment-90", "I love this film.", _walk, _walk_concept,
            _c("What does softmax do to the model's logits?",
               ("Makes them positive shares that sum to 1", "Right: exp(logit) divided by the sum over all labels."),
               ("Rounds each logit to the nearest label id", "Logits stay real numbers; softmax exponentiates and "

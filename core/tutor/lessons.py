@@ -18,7 +18,7 @@ import dataclasses
 import random
 from typing import Any
 
-from core.actions import Action, Ask, uses_run
+from core.actions import Action, Ask, flatten, uses_run
 from core.context import Caller, TaskContext
 from core.errors import UserError
 from core.markup import code
@@ -175,12 +175,12 @@ def step(here: Here, show: Show) -> Result:
     header = _header(here.position)
     result = dataclasses.replace(body, command="learn", answer=f"{header}\n{body.answer}", show=show,
                                  actions=(*body.actions, *_navigation(here)))
-    return fit(result, _more(here))
+    return fit(result, _more(body))
 
 
-def _more(here: Here) -> str:
-    names = here.lesson.needs
-    return f"Open as /{names[0]} shows it all" if names else "the whole run is in the snippet"
+def _more(body: Result) -> str:
+    opened = next((a.label for a in flatten(body.actions) if a.label.startswith("Open as /")), None)
+    return f"{opened} shows it all" if opened else "the snippet of step 4 prints it all"
 
 
 def _header(position: int) -> str:
@@ -260,8 +260,8 @@ def _run(here: Here) -> Result:
     except UserError as exc:
         return _plain(f"This step cannot run here: {exc.message}")
     note = path.example_note(here.text) + (f" {lesson.shows(here.text)}" if lesson.shows else "")
-    opened = (Action.to(f"Open as /{lesson.needs[0]}", "lesson", at=here.position, view="open"),) \
-        if lesson.needs else ()
+    ordinary = result.command in {c.name for c in here.ctx.registry.visible()} and result.command != "learn"
+    opened = (Action.to(f"Open as /{result.command}", "lesson", at=here.position, view="open"),) if ordinary else ()
     return dataclasses.replace(result, answer=f"{note}\n{result.answer}", code="", actions=opened)
 
 
