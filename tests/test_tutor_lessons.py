@@ -148,12 +148,14 @@ async def test_show_code_sends_the_snippet_with_the_way_on(tmp_path: Path):
 def test_checks_test_the_idea_with_no_giveaway_in_the_options():
     """The right answer is the longest option in at most a third of the lessons; options are distinct and none
     names the tutor's own commands (a check asks about the idea, not the tool)."""
-    longest = 0
+    longest = shortest = 0
     for lesson in path.LESSONS:
         options = [lesson.check.right[0], *(w[0] for w in lesson.check.wrong)]
         assert len(options) == len(set(options)) == 4, lesson.id
         right = len(lesson.check.right[0])
         longest += all(right > len(w[0]) for w in lesson.check.wrong)
+        shortest += all(right < len(w[0]) for w in lesson.check.wrong)
         assert not re.search(r"(^|\s)/[a-z]+", lesson.check.question + " ".join(options)), lesson.id
         assert "the tutor" not in lesson.check.question.lower(), lesson.id
     assert longest <= len(path.LESSONS) / 3, f"the right answer is the longest in {longest} of {len(path.LESSONS)}"
+    assert shortest <= len(path.LESSONS) / 3, f"the right answer is the shortest in {shortest} of {len(path.LESSONS)}"

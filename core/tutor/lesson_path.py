@@ -518,8 +518,8 @@ LESSONS: tuple[Lesson, ...] = (
                                                          "encoded text at every step."),
               ("Only the encoded text, all at once", "It writes one token at a time, each step also reading its own "
                                                      "earlier tokens."),
-              ("The next sentence, predicted by the encoder", "The encoder predicts nothing: it turns the text into "
-                                                               "vectors.")),
+              ("The next sentence, guessed by the encoder", "The encoder predicts nothing: it turns the text into "
+                                                             "vectors.")),
            predict=first_word(_command("summarize"), "the summary"), needs=("summarize",),
            try_this="Give it a longer text: does the summary copy sentences or write new ones?"),
     Lesson("generate", 1, "Text generation", "next-word", "Once upon a time", _command("generate", max_new_tokens=20),
@@ -527,7 +527,7 @@ LESSONS: tuple[Lesson, ...] = (
            _c("You call `generate()` twice on one prompt with `do_sample=False`. What do you get?",
               ("The same text both times", "Right: greedy decoding always takes the most likely token."),
               ("Two different texts, drawn at random", "Only sampling (`do_sample=True`) varies."),
-              ("The prompt back, with no new tokens", "It adds up to `max_new_tokens` new tokens."),
+              ("Nothing but the prompt", "It adds up to `max_new_tokens` new tokens."),
               ("Texts that vary with the temperature", "Temperature matters only when sampling.")),
            item=lambda ctx, text: Item(text), needs=("generate",),
            try_this="Run it with `do_sample=True, temperature=0.8` twice and compare."),
@@ -595,7 +595,7 @@ LESSONS: tuple[Lesson, ...] = (
            _c("How does a layer combine what its heads gathered?",
               ("Concatenates them, then mixes with W_O", "Right: then it adds the input back (residual) and runs the "
                                                          "MLP."),
-              ("It keeps the head with the strongest weights", "Every head contributes; none is chosen."),
+              ("It keeps only the strongest head", "Every head contributes; none is chosen."),
               ("It averages the heads' attention maps", "Maps are not averaged inside the model; /attention's "
                                                         "`head=mean` does it only to draw one picture."),
               ("Each head feeds its own next layer", "The next layer reads one combined vector per token.")),
@@ -606,8 +606,8 @@ LESSONS: tuple[Lesson, ...] = (
            _c("What does a head in layer 5 attend over?",
               ("Vectors already mixed by layers 0 to 4", "Right: each layer reads the output of the one below."),
               ("The original words, as layer 0 does", "Only layer 0 reads the embeddings of the words."),
-              ("Only the same-numbered head of layer 4", "A head reads the whole layer input, not one head below."),
-              ("The attention maps of the layers below", "It reads vectors; maps are not passed on.")),
+              ("Only the same head number in layer 4", "A head reads the whole layer input, not one head below."),
+              ("The attention maps of lower layers", "It reads vectors; maps are not passed on.")),
            predict=_layers_predict, needs=("attention",),
            try_this="Run /overview on a long sentence: do the same heads keep their pattern?"),
     Lesson("limits", 3, "What attention does not show", "", "The cat sat on the mat because it was tired.", _limits,
