@@ -170,6 +170,10 @@ class Console:
         letters = [lettered(c) for c in self.choices]
         if len(text) == 1 and text.upper() in letters:
             return await self.choose(letters.index(text.upper()) + 1)
+        if text.isdigit():  # a number answers the last answer's choices, never names a command
+            return self._deliver(Outcome(Kind.USER_ERROR, message="The last answer has no numbered choices; type a "
+                                                                  "command (`/help` lists them, `/learn` resumes "
+                                                                  "the lesson)."))
         return await self._handle(self._request(line=text))
 
     @property

@@ -88,12 +88,12 @@ class Result:
     (the console's chat history) deletes it too."""
 
     def as_text(self) -> str:
-        """The whole answer as plain text (console, logs, fallbacks)."""
-        parts = [self.answer]
-        if self.table is not None:
-            parts.append(self.table.as_text())
-        parts.extend(f"Note: {n}" for n in self.notices)
-        parts.append("What happened\n" + self.explanation)
-        parts.append("Try it yourself\n" + self.code)
-        parts.append(f"Model: {self.model}")
+        """The whole answer as plain text (console, logs, fallbacks): the sections that have something
+        in them, as `core.markup.sections` gives them (no empty heading, no "Model: -")."""
+        from core.markup import sections  # core.markup imports this module for its types only
+
+        parts = []
+        for label, body in sections(self):
+            parts.append(body if label in ("", "table") else f"{label}: {body}" if label in ("Note", "Model")
+                         else f"{label}\n{body}")
         return "\n\n".join(parts)

@@ -43,7 +43,7 @@ def run_help(ctx: TaskContext, args: dict[str, Any]) -> Result:
         table=Table(("command", "what it does", "example"), rows),
         explanation=INTRO + " `/help attention` explains one command in detail.",
         code=HELP_SNIPPET,
-        model="-",
+        model="",
     )
 
 
@@ -58,7 +58,7 @@ def _one(ctx: TaskContext, command: Command) -> Result:
         table=Table(("option", "type", "required", "what"), rows) if rows else None,
         explanation=INTRO + (f"\n{note}" if note else ""),
         code="\n".join(f"# {e}" for e in command.examples),
-        model="-",
+        model="",
     )
 
 
@@ -140,7 +140,7 @@ def run_models(ctx: TaskContext, args: dict[str, Any]) -> Result:
                     "installed as Python packages; `tiny` uses random tiny models built locally, for tests. "
                     "Set TUTOR_PACK, or TUTOR_MODEL_<COMMAND> to swap one model.",
         code=_snippet(ctx),
-        model="-",
+        model="",
     )
 
 

@@ -184,7 +184,8 @@ def _explain(tok: Any, run: Run, notes: list[str], types: Any, decoded: str, pla
     if types is not None:
         second = ("the second sentence gets 1" if len(run.texts) == 2
                   else "with a second sentence (`text | pair`) it would get 1")
-        steps.append(f"**token_type_ids**: which sentence each token belongs to: the first gets 0, {second}.")
+        steps.append(f"**token_type_ids**: which sentence each token belongs to: the first gets 0, {second}. Only "
+                     "a model with segment embeddings reads them (BERT does; DistilBERT and RoBERTa do not).")
     steps.append(_explain_decode(tok, run, decoded, plain))
     return "\n".join(f"{n}. {step}" for n, step in enumerate(steps, start=1))
 

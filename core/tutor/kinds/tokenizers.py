@@ -231,7 +231,8 @@ def special(e: Encoded, rng: random.Random) -> Question:
     if not e.added:
         raise NoQuestion("this tokenizer adds no special tokens")
     pick = rng.choice(e.added)
-    roles = {tok.cls_token: "it opens every input, and classifiers read their answer off its vector",
+    roles = {tok.cls_token: "it opens every input (a BERT-style classifier reads its answer off this position's "
+                            "final vector; a model that averages its tokens does not)",
              tok.sep_token: "it closes the text (and separates the two texts of a pair)",
              tok.bos_token: "it marks the beginning of the text", tok.eos_token: "it marks the end of the text"}
     role = roles.get(raw[pick], "the tokenizer adds it to every input")
