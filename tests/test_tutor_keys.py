@@ -27,7 +27,7 @@ from conftest import TEST_CACHE
 from core.actions import OLDER, SEAL, SEAL_CHARS, encode, unseal
 from core.engine import Engine
 from core.markup import to_plain
-from core.policy import FOREIGN, Kind, Outcome, Policy, Request, seal_of
+from core.policy import FOREIGN, Kind, Outcome, Policy, Request
 from core.tokens import readable_tokens
 from core.tutor.data import WITHHELD
 from core.tutor.kinds import all_kinds, servable
@@ -37,7 +37,17 @@ from core.tutor.quiz import COLD, ELSEWHERE, NOT_YET, NOT_YOURS
 from core.tutor.service import Limits, context_of
 from tests.postgres import database_url, postgres_server  # noqa: F401 - the fixtures
 from tests.test_snippets import same_output, split_snippet
-from tests.tutor_support import Class, answered, button, rows_of, sqlite_url, state_of, study_group, text
+from tests.tutor_support import (
+    Class,
+    answered,
+    button,
+    rows_of,
+    sealed_here,
+    sqlite_url,
+    state_of,
+    study_group,
+    text,
+)
 
 TINY_KINDS = sorted(all_kinds())
 OFFLINE_KINDS = ["token-count", "token-split", "special-token", "cls-id", "pad-count", "zeroshot-label",
@@ -224,13 +234,6 @@ def round_of(outcome: Any) -> str:
 
 def stored(cls: Class, round_id: str) -> Any:
     return state_of(cls).rounds.get(round_id)
-
-
-def sealed_here(cls: Class, place: str, command: str, **args: str) -> str:
-    """An action id sealed for `place` as the policy would seal it: what only the tutor can make, so a
-    test can reach the round's own rules behind the policy's seal check."""
-    encoded = encode(command, args)
-    return f"{encoded}{SEAL}{seal_of(cls.policy.runs.action_key(), cls.platform, place, encoded)}"
 
 
 async def typed(cls: Class, user: str, command: str, args: dict[str, Any]) -> Outcome:

@@ -11,7 +11,7 @@ from core.actions import flatten
 from core.markup import to_plain
 from core.policy import Kind
 from core.tutor import lesson_path as path
-from tests.tutor_support import answered, button, rows_of, sqlite_url, study_group, text
+from tests.tutor_support import answered, button, rows_of, sealed_here, sqlite_url, study_group, text
 
 
 def header(outcome) -> str:
@@ -138,7 +138,8 @@ def number_of(console: Console, label: str) -> int:
 async def test_show_code_sends_the_snippet_with_the_way_on(tmp_path: Path):
     with study_group(sqlite_url(tmp_path)) as cls:
         qa = next(n for n, x in enumerate(path.LESSONS) if x.id == "qa")
-        tried = await cls.click("ada", f"tt1:lesson:at={qa * len(path.PHASES) + 3}", direct=True)
+        tried = await cls.click("ada", sealed_here(cls, "dm-ada", "lesson", at=str(qa * len(path.PHASES) + 3)),
+                                direct=True)
         assert "step 4 of 5: try it" in header(tried) and not answered(tried).code.strip()
         shown = answered(await cls.click("ada", button(tried, "Show code"), direct=True))
         assert "AutoModelForQuestionAnswering" in shown.code and "# It prints:" in shown.code

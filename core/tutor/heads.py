@@ -23,9 +23,9 @@ from core.tasks.common import load
 from core.tokens import noop_mask, noop_tokens, readable_tokens
 from core.tutor import bank
 from core.tutor.kinds.words import attending_word, span_of
+from core.tutor.options import banded
 from core.tutor.questions import Item, NoQuestion, Question, ordinal, shuffled
 
-SHARES = ("under 10%", "10% to 40%", "40% to 70%", "over 70%")
 CLEAR = 0.5
 MARGIN = 0.05
 """An argmax question is asked only when the key beats every other option by this much: below it, the
@@ -252,13 +252,10 @@ def parking_question(ctx: TaskContext, text: str, at: tuple[int, int], heads: He
     if not any(m.noop):
         raise NoQuestion("this tokenizer adds no structural tokens")
     share = sum(w for w, n in zip(row, m.noop, strict=True) if n)
-    band = 3 if share > 0.7 else 2 if share >= 0.4 else 1 if share >= 0.1 else 0
     src = code(m.shown[m.source])
     got = f"the structural tokens got {share:.4f} of {src}'s row"
-    right = (SHARES[band], f"Right: {got}.")
-    wrong = [(s, f"No: {got}, {'below' if i > band else 'above'} this range.") for i, s in enumerate(SHARES)
-             if i != band]
-    options, key, reasons = shuffled(right, wrong, rng, order=SHARES.index)
+    options, key, reasons = banded(share, rng, lambda band: f"Right: {got}: {band}.",
+                                   lambda band, above: f"No: {got}, {'above' if above else 'below'} this range.")
     noops = " and ".join(code(t) for t in dict.fromkeys(t for t, n in zip(m.shown, m.noop, strict=True) if n))
     return Question(
         kind="lesson:limits", topic="attention",

@@ -23,6 +23,7 @@ from core.tutor import heads, teach
 from core.tutor.kinds import run_command
 from core.tutor.kinds.tokenizers import PAD_PARTNER
 from core.tutor.kinds.words import hidden_word, masked, name_word, one_token_word, words
+from core.tutor.options import ranked
 from core.tutor.predict import first_word
 from core.tutor.questions import Item, Question, shuffled
 from core.tutor.walks import padding_walk, pipeline_walk
@@ -319,10 +320,10 @@ def _special_predict(ctx: TaskContext, text: str, rng: random.Random) -> Questio
     added = [t for t, m in zip(raw, enc["special_tokens_mask"], strict=True) if m]
     n = len(added)
     names = " ".join(code(t) for t in added) or "none"
-    right = (str(n), f"Right: it added {names}.")
-    wrong = [(str(d), f"It added {plural(n, 'special token')}: {names}.") for d in (n - 1, n + 1, n + 2, n - 2, n + 3)
-             if d >= 0]
-    options, key, why = shuffled(right, wrong, rng, order=int)
+    right = (n, str(n), f"Right: it added {names}.")
+    wrong = [(d, str(d), f"It added {plural(n, 'special token')}: {names}.")
+             for d in (n - 1, n + 1, n + 2, n - 2, n + 3) if d >= 0]
+    options, key, why = ranked(right, wrong, rng)
     return Question(kind="lesson:special", topic="tokenizers",
                     prompt=(f"The tokenizer reads two texts as a pair: {code(first)} and {code(second)}. How many "
                             "special tokens (tokens you did not type) does it add?"),
@@ -359,12 +360,12 @@ def _padding_predict(ctx: TaskContext, text: str, rng: random.Random) -> Questio
     lengths = [sum(m) for m in masks]
     zeros = list(masks[0]).count(0)
     said = f"The rows hold {lengths[0]} and {lengths[1]} real tokens"
-    right = (str(zeros), f"Right: {said}, so {code(text)} gets {plural(zeros, 'padding token')} with mask 0.")
+    right = (zeros, str(zeros), f"Right: {said}, so {code(text)} gets {plural(zeros, 'padding token')} with mask 0.")
     words_apart = abs(len(texts[0].split()) - len(texts[1].split()))
-    wrong = [(str(d), f"{said}: {code(text)} gets {zeros}." + (" Padding counts tokens, not words."
-                                                              if d == words_apart else ""))
+    wrong = [(d, str(d), f"{said}: {code(text)} gets {zeros}." + (" Padding counts tokens, not words."
+                                                                  if d == words_apart else ""))
              for d in dict.fromkeys((words_apart, zeros + 1, zeros - 1, zeros + 2, 0, zeros + 3)) if d >= 0]
-    options, key, why = shuffled(right, wrong, rng, order=int)
+    options, key, why = ranked(right, wrong, rng)
     return Question(kind="lesson:padding", topic="tokenizers",
                     prompt=(f"Two texts go through the tokenizer together with `padding=True`: {code(text)} and "
                             f"{code(PAD_PARTNER)}. How many 0s does the attention_mask of {code(text)} get?"),

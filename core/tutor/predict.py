@@ -15,6 +15,7 @@ from core.markup import code
 from core.results import Result
 from core.tasks.common import load
 from core.tutor.kinds.words import words
+from core.tutor.options import ranked
 from core.tutor.questions import NoQuestion, Question, shuffled
 from core.wording import plural
 
@@ -64,10 +65,11 @@ def token_count(command: str) -> Callable[..., Question]:
         ids, marks = enc["input_ids"], enc["special_tokens_mask"]
         n, added = len(ids), sum(marks)
         pieces = " ".join(code(t) for t in tok.convert_ids_to_tokens(ids))
-        right = (str(n), f"Right: {pieces}: {plural(n - added, 'token')} of text and {plural(added, 'special token')}.")
-        near = [len(text.split()), n - added, n + 1, n - 1, n + 2, n + 3]
-        wrong = [(str(d), f"The tokenizer gave {n}: {pieces}.") for d in dict.fromkeys(near) if d > 0 and d != n]
-        options, key, why = shuffled(right, wrong, rng, order=int)
+        right = (n, str(n), f"Right: {pieces}: {plural(n - added, 'token')} of text and "
+                            f"{plural(added, 'special token')}.")
+        near = [len(text.split()), n - added, n + 1, n - 1, n + 2, n + 3, n - 2, n + 4]
+        wrong = [(d, str(d), f"The tokenizer gave {n}: {pieces}.") for d in dict.fromkeys(near) if d > 0 and d != n]
+        options, key, why = ranked(right, wrong, rng)
         return Question(kind="lesson:token-count", topic="tokenizers",
                         prompt=(f"Before the model reads {code(text)}, its tokenizer turns it into tokens. How many, "
                                 "counting the special tokens it adds?"),
