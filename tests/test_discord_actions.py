@@ -123,9 +123,7 @@ def make(engine: Engine, tmp_path: Path, clock: Clock) -> MakeAdapter:
 
     def build() -> DiscordAdapter:
         runs = RunStore(Database(database_url(tmp_path)), clock=clock)
-        adapter = DiscordAdapter(Policy(engine, runs=runs), {"DISCORD_TOKEN": "test-token"})
-        adapter.tutor.cache_dir = tmp_path
-        return adapter
+        return DiscordAdapter(Policy(engine, runs=runs), {"DISCORD_TOKEN": "test-token"})
 
     return build
 

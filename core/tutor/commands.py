@@ -15,9 +15,10 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from core import suggest
 from core.context import TaskContext
 from core.cooldown import ChargedModels
-from core.registry import Command, Option
+from core.registry import Choice, Command, Option, Subcommand
 from core.results import Result
 from core.tutor import board, data, lesson_path, lessons, progress, quiz
 from core.tutor.service import Tutor
@@ -94,8 +95,20 @@ def _charge_all(cls: type) -> None:
 _charge_all(Handlers)
 
 
-def _main(name: str, description: str, max_length: int) -> Option:
-    return Option(name, description, "text", positional="main", max_length=max_length)
+def _main(name: str, description: str, max_length: int, **more: Any) -> Option:
+    return Option(name, description, "text", positional="main", max_length=max_length, **more)
+
+
+BOARD_VERBS = (
+    Subcommand("status", "Whether this group's board is on, and whether you are on it", words=""),
+    Subcommand("join", "Join this group's board under a display name you choose",
+               (Option("name", "Your display name: letters, digits, spaces or .-_' (at most 24)", "text",
+                       required=True, max_length=35),)),
+    Subcommand("leave", "Take yourself off this group's board"),
+    Subcommand("on", "Turn the board on for this server (Manage Server)"),
+    Subcommand("off", "Turn the board off for this server (Manage Server)"),
+)
+"""/board's verbs, which Discord shows as subcommands; the text grammar types them (`/board join Ada`)."""
 
 
 def tutor_commands(tutor: Tutor | None = None) -> list[Command]:
@@ -105,12 +118,13 @@ def tutor_commands(tutor: Tutor | None = None) -> list[Command]:
     round_ = Option("round", "The quiz round", "text", max_length=16)
     return [
         Command("quiz", "A question to guess, then the real run's answer (tokenizers, pipelines, attention...).",
-                (_main("topic", "tokenizers, pipelines, attention, generation, or a kind; empty for any", 32),),
+                (_main("topic", "tokenizers, pipelines, attention, generation, or a kind; empty for any", 32,
+                       suggest=suggest.quiz_topics),),
                 ("/quiz", "/quiz tokenizers"), h.quiz, **own),
         Command("learn", "The guided path, lesson by lesson: predict, run, explain, try, check. Resumes where you "
                 "left off.",
                 (_main("lesson", "a lesson (7, fillmask, \"Subwords\"), part 2, restart or list; empty to resume",
-                       40),),
+                       40, suggest=suggest.lessons),),
                 ("/learn", "/learn 7", "/learn part 2", "/learn list"), h.learn, **own),
         Command("progress", "Your lessons done, accuracy per topic and review items due (only you see it).",
                 (), ("/progress",), h.progress, **own),
@@ -122,9 +136,11 @@ def tutor_commands(tutor: Tutor | None = None) -> list[Command]:
                 **own),
         Command("board", "The study-group board: on or off (admins), join <name> or leave.",
                 (_main("what", "on, off, join <display name>, leave; empty for its state", 40),),
-                ("/board", "/board join Ada"), h.board, **own),
+                ("/board", "/board join Ada"), h.board, subcommands=BOARD_VERBS, **own),
         Command("leaderboard", "The study group's points, hit rate and most improved (week or all).",
-                (_main("period", "week or all", 8),), ("/leaderboard week", "/leaderboard all"), h.leaderboard,
+                (_main("period", "week or all", 8, choices=(Choice("week", "week (the last 7 days)"),
+                                                           Choice("all", "all (all time)"))),),
+                ("/leaderboard week", "/leaderboard all"), h.leaderboard,
                 **own),
         Command("answer", "Answer a quiz question.", (round_, Option("choice", "A, B, C or D", "text", max_length=1)),
                 (), h.answer, **hidden),
