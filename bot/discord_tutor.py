@@ -43,7 +43,8 @@ from bot.discord_views import ACTION_ID, ask_modal, asked_action, rebuilt_ask, s
 from core.errors import UserError
 from core.policy import APOLOGY, Kind, Outcome, Policy, Request
 from core.registry import Choice, Command, Option, declared_values, matching
-from core.suggest import candidates, context_of
+from core.suggest import candidates
+from core.tutor.service import context_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.actions import Ask

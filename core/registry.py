@@ -178,18 +178,22 @@ def declared_values(option: Option) -> list[Choice]:
 
 def matching(candidates: Sequence[Choice], typed: Any, limit: int = MAX_CHOICES) -> list[Choice]:
     """The candidates a learner's partial value points at, best first: those whose value or name starts with
-    it, then those that contain it (case-insensitive); all of them for an empty value; at most `limit`."""
+    it, then those that contain it (case-insensitive); all of them for an empty value; at most `limit`.
+    A number matches by its start alone (`1` is layer 1 or 10, not every name that says "of 0-11")."""
     word = " ".join(str(typed if typed is not None else "").lower().split())
-    seen: set[str] = set()
-    unique = [c for c in candidates if not (str(c.value) in seen or seen.add(str(c.value)))]  # first of each value
+    unique: dict[str, Choice] = {}
+    for choice in candidates:
+        unique.setdefault(str(choice.value), choice)  # the first of each value, in the candidates' order
     if not word:
-        return unique[:limit]
+        return list(unique.values())[:limit]
 
     def keys(choice: Choice) -> tuple[str, str]:
         return str(choice.value).lower(), choice.label.lower()
 
-    first = [c for c in unique if any(k.startswith(word) for k in keys(c))]
-    then = [c for c in unique if c not in first and any(word in k for k in keys(c))]
+    first = [c for c in unique.values() if any(k.startswith(word) for k in keys(c))]
+    if word.lstrip("-").isdigit():
+        return first[:limit]
+    then = [c for c in unique.values() if c not in first and any(word in k for k in keys(c))]
     return (first + then)[:limit]
 
 

@@ -4,8 +4,9 @@ An option declares a fixed set (`Option.choices`: Discord shows a menu, /help li
 suggest values that depend on the pack (`Option.suggest`: Discord's autocomplete). The suggesters
 here read only what is cheap and local: the pack's declarations, the registry, the lesson path, a
 model's config file (never its weights, never a download). They run off the event loop (an adapter
-calls `suggestions` in a thread, within the platform's deadline) and fall back to what the option's
-declaration alone says (`core.registry.declared_values`) when they cannot say more.
+computes `candidates` in a thread within the platform's deadline, then narrows them to what the
+learner typed with `core.registry.matching`; `suggestions` does both) and fall back to what the
+option's declaration alone says (`core.registry.declared_values`) when they cannot say more.
 """
 from __future__ import annotations
 
@@ -16,32 +17,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from core.context import TaskContext
-from core.errors import UserError
 from core.registry import MAX_CHOICE_CHARS, Choice, Command, Option, declared_values, matching
 
 if TYPE_CHECKING:  # pragma: no cover
-    from core.engine import Engine
     from core.packs import ModelSpec
 
 log = logging.getLogger("tutor.suggest")
-
-
-def context_of(engine: Engine) -> TaskContext:
-    """A task context on the engine's pack, models and registry, for suggesters (they draw no figures)."""
-    from core.render.cache import PerThreadCache
-
-    return TaskContext(engine.settings, engine.pack, engine.models, engine.registry, PerThreadCache(1))
-
-
-def option_of(command: Command, name: str, subcommand: str | None = None) -> Option:
-    """An option of the command, or of one of its subcommands; `UserError` when there is none."""
-    options = command.options
-    if subcommand is not None:
-        options = next((s.options for s in command.subcommands if s.name == subcommand), ())
-    found = next((o for o in options if o.name == name), None)
-    if found is None:
-        raise UserError(f"/{command.name} has no option `{name}`.")
-    return found
 
 
 def candidates(ctx: TaskContext, command: Command, option: Option) -> list[Choice]:
