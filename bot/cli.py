@@ -108,6 +108,10 @@ def _parser() -> argparse.ArgumentParser:
     slack.add_argument("--http", action="store_true", help="serve the Events API over HTTP instead of Socket Mode")
     slack.add_argument("--port", type=int, help="HTTP mode's port (default: SLACK_PORT or 3000)")
     slack.add_argument("--host", help="HTTP mode's address (default: SLACK_HOST or 127.0.0.1; 0.0.0.0: every one)")
+    slack.add_argument("--request-url", metavar="URL",
+                       help="with `manifest`: the HTTPS address Slack calls in HTTP mode, e.g. "
+                            "https://tutor.example.org/slack/events (Socket Mode off; every slash command, the "
+                            "events and interactivity sent there)")
     _command(sub, "run")
     _command(sub, "doctor")
     rotate = _command(sub, "rotate-secret")
@@ -371,11 +375,15 @@ def _discord(settings: Settings, args: argparse.Namespace) -> int:
 
 def _slack(settings: Settings, args: argparse.Namespace) -> int:
     if args.action == "manifest":
-        from bot.slack_manifest import manifest_text
+        from bot.slack_manifest import manifest_text, request_url_checked
         from core.commands import build_registry
 
-        print(manifest_text(build_registry()))
+        url = request_url_checked(args.request_url) if args.request_url is not None else None
+        print(manifest_text(build_registry(), request_url=url))
         return EXIT_OK
+    if args.request_url is not None:
+        raise ConfigError("--request-url goes with `tutor slack manifest`; the running app is `tutor slack --http`, "
+                          "with SLACK_SIGNING_SECRET.")
     return _serve(settings, args, only="slack")
 
 
