@@ -16,7 +16,8 @@
 - An autocomplete (the learner typing an option the registry suggests values for): the core's
   suggestions (core/suggest.py) computed in a thread, never on the event loop, within
   `SUGGEST_S` (Discord allows 3 s), else the option's declared values; kept `SUGGESTED_S` per
-  option and computed once at start, so most answers come from memory.
+  option and computed once at start, so most answers come from memory (a suggester that could not
+  say yet, such as a tiny pack not built yet, is asked again at the next keystroke).
 """
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ from bot.discord_views import ACTION_ID, ask_modal, asked_action, rebuilt_ask, s
 from core.errors import UserError
 from core.policy import APOLOGY, Kind, Outcome, Policy, Request
 from core.registry import Choice, Command, Option, declared_values, matching
-from core.suggest import candidates
+from core.suggest import suggested as suggested_values
 from core.tutor.service import context_of
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -155,7 +156,8 @@ class DiscordTutor:
                               typed: Any) -> list[app_commands.Choice[Any]]:
         """The values to offer for what the learner has typed so far: at most 25, within Discord's 3 s."""
         found = await self._candidates(command, option)
-        return [discord_choice(option, c) for c in matching(found, typed)]
+        fitting = [c for c in found if option.kind != "int" or isinstance(c.value, int)]  # Discord refuses others
+        return [discord_choice(option, c) for c in matching(fitting, typed)]
 
     async def _candidates(self, command: Command, option: Option) -> list[Choice]:
         key = (command.name, option.name)
@@ -163,7 +165,9 @@ class DiscordTutor:
         if kept is not None and time.monotonic() - kept[0] < SUGGESTED_S:
             return kept[1]
         try:
-            return await asyncio.wait_for(asyncio.shield(self._suggesting(command, option)), SUGGEST_S)
+            found = await asyncio.wait_for(asyncio.shield(self._suggesting(command, option)), SUGGEST_S)
+            if found:
+                return found
         except TimeoutError:
             log.warning("suggestions for /%s %s took over %.1f s; offering its declared values", command.name,
                         option.name, SUGGEST_S)
@@ -176,15 +180,16 @@ class DiscordTutor:
         key = (command.name, option.name)
         task = self.suggesting.get(key)
         if task is None:
-            task = asyncio.create_task(asyncio.to_thread(candidates, self.context, command, option),
+            task = asyncio.create_task(asyncio.to_thread(suggested_values, self.context, command, option),
                                        name=f"discord-suggest-{command.name}-{option.name}")
             self.suggesting[key] = task
             task.add_done_callback(lambda done: self._kept(key, done))
         return task
 
     def _kept(self, key: tuple[str, str], task: asyncio.Task[list[Choice]]) -> None:
+        """Keep what the suggester said; nothing is kept when it could not say (asked again next time)."""
         self.suggesting.pop(key, None)
-        if not task.cancelled() and task.exception() is None:
+        if not task.cancelled() and task.exception() is None and task.result():
             self.suggested[key] = (time.monotonic(), task.result())
 
     def prefetch(self) -> None:

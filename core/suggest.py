@@ -25,16 +25,22 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger("tutor.suggest")
 
 
-def candidates(ctx: TaskContext, command: Command, option: Option) -> list[Choice]:
-    """Every value worth offering for `option`, before the learner's partial value narrows them."""
+def suggested(ctx: TaskContext, command: Command, option: Option) -> list[Choice]:
+    """What the option's suggester offers on this pack: empty when it has none, cannot say (no config
+    here yet) or fails (logged: a suggestion is a help, never a failure)."""
     if option.suggest is None:
-        return declared_values(option)
+        return []
     try:
-        found = list(option.suggest(ctx, command))
-    except Exception:  # a suggestion is a help, never a failure: say so in the log and offer the declaration
+        return list(option.suggest(ctx, command))
+    except Exception:
         log.exception("suggestions for /%s %s failed", command.name, option.name)
-        found = []
-    return found or declared_values(option)
+        return []
+
+
+def candidates(ctx: TaskContext, command: Command, option: Option) -> list[Choice]:
+    """Every value worth offering for `option`, before the learner's partial value narrows them: the
+    suggester's, else what the declaration alone says."""
+    return suggested(ctx, command, option) or declared_values(option)
 
 
 def suggestions(ctx: TaskContext, command: Command, option: Option, typed: Any) -> list[Choice]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -171,9 +172,19 @@ def _broken(_ctx: TaskContext, _command: Command) -> list[Choice]:
     raise RuntimeError("a suggester's own bug")
 
 
+@dataclass
+class Picks:
+    """An engine on a registry of one command, with the events two of its suggesters wait for."""
+
+    engine: Engine
+    release: threading.Event
+    """The slow suggester waits for it (set: it answers at once)."""
+    ready: threading.Event
+    """The late suggester says nothing until it is set."""
+
+
 @pytest.fixture
-def picks(tmp_path: Path) -> Iterator[tuple[Engine, threading.Event]]:
-    """A registry of one command, and the event its slow suggester waits for (set: it answers at once)."""
+def picks(tmp_path: Path) -> Iterator[Picks]:
     release = threading.Event()
     release.set()
 
@@ -181,25 +192,31 @@ def picks(tmp_path: Path) -> Iterator[tuple[Engine, threading.Event]]:
         release.wait(30)
         return [Choice(2, "two, at last")]
 
+    def late(_ctx: TaskContext, _command: Command) -> list[Choice]:
+        return [Choice("ready")] if ready.is_set() else []
+
+    ready = threading.Event()
+
     command = Command("pick", "Pick a word.", (
         Option("word", "A word", "text", required=True, max_length=20, suggest=_many),
         Option("times", "How many times", "int", default=1, choices=(Choice(1, "once"), Choice(3, "three times"))),
         Option("slow", "A number the pack is slow to suggest", "int", min_value=0, max_value=3, suggest=slow),
         Option("broken", "A text whose suggester fails", "text", max_length=10, suggest=_broken),
+        Option("late", "A text whose suggester can say only later", "text", max_length=10, suggest=late),
     ), ("/pick word-01",), _pick, needs_model=False)
     engine = Engine(Settings(pack="tiny", cache_dir=tmp_path, cooldown_s=0.0, workers=1),
                     registry=Registry([command]))
     try:
-        yield engine, release
+        yield Picks(engine, release, ready)
     finally:
         release.set()
         engine.close()
 
 
 def test_integer_choices_are_uploaded_as_integers_and_arrive_as_chosen(
-    picks: tuple[Engine, threading.Event], tmp_path: Path,
+    picks: Picks, tmp_path: Path,
 ) -> None:
-    engine, _ = picks
+    engine = picks.engine
 
     async def scenario() -> None:
         async with discord_session(lambda: adapter_on(engine, tmp_path).client) as (fake, _):
@@ -214,9 +231,9 @@ def test_integer_choices_are_uploaded_as_integers_and_arrive_as_chosen(
 
 
 def test_an_autocomplete_answers_at_most_25_choices_best_first(
-    picks: tuple[Engine, threading.Event], tmp_path: Path,
+    picks: Picks, tmp_path: Path,
 ) -> None:
-    engine, _ = picks
+    engine = picks.engine
 
     async def scenario() -> None:
         async with discord_session(lambda: adapter_on(engine, tmp_path).client) as (fake, _):
@@ -229,12 +246,12 @@ def test_an_autocomplete_answers_at_most_25_choices_best_first(
 
 
 def test_a_slow_suggester_is_answered_in_time_with_the_declared_range(
-    picks: tuple[Engine, threading.Event], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    picks: Picks, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """The suggester blocks until released, so the wait always runs out: the answer is the option's own
     range, and the suggestions once ready are kept for the next keystroke."""
-    engine, release = picks
+    engine, release = picks.engine, picks.release
     release.clear()
     monkeypatch.setattr(discord_tutor, "SUGGEST_S", 0.2)
 
@@ -254,9 +271,9 @@ def test_a_slow_suggester_is_answered_in_time_with_the_declared_range(
 
 
 def test_a_failing_suggester_offers_nothing_worse_than_no_suggestions(
-    picks: tuple[Engine, threading.Event], tmp_path: Path, caplog: pytest.LogCaptureFixture,
+    picks: Picks, tmp_path: Path, caplog: pytest.LogCaptureFixture,
 ) -> None:
-    engine, _ = picks
+    engine = picks.engine
 
     async def scenario() -> None:
         async with discord_session(lambda: adapter_on(engine, tmp_path).client) as (fake, client):
@@ -268,6 +285,19 @@ def test_a_failing_suggester_offers_nothing_worse_than_no_suggestions(
 
     run(scenario)
     assert "suggestions for /pick broken failed" in caplog.text and "a suggester's own bug" in caplog.text
+
+
+def test_a_suggester_that_cannot_say_yet_is_asked_again(picks: Picks, tmp_path: Path) -> None:
+    """What it offered at start was nothing (a tiny pack not built yet): that is not kept for minutes."""
+    engine = picks.engine
+
+    async def scenario() -> None:
+        async with discord_session(lambda: adapter_on(engine, tmp_path).client) as (fake, _):
+            assert await fake.suggestions(await fake.autocomplete("pick", "late", "")) == []
+            picks.ready.set()
+            assert values(await fake.suggestions(await fake.autocomplete("pick", "late", ""))) == ["ready"]
+
+    run(scenario)
 
 
 def test_the_fake_refuses_an_autocomplete_answer_past_discords_limits() -> None:
