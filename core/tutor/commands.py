@@ -105,8 +105,8 @@ BOARD_VERBS = (
                (Option("name", "Your display name: letters, digits, spaces or .-_' (at most 24)", "text",
                        required=True, max_length=35),)),
     Subcommand("leave", "Take yourself off this group's board"),
-    Subcommand("on", "Turn the board on for this server (Manage Server)"),
-    Subcommand("off", "Turn the board off for this server (Manage Server)"),
+    Subcommand("on", "Turn the board on for this server or workspace (admins)"),
+    Subcommand("off", "Turn the board off for this server or workspace (admins)"),
 )
 """/board's verbs, which Discord shows as subcommands; the text grammar types them (`/board join Ada`)."""
 
