@@ -1,0 +1,125 @@
+"""Progress on the long first-time jobs (core/progress.py, shown by bot/console_progress.py): a line when each
+starts and ends where stderr is piped (logs, Docker), a bar on a terminal, never a word on stdout."""
+from __future__ import annotations
+
+import io
+import logging
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from terminal_support import on_terminal
+from test_ops_failures import environment
+
+from bot.console_progress import ProgressHandler
+from core import progress
+from core.tiny import tiny_dir
+
+DONE = r"done in \d+\.\d s"
+
+
+def tutor(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=cwd, env=environment(**env),
+                          capture_output=True, text=True, timeout=600)
+
+
+# ----- piped: one line as each job starts, one as it ends -----
+def test_a_first_tiny_pack_build_shows_its_start_and_end_lines_on_stderr(tmp_path: Path) -> None:
+    done = tutor("--pack", "tiny", "ask", "/tokenize Hello world", cwd=tmp_path, TUTOR_CACHE_DIR=str(tmp_path / "c"))
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == ["Building the tiny pack (first use, a few seconds)...",
+                                        done.stderr.splitlines()[1]]
+    assert re.fullmatch(rf"Building the tiny pack\.\.\. {DONE}", done.stderr.splitlines()[1]), done.stderr
+    assert done.stdout.startswith("4 tokens: `[CLS]` `hello` `world` `[SEP]`"), "stdout holds the answer alone"
+
+
+def test_a_built_pack_shows_no_progress(tmp_path: Path) -> None:
+    cache = tmp_path / "c"
+    tutor("--pack", "tiny", "models", "pull", cwd=tmp_path, TUTOR_CACHE_DIR=str(cache))
+    done = tutor("--pack", "tiny", "ask", "/tokenize Hello world", cwd=tmp_path, TUTOR_CACHE_DIR=str(cache))
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+
+
+def test_models_pull_tiny_shows_its_stages_on_stderr_and_its_report_on_stdout(tmp_path: Path) -> None:
+    cache = tmp_path / "c"
+    done = tutor("--pack", "tiny", "models", "pull", cwd=tmp_path, TUTOR_CACHE_DIR=str(cache))
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert lines[:2] == ["Pulling the tiny pack's 9 model(s)...",
+                         "Building the tiny pack (first use, a few seconds)..."]
+    assert re.fullmatch(rf"Building the tiny pack\.\.\. {DONE}", lines[2]), lines
+    assert re.fullmatch(rf"Pulling the tiny pack's 9 model\(s\)\.\.\. {DONE}", lines[3]), lines
+    assert len(lines) == 4 and "\r" not in done.stderr, "no bar's redraws down a pipe"
+    assert done.stdout.splitlines()[0] == "Preparing tiny/sentiment (for /sentiment) ..."
+    assert done.stdout.splitlines()[-1] == "Pack tiny: 9 model(s) ready." and (tiny_dir(cache) / "DONE").is_file()
+
+
+def test_the_first_offline_answer_says_it_is_de_quantising(tmp_path: Path) -> None:
+    """The issue's case: the first /generate on the offline pack de-quantises SmolLM2 (about 20 s, real)."""
+    done = tutor("--pack", "offline", "ask", "/generate Hello max_new_tokens=2", cwd=tmp_path,
+                 TUTOR_CACHE_DIR=str(tmp_path / "c"))
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert lines[0] == "De-quantising SmolLM2-135M-Instruct (first use, about 20 s)...", done.stderr
+    assert re.fullmatch(rf"De-quantising SmolLM2-135M-Instruct\.\.\. {DONE}", lines[1]), done.stderr
+    assert len(lines) == 2, "and transformers' own tensor bar stays off the log"
+    assert done.stdout.startswith("Hello"), done.stdout
+
+
+# ----- a terminal: a bar -----
+def test_a_terminal_shows_a_bar_that_stays_with_its_final_state(tmp_path: Path) -> None:
+    run = on_terminal("--pack", "tiny", "models", "pull", cwd=tmp_path, columns=100,
+                      TUTOR_CACHE_DIR=str(tmp_path / "c"))
+    assert run.code == 0, run.terminal
+    final = [line.rsplit("\r", 1)[-1] for line in run.terminal.splitlines() if "Building the tiny pack" in line]
+    assert final and re.match(r"Building the tiny pack: 100%\|█+\| 10/10 \[\d\d:\d\d, done\]", final[-1]), final
+    assert "Pack tiny: 9 model(s) ready." in run.terminal
+
+
+# ----- the interface -----
+def lines_of(*jobs: tuple[str, str, list[str]], fail: bool = False, verbose: bool = False) -> list[str]:
+    stream = io.StringIO()
+    handler = ProgressHandler(stream, bars=False)
+    if verbose:
+        handler.setLevel(logging.DEBUG)
+    progress.log.addHandler(handler)
+    level = progress.log.level
+    progress.log.setLevel(logging.DEBUG)
+    try:
+        for title, note, steps in jobs:
+            with progress.job(title, note=note, steps=len(steps)) as running:
+                for step in steps:
+                    running.step(step)
+                if fail:
+                    raise RuntimeError("broken")
+    except RuntimeError:
+        pass
+    finally:
+        progress.log.removeHandler(handler)
+        progress.log.setLevel(level)
+    return [re.sub(r"\d+\.\d s", "N s", line) for line in stream.getvalue().splitlines()]
+
+
+def test_a_job_is_a_start_line_and_an_end_line() -> None:
+    assert lines_of(("Building", "first use", ["a", "b"])) == ["Building (first use)...", "Building... done in N s"]
+
+
+def test_a_failed_job_says_so_and_the_error_goes_on() -> None:
+    assert lines_of(("Building", "", ["a"]), fail=True) == ["Building...", "Building... failed after N s"]
+    with pytest.raises(RuntimeError), progress.job("x"):
+        raise RuntimeError("the caller still sees it")
+
+
+def test_verbose_adds_a_line_per_step() -> None:
+    assert lines_of(("Building", "", ["a", "b"]), verbose=True) == [
+        "Building...", "Building: a (1 of 2)", "Building: b (2 of 2)", "Building... done in N s"]
+
+
+def test_a_server_logs_the_jobs_as_ordinary_lines(caplog: pytest.LogCaptureFixture) -> None:
+    """No handler of the console's: the records go up to the root logger, as `tutor run`'s log lines."""
+    with caplog.at_level(logging.INFO, logger="tutor.progress"), progress.job("Downloading m", note="first use"):
+        pass
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages[0] == "Downloading m (first use)..." and re.fullmatch(rf"Downloading m\.\.\. {DONE}", messages[1])
