@@ -3,9 +3,9 @@ of /tokenize and /compare on its own background, snippets highlighted.
 
 Only for a terminal: piped or redirected, the console prints `bot.console.render_text`'s plain text, byte for
 byte what scripts and tests read, and never imports rich. NO_COLOR (https://no-color.org: set to anything but
-the empty string) keeps the wrapping and drops every escape code, colour and bold alike. Widths are rich's:
-rich 15 measures a grapheme cluster whole (a family emoji joined by zero-width joiners takes 2 cells, as
-`core.results.display_width`, wcwidth's, says too; tests/test_console_render.py checks they agree).
+the empty string) keeps the wrapping and drops every escape code, colour and bold alike. Widths are rich's
+own: rich 15 measures a grapheme cluster whole (a family emoji joined by zero-width joiners takes 2 cells),
+and `core.results.display_width` uses the same measure for the plain tables.
 """
 from __future__ import annotations
 
