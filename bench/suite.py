@@ -90,7 +90,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", type=lambda v: [p.strip() for p in v.split(",") if p.strip()],
                         help=f"comma-separated parts to run: {', '.join(PARTS)}")
     args = parser.parse_args(argv)
-    install_progress()  # `python -m bench.suite` too; `tutor bench` has done it already (the same handler)
     unknown = sorted(set(args.only or []) - set(PARTS))
     if unknown:
         parser.error(f"unknown part(s) {', '.join(unknown)}; choose from {', '.join(PARTS)}")
@@ -102,4 +101,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    install_progress()  # each part's start and end on stderr, as `tutor bench` shows them (bot/cli.py)
     sys.exit(main())

@@ -159,7 +159,6 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     bench_argv = _bench_argv(argv)
     if bench_argv is not None:
-        _show_progress(verbose=False)
         return _bench(bench_argv)
     parser = _parser()
     args = parser.parse_args(argv)
@@ -451,6 +450,7 @@ def _bench(argv: list[str]) -> int:
         _, about, examples = ABOUT["bench"]
         print(f"\n{about}\nexamples:\n" + "\n".join(f"  {e}" for e in examples))
         return EXIT_OK
+    _show_progress(verbose=False)  # each part's start and end on stderr; the table on stdout
     return bench_main(argv) or EXIT_OK
 
 

@@ -2,12 +2,16 @@
 starts and ends where stderr is piped (logs, Docker), a bar on a terminal, never a word on stdout."""
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import re
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from terminal_support import on_terminal
@@ -79,8 +83,10 @@ def test_a_terminal_shows_a_bar_that_stays_with_its_final_state(tmp_path: Path) 
 
 
 # ----- the interface -----
-def lines_of(*jobs: tuple[str, str, list[str]], fail: bool = False, verbose: bool = False) -> list[str]:
-    stream = io.StringIO()
+@contextmanager
+def shown(*, verbose: bool = False) -> Iterator[list[str]]:
+    """The lines the console's handler writes down a pipe while the block runs (times as `N s`)."""
+    stream, lines = io.StringIO(), []
     handler = ProgressHandler(stream, bars=False)
     if verbose:
         handler.setLevel(logging.DEBUG)
@@ -88,18 +94,22 @@ def lines_of(*jobs: tuple[str, str, list[str]], fail: bool = False, verbose: boo
     level = progress.log.level
     progress.log.setLevel(logging.DEBUG)
     try:
+        yield lines
+    finally:
+        progress.log.removeHandler(handler)
+        progress.log.setLevel(level)
+        lines += [re.sub(r"\d+\.\d s", "N s", line) for line in stream.getvalue().splitlines()]
+
+
+def lines_of(*jobs: tuple[str, str, list[str]], fail: bool = False, verbose: bool = False) -> list[str]:
+    with shown(verbose=verbose) as lines, contextlib.suppress(RuntimeError):
         for title, note, steps in jobs:
             with progress.job(title, note=note, steps=len(steps)) as running:
                 for step in steps:
                     running.step(step)
                 if fail:
                     raise RuntimeError("broken")
-    except RuntimeError:
-        pass
-    finally:
-        progress.log.removeHandler(handler)
-        progress.log.setLevel(level)
-    return [re.sub(r"\d+\.\d s", "N s", line) for line in stream.getvalue().splitlines()]
+    return lines
 
 
 def test_a_job_is_a_start_line_and_an_end_line() -> None:
@@ -123,3 +133,24 @@ def test_a_server_logs_the_jobs_as_ordinary_lines(caplog: pytest.LogCaptureFixtu
         pass
     messages = [r.getMessage() for r in caplog.records]
     assert messages[0] == "Downloading m (first use)..." and re.fullmatch(rf"Downloading m\.\.\. {DONE}", messages[1])
+
+
+def test_each_benchmark_part_is_a_line_as_it_starts_and_as_it_ends(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The suite's loop around its parts (bench/suite.py); two parts that measure nothing stand in for the
+    real ones, which take minutes (and a real run would overwrite bench/results/suite.json)."""
+    from bench import suite
+
+    ran: list[str] = []
+
+    def part(name: str) -> Callable[..., dict[str, Any]]:
+        def run(quick: bool) -> dict[str, Any]:
+            ran.append(name)
+            return {"rows": []}
+        return run
+
+    monkeypatch.setattr(suite, "PARTS", {"a": part("a"), "b": part("b")})
+    with shown() as lines:
+        suite.run(quick=True, only=["a", "b"])
+    assert ran == ["a", "b"]
+    assert lines == ["Benchmark part 1 of 2: a...", "Benchmark part 1 of 2: a... done in N s",
+                     "Benchmark part 2 of 2: b...", "Benchmark part 2 of 2: b... done in N s"]
