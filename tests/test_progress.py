@@ -14,14 +14,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fake_hub import fake_hub
 from terminal_support import on_terminal
 from test_ops_failures import environment
 
 from bot.console_progress import ProgressHandler
+from conftest import TEST_CACHE
 from core import progress
-from core.tiny import tiny_dir
+from core.tiny import ensure_tiny, tiny_dir
 
 DONE = r"done in \d+\.\d s"
+HUB_TOKENIZER = "google-bert/bert-base-uncased"
+"""The hub pack's /tokenize model."""
 
 
 def tutor(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
@@ -70,6 +74,29 @@ def test_the_first_offline_answer_says_it_is_de_quantising(tmp_path: Path) -> No
     assert re.fullmatch(rf"De-quantising SmolLM2-135M-Instruct\.\.\. {DONE}", lines[1]), done.stderr
     assert len(lines) == 2, "and transformers' own tensor bar stays off the log"
     assert done.stdout.startswith("Hello"), done.stdout
+
+
+@pytest.fixture
+def hub() -> Iterator[str]:
+    """The hub pack's /tokenize model on a local fake Hub (its tiny twin's files under the Hub's name)."""
+    ensure_tiny(tiny_dir(TEST_CACHE))
+    with fake_hub(HUB_TOKENIZER, tiny_dir(TEST_CACHE) / "tokenize") as endpoint:
+        yield endpoint
+
+
+def from_hub(hub: str, tmp_path: Path) -> dict[str, str]:
+    return {"HF_ENDPOINT": hub, "HF_HUB_OFFLINE": "0", "HF_HOME": str(tmp_path / "hf"),
+            "TUTOR_CACHE_DIR": str(tmp_path / "c"), "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
+
+
+def test_a_first_hub_download_is_a_start_and_end_line_without_the_hubs_bars(tmp_path: Path, hub: str) -> None:
+    done = tutor("--pack", "hub", "ask", "/tokenize Hello world", cwd=tmp_path, **from_hub(hub, tmp_path))
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert lines[0] == f"Downloading {HUB_TOKENIZER} from the Hugging Face Hub (first use)...", done.stderr
+    assert re.fullmatch(rf"Downloading {HUB_TOKENIZER} from the Hugging Face Hub\.\.\. {DONE}", lines[1])
+    assert len(lines) == 2 and "\r" not in done.stderr, "huggingface_hub's bars stay out of a log"
+    assert done.stdout.startswith("4 tokens: `[CLS]` `hello` `world` `[SEP]`")
 
 
 # ----- a terminal: a bar -----
@@ -154,3 +181,12 @@ def test_each_benchmark_part_is_a_line_as_it_starts_and_as_it_ends(monkeypatch: 
     assert ran == ["a", "b"]
     assert lines == ["Benchmark part 1 of 2: a...", "Benchmark part 1 of 2: a... done in N s",
                      "Benchmark part 2 of 2: b...", "Benchmark part 2 of 2: b... done in N s"]
+
+
+def test_a_terminal_shows_the_hubs_own_download_bars(tmp_path: Path, hub: str) -> None:
+    """transformers turns the Hub's bars off with its own; the tutor turns them back on for a terminal."""
+    run = on_terminal("--pack", "hub", "ask", "/tokenize Hello world", cwd=tmp_path, columns=120,
+                      **from_hub(hub, tmp_path))
+    assert run.code == 0, run.terminal
+    assert re.search(r"tokenizer\.json: 100%\|█+\|", run.terminal), run.terminal[:3000]
+    assert re.search(rf"Downloading {HUB_TOKENIZER} from the Hugging Face Hub: \[\d\d:\d\d, done\]", run.terminal)
