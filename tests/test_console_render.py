@@ -26,7 +26,7 @@ BACKGROUND = re.compile(r"\x1b\[(?:[0-9;]*;)?(48;5;\d+|48;2;\d+;\d+;\d+|10[0-7]|
 # ----- wrapping -----
 def test_help_on_a_narrow_terminal_wraps_every_line_within_its_width(tmp_path) -> None:
     """Every line but the snippet's, which go out whole so that a copied snippet runs (the next test)."""
-    run = on_terminal("--pack", "tiny", "ask", "/help", cwd=tmp_path, columns=60)
+    run = on_terminal("--pack", "tiny", "ask", "/help", cwd=tmp_path, columns=60, stderr_to_terminal=False)
     assert run.code == 0, run.terminal
     snippet = _snippet(tutor("--pack", "tiny", "ask", "/help", tmp_path=tmp_path).stdout)
     assert snippet in run.plain
@@ -40,7 +40,7 @@ def test_help_on_a_narrow_terminal_wraps_every_line_within_its_width(tmp_path) -
 
 
 def test_the_tour_rule_fits_a_narrow_terminal(tmp_path) -> None:
-    run = on_terminal("--pack", "tiny", "tour", cwd=tmp_path, columns=50)
+    run = on_terminal("--pack", "tiny", "tour", cwd=tmp_path, columns=50, stderr_to_terminal=False)
     assert run.code == 0, run.terminal[-2000:]
     rules = [line for line in run.plain.splitlines() if line and set(line) == {"="}]
     assert rules and all(len(line) == 50 for line in rules), rules
@@ -50,7 +50,8 @@ def test_a_snippet_is_not_cut_into_lines_so_it_copies_whole(tmp_path) -> None:
     """Wrapped text would break a copied snippet: its lines go out whole and the terminal folds them."""
     snippet = _snippet(tutor("--pack", "tiny", "ask", "/tokenize Hello world", tmp_path=tmp_path).stdout)
     assert max(len(line) for line in snippet.splitlines()) > 60
-    run = on_terminal("--pack", "tiny", "ask", "/tokenize Hello world", cwd=tmp_path, columns=60)
+    run = on_terminal("--pack", "tiny", "ask", "/tokenize Hello world", cwd=tmp_path, columns=60,
+                      stderr_to_terminal=False)
     assert snippet in run.plain
     highlighted = run.terminal.split("Try it yourself", 1)[1]
     assert ESCAPE.search(highlighted.split("\n", 2)[1]), "the snippet's lines are coloured"
