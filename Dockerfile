@@ -67,5 +67,5 @@ VOLUME ["/data"]
 EXPOSE 8080 3000
 # `tutor run` handles SIGTERM itself: every adapter disconnects cleanly within Docker's grace period.
 STOPSIGNAL SIGTERM
-HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 CMD ["python", "-m", "bot.health"]
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 CMD ["python", "-m", "bot.ops.health"]
 CMD ["tutor", "run"]

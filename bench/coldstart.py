@@ -30,7 +30,7 @@ from typing import Any
 from bench.common import cost_row, environment, format_table, speedup_row, write_results
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMAND = [sys.executable, "-m", "bot.cli", "--pack", "offline", "ask", "/generate Hello max_new_tokens=5"]
+COMMAND = [sys.executable, "-m", "bot", "--pack", "offline", "ask", "/generate Hello max_new_tokens=5"]
 FLOOR = """
 import gc, os, sys, time
 if sys.argv[2:] == ["paused"]:

@@ -17,7 +17,7 @@ from typing import Any
 
 from bench import coldstart, decoding, e2e_discord, engine_bench, explore, heatmaps, ray_bench, tutor_bench
 from bench.common import environment, format_table, write_results
-from bot.console_progress import install as install_progress
+from bot.console.progress import install as install_progress
 from core.progress import job
 
 PARTS: dict[str, Callable[..., dict[str, Any]]] = {
@@ -101,5 +101,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    install_progress()  # each part's start and end on stderr, as `tutor bench` shows them (bot/cli.py)
+    install_progress()  # each part's start and end on stderr, as `tutor bench` shows them (bot/ops/cli.py)
     sys.exit(main())

@@ -28,14 +28,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from core.policy import Policy
 
 ADAPTERS: dict[str, str] = {
-    "discord": "bot.discord_app:DiscordAdapter",
-    "slack": "bot.slack_app:SlackAdapter",
+    "discord": "bot.discord.app:DiscordAdapter",
+    "slack": "bot.slack.app:SlackAdapter",
 }
 """Every chat platform `tutor run` can start, by name: `module:class`, imported only when used."""
 
 SETTINGS: dict[str, str] = {
-    "discord": "bot.discord_config:VARIABLES",
-    "slack": "bot.slack_config:VARIABLES",
+    "discord": "bot.discord.config:VARIABLES",
+    "slack": "bot.slack.config:VARIABLES",
 }
 """Each adapter's variables (`module:name`, the adapter's `variables`), in a module that does not import
 the platform's client: log redaction needs them in every command, `tutor ask` included, and importing

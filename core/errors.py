@@ -19,17 +19,17 @@ environment, and is treated alike)::
     │   │   -> one line, "Configuration error: ...", on stderr, and exit 2; never reaches a chat
     │   └── SecretMismatch   core/tutor/privacy.py  the secret is not the one the database is keyed with
     │           -> at start, the same one line and exit 2; in a request, the tutor's commands say so
-    ├── PullError            bot/ops.py        `tutor models pull` cannot work here (no Hub for the hub pack)
+    ├── PullError            bot/ops/admin.py        `tutor models pull` cannot work here (no Hub for the hub pack)
     │       -> one line, "Cannot pull: ...", on stderr, and exit 1
-    ├── Refused              bot/slack_http.py an HTTP request to the Slack Events API that is unsigned,
+    ├── Refused              bot/slack/http.py an HTTP request to the Slack Events API that is unsigned,
     │                                          stale or malformed, refused before bolt parses it
     │       -> 401 or 400 to the sender and one log line; no learner is involved
-    ├── StartFailure         bot/failures.py   a platform that cannot start for a reason outside the tutor
+    ├── StartFailure         bot/ops/failures.py   a platform that cannot start for a reason outside the tutor
     │                                          (Discord or Slack unreachable, a rejected token)
     │       -> its one line on stderr and a non-zero exit (`tutor run` stops the other platforms too)
-    ├── Stopped              bot/console_signals.py  SIGTERM or SIGHUP during `tutor chat`
+    ├── Stopped              bot/console/signals.py  SIGTERM or SIGHUP during `tutor chat`
     │       -> leaves as /quit does, history saved; never a traceback
-    ├── TokenGone            bot/discord_deliver.py  a Discord interaction's 15-minute token has run out
+    ├── TokenGone            bot/discord/deliver.py  a Discord interaction's 15-minute token has run out
     │       -> the click's answer comes as a new message instead of an edit; the learner sees no error
     ├── OverBudget           core/cooldown.py  a tutor step would run a model inside the learner's cooldown
     │       -> the cooldown's words (`core.policy.Kind.COOLDOWN`); not a UserError, so no handler's
@@ -43,7 +43,7 @@ environment, and is treated alike)::
                the bot keeps serving everyone else; `tutor ask` exits 1
 
 Where they are caught: `core.policy.Policy.handle` turns a request's `UserError` into its message
-and anything else into the apology; `bot.cli.main` turns `ConfigError` into one line and exit 2. Any
+and anything else into the apology; `bot.ops.cli.main` turns `ConfigError` into one line and exit 2. Any
 other `except Exception` says why in a `noqa: BLE001` comment (ruff flags a new one that neither
 re-raises nor logs).
 

@@ -5,7 +5,7 @@ opens with a run of backticks and closes with the next run of the same length, s
 text that holds backticks is wrapped in a longer run (`code("a`b")` gives ``` ``a`b`` ```). Any
 other `*`, `` ` `` or `\\` in a learner's text is escaped with a backslash (`plain`). Tasks build
 their sentences with `code()` and `plain()`; adapters call `spans()` and render each span in
-their own dialect (bot/console.py, bot/discord_render.py, bot/slack_render.py), so a backtick or
+their own dialect (bot/console/app.py, bot/discord/render.py, bot/slack/render.py), so a backtick or
 a `**` in a learner's text can never close a span early on any platform.
 
 The section labels and their order live here too, so every adapter says the same words.

@@ -1,6 +1,6 @@
 """What the engine counts about requests, in plain Python.
 
-prometheus_client exposes these on `/metrics` (bot/health.py, a collector that reads them at each scrape): it
+prometheus_client exposes these on `/metrics` (bot/ops/health.py, a collector that reads them at each scrape): it
 is imported only when the health server starts, so `tutor ask` and the console never load it, and each health
 server has a registry of its own. The core knows nothing of the exposition format.
 """

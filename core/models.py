@@ -232,7 +232,7 @@ def _downloading(spec: ModelSpec) -> AbstractContextManager[object]:
 def hub_offline() -> bool:
     """HF_HUB_OFFLINE (or TRANSFORMERS_OFFLINE) as huggingface_hub itself reads it (1, true, yes or on, in any
     case), once, when it is first imported: the one reading of it in the tutor, so it means here what it
-    means to every download. (`tutor` exports `.env` into the environment before that import: bot/cli.py.)"""
+    means to every download. (`tutor` exports `.env` into the environment before that import: bot/ops/cli.py.)"""
     from huggingface_hub import constants
 
     return constants.HF_HUB_OFFLINE
@@ -315,7 +315,7 @@ def dequantise_gguf(folder: Path, gguf_file: str, target: Path, step: Callable[[
     `step` is told each of the three steps as it begins (reading the tokenizer, the weights, saving).
 
     The explicit collection matters because `tutor` pauses the cyclic collector while it starts
-    (bot/cli.py): without it, the discarded float32 copy (hundreds of MB) would stay until exit."""
+    (bot/ops/cli.py): without it, the discarded float32 copy (hundreds of MB) would stay until exit."""
     try:
         _write_dequantised(folder, gguf_file, target, step)
     finally:

@@ -5,7 +5,7 @@ one at INFO when it starts ("De-quantising SmolLM2-135M-Instruct (first use, abo
 when it ends ("... done in 19.4 s", or "... failed after 3.1 s"), and one at DEBUG per step. Each record
 carries its `Event` as `record.progress`. Whoever runs the core decides what they become: a server's log
 lines, as they are (Docker, systemd); `tutor`'s console commands, a progress bar when stderr is a terminal
-and the start and end lines otherwise (bot/console_progress.py). Nothing here touches stdout or stderr.
+and the start and end lines otherwise (bot/console/progress.py). Nothing here touches stdout or stderr.
 """
 from __future__ import annotations
 

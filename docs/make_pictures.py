@@ -5,7 +5,7 @@
 
 It runs `/attention` through the real engine and policy, draws the answer the way Discord shows it
 (the embed's title, answer, picture and model line, then the buttons and the select exactly as
-bot/discord_views.py builds them from the result's actions), clicks the "next head" button through
+bot/discord/views.py builds them from the result's actions), clicks the "next head" button through
 the policy and draws the redrawn answer. Then three learners play one /quiz round in a channel and
 the transcript is written as Markdown. Only the colours and spacing are chosen here; every word,
 label and picture comes from the run, so rerunning the script keeps the README true.
@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout
 from matplotlib.font_manager import FontProperties, findfont
 from PIL import Image, ImageDraw, ImageFont
 
-from bot.discord_render import EMBED_COLOUR
-from bot.discord_views import build_view
+from bot.discord.render import EMBED_COLOUR
+from bot.discord.views import build_view
 from core.actions import Action, flatten
 from core.engine import Engine
 from core.markup import CODE, EXPLANATION, MODEL, NOTE, sections, spans
@@ -168,7 +168,7 @@ def draw_markup(draw: ImageDraw.ImageDraw, at: tuple[int, int], placed: list[Pla
 
 async def components_of(result: Result) -> tuple[Component, ...]:
     """The buttons and select of the message Discord receives for this result: the component payload
-    of the view bot/discord_views.py builds, row by row."""
+    of the view bot/discord/views.py builds, row by row."""
     await asyncio.sleep(0)  # build_view needs a running event loop
     view = build_view(result.actions)
     if view is None:

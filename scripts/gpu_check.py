@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.console import render_text  # noqa: E402 - after the path above
+from bot.console.app import render_text  # noqa: E402 - after the path above
 from core.commands import build_registry  # noqa: E402
 from core.engine import Engine  # noqa: E402
 from core.errors import UserError  # noqa: E402

@@ -1,4 +1,4 @@
-"""The console as a conformance driver: `Console` (bot/console.py) with in-memory streams, one per learner."""
+"""The console as a conformance driver: `Console` (bot/console/app.py) with in-memory streams, one per learner."""
 from __future__ import annotations
 
 import asyncio
@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from bot.console import Console
+from bot.console.app import Console
 from core.actions import Action, Ask
 from core.policy import Policy
 from tests.conformance import Driver, Seen

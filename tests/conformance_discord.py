@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from bot.discord_app import DiscordAdapter
+from bot.discord.app import DiscordAdapter
 from core.errors import UserError
 from core.grammar import parse_arguments, split_command
 from core.policy import Policy

@@ -17,8 +17,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from bot.slack_app import SlackAdapter
-from bot.slack_render import BLOCK_LIMIT, SECTION_LIMIT, unescape
+from bot.slack.app import SlackAdapter
+from bot.slack.render import BLOCK_LIMIT, SECTION_LIMIT, unescape
 from core.policy import Policy
 from tests.conformance import Seen
 from tests.fake_slack import Call, FakeSlack, running, slack_env

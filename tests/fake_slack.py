@@ -468,7 +468,7 @@ async def slack_bot(engine: Any, _settings: Any = None, *, cooldown_s: float | N
     """A FakeSlack with the real adapter (`SlackAdapter`, Socket Mode) connected to it.
 
     `cooldown_s` gives the policy its own cooldown (the engine's settings say 0 in most tests)."""
-    from bot.slack_app import SlackAdapter
+    from bot.slack.app import SlackAdapter
     from core.cooldown import Cooldown
     from core.policy import Policy
 

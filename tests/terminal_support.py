@@ -35,7 +35,7 @@ class Run:
 
 def on_terminal(*args: str, cwd: Path, columns: int = 80, stderr_to_terminal: bool = True, timeout: float = 300,
                 **env: str) -> Run:
-    """`python -m bot.cli ARGS` with stdin and stdout (and stderr, unless piped) on a terminal `columns` wide,
+    """`python -m bot ARGS` with stdin and stdout (and stderr, unless piped) on a terminal `columns` wide,
     told so both ways: the terminal's own size and COLUMNS."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
@@ -43,7 +43,7 @@ def on_terminal(*args: str, cwd: Path, columns: int = 80, stderr_to_terminal: bo
                                                                       "FORCE_COLOR", "HF_HUB_DISABLE", "TQDM_"))}
     environment = {**base, "PYTHONPATH": str(ROOT), "TUTOR_CACHE_DIR": str(TEST_CACHE), "HF_HUB_OFFLINE": "1",
                    "TERM": "xterm-256color", "COLUMNS": str(columns), **env}
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", *args], cwd=cwd, env=environment, stdin=slave,
+    proc = subprocess.Popen([sys.executable, "-m", "bot", *args], cwd=cwd, env=environment, stdin=slave,
                             stdout=slave, stderr=slave if stderr_to_terminal else subprocess.PIPE,
                             start_new_session=True)
     os.close(slave)

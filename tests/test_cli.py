@@ -13,7 +13,7 @@ from conftest import ROOT, TEST_CACHE
 
 def tutor(*args: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
     environment = {**os.environ, "TUTOR_CACHE_DIR": str(TEST_CACHE), "HF_HUB_OFFLINE": "1", **env}
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=tmp_path, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=tmp_path, capture_output=True, text=True,
                           env={**environment, "PYTHONPATH": str(ROOT)}, timeout=300)
 
 
@@ -63,7 +63,7 @@ def test_a_dotenv_line_that_is_no_setting_is_one_configuration_error(tmp_path):
 
 def test_chat_loop_answers_until_quit(tmp_path):
     environment = {**os.environ, "TUTOR_CACHE_DIR": str(TEST_CACHE), "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-m", "bot.cli", "--pack", "tiny", "chat"], cwd=tmp_path, env=environment,
+    done = subprocess.run([sys.executable, "-m", "bot", "--pack", "tiny", "chat"], cwd=tmp_path, env=environment,
                           input="/tokenize hello world\n/nope\n/quit\n", capture_output=True, text=True, timeout=300)
     assert done.returncode == 0
     assert "hello" in done.stdout and "Did you mean" in done.stderr
@@ -74,7 +74,7 @@ def test_chat_asks_y_n_before_forget_and_enter_keeps_everything(tmp_path):
     environment = {**os.environ, "TUTOR_CACHE_DIR": str(TEST_CACHE), "PYTHONPATH": str(ROOT),
                    "TUTOR_DATABASE_URL": f"sqlite:///{tmp_path / 'tutor.db'}"}
     typed = "/progress\n/forget\n\n/forget\nn\n/forget\n/tokenize hi\n/forget\n🤗 <@123>\ny\n/quit\n"
-    done = subprocess.run([sys.executable, "-m", "bot.cli", "--pack", "tiny", "chat"], cwd=tmp_path, env=environment,
+    done = subprocess.run([sys.executable, "-m", "bot", "--pack", "tiny", "chat"], cwd=tmp_path, env=environment,
                           input=typed, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("Yes, forget me? Type y to confirm; n, or just Enter, for Cancel (y/N).") == 4
@@ -109,7 +109,7 @@ def test_chat_reads_bytes_that_are_not_utf8_from_stdin_without_a_traceback(tmp_p
     line reaches the core, which cleans it (core/text.py), and the session goes on."""
     environment = {**os.environ, "TUTOR_CACHE_DIR": str(TEST_CACHE), "PYTHONPATH": str(ROOT),
                    "PYTHONIOENCODING": "utf-8"}
-    done = subprocess.run([sys.executable, "-m", "bot.cli", "--pack", "tiny", "chat"], cwd=tmp_path, env=environment,
+    done = subprocess.run([sys.executable, "-m", "bot", "--pack", "tiny", "chat"], cwd=tmp_path, env=environment,
                           input=b"/nope caf\xe9 \xff\n/tokenize hello world\n/quit\n", capture_output=True, timeout=300)
     err = done.stderr.decode("utf-8")
     assert done.returncode == 0, err
@@ -120,7 +120,7 @@ def test_chat_reads_bytes_that_are_not_utf8_from_stdin_without_a_traceback(tmp_p
 def test_ask_with_argv_bytes_that_are_not_utf8_answers_without_a_traceback(tmp_path):
     environment = {**os.environ, "TUTOR_CACHE_DIR": str(TEST_CACHE), "PYTHONPATH": str(ROOT),
                    "PYTHONIOENCODING": "utf-8"}
-    done = subprocess.run([sys.executable, "-m", "bot.cli", "--pack", "tiny", "ask", b"/nope caf\xe9"], cwd=tmp_path,
+    done = subprocess.run([sys.executable, "-m", "bot", "--pack", "tiny", "ask", b"/nope caf\xe9"], cwd=tmp_path,
                           env=environment, capture_output=True, timeout=300)
     err = done.stderr.decode("utf-8")
     assert done.returncode == 2 and "Traceback" not in err
@@ -168,14 +168,14 @@ def test_a_shared_option_after_a_server_subcommand_is_read_not_refused(tmp_path)
     (["serve-models", "--only", "generate", "--pack", "tiny"], "tiny", "tutor-out", False),
 ])
 def test_shared_options_mean_the_same_before_or_after_the_subcommand(argv, pack, out, verbose):
-    from bot.cli import _parser
+    from bot.ops.cli import _parser
 
     args = _parser().parse_args(argv)
     assert (args.pack, args.out, args.verbose) == (pack, Path(out), verbose)
 
 
 def test_every_subcommand_help_says_what_it_does_with_an_example(capsys):
-    from bot.cli import ABOUT, _parser, main
+    from bot.ops.cli import ABOUT, _parser, main
 
     parser = _parser()
     commands = parser._subparsers._group_actions[0].choices

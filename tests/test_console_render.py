@@ -1,4 +1,4 @@
-"""The console on a terminal (bot/console_render.py): wrapped to its width, each token on its own background,
+"""The console on a terminal (bot/console/render.py): wrapped to its width, each token on its own background,
 snippets highlighted, NO_COLOR kept; down a pipe, the plain text scripts read. Real `tutor` processes on real
 pseudo-terminals (tests/terminal_support.py), on the tiny pack."""
 from __future__ import annotations
@@ -12,8 +12,8 @@ from rich.console import Console as RichConsole
 from terminal_support import ESCAPE, on_terminal
 from test_cli import tutor
 
-from bot.console import render_text
-from bot.console_render import PALETTE, SPECIAL_FILL, STANDARD_PALETTE, show_result, styled, token_fills
+from bot.console.app import render_text
+from bot.console.render import PALETTE, SPECIAL_FILL, STANDARD_PALETTE, show_result, styled, token_fills
 from core.markup import code, spans
 from core.results import Result, Table, TokenRun, display_width
 

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from PIL import Image as PILImage
 
-from bot.discord_app import DiscordAdapter
-from bot.discord_views import MENU_ID, build_view
+from bot.discord.app import DiscordAdapter
+from bot.discord.views import MENU_ID, build_view
 from core.actions import SEAL_CHARS, THIS_RUN, Action, Ask, Menu, decode, encode
 from core.engine import Engine
 from core.policy import EXPIRED, FOREIGN, Policy

@@ -17,8 +17,8 @@ import discord
 import pytest
 from PIL import Image as PILImage
 
-from bot.discord_app import DiscordAdapter
-from bot.discord_commands import HEAD_MAX_LENGTH
+from bot.discord.app import DiscordAdapter
+from bot.discord.commands import HEAD_MAX_LENGTH
 from core.engine import Engine
 from core.grammar import parse_line
 from core.markup import to_plain

@@ -1,4 +1,4 @@
-"""End to end: the real discord.py client (bot.discord_app) against the local fake Discord.
+"""End to end: the real discord.py client (bot.discord.app) against the local fake Discord.
 
 These use the toy registry (tests/toy_registry.py, a legitimate engine feature) so they run
 without models: an echo command, a deliberately slow one, a failing one, one with a picture
@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.discord_app import DiscordAdapter
+from bot.discord.app import DiscordAdapter
 from core.cooldown import Cooldown
 from core.engine import Engine
 from core.policy import APOLOGY, Policy

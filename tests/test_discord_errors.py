@@ -7,8 +7,8 @@ import discord
 import pytest
 from discord import app_commands
 
-from bot.discord_commands import app_command_error_message, log_app_command_error
-from bot.discord_render import error_text
+from bot.discord.commands import app_command_error_message, log_app_command_error
+from bot.discord.render import error_text
 from core.policy import APOLOGY
 from tests.fake_discord import read_markdown
 

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from transformers import AutoConfig
 
-import bot.discord_tutor as discord_tutor
-from bot.discord_app import DiscordAdapter
+import bot.discord.tutor as discord_tutor
+from bot.discord.app import DiscordAdapter
 from core.context import TaskContext
 from core.engine import Engine
 from core.policy import Policy

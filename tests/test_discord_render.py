@@ -8,8 +8,8 @@ import re
 import pytest
 from PIL import Image as PILImage
 
-from bot import discord_render as dr
-from bot.discord_markup import escape, inline_code
+from bot.discord import render as dr
+from bot.discord.markup import escape, inline_code
 from core.markup import code, plain, spans, to_plain
 from core.results import Image, Result, Table
 from tests.fake_discord import read_markdown

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from bot.adapter import adapter_class
-from bot.discord_app import DiscordAdapter
-from bot.discord_client import ShardedTutorBot, TutorBot
-from bot.discord_config import DiscordConfig, Sharding, parse_shard_ids
+from bot.discord.app import DiscordAdapter
+from bot.discord.client import ShardedTutorBot, TutorBot
+from bot.discord.config import DiscordConfig, Sharding, parse_shard_ids
 from core.engine import Engine
 from core.policy import Policy
 from core.settings import ConfigError, Settings

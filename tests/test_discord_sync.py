@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from bot.discord_app import DiscordAdapter
-from bot.discord_sync import differences
+from bot.discord.app import DiscordAdapter
+from bot.discord.sync import differences
 from core.engine import Engine
 from core.policy import Policy
 from core.settings import Settings

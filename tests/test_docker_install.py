@@ -54,7 +54,7 @@ def test_dockerfile_runs_as_non_root_with_healthcheck_and_stop_signal() -> None:
     users = [rest for word, rest in pairs if word == "USER"]
     assert users and users[-1].split(":")[0] not in ("root", "0"), "the app must not run as root"
     health = [rest for word, rest in pairs if word == "HEALTHCHECK"]
-    assert health and "bot.health" in health[0] and "curl" not in health[0]
+    assert health and "bot.ops.health" in health[0] and "curl" not in health[0]
     assert ("STOPSIGNAL", "SIGTERM") in pairs or ("STOPSIGNAL", "SIGINT") in pairs
     assert any(word == "CMD" and "tutor" in rest and "run" in rest for word, rest in pairs)
     assert any(word == "VOLUME" and "/data" in rest for word, rest in pairs)
@@ -143,7 +143,7 @@ def container_env(env_file: Path) -> dict[str, str]:
 def test_env_example_as_compose_applies_it_keeps_the_images_health_server_and_cache() -> None:
     """docs/docker.md: `cp .env.example .env`, `docker compose up`. The HEALTHCHECK asks port 8080 on
     any address, and the caches must stay on the /data volume."""
-    from bot.health import health_url
+    from bot.ops.health import health_url
     from core.settings import Settings
 
     env = container_env(ROOT / ".env.example")
@@ -176,7 +176,7 @@ def compose_env_file_text(text: str) -> dict[str, str]:
 
 
 def test_the_health_check_url_follows_the_containers_settings() -> None:
-    from bot.health import health_url
+    from bot.ops.health import health_url
 
     assert health_url({}) == "http://127.0.0.1:8080/healthz"
     assert health_url({"TUTOR_HEALTH_PORT": "9090", "TUTOR_HEALTH_HOST": "0.0.0.0"}) == \
@@ -364,6 +364,6 @@ def test_image_install_steps_in_a_fresh_venv(image_venv: Path, tmp_path: Path) -
     doctor = run_installed(image_venv, "--pack", "offline", "doctor", tmp_path=tmp_path, **tokens)
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
     assert "would start: discord, slack (Socket Mode)" in doctor.stdout
-    health = subprocess.run([str(python), "-m", "bot.health", "http://127.0.0.1:9/healthz"], cwd=tmp_path,
+    health = subprocess.run([str(python), "-m", "bot.ops.health", "http://127.0.0.1:9/healthz"], cwd=tmp_path,
                             capture_output=True, text=True, timeout=60)
     assert health.returncode == 1 and "unhealthy" in health.stdout, "the HEALTHCHECK command runs from the venv"

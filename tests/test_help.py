@@ -101,7 +101,7 @@ def test_help_lists_every_command_a_learner_can_type_and_no_hidden_one(tiny_sett
 
 async def test_help_and_models_end_with_no_model_placeholder(tiny_engine):
     """/help runs no model: its answer has no "Model: -" line on any rendering (core.markup.sections)."""
-    from bot.console import render_text
+    from bot.console.app import render_text
 
     for line in ("/help", "/help attention", "/models"):
         result = await tiny_engine.run_text(line)

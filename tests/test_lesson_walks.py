@@ -14,8 +14,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot import discord_render, slack_render
-from bot.console import number_choices, render_text
+from bot.console.app import number_choices, render_text
+from bot.discord import render as discord_render
+from bot.slack import render as slack_render
 from core.results import Result
 from core.tutor import lesson_path as path
 from core.tutor.sizing import CHARS, LINES

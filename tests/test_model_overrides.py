@@ -38,7 +38,7 @@ def test_hub_ids_and_existing_folders_are_accepted(tmp_path):
 def test_the_cli_prints_one_line_and_exits_2(tmp_path):
     env = {**os.environ, "TUTOR_CACHE_DIR": str(tmp_path), "TUTOR_MODEL_SUMMARIZE": "/no/such/folder",
            "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-m", "bot.cli", "--pack", "tiny", "ask", "/summarize Hi there."],
+    done = subprocess.run([sys.executable, "-m", "bot", "--pack", "tiny", "ask", "/summarize Hi there."],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [

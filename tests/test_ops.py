@@ -1,6 +1,6 @@
 """Operations as a self-hoster meets them: `tutor doctor`, `tutor models`, configuration errors, secrets.
 
-Real `tutor` processes (python -m bot.cli) with real environments; a canary token that must
+Real `tutor` processes (python -m bot) with real environments; a canary token that must
 appear in no output, log line or error, whatever path the run takes.
 """
 from __future__ import annotations
@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from bot.adapter import all_secrets
-from bot.cli import RedactingFormatter
-from bot.ops import check_tokens
+from bot.ops.admin import check_tokens
+from bot.ops.cli import RedactingFormatter
 from conftest import ROOT, TEST_CACHE
 from core.commands import build_registry
 from core.settings import _ENV_NAMES, Settings, load_dotenv
@@ -33,7 +33,7 @@ CANARY = "canary7f3e9d2b1a"
 def tutor(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "SLACK_", "TUTOR_"))}
     environment = {**base, "PYTHONPATH": str(ROOT), "TUTOR_CACHE_DIR": str(TEST_CACHE), "HF_HUB_OFFLINE": "1", **env}
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=cwd, env=environment, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=cwd, env=environment, capture_output=True,
                           text=True, timeout=300)
 
 
@@ -224,7 +224,7 @@ async def test_canary_token_appears_nowhere_when_slack_rejects_it(tmp_path: Path
     env = {**base, "PYTHONPATH": str(ROOT), "TUTOR_CACHE_DIR": str(TEST_CACHE), "HF_HUB_OFFLINE": "1",
            "TUTOR_PACK": "tiny", "TUTOR_LOG_LEVEL": "DEBUG", "SLACK_API_URL": fake.api_url,
            "SLACK_BOT_TOKEN": f"xoxb-{CANARY}", "SLACK_APP_TOKEN": f"xapp-{CANARY}"}
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, env=env,
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env,
                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
         out, err = await asyncio.wait_for(proc.communicate(), 120)  # a rejected token ends the process

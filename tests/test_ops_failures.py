@@ -33,10 +33,10 @@ def environment(**extra: str) -> dict[str, str]:
 
 def tutor(*args: str, cwd: Path, prefix: tuple[str, ...] = (), code: str = "", stdin: str | None = None,
           **env: str) -> subprocess.CompletedProcess:
-    """`python -m bot.cli ARGS`, or with `code` run first in the same interpreter (to point a client
+    """`python -m bot ARGS`, or with `code` run first in the same interpreter (to point a client
     library at an address no server listens on)."""
-    command = [sys.executable, "-m", "bot.cli", *args] if not code else [
-        sys.executable, "-c", f"{code}\nimport sys\nfrom bot.cli import main\nsys.exit(main({list(args)!r}))"]
+    command = [sys.executable, "-m", "bot", *args] if not code else [
+        sys.executable, "-c", f"{code}\nimport sys\nfrom bot.ops.cli import main\nsys.exit(main({list(args)!r}))"]
     return subprocess.run([*prefix, *command], cwd=cwd, env=environment(**env), capture_output=True, text=True,
                           timeout=300, input=stdin)
 

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from bot.health import IDLE_TIMEOUT_S, build_health_app, start_health_server
+from bot.ops.health import IDLE_TIMEOUT_S, build_health_app, start_health_server
 from core.engine import Engine
 
 PARTIAL = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "

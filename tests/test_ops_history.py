@@ -1,7 +1,7 @@
 """`tutor chat` history: sessions at once keep each other's lines, SIGTERM saves, a read-only cache is one line.
 
 readline's history works with `input()` only on a terminal, so the end-to-end tests drive real
-`tutor chat` processes on pseudo-terminals (the `pty` module); bot/history.py, the merge itself,
+`tutor chat` processes on pseudo-terminals (the `pty` module); bot/console/history.py, the merge itself,
 is also tested directly, with many writers at once.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from test_ops_failures import environment, read_only  # noqa: F401 - read_only is a fixture
 
-from bot.history import History
+from bot.console.history import History
 from conftest import ROOT
 
 PROMPT = b"tutor> "
@@ -31,7 +31,7 @@ class PtyChat:
 
     def __init__(self, cache: Path, cwd: Path, *, pack: str = "tiny", prefix: tuple[str, ...] = ()) -> None:
         master, slave = pty.openpty()
-        self.proc = subprocess.Popen([*prefix, sys.executable, "-m", "bot.cli", "--pack", pack, "chat"], cwd=cwd,
+        self.proc = subprocess.Popen([*prefix, sys.executable, "-m", "bot", "--pack", pack, "chat"], cwd=cwd,
                                      stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
                                      env=environment(TUTOR_CACHE_DIR=str(cache), PYTHONPATH=str(ROOT)))
         os.close(slave)
@@ -143,7 +143,7 @@ def test_sigterm_saves_the_history_and_exits_143(tmp_path: Path, chats: list[Pty
 
 STOP_ON_ANOTHER_THREAD = """
 import os, select, signal, threading, time
-from bot.console_signals import StopSignals, Stopped
+from bot.console.signals import StopSignals, Stopped
 read_fd, _ = os.pipe()
 ready = threading.Event()
 
@@ -306,11 +306,11 @@ def test_a_history_locked_too_long_by_another_session_is_one_sentence_not_a_hang
     file; the next save, once the lock is free, keeps this session's lines."""
     from filelock import FileLock
 
-    import bot.history
+    import bot.console.history
 
     path = tmp_path / "chat-history"
     path.write_text("/help\n")
-    monkeypatch.setattr(bot.history, "LOCK_TIMEOUT_S", 0.05)
+    monkeypatch.setattr(bot.console.history, "LOCK_TIMEOUT_S", 0.05)
     history = History(path)
     history.add("/models")
     with FileLock(tmp_path / "chat-history.lock"):

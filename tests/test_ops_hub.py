@@ -48,7 +48,7 @@ def closed_port() -> int:
 
 @pytest.mark.parametrize("value", ["1", "true", "TRUE", "yes", "on", "On"])
 def test_hf_hub_offline_is_read_by_huggingface_hubs_rules(value: str) -> None:
-    """core/models.py took 1/true/yes and bot/ops.py 1/true; huggingface_hub also takes on (any case)."""
+    """core/models.py took 1/true/yes and bot/ops/admin.py 1/true; huggingface_hub also takes on (any case)."""
     assert reachable(HF_HUB_OFFLINE=value, HF_ENDPOINT=f"http://127.0.0.1:{closed_port()}") == "True False"
 
 

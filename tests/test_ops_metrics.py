@@ -12,7 +12,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.health import build_health_app, start_health_server
+from bot.ops.health import build_health_app, start_health_server
 from conftest import ROOT, TEST_CACHE
 from core.engine import Engine
 from core.policy import Kind, Policy, Request
@@ -113,7 +113,7 @@ async def test_metrics_off_serve_no_metrics_route(engine: Engine):
 
 def test_a_one_shot_ask_never_imports_prometheus_client(tmp_path: Path) -> None:
     """prometheus_client is the health server's: `tutor ask` answers without loading it."""
-    script = ("import sys\nfrom bot.cli import main\n"
+    script = ("import sys\nfrom bot.ops.cli import main\n"
               "code = main(['--pack', 'tiny', 'ask', '/tokenize Hello'])\n"
               "print(code, 'prometheus_client' in sys.modules)")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "TUTOR_CACHE_DIR": str(TEST_CACHE)}

@@ -24,7 +24,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.adapter import nothing_configured
-from bot.run_all import describe, plan, serve_all
+from bot.ops.run import describe, plan, serve_all
 from conftest import ROOT, TEST_CACHE
 from core.engine import Engine
 from core.policy import Policy
@@ -74,7 +74,7 @@ async def test_tutor_run_serves_slack_health_and_metrics_then_stops_on_sigterm(t
     port = free_port()
     env = child_env(SLACK_BOT_TOKEN="xoxb-test", SLACK_APP_TOKEN="xapp-test", SLACK_API_URL=fake.api_url,
                     TUTOR_HEALTH_PORT=str(port))
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, env=env,
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env,
                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out: list[str] = []
     try:
@@ -123,7 +123,7 @@ async def test_tutor_run_serves_slack_health_and_metrics_then_stops_on_sigterm(t
 async def test_health_server_is_off_unless_a_port_is_set(tmp_path) -> None:
     fake = await FakeSlack().start()
     env = child_env(SLACK_BOT_TOKEN="xoxb-test", SLACK_APP_TOKEN="xapp-test", SLACK_API_URL=fake.api_url)
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, env=env,
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env,
                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
         started = await read_until(proc.stdout, r"^Started:", 120, [])
@@ -141,7 +141,7 @@ def test_no_tokens_is_one_clear_message_and_exit_2(tmp_path) -> None:
     import subprocess
 
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "bot.cli", "run"], cwd=tmp_path, env=child_env(),
+    done = subprocess.run([sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=child_env(),
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert done.stderr.strip() == f"Configuration error: {nothing_configured()}"

@@ -71,7 +71,7 @@ def test_nothing_writable_is_one_line_at_start_and_a_doctor_problem(tmp_path: Pa
 def test_a_writable_system_folder_is_kept(tmp_path: Path) -> None:
     """The data folder is only the fallback: with /tmp writable, Python's own choice stands."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp_path)}
-    script = ("from pathlib import Path\nfrom bot import tempdir\n"
+    script = ("from pathlib import Path\nfrom bot.ops import tempdir\n"
               f"found = tempdir.find(Path({str(TEST_CACHE)!r}))\ntempdir.use(found)\n"
               "import tempfile\nprint(found.path, found.fallback, tempfile.gettempdir())")
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)

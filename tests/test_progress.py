@@ -1,4 +1,4 @@
-"""Progress on the long first-time jobs (core/progress.py, shown by bot/console_progress.py): a line when each
+"""Progress on the long first-time jobs (core/progress.py, shown by bot/console/progress.py): a line when each
 starts and ends where stderr is piped (logs, Docker), a bar on a terminal, never a word on stdout."""
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from fake_hub import fake_hub
 from terminal_support import on_terminal
 from test_ops_failures import environment
 
-from bot.console_progress import ProgressHandler
+from bot.console.progress import ProgressHandler
 from conftest import TEST_CACHE
 from core import progress
 from core.tiny import ensure_tiny, tiny_dir
@@ -29,7 +29,7 @@ HUB_TOKENIZER = "google-bert/bert-base-uncased"
 
 
 def tutor(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=cwd, env=environment(**env),
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=cwd, env=environment(**env),
                           capture_output=True, text=True, timeout=600)
 
 

@@ -93,7 +93,7 @@ def test_without_a_cluster_the_ray_backend_says_so_in_seconds() -> None:
 def test_serve_config_is_a_valid_serve_deploy_file_with_no_secret(tmp_path: Path) -> None:
     from ray.serve.schema import ServeDeploySchema
 
-    from bot.cli import main
+    from bot.ops.cli import main
 
     secret = "s3cret-password-of-the-store"
     settings = Settings(**BASE, secret="learner-keying-secret-0123456789",
@@ -117,7 +117,7 @@ def test_serve_config_is_a_valid_serve_deploy_file_with_no_secret(tmp_path: Path
 
 
 def test_serve_models_refuses_a_model_the_pack_does_not_have(capsys: pytest.CaptureFixture[str]) -> None:
-    from bot.cli import main
+    from bot.ops.cli import main
 
     assert main(["--pack", "offline", "serve-models", "--only", "sentiment", "--config", "unused.yaml"]) == 2
     assert "The offline pack has no model for: sentiment. It serves: " in capsys.readouterr().err

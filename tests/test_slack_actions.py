@@ -21,8 +21,8 @@ import aiohttp
 import pytest
 from PIL import Image as PILImage
 
-from bot.slack_app import SlackAdapter
-from bot.slack_blocks import MENU_ID, action_blocks
+from bot.slack.app import SlackAdapter
+from bot.slack.blocks import MENU_ID, action_blocks
 from core.actions import THIS_RUN, Action, Ask, Menu, decode
 from core.engine import Engine
 from core.policy import EXPIRED, FOREIGN, Policy

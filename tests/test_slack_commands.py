@@ -11,7 +11,7 @@ import zlib
 
 import pytest
 
-from bot.slack_render import BLOCK_LIMIT, LOOKALIKE, SECTION_LIMIT
+from bot.slack.render import BLOCK_LIMIT, LOOKALIKE, SECTION_LIMIT
 from core.commands import build_registry
 from core.engine import Engine
 from core.settings import Settings

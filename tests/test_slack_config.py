@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.slack_app import SlackAdapter
-from bot.slack_config import SlackConfig
+from bot.slack.app import SlackAdapter
+from bot.slack.config import SlackConfig
 from core.settings import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent

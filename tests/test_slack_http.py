@@ -23,9 +23,9 @@ import pytest
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
-from bot.slack_app import SlackAdapter
-from bot.slack_config import SlackConfig
-from bot.slack_http import EVENTS_PATH, build_http_app
+from bot.slack.app import SlackAdapter
+from bot.slack.config import SlackConfig
+from bot.slack.http import EVENTS_PATH, build_http_app
 from core.engine import Engine
 from core.policy import Policy
 from core.settings import ConfigError, Settings
@@ -415,7 +415,7 @@ async def test_tutor_slack_host_flag_wins_over_slack_host(tiny_settings: Setting
     env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url,
            "SLACK_HOST": "127.0.0.3", "TUTOR_CACHE_DIR": str(tiny_settings.cache_dir), "SLACK_APP_TOKEN": ""}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "--pack", "tiny", "slack", "--http", "--host", "127.0.0.2",
+        sys.executable, "-m", "bot", "--pack", "tiny", "slack", "--http", "--host", "127.0.0.2",
         "--port", str(port),
         env=env, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     try:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.logs import LIBRARY_LOGGERS, set_library_levels
+from bot.ops.logs import LIBRARY_LOGGERS, set_library_levels
 from core.engine import Engine
 from core.settings import Settings
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.slack_manifest import BOT_EVENTS, BOT_SCOPES, manifest, manifest_text, request_url_checked, usage_hint
+from bot.slack.manifest import BOT_EVENTS, BOT_SCOPES, manifest, manifest_text, request_url_checked, usage_hint
 from conftest import ROOT, TEST_CACHE
 from core.commands import build_registry
 from core.registry import Command, Registry
@@ -77,7 +77,7 @@ def test_usage_hint_is_short() -> None:
 def tutor_slack(*args: str, tmp_path: Path) -> subprocess.CompletedProcess:
     """`tutor slack ...` as typed, in a folder with no .env."""
     environment = {**os.environ, "TUTOR_CACHE_DIR": str(TEST_CACHE), "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "bot.cli", "slack", *args], cwd=tmp_path, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "bot", "slack", *args], cwd=tmp_path, capture_output=True,
                           text=True, env=environment, timeout=300, check=False)
 
 

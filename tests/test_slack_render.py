@@ -4,8 +4,8 @@ from __future__ import annotations
 import random
 import re
 
-from bot.slack_listeners import _line_from
-from bot.slack_render import (
+from bot.slack.listeners import _line_from
+from bot.slack.render import (
     BACKTICK_NOTE,
     BLOCK_LIMIT,
     FALLBACK_LIMIT,

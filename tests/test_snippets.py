@@ -156,7 +156,7 @@ async def test_snippets_name_no_path_of_the_server(tiny_engine, offline_engine):
 
 
 def test_a_tiny_pack_in_a_folder_on_sys_path_is_still_named_as_the_tiny_pack(tiny_settings, tmp_path, monkeypatch):
-    """`python -m bot.cli` puts the working folder on sys.path; a cache dir inside it (here `drive`) would
+    """`python -m bot` puts the working folder on sys.path; a cache dir inside it (here `drive`) would
     import as a namespace package, but it holds no installed weights: the snippet builds the tiny pack."""
     from core.models import Loaded
     from core.packs import build_pack

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.cli import _engine
+from bot.ops.cli import _engine
 from conftest import ROOT, TEST_CACHE
 from core.settings import Settings
 
@@ -52,7 +52,7 @@ def test_a_one_shot_ask_imports_no_platform_client_and_no_database_library(tmp_p
     """discord.py and aiohttp (0.3-0.6 s), slack-bolt and SQLAlchemy (0.2 s) are not needed to answer one
     line; log redaction reads the adapters' variables from their settings modules, and `ask` keeps no run.
     A platform token is set, so redaction has a secret to find."""
-    script = ("import sys\nfrom bot.cli import main\n"
+    script = ("import sys\nfrom bot.ops.cli import main\n"
               "code = main(['--pack', 'tiny', 'ask', '/generate Hello max_new_tokens=2'])\n"
               "print(code, sorted(m for m in ('discord', 'aiohttp', 'slack_bolt', 'sqlalchemy') if m in sys.modules))")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "TUTOR_CACHE_DIR": str(TEST_CACHE),

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import torch
 
-from bot.ops import model_states
+from bot.ops.admin import model_states
 from core import tiny
 from core.commands import build_registry
 from core.context import TaskContext

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from test_ops_failures import assert_one_line, tutor
 
-from bot.cli import RedactingFormatter, _secrets
-from bot.ops import doctor
+from bot.ops.admin import doctor
+from bot.ops.cli import RedactingFormatter, _secrets
 from core.settings import Settings, shown_url
 
 PASSWORD = "hunter2-secret"

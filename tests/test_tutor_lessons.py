@@ -6,7 +6,7 @@ import io
 import re
 from pathlib import Path
 
-from bot.console import Console
+from bot.console.app import Console
 from core.actions import flatten
 from core.markup import to_plain
 from core.policy import Kind

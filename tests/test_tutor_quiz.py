@@ -164,7 +164,7 @@ def test_the_console_takes_a_quiz_answer_by_its_letter(tmp_path: Path):
     """`tutor chat`: a quiz's answers are numbered, and also chosen by their letter, either case."""
     environment = {**os.environ, "TUTOR_CACHE_DIR": str(TEST_CACHE), "PYTHONPATH": str(ROOT),
                    "TUTOR_DATABASE_URL": sqlite_url(tmp_path)}
-    done = subprocess.run([sys.executable, "-m", "bot.cli", "--pack", "tiny", "chat"], cwd=tmp_path, env=environment,
+    done = subprocess.run([sys.executable, "-m", "bot", "--pack", "tiny", "chat"], cwd=tmp_path, env=environment,
                           input="/quiz tokenizers\nb\n/quiz tokenizers\nD\n/quit\n", capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]

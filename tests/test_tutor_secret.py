@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from test_ops_failures import assert_one_line, tutor
 
-from bot.ops import check_secret, doctor, rotate_secret
+from bot.ops.admin import check_secret, doctor, rotate_secret
 from core.engine import Engine
 from core.policy import Kind, Outcome, Policy, Request
 from core.settings import ConfigError, Settings

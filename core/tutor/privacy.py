@@ -37,13 +37,13 @@ learners through every learner column, dating one without a `tutor_learners` row
 process that still remembered them) by their newest row (core/store/learners.py). After deleting, the
 store takes the bytes off disk as far as the database allows: SQLite's `secure_delete` and a truncating
 WAL checkpoint; PostgreSQL's VACUUM where the role may (core/store/database.py says what PostgreSQL keeps
-regardless). At the console `/forget` deletes the chat history too (bot/history.py). Log lines name a
+regardless). At the console `/forget` deletes the chat history too (bot/console/history.py). Log lines name a
 learner by the first 12 hex digits of their key (core/tutor/keys.py `LogNames`), which nobody can link
 to a platform id without the secret.
 
 **One secret per database.** The database keeps the secret's fingerprint (`tutor_meta`,
 core/tutor/keys.py `fingerprint`): a process with another secret is refused at start (`SecretMismatch`,
-bot/ops.py `check_secret`) and its tutor commands answer `MISMATCHED`, so nobody becomes two learners.
+bot/ops/admin.py `check_secret`) and its tutor commands answer `MISMATCHED`, so nobody becomes two learners.
 `tutor rotate-secret --yes` keys the database with a new secret by deleting every learner's records.
 """
 from __future__ import annotations
@@ -98,7 +98,7 @@ def check_fingerprint(settings: Settings, db: Database, secret: bytes) -> None:
 def tutor_keys(settings: Settings, db: Database) -> Keys:
     """The keys for the tutor's records, in a request: a secret that cannot be kept, or that is not the
     database's, turns the tutor's commands off with a sentence for the learner (never a traceback).
-    Start (`bot.ops.check_secret`) and `tutor doctor` say why to whoever runs the tutor."""
+    Start (`bot.ops.admin.check_secret`) and `tutor doctor` say why to whoever runs the tutor."""
     try:
         secret = load_secret(settings.secret, settings.cache_dir)
         check_fingerprint(settings, db, secret)

@@ -1,7 +1,7 @@
 """Health and metrics over HTTP for `tutor run`: `/healthz` (the container's HEALTHCHECK) and `/metrics`.
 
 Off unless TUTOR_HEALTH_PORT is set (the Docker image sets 8080), so a developer's `tutor run`
-opens no port by surprise. `python -m bot.health` is the HEALTHCHECK itself: the slim image has
+opens no port by surprise. `python -m bot.ops.health` is the HEALTHCHECK itself: the slim image has
 no curl, and the standard library's urllib is enough to GET one URL.
 
 `/metrics` is prometheus_client's exposition, from a registry of this server's own (never the library's
@@ -196,7 +196,7 @@ def health_url(env: Mapping[str, str]) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m bot.health [URL]`: the URL defaults to `health_url` of this environment."""
+    """`python -m bot.ops.health [URL]`: the URL defaults to `health_url` of this environment."""
     args = sys.argv[1:] if argv is None else argv
     url = args[0] if args else health_url(os.environ)
     if url is None:

@@ -1,7 +1,7 @@
 """Answers on a terminal, drawn with rich: wrapped to the terminal's width, tables that fit it, each token
 of /tokenize and /compare on its own background, snippets highlighted.
 
-Only for a terminal: piped or redirected, the console prints `bot.console.render_text`'s plain text, byte for
+Only for a terminal: piped or redirected, the console prints `bot.console.app.render_text`'s plain text, byte for
 byte what scripts and tests read, and never imports rich. NO_COLOR (https://no-color.org: set to anything but
 the empty string) keeps the wrapping and drops every escape code, colour and bold alike. Widths are rich's
 own: rich 15 measures a grapheme cluster whole (a family emoji joined by zero-width joiners takes 2 cells),

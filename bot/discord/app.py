@@ -2,9 +2,9 @@
 
 `DiscordAdapter(policy, env)` reads its own settings from the environment (`variables`):
 the bot token, an optional server for instant command updates, and sharding. Each interaction
-becomes a `core.policy.Request` (bot.discord_tutor), the outcome is rendered in Discord's
-dialect (bot.discord_render, bot.discord_markup) with the answer's actions as components
-(bot.discord_views), and delivered (bot.discord_deliver). Every message is sent with
+becomes a `core.policy.Request` (bot.discord.tutor), the outcome is rendered in Discord's
+dialect (bot.discord.render, bot.discord.markup) with the answer's actions as components
+(bot.discord.views), and delivered (bot.discord.deliver). Every message is sent with
 `AllowedMentions.none()`, so a learner's `@everyone` is echoed but never pings anyone.
 
 Sharding (Discord requires it past 2,500 servers): `DISCORD_SHARD_COUNT` splits the servers
@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.adapter import Adapter
-from bot.discord_client import ShardedTutorBot, TutorBot
-from bot.discord_config import BAD_TOKEN, MISSING_TOKEN, VARIABLES, DiscordConfig
-from bot.discord_tutor import DiscordTutor
+from bot.discord.client import ShardedTutorBot, TutorBot
+from bot.discord.config import BAD_TOKEN, MISSING_TOKEN, VARIABLES, DiscordConfig
+from bot.discord.tutor import DiscordTutor
 from core.settings import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from bot.adapter import Adapter, wanted_adapters
-from bot.failures import StartFailure, cannot_listen, check_listen, unreachable
+from bot.ops.failures import StartFailure, cannot_listen, check_listen, unreachable
 from core.policy import Policy
 from core.settings import ConfigError, Settings
 
@@ -153,7 +153,7 @@ async def _start_health(policy: Policy, runner: Runner) -> tuple[Any, int | None
     settings = policy.engine.settings
     if not settings.health_port:  # off by default outside the container
         return None, None
-    from bot.health import build_health_app, start_health_server
+    from bot.ops.health import build_health_app, start_health_server
 
     app = build_health_app(policy.engine, runner.states, metrics=settings.metrics,
                            stopping=lambda: runner.stopping)

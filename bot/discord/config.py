@@ -1,6 +1,6 @@
 """The Discord adapter's settings: its environment variables, their format checks, and sharding.
 
-The adapter owns these (the core holds no platform token). They live apart from `bot.discord_app`, so
+The adapter owns these (the core holds no platform token). They live apart from `bot.discord.app`, so
 that `tutor doctor`, log redaction and the console read them without importing discord.py (which cost
 about 0.3-0.6 s of every `tutor ask`).
 """

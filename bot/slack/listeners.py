@@ -28,11 +28,11 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack_blocks import ASK_CALLBACK, MENU_ID, AskSpec, ask_of, modal, owner_of, submitted_text
-from bot.slack_deliver import Courier, Origin, Posted, error_code
-from bot.slack_people import Admins
-from bot.slack_render import ECHO_BLOCK, Echo, unescape
-from bot.slack_timers import InFlight, Timers
+from bot.slack.blocks import ASK_CALLBACK, MENU_ID, AskSpec, ask_of, modal, owner_of, submitted_text
+from bot.slack.deliver import Courier, Origin, Posted, error_code
+from bot.slack.people import Admins
+from bot.slack.render import ECHO_BLOCK, Echo, unescape
+from bot.timers import InFlight, Timers
 from core.policy import FOREIGN, Policy, Request
 from core.text import clean_text
 

@@ -5,8 +5,8 @@ the engine already moves model work to its own threads.
 
 Socket Mode (an `xapp-` token, no public URL) is the default; HTTP mode serves the Events API (and
 the interactivity requests) on `SLACK_HOST:SLACK_PORT`, verified with the signing secret
-(bot/slack_http.py). Where each answer goes: bot/slack_deliver.py. How it looks: bot/slack_render.py
-and bot/slack_blocks.py.
+(bot/slack/http.py). Where each answer goes: bot/slack/deliver.py. How it looks: bot/slack/render.py
+and bot/slack/blocks.py.
 """
 from __future__ import annotations
 
@@ -25,18 +25,18 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapter import Adapter
-from bot.slack_config import VARIABLES, SlackConfig
-from bot.slack_config import check as check_env
-from bot.slack_deliver import Courier, error_code
-from bot.slack_http import EVENTS_PATH, build_http_app
-from bot.slack_listeners import Listeners
-from bot.slack_people import Admins
+from bot.slack.config import VARIABLES, SlackConfig
+from bot.slack.config import check as check_env
+from bot.slack.deliver import Courier, error_code
+from bot.slack.http import EVENTS_PATH, build_http_app
+from bot.slack.listeners import Listeners
+from bot.slack.people import Admins
 from core.settings import ConfigError
 
 log = logging.getLogger("tutor.slack")
 BOLT_LOG = logging.getLogger("slack_bolt.tutor")
 """bolt's base logger. Left at NOTSET, so bolt's loggers (and the Socket Mode client's) inherit the cap
-bot/logs.py puts on `slack_bolt`; without it, bolt copies the root's level, and at DEBUG logs whole
+bot/ops/logs.py puts on `slack_bolt`; without it, bolt copies the root's level, and at DEBUG logs whole
 payloads: the learner's text and raw user ids."""
 
 RATE_LIMIT_RETRIES = 2

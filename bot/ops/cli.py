@@ -13,8 +13,8 @@ import textwrap
 import traceback
 from pathlib import Path
 
-from bot import tempdir
-from bot.console_progress import quiet_library_bars
+from bot.console.progress import quiet_library_bars
+from bot.ops import tempdir
 from core.settings import ConfigError, Settings, load_dotenv
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USER = 0, 1, 2
@@ -121,7 +121,7 @@ def _parser() -> argparse.ArgumentParser:
     models.add_argument("action", choices=["list", "pull"], help="list the caches, or pull the pack's models")
     bench = _command(sub, "bench", shared=False)  # main() hands `bench ...` to the suite before parsing
     bench.add_argument("bench_args", nargs=argparse.REMAINDER, help="the suite's options (tutor bench -h)")
-    from bot import serve_models  # TUTOR_BACKEND=ray: `tutor serve-models` (docs/scale.md)
+    from bot.ops import serve_models  # TUTOR_BACKEND=ray: `tutor serve-models` (docs/scale.md)
     serve_models.add_parser(sub)
     _explain(sub.choices["serve-models"], "serve-models")
     return parser
@@ -186,8 +186,8 @@ def main(argv: list[str] | None = None) -> int:
         _show_progress(verbose=args.verbose)
     if temp.fallback and temp.path is not None:
         logging.getLogger("tutor").info("%s", temp.line(settings.cache_dir))
-    if args.cmd == "serve-models":  # TUTOR_BACKEND=ray's deployments: bot/serve_models.py
-        from bot.serve_models import main as serve_models
+    if args.cmd == "serve-models":  # TUTOR_BACKEND=ray's deployments: bot/ops/serve_models.py
+        from bot.ops.serve_models import main as serve_models
         return serve_models(settings, args)
     handler = {"ask": _ask, "chat": _chat, "tour": _tour, "discord": _discord, "slack": _slack, "run": _run,
                "doctor": _doctor, "models": _models, "rotate-secret": _rotate_secret}[args.cmd]
@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _failed(exc: Exception, settings: Settings, args: argparse.Namespace) -> int:
-    from bot.failures import describe
+    from bot.ops.failures import describe
 
     failure = describe(exc, command=args.cmd, cache_dir=settings.cache_dir,
                        out_dir=args.out if args.cmd in ("ask", "chat", "tour") else None)
@@ -279,7 +279,7 @@ def _setup_logging(settings: Settings, secrets: tuple[str, ...], *, verbose: boo
     logging.basicConfig(level=level, format=LOG_FORMAT)
     for handler in logging.getLogger().handlers:
         handler.setFormatter(RedactingFormatter(LOG_FORMAT, secrets))
-    from bot.logs import set_library_levels  # libraries log raw message bodies at DEBUG: see bot/logs.py
+    from bot.ops.logs import set_library_levels  # libraries log raw message bodies at DEBUG: see bot/ops/logs.py
     set_library_levels(level, debug_libraries=settings.debug_libraries)
     if not verbose:
         import transformers
@@ -290,14 +290,14 @@ def _setup_logging(settings: Settings, secrets: tuple[str, ...], *, verbose: boo
 def _show_progress(*, verbose: bool) -> None:
     """The core's progress on stderr (first de-quantisation, tiny-pack build, downloads, bench parts): a bar
     on a terminal, a line per start and end elsewhere; never on stdout, where answers go."""
-    from bot.console_progress import install
+    from bot.console.progress import install
 
     quiet_library_bars(sys.stderr)
     install(sys.stderr, verbose=verbose)
 
 
 def _engine(settings: Settings, *, one_shot: bool = False):
-    from bot.ops import check_cache_dir, check_secret
+    from bot.ops.admin import check_cache_dir, check_secret
     from core.engine import Engine
 
     check_cache_dir(settings)  # a cache that cannot work is one line now, not a failure in the first request
@@ -327,7 +327,7 @@ def _server_engine(settings: Settings):
 
 
 def _ask(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.console import ask
+    from bot.console.app import ask
     from core.policy import Kind
 
     if not _out_ok(args.out):
@@ -341,7 +341,7 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _chat(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.console import chat
+    from bot.console.app import chat
 
     if not _out_ok(args.out):
         return EXIT_USER
@@ -353,7 +353,7 @@ def _chat(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _tour(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.console import tour
+    from bot.console.app import tour
 
     if not _out_ok(args.out):
         return EXIT_USER
@@ -374,7 +374,7 @@ def _console_policy(engine, *, one_shot: bool = False):
 
 
 def _out_ok(out: Path) -> bool:
-    from bot.console import out_dir_problem
+    from bot.console.app import out_dir_problem
 
     problem = out_dir_problem(out)
     if problem:
@@ -388,7 +388,7 @@ def _discord(settings: Settings, args: argparse.Namespace) -> int:
 
 def _slack(settings: Settings, args: argparse.Namespace) -> int:
     if args.action == "manifest":
-        from bot.slack_manifest import manifest_text, request_url_checked
+        from bot.slack.manifest import manifest_text, request_url_checked
         from core.commands import build_registry
 
         url = request_url_checked(args.request_url) if args.request_url is not None else None
@@ -406,7 +406,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
 
 def _serve(settings: Settings, args: argparse.Namespace, *, only: str | None) -> int:
     """`tutor run` (every configured platform), `tutor discord` and `tutor slack` (one): one path."""
-    from bot.run_all import check_addresses, plan, run_all
+    from bot.ops.run import check_addresses, plan, run_all
     from core.policy import Policy
 
     check_addresses(settings, plan(args.env, only), args.env)  # nothing configured, a port taken: one line, first
@@ -418,7 +418,7 @@ def _serve(settings: Settings, args: argparse.Namespace, *, only: str | None) ->
 
 
 def _doctor(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.ops import doctor
+    from bot.ops.admin import doctor
 
     report = doctor(settings, args.env)
     print("\n".join(report.lines))
@@ -426,14 +426,14 @@ def _doctor(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _rotate_secret(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.ops import rotate_secret
+    from bot.ops.admin import rotate_secret
 
     return rotate_secret(settings, yes=args.yes)
 
 
 def _models(settings: Settings, args: argparse.Namespace) -> int:
     _started()  # a pull loads the pack's models one at a time: let the collector free each one
-    from bot.ops import list_models, run_pull
+    from bot.ops.admin import list_models, run_pull
 
     if args.action == "list":
         print("\n".join(list_models(settings)))
@@ -443,7 +443,7 @@ def _models(settings: Settings, args: argparse.Namespace) -> int:
 
 def _bench(argv: list[str]) -> int:
     _started()  # the benchmarks measure memory too: run them with the collector on, as a server would
-    checkout = Path(__file__).resolve().parent.parent  # the source tree, with an editable install
+    checkout = Path(__file__).resolve().parents[2]  # the source tree, with an editable install
     if (checkout / "bench" / "suite.py").is_file() and str(checkout) not in sys.path:
         sys.path.insert(0, str(checkout))
     try:

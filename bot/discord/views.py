@@ -56,7 +56,7 @@ _ASK_ID = re.compile(r"\?(?P<option>[A-Za-z_][A-Za-z0-9_]*):(?P<action>.+)")
 
 
 class Chooser(Protocol):
-    """What a click is handed to (bot.discord_tutor.DiscordTutor)."""
+    """What a click is handed to (bot.discord.tutor.DiscordTutor)."""
 
     async def on_choice(self, interaction: discord.Interaction, action_id: str) -> None: ...
 

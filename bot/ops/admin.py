@@ -209,7 +209,7 @@ def doctor(settings: Settings, env: Mapping[str, str], hub_ok: Callable[[], bool
 
 def _doctor_temp(settings: Settings, report: Report) -> None:
     """Where temporary files go: the system's folder, the data folder's on a read-only root, or nowhere."""
-    from bot.tempdir import find
+    from bot.ops.tempdir import find
 
     temp = find(settings.cache_dir)
     if temp.path is None:
@@ -359,7 +359,7 @@ def rotate_secret(settings: Settings, *, yes: bool, out: Callable[[str], None] =
 
 
 def _doctor_run(settings: Settings, env: Mapping[str, str], report: Report) -> None:
-    from bot.run_all import plan
+    from bot.ops.run import plan
 
     report.add()
     try:
@@ -520,11 +520,11 @@ def download(repo_id: str) -> str:
 
 
 def run_pull(settings: Settings) -> int:
-    from bot.console_progress import echo
+    from bot.console.progress import echo
 
     check_cache_dir(settings)
     try:
-        pull(settings, out=echo)  # its lines on stdout, its progress (bot/console_progress.py) on stderr
+        pull(settings, out=echo)  # its lines on stdout, its progress (bot/console/progress.py) on stderr
     except PullError as exc:
         print(f"Cannot pull: {exc}", file=sys.stderr)
         return 1

@@ -10,7 +10,7 @@ tqdm rather than rich.progress: huggingface_hub draws its download bars with tqd
 tqdm stacks its bars one above the other (one list of bars for every tqdm class); a rich live display
 would redraw over them. The libraries' own bars follow the same rule as ours (`quiet_library_bars`).
 Server commands (`tutor run`, `discord`, `slack`) install nothing here: their progress records are log
-lines like any other, with a time stamp (bot/cli.py).
+lines like any other, with a time stamp (bot/ops/cli.py).
 """
 from __future__ import annotations
 

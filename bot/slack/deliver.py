@@ -33,8 +33,8 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.slack_blocks import action_blocks
-from bot.slack_render import Echo, SlackMessage, code_fits, render_error, render_note, render_result
+from bot.slack.blocks import action_blocks
+from bot.slack.render import Echo, SlackMessage, code_fits, render_error, render_note, render_result
 from core.policy import Outcome
 from core.results import Image, Result
 from core.text import clean_text

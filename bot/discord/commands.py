@@ -3,7 +3,7 @@
 One `app_commands.Command` per visible registry command (hidden ones are reached only through
 actions), its options typed and limited as the registry says, so Discord's client checks them
 before a request is sent: a fixed set of values as Discord's choices (a menu), values the pack
-suggests as autocomplete (answered by `bot.discord_tutor`), and a command's verbs as an
+suggests as autocomplete (answered by `bot.discord.tutor`), and a command's verbs as an
 `app_commands.Group` of subcommands (`/board join name:Ada`), still one command for the core.
 
 The app-command errors are Discord's own states (a command list that

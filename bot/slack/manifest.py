@@ -24,7 +24,7 @@ BOT_NAME = "Tutor"
 BOT_SCOPES = ("commands", "chat:write", "files:write", "app_mentions:read", "im:history", "im:read", "im:write",
               "users:read")
 """`im:write` opens the DM a private copy's picture goes to; `users:read` tells workspace admins
-(bot/slack_people.py), asked only by the commands that need to know."""
+(bot/slack/people.py), asked only by the commands that need to know."""
 BOT_EVENTS = ("app_mention", "message.im")
 USAGE_HINT_LIMIT = 100
 """Keep hints short: Slack shows them inline while the learner types."""

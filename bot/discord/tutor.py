@@ -31,16 +31,16 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import app_commands
 
-from bot.discord_commands import (
+from bot.discord.commands import (
     app_command_error_message,
     discord_choice,
     log_app_command_error,
     unknown_command_message,
 )
-from bot.discord_deliver import Placed, clicked, replace, send_reply, send_text
-from bot.discord_render import render_result
-from bot.discord_sync import sync_if_different
-from bot.discord_views import ACTION_ID, ask_modal, asked_action, rebuilt_ask, submitted_text
+from bot.discord.deliver import Placed, clicked, replace, send_reply, send_text
+from bot.discord.render import render_result
+from bot.discord.sync import sync_if_different
+from bot.discord.views import ACTION_ID, ask_modal, asked_action, rebuilt_ask, submitted_text
 from core.errors import UserError
 from core.policy import APOLOGY, Kind, Outcome, Policy, Request
 from core.registry import Choice, Command, Option, declared_values, matching
@@ -91,7 +91,7 @@ class DiscordTutor:
 
     # -- the client's start --------------------------------------------------------------------------
     async def publish(self, tree: app_commands.CommandTree) -> None:
-        """Upload the commands if Discord's differ (bot.discord_sync); with DISCORD_GUILD_ID to that server
+        """Upload the commands if Discord's differ (bot.discord.sync); with DISCORD_GUILD_ID to that server
         only. With sharding, only the process that runs shard 0 publishes. Then the suggestions start."""
         self.prefetch()
         if not self.publishes:

@@ -4,9 +4,9 @@ Pure functions (no network, no client), so the limits are unit-tested without Di
 The layout follows the core's sections (`core.markup.sections`, with their labels): the answer,
 the table as a code block and the notes in the embed's description, "What happened" and "Try
 it yourself" as fields, the model in the footer, the first picture as the embed's image and
-the actions as components (bot.discord_views). Every cut is visible: a trimmed part ends with
+the actions as components (bot.discord.views). Every cut is visible: a trimmed part ends with
 a notice, a too-long snippet becomes an attached `snippet.py`, and a picture over the upload
-limit becomes its alt text. Text goes through bot.discord_markup, so a learner's backticks
+limit becomes its alt text. Text goes through bot.discord.markup, so a learner's backticks
 cannot open or close a code span or block (see that module for why each choice renders
 correctly on Discord).
 """
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import discord
 
-from bot.discord_markup import break_runs, discord_markup, outgoing
-from bot.discord_views import build_view
+from bot.discord.markup import break_runs, discord_markup, outgoing
+from bot.discord.views import build_view
 from core.actions import Ask, Choice
 from core.markup import CODE, EXPLANATION, MODEL, NOTE, code, plain, sections, split_text, to_plain
 from core.results import Image, Result
@@ -68,7 +68,7 @@ class Reply:
         return [a.to_file() for a in self.attachments]
 
     def view(self, asks: dict[str, Ask] | None = None) -> discord.ui.View | None:
-        """The components, built fresh inside the event loop (see bot.discord_views)."""
+        """The components, built fresh inside the event loop (see bot.discord.views)."""
         return build_view(self.choices, asks)
 
 
@@ -112,7 +112,7 @@ def _defuse_fences(text: str) -> str:
     """Stop text (often the learner's own) from closing our code block early: no three backticks touch.
 
     Discord ends a code block at the first three backticks whatever the opening fence was, so
-    a longer fence cannot help; see bot.discord_markup.
+    a longer fence cannot help; see bot.discord.markup.
     """
     return break_runs(outgoing(text), 2)
 

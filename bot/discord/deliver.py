@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 
-from bot.discord_render import Reply, error_text
+from bot.discord.render import Reply, error_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.actions import Ask

@@ -1,6 +1,6 @@
 """The discord.py clients: one gateway connection, or several shards in one process.
 
-Both carry the same tutor (bot.discord_tutor): one slash command per visible registry command,
+Both carry the same tutor (bot.discord.tutor): one slash command per visible registry command,
 the dynamic items registered before the gateway connects (so buttons on old messages work as
 soon as the bot is back), and modal submits read from `on_interaction`.
 """
@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import app_commands
 
-from bot.discord_commands import build_slash_command
-from bot.discord_deliver import NO_MENTIONS
-from bot.discord_views import DYNAMIC_ITEMS
+from bot.discord.commands import build_slash_command
+from bot.discord.deliver import NO_MENTIONS
+from bot.discord.views import DYNAMIC_ITEMS
 
 if TYPE_CHECKING:  # pragma: no cover
-    from bot.discord_tutor import DiscordTutor
+    from bot.discord.tutor import DiscordTutor
 
 log = logging.getLogger("tutor.discord")
 

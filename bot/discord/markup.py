@@ -21,7 +21,7 @@ escaped (`escape`): backticks, so none opens a span that swallows the rest of th
 and `*`, `_`, `~`, `|`, a masked link's `[` and a quote, heading or list mark at a line's
 start, so a learner's `__init__` or `# not a heading` shows as typed. Links stay as they are.
 The zero-width space is invisible. It only changes text copied out of a span or a table,
-never a snippet to run: bot.discord_render attaches a snippet with three backticks in a row
+never a snippet to run: bot.discord.render attaches a snippet with three backticks in a row
 as a file.
 """
 from __future__ import annotations

@@ -4,7 +4,7 @@ A terminal has one learner and no buttons, so an answer's actions are numbered u
 the number chooses one (an `Ask` first prompts for its text); a choice labelled with a letter (a quiz
 answer, `A: ...`) may also be chosen by that letter, `A` or `a`. Pictures are written to an output
 folder and their paths printed, one per line. Errors go to stderr, prefixed `Error:`. On a terminal,
-answers are drawn by bot/console_render.py (wrapped to its width, each token on its own background,
+answers are drawn by bot/console/render.py (wrapped to its width, each token on its own background,
 NO_COLOR respected); down a pipe they are the plain text of `render_text`, and rich is never imported.
 """
 from __future__ import annotations
@@ -16,9 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.console_render import TOUR_RULE, rule, show_result, show_text, terminal
-from bot.console_signals import Stopped, StopSignals
-from bot.history import History
+from bot.console.history import History
+from bot.console.render import TOUR_RULE, rule, show_result, show_text, terminal
+from bot.console.signals import Stopped, StopSignals
 from core.actions import Action, Ask, Menu
 from core.markup import code as code_span
 from core.markup import sections, spans
@@ -45,7 +45,7 @@ def to_terminal(markup: str) -> str:
 
 def render_text(result: Result) -> str:
     """The answer's sections in the shared order, with their shared labels, as plain text: what a pipe
-    gets (a terminal gets the same sections drawn by bot/console_render.py)."""
+    gets (a terminal gets the same sections drawn by bot/console/render.py)."""
     parts = []
     for label, body in sections(result):
         if label == "table":
@@ -153,7 +153,7 @@ class Console:
         self.prompt, self.user, self.one_shot = prompt, user, one_shot
         self.choices: list[Numbered] = []
         self.view, self.error_view = terminal(self.stream), terminal(self.errors)
-        """rich consoles for the streams that are terminals (bot/console_render.py); None: plain text."""
+        """rich consoles for the streams that are terminals (bot/console/render.py); None: plain text."""
 
     def say(self, text: str) -> None:
         """A line or lines of plain text: wrapped to a terminal's width, as they are down a pipe."""

@@ -1,0 +1,1 @@
+"""The Discord adapter: discord.py's client, slash commands, components and deliveries."""

@@ -1,0 +1,1 @@
+"""Operations for self-hosters: the `tutor` CLI, `tutor run`, the doctor, health and metrics, logs, serve-models."""
