@@ -11,8 +11,8 @@ Each adapter owns its settings (opsdroid's per-connector schema is the model): t
 variables it reads, which are secret, and how a well-formed value looks. `tutor run`, `tutor
 doctor`, the CLI and log redaction iterate over `ADAPTERS`; the core holds no platform token.
 
-To add a platform: one module with an `Adapter` subclass, one line in `ADAPTERS`, one fixture in
-tests/test_conformance.py (see docs/architecture.md).
+To add a platform: a package `bot/<name>/` with an `Adapter` subclass and its variables, one line in
+`ADAPTERS`, one driver in the conformance suite (see docs/architecture.md).
 """
 from __future__ import annotations
 
@@ -27,19 +27,27 @@ from core.settings import ConfigError
 if TYPE_CHECKING:  # pragma: no cover
     from core.policy import Policy
 
-ADAPTERS: dict[str, str] = {
-    "discord": "bot.discord.app:DiscordAdapter",
-    "slack": "bot.slack.app:SlackAdapter",
-}
-"""Every chat platform `tutor run` can start, by name: `module:class`, imported only when used."""
+@dataclass(frozen=True)
+class Registration:
+    """Where one platform lives: its `Adapter` class and, apart from it, its variables (`module:name` each,
+    imported only when used). The variables sit in a module that does not import the platform's client:
+    log redaction needs them in every command, `tutor ask` included, and importing discord.py and
+    slack-bolt for it cost 0.4-0.6 s of each start."""
 
-SETTINGS: dict[str, str] = {
-    "discord": "bot.discord.config:VARIABLES",
-    "slack": "bot.slack.config:VARIABLES",
+    adapter: str
+    variables: str
+
+
+ADAPTERS: dict[str, Registration] = {
+    "discord": Registration("bot.discord.app:DiscordAdapter", "bot.discord.config:VARIABLES"),
+    "slack": Registration("bot.slack.app:SlackAdapter", "bot.slack.config:VARIABLES"),
 }
-"""Each adapter's variables (`module:name`, the adapter's `variables`), in a module that does not import
-the platform's client: log redaction needs them in every command, `tutor ask` included, and importing
-discord.py and slack-bolt for it cost 0.4-0.6 s of each start."""
+"""Every chat platform `tutor run` can start, by name: the one registration of an adapter."""
+
+
+def _attribute(where: str) -> object:
+    module, _, attribute = where.partition(":")
+    return getattr(importlib.import_module(module), attribute)
 
 
 @dataclass(frozen=True)
@@ -121,8 +129,9 @@ class Adapter(ABC):
 
 
 def adapter_class(name: str) -> type[Adapter]:
-    module, _, attribute = ADAPTERS[name].partition(":")
-    return getattr(importlib.import_module(module), attribute)
+    found = _attribute(ADAPTERS[name].adapter)
+    assert isinstance(found, type) and issubclass(found, Adapter), ADAPTERS[name]
+    return found
 
 
 def all_adapters() -> list[type[Adapter]]:
@@ -155,9 +164,10 @@ def nothing_configured() -> str:
 
 
 def adapter_variables(name: str) -> tuple[Variable, ...]:
-    """The variables of one adapter, without importing the adapter (see `SETTINGS`)."""
-    module, _, attribute = SETTINGS[name].partition(":")
-    return getattr(importlib.import_module(module), attribute)
+    """The variables of one adapter, without importing the adapter (see `Registration`)."""
+    found = _attribute(ADAPTERS[name].variables)
+    assert isinstance(found, tuple), ADAPTERS[name]
+    return found
 
 
 def secret_values(variables: tuple[Variable, ...], env: Mapping[str, str]) -> tuple[str, ...]:
@@ -170,5 +180,5 @@ def all_secrets(env: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(sorted(found, key=len, reverse=True))
 
 
-__all__ = ["ADAPTERS", "SETTINGS", "Adapter", "ConfigError", "Variable", "adapter_class", "adapter_variables",
+__all__ = ["ADAPTERS", "Adapter", "ConfigError", "Registration", "Variable", "adapter_class", "adapter_variables",
            "all_adapters", "all_secrets", "nothing_configured", "wanted_adapters"]

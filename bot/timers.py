@@ -1,12 +1,15 @@
-"""Timers and in-flight work: the two things the Slack adapter must finish or cancel when it stops."""
+"""Timers and in-flight work: what every chat adapter must finish or cancel when it stops.
+
+One module for every adapter (Discord keys a timer by its message's id, Slack by channel and ts), so a
+quiz's reveal fires, is replaced and is cancelled the same way everywhere."""
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Hashable, Iterator
 
-log = logging.getLogger("tutor.slack")
+log = logging.getLogger("tutor.timers")
 
 
 class Timers:
@@ -16,13 +19,13 @@ class Timers:
     timer, which belonged to the old content. `cancel_all` runs when the adapter stops."""
 
     def __init__(self) -> None:
-        self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._tasks: dict[Hashable, asyncio.Task[None]] = {}
 
-    def schedule(self, key: tuple[str, str], seconds: float, fire: Callable[[], Awaitable[None]]) -> None:
+    def schedule(self, key: Hashable, seconds: float, fire: Callable[[], Awaitable[None]]) -> None:
         self.cancel(key)
         self._tasks[key] = asyncio.create_task(self._run(key, max(0.0, seconds), fire))
 
-    async def _run(self, key: tuple[str, str], seconds: float, fire: Callable[[], Awaitable[None]]) -> None:
+    async def _run(self, key: Hashable, seconds: float, fire: Callable[[], Awaitable[None]]) -> None:
         await asyncio.sleep(seconds)
         if self._tasks.get(key) is asyncio.current_task():
             del self._tasks[key]  # firing: replacing its own message must not cancel it
@@ -31,13 +34,17 @@ class Timers:
         except Exception:
             log.exception("a timer's action failed")
 
-    def cancel(self, key: tuple[str, str]) -> None:
+    def cancel(self, key: Hashable) -> None:
         task = self._tasks.pop(key, None)
-        if task is not None:
+        if task is not None and task is not asyncio.current_task():
             task.cancel()
 
     def pending(self) -> int:
         return len(self._tasks)
+
+    def task(self, key: Hashable) -> asyncio.Task[None] | None:
+        """The pending timer of one message, if any (tests watch it being cancelled)."""
+        return self._tasks.get(key)
 
     async def cancel_all(self) -> None:
         tasks = list(self._tasks.values())

@@ -359,11 +359,11 @@ def test_the_asker_s_reveal_replaces_the_question_and_cancels_the_timer(make: Ma
     async def scenario() -> None:
         async with faked() as fake, connected(fake, make()) as adapter:
             question = await ask(fake, "quiz", {"ms": 600})
-            assert len(adapter.tutor.timers) == 1
+            assert adapter.tutor.timers.pending() == 1
             click = await fake.click(question, button(question, "Reveal"), user_id=OTHER)
             revealed = only(await fake.answered(click))
             assert revealed.id == question.id, "`update` replaces the message whoever clicks"
-            assert adapter.tutor.timers == {}, "the replaced message's timer is gone"
+            assert adapter.tutor.timers.pending() == 0, "the replaced message's timer is gone"
             edits = len([r for r in fake.requests if r.method == "PATCH"])
             await asyncio.sleep(0.9)
             assert len([r for r in fake.requests if r.method == "PATCH"]) == edits, "no second reveal"
@@ -488,8 +488,9 @@ def test_stopping_cancels_a_pending_timer(make: MakeAdapter) -> None:
             adapter = make()
             async with connected(fake, adapter):
                 question = await ask(fake, "quiz", {"ms": 700})
-                (timer,) = adapter.tutor.timers.values()
-            assert timer.cancelled() and adapter.tutor.timers == {}
+                timer = adapter.tutor.timers.task(str(question.id))
+                assert timer is not None
+            assert timer.cancelled() and adapter.tutor.timers.pending() == 0
             await asyncio.sleep(1.0)
             assert "Which letter" in question.text() and not [r for r in fake.requests if r.method == "PATCH"]
 

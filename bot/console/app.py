@@ -19,6 +19,7 @@ from typing import Any, TextIO
 from bot.console.history import History
 from bot.console.render import TOUR_RULE, rule, show_result, show_text, terminal
 from bot.console.signals import Stopped, StopSignals
+from bot.filenames import free_name
 from core.actions import Action, Ask, Menu
 from core.markup import code as code_span
 from core.markup import sections, spans
@@ -126,19 +127,10 @@ def save_images(result: Result, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for image in result.images:
-        path = _free_name(out_dir / image.filename)
+        path = out_dir / free_name(image.filename, lambda name: (out_dir / name).exists())
         path.write_bytes(image.png)
         paths.append(path.resolve())
     return paths
-
-
-def _free_name(path: Path) -> Path:
-    """Never overwrite an earlier answer's picture: add -2, -3... to the name."""
-    candidate, n = path, 1
-    while candidate.exists():
-        n += 1
-        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
-    return candidate
 
 
 class Console:

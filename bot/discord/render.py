@@ -20,6 +20,7 @@ import discord
 
 from bot.discord.markup import break_runs, discord_markup, outgoing
 from bot.discord.views import build_view
+from bot.filenames import free_name
 from core.actions import Ask, Choice
 from core.markup import CODE, EXPLANATION, MODEL, NOTE, code, plain, sections, split_text, to_plain
 from core.results import Image, Result
@@ -169,7 +170,8 @@ def _image_pieces(images: tuple[Image, ...], file_limit: int) -> tuple[list[Atta
     attached: list[Attachment] = []
     fallbacks: list[str] = []
     for image in images:
-        name = _free_name(safe_filename(image.filename), {a.filename for a in attached})
+        taken = {a.filename for a in attached}
+        name = free_name(safe_filename(image.filename), taken.__contains__)
         if len(image.png) <= file_limit and len(attached) < MAX_FILES - 1:
             attached.append(Attachment(name, image.png, trim(outgoing(image.alt), 1024, "…")))
         else:
@@ -178,16 +180,6 @@ def _image_pieces(images: tuple[Image, ...], file_limit: int) -> tuple[list[Atta
                 f"limit ({human_size(file_limit)}), so here is what it shows: {plain(image.alt)}"
             )
     return attached, fallbacks
-
-
-def _free_name(name: str, taken: set[str]) -> str:
-    """`name`, or `name-2.png`, `name-3.png`...: two attachments with one name would show one picture twice."""
-    stem, dot, suffix = name.rpartition(".")
-    candidate, n = name, 1
-    while candidate in taken:
-        n += 1
-        candidate = f"{stem}-{n}.{suffix}" if dot else f"{name}-{n}"
-    return candidate
 
 
 @dataclass(frozen=True)

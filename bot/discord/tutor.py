@@ -41,6 +41,8 @@ from bot.discord.deliver import Placed, clicked, replace, send_reply, send_text
 from bot.discord.render import render_result
 from bot.discord.sync import sync_if_different
 from bot.discord.views import ACTION_ID, ask_modal, asked_action, rebuilt_ask, submitted_text
+from bot.placement import placement
+from bot.timers import Timers
 from core.errors import UserError
 from core.policy import APOLOGY, Kind, Outcome, Policy, Request
 from core.registry import Choice, Command, Option, declared_values, matching
@@ -49,7 +51,7 @@ from core.tutor.service import context_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.actions import Ask
-    from core.results import Result, Timer
+    from core.results import Result
 
 log = logging.getLogger("tutor.discord")
 
@@ -65,7 +67,8 @@ SUGGESTED_S = 300.0
 
 
 def is_private(outcome: Outcome) -> bool:
-    return outcome.private or (outcome.result is not None and outcome.result.show == "private")
+    result = outcome.result
+    return outcome.private or (result is not None and placement(result.show, clicked=False) == "private")
 
 
 def asker_of(message: discord.Message | None) -> int | None:
@@ -85,7 +88,7 @@ class DiscordTutor:
         self.context = context_of(policy.engine)
         self.client: discord.Client | None = None
         self.asks: OrderedDict[str, Ask] = OrderedDict()
-        self.timers: dict[str, asyncio.Task[None]] = {}
+        self.timers = Timers()
         self.suggested: dict[tuple[str, str], tuple[float, list[Choice]]] = {}
         self.suggesting: dict[tuple[str, str], asyncio.Task[list[Choice]]] = {}
 
@@ -244,7 +247,7 @@ class DiscordTutor:
         result = outcome.result
         reply = render_result(result, interaction.filesize_limit)
         mine = asker_of(interaction.message) == interaction.user.id
-        if result.show == "update" or (result.show == "reply" and mine):
+        if placement(result.show, clicked=True, mine=mine) == "replace":
             target = clicked(interaction)
             self._cancel(target.key)
             placed = await replace(self._client(), target, reply, self._asks())
@@ -259,24 +262,17 @@ class DiscordTutor:
     def _schedule(self, placed: Placed, result: Result, request: Request) -> None:
         if result.timer is None:
             return
-        self._cancel(placed.key)
-        timed = dataclasses.replace(request, line=None, command=None, args={}, action=result.timer.action_id,
+        timer = result.timer
+        timed = dataclasses.replace(request, line=None, command=None, args={}, action=timer.action_id,
                                     request_id=f"timer-{request.request_id}")
-        task = asyncio.create_task(self._fire(placed, result.timer, timed), name=f"discord-timer-{placed.key}")
-        self.timers[placed.key] = task
-        task.add_done_callback(lambda done: self.timers.pop(placed.key, None) if self.timers.get(placed.key)
-                               is done else None)
+        self.timers.schedule(placed.key, timer.seconds, lambda: self._fire(placed, timed))
 
     def _cancel(self, key: str) -> None:
-        task = self.timers.pop(key, None)
-        if task is not None and task is not asyncio.current_task():
-            task.cancel()
+        self.timers.cancel(key)
 
-    async def _fire(self, placed: Placed, timer: Timer, request: Request) -> None:
+    async def _fire(self, placed: Placed, request: Request) -> None:
         """The timer's action, as if the asker chose it; its answer replaces the message (or goes to the
         asker alone when it is private)."""
-        await asyncio.sleep(timer.seconds)
-        self.timers.pop(placed.key, None)
         outcome = await self.policy.handle(request)
         if outcome.silent or outcome.result is None:
             if outcome.result is None and not outcome.silent:
@@ -293,8 +289,8 @@ class DiscordTutor:
 
     async def close(self) -> None:
         """Cancel every pending timer and suggestion (a stop or a restart)."""
-        tasks = [*self.timers.values(), *self.suggesting.values()]
-        self.timers.clear()
+        await self.timers.cancel_all()
+        tasks = list(self.suggesting.values())
         self.suggesting.clear()
         for task in tasks:
             task.cancel()

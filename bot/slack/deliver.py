@@ -33,6 +33,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.placement import placement
 from bot.slack.blocks import action_blocks
 from bot.slack.render import Echo, SlackMessage, code_fits, render_error, render_note, render_result
 from core.policy import Outcome
@@ -113,7 +114,7 @@ class Courier:
 
     # ----- typed commands -----
     async def _typed(self, result: Result, origin: Origin) -> Posted | None:
-        if result.show == "private" and not _bot_dm(origin):
+        if placement(result.show, clicked=False) == "private" and not _bot_dm(origin):
             await self._private(result, origin)
             return None
         as_file = not code_fits(result)
@@ -144,7 +145,7 @@ class Courier:
     # ----- clicks -----
     async def _clicked(self, result: Result, origin: Origin) -> Posted | None:
         mine = origin.user == origin.owner
-        if result.show == "private" or (result.show == "reply" and not mine):
+        if placement(result.show, clicked=True, mine=mine) == "private":
             await self._private(result, origin)
             return None
         owner = origin.owner or origin.user
