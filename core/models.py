@@ -177,10 +177,10 @@ class ModelStore:
         if spec.is_local:
             _refuse_damage(Path(spec.source), complete=weights and _has_config(spec.source))
         else:
-            snapshot = _hub_snapshot(spec.source)
+            snapshot = _hub_snapshot(spec.source, spec.revision)
             if snapshot is not None:
                 _refuse_damage(snapshot, complete=False)
-        return spec.source, {}
+        return spec.source, {"revision": spec.revision} if spec.revision else {}
 
     def _rebuild(self, spec: ModelSpec) -> None:
         """Rebuild a cached copy that passed the checks but still failed to load (once, by the caller)."""
@@ -197,9 +197,10 @@ class ModelStore:
             return
         from huggingface_hub import try_to_load_from_cache
 
-        if isinstance(try_to_load_from_cache(spec.source, "config.json"), str):
+        if isinstance(try_to_load_from_cache(spec.source, "config.json", revision=spec.revision), str):
             return
-        if spec.kind == "tokenizer" and isinstance(try_to_load_from_cache(spec.source, "tokenizer_config.json"), str):
+        if spec.kind == "tokenizer" and isinstance(
+                try_to_load_from_cache(spec.source, "tokenizer_config.json", revision=spec.revision), str):
             return
         if hub_reachable():
             self._hub_ok_until = time.monotonic() + 60
@@ -224,7 +225,7 @@ def _hub_bars_as_configured() -> None:
 
 def _downloading(spec: ModelSpec) -> AbstractContextManager[object]:
     """A progress job around a load that downloads a Hub model (one not in the Hugging Face cache yet)."""
-    if spec.is_tiny or spec.is_local or spec.gguf_file or _hub_snapshot(spec.source) is not None:
+    if spec.is_tiny or spec.is_local or spec.gguf_file or _hub_snapshot(spec.source, spec.revision) is not None:
         return nullcontext()
     return job(f"Downloading {spec.hub_id} from the Hugging Face Hub", note="first use")
 
@@ -376,11 +377,11 @@ def _has_config(source: str) -> bool:
     return (Path(source) / "config.json").exists()
 
 
-def _hub_snapshot(repo_id: str) -> Path | None:
-    """The Hugging Face cache folder of a Hub model, when its config is cached."""
+def _hub_snapshot(repo_id: str, revision: str | None = None) -> Path | None:
+    """The Hugging Face cache folder of a Hub model (at `revision`, `main` by default), when its config is cached."""
     from huggingface_hub import try_to_load_from_cache
 
-    found = try_to_load_from_cache(repo_id, "config.json")
+    found = try_to_load_from_cache(repo_id, "config.json", revision=revision)
     return Path(found).parent if isinstance(found, str) else None
 
 

@@ -34,6 +34,21 @@ SMOLLM_LABEL = f"{SMOLLM_ID} (a Q4_1 quantised copy, de-quantised to float32 her
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
 """`owner/name`, the shape of a Hub model id (a local path has other slashes, or starts with `/`, `.`, `~`)."""
 
+HUB_REVISIONS = {
+    "distilbert/distilbert-base-uncased-finetuned-sst-2-english": "714eb0fa89d2f80546fda750413ed43d93601a13",
+    "dslim/bert-base-NER": "d1a3e8f13f8c3566299d95fcfc9a8d2382a9affc",
+    "facebook/bart-large-mnli": "d7645e127eaf1aefc7862fd59a17a5aa8558b8ce",
+    "distilbert/distilbert-base-cased-distilled-squad": "564e9b582944a57a3e586bbb98fd6f0a4118db7f",
+    "openai-community/gpt2": "607a30d783dfa663caf39e06633721c8d4cfcd7e",
+    "sshleifer/distilbart-cnn-12-6": "a4f8f3ea906ed274767e9906dbaede7531d660ff",
+    "distilbert/distilroberta-base": "fb53ab8802853c8e4fbdbcd0529f21fc6f459b2b",
+    "google-bert/bert-base-uncased": "86b5e0934494bd15c9632b12f734a8a67f723594",
+    "FacebookAI/roberta-base": "e2da8e2f811d1448a5b465c236feacd80ffbac7b",
+}
+"""The Hub commit each hub-pack model is loaded at, so an answer and its snippet mean the same weights
+tomorrow (a model's `main` can move). Update one by its repository's commit list on the Hub, then rerun
+the snippet tests; `TUTOR_MODEL_<COMMAND>` overrides are loaded at `main`."""
+
 KINDS = ("classifier", "token-classifier", "nli", "embedding", "extractive-qa", "seq2seq", "causal-lm", "chat",
          "masked-lm", "encoder", "tokenizer")
 """How a task can use a model (core/models.py loads each kind with its Auto class)."""
@@ -55,6 +70,8 @@ class ModelSpec:
     """For kind `auto`: the kinds the command accepts; the model's config picks one when it loads."""
     tiny: TinyModel | None = None
     """The tiny pack's: how to build this model again when its cached copy is missing or damaged."""
+    revision: str | None = None
+    """The Hub commit to load (`from_pretrained(..., revision=)`): the hub pack pins each model's."""
 
     def __post_init__(self) -> None:
         if not self.label:
@@ -144,7 +161,7 @@ class TaskModel:
         return self.kinds[0]
 
     def hub_spec(self) -> ModelSpec:
-        return ModelSpec(self.hub, self.kind, self.hub)
+        return ModelSpec(self.hub, self.kind, self.hub, revision=HUB_REVISIONS.get(self.hub))
 
     def tiny_spec(self, base: Path, command: str) -> ModelSpec:
         return ModelSpec(str(base / command), self.kind, f"tiny/{command}", label=self.tiny.label(command, self.kind),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,7 +15,7 @@ from pathlib import Path
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
-def _handler(repo: str, folder: Path) -> type[http.server.BaseHTTPRequestHandler]:
+def _handler(repo: str, folder: Path, asked: list[str]) -> type[http.server.BaseHTTPRequestHandler]:
     prefix = f"/{repo}/resolve/"
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -26,7 +27,8 @@ def _handler(repo: str, folder: Path) -> type[http.server.BaseHTTPRequestHandler
 
         def _answer(self, *, body: bool) -> None:
             path = self.path.split("?", 1)[0]
-            name = path[len(prefix):].partition("/")[2] if path.startswith(prefix) else ""
+            revision, _, name = path[len(prefix):].partition("/") if path.startswith(prefix) else ("", "", "")
+            asked.append(revision)
             found = folder / name if name and ".." not in name else None
             if found is None or not found.is_file():
                 self.send_response(404)
@@ -36,7 +38,8 @@ def _handler(repo: str, folder: Path) -> type[http.server.BaseHTTPRequestHandler
                 return
             data = found.read_bytes()
             self.send_response(200)
-            self.send_header("X-Repo-Commit", COMMIT)
+            # a commit asked for by its sha is that commit (as the Hub answers); a branch is COMMIT
+            self.send_header("X-Repo-Commit", revision if re.fullmatch(r"[0-9a-f]{40}", revision) else COMMIT)
             self.send_header("ETag", f'"{hashlib.sha256(data).hexdigest()}"')
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
@@ -50,9 +53,10 @@ def _handler(repo: str, folder: Path) -> type[http.server.BaseHTTPRequestHandler
 
 
 @contextmanager
-def fake_hub(repo: str, folder: Path) -> Iterator[str]:
-    """Serve `folder` as the Hub repository `repo`; yields the endpoint (HF_ENDPOINT)."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler(repo, folder))
+def fake_hub(repo: str, folder: Path, asked: list[str] | None = None) -> Iterator[str]:
+    """Serve `folder` as the Hub repository `repo`; yields the endpoint (HF_ENDPOINT). The revision of
+    each file request (a branch or a commit, as the URL names it) is appended to `asked`."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler(repo, folder, [] if asked is None else asked))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -75,11 +75,11 @@ def folder_size(path: Path) -> int:
         Path(path).exists() else 0
 
 
-def _hub_cached(source: str) -> bool:
+def _hub_cached(source: str, revision: str | None = None) -> bool:
     from huggingface_hub import try_to_load_from_cache
 
     names = ("config.json", "tokenizer_config.json")
-    return any(isinstance(try_to_load_from_cache(source, name), str) for name in names)
+    return any(isinstance(try_to_load_from_cache(source, name, revision=revision), str) for name in names)
 
 
 def model_states(settings: Settings, hub_ok: Callable[[], bool], registry: Registry | None = None) -> list[ModelState]:
@@ -106,7 +106,7 @@ def _spec_state(settings: Settings, spec: ModelSpec, hub_ok: Callable[[], bool])
         return True, "de-quantised copy cached" if done else "de-quantised on first use (~20 s; `tutor models pull`)"
     if spec.is_local:
         return True, "local folder"
-    if _hub_cached(spec.source):
+    if _hub_cached(spec.source, spec.revision):
         return True, "in the Hugging Face cache"
     if hub_ok():
         return True, "not cached: downloads on first use (or `tutor models pull` now)"

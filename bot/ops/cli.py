@@ -14,7 +14,7 @@ import traceback
 from pathlib import Path
 
 from bot.console.progress import quiet_library_bars
-from bot.ops import tempdir
+from bot.ops.admin import tempdir
 from core.settings import ConfigError, Settings, load_dotenv
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USER = 0, 1, 2
@@ -33,9 +33,10 @@ ABOUT = {
     "tour": ("a short guided tour of a few commands",
              "A short guided tour: a few commands run one after another, with what each shows.",
              ["tutor tour --pack offline"]),
-    "discord": ("run the Discord bot (DISCORD_TOKEN)",
-                "Run the Discord bot (DISCORD_TOKEN in the environment or .env) until stopped.",
-                ["tutor discord --pack offline"]),
+    "discord": ("run the Discord bot (DISCORD_TOKEN), or print its invite link",
+                "Run the Discord bot (DISCORD_TOKEN in the environment or .env) until stopped, or print the link that "
+                "adds it to a server (`invite` and the Application ID from the developer portal; offline).",
+                ["tutor discord --pack offline", "tutor discord invite 123456789012345678"]),
     "slack": ("run the Slack app (Socket Mode, or --http), or print its manifest",
               "Run the Slack app (Socket Mode, or the Events API over HTTP with --http), or print its manifest.",
               ["tutor slack --pack offline", "tutor slack --http --port 3000", "tutor slack manifest > manifest.yml"]),
@@ -102,7 +103,11 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("line", nargs="+", help='one command as typed in chat, e.g. "/sentiment I love this"')
     _command(sub, "chat")
     _command(sub, "tour")
-    _command(sub, "discord")
+    discord = _command(sub, "discord")
+    discord.add_argument("action", nargs="?", choices=["run", "invite"], default="run",
+                         help="run the bot (default), or print the link that adds it to a server")
+    discord.add_argument("application_id", nargs="?", metavar="APPLICATION_ID",
+                         help="with `invite`: the developer portal's General Information > Application ID")
     slack = _command(sub, "slack")
     slack.add_argument("action", nargs="?", choices=["run", "manifest"], default="run",
                        help="run the app (default), or print the app manifest to paste at api.slack.com/apps")
@@ -121,7 +126,7 @@ def _parser() -> argparse.ArgumentParser:
     models.add_argument("action", choices=["list", "pull"], help="list the caches, or pull the pack's models")
     bench = _command(sub, "bench", shared=False)  # main() hands `bench ...` to the suite before parsing
     bench.add_argument("bench_args", nargs=argparse.REMAINDER, help="the suite's options (tutor bench -h)")
-    from bot.ops import serve_models  # TUTOR_BACKEND=ray: `tutor serve-models` (docs/scale.md)
+    from bot.ops.admin import serve_models  # TUTOR_BACKEND=ray: `tutor serve-models` (docs/scale.md)
     serve_models.add_parser(sub)
     _explain(sub.choices["serve-models"], "serve-models")
     return parser
@@ -383,6 +388,16 @@ def _out_ok(out: Path) -> bool:
 
 
 def _discord(settings: Settings, args: argparse.Namespace) -> int:
+    if args.action == "invite":
+        from bot.discord.invite import invite_text
+
+        if args.application_id is None:
+            raise ConfigError("`tutor discord invite` needs the Application ID (developer portal, General "
+                              "Information), e.g. `tutor discord invite 123456789012345678`.")
+        print(invite_text(args.application_id))
+        return EXIT_OK
+    if args.application_id is not None:
+        raise ConfigError(f"unexpected {args.application_id!r}: an Application ID goes with `tutor discord invite`.")
     return _serve(settings, args, only="discord")
 
 

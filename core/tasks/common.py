@@ -119,6 +119,9 @@ def model_line(loaded: Loaded) -> str:
     builds it. A server path never appears: a learner in Discord or Slack cannot use it."""
     spec = loaded.spec
     if not spec.is_local:
+        if spec.revision:
+            return (f"MODEL = {spec.source!r}\n"
+                    f"REVISION = {spec.revision!r}  # the Hub commit this answer came from: the same weights")
         return f"MODEL = {spec.source!r}"
     packaged = _packaged(Path(spec.source))
     if packaged is not None:
@@ -199,11 +202,21 @@ def _tiny_lines(parts: tuple[str, ...]) -> str:
             f"MODEL = os.path.join(cache, {joined})")
 
 
+def pinned(code: str) -> str:
+    """Where `model_line` pinned a Hub commit (`REVISION = ...`), every load of MODEL passes it, so the
+    snippet prints what that commit gives, not what the model's `main` holds by the time it is run."""
+    if not re.search(r"^REVISION = ", code, flags=re.M):
+        return code
+    code = re.sub(r"\.from_pretrained\(MODEL\b(?!, revision=)", ".from_pretrained(MODEL, revision=REVISION", code)
+    return re.sub(r"\bmodel=MODEL\b(?!, revision=)", "model=MODEL, revision=REVISION", code)
+
+
 def with_output(code: str, lines: list[str] | tuple[str, ...]) -> str:
     """The snippet followed by what it prints, as comments: the learner sees what to expect,
-    and the snippet tests check that running it prints exactly this."""
+    and the snippet tests check that running it prints exactly this. A pinned Hub model is loaded
+    at its commit (`pinned`)."""
     printed = "\n".join("# " + line if line else "#" for line in "\n".join(lines).splitlines())
-    return f"{code}\n# It prints:\n{printed}"
+    return f"{pinned(code)}\n# It prints:\n{printed}"
 
 
 def row_lines(table_rows: tuple[tuple[str, ...], ...]) -> list[str]:

@@ -21,7 +21,7 @@ from core.context import TaskContext
 from core.errors import UserError
 from core.markup import code
 from core.models import Loaded
-from core.packs import MINILM_ID, SMOLLM_GGUF, SMOLLM_ID, ModelSpec, package_dir
+from core.packs import HUB_REVISIONS, MINILM_ID, SMOLLM_GGUF, SMOLLM_ID, ModelSpec, package_dir
 from core.results import Image, Result, Table, TokenRun
 from core.tasks.common import and_list, model_line, with_output
 from core.tokens import SPACE, is_byte_level, noop_tokens, readable_tokens
@@ -109,7 +109,8 @@ def declared(ctx: TaskContext) -> dict[str, ModelSpec]:
     """The tokenizers this pack compares, by name (each loaded as a tokenizer alone)."""
     pack = ctx.pack.name
     if pack == "hub":
-        return {name: ModelSpec(hub_id, "tokenizer", hub_id) for name, hub_id in HUB_TOKENIZERS.items()}
+        return {name: ModelSpec(hub_id, "tokenizer", hub_id, revision=HUB_REVISIONS.get(hub_id))
+                for name, hub_id in HUB_TOKENIZERS.items()}
     if pack == "offline":
         return _offline()
     from core.tiny import tiny_dir
@@ -296,13 +297,14 @@ def _snippet(runs: Sequence[Tokenized], text: str) -> str:
     blocks, loads, seen = [], [], set()
     for r in runs:
         var = re.sub(r"\W", "_", r.name.upper())
-        block = re.sub(r"\bGGUF\b", f"{var}_GGUF", re.sub(r"\bMODEL\b", var, model_line(r.loaded)))
+        block = re.sub(r"\b(GGUF|REVISION)\b", rf"{var}_\1", re.sub(r"\bMODEL\b", var, model_line(r.loaded)))
         lines = block.splitlines()
         imports += [line for line in lines if line.startswith("import ")]
         kept = [line for line in lines if not line.startswith("import ") and (not line.strip() or line not in seen)]
         seen.update(kept)
         blocks.append("\n".join(kept).strip("\n"))
         gguf = f", gguf_file={var}_GGUF" if r.loaded.spec.gguf_file else ""
+        gguf += f", revision={var}_REVISION" if r.loaded.spec.revision else ""
         loads.append(f"    {r.name!r}: AutoTokenizer.from_pretrained({var}{gguf}),")
     return SNIPPET.format(imports="".join(f"{line}\n" for line in dict.fromkeys(imports)) + "\n",
                           blocks="\n\n".join(blocks), text=text, loads="\n".join(loads), readable=READABLE)

@@ -4,7 +4,7 @@ The learner's position (and their own sentence, only while the lesson runs) is k
 a lesson resumes after a restart, in a DM or a server. In a channel the steps are private (only the
 learner sees and clicks them); each click replaces the step with the next one (`show="update"`).
 
-`/learn` grammar (also in /help and the README): nothing (or `resume`) resumes; a number opens that
+`/learn` grammar (also in /help and docs/commands.md): nothing (or `resume`) resumes; a number opens that
 lesson (`/learn 7`); a lesson's name or title opens it (`/learn fillmask`, `/learn "Subwords"`);
 `part 2` (or `part II`, `part attention`) starts a part; `restart` starts over; `list` shows the path.
 
