@@ -14,7 +14,7 @@ import traceback
 from pathlib import Path
 
 from bot.console.progress import quiet_library_bars
-from bot.ops.admin import tempdir
+from bot.ops import tempdir
 from core.settings import ConfigError, Settings, load_dotenv
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USER = 0, 1, 2
@@ -126,7 +126,7 @@ def _parser() -> argparse.ArgumentParser:
     models.add_argument("action", choices=["list", "pull"], help="list the caches, or pull the pack's models")
     bench = _command(sub, "bench", shared=False)  # main() hands `bench ...` to the suite before parsing
     bench.add_argument("bench_args", nargs=argparse.REMAINDER, help="the suite's options (tutor bench -h)")
-    from bot.ops.admin import serve_models  # TUTOR_BACKEND=ray: `tutor serve-models` (docs/scale.md)
+    from bot.ops import serve_models  # TUTOR_BACKEND=ray: `tutor serve-models` (docs/scale.md)
     serve_models.add_parser(sub)
     _explain(sub.choices["serve-models"], "serve-models")
     return parser
