@@ -60,12 +60,13 @@ def _timed(command: list[str], env: dict[str, str]) -> tuple[float, str]:
 
 
 def weights_folder(cache: Path) -> Path:
+    from core.commands import build_registry
     from core.models import dequantised_dir
     from core.packs import build_pack
     from core.settings import Settings
 
     settings = Settings(pack="offline", cache_dir=cache)
-    return dequantised_dir(settings, build_pack(settings).models["generate"])
+    return dequantised_dir(settings, build_pack(settings, build_registry()).models["generate"])
 
 
 def cold_start(work: Path, rounds: int) -> dict[str, Any]:

@@ -34,7 +34,7 @@ class Engine:
         self.settings = settings
         self.registry = registry or build_registry()
         self.pack = build_pack(settings, self.registry)
-        self.models = ModelStore(settings)
+        self.models = ModelStore(settings, self.pack.twins())
         self.metrics = Metrics()
         context = TaskContext(settings, self.pack, self.models, self.registry, PerThreadCache(FIGURES_PER_THREAD))
         self.backend = build_backend(context)

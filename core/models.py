@@ -15,11 +15,11 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from safetensors import SafetensorError
 
@@ -29,6 +29,9 @@ from core.integrity import damage
 from core.packs import ModelSpec
 from core.progress import job
 from core.settings import Settings
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.tiny import TinyModel
 
 log = logging.getLogger("tutor.models")
 
@@ -78,8 +81,11 @@ class Loaded:
 
 
 class ModelStore:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, twins: Mapping[str, TinyModel] | None = None) -> None:
+        """`twins`: the tiny pack's models by command (`Pack.twins()`), built together on first use; a tiny
+        model outside them is built alone."""
         self.settings = settings
+        self.twins: Mapping[str, TinyModel] = twins or {}
         self.budget_bytes = settings.memory_budget_mb * 1024 * 1024
         self._loaded: OrderedDict[tuple[str, str], Loaded] = OrderedDict()
         self._lock = threading.Lock()
@@ -168,7 +174,8 @@ class ModelStore:
             from core.tiny import ensure_tiny, rebuild_model
 
             folder = Path(spec.source)
-            ensure_tiny(folder.parent)
+            assert spec.tiny is not None, spec
+            ensure_tiny(folder.parent, self.twins or {folder.name: spec.tiny})
             if _report_damage(folder) is not None:
                 rebuild_model(folder.parent, folder.name, spec.tiny, still_needed=lambda: damage(folder) is not None)
             return spec.source, {}
@@ -188,6 +195,7 @@ class ModelStore:
             from core.tiny import rebuild_model
 
             folder = Path(spec.source)
+            assert spec.tiny is not None, spec
             rebuild_model(folder.parent, folder.name, spec.tiny, still_needed=lambda: True)
         else:
             ensure_dequantised(self.settings, spec, force=True)

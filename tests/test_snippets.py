@@ -162,7 +162,7 @@ def test_a_tiny_pack_in_a_folder_on_sys_path_is_still_named_as_the_tiny_pack(tin
     from core.packs import build_pack
     from core.tasks.common import model_line
 
-    spec = build_pack(tiny_settings).models["tokenize"]
+    spec = build_pack(tiny_settings, build_registry()).models["tokenize"]
     cache = tmp_path / "drive" / Path(spec.source).parent.name / "tokenize"
     cache.parent.mkdir(parents=True)
     shutil.copytree(spec.source, cache)
@@ -176,6 +176,6 @@ def test_a_hub_model_is_named_by_its_hub_id():
     from core.packs import hub_models
     from core.tasks.common import model_line
 
-    for command, spec in hub_models().items():
+    for command, spec in hub_models(build_registry()).items():
         line = model_line(Loaded(command, spec, spec.kind, None, None, "cpu", 0))
         assert line.startswith(f"MODEL = {spec.hub_id!r}\nREVISION = {spec.revision!r}"), line

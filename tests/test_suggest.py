@@ -23,7 +23,7 @@ from core.render.cache import PerThreadCache
 from core.results import Result
 from core.settings import Settings
 from core.tasks import compare, helpcmd
-from core.tiny import ensure_tiny, tiny_dir
+from core.tiny import ensure_tiny, tiny_dir, tiny_models
 from core.tutor.lessons import where_to
 from core.tutor.quiz import kinds_for
 from core.tutor.service import context_of
@@ -33,7 +33,8 @@ REGISTRY = build_registry()
 
 
 def ctx_for(settings: Settings) -> TaskContext:
-    return TaskContext(settings, build_pack(settings), ModelStore(settings), REGISTRY, PerThreadCache(1))
+    pack = build_pack(settings, REGISTRY)
+    return TaskContext(settings, pack, ModelStore(settings, pack.twins()), REGISTRY, PerThreadCache(1))
 
 
 def offered(ctx: TaskContext, command: str, option: str, typed: Any = "") -> list[Choice]:
@@ -118,7 +119,7 @@ def test_layers_fall_back_to_the_declared_range_without_a_model(tiny_settings: S
 def test_tiny_layers_are_the_tiny_models_own(tiny_settings: Settings) -> None:
     from transformers import AutoConfig
 
-    ensure_tiny(tiny_dir(tiny_settings.cache_dir))
+    ensure_tiny(tiny_dir(tiny_settings.cache_dir), tiny_models(build_registry()))
     ctx = ctx_for(tiny_settings)
     layers = AutoConfig.from_pretrained(ctx.pack.spec("attention").source).num_hidden_layers
     assert [c.value for c in offered(ctx, "attention", "layer")] == list(range(layers))

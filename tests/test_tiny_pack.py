@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from core.commands import build_registry
 from core.engine import Engine
 from core.packs import ModelSpec, build_pack, hub_models
-from core.tiny import MNLI, NER_LABELS, SST2, tiny_dir
+from core.tiny import MNLI, NER_LABELS, SST2, tiny_dir, tiny_models
 
 HUB_SHAPES = {  # command: (model class, tokenizer class) of the hub pack's model
     "sentiment": ("DistilBertForSequenceClassification", "DistilBertTokenizer"),
@@ -36,7 +37,7 @@ def folders(tiny_engine: Engine) -> dict[str, Path]:
     from core.tiny import ensure_tiny
 
     base = tiny_dir(tiny_engine.settings.cache_dir)
-    ensure_tiny(base)
+    ensure_tiny(base, tiny_models(build_registry()))
     return {command: base / command for command in HUB_SHAPES}
 
 
@@ -47,7 +48,7 @@ def config(folder: Path) -> dict:
 def test_the_tiny_pack_covers_every_hub_model_with_its_class(folders):
     from transformers import AutoTokenizer
 
-    assert set(HUB_SHAPES) == set(hub_models())
+    assert set(HUB_SHAPES) == set(hub_models(build_registry()))
     for command, (model_class, tokenizer_class) in HUB_SHAPES.items():
         assert config(folders[command])["architectures"] == [model_class], command
         tokenizer = AutoTokenizer.from_pretrained(folders[command])
@@ -98,7 +99,7 @@ def test_the_build_is_seeded_and_the_tokenizers_are_reproducible(tmp_path, folde
 
     from core.tiny import _build, tiny_models
 
-    _build(tmp_path, {command: tiny_models()[command] for command in ("generate", "ner")})
+    _build(tmp_path, {command: tiny_models(build_registry())[command] for command in ("generate", "ner")})
     for command in ("generate", "ner"):
         fresh = load_file(tmp_path / command / "model.safetensors")
         cached = load_file(folders[command] / "model.safetensors")
@@ -107,7 +108,7 @@ def test_the_build_is_seeded_and_the_tokenizers_are_reproducible(tmp_path, folde
 
 
 def test_tiny_labels_say_what_is_random_and_what_is_real(tiny_settings):
-    pack = build_pack(tiny_settings)
+    pack = build_pack(tiny_settings, build_registry())
     assert "random" not in pack.models["tokenize"].label and "bert-base-uncased" in pack.models["tokenize"].label
     for command, spec in pack.models.items():
         assert spec.hub_id == f"tiny/{command}" and spec.hub_url == ""
@@ -118,7 +119,7 @@ def test_tiny_labels_say_what_is_random_and_what_is_real(tiny_settings):
 def test_offline_smollm2_is_labelled_a_quantised_copy():
     from core.packs import offline_models
 
-    spec = offline_models()["generate"]
+    spec = offline_models(build_registry())["generate"]
     assert spec.hub_id == "HuggingFaceTB/SmolLM2-135M-Instruct" and spec.hub_url.endswith(spec.hub_id)
     assert "Q4_1 quantised" in spec.label and "float32" in spec.label
     assert ModelSpec("a/b", "classifier", "a/b").label == "a/b"  # the label defaults to the Hub id

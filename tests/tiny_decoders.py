@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.commands import build_registry
 from core.settings import Settings
-from core.tiny import ensure_tiny, tiny_dir
+from core.tiny import ensure_tiny, tiny_dir, tiny_models
 
 CHAT_TEMPLATE = (
     "{% if messages[0]['role'] != 'system' %}system: You are a tiny test model. {% endif %}"
@@ -25,7 +26,7 @@ def tiny_chat_model(settings: Settings, folder: Path, positions: int = 160) -> P
 
     if (folder / "config.json").is_file():
         return folder
-    ensure_tiny(tiny_dir(settings.cache_dir))
+    ensure_tiny(tiny_dir(settings.cache_dir), tiny_models(build_registry()))
     tokenizer = AutoTokenizer.from_pretrained(tiny_dir(settings.cache_dir) / "generate")
     tokenizer.chat_template = CHAT_TEMPLATE
     end = tokenizer.eos_token_id
@@ -47,7 +48,7 @@ def tiny_bart(settings: Settings, folder: Path, positions: int = 40) -> Path:
 
     if (folder / "config.json").is_file():
         return folder
-    ensure_tiny(tiny_dir(settings.cache_dir))
+    ensure_tiny(tiny_dir(settings.cache_dir), tiny_models(build_registry()))
     tokenizer = AutoTokenizer.from_pretrained(tiny_dir(settings.cache_dir) / "summarize")
     torch.manual_seed(0)
     config = BartConfig(vocab_size=len(tokenizer), d_model=32, encoder_layers=1, decoder_layers=1,

@@ -116,7 +116,7 @@ def _spec_state(settings: Settings, spec: ModelSpec, hub_ok: Callable[[], bool])
 # ----- the cache folder: usable before anything is built in it -----
 def cache_work(settings: Settings) -> list[str]:
     """What this pack must still write into TUTOR_CACHE_DIR: its tiny models, or de-quantised copies."""
-    pack = build_pack(settings)
+    pack = build_pack(settings, build_registry())
     specs = list(dict.fromkeys(pack.models.values()))
     tiny = [s for s in specs if s.hub_id.startswith("tiny/") and not Path(s.source).parent.joinpath("DONE").is_file()]
     work = [f"its {len(tiny)} tiny test model(s)"] if tiny else []
@@ -456,7 +456,7 @@ class PullError(Exception):
 
 def pull(settings: Settings, out: Callable[[str], None] = print) -> None:
     """Make every model of the pack ready: download (hub), de-quantise (offline) or build (tiny)."""
-    pack = build_pack(settings)
+    pack = build_pack(settings, build_registry())
     specs = _unique(pack.models.items())
     hub = [(c, s) for c, s in specs if _needs_hub(s)]
     if hub:
@@ -464,7 +464,7 @@ def pull(settings: Settings, out: Callable[[str], None] = print) -> None:
     from core.models import ModelStore
     from core.progress import job
 
-    store = ModelStore(settings)
+    store = ModelStore(settings, pack.twins())
     with job(f"Pulling the {pack.name} pack's {len(specs)} model(s)", steps=len(specs)) as pulling:  # on stderr
         for command, spec in specs:
             started = time.perf_counter()

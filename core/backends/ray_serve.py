@@ -101,10 +101,11 @@ class ModelServer:
 
         settings = Settings.from_env(env)
         logging.getLogger("tutor").setLevel(settings.log_level.upper())
-        pack = build_pack(settings)
         registry = build_registry()
+        pack = build_pack(settings, registry)
         self.settings, self.model_key = settings, model_key
-        self.context = TaskContext(settings, pack, ModelStore(settings), registry, PerThreadCache(FIGURES_PER_THREAD))
+        store = ModelStore(settings, pack.twins())
+        self.context = TaskContext(settings, pack, store, registry, PerThreadCache(FIGURES_PER_THREAD))
         self.commands = {c.name: c for c in remote_commands(registry, pack.models).get(model_key, [])}
         if not self.commands:
             raise ConfigError(f"The {pack.name} pack has no model `{model_key}` that a command could use.")
@@ -191,7 +192,8 @@ def chosen_models(settings: Settings, only: list[str] | None = None) -> list[str
     from core.commands import build_registry
     from core.packs import build_pack
 
-    served = remote_commands(build_registry(), build_pack(settings).models)
+    registry = build_registry()
+    served = remote_commands(registry, build_pack(settings, registry).models)
     if not only:
         return sorted(served)
     unknown = sorted(set(only) - set(served))
