@@ -5,7 +5,7 @@
   offline pack's all-MiniLM-L6-v2: the same picture, so the click's extra cost is its hop through the
   run store (the text read back under its run id). Interleaved, medians; target at most 1.1x.
 - **occlusion batched**: "which words mattered" hides each of the text's tokens in turn. The model work
-  of `core.tasks.occlusion.sentiment`, every hidden copy and the text in ONE forward pass
+  of `core.tasks.shared.occlusion.sentiment`, every hidden copy and the text in ONE forward pass
   (`attribution.hidden_copies`), against one forward pass per copy. The model is the engine bench's
   "sentiment-style" classifier (the offline MiniLM encoder with a fresh 2-class head). Target at least 3x.
 """
@@ -26,7 +26,7 @@ from core.engine import Engine
 from core.policy import Policy, Request
 from core.settings import Settings
 from core.store import Database, RunStore
-from core.tasks import attribution as at
+from core.tasks.shared import attribution as at
 
 TEXT = "The cat sat on the mat because it was very tired after the long day."
 REVIEW = ("The lesson on attention was clear, the examples were well chosen, and the heatmaps finally made "

@@ -19,7 +19,7 @@ from core.tasks import (
     tokenize,
     zeroshot,
 )
-from core.tasks.steps import MAX_STEPS_SHOWN
+from core.tasks.shared.steps import MAX_STEPS_SHOWN
 from core.tutor.commands import tutor_commands
 
 

@@ -75,7 +75,7 @@ class Budget:
 
 class ChargedModels:
     """A model store that charges a budget before it hands out a model: every model run goes through
-    `get` (core/tasks/common.py, the tutor's question kinds), so no path can run one for free."""
+    `get` (core/tasks/shared/common.py, the tutor's question kinds), so no path can run one for free."""
 
     def __init__(self, models: Any, budget: Budget) -> None:
         self._models = models

@@ -12,7 +12,7 @@ import torch
 from transformers import AutoModelForMaskedLM, AutoModelForSequenceClassification, AutoTokenizer
 
 from core.policy import Kind, Request
-from core.tasks.attribution import MAX_HIDDEN
+from core.tasks.shared.attribution import MAX_HIDDEN
 from core.tiny import tiny_dir
 from tests.explore_support import clicked, is_png, labels, policy_on, typed
 from tests.test_snippets import TEST_CACHE, run_snippet, same_output, split_snippet

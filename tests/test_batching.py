@@ -17,8 +17,8 @@ from core.render.cache import PerThreadCache
 from core.results import Result
 from core.settings import Settings
 from core.tasks import generate, qa
-from core.tasks.common import load
-from core.tasks.decoding import positions
+from core.tasks.shared.common import load
+from core.tasks.shared.decoding import positions
 from tests.tiny_decoders import tiny_chat_model
 
 TEXTS = [f"Review number {i}: " + "good " * (i % 7) + "bad " * (i % 3) for i in range(16)]

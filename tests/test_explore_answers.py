@@ -11,7 +11,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from core.actions import check, decode, flatten
 from core.policy import Kind, Request
-from core.tasks.steps import MAX_STEPS_SHOWN
+from core.tasks.shared.steps import MAX_STEPS_SHOWN
 from core.tiny import tiny_dir
 from tests.explore_support import clicked, is_png, labels, menu, policy_on, typed
 from tests.fake_adapter import FakeAdapter

@@ -16,8 +16,8 @@ from conftest import ROOT, TEST_CACHE
 from core.commands import build_registry
 from core.models import Loaded
 from core.packs import HUB_REVISIONS, hub_models
-from core.tasks.common import model_line, pinned
 from core.tasks.compare import HUB_TOKENIZERS
+from core.tasks.shared.common import model_line, pinned
 from core.tiny import ensure_tiny, tiny_dir, tiny_models
 
 SHA = re.compile(r"[0-9a-f]{40}")

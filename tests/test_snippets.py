@@ -160,7 +160,7 @@ def test_a_tiny_pack_in_a_folder_on_sys_path_is_still_named_as_the_tiny_pack(tin
     import as a namespace package, but it holds no installed weights: the snippet builds the tiny pack."""
     from core.models import Loaded
     from core.packs import build_pack
-    from core.tasks.common import model_line
+    from core.tasks.shared.common import model_line
 
     spec = build_pack(tiny_settings, build_registry()).models["tokenize"]
     cache = tmp_path / "drive" / Path(spec.source).parent.name / "tokenize"
@@ -174,7 +174,7 @@ def test_a_tiny_pack_in_a_folder_on_sys_path_is_still_named_as_the_tiny_pack(tin
 def test_a_hub_model_is_named_by_its_hub_id():
     from core.models import Loaded
     from core.packs import hub_models
-    from core.tasks.common import model_line
+    from core.tasks.shared.common import model_line
 
     for command, spec in hub_models(build_registry()).items():
         line = model_line(Loaded(command, spec, spec.kind, None, None, "cpu", 0))

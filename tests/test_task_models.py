@@ -1,7 +1,7 @@
 """Tasks declare their models, once: the packs, /models, the doctor, TUTOR_MODEL_<COMMAND>, warm-up and
 the tiny build all follow the registry, so a new model-backed command is one task, one entry, its tests.
 
-Also the labels a learner sees, the snippet's words for a local folder, and the task base (core/tasks/base.py)
+Also the labels a learner sees, the snippet's words for a local folder, and the task base (core/tasks/shared/base.py)
 that alone turns gradients off and moves tensors between the model's device and the CPU."""
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ from core.render.cache import PerThreadCache
 from core.results import Result
 from core.settings import ConfigError, Settings
 from core.tasks import helpcmd
-from core.tasks.base import forward, one
-from core.tasks.common import load, model_line
+from core.tasks.shared.base import forward, one
+from core.tasks.shared.common import load, model_line
 from core.tiny import tiny_models
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -199,7 +199,7 @@ def test_one_answers_a_single_request_with_a_batch_of_one():
 
 
 def test_only_the_task_base_turns_gradients_off():
-    """The plumbing lives in core/tasks/base.py; the tasks' snippets (strings) may show it to learners."""
+    """The plumbing lives in core/tasks/shared/base.py; the tasks' snippets (strings) may show it to learners."""
     offenders = []
     for path in sorted((ROOT / "core" / "tasks").glob("*.py")):
         if path.name == "base.py":

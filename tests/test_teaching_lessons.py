@@ -16,7 +16,7 @@ import torch
 
 from core.context import TaskContext
 from core.markup import to_plain
-from core.tasks.common import load
+from core.tasks.shared.common import load
 from core.tutor import heads, teach
 from core.tutor import lesson_path as path
 from core.tutor.kinds import run_command

@@ -21,9 +21,9 @@ from core.packs import MINILM, Offline, TaskModel
 from core.render.alt import alt_text
 from core.render.links import Link, focus_per_token, heaviest, strongest, strongest_per_map
 from core.results import Image, Result, Table
-from core.tasks import explore
-from core.tasks.base import forward
-from core.tasks.common import f4, load, model_line, truncation_notice, with_output
+from core.tasks.shared import explore
+from core.tasks.shared.base import forward
+from core.tasks.shared.common import f4, load, model_line, truncation_notice, with_output
 from core.tokens import is_byte_level, noop_mask, noop_tokens, readable_tokens
 
 MODEL = TaskModel(kinds=("encoder",), hub="google-bert/bert-base-uncased", tiny=tiny.BERT_UNCASED,

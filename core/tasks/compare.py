@@ -23,7 +23,7 @@ from core.markup import code
 from core.models import Loaded
 from core.packs import HUB_REVISIONS, MINILM_ID, SMOLLM_GGUF, SMOLLM_ID, ModelSpec, package_dir
 from core.results import Image, Result, Table, TokenRun
-from core.tasks.common import and_list, model_line, with_output
+from core.tasks.shared.common import and_list, model_line, with_output
 from core.tokens import SPACE, is_byte_level, noop_tokens, readable_tokens
 
 HUB_TOKENIZERS = {

@@ -11,9 +11,9 @@ from core.context import TaskContext
 from core.errors import UserError
 from core.packs import TaskModel
 from core.results import Result, Table
-from core.tasks import attribution, guesses, occlusion
-from core.tasks.base import one
-from core.tasks.common import f4, load, model_line, pct, truncation_kwargs, truncation_notice, with_output
+from core.tasks.shared import attribution, guesses, occlusion
+from core.tasks.shared.base import one
+from core.tasks.shared.common import f4, load, model_line, pct, truncation_kwargs, truncation_notice, with_output
 
 MASKS = re.compile(r"\[MASK\]|<mask>", re.IGNORECASE)
 MODEL = TaskModel(kinds=("masked-lm",), hub="distilbert/distilroberta-base", tiny=tiny.ROBERTA_MLM)

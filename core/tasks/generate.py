@@ -1,6 +1,6 @@
 """/generate: continue a prompt, one most-likely token at a time.
 
-Batched: concurrent prompts are decoded together (core/tasks/decoding.py, core/batching.py).
+Batched: concurrent prompts are decoded together (core/tasks/shared/decoding.py, core/batching.py).
 A prompt that leaves too few of the model's positions for the new tokens is cut at its start: the
 continuation follows the end of the prompt, so the end is what the model must read.
 """
@@ -15,10 +15,10 @@ from core.context import TaskContext
 from core.models import Loaded
 from core.packs import SMOLLM2, Offline, TaskModel
 from core.results import Result
-from core.tasks import attribution, steps
-from core.tasks.base import one
-from core.tasks.common import load, model_line, with_output
-from core.tasks.decoding import ended, fit, greedy_continue, positions
+from core.tasks.shared import attribution, steps
+from core.tasks.shared.base import one
+from core.tasks.shared.common import load, model_line, with_output
+from core.tasks.shared.decoding import ended, fit, greedy_continue, keep_end, positions
 from core.wording import plural
 
 MODEL = TaskModel(kinds=("causal-lm", "chat"), hub="openai-community/gpt2", tiny=tiny.GPT2,
@@ -68,26 +68,11 @@ def continue_texts(loaded: Loaded, prompts: Sequence[str], limits: Sequence[int]
     for prompt, wanted in zip(prompts, limits, strict=False):
         ids = loaded.tokenizer(prompt)["input_ids"]
         keep, allowed = fit(len(ids), wanted, room)
-        fitted.append((len(ids), _keep_end(loaded, prompt, ids, keep), allowed))
+        fitted.append((len(ids), keep_end(loaded, prompt, ids, keep), allowed))
     news = greedy_continue(loaded, [ids for _, ids, _ in fitted], [allowed for _, _, allowed in fitted])
     return [Continuation(loaded.tokenizer.decode(new, skip_special_tokens=True), len(new), count, len(ids),
                          allowed, room, ended(loaded, new))
             for (count, ids, allowed), new in zip(fitted, news, strict=False)]
-
-
-def _keep_end(loaded: Loaded, prompt: str, ids: list[int], keep: int) -> list[int]:
-    """The last `keep` tokens of the prompt, with the tokenizer's own special tokens kept where it puts
-    them: what the tokenizer gives with `truncation_side="left"`, `truncation=True, max_length=keep`
-    (the snippet's call), without changing the shared tokenizer."""
-    if len(ids) <= keep:
-        return ids
-    text = loaded.tokenizer(prompt, add_special_tokens=False)["input_ids"]
-    front = next((i for i in range(len(ids) - len(text) + 1) if ids[i:i + len(text)] == text), None)
-    if front is None:  # the special tokens are not a plain frame around the text
-        return ids[len(ids) - keep:]
-    back = len(ids) - front - len(text)
-    room = max(keep - front - back, 0)
-    return ids[:front] + text[len(text) - room:] + ids[len(ids) - back:]
 
 
 def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]:

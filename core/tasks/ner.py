@@ -12,8 +12,8 @@ from core.context import TaskContext
 from core.models import Loaded
 from core.packs import TaskModel
 from core.results import Result, Table
-from core.tasks.base import one
-from core.tasks.common import f4, load, model_line, row_lines, truncation_notice, with_output
+from core.tasks.shared.base import one
+from core.tasks.shared.common import f4, load, model_line, row_lines, truncation_notice, with_output
 
 MODEL = TaskModel(kinds=("token-classifier",), hub="dslim/bert-base-NER", tiny=tiny.CONLL_BERT)
 

@@ -16,9 +16,9 @@ from core.context import TaskContext
 from core.models import Loaded
 from core.packs import SMOLLM2, Offline, TaskModel
 from core.results import Result, Table
-from core.tasks import chat
-from core.tasks.base import forward, one
-from core.tasks.common import f4, load, model_line, pct, with_output
+from core.tasks.shared import chat
+from core.tasks.shared.base import forward, one
+from core.tasks.shared.common import f4, load, model_line, pct, with_output
 from core.wording import plural
 
 MAX_ANSWER_TOKENS = 15

@@ -15,9 +15,9 @@ from core.context import TaskContext
 from core.models import Loaded
 from core.packs import TaskModel
 from core.results import Result, Table
-from core.tasks import attribution, occlusion
-from core.tasks.base import forward, one
-from core.tasks.common import (
+from core.tasks.shared import attribution, occlusion
+from core.tasks.shared.base import forward, one
+from core.tasks.shared.common import (
     and_list,
     as_code,
     f4,
@@ -53,7 +53,7 @@ def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]
 
 
 def why(ctx: TaskContext, args: dict[str, Any]) -> Result:
-    """`why=true`: which words mattered, by occlusion (core/tasks/occlusion.py)."""
+    """`why=true`: which words mattered, by occlusion (core/tasks/shared/occlusion.py)."""
     return occlusion.sentiment(load(ctx, "sentiment", "classifier"), args["text"])
 
 

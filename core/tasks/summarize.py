@@ -14,9 +14,9 @@ from core.context import TaskContext
 from core.models import Loaded
 from core.packs import SMOLLM2, Offline, TaskModel
 from core.results import Result
-from core.tasks import chat
-from core.tasks.base import generate, one
-from core.tasks.common import load, max_tokens, model_line, truncation_notice, with_output
+from core.tasks.shared import chat
+from core.tasks.shared.base import generate, one
+from core.tasks.shared.common import load, max_tokens, model_line, truncation_notice, with_output
 from core.wording import plural
 
 MAX_NEW_TOKENS = 60

@@ -16,7 +16,7 @@ from core.context import TaskContext
 from core.markup import code
 from core.packs import MINILM, Offline, TaskModel
 from core.results import Result, Table, TokenRun
-from core.tasks.common import and_list, load, model_line, truncation_notice, with_output
+from core.tasks.shared.common import and_list, load, model_line, truncation_notice, with_output
 from core.tokens import NEWLINE, SPACE, is_byte_level, noop_tokens, readable_tokens
 
 MODEL = TaskModel(kinds=("tokenizer",), hub="google-bert/bert-base-uncased", tiny=tiny.BERT_UNCASED,

@@ -18,9 +18,9 @@ from core.errors import UserError
 from core.models import Loaded
 from core.packs import MINILM, Offline, TaskModel
 from core.results import Result, Table
-from core.tasks import attribution, occlusion
-from core.tasks.base import forward, one
-from core.tasks.common import (
+from core.tasks.shared import attribution, occlusion
+from core.tasks.shared.base import forward, one
+from core.tasks.shared.common import (
     and_list,
     f4,
     kept_per_text,
@@ -31,16 +31,13 @@ from core.tasks.common import (
     truncation_notice,
     with_output,
 )
+from core.tasks.shared.zeroshot_rules import HYPOTHESIS, TEMPERATURE
 
 MODEL = TaskModel(kinds=("nli", "embedding"), hub="facebook/bart-large-mnli", tiny=tiny.MNLI_BART,
                   offline=Offline(MINILM, "embedding"))
 """An NLI classifier, or a sentence-embedding model (zero-shot by similarity)."""
 MAX_LABELS = 10
 MAX_LABEL_CHARS = 60
-TEMPERATURE = 0.05
-"""Cosine similarities sit close together; dividing by 0.05 before softmax spreads them out."""
-HYPOTHESIS = "This example is {}."
-"""The zero-shot pipeline's default hypothesis template."""
 
 NLI_SNIPPET = """from transformers import pipeline
 
@@ -106,7 +103,7 @@ def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]
 
 
 def why(ctx: TaskContext, args: dict[str, Any]) -> Result:
-    """`why=true`: which words mattered, by occlusion (core/tasks/occlusion.py)."""
+    """`why=true`: which words mattered, by occlusion (core/tasks/shared/occlusion.py)."""
     labels = parse_labels(args["labels"])
     loaded = load(ctx, "zeroshot", "nli", "embedding")
     limit = embedding_limit(loaded) if loaded.kind != "nli" else 0

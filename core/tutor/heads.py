@@ -19,7 +19,7 @@ import torch
 from core.context import TaskContext
 from core.markup import code
 from core.results import Table
-from core.tasks.common import load
+from core.tasks.shared.common import load
 from core.tokens import noop_mask, noop_tokens, readable_tokens
 from core.tutor import bank
 from core.tutor.kinds.words import attending_word, span_of

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from core.context import TaskContext
 from core.markup import code, to_plain
 from core.results import Result
-from core.tasks.common import load
+from core.tasks.shared.common import load
 from core.tutor import heads, teach
 from core.tutor.kinds import run_command
 from core.tutor.kinds.tokenizers import PAD_PARTNER

@@ -345,14 +345,3 @@ def _overview(state: State, learner: str, caller: Caller, ctx: TaskContext) -> R
     return Result(command="learn", answer="**The guided path**\n" + "\n".join(lines),
                   explanation="Each lesson: predict, run, explain, try it, check. " + GRAMMAR,
                   code="", model="", show="reply" if caller.direct else "private")
-
-
-def follow_ups(state: State, purpose: str, learner: str) -> tuple[Action, ...]:
-    """After a lesson's question is answered: continue the lesson; after a review: the next one."""
-    if purpose == "lesson":
-        current = state.progress.lesson(learner)
-        if current is not None and current.position < path.STEPS:
-            return (Action.to("Continue the lesson", "lesson", style="primary", at=current.position + 1),)
-    if purpose == "review":
-        return (Action.to("Next review", "review", style="primary"),)
-    return ()

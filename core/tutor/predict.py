@@ -13,7 +13,7 @@ from collections.abc import Callable
 from core.context import TaskContext
 from core.markup import code
 from core.results import Result
-from core.tasks.common import load
+from core.tasks.shared.common import load
 from core.tutor.kinds.words import words
 from core.tutor.options import ranked
 from core.tutor.questions import NoQuestion, Question, shuffled
@@ -26,7 +26,7 @@ STARTS = ("The", "It", "This", "A", "I", "Yes")
 
 
 def printed(result: Result) -> list[str]:
-    """What the run's snippet prints (core.tasks.common.with_output): the run's own text."""
+    """What the run's snippet prints (core.tasks.shared.common.with_output): the run's own text."""
     _, found, tail = result.code.partition("# It prints:\n")
     return [line[2:] if line.startswith("# ") else line.lstrip("#") for line in tail.splitlines()] if found else []
 

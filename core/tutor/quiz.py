@@ -250,8 +250,6 @@ def answer(tutor: Tutor, ctx: TaskContext, args: dict[str, Any]) -> Result:
     if counted is Counted.COUNTED:
         tutor.record(state, learner, question, correct)  # practice (a lesson step answered again) moves no card
     if found.solo:
-        from core.tutor.lessons import follow_ups
-
         state.rounds.reveal(found.id, tutor.clock())
         return reveal_result(tutor, state, ctx, state.rounds.get(found.id) or found, learner,
                              follow_ups(state, found.purpose, learner))
@@ -358,3 +356,16 @@ def explore(tutor: Tutor, ctx: TaskContext, args: dict[str, Any]) -> Result:
     # round: they are left out until a result can name the arguments its run keeps.
     kept = tuple(choice for choice in result.actions if not uses_run((choice,)))
     return dataclasses.replace(result, actions=kept, show="private")
+
+
+def follow_ups(state: State, purpose: str, learner: str) -> tuple[Action, ...]:
+    """After a lesson's question is answered: continue the lesson; after a review: the next one."""
+    from core.tutor import lesson_path
+
+    if purpose == "lesson":
+        current = state.progress.lesson(learner)
+        if current is not None and current.position < lesson_path.STEPS:
+            return (Action.to("Continue the lesson", "lesson", style="primary", at=current.position + 1),)
+    if purpose == "review":
+        return (Action.to("Next review", "review", style="primary"),)
+    return ()

@@ -6,7 +6,7 @@ import torch
 from core.context import TaskContext
 from core.markup import code
 from core.results import Result, Table
-from core.tasks.common import as_code, load, model_line, truncation_kwargs, with_output
+from core.tasks.shared.common import as_code, load, model_line, truncation_kwargs, with_output
 from core.tokens import readable_tokens
 from core.tutor.kinds.tokenizers import PAD_PARTNER
 from core.wording import plural

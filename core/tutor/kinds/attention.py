@@ -16,10 +16,10 @@ import torch
 from core.context import TaskContext
 from core.markup import code
 from core.results import Table
-from core.tasks.common import load, model_line, with_output
+from core.tasks.shared.common import load, model_line, with_output
 from core.tokens import noop_mask, noop_tokens, readable_tokens
 from core.tutor import bank
-from core.tutor.kinds import Kind, Steps
+from core.tutor.kinds.base import Kind, Steps
 from core.tutor.kinds.words import attending_word, span_of
 from core.tutor.options import MARGIN, TINY_MARGIN, arrange, banded
 from core.tutor.questions import Explore, Item, NoQuestion, Picture, Question, ordinal

@@ -16,10 +16,10 @@ import torch
 from core.context import TaskContext
 from core.markup import code, to_plain
 from core.results import Result, Table
-from core.tasks.common import load
+from core.tasks.shared.common import load
 from core.tokens import readable_tokens
 from core.tutor import bank
-from core.tutor.kinds import Kind, Steps, run_command
+from core.tutor.kinds.base import Kind, Steps, run_command
 from core.tutor.options import arrange, lead, spaced, whole_words
 from core.tutor.questions import Explore, Item, NoQuestion, Question, ordinal
 

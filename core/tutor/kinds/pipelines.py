@@ -19,9 +19,9 @@ from core.context import TaskContext
 from core.errors import UserError
 from core.markup import code
 from core.results import Result
-from core.tasks.common import load
+from core.tasks.shared.common import load
 from core.tutor import bank
-from core.tutor.kinds import Kind, Steps, run_command
+from core.tutor.kinds.base import Kind, Steps, run_command
 from core.tutor.kinds.words import masked, name_word, span_of
 from core.tutor.options import arrange, banded, layouts, lead, place_of, spaced, whole_words
 from core.tutor.questions import Explore, Item, NoQuestion, Question, from_result, ordinal
@@ -230,8 +230,8 @@ def measure_qa(ctx: TaskContext, item: Item) -> Span:
 
 def _runner_up(loaded: Any, question: str, context: str) -> float:
     """The second-best span's start x end probability (the first window, as short contexts have)."""
-    from core.tasks.base import forward
     from core.tasks.qa import MAX_ANSWER_TOKENS
+    from core.tasks.shared.base import forward
 
     enc = loaded.tokenizer(question, context, truncation="only_second", max_length=384, return_tensors="pt")
     outside = torch.tensor([s != 1 for s in enc.sequence_ids(0)])

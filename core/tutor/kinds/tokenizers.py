@@ -13,10 +13,10 @@ from typing import Any
 from core.context import TaskContext
 from core.markup import code
 from core.results import Table
-from core.tasks.common import and_list, load, model_line, with_output
+from core.tasks.shared.common import and_list, load, model_line, with_output
 from core.tokens import readable_tokens
 from core.tutor import bank
-from core.tutor.kinds import Kind, Steps
+from core.tutor.kinds.base import Kind, Steps
 from core.tutor.kinds.words import longest_word
 from core.tutor.options import OPTIONS, arrange, ranked
 from core.tutor.questions import Explore, Item, NoQuestion, Question, ordinal

@@ -19,8 +19,8 @@ import torch
 
 from core.errors import UserError
 from core.models import Loaded
-from core.tasks.base import generate
-from core.tasks.common import max_tokens
+from core.tasks.shared.base import generate
+from core.tasks.shared.common import max_tokens
 
 
 def positions(loaded: Loaded) -> int:
@@ -101,3 +101,18 @@ def _decode(loaded: Loaded, prompts: Sequence[list[int]], limits: Sequence[int])
         end = next((k for k, token in enumerate(row) if token in stops), None)
         new.append(row if end is None else row[:end + 1])
     return new
+
+
+def keep_end(loaded: Loaded, prompt: str, ids: list[int], keep: int) -> list[int]:
+    """The last `keep` tokens of the prompt, with the tokenizer's own special tokens kept where it puts
+    them: what the tokenizer gives with `truncation_side="left"`, `truncation=True, max_length=keep`
+    (the snippet's call), without changing the shared tokenizer."""
+    if len(ids) <= keep:
+        return ids
+    text = loaded.tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    front = next((i for i in range(len(ids) - len(text) + 1) if ids[i:i + len(text)] == text), None)
+    if front is None:  # the special tokens are not a plain frame around the text
+        return ids[len(ids) - keep:]
+    back = len(ids) - front - len(text)
+    room = max(keep - front - back, 0)
+    return ids[:front] + text[len(text) - room:] + ids[len(ids) - back:]

@@ -22,7 +22,7 @@ from core.errors import UserError
 from core.markup import bold, code, to_plain
 from core.models import Loaded
 from core.results import Image, Result, Table
-from core.tasks.common import f4, model_line, pct, with_output
+from core.tasks.shared.common import f4, model_line, pct, with_output
 from core.tokens import readable_tokens
 
 MAX_HIDDEN = 64

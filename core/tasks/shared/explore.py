@@ -24,8 +24,8 @@ import torch
 from core.actions import MAX_MENU_OPTIONS, THIS_RUN, Action, Choice, Menu
 from core.errors import UserError
 from core.markup import code
-from core.tasks.base import forward
-from core.tasks.common import f4, truncation_notice
+from core.tasks.shared.base import forward
+from core.tasks.shared.common import f4, truncation_notice
 
 NOOP_CHOICES = ("hide", "show")
 MOVED_SHOWN = 3

@@ -20,9 +20,9 @@ from core.errors import UserError
 from core.markup import bold, code, plain
 from core.models import Loaded
 from core.results import Image, Result, Table
-from core.tasks.base import next_token_logits
-from core.tasks.common import f4, load, model_line, with_output
-from core.tasks.decoding import fit, positions, stop_ids
+from core.tasks.shared.base import next_token_logits
+from core.tasks.shared.common import f4, load, model_line, with_output
+from core.tasks.shared.decoding import fit, keep_end, positions, stop_ids
 from core.tokens import readable_tokens
 from core.wording import plural
 
@@ -68,9 +68,8 @@ def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
     wanted = min(args["max_new_tokens"], MAX_STEPS_SHOWN) if args.get("steps") else args["max_new_tokens"]
     ids = loaded.tokenizer(args["prompt"])["input_ids"]
     keep, allowed = fit(len(ids), wanted, positions(loaded))
-    from core.tasks.generate import _keep_end  # the same cut as /generate: the end of the prompt stays
 
-    kept = _keep_end(loaded, args["prompt"], ids, keep)
+    kept = keep_end(loaded, args["prompt"], ids, keep)
     decoded = decode(loaded, kept, allowed, temperature, args.get("seed") or 0)
     return _result(loaded, args, decoded, temperature, len(ids), len(kept), allowed)
 

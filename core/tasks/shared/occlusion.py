@@ -1,7 +1,7 @@
 """Occlusion for each command that has "which words mattered": /sentiment, /fillmask, /zeroshot.
 
 Each function hides every token of the learner's own text in turn, runs all the hidden copies
-with the text as typed in ONE forward pass, and returns a `core.tasks.attribution.Occlusion`;
+with the text as typed in ONE forward pass, and returns a `core.tasks.shared.attribution.Occlusion`;
 its snippet does the same, batched the same way, and prints the same numbers.
 """
 from __future__ import annotations
@@ -14,9 +14,10 @@ from core.errors import UserError
 from core.markup import code
 from core.models import Loaded
 from core.results import Result
-from core.tasks import attribution as at
-from core.tasks.base import forward
-from core.tasks.common import as_code, truncation_kwargs, truncation_notice
+from core.tasks.shared import attribution as at
+from core.tasks.shared.base import forward
+from core.tasks.shared.common import as_code, truncation_kwargs, truncation_notice
+from core.tasks.shared.zeroshot_rules import HYPOTHESIS, TEMPERATURE
 
 SENTIMENT = """
 enc = tokenizer({text!r}, return_special_tokens_mask=True, return_tensors="pt", {truncation})
@@ -181,8 +182,6 @@ def zeroshot(loaded: Loaded, text: str, labels: list[str], multi: bool, limit: i
 
 
 def _nli(loaded: Loaded, text: str, labels: list[str], multi: bool) -> Result:
-    from core.tasks.zeroshot import HYPOTHESIS
-
     tok = loaded.tokenizer
     enc = tok([text] * len(labels), [HYPOTHESIS.format(label) for label in labels], padding=True,
               truncation="only_first", return_tensors="pt")
@@ -212,8 +211,6 @@ def _nli(loaded: Loaded, text: str, labels: list[str], multi: bool) -> Result:
 
 
 def _embedding(loaded: Loaded, text: str, labels: list[str], multi: bool, limit: int) -> Result:
-    from core.tasks.zeroshot import TEMPERATURE
-
     tok = loaded.tokenizer
     label_enc = tok(labels, padding=True, truncation=True, max_length=limit, return_tensors="pt")
     enc = dict(tok(text, truncation=True, max_length=limit, return_special_tokens_mask=True, return_tensors="pt"))

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from core.errors import UserError
 from core.models import Loaded
-from core.tasks.common import model_line
-from core.tasks.decoding import ended, greedy_continue, positions
+from core.tasks.shared.common import model_line
+from core.tasks.shared.decoding import ended, greedy_continue, positions
 from core.wording import plural
 
 Messages = list[dict[str, str]]
@@ -75,7 +75,7 @@ class Reply:
 
 def chat_batch(loaded: Loaded, asks: Sequence[Ask], max_new_tokens: int) -> list[Reply]:
     """What `pipeline("text-generation")(messages, max_new_tokens=..., do_sample=False)` replies to
-    each request. Several requests decode together (core/tasks/decoding.py)."""
+    each request. Several requests decode together (core/tasks/shared/decoding.py)."""
     room = positions(loaded)
     fitted = [_fit(loaded, ask, max_new_tokens, room) for ask in asks]
     news = greedy_continue(loaded, [ids for _, ids, _, _ in fitted], [cap for _, _, cap, _ in fitted])

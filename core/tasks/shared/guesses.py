@@ -13,7 +13,7 @@ from typing import Any
 from core.actions import MAX_MENU_OPTIONS, THIS_RUN, Action, Choice, Menu
 from core.errors import UserError
 from core.markup import code
-from core.tasks import attribution
+from core.tasks.shared import attribution
 
 WORD = re.compile(r"\w+")
 MASKS = re.compile(r"\[MASK\]|<mask>", re.IGNORECASE)
