@@ -174,10 +174,10 @@ class ModelStore:
             from core.tiny import ensure_tiny, rebuild_model
 
             folder = Path(spec.source)
-            assert spec.tiny is not None, spec
-            ensure_tiny(folder.parent, self.twins or {folder.name: spec.tiny})
+            ensure_tiny(folder.parent, self.twins or {folder.name: self._twin(spec)})
             if _report_damage(folder) is not None:
-                rebuild_model(folder.parent, folder.name, spec.tiny, still_needed=lambda: damage(folder) is not None)
+                rebuild_model(folder.parent, folder.name, self._twin(spec),
+                              still_needed=lambda: damage(folder) is not None)
             return spec.source, {}
         if spec.gguf_file:
             return str(ensure_dequantised(self.settings, spec)), {}
@@ -189,14 +189,21 @@ class ModelStore:
                 _refuse_damage(snapshot, complete=False)
         return spec.source, {"revision": spec.revision} if spec.revision else {}
 
+    def _twin(self, spec: ModelSpec) -> TinyModel:
+        """How to build a tiny model: its spec's own twin, or the pack's for its folder (a spec made by a
+        task, as /compare's, names only the folder)."""
+        twin = spec.tiny or self.twins.get(Path(spec.source).name)
+        if twin is None:
+            raise UserError(f"No tiny model is declared for {spec.hub_id}: the tiny pack cannot build it.")
+        return twin
+
     def _rebuild(self, spec: ModelSpec) -> None:
         """Rebuild a cached copy that passed the checks but still failed to load (once, by the caller)."""
         if spec.is_tiny:
             from core.tiny import rebuild_model
 
             folder = Path(spec.source)
-            assert spec.tiny is not None, spec
-            rebuild_model(folder.parent, folder.name, spec.tiny, still_needed=lambda: True)
+            rebuild_model(folder.parent, folder.name, self._twin(spec), still_needed=lambda: True)
         else:
             ensure_dequantised(self.settings, spec, force=True)
 

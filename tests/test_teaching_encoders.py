@@ -25,7 +25,7 @@ from core.packs import SMOLLM_GGUF, SMOLLM_ID, ModelSpec, Pack, package_dir
 from core.render.cache import PerThreadCache
 from core.settings import Settings
 from core.tasks import sentiment, tokenize
-from core.tiny import MNLI, tiny_dir
+from core.tiny import MNLI, tiny_dir, tiny_models
 from core.tokens import SPACE, readable_tokens
 
 DENSE = "1,2;3.4:5!6?7-8+9=0 "
@@ -41,8 +41,9 @@ def minilm_tokenizer() -> Any:
 
 def context(settings: Settings, **specs: ModelSpec) -> TaskContext:
     """A context whose pack serves the given commands with the given models."""
-    pack = Pack("test", specs)
-    return TaskContext(settings, pack, ModelStore(settings, pack.twins()), build_registry(), PerThreadCache(1))
+    registry = build_registry()  # its tiny twins build any tiny folder a spec names
+    return TaskContext(settings, Pack("test", specs), ModelStore(settings, tiny_models(registry)), registry,
+                       PerThreadCache(1))
 
 
 @pytest.fixture(scope="module")
