@@ -11,6 +11,7 @@ import random
 from core.context import TaskContext
 from core.errors import UserError
 from core.markup import code
+from core.tasks import ner as ner_task
 from core.tasks.common import load
 from core.tutor import bank
 from core.tutor.kinds import Kind, run_command
@@ -77,10 +78,8 @@ def ner(ctx: TaskContext, item: Item, rng: random.Random) -> Question:
     span = span_of(text, target)
     if span is None:
         raise NoQuestion(f"{target!r} is not a word of {text!r}")
-    loaded = load(ctx, "ner", "token-classifier")
-    entities = loaded.pipeline("token-classification")(text, aggregation_strategy="simple")
+    types, entities = ner_task.entities(ctx, text)  # /ner's own run: the NER model's, or the stand-in's
     over = [e for e in entities if e["start"] < span[1] and e["end"] > span[0]]
-    types = sorted({str(label).split("-", 1)[-1] for label in loaded.model.config.id2label.values()} - {"O"})
     if len(types) < 3:
         raise UserError("This pack's /ner model has fewer than three entity types to choose from.")
     if over:
@@ -151,11 +150,11 @@ def _name_item(text: str) -> Item | None:
 
 KINDS = (
     Kind("sentiment-90", "pipelines", "how sure /sentiment is", "sentiment", sentiment, bank.SENTIMENT,
-         lambda text: Item(text), ("classifier",)),
+         lambda text: Item(text), ("classifier", "chat")),
     Kind("fillmask-top", "pipelines", "fill-mask's top guess", "fillmask", fill, bank.FILL, _fill_item,
-         ("masked-lm",)),
+         ("masked-lm", "chat")),
     Kind("ner-type", "pipelines", "which entity type NER gives a name", "ner", ner, bank.NAMES, _name_item,
-         ("token-classifier",)),
+         ("token-classifier", "chat")),
     Kind("zeroshot-label", "pipelines", "which label zero-shot picks", "zeroshot", zeroshot, bank.LABELS,
          lambda text: Item(text, extra=DEFAULT_LABELS), ("nli", "embedding")),
     Kind("qa-span", "pipelines", "which span /qa answers with", "qa", qa, bank.CONTEXTS,
