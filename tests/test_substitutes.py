@@ -210,7 +210,7 @@ async def test_offline_ner_types_each_name_by_pooled_next_token_scores(offline_e
     result = await offline_engine.run_text(f"/ner {text}")
     assert result.answer.startswith("**2 entities**: My name is **Ada** [PER] and I live in **London** [LOC].")
     assert "Stand-in: " + ner_standin.STANDS_IN in result.answer
-    logprobs = next_logprobs(offline_engine, f'{text}\nIn the sentence above, "Ada" is the name of a')
+    logprobs = next_logprobs(offline_engine, ner_standin.PROMPT.format(sentence=text, span="Ada"))
     pooled = torch.stack([logprobs[[one_token(offline_engine, w) for w in words]].logsumexp(0)
                           for words in ner_standin.TYPE_WORDS.values()])
     share = float(pooled.softmax(0).max())

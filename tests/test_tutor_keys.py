@@ -118,7 +118,7 @@ def _ner_standin_key(loaded: Any, text: str, target: str) -> str:
     span = next(((a, b) for a, b in standin.spans(text) if a < start + len(target) and b > start), None)
     if span is None:
         return "no entity"
-    prompt = f'{standin.sentence_of(text, span[0])}\nIn the sentence above, "{text[span[0]:span[1]]}" is the name of a'
+    prompt = standin.PROMPT.format(sentence=standin.sentence_of(text, span[0]), span=text[span[0]:span[1]])
     with torch.no_grad():
         logprobs = loaded.model(**loaded.tokenizer(prompt, return_tensors="pt")).logits[0, -1].log_softmax(-1)
     pooled = {kind: float(logprobs[[loaded.tokenizer.encode(w, add_special_tokens=False)[0] for w in words]]

@@ -34,8 +34,6 @@ CANDIDATES = 20
 """How many words the left context proposes (at least the learner's top_k)."""
 START = "<|endoftext|>"
 WORD = re.compile(r"\w+")
-SCAN = 2000
-"""How far down the left context's ranking to look for tokens that begin a word."""
 STANDS_IN = ("this pack has no masked language model, so SmolLM2, which reads left to right, proposes words from "
              "the text before the mask and scores each filled-in sentence whole, where a masked model reads both "
              "sides at once.")
@@ -145,7 +143,7 @@ def fill(loaded: Loaded, texts: Sequence[str], count: int = CANDIDATES, start: s
     first = next_token_logprobs(loaded, [left for left, _, _ in split])
     proposals = []
     for (_, _, space), row in zip(split, first, strict=True):
-        ranked = row.topk(min(SCAN, row.shape[-1])).indices.tolist()
+        ranked = row.argsort(descending=True).tolist()
         proposals.append(candidates(loaded, ranked, space, count))
     sentences = [[*left, c, *right] for (left, right, _), found in zip(split, proposals, strict=True) for c in found]
     scored = iter(token_logprobs(loaded, sentences))

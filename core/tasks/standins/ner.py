@@ -7,10 +7,10 @@ entities. The stand-in works in two steps:
 1. Propose: every run of capitalised words is a candidate name (joined across `of`, as in
    `University of Paris`), except what English capitalises without it being a name: `I`, days and
    months, titles such as `Dr`, and a sentence's first word when it is a common one (`The`, `My`).
-2. Type: for each span, the causal model reads the text and `In the sentence above, "<span>" is the
-   name of a`; its next-token log-probabilities for a few words per type (` person`, ` city`,
-   ` company`, ` language`, ...) are pooled per type (log-sum-exp), and softmax over the four types
-   gives the scores. The four types are CoNLL-2003's, as the hub pack's NER model has.
+2. Type: for each span, the causal model reads `Sentence: <its sentence>`, `Question: What kind of
+   thing is "<span>"?` and `Answer: "<span>" is a`; its next-token log-probabilities for a few words per
+   type (` person`, ` city`, ` company`, ` language`, ...) are pooled per type (log-sum-exp), and
+   softmax over the four types gives the scores. The four types are CoNLL-2003's, as the hub pack's NER model has.
 
 All the spans of all the texts go through the model in one forward pass. Chosen among candidates by
 measuring them (bench/substitutes.py, docs/substitutes.md).
@@ -30,7 +30,7 @@ from core.tasks.common import f4, with_output
 from core.tasks.standins import check_fits, load_lines, next_token_logprobs, stand_in_line, word_id
 from core.wording import plural
 
-PROMPT = '{sentence}\nIn the sentence above, "{span}" is the name of a'
+PROMPT = 'Sentence: {sentence}\nQuestion: What kind of thing is "{span}"?\nAnswer: "{span}" is a'
 TYPE_WORDS = {
     "PER": (" person", " man", " woman"),
     "LOC": (" place", " city", " country", " river"),
@@ -91,7 +91,8 @@ type_words = {words!r}
 sentences = [m for m in re.finditer(r"[^.!?\\n]+[.!?]*", text)]
 for start, end in spans[:{most}]:
     sentence = next((m.group().strip() for m in sentences if m.start() <= start < m.end()), text)
-    prompt = f'{{sentence}}\\nIn the sentence above, "{{text[start:end]}}" is the name of a'
+    name = text[start:end]
+    prompt = f'Sentence: {{sentence}}\\nQuestion: What kind of thing is "{{name}}"?\\nAnswer: "{{name}}" is a'
     with torch.no_grad():
         logprobs = model(**tokenizer(prompt, return_tensors="pt")).logits[0, -1].log_softmax(dim=-1)
     per_type = torch.stack([logprobs[[tokenizer.encode(w, add_special_tokens=False)[0] for w in words]].logsumexp(0)
@@ -191,10 +192,11 @@ def result(loaded: Loaded, text: str, entities: list[Entity], mark: str) -> Resu
             "such as `Dr`, common first words such as `The`"
             + (f" (here: {', '.join(code(w) for w in skipped_here)})" if skipped_here else "")
             + ". A name written in lower case is never found this way.\n"
-            "2. Type: for each name SmolLM2 read its sentence and `In the sentence above, \"<name>\" is the name "
-            "of a`, and scored every possible next token. The probabilities of a few words per type (PER: ` person`, "
-            "` man`, ` woman`; LOC: ` place`, ` city`, ...) were added up, and softmax over the four types gave the "
-            "shares" + (f": {detail}." if detail else ".") + "\n"
+            "2. Type: for each name SmolLM2 read `Sentence: <its sentence>`, `Question: What kind of thing is "
+            "\"<name>\"?`, `Answer: \"<name>\" is a` (three lines), and scored every possible next token. The "
+            "probabilities of a few words per type (PER: ` person`, ` man`, ` woman`; LOC: ` place`, ` city`, ...) "
+            "were added up, and softmax over the four types gave the shares" + (f": {detail}." if detail else ".")
+            + "\n"
             "3. An NER model (the guide's token classification) instead labels every token (B-PER, I-LOC, O, ...) "
             "with a head trained on labelled text, and `aggregation_strategy` joins the labels into entities: it "
             "learns where a name ends, and finds names without capitals."
