@@ -553,7 +553,8 @@ def bench_cost(models: Models, repeats: int) -> dict[str, Any]:
     """Seconds per text of each served stand-in, alone and in a batch of 8, timed in turns with one plain
     SmolLM2 forward pass over a sentence (the unit of the ratios). On a shared machine a neighbour's
     work lands on some calls: the fastest of the calls is the figure (the cost of the work itself), the
-    median is printed beside it."""
+    median is printed beside it; and the token positions each case runs through the model, a measure of
+    its work that no neighbour changes."""
     loaded = models["chat"]
     sentence = SENTIMENT_DEV[0][0]
     plain = loaded.tokenizer(sentence, return_tensors="pt")
@@ -569,6 +570,11 @@ def bench_cost(models: Models, repeats: int) -> dict[str, Any]:
         "/ner, 1 text": lambda: ner_standin.find(loaded, names[:1]),
         "/ner, batch of 8": lambda: ner_standin.find(loaded, names),
     }
+    work = {"one forward pass (unit)": int(plain["input_ids"].shape[1])}
+    for size, label in ((1, "1 text"), (8, "batch of 8")):
+        work[f"/sentiment, {label}"] = sum(len(sentiment_standin.prompt_ids(loaded, t)) for t in eight[:size])
+        work[f"/fillmask, {label}"] = sum(_fill_positions(loaded, t) for t in fills[:size])
+        work[f"/ner, {label}"] = sum(_ner_positions(loaded, t) for t in names[:size])
     samples: dict[str, list[float]] = {}
     medians = interleaved(calls, repeats, keep=samples)
     fastest = {name: min(values) for name, values in samples.items()}
@@ -576,10 +582,25 @@ def bench_cost(models: Models, repeats: int) -> dict[str, Any]:
     for name in calls:
         per_text = fastest[name] / 8 if "batch of 8" in name else fastest[name]
         table[name] = {"median_s": medians[name], "min_s": fastest[name], "min_s_per_text": per_text,
-                       "forward_passes": fastest[name] / fastest["one forward pass (unit)"]}
-        print(f"  {name:<28} fastest {fastest[name]:7.3f} s per call ({per_text:6.3f} s per text, "
-              f"{table[name]['forward_passes']:5.1f}x one forward pass); median {medians[name]:7.3f} s", flush=True)
+                       "forward_passes": fastest[name] / fastest["one forward pass (unit)"],
+                       "positions": work[name]}
+        print(f"  {name:<28} {work[name]:5d} token positions; fastest {fastest[name]:7.3f} s per call "
+              f"({per_text:6.3f} s per text, {table[name]['forward_passes']:5.1f}x one forward pass); median "
+              f"{medians[name]:7.3f} s", flush=True)
     return table
+
+
+def _fill_positions(loaded: Loaded, text: str) -> int:
+    """Token positions the fill-mask stand-in runs: the left context once, then every filled-in sentence."""
+    left, right, _ = fill_standin.parts(loaded, text, fill_standin.start_id(loaded))
+    return len(left) + fill_standin.CANDIDATES * (len(left) + 1 + len(right))
+
+
+def _ner_positions(loaded: Loaded, text: str) -> int:
+    """Token positions the NER stand-in runs: one prompt per proposed name."""
+    return sum(len(loaded.tokenizer(ner_standin.PROMPT.format(sentence=ner_standin.sentence_of(text, a),
+                                                              span=text[a:b]), add_special_tokens=False)["input_ids"])
+               for a, b in ner_standin.spans(text))
 
 
 PARTS = ("sentiment", "fillmask", "ner", "cost")
