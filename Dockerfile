@@ -3,10 +3,12 @@
 #   docker compose up --build                                   (reads .env; see docs/docker.md)
 #   docker build --build-arg TORCH_VARIANT=cu128 .              a CUDA build of torch instead of the CPU one
 #   docker build --build-arg TUTOR_BAKE_PACK=offline .          models baked in: the container starts offline
-#   docker build --build-arg BASE_IMAGE=python:3.11-slim@sha256:<digest> .   the base image pinned by digest
+#   docker build --build-arg BASE_IMAGE=python:3.11-slim@sha256:<digest> .   another base (docs/docker.md)
 # Python dependencies install from docker/requirements.lock, each checked against its sha256
 # (regenerate it with docker/lock.sh); torch from the PyTorch index, see docker/install.sh.
-ARG BASE_IMAGE=python:3.11-slim
+# The base image, pinned by digest: python:3.11-slim as published on 2026-08-05 (Python 3.11.15, Debian
+# trixie). docs/docker.md says how to move the pin; docker-compose.yml's default must match it.
+ARG BASE_IMAGE=python:3.11-slim@sha256:90744cff8f32887f075c47d747a173ff333e9e98801667af93c357fa9f5e28ff
 FROM ${BASE_IMAGE}
 
 # cpu (default) or a CUDA variant of the PyTorch wheel index, e.g. cu128.

@@ -40,12 +40,13 @@ def speedup_row(name: str, baseline_s: float, measured_s: float, least: float, n
             "better": "higher", "ok": ratio >= least, "note": note}
 
 
-def cost_row(name: str, baseline_s: float, measured_s: float, most: float, note: str = "") -> dict[str, Any]:
+def cost_row(name: str, baseline_s: float, measured_s: float, most: float, note: str = "",
+             unit: str = "s") -> dict[str, Any]:
     """A row where ours may cost a bounded multiple of the baseline (or of a budget): ratio = measured /
-    baseline, met when it is at most `most`."""
+    baseline, met when it is at most `most`. `unit`: "s" (seconds), "B" (bytes) or "" (a count)."""
     ratio = measured_s / baseline_s if baseline_s > 0 else float("inf")
     return {"name": name, "baseline_s": baseline_s, "candidate_s": measured_s, "ratio": ratio, "target": most,
-            "better": "lower", "ok": ratio <= most, "note": note}
+            "better": "lower", "ok": ratio <= most, "note": note, "unit": unit}
 
 
 def ratio_row(name: str, baseline_s: float, candidate_s: float, target: float) -> dict[str, Any]:
@@ -59,6 +60,14 @@ def _duration(seconds: float) -> str:
     return f"{seconds * 1000:.1f}ms"
 
 
+def _value(value: float, unit: str) -> str:
+    if unit == "B":
+        return f"{value / 1e6:.2f}MB" if value >= 1e6 else f"{value / 1e3:.1f}kB"
+    if unit == "":
+        return f"{value:g}"
+    return _duration(value)
+
+
 def format_table(rows: list[dict[str, Any]]) -> str:
     """Plain-text table of rows: the baseline, the measured value, the ratio in the direction the
     target is stated (`>=`: baseline / measured, higher is better; `<=`: measured / baseline, lower is
@@ -67,9 +76,9 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     head = f"{'case':<{width}} {'baseline':>10} {'measured':>10} {'ratio':>7} {'target':>8}  met"
     lines = [head, "-" * len(head)]
     for r in rows:
-        sign = "<=" if r.get("better") == "lower" else ">="
+        sign, unit = "<=" if r.get("better") == "lower" else ">=", r.get("unit", "s")
         lines.append(
-            f"{r['name']:<{width}} {_duration(r['baseline_s']):>10} {_duration(r['candidate_s']):>10} "
+            f"{r['name']:<{width}} {_value(r['baseline_s'], unit):>10} {_value(r['candidate_s'], unit):>10} "
             f"{r['ratio']:>6.2f}x {sign}{r['target']:>5.2f}x  {'yes' if r['ok'] else 'NO'}"
         )
     return "\n".join(lines)

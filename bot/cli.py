@@ -9,65 +9,188 @@ import logging
 import os
 import re
 import sys
+import textwrap
 import traceback
 from pathlib import Path
 
+from bot import tempdir
+from bot.console_progress import quiet_library_bars
 from core.settings import ConfigError, Settings, load_dotenv
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USER = 0, 1, 2
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
+PACKS = ["hub", "offline", "tiny"]
+ABOUT = {
+    "ask": ('answer one command, e.g. tutor ask "/sentiment I love this"',
+            "Answer one command and exit: the answer on stdout, its pictures saved under --out.",
+            ['tutor ask "/sentiment I love this"', 'tutor ask "/tokenize Hello world" --pack offline',
+             'tutor ask "/help"']),
+    "chat": ("a prompt loop with history",
+             "A prompt loop: type commands (/help lists them), /quit to leave; your lines are kept as history.",
+             ["tutor chat --pack offline"]),
+    "tour": ("a short guided tour of a few commands",
+             "A short guided tour: a few commands run one after another, with what each shows.",
+             ["tutor tour --pack offline"]),
+    "discord": ("run the Discord bot (DISCORD_TOKEN)",
+                "Run the Discord bot (DISCORD_TOKEN in the environment or .env) until stopped.",
+                ["tutor discord --pack offline"]),
+    "slack": ("run the Slack app (Socket Mode, or --http), or print its manifest",
+              "Run the Slack app (Socket Mode, or the Events API over HTTP with --http), or print its manifest.",
+              ["tutor slack --pack offline", "tutor slack --http --port 3000", "tutor slack manifest > manifest.yml"]),
+    "run": ("run every chat platform whose tokens are set (what the Docker image runs)",
+            "Run every chat platform whose tokens are set, with /healthz and /metrics when TUTOR_HEALTH_PORT is set "
+            "(what the Docker image runs).", ["tutor run", "tutor run --pack offline --verbose"]),
+    "doctor": ("check configuration, tokens and models; print a report (tokens never shown)",
+               "Check the configuration, tokens (never shown), the database, the secret and each command's model, "
+               "without starting anything; exit 1 when something will not work.",
+               ["tutor doctor", "tutor doctor --pack offline"]),
+    "rotate-secret": ("key the database with a new TUTOR_SECRET (deletes every learner's records)",
+                      "Key the database with the TUTOR_SECRET configured now. This deletes every learner's records; "
+                      "without --yes it only says what it would do.",
+                      ["tutor rotate-secret", "tutor rotate-secret --yes"]),
+    "models": ("list cached models, or pull a pack's models ahead of time",
+               "List what is cached where and how big, or make a pack's models ready ahead of time (download, "
+               "de-quantise or build).", ["tutor models list", "tutor models pull --pack offline"]),
+    "bench": ("run the benchmark suite (a source checkout only)",
+              "Run the benchmark suite (a source checkout only): ratios against same-run baselines. Every option "
+              "after `bench` is the suite's.", ["tutor bench --quick", "tutor bench --only coldstart,ray --scale"]),
+    "serve-models": ("deploy the pack's models to a Ray cluster (TUTOR_BACKEND=ray)",
+                     "Deploy the pack's models to a Ray cluster, one Ray Serve application each (TUTOR_BACKEND=ray, "
+                     "docs/scale.md), or write the Serve config file.",
+                     ["tutor serve-models --pack offline --replicas 2", "tutor serve-models --config serve.yaml"]),
+}
+"""Each subcommand: its line in `tutor -h`, what it does and how it is typed (its own `-h`)."""
+SHARED = "--pack, --out and --verbose may stand before or after the subcommand: tutor --pack offline discord is " \
+         "tutor discord --pack offline."
+
+
+def _shared(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """The options every subcommand takes, on the top parser (with defaults) and on each subcommand (without:
+    argparse.SUPPRESS leaves the top parser's value alone unless the option is given after the subcommand)."""
+    default = (lambda value: value) if top else (lambda _value: argparse.SUPPRESS)
+    parser.add_argument("--pack", choices=PACKS, default=default(None),
+                        help="model pack (default: TUTOR_PACK, else hub)")
+    parser.add_argument("--out", type=Path, default=default(Path("tutor-out")),
+                        help="folder for the pictures of console answers (default: tutor-out)")
+    parser.add_argument("--verbose", action="store_true", default=default(False),
+                        help="log every request and model load, and a traceback with an error")
+
+
+class _Version(argparse.Action):
+    """`--version`, read from the package metadata only when asked (the lookup costs about 0.1 s of a start)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: object, **_kwargs: object) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("transformers-tutor")
+        except PackageNotFoundError:  # a source tree run with PYTHONPATH, never installed
+            found = "unknown (not installed)"
+        print(f"{parser.prog} {found}")
+        parser.exit()
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tutor", description="Learn Hugging Face Transformers by asking a bot.")
-    parser.add_argument("--pack", choices=["hub", "offline", "tiny"], help="model pack (default: TUTOR_PACK or hub)")
-    parser.add_argument("--out", type=Path, default=Path("tutor-out"), help="folder for images (console)")
-    parser.add_argument("--verbose", action="store_true", help="log every request and model load")
-    sub = parser.add_subparsers(dest="cmd", required=True)
-    ask = sub.add_parser("ask", help='answer one command, e.g. tutor ask "/sentiment I love this"')
-    ask.add_argument("line", nargs="+")
-    sub.add_parser("chat", help="a prompt loop with history")
-    sub.add_parser("tour", help="a short guided tour of a few commands")
-    sub.add_parser("discord", help="run the Discord bot (DISCORD_TOKEN)")
-    slack = sub.add_parser("slack", help="run the Slack app (Socket Mode, or --http)")
-    slack.add_argument("action", nargs="?", choices=["run", "manifest"], default="run")
+    parser = argparse.ArgumentParser(prog="tutor", description="Learn Hugging Face Transformers by asking a bot.",
+                                     epilog=SHARED)
+    _shared(parser, top=True)
+    parser.add_argument("--version", action=_Version, nargs=0, help="print the installed version and exit")
+    sub = parser.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+    ask = _command(sub, "ask")
+    ask.add_argument("line", nargs="+", help='one command as typed in chat, e.g. "/sentiment I love this"')
+    _command(sub, "chat")
+    _command(sub, "tour")
+    _command(sub, "discord")
+    slack = _command(sub, "slack")
+    slack.add_argument("action", nargs="?", choices=["run", "manifest"], default="run",
+                       help="run the app (default), or print the app manifest to paste at api.slack.com/apps")
     slack.add_argument("--http", action="store_true", help="serve the Events API over HTTP instead of Socket Mode")
     slack.add_argument("--port", type=int, help="HTTP mode's port (default: SLACK_PORT or 3000)")
     slack.add_argument("--host", help="HTTP mode's address (default: SLACK_HOST or 127.0.0.1; 0.0.0.0: every one)")
-    sub.add_parser("run", help="run every chat platform whose tokens are set (what the Docker image runs)")
-    sub.add_parser("doctor", help="check configuration, tokens and models; print a report (tokens never shown)")
-    models = sub.add_parser("models", help="list cached models, or pull a pack's models ahead of time")
-    models.add_argument("action", choices=["list", "pull"])
-    models.add_argument("--pack", dest="sub_pack", choices=["hub", "offline", "tiny"], help="pack to pull")
-    bench = sub.add_parser("bench", help="run the benchmark suite (a source checkout only)")
-    bench.add_argument("bench_args", nargs=argparse.REMAINDER)
+    slack.add_argument("--request-url", metavar="URL",
+                       help="with `manifest`: the HTTPS address Slack calls in HTTP mode, e.g. "
+                            "https://tutor.example.org/slack/events (Socket Mode off; every slash command, the "
+                            "events and interactivity sent there)")
+    _command(sub, "run")
+    _command(sub, "doctor")
+    rotate = _command(sub, "rotate-secret")
+    rotate.add_argument("--yes", action="store_true", help="do it (without: say what it would do)")
+    models = _command(sub, "models")
+    models.add_argument("action", choices=["list", "pull"], help="list the caches, or pull the pack's models")
+    bench = _command(sub, "bench", shared=False)  # main() hands `bench ...` to the suite before parsing
+    bench.add_argument("bench_args", nargs=argparse.REMAINDER, help="the suite's options (tutor bench -h)")
     from bot import serve_models  # TUTOR_BACKEND=ray: `tutor serve-models` (docs/scale.md)
     serve_models.add_parser(sub)
+    _explain(sub.choices["serve-models"], "serve-models")
     return parser
+
+
+def _command(sub: argparse._SubParsersAction, name: str, *, shared: bool = True) -> argparse.ArgumentParser:
+    """A subcommand with its line in `tutor -h`, what it does and examples in its own `-h`, and the shared options."""
+    command = sub.add_parser(name, help=ABOUT[name][0])
+    _explain(command, name, shared=shared)
+    return command
+
+
+def _explain(command: argparse.ArgumentParser, name: str, *, shared: bool = True) -> None:
+    _, about, examples = ABOUT[name]
+    command.description = textwrap.fill(about, 100)
+    command.epilog = "examples:\n" + "\n".join(f"  {e}" for e in examples) + "\n\n" + textwrap.fill(SHARED, 100)
+    command.formatter_class = argparse.RawDescriptionHelpFormatter
+    if shared:
+        _shared(command, top=False)
+
+
+def _bench_argv(argv: list[str]) -> list[str] | None:
+    """The suite's options when the subcommand is `bench`, exactly as typed (argparse would reorder them:
+    `--only coldstart,ray --scale` reached the suite as `coldstart,ray --scale --only`), else None."""
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word in ("--pack", "--out"):
+            i += 2
+        elif word.startswith(("--pack=", "--out=")) or word == "--verbose":
+            i += 1
+        else:
+            return argv[i + 1:] if word == "bench" else None
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
     _safe_streams()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    bench_argv = _bench_argv(argv)
+    if bench_argv is not None:
+        return _bench(bench_argv)
     parser = _parser()
-    args, unknown = parser.parse_known_args(argv)
-    if args.cmd == "bench":  # its options belong to bench/suite.py (argparse leaves a leading `--quick` unknown)
-        return _bench(args.bench_args + unknown)
-    if unknown:
-        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-    args.env = _platform_env(load_dotenv(), args)
+    args = parser.parse_args(argv)
     try:
-        settings = Settings.from_env(args.env, pack=getattr(args, "sub_pack", None) or args.pack)
+        args.env = _platform_env(load_dotenv(), args)  # read as docker compose reads it (core/settings.py)
+        os.environ.update(args.env)  # as compose's env_file: HF_HOME, HF_HUB_OFFLINE, proxies... reach the libraries
+        quiet_library_bars(sys.stderr)  # the Hub's and tqdm's bars on a terminal only (before they are imported)
+        settings = Settings.from_env(args.env, pack=args.pack)
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return EXIT_USER
+    temp = tempdir.find(settings.cache_dir)  # before torch, transformers or matplotlib is imported
+    tempdir.use(temp)
+    if temp.path is None and args.cmd != "doctor":  # the doctor reports it with the rest
+        print(f"Configuration error: {temp.line(settings.cache_dir)}", file=sys.stderr)
+        return EXIT_USER
     args.secrets = _secrets(settings, args.env)
-    _setup_logging(settings, args.secrets, verbose=args.verbose,
-                   console=args.cmd in ("ask", "chat", "tour", "doctor", "models"))
+    console = args.cmd in ("ask", "chat", "tour", "doctor", "models", "rotate-secret")
+    _setup_logging(settings, args.secrets, verbose=args.verbose, console=console)
+    if console:  # a server's progress records are log lines like any other
+        _show_progress(verbose=args.verbose)
+    if temp.fallback and temp.path is not None:
+        logging.getLogger("tutor").info("%s", temp.line(settings.cache_dir))
     if args.cmd == "serve-models":  # TUTOR_BACKEND=ray's deployments: bot/serve_models.py
         from bot.serve_models import main as serve_models
         return serve_models(settings, args)
     handler = {"ask": _ask, "chat": _chat, "tour": _tour, "discord": _discord, "slack": _slack, "run": _run,
-               "doctor": _doctor, "models": _models}[args.cmd]
+               "doctor": _doctor, "models": _models, "rotate-secret": _rotate_secret}[args.cmd]
     try:
         return handler(settings, args)
     except ConfigError as exc:  # an adapter found a missing or malformed token, a port or folder that cannot work
@@ -164,11 +287,22 @@ def _setup_logging(settings: Settings, secrets: tuple[str, ...], *, verbose: boo
         transformers.logging.set_verbosity_error()
 
 
+def _show_progress(*, verbose: bool) -> None:
+    """The core's progress on stderr (first de-quantisation, tiny-pack build, downloads, bench parts): a bar
+    on a terminal, a line per start and end elsewhere; never on stdout, where answers go."""
+    from bot.console_progress import install
+
+    quiet_library_bars(sys.stderr)
+    install(sys.stderr, verbose=verbose)
+
+
 def _engine(settings: Settings, *, one_shot: bool = False):
-    from bot.ops import check_cache_dir
+    from bot.ops import check_cache_dir, check_secret
     from core.engine import Engine
 
     check_cache_dir(settings)  # a cache that cannot work is one line now, not a failure in the first request
+    if not one_shot:  # a secret that is not the database's is one line now; one that cannot be kept, a warning
+        check_secret(settings)
     engine = Engine(settings)
     if not one_shot:
         _started()
@@ -254,11 +388,15 @@ def _discord(settings: Settings, args: argparse.Namespace) -> int:
 
 def _slack(settings: Settings, args: argparse.Namespace) -> int:
     if args.action == "manifest":
-        from bot.slack_manifest import manifest_text
+        from bot.slack_manifest import manifest_text, request_url_checked
         from core.commands import build_registry
 
-        print(manifest_text(build_registry()))
+        url = request_url_checked(args.request_url) if args.request_url is not None else None
+        print(manifest_text(build_registry(), request_url=url))
         return EXIT_OK
+    if args.request_url is not None:
+        raise ConfigError("--request-url goes with `tutor slack manifest`; the running app is `tutor slack --http`, "
+                          "with SLACK_SIGNING_SECRET.")
     return _serve(settings, args, only="slack")
 
 
@@ -287,6 +425,12 @@ def _doctor(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK if not report.problems else EXIT_INTERNAL
 
 
+def _rotate_secret(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.ops import rotate_secret
+
+    return rotate_secret(settings, yes=args.yes)
+
+
 def _models(settings: Settings, args: argparse.Namespace) -> int:
     _started()  # a pull loads the pack's models one at a time: let the collector free each one
     from bot.ops import list_models, run_pull
@@ -308,6 +452,13 @@ def _bench(argv: list[str]) -> int:
         print("`tutor bench` needs a source checkout with bench/suite.py (it is not installed with the package).",
               file=sys.stderr)
         return EXIT_USER
+    if "-h" in argv or "--help" in argv:  # the suite's options, then what `bench` does and examples
+        with contextlib.suppress(SystemExit):
+            bench_main(["--help"])
+        _, about, examples = ABOUT["bench"]
+        print(f"\n{about}\nexamples:\n" + "\n".join(f"  {e}" for e in examples))
+        return EXIT_OK
+    _show_progress(verbose=False)  # each part's start and end on stderr; the table on stdout
     return bench_main(argv) or EXIT_OK
 
 

@@ -1,17 +1,22 @@
 """The console adapter: `tutor ask`, `tutor chat` and `tutor tour`, on the one request policy.
 
 A terminal has one learner and no buttons, so an answer's actions are numbered under it and typing
-the number chooses one (an `Ask` first prompts for its text). Pictures are written to an output
-folder and their paths printed, one per line. Errors go to stderr, prefixed `Error:`.
+the number chooses one (an `Ask` first prompts for its text); a choice labelled with a letter (a quiz
+answer, `A: ...`) may also be chosen by that letter, `A` or `a`. Pictures are written to an output
+folder and their paths printed, one per line. Errors go to stderr, prefixed `Error:`. On a terminal,
+answers are drawn by bot/console_render.py (wrapped to its width, each token on its own background,
+NO_COLOR respected); down a pipe they are the plain text of `render_text`, and rich is never imported.
 """
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.console_render import TOUR_RULE, rule, show_result, show_text, terminal
 from bot.console_signals import Stopped, StopSignals
 from bot.history import History
 from core.actions import Action, Ask, Menu
@@ -33,31 +38,29 @@ USER = "local"
 Numbered = Action | Ask
 
 
-def to_terminal(markup: str, *, color: bool) -> str:
-    """The core's markup for a terminal: bold in ANSI (or plain), code spans kept as code spans."""
-    out = []
-    for span in spans(markup):
-        text = code_span(span.text) if span.code else span.text
-        out.append(f"\033[1m{text}\033[0m" if span.bold and color else text)
-    return "".join(out)
+def to_terminal(markup: str) -> str:
+    """The core's markup as plain text: bold marks dropped, code spans kept as code spans."""
+    return "".join(code_span(span.text) if span.code else span.text for span in spans(markup))
 
 
-def render_text(result: Result, *, color: bool = False) -> str:
-    """The answer's sections in the shared order, with their shared labels."""
+def render_text(result: Result) -> str:
+    """The answer's sections in the shared order, with their shared labels, as plain text: what a pipe
+    gets (a terminal gets the same sections drawn by bot/console_render.py)."""
     parts = []
     for label, body in sections(result):
         if label == "table":
             parts.append(body)
         elif label in ("Note", "Model"):
-            parts.append(f"{label}: {to_terminal(body, color=color)}")
+            parts.append(f"{label}: {to_terminal(body)}")
         elif label:
-            parts.append(f"{label}\n{body if label == 'Try it yourself' else to_terminal(body, color=color)}")
+            parts.append(f"{label}\n{body if label == 'Try it yourself' else to_terminal(body)}")
         else:
-            parts.append(to_terminal(body, color=color))
+            parts.append(to_terminal(body))
     return "\n\n".join(parts)
 
 
 YES, NO = ("y", "yes"), ("n", "no")
+LETTER = re.compile(r"[A-Z]: ")
 
 
 def confirmation(choices: list[Numbered]) -> tuple[Action, Action] | None:
@@ -96,7 +99,14 @@ def number_choices(result: Result) -> tuple[list[Numbered], list[str]]:
     confirm = confirmation(numbered)
     if confirm is not None:
         return numbered, [f"{confirm[0].label}? Type y to confirm; n, or just Enter, for {confirm[1].label} (y/N)."]
-    return numbered, (["Next (type a number):", *lines] if lines else [])
+    how = "type a number, or the letter of your answer" if any(lettered(c) for c in numbered) else "type a number"
+    return numbered, ([f"Next ({how}):", *lines] if lines else [])
+
+
+def lettered(choice: Numbered) -> str | None:
+    """The letter a choice is labelled with (`A: Paris`), as a quiz labels its answers; else None."""
+    label = choice.label if isinstance(choice, Action) else ""
+    return label[0] if LETTER.match(label) else None
 
 
 def out_dir_problem(out_dir: Path) -> str | None:
@@ -142,10 +152,26 @@ class Console:
         self.errors = errors or (sys.stderr if stream is sys.stdout else stream)
         self.prompt, self.user, self.one_shot = prompt, user, one_shot
         self.choices: list[Numbered] = []
+        self.view, self.error_view = terminal(self.stream), terminal(self.errors)
+        """rich consoles for the streams that are terminals (bot/console_render.py); None: plain text."""
+
+    def say(self, text: str) -> None:
+        """A line or lines of plain text: wrapped to a terminal's width, as they are down a pipe."""
+        if self.view is None:
+            print(text, file=self.stream)
+        else:
+            show_text(self.view, text)
+
+    def error(self, message: str) -> None:
+        if self.error_view is None:
+            print(f"Error: {message}", file=self.errors)
+        else:
+            show_text(self.error_view, f"Error: {message}")
 
     async def send(self, line: str) -> Outcome:
-        """A typed line: a command, the number of one of the last answer's choices, or y / n (or an
-        empty line: N) when the last answer asked to confirm."""
+        """A typed line: a command, the number of one of the last answer's choices (or the letter it is
+        labelled with, for a quiz's answers), or y / n (or an empty line: N) when the last answer asked
+        to confirm."""
         text = line.strip()
         confirm = confirmation(self.choices)
         if confirm is not None and (text.lower() in YES or text.lower() in NO or not text):
@@ -156,6 +182,13 @@ class Console:
                                                                   "with /."))
         if text.isdigit() and self.choices:
             return await self.choose(int(text))
+        letters = [lettered(c) for c in self.choices]
+        if len(text) == 1 and text.upper() in letters:
+            return await self.choose(letters.index(text.upper()) + 1)
+        if text.isdigit():  # a number answers the last answer's choices, never names a command
+            return self._deliver(Outcome(Kind.USER_ERROR, message="The last answer has no numbered choices; type a "
+                                                                  "command (`/help` lists them, `/learn` resumes "
+                                                                  "the lesson)."))
         return await self._handle(self._request(line=text))
 
     @property
@@ -186,25 +219,27 @@ class Console:
         if outcome.silent:
             return outcome
         if outcome.result is None:
-            print(f"Error: {outcome.message}", file=self.errors)
+            self.error(outcome.message)
             return outcome
-        color = self.stream.isatty()
         self.choices, lines = number_choices(outcome.result)
-        print(render_text(outcome.result, color=color), file=self.stream)
+        if self.view is None:
+            print(render_text(outcome.result), file=self.stream)
+        else:
+            show_result(self.view, outcome.result)
         try:
             paths = save_images(outcome.result, self.out_dir)
         except OSError as exc:  # --out cannot be written (read-only, full, a file): the answer, then one line
             message = (f"The picture could not be saved in --out {self.out_dir}: {exc.strerror or exc}. "
                        "Choose a folder you can write to with --out.")
-            print(f"Error: {message}", file=self.errors)
+            self.error(message)
             return Outcome(Kind.USER_ERROR, outcome.command, message=message)
         if paths:
             shown = [f"{path}\n  Shows: {image.alt}" for path, image in zip(paths, outcome.result.images, strict=True)]
-            print("\nImages:\n" + "\n".join(shown), file=self.stream)
+            self.say("\nImages:\n" + "\n".join(shown))
         if lines and self.one_shot:
-            print(f"\nIn `tutor chat`, this answer goes on with: {named_choices(outcome.result)}.", file=self.stream)
+            self.say(f"\nIn `tutor chat`, this answer goes on with: {named_choices(outcome.result)}.")
         elif lines:
-            print("\n" + "\n".join(lines), file=self.stream)
+            self.say("\n" + "\n".join(lines))
         return outcome
 
 
@@ -216,11 +251,12 @@ async def ask(policy: Policy, line: str, out_dir: Path, stream: TextIO = sys.std
 async def tour(policy: Policy, out_dir: Path, stream: TextIO = sys.stdout) -> bool:
     """A short guided tour: a few commands, each answered in full."""
     console = Console(policy, out_dir, stream)
+    bar = "=" * TOUR_RULE if console.view is None else rule(console.view)
     ok = True
     for line in TOUR:
-        print(f"\n{'=' * 72}\n>>> {line}\n{'=' * 72}", file=stream)
+        console.say(f"\n{bar}\n>>> {line}\n{bar}")
         ok = (await console.send(line)).ok and ok
-    print("\nNext: `tutor chat` to ask your own questions, or `tutor ask \"/help\"`.", file=stream)
+    console.say("\nNext: `tutor chat` to ask your own questions, or `tutor ask \"/help\"`.")
     return ok
 
 
@@ -233,12 +269,14 @@ def chat(policy: Policy, out_dir: Path) -> int:
     interactive = sys.stdin.isatty()
     if interactive:
         _load_readline(history.load())
+        if history.notice:  # a damaged file, set aside
+            print(history.notice, file=sys.stderr)
     print("Transformers Tutor. Type /help for the commands, /quit to leave.")
     loop = asyncio.new_event_loop()
     code = 0
     try:
         with StopSignals():
-            _prompt_loop(Console(policy, out_dir), loop, history if interactive else None)
+            _prompt_loop(Console(policy, out_dir), loop, history, record=interactive)
     except Stopped as stop:
         print()
         code = 128 + stop.signum
@@ -250,7 +288,8 @@ def chat(policy: Policy, out_dir: Path) -> int:
     return code
 
 
-def _prompt_loop(console: Console, loop: asyncio.AbstractEventLoop, history: History | None) -> None:
+def _prompt_loop(console: Console, loop: asyncio.AbstractEventLoop, history: History, *, record: bool) -> None:
+    """`record`: keep the lines typed (a terminal's, not a pipe's) in the history."""
     while True:
         try:
             line = input("tutor> ").strip()
@@ -259,10 +298,24 @@ def _prompt_loop(console: Console, loop: asyncio.AbstractEventLoop, history: His
             return
         if line in QUIT:
             return
-        if history is not None:
+        if record:
             history.add(line)
         if line or console.confirming:  # Enter after a y/N question is its N
-            loop.run_until_complete(console.send(line))
+            outcome = loop.run_until_complete(console.send(line))
+            if outcome.result is not None and outcome.result.forgot:
+                _forget_history(history)
+
+
+def _forget_history(history: History) -> None:
+    """/forget deleted the learner's records: the lines they typed go too, from the file and readline."""
+    problem = history.forget()
+    if problem:
+        print(problem, file=sys.stderr)
+    try:
+        import readline
+    except ImportError:  # pragma: no cover - Windows without pyreadline
+        return
+    readline.clear_history()
 
 
 def _load_readline(lines: list[str]) -> None:

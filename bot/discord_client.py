@@ -39,7 +39,7 @@ class TutorEvents:
         self.tree = app_commands.CommandTree(self)  # type: ignore[arg-type]
         self.tree.error(tutor.on_command_error)
         for command in tutor.registry.visible():
-            self.tree.add_command(build_slash_command(command, tutor.on_slash))
+            self.tree.add_command(build_slash_command(command, tutor.on_slash, tutor.on_autocomplete))
 
     async def setup_hook(self) -> None:
         """Before the gateway connects: the buttons' classes, then the command list if it changed."""

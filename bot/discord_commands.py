@@ -2,7 +2,11 @@
 
 One `app_commands.Command` per visible registry command (hidden ones are reached only through
 actions), its options typed and limited as the registry says, so Discord's client checks them
-before a request is sent. The app-command errors are Discord's own states (a command list that
+before a request is sent: a fixed set of values as Discord's choices (a menu), values the pack
+suggests as autocomplete (answered by `bot.discord_tutor`), and a command's verbs as an
+`app_commands.Group` of subcommands (`/board join name:Ada`), still one command for the core.
+
+The app-command errors are Discord's own states (a command list that
 is not synced yet, options from an older copy): they are explained in words that say what
 happened and where to look, with the policy's words where they overlap (an unknown command,
 the apology).
@@ -19,7 +23,7 @@ import discord
 from discord import app_commands
 
 from core.policy import APOLOGY
-from core.registry import MAX_TEXT_CHARS, Command, Option
+from core.registry import MAX_CHOICE_CHARS, MAX_TEXT_CHARS, Choice, Command, Option
 
 log = logging.getLogger("tutor.discord")
 
@@ -29,6 +33,9 @@ HEAD_MAX_LENGTH = 4
 """`head` options are typed as text (a number, `all` or `mean`); the core checks the value."""
 
 Handler = Callable[[discord.Interaction, str, dict[str, Any]], Awaitable[None]]
+Suggester = Callable[[discord.Interaction, Command, Option, Any], Awaitable[list[app_commands.Choice[Any]]]]
+"""Answers an autocomplete: the command, the focused option and what the learner has typed so far."""
+Call = Callable[[discord.Interaction, dict[str, Any]], Awaitable[None]]
 
 
 def option_annotation(option: Option) -> Any:
@@ -39,42 +46,89 @@ def option_annotation(option: Option) -> Any:
         if option.min_value is None and option.max_value is None:
             return int
         return app_commands.Range[int, option.min_value, option.max_value]
+    if option.choices:
+        return str  # the choices are the limit
     if option.kind == "head":
         return app_commands.Range[str, None, HEAD_MAX_LENGTH]
     return app_commands.Range[str, None, option.max_length or MAX_TEXT_CHARS]
 
 
-def build_slash_command(command: Command, handler: Handler) -> app_commands.Command:
-    """One slash command whose parameters mirror `command.options`.
+def discord_choice(option: Option, choice: Choice) -> app_commands.Choice[Any]:
+    """A core choice as Discord's: a string option's values are strings, an integer option's integers."""
+    value = choice.value if option.kind == "int" else str(choice.value)
+    return app_commands.Choice(name=choice.label[:MAX_CHOICE_CHARS], value=value)
+
+
+def build_slash_command(command: Command, handler: Handler,
+                        suggester: Suggester | None = None) -> app_commands.Command | app_commands.Group:
+    """One slash command whose parameters mirror `command.options`, or a group of subcommands when the
+    command declares verbs (`/board join name:Ada`): either way the core gets the one command."""
+    if not command.subcommands:
+        async def call(interaction: discord.Interaction, values: dict[str, Any]) -> None:
+            await handler(interaction, command.name, values)
+
+        return _leaf(command, command.name, command.description, command.options, call, suggester)
+    group = app_commands.Group(name=command.name, description=command.description[:100],
+                               allowed_contexts=EVERYWHERE, allowed_installs=ANY_INSTALL)
+    for sub in command.subcommands:
+        group.add_command(_leaf(command, sub.name, sub.description, sub.options, _verb(command, sub.name, handler),
+                                suggester, parent=group))
+    return group
+
+
+def _verb(command: Command, name: str, handler: Handler) -> Call:
+    async def call(interaction: discord.Interaction, values: dict[str, Any]) -> None:
+        await handler(interaction, command.name, command.from_subcommand(name, values))
+
+    return call
+
+
+def _leaf(command: Command, name: str, description: str, options: tuple[Option, ...], call: Call,
+          suggester: Suggester | None, parent: app_commands.Group | None = None) -> app_commands.Command:
+    """A command (or a group's subcommand) with these options, typed, limited, with choices and autocomplete.
 
     discord.py reads parameters from the callback's signature, so we give a generic
     `**options` callback an explicit `__signature__` built from the registry.
     """
+    known = {o.name for o in options}
 
-    known = {o.name for o in command.options}
-
-    async def callback(interaction: discord.Interaction, **options: Any) -> None:
-        if any(name not in known for name, _ in interaction.namespace):
+    async def callback(interaction: discord.Interaction, **values: Any) -> None:
+        if any(key not in known for key, _ in interaction.namespace):
             raise app_commands.CommandSignatureMismatch(interaction.command or slash)  # Discord's copy is stale
-        await handler(interaction, command.name, options)
+        await call(interaction, values)
 
     params = [inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction)]
-    for option in command.options:
+    for option in options:
         default = inspect.Parameter.empty if option.required else None
         params.append(
             inspect.Parameter(option.name, inspect.Parameter.KEYWORD_ONLY, default=default,
                               annotation=option_annotation(option))
         )
     callback.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    described = app_commands.describe(**{o.name: o.description[:100] for o in command.options})(callback)
+    described = app_commands.describe(**{o.name: o.description[:100] for o in options})(callback)
+    chosen = {o.name: [discord_choice(o, c) for c in o.choices] for o in options if o.choices}
+    if chosen:
+        described = app_commands.choices(**chosen)(described)
+    if suggester is not None:
+        completing = {o.name: _completer(command, o, suggester) for o in options if o.suggest is not None}
+        if completing:
+            described = app_commands.autocomplete(**completing)(described)
     slash = app_commands.Command(
-        name=command.name,
-        description=command.description[:100],
+        name=name,
+        description=description[:100],
         callback=described,
-        allowed_contexts=EVERYWHERE,
-        allowed_installs=ANY_INSTALL,
+        parent=parent,
+        allowed_contexts=EVERYWHERE if parent is None else None,
+        allowed_installs=ANY_INSTALL if parent is None else None,
     )
     return slash
+
+
+def _completer(command: Command, option: Option, suggester: Suggester) -> Callable[..., Awaitable[Any]]:
+    async def complete(interaction: discord.Interaction, current: Any) -> list[app_commands.Choice[Any]]:
+        return await suggester(interaction, command, option, current)
+
+    return complete
 
 
 STALE_LIST = "My command list may be updating (Discord can take a few minutes to show a change)."

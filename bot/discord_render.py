@@ -279,7 +279,7 @@ def render_result(result: Result, file_limit: int) -> Reply:
     parts = Parts.of(result)
     attachments, fallbacks = _image_pieces(result.images, file_limit)
     title = trim(outgoing(f"/{result.command}"), TITLE_LIMIT, "…")
-    footer = trim(outgoing(f"{MODEL}: {parts.model}"), FOOTER_LIMIT, "…")
+    footer = trim(outgoing(f"{MODEL}: {parts.model}"), FOOTER_LIMIT, "…") if parts.model else ""
     names = len(EXPLANATION_NAME) * MAX_EXPLANATION_FIELDS + len(CONTINUED) * 4 + len(CODE_NAME) * MAX_CODE_FIELDS
     fixed = len(title) + len(footer) + names
     description = _description(parts, fallbacks, min(DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT - fixed - 1500))
@@ -293,7 +293,8 @@ def render_result(result: Result, file_limit: int) -> Reply:
         embed.add_field(name=EXPLANATION_NAME + (CONTINUED if i else ""), value=value, inline=False)
     for i, value in enumerate(code_values):
         embed.add_field(name=CODE_NAME + (CONTINUED if i else ""), value=value, inline=False)
-    embed.set_footer(text=footer)
+    if footer:  # an answer that ran no model has no model line (core.markup.sections)
+        embed.set_footer(text=footer)
     images = [a for a in attachments if a.filename.lower().endswith(".png")]
     if images:
         embed.set_image(url=f"attachment://{images[0].filename}")

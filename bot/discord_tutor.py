@@ -13,14 +13,19 @@
   `Request(action=<modal custom_id>, args={<input custom_id>: text})`, delivered like a click.
 - A result's timer runs its action later as if the asker chose it (a quiz's reveal). Timers live
   in memory: a restart or `close()` cancels them, and replacing a message cancels its timer.
+- An autocomplete (the learner typing an option the registry suggests values for): the core's
+  suggestions (core/suggest.py) computed in a thread, never on the event loop, within
+  `SUGGEST_S` (Discord allows 3 s), else the option's declared values; kept `SUGGESTED_S` per
+  option and computed once at start, so most answers come from memory (a suggester that could not
+  say yet, such as a tiny pack not built yet, is asked again at the next keystroke).
 """
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import logging
+import time
 from collections import OrderedDict
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -28,15 +33,19 @@ from discord import app_commands
 
 from bot.discord_commands import (
     app_command_error_message,
+    discord_choice,
     log_app_command_error,
     unknown_command_message,
 )
 from bot.discord_deliver import Placed, clicked, replace, send_reply, send_text
 from bot.discord_render import render_result
-from bot.discord_sync import sync_if_changed
+from bot.discord_sync import sync_if_different
 from bot.discord_views import ACTION_ID, ask_modal, asked_action, rebuilt_ask, submitted_text
 from core.errors import UserError
 from core.policy import APOLOGY, Kind, Outcome, Policy, Request
+from core.registry import Choice, Command, Option, declared_values, matching
+from core.suggest import suggested as suggested_values
+from core.tutor.service import context_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.actions import Ask
@@ -49,6 +58,10 @@ QUICK_S = 0.5
 KEPT_ASKS = 1024
 """Asks remembered with their exact title and hint; an older one is rebuilt from its button."""
 DEFAULT_FILE_LIMIT = 10 * 1024 * 1024
+SUGGEST_S = 2.0
+"""How long an autocomplete waits for the core's suggestions before it offers the declared values."""
+SUGGESTED_S = 300.0
+"""How long an option's suggestions are kept (a model loaded since may have told more)."""
 
 
 def is_private(outcome: Outcome) -> bool:
@@ -64,27 +77,29 @@ def asker_of(message: discord.Message | None) -> int | None:
 class DiscordTutor:
     """The handlers behind one client; state (asks, timers) lives on the instance."""
 
-    def __init__(self, policy: Policy, *, guild_id: int | None = None, publishes: bool = True,
-                 cache_dir: Path | None = None) -> None:
+    def __init__(self, policy: Policy, *, guild_id: int | None = None, publishes: bool = True) -> None:
         self.policy = policy
         self.registry = policy.engine.registry
         self.guild_id = guild_id
         self.publishes = publishes
-        self.cache_dir = Path(cache_dir or policy.engine.settings.cache_dir)
+        self.context = context_of(policy.engine)
         self.client: discord.Client | None = None
         self.asks: OrderedDict[str, Ask] = OrderedDict()
         self.timers: dict[str, asyncio.Task[None]] = {}
+        self.suggested: dict[tuple[str, str], tuple[float, list[Choice]]] = {}
+        self.suggesting: dict[tuple[str, str], asyncio.Task[list[Choice]]] = {}
 
     # -- the client's start --------------------------------------------------------------------------
     async def publish(self, tree: app_commands.CommandTree) -> None:
-        """Upload the commands if they changed (bot.discord_sync); with DISCORD_GUILD_ID to that server only.
-        With sharding, only the process that runs shard 0 publishes."""
+        """Upload the commands if Discord's differ (bot.discord_sync); with DISCORD_GUILD_ID to that server
+        only. With sharding, only the process that runs shard 0 publishes. Then the suggestions start."""
+        self.prefetch()
         if not self.publishes:
             log.info("the process that runs shard 0 publishes the slash commands; this one does not")
             return
         if self.guild_id:
             tree.copy_global_to(guild=discord.Object(id=self.guild_id))
-        await sync_if_changed(tree, self.guild_id, self.cache_dir)
+        await sync_if_different(tree, self.guild_id)
 
     def request(self, interaction: discord.Interaction, **what: Any) -> Request:
         guild = interaction.guild_id
@@ -135,6 +150,55 @@ class DiscordTutor:
                 if outcome.kind is Kind.USER_ERROR:
                     message = unknown_command_message(outcome.message)
         await send_text(interaction, message)
+
+    # -- autocomplete ---------------------------------------------------------------------------------
+    async def on_autocomplete(self, interaction: discord.Interaction, command: Command, option: Option,
+                              typed: Any) -> list[app_commands.Choice[Any]]:
+        """The values to offer for what the learner has typed so far: at most 25, within Discord's 3 s."""
+        found = await self._candidates(command, option)
+        fitting = [c for c in found if option.kind != "int" or isinstance(c.value, int)]  # Discord refuses others
+        return [discord_choice(option, c) for c in matching(fitting, typed)]
+
+    async def _candidates(self, command: Command, option: Option) -> list[Choice]:
+        key = (command.name, option.name)
+        kept = self.suggested.get(key)
+        if kept is not None and time.monotonic() - kept[0] < SUGGESTED_S:
+            return kept[1]
+        try:
+            found = await asyncio.wait_for(asyncio.shield(self._suggesting(command, option)), SUGGEST_S)
+            if found:
+                return found
+        except TimeoutError:
+            log.warning("suggestions for /%s %s took over %.1f s; offering its declared values", command.name,
+                        option.name, SUGGEST_S)
+        except Exception:  # a suggestion is a help: log it, offer what the declaration says
+            log.exception("suggestions for /%s %s failed", command.name, option.name)
+        return declared_values(option)
+
+    def _suggesting(self, command: Command, option: Option) -> asyncio.Task[list[Choice]]:
+        """The option's suggestions, computed once in a thread however many keystrokes ask meanwhile."""
+        key = (command.name, option.name)
+        task = self.suggesting.get(key)
+        if task is None:
+            task = asyncio.create_task(asyncio.to_thread(suggested_values, self.context, command, option),
+                                       name=f"discord-suggest-{command.name}-{option.name}")
+            self.suggesting[key] = task
+            task.add_done_callback(lambda done: self._kept(key, done))
+        return task
+
+    def _kept(self, key: tuple[str, str], task: asyncio.Task[list[Choice]]) -> None:
+        """Keep what the suggester said; nothing is kept when it could not say (asked again next time)."""
+        self.suggesting.pop(key, None)
+        if not task.cancelled() and task.exception() is None and task.result():
+            self.suggested[key] = (time.monotonic(), task.result())
+
+    def prefetch(self) -> None:
+        """Start computing every option's suggestions (config files read, transformers imported) at start, so
+        the first learner to type one is answered from memory."""
+        for command in self.registry.visible():
+            for option in (*command.options, *(o for s in command.subcommands for o in s.options)):
+                if option.suggest is not None:
+                    self._suggesting(command, option)
 
     # -- clicks, selects and modals ------------------------------------------------------------------
     async def on_choice(self, interaction: discord.Interaction, action_id: str,
@@ -228,9 +292,10 @@ class DiscordTutor:
             self._schedule(again, outcome.result, request)
 
     async def close(self) -> None:
-        """Cancel every pending timer (a stop or a restart)."""
-        tasks = list(self.timers.values())
+        """Cancel every pending timer and suggestion (a stop or a restart)."""
+        tasks = [*self.timers.values(), *self.suggesting.values()]
         self.timers.clear()
+        self.suggesting.clear()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

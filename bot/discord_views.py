@@ -14,6 +14,9 @@ ephemeral views; a stored modal would stay in memory until it is submitted, and 
 closed instead. Modal submits are read from the interaction itself (`submitted_text`, called
 from the client's `on_interaction`), so a modal opened before a restart is answered too.
 
+A select runs only one of its own options: its value must be one the message offers (the policy
+then checks the action's seal, core/actions.py, as for any click).
+
 Layout: at most 20 buttons in rows of five (rows 0-3) and one select in the row after them,
 within Discord's five rows; a select has at most 25 options (core.actions.check keeps tasks
 within these limits, so anything past them is a task's bug, dropped here with a warning).
@@ -28,7 +31,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import discord
 
-from core.actions import MAX_BUTTONS, MAX_ID, MAX_MENU_OPTIONS, Action, Ask, Choice, Menu, decode
+from core.actions import MAX_BUTTONS, MAX_ID, MAX_MENU_OPTIONS, Action, Ask, Choice, Menu, decode, unseal
+from core.policy import FOREIGN
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.registry import Registry
@@ -112,8 +116,24 @@ class MenuSelect(discord.ui.DynamicItem[discord.ui.Select], template=re.escape(M
         return cls(getattr(item, "placeholder", None) or "", list(getattr(item, "options", [])))
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        if self.item.values:
-            await chooser(interaction).on_choice(interaction, self.item.values[0])
+        """Runs the chosen option only when it is one this select offers (its message's own options):
+        a value sent in their place is refused here, before the policy checks the action's seal."""
+        if not self.item.values:
+            return
+        chosen = self.item.values[0]
+        if chosen not in {option.value for option in self.item.options}:
+            log.warning("refused a select value its message does not offer")
+            await refuse(interaction)
+            return
+        await chooser(interaction).on_choice(interaction, chosen)
+
+
+async def refuse(interaction: discord.Interaction) -> None:
+    """The policy's words for a choice not made here, to the clicker alone."""
+    try:
+        await interaction.response.send_message(FOREIGN, ephemeral=True)
+    except discord.HTTPException as exc:
+        log.warning("could not refuse a choice: %s", exc)
 
 
 DYNAMIC_ITEMS = (ActionButton, AskButton, MenuSelect)
@@ -147,7 +167,7 @@ def rebuilt_ask(registry: Registry, custom_id: str, label: str | None) -> Ask:
     option_name = match.group("option")
     command, args = decode(match.group("action"))
     option = next((o for o in registry.get(command).options if o.name == option_name), None)
-    action = Action(label or "…", command, tuple(args.items()))
+    action = Action(label or "…", command, tuple(args.items()), seal=unseal(match.group("action"))[1])
     if option is None:
         return Ask(action, option_name, label or "Your text")
     return Ask(action, option_name, label or option.description, option.description,

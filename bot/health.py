@@ -3,24 +3,30 @@
 Off unless TUTOR_HEALTH_PORT is set (the Docker image sets 8080), so a developer's `tutor run`
 opens no port by surprise. `python -m bot.health` is the HEALTHCHECK itself: the slim image has
 no curl, and the standard library's urllib is enough to GET one URL.
+
+`/metrics` is prometheus_client's exposition, from a registry of this server's own (never the library's
+global one): the engine's counts (core/metrics.py) read at each scrape, and the process, platform and
+garbage-collector collectors. prometheus_client is imported here, when the server is built, only.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING
+
+from core.metrics import Histogram, batch_histogram
 
 if TYPE_CHECKING:
     from aiohttp import web
 
     from core.engine import Engine
 
-PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 IDLE_TIMEOUT_S = 10.0
 """A connection that has not sent a whole request this long after it opened (or after its last
 answer) is closed. aiohttp's default is an hour, so 100 half-open (slowloris) connections were held
@@ -49,14 +55,74 @@ def build_health_app(engine: Engine, adapters: AdapterStates, *, metrics: bool,
         code, body = health_body(engine, adapters(), stopping=stopping())
         return web.json_response(body, status=code)
 
-    async def prometheus(_request: web.Request) -> web.Response:
-        return web.Response(body=engine.metrics_text().encode(), headers={"Content-Type": PROMETHEUS_TYPE})
-
     app = web.Application()
     app.router.add_get("/healthz", healthz)
     if metrics:
-        app.router.add_get("/metrics", prometheus)
+        app.router.add_get("/metrics", metrics_handler(metrics_registry(engine)))
     return app
+
+
+def metrics_registry(engine: Engine):
+    """A registry for one health server: the engine's metrics, and this process's (CPU, memory, open files,
+    start time; the Python version; the garbage collector's counts)."""
+    from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
+
+    registry = CollectorRegistry()
+    registry.register(EngineCollector(engine))
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
+    return registry
+
+
+def metrics_handler(registry) -> Callable:
+    from aiohttp import web
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    async def prometheus(_request: web.Request) -> web.Response:
+        # off the event loop: the process collector reads files under /proc
+        body = await asyncio.get_running_loop().run_in_executor(None, generate_latest, registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    return prometheus
+
+
+class EngineCollector:
+    """The engine's numbers as Prometheus metric families, read when scraped (a custom collector: the core
+    keeps plain counts and never imports prometheus_client)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def collect(self) -> Iterator:
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        engine = self.engine
+        requests = CounterMetricFamily("tutor_requests", "Requests answered, by platform, command and outcome "
+                                       "(ok, error, user_error, cooldown, busy...).",
+                                       labels=["platform", "command", "outcome"])
+        for (platform, command, outcome), count in sorted(engine.metrics.requests().items()):
+            requests.add_metric([platform, command, outcome], count)
+        yield requests
+        yield _histogram("tutor_request_seconds", "Time to answer a request, by command.",
+                         engine.metrics.latency())
+        yield _histogram("tutor_batch_size", "Requests that ran together in one micro-batch, by command.",
+                         {name: batch_histogram(b.size_counts) for name, b in sorted(engine.batchers.items())
+                          if b.size_counts})
+        yield GaugeMetricFamily("tutor_queue_depth", "Requests waiting or running now.", value=engine.queue_depth)
+        yield CounterMetricFamily("tutor_model_loads", "Models loaded since start.", value=engine.models.loads)
+        yield GaugeMetricFamily("tutor_models_loaded", "Models in memory now.", value=len(engine.models.loaded()))
+
+
+def _histogram(name: str, documentation: str, by_command: Mapping[str, Histogram]):
+    from prometheus_client.core import HistogramMetricFamily
+
+    family = HistogramMetricFamily(name, documentation, labels=["command"])
+    for command, histogram in sorted(by_command.items()):
+        buckets = [("+Inf" if bound == float("inf") else f"{bound:g}", count)
+                   for bound, count in zip(histogram.bounds, histogram.counts, strict=True)]
+        family.add_metric([command], buckets, histogram.total)
+    return family
 
 
 async def start_health_server(app: web.Application, host: str, port: int, *,

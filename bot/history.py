@@ -6,6 +6,11 @@ lines, keeps the newest `limit`, and replaces the file atomically (a temporary f
 rename), so two sessions never lose each other's lines and a crash never leaves half a file.
 The file is plain UTF-8, one line per entry, cleaned by core/text.py; readline only sees it
 through `add_history`, so GNU readline and libedit behave alike.
+
+A damaged file (a NUL byte, which readline cannot take: a crash mid-write on some file systems, a disk
+error) is set aside as `chat-history.damaged`, with one sentence in `notice`, and a new history starts.
+`/forget` at the console deletes the file, the damaged copy and this session's lines (`forget`): the
+lines a learner typed are theirs as much as the tutor's records are.
 """
 from __future__ import annotations
 
@@ -18,11 +23,10 @@ from pathlib import Path
 from core.text import clean_text
 
 LIMIT = 1000
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: no lock (and no readline history either)
-    fcntl = None  # type: ignore[assignment]
+DAMAGED = ".damaged"
+LOCK_TIMEOUT_S = 30.0
+"""A session holds the lock only to merge a file of at most `LIMIT` lines; past this wait, saving gives up with
+one sentence (filelock's Timeout is an OSError) rather than hang the chat's exit."""
 
 
 class History:
@@ -31,6 +35,12 @@ class History:
         self.limit = limit
         self.new: list[str] = []
         """Lines typed in this session, not yet saved."""
+        self.notice: str | None = None
+        """One sentence when a damaged file was set aside (the chat shows it)."""
+
+    @property
+    def damaged(self) -> Path:
+        return self.path.with_name(self.path.name + DAMAGED)
 
     def load(self) -> list[str]:
         """The saved lines, oldest first; none when the file is missing or unreadable."""
@@ -58,11 +68,33 @@ class History:
         self.new = []
         return None
 
+    def forget(self) -> str | None:
+        """Delete the history: the file, a damaged copy set aside, and this session's lines. Returns why it
+        could not (one sentence), or None."""
+        self.new = []
+        try:
+            with self._locked():
+                for path in (self.path, self.damaged):
+                    with contextlib.suppress(FileNotFoundError):
+                        path.unlink()
+        except OSError as exc:
+            return f"Chat history in {self.path} not deleted: {exc.strerror or exc}."
+        return None
+
     def _read(self) -> list[str]:
         if not self.path.is_file():
             return []
-        text = self.path.read_bytes().decode("utf-8", errors="replace")
+        data = self.path.read_bytes()
+        if b"\0" in data:
+            self._set_aside()
+            return []
+        text = data.decode("utf-8", errors="replace")
         return [line for line in text.splitlines() if line.strip()]
+
+    def _set_aside(self) -> None:
+        os.replace(self.path, self.damaged)
+        self.notice = (f"The chat history {self.path} was damaged (it holds a NUL byte); it was set aside as "
+                       f"{self.damaged.name} and a new one started.")
 
     def _replace(self, lines: list[str]) -> None:
         handle, temporary = tempfile.mkstemp(prefix=f".{self.path.name}-", dir=self.path.parent)
@@ -77,13 +109,10 @@ class History:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        """An exclusive lock on a file beside the history (the history itself is replaced, not locked)."""
-        if fcntl is None:  # pragma: no cover
+        """An exclusive lock on a file beside the history (the history itself is replaced, not locked), on
+        every OS (filelock: flock on POSIX, msvcrt on Windows). A new FileLock per call: each holds its own
+        descriptor, so two sessions, or two threads of one, exclude each other."""
+        from filelock import FileLock
+
+        with FileLock(self.path.with_name(self.path.name + ".lock"), timeout=LOCK_TIMEOUT_S):
             yield
-            return
-        with open(self.path.with_name(self.path.name + ".lock"), "a") as lock:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock.fileno(), fcntl.LOCK_UN)

@@ -2,7 +2,7 @@
 
 At DEBUG, slack_sdk and slack_bolt log whole request and response bodies (a learner's text, raw
 user and channel ids), discord.py whole gateway payloads, aiohttp and urllib3 every URL. The
-tutor's own lines hash user ids (`core.policy.hash_user`), and `--verbose` or
+tutor's own lines name a learner by their keyed id (`core.tutor.keys.LogNames`), and `--verbose` or
 `TUTOR_LOG_LEVEL=DEBUG` must not undo that through a library: the loggers below stay at INFO (or
 the level asked for, when that is higher) unless `TUTOR_DEBUG_LIBRARIES=true` asks for their
 debug output too, for instance to debug a connection to Slack or Discord.

@@ -1,4 +1,4 @@
-"""Operations for self-hosters: `tutor doctor`, `tutor models list` and `tutor models pull`.
+"""Operations for self-hosters: `tutor doctor`, `tutor models list`, `tutor models pull` and `tutor rotate-secret`.
 
 The doctor answers "will `docker compose up` work?" without starting anything: configuration,
 tokens (present and well formed, never printed), what `tutor run` would start, and which
@@ -7,6 +7,7 @@ by hand what the first request would otherwise do slowly: download, de-quantise 
 """
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
@@ -14,12 +15,18 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.commands import build_registry
 from core.models import dequantised_dir
 from core.packs import ModelSpec, build_pack
 from core.registry import Registry
 from core.settings import ConfigError, Settings
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.store import Database
+
+log = logging.getLogger("tutor.ops")
 
 SKIP_FILES = ["*.h5", "*.msgpack", "*.onnx", "*.ot", "*.tflite", "*.mlmodel", "onnx/*", "coreml/*", "openvino/*",
               "tf_model*", "flax_model*", "rust_model*", "*.gguf"]
@@ -190,14 +197,27 @@ def doctor(settings: Settings, env: Mapping[str, str], hub_ok: Callable[[], bool
     problem = cache_problem(settings)
     if problem:
         report.problem(problem)
+    _doctor_temp(settings, report)
     _doctor_tokens(env, report)
     _doctor_run(settings, env, report)
     _doctor_database(settings, report)
+    _doctor_secret(settings, report)
     _doctor_models(settings, report, hub_ok or _cached_hub_check())
     report.add()
     verdict = "ready" if not report.problems else "not ready"
     report.add(f"Summary: {verdict}: {report.problems} problem(s), {report.warnings} warning(s).")
     return report
+
+
+def _doctor_temp(settings: Settings, report: Report) -> None:
+    """Where temporary files go: the system's folder, the data folder's on a read-only root, or nowhere."""
+    from bot.tempdir import find
+
+    temp = find(settings.cache_dir)
+    if temp.path is None:
+        report.problem(temp.line(settings.cache_dir))
+    else:
+        report.add(temp.line(settings.cache_dir))
 
 
 def _doctor_tokens(env: Mapping[str, str], report: Report) -> None:
@@ -211,25 +231,133 @@ def _doctor_tokens(env: Mapping[str, str], report: Report) -> None:
 
 def _doctor_database(settings: Settings, report: Report) -> None:
     """The store behind quizzes, lessons, progress and buttons: opened (and migrated) once, here."""
-    import sqlalchemy as sa
-
     from core.errors import StoreUnavailable
+    from core.settings import shown_url
     from core.store import Database, database_url
 
     url = database_url(settings.cache_dir, settings.database_url)
-    try:
-        shown = sa.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        shown = "TUTOR_DATABASE_URL (not a database URL)"
+    shown = shown_url(url)
     database = Database(url)
     try:
         database.engine  # noqa: B018 - connects and migrates
         report.add(f"Database: {shown}: ok")
+        _doctor_vacuum(database, report)
     except (StoreUnavailable, ConfigError) as exc:
         report.problem(f"Database: {shown} cannot be opened: quizzes, lessons, progress and the buttons under "
                        f"answers are off. {exc if isinstance(exc, ConfigError) else ''}".rstrip())
     finally:
         database.close()
+
+
+def _doctor_vacuum(database: Database, report: Report) -> None:
+    """PostgreSQL: whether /forget can VACUUM the learner tables (core/store/database.py says why it matters)."""
+    if database.dialect != "postgresql":
+        return
+    from core.store.database import vacuum_refused
+    from core.store.learners import LEARNER_TABLES
+
+    with database.engine.connect() as conn:
+        refused = vacuum_refused(conn, [t.name for t in LEARNER_TABLES])
+    if refused:
+        report.warning(f"the database role may not VACUUM {', '.join(refused)} (only their owner, the database's "
+                       "owner or a superuser may): after /forget, deleted rows stay in those tables' files until "
+                       "autovacuum reclaims the space. Run the tutor as the tables' owner to have /forget VACUUM them.")
+    else:
+        report.add("  /forget runs VACUUM on the learner tables (this role may).")
+
+
+def _doctor_secret(settings: Settings, report: Report) -> None:
+    """Where the secret that keys learners comes from, and whether it is the database's."""
+    from core.errors import StoreUnavailable
+    from core.store import Database, database_url
+    from core.store.learners import LearnerStore
+    from core.tutor.keys import SecretUnkept, fingerprint, peek_secret
+    from core.tutor.privacy import mismatch
+
+    try:
+        secret, where = peek_secret(settings.secret, settings.cache_dir)
+    except SecretUnkept as exc:
+        report.problem(f"Secret: {exc.reason}")
+        return
+    except ConfigError as exc:
+        report.problem(f"Secret: {exc}")
+        return
+    report.add(f"Secret: {where}")
+    database = Database(database_url(settings.cache_dir, settings.database_url))
+    try:
+        recorded = LearnerStore(database).fingerprint()
+    except (StoreUnavailable, ConfigError):
+        return  # the database line said so
+    finally:
+        database.close()
+    if recorded is None:
+        report.add("  The database records no secret yet: the first start records this one's fingerprint.")
+    elif secret is not None and fingerprint(secret) == recorded:
+        report.add("  It is the secret this database's learners are keyed with.")
+    else:
+        report.problem(str(mismatch(settings)))
+
+
+# ----- the secret, at start and when it changes -----
+def check_secret(settings: Settings) -> None:
+    """At the start of a long-running command (chat, tour, run): `ConfigError` (one line, exit 2) when the
+    secret is not the database's or is too short; a warning when it cannot be kept (the tutor's own
+    commands then say so). A database that cannot be opened now is checked by the tutor on first use."""
+    from core.errors import StoreUnavailable
+    from core.store import Database, database_url
+    from core.tutor.keys import SecretUnkept, load_secret
+    from core.tutor.privacy import check_fingerprint
+
+    try:
+        secret = load_secret(settings.secret, settings.cache_dir)
+    except SecretUnkept as exc:
+        log.warning("%s", exc.reason)
+        return
+    database = Database(database_url(settings.cache_dir, settings.database_url))
+    try:
+        check_fingerprint(settings, database, secret)
+    except StoreUnavailable:
+        return  # logged by the store; the tutor's commands say so
+    finally:
+        database.close()
+
+
+def rotate_secret(settings: Settings, *, yes: bool, out: Callable[[str], None] = print) -> int:
+    """`tutor rotate-secret`: key the database with the secret configured now, deleting every learner's
+    records (keys are one-way: the platform ids they were made from are never kept, so none can move)."""
+    from core.errors import StoreUnavailable
+    from core.store import Database, database_url
+    from core.store.learners import LearnerStore
+    from core.tutor.keys import SecretUnkept, fingerprint, load_secret
+
+    try:
+        ours = fingerprint(load_secret(settings.secret, settings.cache_dir))
+    except SecretUnkept as exc:
+        raise ConfigError(exc.reason) from None
+    database = Database(database_url(settings.cache_dir, settings.database_url))
+    try:
+        store = LearnerStore(database)
+        try:
+            recorded = store.fingerprint()
+        except StoreUnavailable as exc:
+            out(f"Cannot rotate: {exc.message}")
+            return 1
+        if recorded in (None, ours):
+            out("The database is keyed with this secret already (or records none yet): nothing to do.")
+            return 0
+        if not yes:
+            out("This deletes every learner's records (answers, reviews, lessons, board names and settings, quiz "
+                "rounds), keyed with the old secret, and keys the database with the secret configured now. Stop "
+                "every bot process on this database first, give them all the new secret, then run "
+                "`tutor rotate-secret --yes`.")
+            return 1
+        deleted = store.start_afresh(ours)
+    finally:
+        database.close()
+    out(f"Done: {sum(deleted.values())} rows deleted "
+        f"({', '.join(f'{n} {t}' for t, n in deleted.items() if n) or 'none'}); the database is keyed with the new "
+        "secret. Start the bot processes again.")
+    return 0
 
 
 def _doctor_run(settings: Settings, env: Mapping[str, str], report: Report) -> None:
@@ -336,19 +464,23 @@ def pull(settings: Settings, out: Callable[[str], None] = print) -> None:
     if hub:
         _require_hub([s.hub_id for _, s in hub])
     from core.models import ModelStore
+    from core.progress import job
 
     store = ModelStore(settings)
-    for command, spec in specs:
-        started = time.perf_counter()
-        if _needs_hub(spec):
-            out(f"Downloading {spec.source} (for /{command}) ...")
-            where = download(spec.source)
-            out(f"  ready: {spec.source} ({_human(folder_size(Path(where)))}) in {time.perf_counter() - started:.0f} s")
-        else:
-            out(f"Preparing {spec.hub_id} (for /{command}) ...")
-            store.get(command, spec)  # de-quantises a GGUF once, builds tiny models once
-            store.clear()  # one at a time: the image build may have little memory
-            out(f"  ready: {spec.hub_id} in {time.perf_counter() - started:.1f} s")
+    with job(f"Pulling the {pack.name} pack's {len(specs)} model(s)", steps=len(specs)) as pulling:  # on stderr
+        for command, spec in specs:
+            started = time.perf_counter()
+            pulling.step(spec.hub_id)
+            if _needs_hub(spec):
+                out(f"Downloading {spec.source} (for /{command}) ...")
+                where = download(spec.source)
+                out(f"  ready: {spec.source} ({_human(folder_size(Path(where)))}) in "
+                    f"{time.perf_counter() - started:.0f} s")
+            else:
+                out(f"Preparing {spec.hub_id} (for /{command}) ...")
+                store.get(command, spec)  # de-quantises a GGUF once, builds tiny models once
+                store.clear()  # one at a time: the image build may have little memory
+                out(f"  ready: {spec.hub_id} in {time.perf_counter() - started:.1f} s")
     out(f"Pack {pack.name}: {len(specs)} model(s) ready.")
 
 
@@ -366,11 +498,11 @@ def _needs_hub(spec: ModelSpec) -> bool:
 
 
 def _require_hub(ids: list[str]) -> None:
-    from core.models import hub_reachable
+    from core.models import hub_offline, hub_reachable
 
     if not hub_reachable():
         shown = ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
-        offline = " (HF_HUB_OFFLINE is set)" if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true") else ""
+        offline = " (HF_HUB_OFFLINE is set)" if hub_offline() else ""
         raise PullError(
             f"Cannot reach the Hugging Face Hub{offline} to download {shown}. Run `tutor models pull` on a machine "
             "with network and share its Hugging Face cache (HF_HOME), build the image there with "
@@ -390,9 +522,11 @@ def download(repo_id: str) -> str:
 
 
 def run_pull(settings: Settings) -> int:
+    from bot.console_progress import echo
+
     check_cache_dir(settings)
     try:
-        pull(settings)
+        pull(settings, out=echo)  # its lines on stdout, its progress (bot/console_progress.py) on stderr
     except PullError as exc:
         print(f"Cannot pull: {exc}", file=sys.stderr)
         return 1

@@ -16,6 +16,11 @@
 Why the DM for a private picture: an ephemeral message cannot carry a file, and a file shared in
 the channel would be public. The DM with the bot is private to the learner and keeps the PNG; the
 ephemeral message says where it went and carries the alt text (also the fallback when the DM fails).
+
+Code too long for a message (more than `MAX_SECTIONS_PER_PART` sections: /mydata's JSON of a busy
+learner) goes whole as a file named `result.code_file`, as on Discord: beside a public answer, or to
+the learner's DM with the bot for a private one; the message says where it went. Only if that upload
+fails does the message show the code cut, and say why.
 """
 from __future__ import annotations
 
@@ -29,7 +34,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.slack_blocks import action_blocks
-from bot.slack_render import Echo, SlackMessage, render_error, render_note, render_result
+from bot.slack_render import Echo, SlackMessage, code_fits, render_error, render_note, render_result
 from core.policy import Outcome
 from core.results import Image, Result
 from core.text import clean_text
@@ -111,9 +116,13 @@ class Courier:
         if result.show == "private" and not _bot_dm(origin):
             await self._private(result, origin)
             return None
-        message = render_result(result, echo=origin.echo, actions=action_blocks(result.actions, origin.user))
+        as_file = not code_fits(result)
+        message = render_result(result, echo=origin.echo, actions=action_blocks(result.actions, origin.user),
+                                code_note=_attached(result) if as_file else None)
         ts = await self._post(origin, message)
         await self._upload(origin, result.images, origin.channel, origin.thread_ts)
+        if as_file:
+            await self._upload_code(origin, result, origin.channel, origin.thread_ts)
         if ts is None:
             return None
         return Posted(replace(origin, kind="click", message_ts=ts, owner=origin.user, response_url="",
@@ -148,6 +157,8 @@ class Courier:
             return await self._typed(result, replace(origin, kind="thread", echo=None))
         await self._update(origin, message)
         await self._upload(origin, result.images, origin.channel, origin.thread_ts or origin.message_ts)
+        if not code_fits(result):  # shown cut in the updated message; whole in its thread
+            await self._upload_code(origin, result, origin.channel, origin.thread_ts or origin.message_ts)
         return Posted(replace(origin, user=owner, owner=owner, response_url=""))
 
     async def _update(self, origin: Origin, message: SlackMessage) -> None:
@@ -170,19 +181,42 @@ class Courier:
             where = f"I couldn't send you the picture privately ({problem})." if problem else \
                 "The picture is in your direct messages with me."
             notes.append(render_note(f"{where} It shows: {alts}"))
-        message = render_result(result, actions=action_blocks(result.actions, origin.user), extra=notes)
+        code_note = None
+        if not code_fits(result):
+            problem = await self._code_to_dm(origin, result)
+            if problem:
+                notes.append(render_note(f"It is too long for one message and I couldn't send it to you as "
+                                         f"{result.code_file} privately ({problem}), so it is cut below."))
+            else:
+                code_note = _attached(result, " in your direct messages with me")
+        message = render_result(result, actions=action_blocks(result.actions, origin.user), extra=notes,
+                                code_note=code_note)
         await self._ephemeral(origin, message)
+
+    async def _code_to_dm(self, origin: Origin, result: Result) -> str | None:
+        """Upload the code as a file to the learner's DM with the bot; what went wrong, or None."""
+        channel = origin.channel if _bot_dm(origin) else await self.dm_channel(origin.user)
+        if channel is None:
+            return "no direct message channel"
+        return await upload_text(self.client, result.code, result.code_file, channel, None)
+
+    async def _upload_code(self, origin: Origin, result: Result, channel: str, thread_ts: str | None) -> None:
+        problem = await upload_text(self.client, result.code, result.code_file, channel, thread_ts)
+        if problem:
+            await self.note(origin, f"The answer is above, but I couldn't attach {result.code_file} ({problem}). "
+                                    "Please try again in a moment.")
 
     async def _to_dm(self, origin: Origin, images: tuple[Image, ...]) -> str | None:
         """Upload pictures to the learner's DM with the bot; what went wrong, or None."""
         if not images:
             return None
-        channel = origin.channel if _bot_dm(origin) else await self._dm_channel(origin.user)
+        channel = origin.channel if _bot_dm(origin) else await self.dm_channel(origin.user)
         if channel is None:
             return "no direct message channel"
         return await upload_images(self.client, images, channel, None)
 
-    async def _dm_channel(self, user: str) -> str | None:
+    async def dm_channel(self, user: str) -> str | None:
+        """The learner's DM with the bot (conversations.open, remembered); None when Slack says no."""
         if user not in self._dms:
             try:
                 response = await self.client.conversations_open(users=user)
@@ -243,6 +277,25 @@ async def upload_images(client: AsyncWebClient, images: tuple[Image, ...], chann
         log.warning("image upload failed: %s", type(exc).__name__)
         return "upload_failed"
     return None
+
+
+async def upload_text(client: AsyncWebClient, text: str, filename: str, channel: str,
+                      thread_ts: str | None) -> str | None:
+    """Upload text as a file (files.upload v2); Slack's reason when it failed, or None."""
+    name = clean_text(filename).text
+    try:
+        await client.files_upload_v2(content=text, filename=name, title=name, channel=channel, thread_ts=thread_ts)
+    except SlackApiError as exc:
+        log.warning("file upload failed: %s", error_code(exc))
+        return error_code(exc)
+    except (TimeoutError, SlackClientError, OSError) as exc:
+        log.warning("file upload failed: %s", type(exc).__name__)
+        return "upload_failed"
+    return None
+
+
+def _attached(result: Result, where: str = " below") -> str:
+    return f"It is too long for one message, so it is attached whole as {result.code_file}{where}."
 
 
 def error_code(exc: SlackApiError) -> str:

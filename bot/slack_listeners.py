@@ -8,6 +8,12 @@ retries, validates, spends the cooldown and runs the engine.
 Payload fields are read defensively: ids are cleaned (a JSON `"\\ud800"` escape is legal, and such an
 id cannot be encoded into a reply), and a payload without them is ignored in one log line. The
 learner's text goes to the core as it came: the core cleans it and says so.
+
+A click runs only an action its message offers (a button's `action_id`, one of its select's options),
+where Slack sends the message; the policy then checks the action's seal for this conversation.
+A request is `direct` (the learner alone with the bot, so their own quiz and lesson answer in the
+open) only in the learner's DM with the bot: a DM between two people or a group DM, which Slack's
+slash commands name `directmessage` too, answers privately, as a channel does.
 """
 from __future__ import annotations
 
@@ -27,7 +33,7 @@ from bot.slack_deliver import Courier, Origin, Posted, error_code
 from bot.slack_people import Admins
 from bot.slack_render import ECHO_BLOCK, Echo, unescape
 from bot.slack_timers import InFlight, Timers
-from core.policy import Policy, Request
+from core.policy import FOREIGN, Policy, Request
 from core.text import clean_text
 
 log = logging.getLogger("tutor.slack")
@@ -63,10 +69,10 @@ class Listeners:
                 return
             name, channel, user = ids
             line = f"/{name.lstrip('/')} {unescape(_text(command.get('text')))}".strip()
+            direct = command.get("channel_name") == "directmessage" and await self._with_bot(user, channel)
             origin = Origin(_clean(command.get("team_id")), user, channel, "slash",
                             response_url=_clean(command.get("response_url")),
-                            echo=Echo(line, _clean(command.get("user_name"))),
-                            direct=command.get("channel_name") == "directmessage")
+                            echo=Echo(line, _clean(command.get("user_name"))), direct=direct)
             await self.answer(self._request(origin, slash_key(command), line=line), origin)
 
     async def on_mention(self, body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
@@ -107,6 +113,12 @@ class Listeners:
                 log.warning("ignored a click without user, channel or action id")
                 return
             origin, chosen, trigger = clicked
+            if not offered(body, chosen):
+                log.warning("ignored a click on an action its message does not offer")
+                await self.courier.note(origin, FOREIGN)
+                return
+            if origin.direct:
+                origin = dataclasses.replace(origin, direct=await self._with_bot(origin.user, origin.channel))
             ask = ask_of(action.get("value"))
             if ask is not None:
                 await self._open(client, origin, chosen, ask, trigger)
@@ -137,6 +149,10 @@ class Listeners:
                             origin.direct)
             request_id = f"view:{_clean(view.get('id'))}" if view.get("id") else _digest(body)
             await self.answer(self._request(origin, request_id, action=chosen, args={option: text}), origin)
+
+    async def _with_bot(self, user: str, channel: str) -> bool:
+        """Is `channel` this learner's DM with the bot (not a DM between people, not a group DM)?"""
+        return channel.startswith("D") and channel == await self.courier.dm_channel(user)
 
     # ----- the policy, the delivery, the timer -----
     def _request(self, origin: Origin, request_id: str, **what: Any) -> Request:
@@ -191,6 +207,23 @@ def read_click(body: Any, action: Any) -> tuple[Origin, str, str] | None:
                     ephemeral=ephemeral, owner=owner_of(action.get("block_id")),
                     direct=channel.get("name") == "directmessage" or ids[1].startswith("D"))
     return origin, ids[2], _clean(body.get("trigger_id"))
+
+
+def offered(body: Any, chosen: str) -> bool:
+    """The chosen id is one its message offers; True when Slack sent no message (a click on an ephemeral
+    message: the policy's seal check stands alone there)."""
+    message = _dict(_dict(body).get("message"))
+    blocks = message.get("blocks")
+    if not isinstance(blocks, list):
+        return True
+    ids: set[Any] = set()
+    for block in map(_dict, blocks):
+        elements = block.get("elements") if block.get("type") == "actions" else None
+        for element in map(_dict, elements if isinstance(elements, list) else []):
+            options = element.get("options")
+            ids.add(element.get("action_id"))
+            ids.update(_dict(option).get("value") for option in (options if isinstance(options, list) else []))
+    return chosen in {_clean(i) for i in ids if isinstance(i, str)}
 
 
 def _metadata(origin: Origin, chosen: str, option: str) -> str:

@@ -4,14 +4,20 @@ Generated rather than hand-written so a command added to `core/commands.py` show
 Slack as soon as the app is re-created (or its manifest pasted) from `tutor slack manifest`.
 Only the commands a learner can type (`registry.visible()`) become slash commands; hidden ones
 are reached through buttons. Interactivity is on, so buttons, selects and modals reach the bot
-(over Socket Mode, or at the request URL in HTTP mode).
+(over Socket Mode, or at the request URL in HTTP mode: `tutor slack manifest --request-url URL`
+turns Socket Mode off and points every slash command, the event subscriptions and interactivity
+at URL, the address where Slack reaches `tutor slack --http` through your HTTPS proxy).
+Slack's slash commands take one line of text: no menus, no autocomplete, so a command's choices
+and verbs are typed (`/board join Ada`) and `/help <command>` lists them.
 """
 from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 from core.registry import Command, Registry
+from core.settings import ConfigError
 
 APP_NAME = "Transformers Tutor"
 BOT_NAME = "Tutor"
@@ -33,6 +39,21 @@ def usage_hint(command: Command) -> str:
     if hint.startswith(prefix):
         hint = hint[len(prefix):].strip()
     return hint if len(hint) <= USAGE_HINT_LIMIT else hint[: USAGE_HINT_LIMIT - 1] + "…"
+
+
+def request_url_checked(url: str) -> str:
+    """The request URL as Slack accepts it: an https:// address with a host; `ConfigError` otherwise."""
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # a port that is no number raises here
+    except ValueError:
+        parts, port = None, None
+    if parts is None or parts.scheme != "https" or not parts.hostname or (port is not None and port <= 0):
+        raise ConfigError(f"--request-url must be the https:// address Slack calls, such as "
+                          f"https://tutor.example.org/slack/events; {url[:80]!r} is not one (Slack calls HTTPS "
+                          "only: put the proxy that terminates TLS in front of `tutor slack --http`).")
+    return url
 
 
 def _slash_command(command: Command, request_url: str | None) -> dict[str, Any]:

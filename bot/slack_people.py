@@ -3,8 +3,9 @@
 No Slack payload says so (slash commands, events and clicks carry only the user id), so this costs a
 `users.info` call (scope `users:read`). It is made only for commands that receive the caller
 (`Command.personal`, e.g. turning the study-group board on), and cached for a few minutes. Without
-the scope, or when Slack refuses, the answer is "not an admin" (one warning in the log): nobody
-gains rights by a failure.
+the scope, when Slack refuses, or when anything else goes wrong (a proxy's error page instead of JSON,
+which slack_sdk fails to read with an AttributeError; a dropped connection; a time-out), the answer is
+"not an admin" (one warning in the log): nobody gains rights by a failure, and the command is answered.
 """
 from __future__ import annotations
 
@@ -56,16 +57,26 @@ class Admins:
     async def _lookup(self, user: str) -> bool:
         try:
             response = await self.client.users_info(user=user)
-        except SlackApiError as exc:
-            if not self._warned:
-                self._warned = True
-                log.warning("users.info failed (%s): Slack learners count as non-admins; add the users:read "
-                            "scope from `tutor slack manifest`", exc.response.get("error"))
+            profile = response.get("user")
+        except Exception as exc:  # noqa: BLE001 - logged once below; any failure means "not an admin"
+            self._failed(exc)
             return False
-        profile = response.get("user")
         if not isinstance(profile, dict):
             return False
         return any(profile.get(flag) is True for flag in ("is_admin", "is_owner", "is_primary_owner"))
+
+    def _failed(self, exc: Exception) -> None:
+        if self._warned:
+            return
+        self._warned = True
+        if isinstance(exc, SlackApiError):
+            data = exc.response.data
+            why = str(data.get("error")) if isinstance(data, dict) and data.get("error") else \
+                f"http_{exc.response.status_code}"
+        else:
+            why = type(exc).__name__
+        log.warning("users.info failed (%s): Slack learners count as non-admins; add the users:read scope from "
+                    "`tutor slack manifest`, or check what answers for Slack's API", why)
 
 
 def _name(command: str | None, line: str | None, action: str | None) -> str | None:

@@ -266,20 +266,28 @@ class Echo:
         return {**context(f"{inline_code(shown)}{who}"), "block_id": ECHO_BLOCK}
 
 
+def code_fits(result: Result) -> bool:
+    """Whether the result's code shows whole in a message (at most MAX_SECTIONS_PER_PART code sections);
+    where it does not (/mydata's JSON of a busy learner), the adapter sends it as a file."""
+    return len(split_text(fence_safe(result.code)[0], SECTION_LIMIT - 2 * len(_FENCE) - 2)) <= MAX_SECTIONS_PER_PART
+
+
 def render_result(result: Result, *, echo: Echo | dict[str, Any] | None = None,
-                  actions: Sequence[dict[str, Any]] = (), extra: Sequence[dict[str, Any]] = ()) -> SlackMessage:
+                  actions: Sequence[dict[str, Any]] = (), extra: Sequence[dict[str, Any]] = (),
+                  code_note: str | None = None) -> SlackMessage:
     """The whole answer, in the core's section order, with `actions` (Block Kit action blocks) after
     the answer, its table and notes, where the eye still is; `extra` (context notes) right above them.
 
     `echo` is the question repeated on top: an `Echo` for a fresh answer, or the block an updated
-    message already had."""
+    message already had. `code_note` stands in for the code when it went as a file (plain text)."""
     head: list[dict[str, Any]] = []
     if echo is not None:
         head.append(echo.block() if isinstance(echo, Echo) else echo)
     tail: list[dict[str, Any]] = []
     swapped = echo.question.count("`") if isinstance(echo, Echo) else 0
     for label, body in sections(result):
-        blocks, count = _part(label, body)
+        blocks, count = ([section(f"*{CODE}*"), section(escape(code_note))], 0) if label == CODE and code_note \
+            else _part(label, body)
         (tail if label in (EXPLANATION, CODE, MODEL) else head).extend(blocks)
         swapped += count
     if swapped:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -55,6 +55,8 @@ class MicroBatcher:
         self._closed = False
         self.batch_sizes: deque[int] = deque(maxlen=1000)
         """The sizes of the latest batches (bounded: a bot runs for weeks)."""
+        self.size_counts: Counter[int] = Counter()
+        """How many batches of each size since start (at most max_batch keys): /metrics' histogram."""
 
     async def submit(self, args: dict[str, Any]) -> Any:
         if self._closed:
@@ -105,6 +107,7 @@ class MicroBatcher:
         if not live:
             return
         self.batch_sizes.append(len(live))
+        self.size_counts[len(live)] += 1
         try:
             outputs = await self.execute([i.args for i in live])
         except Exception as exc:  # noqa: BLE001 - delivered to each caller below

@@ -4,7 +4,8 @@ A model-backed command names its task's declared model (`model=<task>.MODEL`, a 
 the packs, /models, the doctor and TUTOR_MODEL_<COMMAND> all derive from these entries."""
 from __future__ import annotations
 
-from core.registry import Command, Option, Registry
+from core import suggest
+from core.registry import Choice, Command, Option, Registry
 from core.tasks import (
     attention,
     compare,
@@ -92,16 +93,17 @@ def build_registry() -> Registry:
         Command("compare", "The same text through two or three tokenizers, side by side.",
                 (_text("text", "The text to tokenize (short texts read best)", 300),
                  Option("tokenizers", "Comma-separated: bert, gpt2, roberta (hub, tiny) or bert, smollm2 (offline)",
-                        "text", max_length=60)),
+                        "text", max_length=60, suggest=suggest.tokenizer_sets)),
                 ("/compare Tokenization isn't magic 🤗", "/compare Hello world tokenizers=bert,gpt2"), compare.run,
                 model_command="tokenize"),
         Command("attention", "Draw self-attention as a heatmap for a layer and head.",
                 (_text("text", "The text to look at (short texts read best)", 300),
-                 Option("layer", "Which layer, counting from 0", "int", min_value=0, max_value=47, default=0),
+                 Option("layer", "Which layer, counting from 0", "int", min_value=0, max_value=47, default=0,
+                        suggest=suggest.layers),
                  Option("head", "A head number from 0, `all` for a grid of every head, or `mean`", "head",
-                        min_value=0, max_value=63, default="all"),
+                        min_value=0, max_value=63, default="all", suggest=suggest.heads),
                  Option("noops", "`hide` (default) or `show` the no-op tokens such as [CLS] and [SEP]", "text",
-                        max_length=8),
+                        max_length=8, choices=(Choice("hide", "hide (default)"), Choice("show"))),
                  Option("mask", "Mask the token at this position (from 0) and rerun the model", "int",
                         min_value=0, max_value=511)),
                 ("/attention The cat sat on the mat. layer=0 head=0",
@@ -111,7 +113,8 @@ def build_registry() -> Registry:
                 (_text("text", "The text to look at (short texts read best)", 300),),
                 ("/overview The cat sat on the mat.",), attention.run_overview, model_command="attention"),
         Command("help", "List every command with an example, or explain one command.",
-                (_text("command", "A command name, e.g. attention", 32, required=False),),
+                (Option("command", "A command name, e.g. attention", "text", positional="main", max_length=32,
+                        suggest=suggest.command_names),),
                 ("/help", "/help attention"), helpcmd.run_help, needs_model=False),
         Command("models", "Which model answers each command, and what this pack cannot serve.",
                 (), ("/models",), helpcmd.run_models, needs_model=False),

@@ -94,10 +94,6 @@ class Engine:
     def queue_depth(self) -> int:
         return self._in_flight
 
-    def metrics_text(self) -> str:
-        return self.metrics.render(queue_depth=self._in_flight, model_loads=self.models.loads,
-                                   models_loaded=len(self.models.loaded()))
-
     def close(self) -> None:
         self.backend.close()
         self.models.clear()

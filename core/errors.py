@@ -11,10 +11,14 @@ environment, and is treated alike)::
     │   ├── Busy             core/errors.py    the queue is full: nothing to fix, only to wait out
     │   │       -> the same, as `Kind.BUSY` (counted as `busy`)
     │   └── StoreUnavailable core/errors.py    the database cannot be opened (a read-only cache)
-    │           -> the commands that need it say so; any other answer comes without its buttons, noted
+    │       │   -> the commands that need it say so; any other answer comes without its buttons, noted
+    │       └── SecretUnkept core/tutor/keys.py TUTOR_SECRET unset and the cache dir cannot keep one
+    │               -> the tutor's commands say so; a warning at start; a problem in `tutor doctor`
     ├── ConfigError          core/settings.py  configuration that cannot work, with how to fix it
-    │                                          (a bad TUTOR_* value, a missing token, an unknown model)
-    │       -> one line, "Configuration error: ...", on stderr, and exit 2; never reaches a chat
+    │   │                                      (a bad TUTOR_* value, a missing token, an unknown model)
+    │   │   -> one line, "Configuration error: ...", on stderr, and exit 2; never reaches a chat
+    │   └── SecretMismatch   core/tutor/privacy.py  the secret is not the one the database is keyed with
+    │           -> at start, the same one line and exit 2; in a request, the tutor's commands say so
     ├── PullError            bot/ops.py        `tutor models pull` cannot work here (no Hub for the hub pack)
     │       -> one line, "Cannot pull: ...", on stderr, and exit 1
     ├── Refused              bot/slack_http.py an HTTP request to the Slack Events API that is unsigned,
@@ -27,11 +31,14 @@ environment, and is treated alike)::
     │       -> leaves as /quit does, history saved; never a traceback
     ├── TokenGone            bot/discord_deliver.py  a Discord interaction's 15-minute token has run out
     │       -> the click's answer comes as a new message instead of an edit; the learner sees no error
+    ├── OverBudget           core/cooldown.py  a tutor step would run a model inside the learner's cooldown
+    │       -> the cooldown's words (`core.policy.Kind.COOLDOWN`); not a UserError, so no handler's
+    │          `except UserError` swallows it on its way to the policy
     ├── NoQuestion           core/tutor/questions.py this sentence gives no fair quiz question with this
     │                                          model (too few distinct options)
     │       -> the pool or the quiz tries another sentence; the learner sees no error
     └── anything else        a bug, or a fault of the environment (a damaged file, no memory)
-            -> logged once with context and traceback (`tutor.requests`: platform, command, hashed
+            -> logged once with context and traceback (`tutor.requests`: platform, command, keyed
                user), answered with a short apology (`core.policy.APOLOGY`), counted as `error`;
                the bot keeps serving everyone else; `tutor ask` exits 1
 

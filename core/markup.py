@@ -141,12 +141,23 @@ def sections(result: Result) -> list[tuple[str, str]]:
 
     The table comes as fixed-width text (a code block on platforms that have them); notices and the
     model line are markup like the answer. Every adapter lays these out in its own dialect. A section
-    with nothing in it (a cancelled /forget explains nothing) is left out, heading and all."""
+    with nothing in it (a cancelled /forget explains nothing, /help runs no model) is left out,
+    heading and all: no placeholder such as "Model: -" is ever shown."""
     parts: list[tuple[str, str]] = [("", result.answer)]
     if result.table is not None:
         parts.append(("table", result.table.as_text()))
     parts.extend((NOTE, notice) for notice in result.notices)
     parts.extend((label, body) for label, body in ((EXPLANATION, result.explanation), (CODE, result.code))
                  if body.strip())
-    parts.append((MODEL, plain(result.model)))
+    if has_model(result.model):
+        parts.append((MODEL, plain(result.model)))
     return parts
+
+
+NO_MODEL = ("", "-")
+"""What a result that ran no model gives as its `model` (older code wrote "-")."""
+
+
+def has_model(model: str) -> bool:
+    """True when `model` names a model: an answer that ran none has no model line at all."""
+    return model.strip() not in NO_MODEL

@@ -8,8 +8,13 @@ in order:
    replayed slash command) carries the same request id; the replay is dropped silently, before
    anything else, so it cannot even earn a cooldown note.
 2. **Parse and validate**: the text grammar or typed options, checked against the registry;
-   a mistake is a `UserError` with its own words.
-3. **Cooldown**: spent only by valid commands that run a model; `/help` and a typo are free.
+   a mistake is a `UserError` with its own words. Only visible commands can be typed: a hidden one
+   (a quiz's answer, a lesson's step, /forget's confirmation) is reached through an action alone.
+   An action runs only with its seal for the conversation it comes from (core/actions.py): the
+   policy seals every action it hands out, so an id typed, forged or carried elsewhere is refused.
+3. **Cooldown**: one budget per learner, spent by every model run they cause: up front by a valid
+   command that declares a model, and by a personal command (a tutor's) when, and only when, it
+   loads a model to answer (`core.cooldown.Budget`); `/help`, a typo and a ready quiz are free.
 4. **Engine**: the model work, on worker threads; busy and time-outs come back as outcomes.
 
 Internal failures are logged with context and answered with `APOLOGY`: never a traceback.
@@ -17,8 +22,10 @@ Internal failures are logged with context and answered with `APOLOGY`: never a t
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import hashlib
+import hmac
 import json
 import logging
 import threading
@@ -29,13 +36,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from core.actions import THIS_RUN, decode, encode, uses_run
+from core.actions import OLDER, SEAL, SEAL_CHARS, THIS_RUN, decode, encode, sealed, unseal, uses_run
 from core.context import Caller
-from core.cooldown import Cooldown
+from core.cooldown import Budget, Cooldown, OverBudget
 from core.engine import noting
 from core.errors import Busy, StoreUnavailable, UserError
 from core.grammar import read_line
 from core.results import Timer
+from core.tutor.keys import LogNames
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.engine import Engine
@@ -48,6 +56,8 @@ NO_BUTTONS = ("The buttons under this answer are off: the tutor cannot open its 
               "(tell whoever runs the tutor; `tutor doctor` checks it).")
 EXPIRED = ("This answer's buttons have expired (runs are kept for 7 days), so I no longer have its text. "
            "Type the command again to get fresh buttons.")
+FOREIGN = ("I can't run that choice here: it is not one I gave in this conversation (or the tutor's database "
+           "was replaced since). Type the command again to get fresh buttons.")
 
 APOLOGY = "Sorry, something went wrong on my side while answering. It has been logged; please try again."
 SEEN_REQUESTS = 4096
@@ -142,6 +152,8 @@ class Policy:
         self.engine = engine
         self.cooldown = Cooldown(engine.settings.cooldown_s if cooldown_s is None else cooldown_s, clock)
         self.seen = SeenRequests()
+        self.names = LogNames(engine.settings)
+        """How log lines name a learner: their keyed id, never a hash of the platform's id."""
         self.keep_runs = keep_runs
         self._runs = runs
         self._opening = threading.Lock()
@@ -201,15 +213,18 @@ class Policy:
             if command.personal:
                 args["caller"] = Caller(request.platform, request.user, request.place, request.group,
                                         request.direct, request.admin)
+                args["budget"] = Budget(self.cooldown, request.user)
             result = noting(await self.engine.execute(command, args), notice)
-            return Outcome(Kind.ANSWER, name, await self._keep_run(command, args, result))
+            return Outcome(Kind.ANSWER, name, await self._bind(request, command, args, result))
+        except OverBudget as exc:
+            return Outcome(Kind.COOLDOWN, name, message=Cooldown.message(exc.seconds_left))
         except Busy as exc:
             return Outcome(Kind.BUSY, name, message=exc.message)
         except UserError as exc:
             return Outcome(Kind.USER_ERROR, name, message=exc.message)
         except Exception:  # the whole point: one request never takes the bot down (logged below)
             log.exception("internal error platform=%s command=%s user=%s", request.platform, name,
-                          hash_user(request.user))
+                          self.names.lazy(request.platform, request.user))
             return Outcome(Kind.APOLOGY, name, message=APOLOGY)
 
     async def resolve(self, request: Request) -> tuple[Command, dict[str, Any], str | None]:
@@ -218,16 +233,28 @@ class Policy:
         registry = self.engine.registry
         line_notice = None
         if request.action is not None:
-            name, raw = decode(request.action)
+            name, raw = decode(await self._unsealed(request))
             command = registry.get(name)
             raw = {**(await self._from_run(command, raw)), **request.args}  # e.g. the text a modal asked for
         elif request.line is not None:
             parsed = read_line(registry, request.line)
-            command, raw, line_notice = parsed.command, parsed.raw, parsed.notice
+            command, raw, line_notice = registry.typed(parsed.command.name), parsed.raw, parsed.notice
         else:
-            command, raw = registry.get(request.command or ""), dict(request.args)
+            command, raw = registry.typed(request.command or ""), dict(request.args)
         args, notice = command.check(raw)
         return command, args, line_notice or notice
+
+    async def _unsealed(self, request: Request) -> str:
+        """The action's id, once its seal is found to be this conversation's; `UserError` otherwise."""
+        assert request.action is not None
+        encoded, seal = unseal(request.action)
+        decode(encoded)  # an id of another shape or version: said in its own words
+        if not seal:
+            raise UserError(OLDER)
+        key = await self._in_store(lambda runs: runs.action_key())
+        if not hmac.compare_digest(seal, seal_of(key, request.platform, request.place, encoded)):
+            raise UserError(FOREIGN)
+        return encoded
 
     async def _from_run(self, command: Command, raw: dict[str, Any]) -> dict[str, Any]:
         """An action's options on top of the stored run it names (read off the event loop)."""
@@ -240,23 +267,35 @@ class Policy:
         known = {o.name for o in command.options}
         return {**{k: v for k, v in stored[1].items() if k in known}, **raw}
 
-    async def _keep_run(self, command: Command, args: dict[str, Any], result: Result) -> Result:
-        """Store the run behind the answer's actions and timer, and put its id in them (off the event loop)."""
+    async def _bind(self, request: Request, command: Command, args: dict[str, Any], result: Result) -> Result:
+        """Store the run behind the answer's actions and timer, put its id in them, and seal every one for
+        this conversation (off the event loop). Without the store the answer stands, without its buttons."""
+        if not self.keep_runs or not (result.actions or result.timer):
+            return result
         timer_action = decode(result.timer.action_id) if result.timer else None
         timer_uses_run = timer_action is not None and timer_action[1].get("run") == THIS_RUN
-        if not self.keep_runs or not (uses_run(result.actions) or timer_uses_run):
-            return result
-        stored = {k: v for k, v in args.items() if k != "caller"}  # who asked is never stored with a run
+        needs_run = uses_run(result.actions) or timer_uses_run
+        stored = {k: v for k, v in args.items() if k not in PER_REQUEST}  # who asked is never stored with a run
+
+        def keep(runs: RunStore) -> tuple[bytes, str | None]:
+            return runs.action_key(), runs.put(command.name, stored) if needs_run else None
+
         try:
-            run_id = await self._in_store(lambda runs: runs.put(command.name, stored))
-        except StoreUnavailable:  # the answer stands; only its buttons need the store
-            kept = tuple(a for a in result.actions if not uses_run((a,)))
-            return dataclasses.replace(result, actions=kept, timer=None if timer_uses_run else result.timer,
-                                       notices=(*result.notices, NO_BUTTONS))
-        timer = result.timer
-        if timer is not None and timer_action is not None and timer_uses_run:
-            timer = Timer(timer.seconds, encode(timer_action[0], {**timer_action[1], "run": run_id}))
-        return dataclasses.replace(result, actions=tuple(a.with_run(run_id) for a in result.actions), timer=timer)
+            key, run_id = await self._in_store(keep)
+        except StoreUnavailable:
+            return dataclasses.replace(result, actions=(), timer=None, notices=(*result.notices, NO_BUTTONS))
+        actions, timer = result.actions, result.timer
+        if run_id is not None:
+            actions = tuple(a.with_run(run_id) for a in actions)
+            if timer is not None and timer_action is not None and timer_uses_run:
+                timer = Timer(timer.seconds, encode(timer_action[0], {**timer_action[1], "run": run_id}))
+
+        def seal(encoded: str) -> str:
+            return seal_of(key, request.platform, request.place, encoded)
+
+        if timer is not None:
+            timer = Timer(timer.seconds, f"{timer.action_id}{SEAL}{seal(timer.action_id)}")
+        return dataclasses.replace(result, actions=sealed(actions, seal), timer=timer)
 
     def _record(self, request: Request, outcome: Outcome, seconds: float) -> None:
         known = any(c.name == outcome.command for c in self.engine.registry)  # typos must not grow labels
@@ -264,13 +303,19 @@ class Policy:
                                     _status(outcome), seconds)
         model = json.dumps(outcome.result.model if outcome.result else "-")
         log.info("request platform=%s command=%s user=%s model=%s latency_ms=%d outcome=%s",
-                 request.platform, outcome.command if known else "unknown", hash_user(request.user), model,
-                 seconds * 1000, _status(outcome))
+                 request.platform, outcome.command if known else "unknown",
+                 self.names.lazy(request.platform, request.user), model, seconds * 1000, _status(outcome))
 
 
-def hash_user(user_id: str) -> str:
-    """Logs name a learner by a short hash, never by their platform id."""
-    return hashlib.sha256(user_id.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+PER_REQUEST = ("caller", "budget")
+"""Arguments the policy adds for one request (who asks, their budget): never stored with a run."""
+
+
+def seal_of(key: bytes, platform: str, place: str, encoded: str) -> str:
+    """An action id's seal for one conversation: HMAC-SHA256 over the platform, the place and the id."""
+    message = "\0".join(("action", platform, place, encoded)).encode("utf-8", "surrogatepass")
+    digest = hmac.new(key, message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:8]).decode("ascii")[:SEAL_CHARS]
 
 
 def _scoped(request: Request) -> str | None:

@@ -23,6 +23,11 @@ if TYPE_CHECKING:  # pragma: no cover
 OptionKind = Literal["text", "int", "bool", "head"]
 """`head` is a head number, or `all` (grid of every head) or `mean` (average of heads)."""
 
+MAX_CHOICES = 25
+"""The most values a platform's menu offers at once (Discord's limit on choices and on autocomplete answers)."""
+MAX_CHOICE_CHARS = 100
+"""The longest name or value of one choice (Discord's limit)."""
+
 MAX_TEXT_CHARS = 2000
 """Upper bound for any free-text option, whatever the platform allows."""
 
@@ -30,6 +35,28 @@ SHOWN_CHARS = 40
 """How much of a learner's value an error message quotes back."""
 _BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _MAX_DIGITS = 30
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One value an option can take, as a menu offers it: `value` is what the command receives, `name` what
+    the learner reads in the menu (the value itself when empty)."""
+
+    value: str | int
+    name: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.name or str(self.value)
+
+    def __post_init__(self) -> None:
+        if not self.label or len(self.label) > MAX_CHOICE_CHARS or len(str(self.value)) > MAX_CHOICE_CHARS:
+            raise ValueError(f"a choice's name and value hold 1 to {MAX_CHOICE_CHARS} characters: {self!r}")
+
+
+Suggest = Callable[["TaskContext", "Command"], Sequence[Choice]]
+"""The values worth offering for an option while a learner types, read from the engine's pack and models
+(`core/suggest.py`): quick, no model loads, run off the event loop. Empty: the option's declared range."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +71,23 @@ class Option:
     max_value: int | None = None
     max_length: int | None = None
     default: Any = None
+    choices: tuple[Choice, ...] = ()
+    """The fixed set of values it takes, for a platform's menu (Discord's choices) and /help; at most
+    `MAX_CHOICES`. The handler still judges the value, in its own words (a typed line can hold anything)."""
+    suggest: Suggest | None = None
+    """Values to offer while the learner types (Discord's autocomplete), for a set that depends on the pack:
+    the value stays free, the suggestions only help. An option has `choices` or `suggest`, not both."""
+
+    def __post_init__(self) -> None:
+        if self.choices and self.suggest is not None:
+            raise ValueError(f"`{self.name}` has choices or suggestions, not both (Discord allows one)")
+        if (self.choices or self.suggest is not None) and self.kind == "bool":
+            raise ValueError(f"`{self.name}` is true or false: it needs no choices")
+        if len(self.choices) > MAX_CHOICES:
+            raise ValueError(f"`{self.name}` has {len(self.choices)} choices; a menu holds {MAX_CHOICES}")
+        wanted = int if self.kind == "int" else str
+        if any(type(c.value) is not wanted for c in self.choices):
+            raise ValueError(f"`{self.name}`'s choices must be of its own kind ({wanted.__name__})")
 
     def coerce(self, raw: Any) -> Any:
         """Turn a raw value (string from chat, or typed from a platform) into a checked one.
@@ -117,8 +161,63 @@ def shown(value: Any) -> str:
     return f"`{text}`" if text else "an empty value"
 
 
+def declared_values(option: Option) -> list[Choice]:
+    """What an option's declaration alone offers: its choices, else the start of its number range (with `all`
+    and `mean` for a head). The fallback when the pack cannot say more (no config here, no time left)."""
+    if option.choices:
+        return list(option.choices)
+    numbers: list[Choice] = []
+    if option.kind in ("int", "head") and option.min_value is not None:
+        top = option.min_value + MAX_CHOICES - 1 if option.max_value is None else option.max_value
+        typed = str if option.kind == "head" else int
+        numbers = [Choice(typed(n)) for n in range(option.min_value, min(top, option.min_value + 99) + 1)]
+    if option.kind == "head":
+        return [Choice("all", "all: a grid of every head"), Choice("mean", "mean: the average of the heads"), *numbers]
+    return numbers
+
+
+def matching(candidates: Sequence[Choice], typed: Any, limit: int = MAX_CHOICES) -> list[Choice]:
+    """The candidates a learner's partial value points at, best first: those whose value or name starts with
+    it, then those that contain it (case-insensitive); all of them for an empty value; at most `limit`.
+    A number matches by its start alone (`1` is layer 1 or 10, not every name that says "of 0-11")."""
+    word = " ".join(str(typed if typed is not None else "").lower().split())
+    unique: dict[str, Choice] = {}
+    for choice in candidates:
+        unique.setdefault(str(choice.value), choice)  # the first of each value, in the candidates' order
+    if not word:
+        return list(unique.values())[:limit]
+
+    def keys(choice: Choice) -> tuple[str, str]:
+        return str(choice.value).lower(), choice.label.lower()
+
+    first = [c for c in unique.values() if any(k.startswith(word) for k in keys(c))]
+    if word.lstrip("-").isdigit():
+        return first[:limit]
+    then = [c for c in unique.values() if c not in first and any(word in k for k in keys(c))]
+    return (first + then)[:limit]
+
+
 Handler = Callable[["TaskContext", dict[str, Any]], "Result"]
 BatchHandler = Callable[["TaskContext", Sequence[dict[str, Any]]], list[Any]]
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    """One verb of a command that a platform can show as a subcommand (Discord: `/board join name:Ada`).
+
+    The core still gets the one command, its main text being the verb's words and then its options'
+    values (`join Ada`): exactly what the console and Slack type."""
+
+    name: str
+    description: str
+    options: tuple[Option, ...] = ()
+    words: str | None = None
+    """What it stands for at the start of the main text: its name when None, nothing when "" (the command
+    with no verb, which a platform that insists on a subcommand still needs a name for)."""
+
+    @property
+    def text(self) -> str:
+        return self.name if self.words is None else self.words
 
 
 @dataclass(frozen=True)
@@ -143,10 +242,43 @@ class Command:
     """The model this command's task declares (kinds, hub, tiny and offline models): every pack, /models,
     the doctor and TUTOR_MODEL_<COMMAND> derive from it. None for commands that borrow another's
     (`model_command`) or need none."""
+    subcommands: tuple[Subcommand, ...] = ()
+    """Its verbs, for platforms that show them as subcommands; the command then has one option, its main text,
+    which the verbs fill (`Command.from_subcommand`)."""
 
     def __post_init__(self) -> None:
         if self.model is not None and (not self.needs_model or self.model_command):
             raise ValueError(f"/{self.name} declares a model, so it needs one and borrows none")
+        if self.subcommands and [o.positional for o in self.options] != ["main"]:
+            raise ValueError(f"/{self.name} has subcommands, so its one option is the main text they fill")
+        if len({s.name for s in self.subcommands}) != len(self.subcommands):
+            raise ValueError(f"/{self.name} names a subcommand twice")
+
+    def from_subcommand(self, name: str, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The raw options of the command a subcommand stands for: `join` with `name=Ada` is `what="join Ada"`."""
+        sub = next((s for s in self.subcommands if s.name == name), None)
+        if sub is None:
+            raise UserError(f"/{self.name} has no subcommand {shown(name)}. Type `/help {self.name}`.")
+        parts = [sub.text, *(str(values[o.name]).strip() for o in sub.options if values.get(o.name) is not None)]
+        main = self.options[0]
+        return {main.name: " ".join(p for p in parts if p)}
+
+    def as_subcommand(self, text: str) -> tuple[Subcommand, dict[str, str]] | None:
+        """The subcommand a main text reads as (`join Ada` is `join` with `name=Ada`), or None when none does:
+        the inverse of `from_subcommand`, for what a platform with subcommands would send for a typed line."""
+        words = " ".join(text.split())
+        for sub in sorted(self.subcommands, key=lambda s: -len(s.text)):  # the longest verb first; "" last
+            verb = sub.text
+            if verb and words.lower() != verb and not words.lower().startswith(verb + " "):
+                continue
+            rest = words[len(verb):].strip()
+            if not sub.options:
+                if not rest:
+                    return sub, {}
+                continue
+            if len(sub.options) == 1 and (rest or not sub.options[0].required):
+                return sub, ({sub.options[0].name: rest} if rest else {})
+        return None
 
     @property
     def model_key(self) -> str:
@@ -206,9 +338,26 @@ class Registry:
         return len(self._commands)
 
     def get(self, name: str) -> Command:
-        key = clean_text(str(name)).text.strip().lstrip("/").lower()
+        """Any command by name, hidden ones included (an action names them)."""
+        key = _key(name)
         if key in self._commands:
             return self._commands[key]
-        close = difflib.get_close_matches(key[:SHOWN_CHARS], list(self._commands), n=1, cutoff=0.5)
+        raise self._unknown(key)
+
+    def typed(self, name: str) -> Command:
+        """A command a learner typed: a hidden one is answered as if it did not exist, so its name
+        neither runs it (a quiz's answer key, a skipped confirmation) nor is suggested."""
+        key = _key(name)
+        found = self._commands.get(key)
+        if found is None or found.hidden:
+            raise self._unknown(key)
+        return found
+
+    def _unknown(self, key: str) -> UserError:
+        close = difflib.get_close_matches(key[:SHOWN_CHARS], [c.name for c in self.visible()], n=1, cutoff=0.5)
         hint = f" Did you mean `/{close[0]}`?" if close else ""
-        raise UserError(f"There is no command {shown('/' + key)}.{hint} Type `/help` for the list.")
+        return UserError(f"There is no command {shown('/' + key)}.{hint} Type `/help` for the list.")
+
+
+def _key(name: str) -> str:
+    return clean_text(str(name)).text.strip().lstrip("/").lower()

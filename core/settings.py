@@ -2,6 +2,11 @@
 
 Every variable here is documented in `.env.example`. Invalid configuration raises
 `ConfigError` with one clear message; the CLI prints it and exits non-zero.
+
+`.env` is read with Docker Compose's rules (`read_env_file`). Validation stays this small table, not
+pydantic-settings: a pydantic-settings twin of `Settings` took about 240 ms to import and validate against
+about 22 ms here (same run, fresh processes; pydantic is otherwise not imported by `tutor ask`), and its
+errors are several lines that name the field, not the variable and its allowed range.
 """
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from urllib.parse import unquote
 
 PACKS = ("hub", "offline", "tiny")
 DEVICES = ("auto", "cpu", "cuda")
@@ -65,10 +71,11 @@ class Settings:
 
     def secrets(self) -> tuple[str, ...]:
         """The core's own secrets, for log redaction beside each platform adapter's (bot/adapter.py
-        `all_secrets`): the learner-keying secret and a password inside TUTOR_DATABASE_URL (longest first).
-        How a short one is matched: bot/cli.py `redact`."""
-        values = {self.secret, _password(self.database_url)}
-        return tuple(sorted((v.strip() for v in values if len(v.strip()) >= 8), key=len, reverse=True))
+        `all_secrets`): the learner-keying secret and a password inside TUTOR_DATABASE_URL, of any length,
+        as written and percent-decoded (longest first). How a short one is matched: bot/cli.py `redact`."""
+        password = _password(self.database_url)
+        values = {self.secret.strip(), password, unquote(password)}
+        return tuple(sorted((v for v in values if v), key=len, reverse=True))
 
     def effective_threads(self) -> int:
         if self.torch_threads > 0:
@@ -181,11 +188,28 @@ _ENV_NAMES = {
 }
 
 
+def _credentials(url: str) -> tuple[str, str, str, str]:
+    """A URL cut as (scheme and `://`, user, password, `@` and the rest), read loosely enough for a URL that
+    does not parse: everything before the last `@` is credentials, the first `:` in them ends the user."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    credentials, at, host = rest.rpartition("@")
+    if not at:
+        return scheme + sep, "", "", rest
+    user, _, password = credentials.partition(":")
+    return scheme + sep, user, password, at + host
+
+
 def _password(url: str) -> str:
     """The password in a database URL (`postgresql://user:PASSWORD@host/db`), so logs can redact it."""
-    _, _, rest = url.partition("://")
-    credentials, at, _ = rest.rpartition("@")
-    return credentials.partition(":")[2] if at else ""
+    return _credentials(url.strip())[2]
+
+
+def shown_url(url: str) -> str:
+    """A database URL as the tutor may show it: the password as `***`, also where the URL is malformed."""
+    head, user, password, tail = _credentials(url.strip())
+    return f"{head}{user}{':***' if password else ''}{tail}"
 
 
 def _present(env: Mapping[str, str], name: str) -> bool:
@@ -222,14 +246,161 @@ _PARSERS = {"int": int, "float": float, "Path": _path, "int | None": int, "bool"
 _READERS = {name: _typed(name, _PARSERS.get(_KINDS[name], str)) for name in _ENV_NAMES}
 
 
-def load_dotenv(path: Path = Path(".env")) -> dict[str, str]:
-    """Values from a `.env` file (KEY=VALUE lines, `#` comments); the real environment wins."""
+def load_dotenv(path: Path = Path(".env"), environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment the tutor reads: `.env`'s values as docker compose reads the same file
+    (`read_env_file`), with the real environment over them (as compose lets the shell's win)."""
+    environ = dict(os.environ if environ is None else environ)
     if not path.is_file():
-        return dict(os.environ)
-    merged: dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        key, sep, value = line.strip().partition("=")
-        if sep and key and not key.startswith("#"):
-            merged[key.strip().removeprefix("export ").strip()] = value.strip().strip("'\"")
-    merged.update(os.environ)
-    return merged
+        return environ
+    return {**read_env_file(path, environ), **environ}
+
+
+def read_env_file(path: Path, environ: Mapping[str, str]) -> dict[str, str]:
+    """A `.env` file's values with Docker Compose's semantics, so one file means the same to `tutor` and to
+    `docker compose` (its `env_file:` and its own `.env`). python-dotenv cuts the file into statements (`#`
+    lines, blank lines, `export `, quoted values over several lines); each value is then read the way compose's
+    parser (compose-spec/compose-go, dotenv/parser.go) reads it, where python-dotenv differs:
+
+    - unquoted: ends at the line's end or at ` #` (a space, then `#`: `a#b` stays, `a # note` is `a`), trailing
+      blanks dropped; `$VAR`, `${VAR}`, `${VAR:-default}`... interpolated;
+    - double quotes: escapes (`\\n`, `\\t`, `\\"`, `\\\\`, `\\$`...) then interpolation; anything after the closing
+      quote must be a `# comment`;
+    - single quotes: literal (no interpolation; `\\'` is a quote);
+    - `KEY` alone: the environment's KEY, if set.
+
+    Interpolation looks in the real environment first, then in the file's earlier lines; an unset variable is
+    empty, `$$` is `$`. A line that is no statement, or `${VAR:?why}` with VAR unset, is a `ConfigError`
+    naming the file and line (compose refuses such a file too)."""
+    from dotenv.parser import parse_stream
+
+    values: dict[str, str] = {}
+
+    def lookup(name: str) -> str | None:
+        return environ[name] if name in environ else values.get(name)
+
+    with open(path, encoding="utf-8-sig") as stream:  # -sig: a BOM some editors write, as compose skips it
+        for binding in parse_stream(stream):
+            text = binding.original.string
+            line = binding.original.line + len(text) - len(text.lstrip("\r\n"))
+            key, raw = binding.key, None
+            if binding.error:  # compose also takes `KEY: value` on one line
+                yaml = _YAML_STYLE.fullmatch(text.strip("\r\n"))
+                if yaml is None:
+                    raise ConfigError(f"{path} line {line} is not KEY=VALUE: `{text.strip()[:80]}`.")
+                key, raw = yaml.group(1), yaml.group(2)
+            if key is None:
+                continue
+            if raw is None and binding.value is None:  # `KEY` alone
+                if key in environ:
+                    values[key] = environ[key]
+                continue
+            try:
+                values[key] = _compose_value(_raw_value(text) if raw is None else raw, lookup)
+            except ValueError as exc:
+                raise ConfigError(f"{path} line {line} ({key}): {exc}") from None
+    return values
+
+
+_ASSIGNMENT = re.compile(r"\s*(?:export[^\S\r\n]+)?(?:'[^']+'|[^=#\s]+)[^\S\r\n]*=[^\S\r\n]*", re.DOTALL)
+_YAML_STYLE = re.compile(r"\s*(?:export\s+)?([A-Za-z0-9_.\-\[\]]+)[^\S\n]*:[^\S\n]*(.*)")
+_ESCAPE = re.compile(r"\\(?:[abcfnrtv$\"\\]|0[0-7]{0,3})")
+_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", '"': '"', "\\": "\\",
+            "$": "$$"}
+"""compose's escapes in double quotes; `\\$` becomes `$$`, which interpolation reads as a literal `$`."""
+_NAME = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*")
+_BRACED = re.compile(r"([_a-zA-Z][_a-zA-Z0-9]*)(?:(:?[-+?])(.*))?", re.DOTALL)
+
+
+def _raw_value(statement: str) -> str:
+    """What follows `KEY=` in one statement python-dotenv cut out (up to the end of its line or quote)."""
+    return statement[_ASSIGNMENT.match(statement).end():]  # type: ignore[union-attr] - python-dotenv matched it
+
+
+def _compose_value(raw: str, lookup) -> str:
+    quote = raw[:1]
+    if quote not in ("'", '"'):
+        value = raw.split("\n", 1)[0].split(" #", 1)[0].rstrip()
+        return _interpolate(value, lookup)
+    chars, escaped = [], False
+    for char in raw[1:]:
+        if escaped:
+            chars.append(char if char == quote else "\\" + char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == quote:
+            break
+        else:
+            chars.append(char)
+    value = "".join(chars)
+    return value if quote == "'" else _interpolate(_ESCAPE.sub(_unescape, value), lookup)
+
+
+def _unescape(match: re.Match[str]) -> str:
+    code = match.group()[1:]
+    if code[0] == "0":  # octal, as \\0ddd (exactly three digits, at most 0377), else left as written
+        digits = code[1:]
+        return chr(int(digits, 8)) if len(digits) == 3 and int(digits, 8) < 256 else match.group()
+    return _ESCAPES.get(code, match.group())
+
+
+def _interpolate(text: str, lookup) -> str:
+    """compose's `$VAR`, `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:+other}`, `${VAR+other}`,
+    `${VAR:?why}`, `${VAR?why}` (nested), and `$$` for `$`; a `$` before anything else stays. Raises ValueError."""
+    out, i = [], 0
+    while i < len(text):
+        j = text.find("$", i)
+        if j < 0:
+            out.append(text[i:])
+            break
+        out.append(text[i:j])
+        following = text[j + 1:j + 2]
+        if following == "$":
+            out.append("$")
+            i = j + 2
+        elif following == "{":
+            end = _closing_brace(text, j + 1)
+            if end < 0:
+                raise ValueError(f"`{text}` has a `${{` without its `}}`")
+            out.append(_braced(text[j + 2:end], lookup))
+            i = end + 1
+        elif (name := _NAME.match(text, j + 1)) is not None:
+            out.append(lookup(name.group()) or "")
+            i = name.end()
+        else:
+            out.append("$")
+            i = j + 1
+    return "".join(out)
+
+
+def _closing_brace(text: str, start: int) -> int:
+    depth, i = 0, start
+    while i < len(text):
+        if text[i] == "}":
+            depth -= 1
+            if depth == 0:
+                return i
+        elif text[i] == "{":
+            depth += 1
+            i += 1  # as compose counts: the character after `{` is not looked at
+        i += 1
+    return -1
+
+
+def _braced(inside: str, lookup) -> str:
+    found = _BRACED.fullmatch(inside)
+    if found is None:
+        raise ValueError(f"`${{{inside}}}` is not a variable (a name: letters, digits and _)")
+    name, operator, word = found.groups()
+    value = lookup(name)
+    empty = not value
+    if operator is None:
+        return value or ""
+    if operator in (":-", "-"):
+        return _interpolate(word, lookup) if (value is None or (operator == ":-" and empty)) else value
+    if operator in (":+", "+"):
+        return _interpolate(word, lookup) if (value is not None and not (operator == ":+" and empty)) else ""
+    if value is None or (operator == ":?" and empty):
+        why = _interpolate(word, lookup)
+        raise ValueError(f"{name} must be set{': ' + why if why else ''}")
+    return value

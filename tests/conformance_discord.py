@@ -1,11 +1,12 @@
 """The conformance suite's Discord driver: the real discord.py client against the fake Discord.
 
 `ask` types a line the way a Discord learner would: the slash command with typed options (read
-with the registry's own grammar), in a server channel. `choose` clicks the button, or picks the
-select option, that carries the chosen label. `Seen` is what Discord would show that learner,
-read back with the model of Discord's markdown (`read_markdown`), and the driver holds every
-message to Discord's limits (2000 characters of content; an embed's 256-character title,
-4096-character description, 1024-character fields, 2048-character footer, 6000 in all) and
+with the registry's own grammar; a command's verbs as its subcommands), in a server channel.
+`choose` clicks the button, or picks the select option, that carries the chosen label. `Seen` is
+what Discord would show that learner, read back with the model of Discord's markdown
+(`read_markdown`), and the driver holds every message to Discord's limits (2000 characters of
+content; an embed's 256-character title, 4096-character description, 1024-character fields,
+2048-character footer, 6000 in all) and
 says whether anything in it would notify anyone (`allowed_mentions`).
 """
 from __future__ import annotations
@@ -35,18 +36,29 @@ _ROLE = re.compile(r"<@&\d+>")
 def slash_command(registry: Registry, line: str) -> tuple[str, dict[str, Any]]:
     """The slash command a Discord learner would send for a line: its name and typed options.
     An unknown name is sent as it is (Discord's stale copy of the command list can offer one)."""
+    name, typed, _ = slash_verb(registry, line)
+    return name, typed
+
+
+def slash_verb(registry: Registry, line: str) -> tuple[str, dict[str, Any], str | None]:
+    """`slash_command`, and the subcommand a command with verbs is sent as (`/board join Ada` is `board`
+    `join` with `name: Ada`, as Discord's menu sends it); None for a command without verbs."""
     name, rest = split_command(line)
     try:
         command = registry.get(name)
     except UserError:
-        return name, {}
+        return name, {}, None
     typed: dict[str, Any] = {}
     for option_name, raw in parse_arguments(command, rest).items():
         option = command.option(option_name)
         if raw is None:
             continue
         typed[option_name] = option.coerce(raw) if option.kind in ("int", "bool") else str(raw)
-    return command.name, typed
+    if not command.subcommands:
+        return command.name, typed, None
+    verb = command.as_subcommand(str(typed.get(command.options[0].name, "")))
+    assert verb is not None, f"Discord's menu has no subcommand for {line!r}"
+    return command.name, verb[1], verb[0].name
 
 
 def within_limits(message: dict[str, Any]) -> None:
@@ -108,9 +120,9 @@ class DiscordDriver:
         return self.users.setdefault(user, str(4000 + zlib.crc32(user.encode()) % 10**9))
 
     async def ask(self, user: str, line: str, *, admin: bool = False) -> Seen:
-        name, options = slash_command(self.registry, line)
+        name, options, verb = slash_verb(self.registry, line)
         interaction = await self.fake.send_command(name, options, guild=True, user_id=self.user_id(user),
-                                                   permissions=MANAGE_GUILD if admin else "0")
+                                                   permissions=MANAGE_GUILD if admin else "0", subcommand=verb)
         return await self._seen(interaction)
 
     async def choose(self, user: str, seen: Seen, label: str) -> Seen:

@@ -7,6 +7,10 @@ faults (429 on follow-ups, close code 4004, HTTP 401 on login, an expired token)
 Clicks (component interactions, type 3), modal submits (type 5) and several shards are modelled
 too: the fake keeps every message the bot made (its embeds, components, attachments and
 `interaction_metadata`), so a test can click a button on one, and edits change it in place.
+Slash commands: the fake keeps the list the bot uploaded per target (global, or a server), reports
+it on GET the way Discord does (with ids and versions, `required: false` left out), refuses an
+upload or an autocomplete answer past Discord's limits (400, code 50035), and injects
+autocomplete interactions (type 4) and subcommands.
 """
 from __future__ import annotations
 
@@ -34,6 +38,8 @@ APPLICATION = {
     "owner": {"id": "1", "username": "owner", "discriminator": "0", "avatar": None},
 }
 OPTION_TYPES = {str: 3, int: 4, bool: 5}
+NAME = re.compile(r"[-_\w]{1,32}")
+"""A command's or option's name (Discord: 1-32 characters, lower case where a case exists)."""
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -135,7 +141,7 @@ class Interaction:
     token: str
     sent_at: float
     kind: int = 2
-    """2 a slash command, 3 a component (button, select), 5 a modal submit."""
+    """2 a slash command, 3 a component (button, select), 4 an autocomplete, 5 a modal submit."""
     created: float = field(default_factory=time.time)
     user_id: str = "3001"
     channel_id: str = DM_CHANNEL
@@ -151,6 +157,8 @@ class Interaction:
     """Ids of the messages this interaction's answers made or changed, in order."""
     modal: dict[str, Any] | None = None
     """The modal the bot opened in answer (a type 9 callback)."""
+    suggested: list[dict[str, Any]] | None = None
+    """The choices the bot offered for an autocomplete (a type 8 callback)."""
     payload: dict[str, Any] = field(default_factory=dict)
     """The INTERACTION_CREATE data as sent (for a redelivery)."""
 
@@ -176,6 +184,13 @@ class FakeDiscord:
         self.heartbeats: list[float] = []
         self.identified: list[dict[str, Any]] = []
         self.synced: list[tuple[str, list[dict[str, Any]]]] = []
+        """Every command upload (PUT), as (path, payload)."""
+        self.commands: dict[str, list[dict[str, Any]]] = {}
+        """The commands Discord has, by path (/applications/{id}/commands or .../guilds/{id}/commands)."""
+        self.command_list_status: int | None = None
+        """If set, a GET of the command list is answered with this HTTP status (e.g. 503)."""
+        self.upload_status: int | None = None
+        """If set, a command upload (PUT) is answered with this HTTP status."""
         self.interactions: dict[str, Interaction] = {}
         self.messages: dict[str, Posted] = {}
         self.close_codes: list[int | None] = []
@@ -303,12 +318,8 @@ class FakeDiscord:
             return _json(BOT_USER)
         if path == "/oauth2/applications/@me":
             return _json(APPLICATION)
-        if method == "PUT" and parts[:2] == ["applications", APP_ID] and parts[-1] == "commands":
-            commands = sent.payload if isinstance(sent.payload, list) else []
-            self.synced.append((path, commands))
-            return _json(
-                [{**c, "id": str(5000 + i), "application_id": APP_ID, "version": "1"} for i, c in enumerate(commands)]
-            )
+        if parts[:2] == ["applications", APP_ID] and parts[-1] == "commands":
+            return self._commands(method, path, parts, sent)
         if parts[0] == "interactions" and parts[-1] == "callback":
             return self._callback(parts[1], parts[2], sent)
         if parts[:2] == ["webhooks", APP_ID]:
@@ -316,6 +327,25 @@ class FakeDiscord:
         if parts[0] == "channels" and len(parts) >= 3 and parts[2] == "messages":
             return self._channel(method, parts[1], parts[3:], sent)
         return _unknown("404: Not Found", 0)
+
+    # -- the command list ---------------------------------------------------------------------------
+    def _commands(self, method: str, path: str, parts: list[str], sent: Sent) -> web.Response:
+        if method == "GET":
+            if self.command_list_status is not None:
+                return _json({"message": "Service unavailable", "code": 0}, status=self.command_list_status)
+            return _json(self.commands.get(path, []))
+        if method != "PUT":
+            return _unknown("404: Not Found", 0)
+        commands = sent.payload if isinstance(sent.payload, list) else []
+        self.synced.append((path, commands))
+        if self.upload_status is not None:
+            return _json({"message": "Upload refused", "code": 0}, status=self.upload_status)
+        problems = [p for c in commands for p in command_problems(c)]
+        if problems:
+            return _json({"message": "Invalid Form Body", "code": 50035, "errors": problems}, status=400)
+        guild = parts[3] if len(parts) == 5 else None
+        self.commands[path] = [as_reported(c, str(5000 + i), guild) for i, c in enumerate(commands)]
+        return _json(self.commands[path])
 
     # -- interaction callbacks (the first answer, within 3 s) -----------------------------------------
     def _callback(self, interaction_id: str, token: str, sent: Sent) -> web.Response:
@@ -331,6 +361,15 @@ class FakeDiscord:
         data = sent.payload.get("data") or {}
         if kind in (6, 7) and interaction.message_id is None:
             return _json({"message": "Invalid interaction response type", "code": 50035}, status=400)
+        if (kind == 8) != (interaction.kind == 4):
+            return _json({"message": "Interaction response type does not fit", "code": 50035}, status=400)
+        if kind == 8:
+            problems = choice_problems(data.get("choices"))
+            if problems:
+                return _json({"message": "Invalid Form Body", "code": 50035, "errors": problems}, status=400)
+            interaction.suggested = list(data["choices"])
+            return _json({"interaction": {"id": interaction_id, "type": 4, "response_message_loading": False,
+                                          "response_message_ephemeral": False}})
         body: dict[str, Any] = {"interaction": {
             "id": interaction_id, "type": interaction.kind, "response_message_loading": kind == 5,
             "response_message_ephemeral": bool((data.get("flags") or 0) & EPHEMERAL),
@@ -504,15 +543,35 @@ class FakeDiscord:
     async def send_command(
         self, name: str, options: dict[str, Any] | None = None, *, guild: bool = False, user_id: str = "3001",
         attachment_size_limit: int = 10 * 1024 * 1024, permissions: str = "0", guild_id: str = GUILD,
-        age_s: float = 0.0,
+        age_s: float = 0.0, subcommand: str | None = None,
     ) -> Interaction:
-        """Inject a slash command from a DM (default) or a server channel."""
+        """Inject a slash command (or one of its subcommands) from a DM (default) or a server channel."""
         interaction = self._new_interaction(2, user_id, guild, age_s)
         data = self._envelope(interaction, guild, attachment_size_limit, permissions, guild_id)
-        data["data"] = {"id": "4001", "name": name, "type": 1, "options": [
-            {"name": key, "type": OPTION_TYPES[type(value)], "value": value} for key, value in (options or {}).items()
-        ]}
+        given = [{"name": key, "type": OPTION_TYPES[type(value)], "value": value}
+                 for key, value in (options or {}).items()]
+        data["data"] = {"id": "4001", "name": name, "type": 1, "options": _under(subcommand, given)}
         return await self._inject(interaction, data)
+
+    async def autocomplete(
+        self, name: str, focused: str, typed: str, options: dict[str, Any] | None = None, *,
+        option_type: int = 3, guild: bool = False, subcommand: str | None = None, user_id: str = "3001",
+    ) -> Interaction:
+        """Inject an autocomplete (type 4): the learner has typed `typed` into option `focused` (Discord sends
+        the partial value as a string, whatever the option's type), with `options` filled in already."""
+        interaction = self._new_interaction(4, user_id, guild, 0.0)
+        data = self._envelope(interaction, guild, 10 * 1024 * 1024)
+        given = [{"name": key, "type": OPTION_TYPES[type(value)], "value": value}
+                 for key, value in (options or {}).items()]
+        given.append({"name": focused, "type": option_type, "value": typed, "focused": True})
+        data["data"] = {"id": "4001", "name": name, "type": 1, "options": _under(subcommand, given)}
+        return await self._inject(interaction, data)
+
+    async def suggestions(self, interaction: Interaction, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """The choices the bot offered for an autocomplete (it must answer within the 3 s)."""
+        await self.wait_until(lambda: interaction.suggested is not None or bool(interaction.callbacks), timeout)
+        assert interaction.suggested is not None, [c.payload for c in interaction.callbacks]
+        return interaction.suggested
 
     async def click(
         self, message: Posted | str, custom_id: str, *, user_id: str = "3001", values: list[str] | None = None,
@@ -588,6 +647,71 @@ class FakeDiscord:
     def channel_messages(self) -> list[Posted]:
         """Messages the bot posted with its own token (no interaction)."""
         return [p for p in self.messages.values() if "interaction_metadata" not in p.data]
+
+
+def _under(subcommand: str | None, options: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Options as Discord nests them under a subcommand (an option of type 1), when there is one."""
+    return options if subcommand is None else [{"name": subcommand, "type": 1, "options": options}]
+
+
+def choice_problems(choices: Any) -> list[str]:
+    """What Discord refuses in a list of choices (of a command's option, or an autocomplete's answer)."""
+    if not isinstance(choices, list):
+        return ["choices: not a list"]
+    problems = [f"choices: {len(choices)} over 25"] if len(choices) > 25 else []
+    for choice in choices:
+        name, value = choice.get("name"), choice.get("value")
+        if not isinstance(name, str) or not 1 <= len(name) <= 100:
+            problems.append(f"choice name {name!r}: 1-100 characters")
+        if not isinstance(value, (str, int, float)) or (isinstance(value, str) and len(value) > 100):
+            problems.append(f"choice value {value!r}: a string of at most 100 characters, or a number")
+    return problems
+
+
+def command_problems(command: dict[str, Any]) -> list[str]:
+    """What Discord refuses in one uploaded command (or option): the limits its API documents."""
+    name = command.get("name", "")
+    problems = [] if NAME.fullmatch(name) and name == name.lower() else [f"name {name!r}"]
+    description = command.get("description", "")
+    if not 1 <= len(description) <= 100:
+        problems.append(f"{name}: description of {len(description)} characters")
+    options = command.get("options") or []
+    if len(options) > 25:
+        problems.append(f"{name}: {len(options)} options")
+    if "choices" in command:
+        problems += [f"{name}: {p}" for p in choice_problems(command["choices"])]
+        if command.get("autocomplete"):
+            problems.append(f"{name}: choices and autocomplete together")
+    nested = [o.get("type") in (1, 2) for o in options]
+    if any(nested) and not all(nested):
+        problems.append(f"{name}: subcommands beside plain options")
+    required = [bool(o.get("required")) for o in options if o.get("type") not in (1, 2)]
+    if required != sorted(required, reverse=True):
+        problems.append(f"{name}: a required option after an optional one")
+    if len({o.get("name") for o in options}) != len(options):
+        problems.append(f"{name}: two options of one name")
+    return problems + [p for o in options for p in command_problems(o)]
+
+
+def as_reported(command: dict[str, Any], command_id: str, guild: str | None) -> dict[str, Any]:
+    """A command as Discord reports it back: with ids and a version, `required: false` and empty option lists
+    left out, the permissions as a string."""
+
+    def option(entry: dict[str, Any]) -> dict[str, Any]:
+        shown = {k: v for k, v in entry.items() if not (k == "required" and v is False)}
+        if "options" in shown:
+            shown["options"] = [option(o) for o in shown["options"]]
+            if not shown["options"]:
+                del shown["options"]
+        return shown
+
+    reported = {**option(command), "id": command_id, "application_id": APP_ID, "version": f"1{command_id}"}
+    reported.pop("dm_permission", None)
+    permissions = reported.get("default_member_permissions")
+    reported["default_member_permissions"] = None if permissions is None else str(permissions)
+    if guild is not None:
+        reported["guild_id"] = guild
+    return reported
 
 
 def _walk(components: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:

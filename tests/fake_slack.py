@@ -90,6 +90,9 @@ class Fault:
     error: str
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
+    body: str | None = None
+    """A body that is not Slack's JSON (a proxy's error page), sent as `content_type`."""
+    content_type: str = "text/html"
 
 
 def _block_texts(block: dict[str, Any]) -> list[str]:
@@ -166,9 +169,11 @@ class FakeSlack:
 
     # ----- scripting -----
     def fail(self, method: str, error: str, *, status: int = 200, headers: dict[str, str] | None = None,
-             times: int = 1) -> None:
-        """The next `times` calls of `method` fail with `error` (e.g. 429 + Retry-After)."""
-        self._faults.setdefault(method, []).extend(Fault(error, status, headers or {}) for _ in range(times))
+             times: int = 1, body: str | None = None, content_type: str = "text/html") -> None:
+        """The next `times` calls of `method` fail with `error` (e.g. 429 + Retry-After), or answer `body`
+        instead of JSON (a proxy's error page)."""
+        self._faults.setdefault(method, []).extend(Fault(error, status, headers or {}, body, content_type)
+                                                   for _ in range(times))
 
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
@@ -324,6 +329,9 @@ class FakeSlack:
         if not queue:
             return None
         fault = queue.pop(0)
+        if fault.body is not None:
+            return web.Response(text=fault.body, status=fault.status, headers=fault.headers,
+                                content_type=fault.content_type)
         return web.json_response({"ok": False, "error": fault.error}, status=fault.status, headers=fault.headers)
 
     async def _web_api(self, request: web.Request) -> web.Response:

@@ -43,3 +43,12 @@ def test_the_heavy_parts_run_only_when_asked_and_an_unknown_part_is_refused(
         main(["--only", "engine,nope"])
     assert exit_.value.code == 2
     assert "unknown part(s) nope; choose from engine" in capsys.readouterr().err
+
+
+def test_a_cost_row_shows_bytes_and_counts_in_their_own_units() -> None:
+    table = format_table([cost_row("a store", 5_780_000, 1_540_000, 0.5, unit="B"),
+                          cost_row("rounds", 6, 7, 1.0, unit=""), cost_row("small", 20_000, 900, 1.0, unit="B")])
+    store, rounds, small = table.splitlines()[2:]
+    assert "5.78MB" in store and "1.54MB" in store and store.endswith("yes")
+    assert " 6 " in rounds and " 7 " in rounds and "1.17x" in rounds and rounds.endswith("NO")
+    assert "20.0kB" in small and "0.9kB" in small

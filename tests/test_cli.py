@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import ROOT, TEST_CACHE
 
 
@@ -45,10 +47,18 @@ def test_invalid_configuration_is_one_message_not_a_traceback(tmp_path):
     assert "Traceback" not in done.stderr
 
 
-def test_dotenv_file_is_read(tmp_path):
-    (tmp_path / ".env").write_text("TUTOR_PACK=offline\n")
+def test_dotenv_file_is_read_as_compose_reads_it(tmp_path):
+    (tmp_path / ".env").write_text('TUTOR_PACK=offline # the offline pack\nTUTOR_WORKERS="1" # quoted\n')
     done = tutor("ask", "/models", tmp_path=tmp_path)
-    assert done.returncode == 0 and "Model pack offline" in done.stdout
+    assert done.returncode == 0, done.stderr
+    assert "Model pack offline" in done.stdout
+
+
+def test_a_dotenv_line_that_is_no_setting_is_one_configuration_error(tmp_path):
+    (tmp_path / ".env").write_text("TUTOR_PACK=offline\nTUTOR_WORKERS 2\n")
+    done = tutor("ask", "/models", tmp_path=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == "Configuration error: .env line 2 is not KEY=VALUE: `TUTOR_WORKERS 2`."
 
 
 def test_chat_loop_answers_until_quit(tmp_path):
@@ -122,3 +132,78 @@ def test_an_answer_printed_to_an_ascii_only_pipe_is_escaped_not_a_crash(tmp_path
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     assert "\\u4f60" in done.stdout and "na\\xefve" in done.stdout  # 你 and ï, written as escapes
+
+
+# ----- one grammar: shared options anywhere, -h with examples, --version, python -m bot -----
+def bot_module(*args: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    """`python -m bot ...` (bot/__main__.py), without the platforms' tokens of this machine's environment."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "SLACK_"))}
+    environment |= {"TUTOR_CACHE_DIR": str(TEST_CACHE), "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT), **env}
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=tmp_path, capture_output=True, text=True,
+                          env=environment, timeout=300)
+
+
+def test_python_dash_m_bot_is_the_tutor_command_and_takes_the_pack_after_the_subcommand(tmp_path):
+    done = bot_module("ask", "/models", "--pack", "offline", tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Model pack offline" in done.stdout
+
+
+def test_a_shared_option_after_a_server_subcommand_is_read_not_refused(tmp_path):
+    """`tutor discord --pack offline` gets as far as `tutor --pack offline discord`: the missing token."""
+    for argv in (["discord", "--pack", "offline"], ["--pack", "offline", "discord"]):
+        done = bot_module(*argv, tmp_path=tmp_path)
+        assert done.returncode == 2
+        assert "unrecognized arguments" not in done.stderr, argv
+        assert "Set DISCORD_TOKEN for Discord" in done.stderr, (argv, done.stderr)
+
+
+@pytest.mark.parametrize("argv, pack, out, verbose", [
+    (["discord", "--pack", "offline"], "offline", "tutor-out", False),
+    (["--pack", "tiny", "discord"], "tiny", "tutor-out", False),
+    (["--pack", "tiny", "run", "--pack", "offline"], "offline", "tutor-out", False),
+    (["models", "pull", "--pack", "offline"], "offline", "tutor-out", False),
+    (["ask", "/help", "--out", "pics", "--verbose"], None, "pics", True),
+    (["--verbose", "--out", "pics", "chat"], None, "pics", True),
+    (["serve-models", "--only", "generate", "--pack", "tiny"], "tiny", "tutor-out", False),
+])
+def test_shared_options_mean_the_same_before_or_after_the_subcommand(argv, pack, out, verbose):
+    from bot.cli import _parser
+
+    args = _parser().parse_args(argv)
+    assert (args.pack, args.out, args.verbose) == (pack, Path(out), verbose)
+
+
+def test_every_subcommand_help_says_what_it_does_with_an_example(capsys):
+    from bot.cli import ABOUT, _parser, main
+
+    parser = _parser()
+    commands = parser._subparsers._group_actions[0].choices
+    assert set(commands) == set(ABOUT)
+    for name in commands:
+        if name == "bench":  # its options are the suite's: main() hands them over before parsing
+            assert main(["bench", "-h"]) == 0
+        else:
+            with pytest.raises(SystemExit) as exit_:
+                parser.parse_args([name, "-h"])
+            assert exit_.value.code == 0
+        shown = capsys.readouterr().out
+        assert ABOUT[name][1].split(":")[0].split(",")[0] in " ".join(shown.split()), (name, shown)
+        examples = shown.split("examples:\n", 1)[1].splitlines()
+        assert examples[0].startswith(f"  tutor {name}"), (name, shown)
+
+
+def test_version_is_the_installed_packages(tmp_path):
+    from importlib.metadata import version
+
+    done = bot_module("--version", tmp_path=tmp_path)
+    assert done.returncode == 0 and done.stdout.strip() == f"tutor {version('transformers-tutor')}"
+
+
+def test_bench_options_reach_the_suite_in_the_order_typed(tmp_path):
+    """`--only coldstart,ray --scale` used to reach the suite as `coldstart,ray --scale --only` ("argument --only:
+    expected one argument"); here the suite reads the list and names the part it does not know."""
+    done = bot_module("bench", "--only", "nosuch,ray", "--scale", tmp_path=tmp_path)
+    assert done.returncode == 2
+    assert "expected one argument" not in done.stderr
+    assert "unknown part(s) nosuch" in done.stderr

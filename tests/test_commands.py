@@ -11,7 +11,8 @@ async def test_every_example_answers_on_the_tiny_pack(tiny_engine, command):
     for example in command.examples:
         result = await tiny_engine.run_text(example)
         assert result.command == command.name
-        assert result.answer and result.explanation and result.code
+        assert result.answer and result.explanation
+        assert result.code or not command.needs_model, "a model command's answer has its snippet"
 
 
 async def test_tokenize_gives_the_real_wordpiece_ids_offline(offline_engine):

@@ -27,6 +27,7 @@ from core.engine import Engine
 from core.policy import Policy
 from core.settings import Settings
 from core.store import Database, RunStore
+from core.tutor.data import WITHHELD
 from core.tutor.questions import LETTERS, Question
 from core.tutor.quiz import RIGHT_POINTS, TRY_POINTS
 from core.tutor.service import context_of, find
@@ -330,3 +331,64 @@ async def test_a_click_on_someone_elses_answer_gets_a_private_copy(driver: Drive
     assert copy.private or not driver.shared, "exploring never rewrites someone else's answer"
     mine = await driver.choose("owner", first, label_like(first, r"Layer 1 ▶"))
     assert "layer 1, head 0" in plain(mine) and not mine.private
+
+
+# ----- issue 20: nobody reads a key before the reveal --------------------------------------------------------
+def question_of(product: Product, round_id: str) -> Question:
+    tutor = find(product.engine.registry)
+    assert tutor is not None
+    found = tutor.state(context_of(product.engine)).rounds.get(round_id)
+    assert found is not None, round_id
+    return Question.from_json(found.question)
+
+
+def refused_as_unknown(seen: Seen) -> bool:
+    """The core's "There is no command", or Discord's own words for a name its command list lacks."""
+    return seen.private and ("There is no command" in seen.text or "is not a command I know here" in seen.text)
+
+
+async def test_a_hidden_step_typed_is_an_unknown_command_and_runs_nothing(driver: Driver, product: Product):
+    asked = await driver.ask("keys-ada", "/quiz cls-id")
+    round_id = args_of(asked, letter_label(asked, "A"))["round"]
+    before = product.rows()
+    for line in (f"/explore round={round_id} n=0", f"/answer round={round_id} choice=A", f"/reveal round={round_id}",
+                 "/forgetme confirm=yes", "/lesson at=3"):
+        seen = await driver.ask("keys-bo" if "forgetme" not in line else "keys-ada", line)
+        assert refused_as_unknown(seen), (line, seen.text[:300])
+        assert "What happened" not in seen.text and not seen.images, "no run was shown"
+    after = product.rows()
+    for table in ("tutor_rounds", "tutor_answers", "tutor_learners", "tutor_lessons"):
+        assert after[table] == before[table], f"{table}: nothing typed answered, revealed, moved or forgot"
+    if driver.shared:  # the channel's next question may start
+        await driver.choose("keys-ada", asked, "Reveal")
+
+
+async def test_mydata_shows_no_key_before_the_reveal(driver: Driver, product: Product):
+    asked = await driver.ask("keys-cy", "/quiz cls-id")
+    round_id = args_of(asked, letter_label(asked, "A"))["round"]
+    question = question_of(product, round_id)
+    if driver.shared:  # the asker answers their own channel round, like everyone (core/tutor/quiz.py)
+        await driver.choose("keys-cy", asked, letter_label(asked, LETTERS[question.key]))
+    early = (await driver.ask("keys-cy", "/mydata")).everything
+    assert WITHHELD in early and '"why' not in early, early[:500]
+    if driver.shared:
+        await driver.choose("keys-cy", asked, "Reveal")
+    else:  # the console's rounds are the learner's own, revealed by answering (its choices went with /mydata)
+        asked = await driver.ask("keys-cy", "/quiz cls-id")
+        key = question_of(product, args_of(asked, letter_label(asked, "A"))["round"]).key
+        await driver.choose("keys-cy", asked, letter_label(asked, LETTERS[key]))
+    late = (await driver.ask("keys-cy", "/mydata")).everything
+    assert '"why' in late and (WITHHELD not in late or not driver.shared), late[:500]
+
+
+async def test_a_tutor_step_that_runs_a_model_shares_the_learners_cooldown(product: Product, tmp_path: Path,
+                                                                           driver_name: str):
+    policy = Policy(product.engine, runs=RunStore(Database(product.url)), cooldown_s=600.0)
+    async with serving(driver_name, policy, tmp_path) as driver:
+        assert not (await driver.ask("budget-ada", "/tokenize hello")).private or not driver.shared
+        for line in ("/learn restart", "/tokenize again"):
+            refused = await driver.ask("budget-ada", line)
+            assert re.search(r"You're asking quickly! Try again in \d+ s\.", refused.text), (line, refused.text[:300])
+            assert refused.private or not driver.shared
+        other = await driver.ask("budget-bo", "/learn restart")
+        assert "step 1 of 5: predict" in other.text, "the budget is each learner's own"

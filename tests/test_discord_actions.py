@@ -18,9 +18,9 @@ from PIL import Image as PILImage
 
 from bot.discord_app import DiscordAdapter
 from bot.discord_views import MENU_ID, build_view
-from core.actions import THIS_RUN, Action, Ask, Menu, encode
+from core.actions import SEAL_CHARS, THIS_RUN, Action, Ask, Menu, decode, encode
 from core.engine import Engine
-from core.policy import EXPIRED, Policy
+from core.policy import EXPIRED, FOREIGN, Policy
 from core.registry import Command, Option, Registry
 from core.results import Image, Result, Timer
 from core.settings import Settings
@@ -123,9 +123,7 @@ def make(engine: Engine, tmp_path: Path, clock: Clock) -> MakeAdapter:
 
     def build() -> DiscordAdapter:
         runs = RunStore(Database(database_url(tmp_path)), clock=clock)
-        adapter = DiscordAdapter(Policy(engine, runs=runs), {"DISCORD_TOKEN": "test-token"})
-        adapter.tutor.cache_dir = tmp_path
-        return adapter
+        return DiscordAdapter(Policy(engine, runs=runs), {"DISCORD_TOKEN": "test-token"})
 
     return build
 
@@ -207,7 +205,7 @@ def test_the_asker_s_click_replaces_the_picture_embed_and_buttons(make: MakeAdap
             assert_png(data)
             assert changed.data["embeds"][0]["image"]["url"] == "attachment://think-1.png"
             assert button(changed, "Next step") != next_id, "the new buttons carry the new step"
-            assert button(changed, "Next step").endswith("&step=2")
+            assert decode(button(changed, "Next step"))[1]["step"] == "2"
             assert [e.path for e in click.edits] == [f"/webhooks/800/{click.token}/messages/@original"]
             assert not click.followups
             assert changed.data["allowed_mentions"] == {"parse": []}
@@ -282,6 +280,24 @@ def test_a_select_choice_runs_its_option(make: MakeAdapter) -> None:
             acknowledged_as_update(click)
             assert changed.id == first.id and "Thought about birds at step 3." in changed.text()
             assert changed.images()[0][0] == "think-3.png"
+
+    run(scenario)
+
+
+def test_a_select_runs_only_one_of_its_own_options(make: MakeAdapter) -> None:
+    """A select's value is what the clicker's client sends: one its message does not offer is refused,
+    even an id the tutor sealed for this channel (another message's button, here another learner's run)."""
+
+    async def scenario() -> None:
+        async with faked() as fake, connected(fake, make()):
+            first = await ask(fake, "explore", {"text": "birds"})
+            other = await ask(fake, "explore", {"text": "secret plans"}, user_id=OTHER)
+            before = first.text()
+            for value in (button(other, "Next step"), "tt1:think:step=4", f"{button(other, 'Next step')}x"):
+                click = await fake.click(first, MENU_ID, user_id=ASKER, values=[value])
+                note = only(await fake.answered(click))
+                assert note.ephemeral and note.data["content"] == FOREIGN, value
+                assert "secret plans" not in note.text() and first.text() == before and not click.edits
 
     run(scenario)
 
@@ -404,8 +420,8 @@ def test_choices_past_discord_s_limits_are_left_out_not_sent() -> None:
     async def scenario() -> None:
         too_many = tuple(Action.to(f"B{i}", "echo", text=str(i)) for i in range(23))
         menu = Menu("m", tuple(Action.to(f"O{i}", "echo", text=f"o{i}") for i in range(30)))
-        long_ask = Ask(Action.to("Long", "echo", text="x" * 84), "text", "Title")
-        assert len(long_ask.action.id) <= 100, "the action fits; its ask button's marker does not"
+        long_ask = Ask(Action.to("Long", "echo", text="x" * 74), "text", "Title").sealed(lambda _: "s" * SEAL_CHARS)
+        assert len(long_ask.action.id) <= 100, "the sealed action fits; its ask button's marker does not"
         view = build_view((long_ask, *too_many, menu, Menu("second", menu.options[:2])))
         assert view is not None
         buttons = [c for c in view.children if c.type.value == 2]

@@ -34,14 +34,12 @@ OPTION_TYPE = {"text": 3, "int": 4, "bool": 5, "head": 3}
 
 @pytest.fixture
 def bot(tiny_engine: Engine, tmp_path: Path) -> Callable[[], discord.Client]:
-    """A client on the shared tiny pack's engine, with a cache folder of its own for the record of
-    synced commands (so each test's start uploads them) and for its runs."""
+    """A client on the shared tiny pack's engine, with a database of its own for its runs (each start
+    meets a fresh fake Discord that has no commands yet, so it uploads them)."""
 
     def build() -> discord.Client:
         policy = Policy(tiny_engine, runs=RunStore(Database(database_url(tmp_path))))
-        adapter = DiscordAdapter(policy, {"DISCORD_TOKEN": "test-token"})
-        adapter.tutor.cache_dir = tmp_path
-        return adapter.client
+        return DiscordAdapter(policy, {"DISCORD_TOKEN": "test-token"}).client
 
     return build
 
@@ -60,14 +58,22 @@ def typed_example(registry: Registry, command: Command) -> dict[str, Any]:
 def expected_option(option: Option) -> dict[str, Any]:
     payload: dict[str, Any] = {"type": OPTION_TYPE[option.kind], "name": option.name,
                                "description": option.description, "required": option.required}
-    if option.kind == "text":
+    if option.choices:
+        payload["choices"] = [{"name": c.label, "value": c.value} for c in option.choices]
+    elif option.kind == "text":
         payload["max_length"] = option.max_length or MAX_TEXT_CHARS
+    if option.suggest is not None:
+        payload["autocomplete"] = True
     if option.kind == "head":
         payload["max_length"] = HEAD_MAX_LENGTH
     if option.kind == "int":
         payload.update({k: v for k, v in (("min_value", option.min_value), ("max_value", option.max_value))
                         if v is not None})
     return payload
+
+
+def expected_options(options: tuple[Option, ...]) -> list[dict[str, Any]]:
+    return [expected_option(o) for o in sorted(options, key=lambda o: not o.required)]  # Discord: required first
 
 
 def test_synced_payload_matches_the_real_registry(tiny_engine: Engine, bot: Callable[[], discord.Client]) -> None:
@@ -79,8 +85,13 @@ def test_synced_payload_matches_the_real_registry(tiny_engine: Engine, bot: Call
                 assert synced["description"] == command.description
                 assert synced["contexts"] == [0, 1, 2], "servers, bot DMs, group DMs"
                 assert synced["integration_types"] == [0, 1], "server install and user install"
-                options = sorted(command.options, key=lambda o: not o.required)  # Discord wants required first
-                assert synced.get("options", []) == [expected_option(o) for o in options], command.name
+                assert synced["default_member_permissions"] is None, "every member may use every command"
+                if command.subcommands:
+                    verbs = [{"name": s.name, "description": s.description, "type": 1,
+                              "options": expected_options(s.options)} for s in command.subcommands]
+                    assert synced["options"] == verbs, command.name
+                else:
+                    assert synced.get("options", []) == expected_options(command.options), command.name
 
     asyncio.run(asyncio.wait_for(scenario(), 60))
 
@@ -121,7 +132,10 @@ def test_every_command_answers_through_discord(tiny_engine: Engine, bot: Callabl
                 # a byte-level model may write control characters (the tiny DistilBART's BPE has all 256
                 # bytes); every outgoing string is cleaned of them (core.text), the rest arrives as it is
                 assert clean_text(to_plain(expected.answer)).text.strip()[:300] in shown(embed["description"]), where
-                assert embed["footer"]["text"] == f"Model: {expected.model}", where
+                if expected.model:
+                    assert embed["footer"]["text"] == f"Model: {expected.model}", where
+                else:  # /help and /models run no model: no "Model: -" placeholder
+                    assert "footer" not in embed, where
                 if expected.table is not None:
                     assert expected.table.as_text().splitlines()[0] in embed["description"], where
                 field_names = [f["name"] for f in embed["fields"]]

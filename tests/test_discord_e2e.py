@@ -22,7 +22,6 @@ from bot.discord_app import DiscordAdapter
 from core.cooldown import Cooldown
 from core.engine import Engine
 from core.policy import APOLOGY, Policy
-from core.registry import Registry
 from core.settings import ConfigError, Settings
 from tests.fake_discord import FakeDiscord, Sent, discord_session, patch_discord
 from tests.toy_registry import SLOW_S, TOY_REGISTRY, png
@@ -43,16 +42,14 @@ Make = Callable[..., DiscordAdapter]
 
 
 @pytest.fixture
-def make(toy_engine: Engine, tmp_path: Path) -> Make:
-    """A fresh adapter (its own policy) whose record of synced commands lives in this test's folder,
-    so each test's first start uploads them."""
+def make(toy_engine: Engine) -> Make:
+    """A fresh adapter (its own policy); each start meets a fresh fake Discord with no commands, so it
+    uploads them (tests/test_discord_sync.py starts against a Discord that has some)."""
 
     def build(engine: Engine = toy_engine, cooldown_s: float = 0.0, **env: str) -> DiscordAdapter:
         policy = Policy(engine)
         policy.cooldown = Cooldown(cooldown_s)
-        adapter = DiscordAdapter(policy, {"DISCORD_TOKEN": TOKEN, **env})
-        adapter.tutor.cache_dir = tmp_path
-        return adapter
+        return DiscordAdapter(policy, {"DISCORD_TOKEN": TOKEN, **env})
 
     return build
 
@@ -92,53 +89,6 @@ def test_guild_sync_goes_to_the_guild(make: Make) -> None:
             assert sorted(c["name"] for c in payload) == sorted(c.name for c in TOY_REGISTRY)
 
     run(scenario)
-
-
-def test_the_command_list_is_uploaded_only_when_it_changed(make: Make, toy_engine: Engine) -> None:
-    """Two starts with the same registry: one upload. A changed registry, or another target: another."""
-    fewer = Engine(toy_engine.settings, registry=Registry([c for c in TOY_REGISTRY if c.name != "boom"]))
-
-    async def start(engine: Engine, **env: str) -> list[tuple[str, list[dict[str, Any]]]]:
-        async with discord_session(lambda: make(engine, **env).client) as (fake, _):
-            interaction = await fake.send_command("echo", {"text": "served"})
-            assert "served" in (await fake.reply_to(interaction)).text(), "a start without upload still serves"
-            return fake.synced
-
-    async def scenario() -> None:
-        assert len(await start(toy_engine)) == 1
-        assert await start(toy_engine) == [], "unchanged: no second upload"
-        (_, payload), = await start(fewer)
-        assert "boom" not in {c["name"] for c in payload}, "the changed list was uploaded"
-        assert await start(fewer) == []
-        (path, _), = await start(fewer, DISCORD_GUILD_ID="7001")
-        assert path == "/applications/800/guilds/7001/commands", "a server is a target of its own"
-
-    try:
-        run(scenario)
-    finally:
-        fewer.close()
-
-
-def test_an_unwritable_cache_only_costs_an_upload_per_start(
-    make: Make, tmp_path: Path, caplog: pytest.LogCaptureFixture,
-) -> None:
-    blocked = tmp_path / "a-file"
-    blocked.write_text("not a folder")
-
-    def adapter() -> DiscordAdapter:
-        made = make()
-        made.tutor.cache_dir = blocked
-        return made
-
-    async def scenario() -> None:
-        for _ in range(2):
-            async with discord_session(lambda: adapter().client) as (fake, _):
-                assert len(fake.synced) == 1
-                interaction = await fake.send_command("echo", {"text": "still fine"})
-                assert "still fine" in (await fake.reply_to(interaction)).text()
-
-    run(scenario)
-    assert "could not record the synced command list" in caplog.text
 
 
 def test_dm_and_guild_interactions_get_a_deferral_then_one_answer(make: Make) -> None:

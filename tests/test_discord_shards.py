@@ -95,10 +95,8 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     made.close()
 
 
-def adapter(engine: Engine, tmp_path: Path, **env: str) -> DiscordAdapter:
-    made = DiscordAdapter(Policy(engine), {"DISCORD_TOKEN": "test-token", **env})
-    made.tutor.cache_dir = tmp_path
-    return made
+def adapter(engine: Engine, **env: str) -> DiscordAdapter:
+    return DiscordAdapter(Policy(engine), {"DISCORD_TOKEN": "test-token", **env})
 
 
 def server_on_shard(shard: int, count: int) -> str:
@@ -106,13 +104,13 @@ def server_on_shard(shard: int, count: int) -> str:
     return str(((1000 * count + shard) << 22) + 12345)
 
 
-def test_a_process_with_shard_ids_identifies_with_exactly_those_shards(engine: Engine, tmp_path: Path) -> None:
+def test_a_process_with_shard_ids_identifies_with_exactly_those_shards(engine: Engine) -> None:
     async def scenario() -> None:
         fake = FakeDiscord()
         await fake.start()
         try:
             with patch_discord(fake):
-                made = adapter(engine, tmp_path, DISCORD_SHARD_COUNT="4", DISCORD_SHARD_IDS="1,3")
+                made = adapter(engine, DISCORD_SHARD_COUNT="4", DISCORD_SHARD_IDS="1,3")
                 assert isinstance(made.client, ShardedTutorBot) and made.describe() == "discord (shards 1,3 of 4)"
                 serving = asyncio.create_task(made.serve())
                 await fake.wait_until(lambda: len(fake.sockets) == 2 or serving.done(), 15)
@@ -151,15 +149,13 @@ async def start_and_stop(made: DiscordAdapter) -> FakeDiscord:
     return fake
 
 
-def test_the_process_that_runs_shard_0_publishes_and_no_sharding_is_one_connection(
-    engine: Engine, tmp_path: Path,
-) -> None:
+def test_the_process_that_runs_shard_0_publishes_and_no_sharding_is_one_connection(engine: Engine) -> None:
     async def scenario() -> None:
-        sharded = adapter(engine, tmp_path / "sharded", DISCORD_SHARD_COUNT="2", DISCORD_SHARD_IDS="0")
+        sharded = adapter(engine, DISCORD_SHARD_COUNT="2", DISCORD_SHARD_IDS="0")
         assert isinstance(sharded.client, ShardedTutorBot)
         fake = await start_and_stop(sharded)
         assert len(fake.synced) == 1 and [d["shard"] for d in fake.identified] == [[0, 2]]
-        plain = adapter(engine, tmp_path / "plain")
+        plain = adapter(engine)
         assert isinstance(plain.client, TutorBot) and plain.describe() == "discord"
         fake = await start_and_stop(plain)
         assert len(fake.synced) == 1 and [d.get("shard") for d in fake.identified] == [None]

@@ -97,3 +97,13 @@ def test_help_lists_every_command_a_learner_can_type_and_no_hidden_one(tiny_sett
     assert shown == [f"/{c.name}" for c in ctx.registry.visible()]
     assert all(f"/{c.name}" not in shown for c in ctx.registry if c.hidden)
     assert all(row[2].startswith(row[0]) for row in result.table.rows)
+
+
+async def test_help_and_models_end_with_no_model_placeholder(tiny_engine):
+    """/help runs no model: its answer has no "Model: -" line on any rendering (core.markup.sections)."""
+    from bot.console import render_text
+
+    for line in ("/help", "/help attention", "/models"):
+        result = await tiny_engine.run_text(line)
+        assert not result.model.strip(), line
+        assert "Model:" not in render_text(result) and "Model:" not in result.as_text(), line

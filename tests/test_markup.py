@@ -56,6 +56,7 @@ def test_an_empty_section_is_left_out_heading_and_all() -> None:
     from core.results import Result
 
     bare = Result(command="forget", answer="Nothing was deleted.", explanation="", code="  ", model="-")
-    assert [label for label, _ in sections(bare)] == ["", "Model"]
-    full = Result(command="forget", answer="a", explanation="why", code="print(1)", model="-")
+    assert [label for label, _ in sections(bare)] == [""], "no model ran: no \"Model: -\" placeholder"
+    full = Result(command="forget", answer="a", explanation="why", code="print(1)", model="tiny/sentiment")
     assert [label for label, _ in sections(full)] == ["", EXPLANATION, CODE, "Model"]
+    assert "Model" not in bare.as_text() and "What happened" not in bare.as_text()

@@ -240,3 +240,81 @@ def test_an_unwritable_place_is_one_sentence_not_an_exception(tmp_path: Path) ->
     problem = history.save()
     assert problem is not None and problem.startswith("Chat history not saved to ") and problem.endswith(".")
     assert history.load() == []
+
+
+# ----- damage and /forget -----
+def test_a_damaged_history_is_set_aside_with_one_line_and_the_chat_starts(tmp_path: Path,
+                                                                          chats: list[PtyChat]) -> None:
+    """A NUL byte (a crash mid-write on some file systems, a disk error) once stopped `tutor chat` with
+    "Internal error: ValueError: embedded null character": readline takes no NUL."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    damaged = b"/help earlier\n\x00\x00\x00/tokenize half\x00 written\n"
+    (cache / "chat-history").write_bytes(damaged)
+    chat = PtyChat(cache, tmp_path)
+    chats.append(chat)
+    chat.read(PROMPT, 1)
+    chat.type("/help")
+    chat.type("/quit")
+    assert chat.wait() == 0, chat.text
+    assert "Internal error" not in chat.text and "Traceback" not in chat.text
+    told = [line for line in chat.text.splitlines() if "chat history" in line.lower()]
+    assert len(told) == 1 and "set aside" in told[0] and "chat-history.damaged" in told[0], chat.text
+    assert (cache / "chat-history.damaged").read_bytes() == damaged, "kept as it was, for whoever wants it"
+    assert saved(cache) == ["/help"]
+
+
+def test_a_history_damaged_while_the_chat_runs_is_set_aside_when_it_saves(tmp_path: Path) -> None:
+    path = tmp_path / "chat-history"
+    history = History(path)
+    assert history.load() == []
+    path.write_bytes(b"/help\x00\n")
+    history.add("/models")
+    assert history.save() is None
+    assert History(path).load() == ["/models"] and (tmp_path / "chat-history.damaged").exists()
+
+
+def test_forget_in_the_console_deletes_its_chat_history(tmp_path: Path, chats: list[PtyChat]) -> None:
+    """/forget deletes what the tutor keeps about the learner; at the console that includes every line they
+    typed, in the file (and any damaged copy set aside), in this session's memory, and behind the up arrow."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "chat-history").write_text("/help my earlier secret\n")
+    (cache / "chat-history.damaged").write_bytes(b"/help an older secret\x00\n")
+    chat = PtyChat(cache, tmp_path)
+    chats.append(chat)
+    chat.read(PROMPT, 1)
+    chat.type("/help tokenize")
+    chat.type("/forget")
+    chat.type("y")
+    assert "deleted" in chat.text.rsplit("tutor> ", 2)[-2], chat.text
+    assert not (cache / "chat-history").exists() and not (cache / "chat-history.damaged").exists()
+    before = len(chat.output)
+    os.write(chat.master, b"\x1b[A\r")  # up arrow, Enter: readline's memory holds nothing to bring back
+    chat.read(PROMPT, chat.output.count(PROMPT) + 1)
+    assert b"tokenize" not in chat.output[before:] and b"y" not in chat.output[before:].replace(b"tutor> ", b"")
+    chat.type("/help models")
+    chat.type("/quit")
+    assert chat.wait() == 0, chat.text
+    assert saved(cache) == ["/help models"], "only what was typed after /forget"
+
+
+def test_a_history_locked_too_long_by_another_session_is_one_sentence_not_a_hang(tmp_path: Path,
+                                                                                monkeypatch) -> None:
+    """The lock is filelock's (flock here, msvcrt on Windows, where raw fcntl had no lock at all): a session
+    that holds it past LOCK_TIMEOUT_S makes this save give up with one sentence, and nothing is lost from the
+    file; the next save, once the lock is free, keeps this session's lines."""
+    from filelock import FileLock
+
+    import bot.history
+
+    path = tmp_path / "chat-history"
+    path.write_text("/help\n")
+    monkeypatch.setattr(bot.history, "LOCK_TIMEOUT_S", 0.05)
+    history = History(path)
+    history.add("/models")
+    with FileLock(tmp_path / "chat-history.lock"):
+        problem = history.save()
+    assert problem is not None and problem.startswith(f"Chat history not saved to {path}: ") and problem.endswith(".")
+    assert path.read_text() == "/help\n"
+    assert history.save() is None and History(path).load() == ["/help", "/models"]

@@ -129,11 +129,24 @@ async def test_text_is_cleaned_once_and_the_answer_says_so(policy: Policy):
         assert outcome.result.notices and "In your text" in outcome.result.notices[0]
 
 
-async def test_an_ask_action_takes_the_typed_text_beside_its_short_id(policy: Policy):
+async def test_an_ask_action_takes_the_typed_text_beside_its_short_id(engine: Engine, tmp_path: Path):
     from core.actions import Action, Ask
+    from core.registry import Command, Option, Registry
+    from core.results import Result
 
-    ask_text = Ask(Action.to("Use my own sentence", "think", step=3), "text", "Your sentence")
+    def think(_ctx, args):
+        return Result("think", f"Thought about {args['text']} at step {args['step']}.", "", "", "toy",
+                      actions=(Ask(Action.to("Use my own sentence", "think", step=3), "text", "Your sentence"),))
+
+    registry = Registry([Command("think", "A toy.", (Option("text", "t", "text", positional="main"),
+                                                     Option("step", "s", "int", default=0)), ("/think x",), think,
+                                 needs_model=False)])
+    toy = Engine(Settings(pack="tiny", cache_dir=tmp_path), registry=registry)
+    policy = Policy(toy, runs=RunStore(Database(f"sqlite:///{tmp_path / 'ask.db'}")))
+    first = await policy.handle(ask("/think cats"))
+    ask_text = first.result.actions[0]
     outcome = await policy.handle(Request("test", "u1", action=ask_text.action.id, args={"text": "my own words"}))
+    toy.close()
     assert outcome.ok and outcome.result is not None
     assert outcome.result.answer == "Thought about my own words at step 3."
 

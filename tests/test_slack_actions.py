@@ -23,15 +23,16 @@ from PIL import Image as PILImage
 
 from bot.slack_app import SlackAdapter
 from bot.slack_blocks import MENU_ID, action_blocks
-from core.actions import THIS_RUN, Action, Ask, Menu
+from core.actions import THIS_RUN, Action, Ask, Menu, decode
 from core.engine import Engine
-from core.policy import EXPIRED, Policy
+from core.policy import EXPIRED, FOREIGN, Policy
 from core.registry import Command, Option, Registry
 from core.results import Image, Result, Timer
 from core.settings import Settings
 from core.store import Database, RunStore
-from tests.fake_slack import FakeSlack, Message, running, slack_env
+from tests.fake_slack import BOT_USER, FakeSlack, Message, running, slack_env
 from tests.toy_registry import TOY_REGISTRY, png
+from tests.tutor_support import settings_for, sqlite_url
 
 
 def _quiz(_ctx: Any, args: dict[str, Any]) -> Result:
@@ -308,6 +309,22 @@ async def test_admin_is_asked_of_slack_only_for_personal_commands(engine, fake, 
         assert [c.params["user"] for c in fake.calls_to("users.info")] == ["U9", "U1"]
 
 
+async def test_a_users_info_answer_that_is_not_json_means_not_an_admin_logged_once(
+        engine, fake, runs, caplog: pytest.LogCaptureFixture):
+    """A proxy's error page instead of Slack's JSON (text/plain once raised AttributeError inside slack_sdk
+    and left every tutor command unanswered): the learner is "not an admin", and the log says so once."""
+    fake.admins.update({"U8", "U9"})
+    fake.fail("users.info", "", status=200, body="Service Unavailable", content_type="text/plain")
+    fake.fail("users.info", "", status=502, body="<html><h1>502 Bad Gateway</h1></html>")
+    adapter = adapter_for(engine, fake, runs)
+    with caplog.at_level("WARNING", logger="tutor.slack"):
+        async with running(adapter, fake):
+            assert "admin: False" in text_of(await ask(fake, adapter, "/whoami", "", user="U9"))
+            assert "admin: False" in text_of(await ask(fake, adapter, "/whoami", "", user="U8"))
+    told = [r.getMessage() for r in caplog.records if "users.info" in r.getMessage()]
+    assert len(told) == 1 and "non-admins" in told[0], told
+
+
 def test_actions_render_within_slacks_limits() -> None:
     many = tuple(Action.to(f"Button {n} " + "x" * 80, "think", text=f"t{n}", step=n % 10) for n in range(20))
     menu = Menu("Pick", tuple(Action.to(f"Option {n}", "think", text=f"t{n}", step=n % 10, description="d" * 90)
@@ -370,3 +387,101 @@ async def post_signed_form(url: str, form: dict[str, str]) -> int:
                "X-Slack-Signature": signature}
     async with aiohttp.ClientSession() as session, session.post(url, data=body, headers=headers) as response:
         return response.status
+
+
+# ----- issue 20: a click runs what its message offers; a conversation is the learner's own only with the bot -----
+MESSAGES = ("chat.postMessage", "chat.postEphemeral", "chat.update", "response_url")
+
+
+async def sent_after(fake: FakeSlack, adapter: SlackAdapter, kind: str, payload: dict[str, Any]) -> list[Any]:
+    """Send one envelope as Slack would; every message the bot sent or changed in answer."""
+    mark = len(fake.calls)
+    await fake.wait_ack(await fake.send_envelope(kind, payload))
+    await adapter.idle()
+    return [c for c in fake.calls[mark:] if c.method in MESSAGES]
+
+
+async def test_a_click_runs_only_an_action_its_message_offers(engine, fake, runs):
+    """An action_id or a select value its message does not hold is refused, even one the tutor sealed for
+    this channel (another message's button: here another learner's run)."""
+    adapter = adapter_for(engine, fake, runs)
+    async with running(adapter, fake):
+        first = await ask(fake, adapter, "/think", "public")
+        other = await ask(fake, adapter, "/think", "secret plans", user="U2")
+        picker = await ask(fake, adapter, "/picker", "birds")
+        button = fake.click_payload(first.ts, "Next step")
+        button["actions"][0]["action_id"] = labels(other)["Next step"]
+        menu = fake.click_payload(picker.ts, "Step 1")
+        menu["actions"][0]["selected_option"] = {**menu["actions"][0]["selected_option"],
+                                                 "value": labels(other)["Next step"]}
+        for payload in (button, menu):
+            replies = await sent_after(fake, adapter, "interactive", payload)
+            assert [FOREIGN in r.text for r in replies] == [True], [r.text for r in replies]
+            assert "secret plans" not in str([r.params for r in replies])
+        assert fake.calls_to("chat.update") == [] and "at step 0." in text_of(fake.posted[first.ts])
+
+
+def slash_in(fake: FakeSlack, command: str, text: str, channel: str, name: str, user: str = "U1") -> dict[str, Any]:
+    payload = fake.slash_payload(command, text, user=user, channel=channel)
+    payload["channel_name"] = name
+    return payload
+
+
+ELSEWHERE_DMS = (("D77", "directmessage"), ("G55", "directmessage"), ("G56", "mpdm-ada--bo--tutor-1"))
+"""A DM between two people, and group DMs (however a slash command names them): not the learner's own."""
+
+
+async def test_only_the_learners_dm_with_the_bot_is_direct(engine, fake, runs):
+    adapter = adapter_for(engine, fake, runs)
+    async with running(adapter, fake):
+        for channel, name, direct in (("DU1", "directmessage", True), *((c, n, False) for c, n in ELSEWHERE_DMS)):
+            replies = await sent_after(fake, adapter, "slash_commands", slash_in(fake, "/whoami", "", channel, name))
+            assert any(f"direct: {direct}" in r.text for r in replies), (channel, [r.text for r in replies])
+
+
+async def test_a_lesson_in_a_dm_between_people_or_a_group_dm_answers_privately(fake, tmp_path):
+    url = sqlite_url(tmp_path)
+    tutor = Engine(settings_for(url))
+    adapter = SlackAdapter(Policy(tutor, runs=RunStore(Database(url))), slack_env(fake))
+    try:
+        async with running(adapter, fake):
+            for channel, name in ELSEWHERE_DMS:
+                replies = await sent_after(fake, adapter, "slash_commands",
+                                           slash_in(fake, "/learn", "restart", channel, name))
+                assert [r.method for r in replies] == ["response_url"], (channel, [r.method for r in replies])
+                assert replies[0].params["response_type"] == "ephemeral" and "step 1 of 5" in replies[0].text
+            own = await sent_after(fake, adapter, "slash_commands",
+                                   slash_in(fake, "/learn", "", "DU1", "directmessage"))
+            assert [r.method for r in own] == ["chat.postMessage"], "in their DM with the bot it is their own"
+    finally:
+        tutor.close()
+
+
+async def test_hidden_steps_typed_in_a_mention_a_dm_or_a_slash_command_are_unknown(fake, tmp_path):
+    """The issue's attack: `@Tutor explore round=<id> n=0` ran the question's /ner and showed its key."""
+    url = sqlite_url(tmp_path)
+    tutor = Engine(settings_for(url))
+    adapter = SlackAdapter(Policy(tutor, runs=RunStore(Database(url))), slack_env(fake))
+    try:
+        async with running(adapter, fake):
+            asked = await ask(fake, adapter, "/quiz", "ner-type")
+            round_id = decode(next(i for label, i in labels(asked).items() if label.startswith("A")))[1]["round"]
+            typed = f"explore round={round_id} n=0"
+            attacks = [
+                ("events_api", {"token": "legacy", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
+                                "event_id": "EvMention", "event_time": 1, "authorizations": [],
+                                "event": {"type": "app_mention", "user": "U2", "ts": "1700000100.000100",
+                                          "channel": "C1", "text": f"<@{BOT_USER}> {typed}"}}),
+                ("events_api", {"token": "legacy", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
+                                "event_id": "EvDM", "event_time": 1, "authorizations": [],
+                                "event": {"type": "message", "channel_type": "im", "user": "U2",
+                                          "ts": "1700000101.000100", "channel": "DU2", "text": typed}}),
+                ("slash_commands", fake.slash_payload("/explore", f"round={round_id} n=0", user="U2")),
+                ("slash_commands", fake.slash_payload("/answer", f"round={round_id} choice=A", user="U2")),
+            ]
+            for kind, payload in attacks:
+                replies = await sent_after(fake, adapter, kind, payload)
+                assert replies and all("There is no command" in r.text for r in replies), [r.text for r in replies]
+                assert not any("What happened" in r.text or "entit" in r.text for r in replies)
+    finally:
+        tutor.close()

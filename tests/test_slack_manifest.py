@@ -1,13 +1,21 @@
-"""The Slack manifest is generated from the registry and parses as YAML and JSON."""
+"""The Slack manifest is generated from the registry and parses as YAML and JSON; `tutor slack manifest
+--request-url URL` is the HTTP mode's."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
+import pytest
 import yaml
 
-from bot.slack_manifest import BOT_EVENTS, BOT_SCOPES, manifest, manifest_text, usage_hint
+from bot.slack_manifest import BOT_EVENTS, BOT_SCOPES, manifest, manifest_text, request_url_checked, usage_hint
+from conftest import ROOT, TEST_CACHE
 from core.commands import build_registry
 from core.registry import Command, Registry
+from core.settings import ConfigError
 from tests.toy_registry import TOY_REGISTRY
 
 
@@ -64,3 +72,48 @@ def test_printed_manifest_round_trips() -> None:
 def test_usage_hint_is_short() -> None:
     for command in build_registry():
         assert len(usage_hint(command)) <= 100
+
+
+def tutor_slack(*args: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    """`tutor slack ...` as typed, in a folder with no .env."""
+    environment = {**os.environ, "TUTOR_CACHE_DIR": str(TEST_CACHE), "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "bot.cli", "slack", *args], cwd=tmp_path, capture_output=True,
+                          text=True, env=environment, timeout=300, check=False)
+
+
+def test_tutor_slack_manifest_with_a_request_url_is_the_http_mode_manifest(tmp_path: Path) -> None:
+    url = "https://tutor.example.org/slack/events"
+    done = tutor_slack("manifest", "--request-url", url, tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    data = yaml.safe_load(done.stdout)
+    settings = data["settings"]
+    assert settings["socket_mode_enabled"] is False
+    assert settings["event_subscriptions"] == {"bot_events": list(BOT_EVENTS), "request_url": url}
+    assert settings["interactivity"] == {"is_enabled": True, "request_url": url}
+    commands = data["features"]["slash_commands"]
+    assert {c["command"] for c in commands} == {f"/{c.name}" for c in build_registry().visible()}
+    assert all(c["url"] == url for c in commands)
+    assert data == manifest(build_registry(), request_url=url)
+
+
+def test_tutor_slack_manifest_without_a_request_url_is_socket_mode(tmp_path: Path) -> None:
+    done = tutor_slack("manifest", tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    data = yaml.safe_load(done.stdout)
+    assert data["settings"]["socket_mode_enabled"] is True and "request_url" not in data["settings"]["interactivity"]
+    assert not any("url" in c for c in data["features"]["slash_commands"])
+
+
+@pytest.mark.parametrize("url", ["http://tutor.example.org/slack/events", "tutor.example.org/slack/events",
+                                 "https:///slack/events", "https://tutor.example.org:http/x"])
+def test_a_request_url_slack_cannot_call_is_one_configuration_error(url: str) -> None:
+    with pytest.raises(ConfigError, match="must be the https:// address Slack calls"):
+        request_url_checked(url)
+
+
+def test_a_bad_request_url_or_one_without_manifest_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    done = tutor_slack("manifest", "--request-url", "http://insecure.example.org/slack/events", tmp_path=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "--request-url must be the https:// address" in done.stderr and done.stdout == ""
+    running = tutor_slack("--request-url", "https://tutor.example.org/slack/events", tmp_path=tmp_path)
+    assert running.returncode == 2 and "goes with `tutor slack manifest`" in running.stderr

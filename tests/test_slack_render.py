@@ -12,6 +12,7 @@ from bot.slack_render import (
     LOOKALIKE,
     SECTION_LIMIT,
     Echo,
+    code_fits,
     escape,
     fit_blocks,
     render_error,
@@ -271,3 +272,16 @@ def test_context_lines_fit_even_when_escaping_grows_the_text() -> None:
     assert contexts and all(len(t) <= SECTION_LIMIT for t in contexts)
     assert all(not t.endswith(("&", "&l", "&lt")) for t in contexts), "no entity cut in half"
     assert len(render_note(evil * 2)["elements"][0]["text"]) <= SECTION_LIMIT
+
+
+def test_code_too_long_for_a_message_is_named_as_a_file_instead_of_cut() -> None:
+    """/mydata's JSON of a busy learner: more than five sections of code. The adapter uploads it whole;
+    the message says where it is instead of showing a cut copy."""
+    long = Result("mydata", "Everything", "Kept.", "\n".join(f'{{"row": {n}, "pad": "{"x" * 90}"}}'
+                                                          for n in range(400)), "-", code_file="mydata.json")
+    assert not code_fits(long) and code_fits(Result("a", "b", "c", "print(1)", "-"))
+    cut = render_result(long)
+    assert "Trimmed" in str(cut.blocks)
+    noted = render_result(long, code_note="It is attached whole as mydata.json in your direct messages with me.")
+    text = str(noted.blocks)
+    assert "Trimmed" not in text and '"row": 1' not in text and "attached whole as mydata.json" in text

@@ -1,10 +1,14 @@
 """/quiz through the one policy: a channel round with several learners, a DM round, the timer, topics."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from conftest import ROOT, TEST_CACHE
 from core.policy import Kind
 from core.results import Timer
 from core.tutor.questions import LETTERS, Question
@@ -93,13 +97,14 @@ async def test_a_direct_quiz_reveals_at_once_with_the_learners_points(group: Cla
     assert revealed.show == "update" and f"Answer: {LETTERS[key]}." in revealed.answer.replace("*", "")
     assert f"You chose {wrong}: not this time" in revealed.explanation and "/review" in revealed.explanation
     assert revealed.images and revealed.images[0].png.startswith(b"\x89PNG"), "attention reveals show the head"
-    stranger = answered(await group.click("bo", button(asked, wrong)))
-    assert "belongs to another learner" in stranger.answer
+    stranger = await group.click("bo", button(asked, wrong))
+    assert stranger.kind is Kind.USER_ERROR and "not one I gave in this conversation" in stranger.message
 
 
 async def test_a_reveal_opens_the_run_as_the_ordinary_command_for_the_clicker(group: Class):
-    asked = await group.say("ada", "/quiz attention-top", direct=True)
-    revealed = await group.click("ada", button(asked, "A"), direct=True)
+    asked = await group.say("ada", "/quiz attention-top")
+    await group.click("ada", button(asked, "A"))
+    revealed = await group.click("ada", button(asked, "Reveal"))
     opened = answered(await group.click("bo", button(revealed, "Open as /attention")))
     question = question_of(group, round_id(asked))
     assert opened.command == "attention" and opened.show == "private"
@@ -123,3 +128,47 @@ async def test_the_offline_pack_says_which_kinds_it_cannot_ask(tmp_path: Path):
         assert any(ask in served.answer for ask in ("How sure is /sentiment", "fill-mask's top guess",
                                                     "which entity type does /ner", "Zero-shot classification reads"))
         assert served.notices == (COLD,), "a cold pool computes the first question and says so"
+
+
+async def test_a_lesson_step_scores_once_however_often_back_or_learn_brings_it_back(group: Class):
+    """The prediction of lesson 1 answered three times (first, after Back, after /learn restart): the
+    points and the review count the first answer only; the others are kept as practice."""
+    step = await group.say("ada", "/learn", direct=True)
+    key = question_of(group, round_id(step)).key
+    first = await group.click("ada", button(step, LETTERS[key]), direct=True)
+    assert f"right, {RIGHT_POINTS} points" in answered(first).explanation
+    run = await group.click("ada", button(first, "Continue the lesson"), direct=True)
+    back = await group.click("ada", button(run, "Back"), direct=True)
+    again = question_of(group, round_id(back))
+    second = answered(await group.click("ada", button(back, LETTERS[again.key]), direct=True))
+    assert "its points counted then" in second.explanation and "points." not in second.explanation
+    restarted = await group.say("ada", "/learn restart", direct=True)
+    third = question_of(group, round_id(restarted))
+    missed = answered(await group.click("ada", button(restarted, LETTERS[(third.key + 1) % 4]), direct=True))
+    assert "its points counted then" in missed.explanation
+
+    rows = rows_of(group.engine.settings.database_url)
+    answers = sorted(rows["tutor_answers"], key=lambda r: r["id"])
+    assert [r["points"] for r in answers] == [RIGHT_POINTS, 0, 0]
+    assert [r["purpose"] for r in answers] == ["lesson", "practice", "practice"]
+    assert answers[0]["step"] == "sentiment:predict" and answers[1]["step"] is None
+    assert not rows["tutor_reviews"], "the practice miss moved no review card"
+    progress = answered(await group.say("ada", "/progress", direct=True))
+    assert "1 answer, 100% right" in progress.answer.replace("*", ""), "practice is not counted twice"
+    other = await group.say("bo", "/learn", direct=True)
+    mine = question_of(group, round_id(other)).key
+    theirs = answered(await group.click("bo", button(other, LETTERS[mine]), direct=True))
+    assert f"right, {RIGHT_POINTS} points" in theirs.explanation, "once per learner: another learner scores"
+
+
+def test_the_console_takes_a_quiz_answer_by_its_letter(tmp_path: Path):
+    """`tutor chat`: a quiz's answers are numbered, and also chosen by their letter, either case."""
+    environment = {**os.environ, "TUTOR_CACHE_DIR": str(TEST_CACHE), "PYTHONPATH": str(ROOT),
+                   "TUTOR_DATABASE_URL": sqlite_url(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "bot.cli", "--pack", "tiny", "chat"], cwd=tmp_path, env=environment,
+                          input="/quiz tokenizers\nb\n/quiz tokenizers\nD\n/quit\n", capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("Next (type a number, or the letter of your answer):") == 2
+    assert "You chose B: " in done.stdout and "You chose D: " in done.stdout
+    assert "There is no command" not in done.stderr

@@ -5,14 +5,15 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import sqlalchemy as sa
 
 from core.store import Database
 from core.store.database import migrate
-from core.store.learners import DAY_S, LearnerStore
+from core.store.learners import DAY_S, LEARNER_TABLES, LearnerStore
 from core.store.rounds import Counted, RoundStore
 from core.store.schema import LEARNING_TABLES, MIGRATIONS
-from tests.postgres import database_url, postgres_server  # noqa: F401 - the fixtures
+from tests.postgres import database_url, fresh_postgres, postgres_server  # noqa: F401 - the fixtures
 from tests.tutor_support import rows_of
 
 LEARNERS = 30
@@ -100,3 +101,43 @@ def test_forget_and_the_retention_purge_delete_every_row_of_a_learner(database_u
     assert tables["tutor_rounds"][0]["asker"] is None
     assert learners.forget(recent) >= 2 and recent not in repr(rows_of(database_url))
     db.close()
+
+
+def vacuumed(url: str) -> set[str]:
+    """The tutor tables PostgreSQL's statistics say were VACUUMed by hand."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT pg_stat_clear_snapshot()")
+            rows = conn.exec_driver_sql("SELECT relname FROM pg_stat_user_tables WHERE vacuum_count > 0")
+            return {row[0] for row in rows}
+    finally:
+        engine.dispose()
+
+
+def test_forget_vacuums_the_learner_tables_on_postgresql_where_the_role_may(postgres_server: str,  # noqa: F811
+                                                                           caplog: pytest.LogCaptureFixture):
+    """The owner's role VACUUMs every table it deleted from; a role that only reads and writes them is told
+    once, in the log, that it may not, and forgetting still deletes everything."""
+    url = fresh_postgres(postgres_server)
+    owner = Database(url)
+    open_round(owner, solo=True)
+    LearnerStore(owner).touch("a" * 64, 1000.0)
+    assert LearnerStore(owner).forget("a" * 64) == 2
+    assert {t.name for t in LEARNER_TABLES} <= vacuumed(url)
+    owner.close()
+
+    with sa.create_engine(url, isolation_level="AUTOCOMMIT").connect() as conn:
+        conn.exec_driver_sql("CREATE ROLE tutor_app LOGIN")
+        conn.exec_driver_sql("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO tutor_app")
+        conn.exec_driver_sql("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO tutor_app")
+    app = Database(url.replace("://tutor@", "://tutor_app@"))
+    learners = LearnerStore(app)
+    for who in ("b", "c"):
+        learners.touch(who * 64, 1000.0)
+    with caplog.at_level("WARNING", logger="tutor.store"):
+        assert learners.forget("b" * 64) == 1 and learners.forget("c" * 64) == 1
+    told = [r.getMessage() for r in caplog.records if "may not VACUUM" in r.getMessage()]
+    assert len(told) == 1 and "tutor_answers" in told[0], "said once, naming the tables"
+    assert "b" * 64 not in repr(rows_of(url)) and "c" * 64 not in repr(rows_of(url))
+    app.close()

@@ -1,7 +1,8 @@
 """The study group's board: whether a group shows one, who joined it under which name, and their answers.
 
 Only learners who joined a group's board appear on it, under the display name they chose; the
-board keeps no platform id (see core/tutor/board.py for why names are chosen, not mentions).
+board keeps no platform id (see core/tutor/board.py for why names are chosen, not mentions). A name's
+skeleton (`look`, core/tutor/names.py) is unique per board, so no two members look alike.
 """
 from __future__ import annotations
 
@@ -26,10 +27,22 @@ class BoardStore:
             row = conn.execute(sa.select(groups.c.board).where(groups.c.id == grp)).first()
         return bool(row and row.board)
 
-    def join(self, grp: str, learner: str, name: str, now: float) -> None:
+    def join(self, grp: str, learner: str, name: str, look: str, now: float) -> bool:
+        """Join (or rename) under `name`, whose skeleton is `look`; False when another member's name has
+        that skeleton (the unique index decides, also between processes joining at once)."""
+        try:
+            with self.db.begin() as conn:
+                upsert(conn, board, {"grp": grp, "learner": learner, "name": name, "look": look, "joined": now},
+                       ("grp", "learner"), {"name": name, "look": look})
+        except sa.exc.IntegrityError:
+            return False
+        return True
+
+    def members(self, grp: str) -> list[tuple[str, str]]:
+        """Everyone on the group's board: (learner, name)."""
         with self.db.begin() as conn:
-            upsert(conn, board, {"grp": grp, "learner": learner, "name": name, "joined": now}, ("grp", "learner"),
-                   {"name": name})
+            return [(r.learner, r.name) for r in conn.execute(sa.select(board.c.learner, board.c.name)
+                                                              .where(board.c.grp == grp))]
 
     def leave(self, grp: str, learner: str) -> bool:
         with self.db.begin() as conn:

@@ -1,15 +1,34 @@
-"""Opening the database and bringing its schema up to date, once per process."""
+"""Opening the database and bringing its schema up to date, once per process; and, after someone's rows
+are deleted, making their bytes leave the disk as far as the database allows (`scrub`).
+
+What each database keeps of a deleted row, and what `scrub` does about it:
+
+- **SQLite** (the default): every connection turns on `secure_delete`, so a deleted row's bytes are
+  overwritten with zeros in the database file; the write-ahead log (`tutor.db-wal`) still holds the
+  pages as they were written until a checkpoint copies them back, so `scrub` checkpoints and truncates
+  it to zero bytes (`wal_checkpoint(TRUNCATE)`).
+- **PostgreSQL**: a deleted row stays in its table's and indexes' files as a dead tuple until VACUUM
+  reclaims the space. `scrub` runs VACUUM (with INDEX_CLEANUP ON, so the indexes that hold the learner's
+  key are cleaned even after a small delete) on the tables it deleted from, where the database's
+  role may (the tables' owner, the database's owner or a superuser; on PostgreSQL 17 also the
+  MAINTAIN privilege) and logs once where it may not. A plain VACUUM lets later rows overwrite the
+  space but does not zero it: some bytes can stay in the files until they are overwritten, or until
+  an operator runs VACUUM FULL (which rewrites the table under an exclusive lock). The server's
+  write-ahead log (pg_wal), its archive, base backups and replicas keep the rows until they are
+  recycled or deleted; the tutor cannot reach those.
+"""
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from core.errors import StoreUnavailable
-from core.settings import ConfigError
+from core.settings import ConfigError, shown_url
 from core.store import schema
 
 log = logging.getLogger("tutor.store")
@@ -31,6 +50,7 @@ class Database:
         self.url = url
         self._engine: sa.Engine | None = None
         self._lock = threading.Lock()
+        self._told_no_vacuum = False
 
     @property
     def engine(self) -> sa.Engine:
@@ -59,6 +79,38 @@ class Database:
     def dialect(self) -> str:
         return sa.make_url(self.url).get_backend_name()
 
+    def scrub(self, tables: Sequence[sa.Table]) -> list[str]:
+        """After deleting rows from `tables`: what this database lets us do to take their bytes off disk
+        (see the module's docstring). Returns the tables it could not clean (PostgreSQL VACUUM refused)."""
+        if self.dialect == "sqlite":
+            self._checkpoint()
+            return []
+        if self.dialect == "postgresql":
+            return self._vacuum([t.name for t in tables])
+        return []  # pragma: no cover - the tutor supports the two dialects above
+
+    def _checkpoint(self) -> None:
+        with self.engine.connect() as conn:
+            busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+        if busy is not None and busy[0]:
+            log.warning("the SQLite write-ahead log could not be checkpointed now (a reader is busy); it keeps "
+                        "deleted rows until the next checkpoint")
+
+    def _vacuum(self, names: list[str]) -> list[str]:
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            refused = vacuum_refused(conn, names)
+            # PostgreSQL 14+ skips the indexes when few rows died, and an index entry holds the learner's key
+            options = "(INDEX_CLEANUP ON) " if (conn.dialect.server_version_info or (0,)) >= (12,) else ""
+            for name in names:
+                if name not in refused:
+                    conn.exec_driver_sql(f'VACUUM {options}"{name}"')
+        if refused and not self._told_no_vacuum:
+            self._told_no_vacuum = True
+            log.warning("the database role may not VACUUM %s (only their owner, the database's owner or a superuser "
+                        "may), so deleted rows stay in those tables' files until autovacuum reclaims the space; "
+                        "see `tutor doctor`", ", ".join(refused))
+        return refused
+
     def close(self) -> None:
         with self._lock:
             if self._engine is not None:
@@ -69,8 +121,8 @@ class Database:
 def _connect(url: str) -> sa.Engine:
     try:
         parsed = sa.make_url(url)
-    except sa.exc.ArgumentError:
-        raise ConfigError(f"TUTOR_DATABASE_URL is not a database URL: `{url}`. "
+    except (sa.exc.ArgumentError, ValueError):  # ValueError: a port that is not a number
+        raise ConfigError(f"TUTOR_DATABASE_URL is not a database URL: `{shown_url(url)}`. "
                           "Use e.g. postgresql+psycopg://user:pass@host/db, or leave it empty for SQLite.") from None
     if parsed.get_backend_name() == "sqlite":
         return _sqlite(parsed)
@@ -87,9 +139,24 @@ def _sqlite(url: sa.URL) -> sa.Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")  # readers never wait for a writer
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA secure_delete=ON")  # a deleted row's bytes are overwritten, not left in free pages
         cursor.close()
 
     return engine
+
+
+def vacuum_refused(conn: sa.Connection, names: Sequence[str]) -> list[str]:
+    """Which of the tables (in the current schema) this PostgreSQL role may not VACUUM."""
+    maintain = " OR has_table_privilege(c.oid, 'MAINTAIN')" if (conn.dialect.server_version_info or (0,)) >= (17,) \
+        else ""
+    query = sa.text(
+        "SELECT c.relname FROM pg_class c WHERE c.relname IN :names "
+        "AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema()) "
+        "AND NOT (pg_has_role(current_user, c.relowner, 'USAGE') "
+        "OR (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) "
+        "OR pg_has_role(current_user, (SELECT datdba FROM pg_database WHERE datname = current_database()), 'USAGE')"
+        f"{maintain})").bindparams(sa.bindparam("names", expanding=True))
+    return sorted(row[0] for row in conn.execute(query, {"names": list(names)}))
 
 
 def migrate(engine: sa.Engine) -> int:

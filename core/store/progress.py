@@ -4,9 +4,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from core.store.database import Database
-from core.store.records import LessonState, Review, Tally
+from core.store.records import PRACTICE, LessonState, Review, Tally
 from core.store.schema import answers, lessons, lessons_done, reviews
 from core.store.sql import upsert
+
+
+def _review(row: sa.Row) -> Review:
+    return Review(row.kind, row.topic, row.due, row.streak, row.misses, row.card, row.seen or "")
 
 
 class ProgressStore:
@@ -15,9 +19,11 @@ class ProgressStore:
 
     # --- accuracy ---------------------------------------------------------------------------------------
     def tallies(self, learner: str) -> list[Tally]:
+        """Answers and right ones per topic; a lesson step answered again (practice) is not counted."""
         right = sa.func.sum(sa.case((answers.c.correct, 1), else_=0))
         with self.db.begin() as conn:
-            rows = conn.execute(sa.select(answers.c.topic, sa.func.count(), right).where(answers.c.learner == learner)
+            rows = conn.execute(sa.select(answers.c.topic, sa.func.count(), right)
+                                .where(answers.c.learner == learner, answers.c.purpose != PRACTICE)
                                 .group_by(answers.c.topic).order_by(answers.c.topic))
             return [Tally(topic, int(n), int(r or 0)) for topic, n, r in rows]
 
@@ -25,14 +31,15 @@ class ProgressStore:
     def review(self, learner: str, kind: str) -> Review | None:
         with self.db.begin() as conn:
             row = conn.execute(sa.select(reviews).where(reviews.c.learner == learner, reviews.c.kind == kind)).first()
-        return None if row is None else Review(row.kind, row.topic, row.due, row.streak, row.misses)
+        return None if row is None else _review(row)
 
     def put_review(self, learner: str, review: Review, now: float) -> None:
         values = {"learner": learner, "kind": review.kind, "topic": review.topic, "due": review.due,
-                  "streak": review.streak, "misses": review.misses, "updated": now}
+                  "streak": review.streak, "misses": review.misses, "updated": now, "card": review.card,
+                  "seen": review.seen}
         with self.db.begin() as conn:
             upsert(conn, reviews, values, ("learner", "kind"),
-                   {k: values[k] for k in ("due", "streak", "misses", "updated", "topic")})
+                   {k: values[k] for k in ("due", "streak", "misses", "updated", "topic", "card", "seen")})
 
     def retire(self, learner: str, kind: str) -> None:
         with self.db.begin() as conn:
@@ -42,7 +49,7 @@ class ProgressStore:
         """Every review item of the learner, the most overdue first."""
         with self.db.begin() as conn:
             rows = conn.execute(sa.select(reviews).where(reviews.c.learner == learner).order_by(reviews.c.due))
-            return [Review(r.kind, r.topic, r.due, r.streak, r.misses) for r in rows]
+            return [_review(r) for r in rows]
 
     # --- lessons ----------------------------------------------------------------------------------------
     def lesson(self, learner: str) -> LessonState | None:

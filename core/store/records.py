@@ -9,6 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+PRACTICE = "practice"
+"""The purpose an answer is kept under when the learner had answered its lesson step before: it earns
+no points and moves no review (core/store/rounds.py)."""
+
 
 @dataclass(frozen=True)
 class Review:
@@ -17,6 +21,11 @@ class Review:
     due: float
     streak: int
     misses: int
+    card: str | None = None
+    """The FSRS card (py-fsrs's JSON: stability, difficulty, state, due, last review); None for an item
+    kept before the tutor scheduled with FSRS."""
+    seen: str = ""
+    """Short hashes of the texts its recent questions were about, space-separated: a review avoids them."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +49,8 @@ class Counted(StrEnum):
     """The round was revealed already."""
     UNKNOWN = "unknown"
     """No such round (expired, or a forged id)."""
+    PRACTICE = "practice"
+    """Kept, without points or a review: this learner already answered this lesson step once."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +68,8 @@ class Round:
     closes: float
     revealed: float | None
     answers: int
+    step: str | None = None
+    """For a lesson's question: the lesson and step it belongs to (`sentiment:predict`)."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +78,8 @@ class Answer:
     choice: int
     correct: bool
     points: int
+    practice: bool = False
+    """A lesson step answered again: kept without points (core/store/rounds.py)."""
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,10 @@ it is not revealed: that row lock, or SQLite's single writer, orders it against 
 inserts the answer, which the unique constraint on (round, learner) refuses a second time. A reveal
 is one `UPDATE ... WHERE revealed IS NULL`, so exactly one caller (the timer, the asker's button,
 another process) closes a round.
+
+A lesson's question (a round with a `step`) scores once per learner and step: its answer carries the
+step, and a unique index on (learner, step) refuses a second one, which is then kept as practice
+(no points, purpose `practice`): going Back, or opening the lesson again, farms nothing.
 """
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ import secrets
 import sqlalchemy as sa
 
 from core.store.database import Database
-from core.store.records import Answer, Counted, Round
+from core.store.records import PRACTICE, Answer, Counted, Round
 from core.store.schema import answers, rounds
 
 ID_BYTES = 8
@@ -25,12 +29,12 @@ class RoundStore:
         self.db = db
 
     def open(self, *, place: str, grp: str | None, asker: str, solo: bool, purpose: str, kind: str, topic: str,
-             question: str, now: float, seconds: float) -> str:
+             question: str, now: float, seconds: float, step: str | None = None) -> str:
         round_id = secrets.token_urlsafe(ID_BYTES)
         with self.db.begin() as conn:
             conn.execute(sa.insert(rounds).values(
                 id=round_id, place=place, grp=grp, asker=asker, solo=solo, purpose=purpose, kind=kind, topic=topic,
-                question=question, created=now, closes=now + seconds, revealed=None, answers=0))
+                question=question, created=now, closes=now + seconds, revealed=None, answers=0, step=step))
         return round_id
 
     def get(self, round_id: str) -> Round | None:
@@ -47,19 +51,31 @@ class RoundStore:
         return Round(**row) if row is not None else None
 
     def answer(self, round_: Round, learner: str, choice: int, correct: bool, points: int, now: float) -> Counted:
-        """Count one answer, exactly once per learner and round."""
+        """Count one answer, exactly once per learner and round; a lesson step's points once per learner
+        and step (a second answer to the step is `PRACTICE`: kept, without points)."""
         try:
-            with self.db.begin() as conn:
-                open_ = conn.execute(sa.update(rounds).where(rounds.c.id == round_.id, rounds.c.revealed.is_(None))
-                                     .values(answers=rounds.c.answers + 1)).rowcount
-                if not open_:
-                    known = conn.execute(sa.select(rounds.c.id).where(rounds.c.id == round_.id)).first()
-                    return Counted.CLOSED if known is not None else Counted.UNKNOWN
-                conn.execute(sa.insert(answers).values(
-                    round_id=round_.id, learner=learner, grp=round_.grp, purpose=round_.purpose, kind=round_.kind,
-                    topic=round_.topic, choice=choice, correct=correct, points=points, at=now))
+            return self._insert(round_, learner, choice, correct, points, now, round_.step)
+        except sa.exc.IntegrityError:
+            if round_.step is None or self.choice_of(round_.id, learner) is not None:
+                return Counted.AGAIN
+        try:  # the step scored already, in another round: this one is practice
+            counted = self._insert(round_, learner, choice, correct, 0, now, None, PRACTICE)
         except sa.exc.IntegrityError:
             return Counted.AGAIN
+        return Counted.PRACTICE if counted is Counted.COUNTED else counted
+
+    def _insert(self, round_: Round, learner: str, choice: int, correct: bool, points: int, now: float,
+                step: str | None, purpose: str | None = None) -> Counted:
+        with self.db.begin() as conn:
+            open_ = conn.execute(sa.update(rounds).where(rounds.c.id == round_.id, rounds.c.revealed.is_(None))
+                                 .values(answers=rounds.c.answers + 1)).rowcount
+            if not open_:
+                known = conn.execute(sa.select(rounds.c.id).where(rounds.c.id == round_.id)).first()
+                return Counted.CLOSED if known is not None else Counted.UNKNOWN
+            conn.execute(sa.insert(answers).values(
+                round_id=round_.id, learner=learner, grp=round_.grp, purpose=purpose or round_.purpose,
+                kind=round_.kind, topic=round_.topic, choice=choice, correct=correct, points=points, at=now,
+                step=step))
         return Counted.COUNTED
 
     def reveal(self, round_id: str, now: float) -> bool:
@@ -70,9 +86,53 @@ class RoundStore:
 
     def answers_to(self, round_id: str) -> list[Answer]:
         with self.db.begin() as conn:
-            rows = conn.execute(sa.select(answers.c.learner, answers.c.choice, answers.c.correct, answers.c.points)
+            rows = conn.execute(sa.select(answers.c.learner, answers.c.choice, answers.c.correct, answers.c.points,
+                                          answers.c.purpose)
                                 .where(answers.c.round_id == round_id).order_by(answers.c.id))
-            return [Answer(r.learner, r.choice, bool(r.correct), r.points) for r in rows]
+            return [Answer(r.learner, r.choice, bool(r.correct), r.points, r.purpose == PRACTICE) for r in rows]
+
+    def asked_since(self, asker: str, since: float, *, besides: str = "") -> list[float]:
+        """When each round this learner asked since `since` was opened, oldest first (the per-minute
+        limit); rounds of the purpose `besides` not counted."""
+        with self.db.begin() as conn:
+            return [float(r.created) for r in conn.execute(
+                sa.select(rounds.c.created).where(rounds.c.asker == asker, rounds.c.created > since,
+                                                  rounds.c.purpose != besides)
+                .order_by(rounds.c.created))]
+
+    def open_count(self, asker: str, since: float, *, besides: str = "") -> int:
+        """This learner's rounds still waiting for an answer, of those opened since `since`; rounds of the
+        purpose `besides` not counted."""
+        with self.db.begin() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(rounds).where(
+                rounds.c.asker == asker, rounds.c.revealed.is_(None), rounds.c.created > since,
+                rounds.c.purpose != besides)).scalar_one())
+
+    def close_open(self, asker: str, purpose: str, now: float) -> int:
+        """Close this learner's unanswered rounds of one purpose (a lesson moved on from its question)."""
+        with self.db.begin() as conn:
+            return conn.execute(sa.update(rounds).where(rounds.c.asker == asker, rounds.c.purpose == purpose,
+                                                        rounds.c.revealed.is_(None)).values(revealed=now)).rowcount
+
+    def trim(self, asker: str, keep: int, stale_before: float) -> int:
+        """Delete this learner's rounds past their newest `keep`, closed or stale ones only (an open round
+        is never taken from under its answerers); returns how many went. Their answers stay (progress)."""
+        with self.db.begin() as conn:
+            older = sa.select(rounds.c.id).where(rounds.c.asker == asker).order_by(
+                rounds.c.created.desc(), rounds.c.id).offset(keep)
+            ids = [r.id for r in conn.execute(older)]
+            if not ids:
+                return 0
+            return conn.execute(sa.delete(rounds).where(
+                rounds.c.id.in_(ids), sa.or_(rounds.c.revealed.is_not(None), rounds.c.created < stale_before))
+            ).rowcount
+
+    def answered_unrevealed(self, learner: str) -> set[str]:
+        """The rounds this learner answered that are still waiting for their reveal."""
+        with self.db.begin() as conn:
+            return {r.round_id for r in conn.execute(
+                sa.select(answers.c.round_id).join(rounds, rounds.c.id == answers.c.round_id)
+                .where(answers.c.learner == learner, rounds.c.revealed.is_(None)))}
 
     def choice_of(self, round_id: str, learner: str) -> int | None:
         with self.db.begin() as conn:

@@ -4,6 +4,10 @@ A Discord `custom_id` holds 100 characters, far less than a learner's text. The 
 actions name the run (`run=k3x9...`); a click looks the run up, adds what the button changes,
 and runs the command again. Runs expire after 7 days (`RunStore(days=...)`): a click on an
 older answer says so and how to ask again.
+
+The same store keeps the key that seals every action id (core/actions.py): one random key in
+`tutor_meta`, made by the first process that needs it, so every process on one database seals and
+checks alike, and a restart keeps the buttons already sent working. It names no one.
 """
 from __future__ import annotations
 
@@ -16,11 +20,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from core.store.database import Database
-from core.store.schema import runs
+from core.store.schema import meta, runs
 
 DAY_S = 86400.0
 ID_BYTES = 6
 """8 url-safe characters: 2**48 ids, enough that guessing another learner's run is hopeless."""
+ACTION_KEY = "action_key"
+KEY_BYTES = 32
 
 
 class RunStore:
@@ -28,6 +34,23 @@ class RunStore:
         self.db = db
         self.max_age_s = days * DAY_S
         self._clock = clock
+        self._key: bytes | None = None
+
+    def action_key(self) -> bytes:
+        """The key that seals action ids: read once, made on first use (the first process to insert wins)."""
+        if self._key is None:
+            with self.db.begin() as conn:
+                found = conn.execute(sa.select(meta.c.value).where(meta.c.key == ACTION_KEY)).scalar()
+            if found is None:
+                try:
+                    with self.db.begin() as conn:
+                        conn.execute(sa.insert(meta).values(key=ACTION_KEY, value=secrets.token_hex(KEY_BYTES)))
+                except sa.exc.IntegrityError:  # another process made it first: use theirs
+                    pass
+                with self.db.begin() as conn:
+                    found = conn.execute(sa.select(meta.c.value).where(meta.c.key == ACTION_KEY)).scalar_one()
+            self._key = bytes.fromhex(found)
+        return self._key
 
     def put(self, command: str, args: dict[str, Any]) -> str:
         """Store one run; returns its id. Expired runs are dropped in the same transaction."""

@@ -37,6 +37,8 @@ def _v1(conn: sa.Connection) -> None:
 
 KEY = 64
 """Length of a hex HMAC-SHA256: learners, places and groups."""
+LOOK = 96
+"""Room for the skeleton of a 24-character name (casefolding can lengthen it, `ß` -> `ss`)."""
 
 learners = sa.Table(
     "tutor_learners", metadata,
@@ -60,6 +62,7 @@ rounds = sa.Table(
     sa.Column("closes", sa.Float, nullable=False),
     sa.Column("revealed", sa.Float, nullable=True),
     sa.Column("answers", sa.Integer, nullable=False, default=0),
+    sa.Column("step", sa.String(48), nullable=True),  # v5: a lesson's question: its lesson and step
 )
 
 answers = sa.Table(
@@ -75,10 +78,13 @@ answers = sa.Table(
     sa.Column("correct", sa.Boolean, nullable=False),
     sa.Column("points", sa.Integer, nullable=False),
     sa.Column("at", sa.Float, nullable=False, index=True),
+    sa.Column("step", sa.String(48), nullable=True),  # v5: the lesson step an answer scored, once
     sa.UniqueConstraint("round_id", "learner", name="tutor_answers_once"),
+    sa.Index("tutor_answers_step_once", "learner", "step", unique=True),
 )
 """One row per learner per round: the unique constraint, not a lock, makes a second answer fail, also
-when several bot processes share one PostgreSQL database."""
+when several bot processes share one PostgreSQL database. Likewise one scoring answer per learner and
+lesson step (`step`; NULL for quiz and review answers, and for an answer to a step already scored)."""
 
 reviews = sa.Table(
     "tutor_reviews", metadata,
@@ -89,6 +95,8 @@ reviews = sa.Table(
     sa.Column("streak", sa.Integer, nullable=False),
     sa.Column("misses", sa.Integer, nullable=False),
     sa.Column("updated", sa.Float, nullable=False),
+    sa.Column("card", sa.Text, nullable=True),  # v5: the FSRS card, as py-fsrs writes it (JSON)
+    sa.Column("seen", sa.String(128), nullable=True),  # v5: hashes of the texts recently asked about
 )
 
 lessons = sa.Table(
@@ -119,6 +127,9 @@ board = sa.Table(
     sa.Column("learner", sa.String(KEY), primary_key=True),
     sa.Column("name", sa.String(32), nullable=False),
     sa.Column("joined", sa.Float, nullable=False),
+    # the name's skeleton (core/tutor/names.py), unique per board; added by the board-names migration below
+    sa.Column("look", sa.String(LOOK), nullable=True),
+    sa.Index("tutor_board_look", "grp", "look", unique=True),
 )
 
 LEARNING_TABLES = (learners, rounds, answers, reviews, lessons, lessons_done, groups, board)
@@ -147,5 +158,35 @@ def _v3(conn: sa.Connection) -> None:
     requests.create(conn, checkfirst=True)
 
 
-MIGRATIONS: list[Callable[[sa.Connection], None]] = [_v1, _v2, _v3]
+# --- v4: no two names on a board look alike ---------------------------------------------------------------
+# `tutor_board.look` holds the name's skeleton and a unique index covers (grp, look). A database created
+# after this change has both already (`board` above, created by _v2); an older one gets them here. Rows
+# joined before it keep an empty `look` (NULLs never clash), and a new name is still checked against
+# their names when someone joins (core/tutor/board.py).
+
+def _v4(conn: sa.Connection) -> None:
+    if "look" not in {c["name"] for c in sa.inspect(conn).get_columns(board.name)}:
+        conn.execute(sa.text(f"ALTER TABLE {board.name} ADD COLUMN look VARCHAR({LOOK})"))
+    for index in board.indexes:
+        index.create(conn, checkfirst=True)
+
+
+
+# --- v5: reviews scheduled by FSRS, on new texts; lesson steps score once -------------------------------
+# The columns above marked v5. A database made at v2 from these definitions has them already.
+
+V5_COLUMNS = ((reviews, "card"), (reviews, "seen"), (rounds, "step"), (answers, "step"))
+
+
+def _v5(conn: sa.Connection) -> None:
+    inspector = sa.inspect(conn)
+    for table, name in V5_COLUMNS:
+        if name not in {c["name"] for c in inspector.get_columns(table.name)}:
+            kind = table.c[name].type.compile(dialect=conn.dialect)
+            conn.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}"))
+    next(i for i in answers.indexes if i.name == "tutor_answers_step_once").create(conn, checkfirst=True)
+
+
+
+MIGRATIONS: list[Callable[[sa.Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
 """MIGRATIONS[n] takes a database from version n to n + 1."""

@@ -281,7 +281,7 @@ def _explain(view: TokenView, layers: int, heads: int, layer: int, head: int | s
         f"3. The picture shows layer {layer}, {which.get(head, f'head {head}')}. Bright cells are strong links.\n"
         f"{table} {_noop_note(view, noops)}\n"
         "5. Early layers tend to look at neighbours; later ones at related words. Attention shows where "
-        "information flows, not why the model decided." + _byte_note(view)
+        "information may flow, not what the model used to decide." + _byte_note(view)
         + "".join(f"\n{n}. {step}" for n, step in enumerate(extra, start=7 if view.byte_level else 6))
     )
 

@@ -6,17 +6,15 @@ are shown only when that config cannot be read here.
 """
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from core.context import TaskContext
 from core.errors import UserError
-from core.packs import ModelSpec, declared
+from core.packs import declared
 from core.registry import Command, Option
 from core.results import Result, Table
+from core.suggest import Shape, examples, shape_of
 from core.wording import plural
-
-log = logging.getLogger("tutor.help")
 
 INTRO = ("Commands take text after the name; a second part goes after ` | `, options as `key=value`. "
          "Every answer shows what the model did and the Python that reproduces it.")
@@ -34,7 +32,7 @@ SHAPED = ("layer", "head")
 
 def run_help(ctx: TaskContext, args: dict[str, Any]) -> Result:
     if args.get("command"):
-        return _one(ctx, ctx.registry.get(args["command"]))
+        return _one(ctx, ctx.registry.typed(args["command"]))  # a hidden step has no help: it is never typed
     rows = tuple((f"/{c.name}", c.description, c.examples[0] if c.examples else f"/{c.name}")
                  for c in ctx.registry.visible())
     return Result(
@@ -43,28 +41,36 @@ def run_help(ctx: TaskContext, args: dict[str, Any]) -> Result:
         table=Table(("command", "what it does", "example"), rows),
         explanation=INTRO + " `/help attention` explains one command in detail.",
         code=HELP_SNIPPET,
-        model="-",
+        model="",
     )
 
 
 def _one(ctx: TaskContext, command: Command) -> Result:
     shape, note = _shape(ctx, command)
-    rows = tuple((o.name, _kind(o, shape), "yes" if o.required else f"no (default {o.default})", o.description)
-                 for o in command.options)
+    rows = tuple((o.name, _kind(ctx, command, o, shape), "yes" if o.required else f"no (default {o.default})",
+                  o.description) for o in command.options)
     return Result(
         command="help",
         answer=f"**/{command.name}**: {command.description}\nExamples:\n"
-               + "\n".join(f"`{e}`" for e in command.examples),
+               + "\n".join(f"`{e}`" for e in command.examples) + _verbs(command),
         table=Table(("option", "type", "required", "what"), rows) if rows else None,
         explanation=INTRO + (f"\n{note}" if note else ""),
         code="\n".join(f"# {e}" for e in command.examples),
-        model="-",
+        model="",
     )
 
 
-def _shape(ctx: TaskContext, command: Command) -> tuple[tuple[str, int, int] | None, str]:
-    """(model name, layers, heads per layer) of the command's model when it has layer or head
-    options, and a note when they could not be read."""
+def _verbs(command: Command) -> str:
+    """A command's subcommands, each as typed (Discord shows them as a menu of their own)."""
+    lines = [" ".join(p for p in ("/" + command.name, s.text, *(f"<{o.name}>" for o in s.options)) if p)
+             for s in command.subcommands]
+    lines = [f"`{typed}`: {s.description}" for typed, s in zip(lines, command.subcommands, strict=True)]
+    return "\nIts verbs:\n" + "\n".join(lines) if lines else ""
+
+
+def _shape(ctx: TaskContext, command: Command) -> tuple[Shape | None, str]:
+    """The shape (model, layers, heads per layer) of the command's model when it has layer or head
+    options, and a note when it could not be read."""
     if not any(o.name in SHAPED for o in command.options):
         return None, ""
     try:
@@ -72,46 +78,25 @@ def _shape(ctx: TaskContext, command: Command) -> tuple[tuple[str, int, int] | N
     except UserError:
         return None, (f"The `{ctx.pack.name}` pack has no {command.model_key} model, so the ranges above are "
                       "the tutor's own limits; a model accepts only its own number of layers and heads.")
-    config = _config(ctx, spec)
-    layers = _first_int(config, "num_hidden_layers", "n_layer", "num_layers")
-    heads = _first_int(config, "num_attention_heads", "n_head", "num_heads")
-    if layers is None or heads is None:
+    shape = shape_of(ctx, spec)
+    if shape is None:
         return None, (f"The config of {spec.hub_id} cannot be read here yet (it is built or downloaded on first "
                       "use), so the ranges above are the tutor's own limits; the model accepts only its own "
                       "number of layers and heads.")
-    return (spec.hub_id, layers, heads), ""
+    return shape, ""
 
 
-def _config(ctx: TaskContext, spec: ModelSpec) -> Any:
-    """The model's config: from the loaded model, or from its config file (no weights, no download)."""
-    for loaded in ctx.models.loaded():
-        if loaded.spec.source == spec.source and loaded.model is not None:
-            return loaded.model.config
-    if spec.gguf_file:
-        return None  # its config is inside the quantised weights file
-    try:
-        from transformers import AutoConfig
-
-        return AutoConfig.from_pretrained(spec.source, local_files_only=True)
-    except (OSError, ValueError) as exc:
-        log.info("help: no config for %s here (%s)", spec.hub_id, type(exc).__name__)
-        return None
-
-
-def _first_int(config: Any, *names: str) -> int | None:
-    values = (getattr(config, name, None) for name in names)
-    return next((v for v in values if isinstance(v, int) and v > 0), None)
-
-
-def _kind(option: Option, shape: tuple[str, int, int] | None) -> str:
+def _kind(ctx: TaskContext, command: Command, option: Option, shape: Shape | None) -> str:
+    if option.choices:
+        return "one of " + ", ".join(str(c.value) for c in option.choices)
     if option.kind == "text":
-        return f"text, up to {option.max_length} characters"
+        offered = [str(c.value) for c in examples(ctx, command, option)] if option.suggest else []
+        return f"text, up to {option.max_length} characters" + (f"; e.g. {', '.join(offered)}" if offered else "")
     if option.name in SHAPED and shape is not None:
-        name, layers, heads = shape
         if option.name == "layer":
-            return f"number 0-{layers - 1} ({name} has {plural(layers, 'layer')})"
+            return f"number 0-{shape.layers - 1} ({shape.model} has {plural(shape.layers, 'layer')})"
         extra = ", all or mean" if option.kind == "head" else ""
-        return f"number 0-{heads - 1}{extra} ({plural(heads, 'head')} per layer)"
+        return f"number 0-{shape.heads - 1}{extra} ({plural(shape.heads, 'head')} per layer)"
     if option.kind == "head":
         return f"number {option.min_value}-{option.max_value}, all or mean"
     if option.kind == "int":
@@ -145,7 +130,7 @@ def run_models(ctx: TaskContext, args: dict[str, Any]) -> Result:
                     "Set TUTOR_PACK, or TUTOR_MODEL_<COMMAND> to swap one model."
                     + ("\n" + "\n".join(stand_ins) if stand_ins else ""),
         code=_snippet(ctx),
-        model="-",
+        model="",
     )
 
 

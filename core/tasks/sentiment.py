@@ -86,7 +86,7 @@ def _result(loaded: Loaded, text: str, logits: torch.Tensor) -> Result:
     count, notice = truncation_notice(loaded, text)
     return Result(
         command="sentiment",
-        answer=f"**{labels[best]}** ({pct(float(probs[best]))} sure)",
+        answer=f"**{labels[best]}** (probability {pct(float(probs[best]))})",
         table=Table(("label", "score"), rows),
         explanation=(
             f"1. {what_the_model_read(loaded, text, count)}\n"

@@ -231,9 +231,12 @@ def _explain_nli(count: int, first: str | None, labels: list[str], multi: bool) 
     return (
         f"1. Each of your {len(labels)} labels became a hypothesis like \"{HYPOTHESIS.format(labels[0])}\"\n"
         f"2. A natural-language-inference model read your text ({read}) with each hypothesis and "
-        "scored entailment vs contradiction.\n"
-        + ("3. With multi_label, each label's entailment probability stands alone (they need not add up to 1)."
-           if multi else "3. Softmax over the labels' entailment scores shares 100% between them.")
+        "gave each pair a score for entailment, neutral and contradiction.\n"
+        + ("3. With multi_label, each label stands alone: softmax over its own entailment and contradiction "
+           "scores (neutral left out) gives its probability, and the labels need not add up to 1."
+           if multi else "3. With one label to pick, only the entailment scores count: softmax across the labels "
+                         "shares 100% between them, so each percentage is a label's share among the labels you "
+                         "gave, not a probability on its own.")
     )
 
 
@@ -246,5 +249,8 @@ def _explain_embedding(count: int, limit: int, labels: list[str], multi: bool) -
         "2. Cosine similarity measured how close each label's vector is to the text's.\n"
         + ("3. With multi_label, each label keeps its own cosine similarity (below 0 counts as 0): a number "
            "from 0 to 1, not a probability or a share of 100%."
-           if multi else f"3. Softmax over similarity / {TEMPERATURE} turned them into shares of 100%.")
+           if multi else f"3. Softmax over similarity / {TEMPERATURE} (a temperature the tutor chose, to spread "
+                         "similarities that sit close together) turned them into shares of 100%: a label's share "
+                         "among the labels you gave, which changes with the set of labels, not the probability "
+                         "that the text is about it.")
     )

@@ -53,14 +53,20 @@ NAMES = (
 )
 
 LABELS = (
-    Item("I love pizza with extra cheese", extra=("food", "sports", "politics", "weather")),
-    Item("The match went to extra time", extra=("sports", "cooking", "music", "travel")),
-    Item("Parliament voted on the new budget", extra=("politics", "food", "sports", "science")),
-    Item("It will rain all weekend in the north", extra=("weather", "politics", "music", "business")),
-    Item("The band played their new song", extra=("music", "weather", "food", "finance")),
-    Item("Our flight to Tokyo was delayed", extra=("travel", "sports", "cooking", "health")),
-    Item("The stock market fell sharply today", extra=("finance", "music", "travel", "food")),
+    Item("I love pizza with extra cheese", extra=("food", "sports", "politics", "weather", "music", "travel")),
+    Item("The match went to extra time", extra=("sports", "cooking", "music", "travel", "finance", "science")),
+    Item("Parliament voted on the new budget", extra=("politics", "food", "sports", "science", "art", "weather")),
+    Item("It will rain all weekend in the north", extra=("weather", "politics", "music", "business", "food", "games")),
+    Item("The band played their new song", extra=("music", "weather", "food", "finance", "health", "law")),
+    Item("Our flight to Tokyo was delayed", extra=("travel", "sports", "cooking", "health", "fashion", "science")),
+    Item("The stock market fell sharply today", extra=("finance", "music", "travel", "food", "sport", "nature")),
+    Item("The doctor said my blood pressure is fine", extra=("health", "cars", "politics", "gardening", "music",
+                                                              "travel")),
+    Item("She planted tomatoes and roses in spring", extra=("gardening", "finance", "law", "sports", "cars", "art")),
+    Item("The new electric car charges in an hour", extra=("cars", "cooking", "poetry", "health", "weather",
+                                                            "music")),
 )
+"""Six labels each: the run scores them all, and a question offers the top one and three others."""
 
 CONTEXTS = (
     Item("My name is Ada and I live in London.", extra=("Where do I live?",)),

@@ -5,7 +5,10 @@ not the platform's mention syntax. A mention needs the raw platform id in the st
 of the tutor never keeps (learners are HMAC keys), and renders safely only where every adapter
 suppresses pings; a chosen name needs neither, can be changed or dropped (`/board leave`, `/forget`),
 and is kept only for learners who joined. Names are short and plain (letters, digits, spaces, `.-_'`),
-so no name can be mention syntax. Points favour taking part (every try scores), and the board shows
+so no name can be mention syntax; they are read in NFKC form, may hold no invisible filler, and may not
+look like another member's name on the same board (core/tutor/names.py says how far "look like" goes;
+the store's unique index on the name's skeleton holds it against two joins at once). Points favour
+taking part (every try scores), and the board shows
 the hit rate and the week's most improved learner, so one expert does not own it.
 """
 from __future__ import annotations
@@ -19,6 +22,7 @@ from core.errors import UserError
 from core.markup import plain
 from core.results import Result, Table
 from core.store.records import Standing
+from core.tutor.names import invisible, normalised, skeleton
 from core.tutor.quiz import RIGHT_POINTS, TRY_POINTS
 from core.tutor.service import State, Tutor
 
@@ -66,11 +70,20 @@ def _switch(tutor: Tutor, state: State, caller: Caller, grp: str, on: bool) -> R
 def _join(tutor: Tutor, state: State, grp: str, learner: str, raw: str) -> Result:
     if not state.board.is_on(grp):
         return _private("This group's board is off; someone who manages the server can turn it on with `/board on`.")
-    name = " ".join(raw.split())
+    name = normalised(raw)
+    if invisible(name):
+        raise UserError("That name holds characters that show as nothing (a filler or a format character), so "
+                        "others could not read it. Choose one of visible letters, digits, spaces or `.-_'`.")
     if not NAME.fullmatch(name):
         raise UserError("Choose a display name of 1 to 24 letters, digits, spaces or `.-_'`, "
                         "e.g. `/board join Ada L.`. It is the only name the board keeps.")
-    state.board.join(grp, learner, name, tutor.clock())
+    look = skeleton(name)
+    clash = next((other for who, other in state.board.members(grp) if who != learner and skeleton(other) == look),
+                 None)
+    if clash is not None or not state.board.join(grp, learner, name, look, tutor.clock()):
+        already = f"**{plain(clash)}**, a name" if clash is not None else "a name"
+        raise UserError(f"**{plain(name)}** looks like {already} already on this board (the same letters, or "
+                        "letters that look alike). Choose one nobody could take for it.")
     end = "" if name.endswith(".") else "."  # `Ada L.` ends its own sentence
     return _private(f"You are on this group's board as **{plain(name)}**{end} `/board leave` takes you off.")
 

@@ -1,31 +1,50 @@
-"""The guided path: the guide's three parts, fifteen lessons, five steps each.
+"""The guided path: the guide's parts, their lessons, five steps each.
 
-Each lesson: **predict** (one quiz item on the running example, its key from a model run) -> **run**
-(the ordinary command, or for Part II the pipeline's steps one by one, with real numbers) ->
-**explain** (the idea) -> **try it** (the run's snippet) -> **check** (one retrieval question on the
-idea). The running example is the lesson's own sentence, or the learner's ("use my own sentence").
+Each lesson: **predict** (one question about exactly the run that follows: the same text, model,
+layer and head, its key from that run) -> **run** (the ordinary command, or for Part II the
+pipeline's steps one by one, with real numbers) -> **explain** (the idea, said of the model that
+actually ran) -> **try it** (the run's snippet) -> **check** (one retrieval question on the idea).
+The running example is the lesson's own sentence, or the learner's ("use my own sentence").
+
+A lesson is data (`Lesson`, keyword-friendly): another module can add its own lessons and part
+(`PARTS`, `LESSONS`); core/tutor/lessons.py walks whatever the path holds.
 """
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from core.context import TaskContext
-from core.markup import code
+from core.markup import code, to_plain
 from core.results import Result
+from core.tasks.common import load
+from core.tutor import heads, teach
 from core.tutor.kinds import run_command
-from core.tutor.kinds.words import masked
-from core.tutor.questions import Question, shuffled
+from core.tutor.kinds.tokenizers import PAD_PARTNER
+from core.tutor.kinds.words import hidden_word, masked, name_word, one_token_word, words
+from core.tutor.options import ranked
+from core.tutor.predict import first_word
+from core.tutor.questions import Item, Question, shuffled
 from core.tutor.walks import padding_walk, pipeline_walk
+from core.wording import plural
 
 PHASES = ("predict", "run", "explain", "try it", "check")
-PARTS = {1: ("I", "Pipelines", "pipelines"), 2: ("II", "Behind the pipeline", "tokenizers"),
-         3: ("III", "Attention", "attention")}
+PARTS: dict[int, tuple[str, str, str]] = {1: ("I", "Pipelines", "pipelines"),
+                                          2: ("II", "Behind the pipeline", "tokenizers"),
+                                          3: ("III", "Attention", "attention")}
+"""Part number -> (roman numeral, title, quiz topic)."""
 LABELS = "food, sports, politics, weather"
-CHECK_CODE = "# This check is about the idea; step 4 has the snippet that reproduces the run."
+FILL_FALLBACK = "Paris is the [MASK] of France."
 
 Runner = Callable[[TaskContext, str], Result]
+"""The run step: the lesson's text -> the ordinary command's (or a walk's) answer."""
+Predictor = Callable[[TaskContext, str, random.Random], Question]
+"""The predict step: a question about exactly the run `Runner` then makes of the same text."""
+Ran = Callable[[], Result]
+"""The run's answer, computed when first asked for (most ideas need only the pack's models, not the run)."""
+Explainer = Callable[[TaskContext, str, Ran], str]
+"""The explain step: the idea, said of the model that ran (the run's `Result` is at hand through `Ran`)."""
 
 
 @dataclass(frozen=True)
@@ -41,17 +60,38 @@ class Lesson:
     part: int
     title: str
     kind: str
-    """The predict step's question kind (core/tutor/kinds)."""
+    """The predict step's question kind (core/tutor/kinds), when `predict` is not given."""
     example: str
     run: Runner
-    concept: str
+    concept: str | Explainer
     check: Check
     predict_example: str = ""
-    """The predict step's text when it is not the example (a prompt to continue, for summaries)."""
+    """Kept for compatibility: the predict step now always reads the text the run step reads."""
+    predict: Predictor | None = None
+    """A question of its own about the run (measured attention heads...); else `kind` on `item(text)`."""
+    item: Callable[[TaskContext, str], Item] | None = None
+    """The `kind`'s input built from the text exactly as `run` uses it (the same question, the same mask)."""
+    needs: tuple[str, ...] = ()
+    """The pack commands `run` needs: a lesson the pack cannot run is not counted done."""
+    try_this: str = "Change the text and run it again: predict first what changes."
+    aliases: tuple[str, ...] = field(default_factory=tuple)
+    """Other names `/learn <name>` accepts."""
+    fallback: Predictor | None = None
+    """The prediction when `kind` cannot ask on this pack (its model is of another sort, or the text gives
+    no fair options): still about the same run; by default, how many tokens its tokenizer makes."""
+    shows: Callable[[str], str] | None = None
+    """What the run step says it read, besides the text (the question /qa answered)."""
 
     @property
     def check_kind(self) -> str:
         return f"lesson:{self.id}"
+
+    def explain(self, ctx: TaskContext, text: str, ran: Ran) -> str:
+        return self.concept if isinstance(self.concept, str) else self.concept(ctx, text, ran)
+
+
+def _main(name: str) -> str:
+    return {"generate": "prompt", "qa": "context"}.get(name, "text")
 
 
 def _command(name: str, **fixed: object) -> Runner:
@@ -60,192 +100,531 @@ def _command(name: str, **fixed: object) -> Runner:
     return run
 
 
-def _main(name: str) -> str:
-    return {"generate": "prompt", "qa": "context"}.get(name, "text")
-
-
-def _fill(ctx: TaskContext, text: str) -> Result:
-    return run_command(ctx, "fillmask", {"text": masked(text) or "Paris is the [MASK] of France."})
-
-
-def _attention(layer: int | str, head: int | str) -> Runner:
-    """/attention at a layer and head that exist in every pack's model (`last` is the deepest layer)."""
-    def run(ctx: TaskContext, text: str) -> Result:
-        from core.tasks.common import load
-
-        config = load(ctx, "attention", "encoder").model.config
-        layers, heads = config.num_hidden_layers, config.num_attention_heads
-        at = layers - 1 if layer == "last" else min(int(layer), layers - 1)
-        pick = head if isinstance(head, str) else min(head, heads - 1)
-        return run_command(ctx, "attention", {"text": text, "layer": at, "head": pick})
-    return run
-
-
 def _c(question: str, right: tuple[str, str], *wrong: tuple[str, str]) -> Check:
     return Check(question, right, wrong)
 
 
-LESSONS: tuple[Lesson, ...] = (
-    Lesson("sentiment", 1, "Text classification", "sentiment-90", "I love this film, but the ending was too long.",
-           _command("sentiment"),
-           "A pipeline is three steps in one call: the **tokenizer** turns text into ids, the **model** turns ids "
-           "into one raw score (logit) per class, and **post-processing** (softmax) turns those into probabilities "
-           "that add up to 1. `pipeline(\"text-classification\")` answers with the most likely label; `top_k=None` "
-           "shows every label's score.",
-           _c("What does `pipeline(\"text-classification\")` give for one text?",
-              ("A label and its probability", "Right: the label with the highest probability after softmax."),
-              ("The text's tokens", "That is the tokenizer's part; the pipeline goes on to the model and softmax."),
-              ("One vector per token", "That is what the bare model's hidden states are; a classifier head and "
-                                       "softmax come after."),
-              ("A sentence written by the model", "Classifiers do not write; they score a fixed set of labels."))),
-    Lesson("ner", 1, "Named entities", "ner-type", "My name is Ada and I live in London.", _command("ner"),
-           "Token classification gives **every token** one label: B- begins an entity, I- continues it, O is "
-           "outside any. `aggregation_strategy=\"simple\"` then joins neighbouring tokens of one type into an "
-           "entity, so `Lon` + `##don` become London [LOC].",
-           _c("What does `aggregation_strategy=\"simple\"` do?",
-              ("Joins neighbouring tokens of the same type into one entity",
-               "Right: it groups the per-token labels into whole entities and averages their scores."),
-              ("Picks the single best entity of the text", "It keeps every entity it finds."),
-              ("Translates the labels into words", "The labels stay PER, LOC, ORG, MISC."),
-              ("Removes common words before the model runs", "The model reads every token; grouping comes after."))),
-    Lesson("zeroshot", 1, "Zero-shot classification", "zeroshot-label", "I love pizza with extra cheese",
-           _command("zeroshot", labels=LABELS),
-           "Zero-shot means the model was never trained on **your** labels. An NLI model reads the text with a "
-           "hypothesis per label (\"This example is food.\") and scores entailment; an embedding model compares the "
-           "text's vector with each label's. Either way the labels are yours to choose at run time.",
-           _c("Why is it called zero-shot?",
-              ("The model saw no training example of your labels", "Right: you choose the labels when you ask."),
-              ("It answers in zero seconds", "It runs a model like any pipeline."),
-              ("The model has no parameters", "It is a full model (NLI or sentence embeddings)."),
-              ("A label can score zero", "Scores can be small, but that is not what the name means."))),
-    Lesson("qa", 1, "Question answering", "qa-span", "My name is Ada and I live in London.",
-           lambda ctx, text: run_command(ctx, "qa", {"question": "Where do I live?" if "London" in text else
-                                                     "What is this about?", "context": text}),
-           "transformers 5 removed `pipeline(\"question-answering\")`. **Extractive** QA does what it did: the model "
-           "gives every context token a start and an end score, and the answer is the best span, cut out of the "
-           "context by character offsets. A chat model instead **writes** an answer, which may not be in the text.",
-           _c("In extractive question answering, where does the answer come from?",
-              ("A span of the context, chosen by start and end scores", "Right: it can only point into the context."),
-              ("It is written word by word from the whole vocabulary", "That is generative (chat) QA."),
-              ("A database of facts the model looks up", "The model only reads your question and context."),
-              ("The question itself", "Only context tokens may start or end the answer."))),
-    Lesson("summarize", 1, "Summarization", "next-word",
-           "The Eiffel Tower is 330 metres tall. It was the tallest structure in the world for 41 years.",
-           _command("summarize"),
-           "transformers 5 removed `pipeline(\"summarization\")`: a sequence-to-sequence model's `generate()` "
-           "does it. The encoder reads the whole text once; the decoder writes the summary **one token at a time**, "
-           "each chosen from a next-token distribution, the same step as text generation.",
-           _c("How does the tutor summarize with transformers 5?",
-              ("A seq2seq model's generate(), or a chat model", "Right: generation, token by token."),
-              ("pipeline(\"summarization\")", "transformers 5 removed that pipeline."),
-              ("It keeps the sentences with the highest scores", "That is extractive summarization; these models "
-                                                                 "write new text."),
-              ("It cuts the text to its first sentence", "The model reads it all and writes a new text.")),
-           predict_example="The Eiffel Tower is"),
-    Lesson("generate", 1, "Text generation", "next-word", "Once upon a time", _command("generate", max_new_tokens=20),
-           "A causal language model predicts a probability for every token of its vocabulary as the next one. "
-           "**Greedy** decoding (`do_sample=False`) takes the most likely, appends it and repeats; sampling draws "
-           "from the distribution instead, so its text varies.",
-           _c("With `do_sample=False`, you run the same prompt twice. You get…",
-              ("the same text both times", "Right: greedy decoding always takes the most likely token."),
-              ("different texts", "Only sampling (`do_sample=True`) varies."),
-              ("the prompt only", "It adds up to max_new_tokens tokens."),
-              ("an error", "Greedy decoding is the default way to generate.")),
-           predict_example="Once upon a"),
-    Lesson("fillmask", 1, "Fill-mask", "fillmask-top", "Paris is the [MASK] of France.", _fill,
-           "A masked language model sees the words on **both sides** of `[MASK]` and scores every vocabulary "
-           "entry for that position. BERT-style models were pre-trained exactly this way.",
-           _c("What does a masked language model use to guess the hidden word?",
-              ("The words on both sides of the mask", "Right: it reads the whole sentence at once."),
-              ("Only the words before it", "That is a causal (left-to-right) model."),
-              ("Only the words after it", "It reads both sides."),
-              ("A dictionary of the most common words", "It scores every entry by the context."))),
-    Lesson("walk", 2, "From text to label, step by step", "sentiment-90", "I love this film.", pipeline_walk,
-           "Behind every pipeline: **text -> tokens -> ids -> model -> logits -> softmax -> label**. The model "
-           "never sees text, only ids; it answers with logits, raw scores of any size; softmax turns them into "
-           "probabilities; the label is the largest.",
-           _c("What does softmax do to the model's logits?",
-              ("Turns them into probabilities that add up to 1", "Right: exp(logit) / the sum over all classes."),
-              ("Turns ids back into tokens", "That is `convert_ids_to_tokens`."),
-              ("Adds the special tokens", "The tokenizer does that, before the model."),
-              ("Removes the padding", "The attention mask hides padding; softmax acts on the scores."))),
-    Lesson("subwords", 2, "Subwords", "token-split", "Tokenization is unbelievably useful.", _command("tokenize"),
-           "A vocabulary has a fixed size (about 30,000 entries for BERT). A word it does not hold whole is split "
-           "into pieces it does hold: WordPiece marks a piece that continues a word with `##`; byte-level BPE can "
-           "spell anything from bytes. So no word is ever out of vocabulary, at the cost of longer inputs.",
-           _c("Why do tokenizers split rare words into pieces?",
-              ("So a fixed vocabulary can spell any word", "Right: pieces combine into words it never stored."),
-              ("To make the input shorter", "Splitting makes it longer."),
-              ("Because models read letter by letter", "They read tokens: whole words or pieces."),
-              ("To correct spelling mistakes", "A typo is split like any unknown word, not corrected."))),
-    Lesson("special", 2, "Special tokens", "special-token", "The cat sat. | It was tired.",
-           lambda ctx, text: run_command(ctx, "tokenize", dict(zip(("text", "pair"), _pair(text), strict=True))),
-           "The tokenizer adds tokens you never typed: BERT puts `[CLS]` first (classifiers read their answer off "
-           "its vector) and `[SEP]` after each text; with two texts, `token_type_ids` say which text a token "
-           "belongs to. Each special token has a fixed id.",
-           _c("What does [SEP] mark?",
-              ("The end of a text, and the border between two texts", "Right: one after each text of a pair."),
-              ("A hidden word to predict", "That is [MASK]."),
-              ("A word the vocabulary does not know", "That is [UNK]."),
-              ("A space between words", "WordPiece marks word continuations with ##; spaces are not tokens."))),
-    Lesson("padding", 2, "Attention masks and padding", "pad-count", "Short one.", padding_walk,
-           "A batch is one tensor, so all its rows need the same length: `padding=True` pads the shorter ones "
-           "with the padding token, and the **attention_mask** marks real tokens 1 and padding 0, so attention "
-           "ignores the padding and the answer does not change.",
-           _c("What does an attention_mask of 0 tell the model?",
-              ("This position is padding: ignore it", "Right: no token attends to it."),
-              ("This token is unknown", "That is [UNK]; its mask is 1."),
-              ("This token is the answer", "The mask only separates text from padding."),
-              ("A new sentence starts here", "token_type_ids mark the second text."))),
-    Lesson("onehead", 3, "One attention head", "attention-top", "The cat sat on the mat because it was tired.",
-           _attention(1, 3),
-           "In every layer each **head** scores how much each token (a row) should look at every token (a column); "
-           "softmax makes each row add up to 1. Bright cells are strong links; a token's row shows where it "
-           "gathers information from.",
-           _c("In one head's attention map, what adds up to 1?",
-              ("Each row: how one token spreads its attention", "Right: softmax runs along each row."),
-              ("Each column", "A column can get any total: a popular token collects a lot."),
-              ("The whole map", "Every row sums to 1, so the map sums to the number of tokens."),
-              ("Nothing: the weights are raw scores", "Softmax makes them shares."))),
-    Lesson("allheads", 3, "All the heads of a layer", "attention-top", "The cat sat on the mat because it was tired.",
-           _attention(1, "all"),
-           "A layer has several heads, each with its own map. Heads specialise: one looks at the previous token, "
-           "one at the next, one at the same word elsewhere, one parks everything on `[SEP]`. The layer combines "
-           "what all its heads gathered.",
-           _c("Why does a layer have several attention heads?",
-              ("Each head can follow a different pattern", "Right: their results are combined."),
-              ("One head per word of the text", "The number of heads is fixed by the model, whatever the text."),
-              ("They are copies, for safety", "Each has its own weights and its own map."),
-              ("One per layer below it", "Every layer has the same number of heads."))),
-    Lesson("layers", 3, "Layers compared", "attention-top", "The cat sat on the mat because it was tired.",
-           _command("overview"),
-           "/overview draws every head of every layer. Early layers often look at neighbours and positions; later "
-           "ones more often link related words. Compare along a row (heads of one layer) and down a column (the "
-           "same head number across layers).",
-           _c("What does /overview show?",
-              ("Every head of every layer, one small map each", "Right: layers are rows, heads are columns."),
-              ("One head, enlarged", "That is /attention with `head=`."),
-              ("The average of all layers", "It shows each one."),
-              ("The model's final answer", "It shows attention, not outputs."))),
-    Lesson("limits", 3, "What attention does not show", "attention-noop",
-           "The cat sat on the mat because it was tired.", _attention("last", "mean"),
-           "Heads often park attention on `[CLS]` or `[SEP]` when nothing in the text fits: a **no-op** (Clark et "
-           "al. 2019). And a weight says where information *may* flow, not what the model *used*: the values "
-           "mixed in, the later layers and the classifier matter too, so attention is not an explanation by "
-           "itself (Jain and Wallace 2019).",
-           _c("A head puts 80% of a word's attention on [SEP]. What is the safest reading?",
-              ("The head is mostly idle for that word (a no-op)", "Right: structural tokens collect attention when "
-                                                                  "nothing else fits."),
-              ("[SEP] is the most important word", "[SEP] carries no word of the text."),
-              ("The model will answer [SEP]", "Attention weights are not predictions."),
-              ("The tokenizer made a mistake", "Every input gets [SEP]; this is how heads behave."))),
-)
-STEPS = len(LESSONS) * len(PHASES)
+def kind_of(ctx: TaskContext, command: str) -> str:
+    """The sort of model the pack serves `command` with (`classifier`, `chat`...), "" when it has none."""
+    spec = ctx.pack.models.get(command)
+    return spec.kind if spec is not None else ""
+
+
+def stand_in(command: str, ran: Ran, taught: str) -> str:
+    """The explanation when the pack serves `command` with another sort of model than the guide's: what
+    stood in, read from the run, and what the guide's pipeline does instead."""
+    result = ran()
+    said = result.notices[0] if result.notices else result.explanation.split("\n", 1)[0]
+    return (f"This pack has no {taught}: {code(to_plain(result.model))} stood in. {said} "
+            f"The guide's `pipeline()` for /{command} works as follows; compare it with what ran here.")
+
+
+# --- Part I ---------------------------------------------------------------------------------------------
+
+def _sentiment_concept(ctx: TaskContext, text: str, ran: Ran) -> str:
+    idea = ("A pipeline is three steps in one call: the **tokenizer** turns text into ids, the **model** turns the "
+            "ids into one raw score (logit) per label, and **post-processing** (softmax) turns those into "
+            "probabilities that add up to 1.")
+    caution = (" A high probability says the scores favour one label strongly, not that the label is right: a model "
+               "can be confidently wrong, and how often its 90% answers are right (its calibration) must be "
+               "measured on labelled texts.")
+    if kind_of(ctx, "sentiment") != "classifier":
+        return stand_in("sentiment", ran, "text-classification model") + " " + idea + caution
+    return idea + caution
+
+
+def _ner_concept(ctx: TaskContext, text: str, ran: Ran) -> str:
+    idea = ("Token classification gives **every token** one label: B- begins an entity, I- continues it, O is "
+            "outside any. `aggregation_strategy=\"simple\"` then joins neighbouring tokens of one type into one "
+            "entity and averages their scores.")
+    if kind_of(ctx, "ner") != "token-classifier":
+        return stand_in("ner", ran, "token-classification model") + " " + idea
+    result = ran()
+    if result.table is None:
+        return idea
+    tok = load(ctx, "ner").tokenizer
+    examples = []
+    for row in result.table.rows[:2]:
+        word, label = row[0], row[1]
+        pieces = tok.tokenize(word)
+        examples.append(f"{code(word)} [{label}] " + (f"joins {len(pieces)} tokens ("
+                                                       + " + ".join(code(p) for p in pieces[:4])
+                                                       + (" ..." if len(pieces) > 4 else "") + ")"
+                                                       if len(pieces) > 1 else "is one token"))
+    found = ("In this run: " + "; ".join(examples) + ".") if examples else "In this run no token got an entity label."
+    return f"{idea} {found}"
+
+
+def _zeroshot_concept(ctx: TaskContext, text: str, ran: Ran) -> str:
+    base = "Zero-shot means the model was never trained on **your** labels: you name them when you ask."
+    kind = kind_of(ctx, "zeroshot")
+    if kind == "nli":
+        return (f"{base} This pack's model is an NLI classifier: it reads your text with one hypothesis per label "
+                "(\"This example is food.\") and scores entailment. With one label to pick, the pipeline takes "
+                "each hypothesis's entailment score and applies softmax across the labels, so a percentage is that "
+                "label's share among the labels you gave, not a probability on its own; `multi_label=True` "
+                "instead weighs entailment against contradiction for each label alone.")
+    if kind == "embedding":
+        return (f"{base} This pack's model is a sentence-embedding model: the text and each label become one "
+                "vector, and cosine similarity says how close they are. The percentage is softmax(similarity / "
+                "0.05) across your labels: a relative share that changes when you change the set of labels, not "
+                "the probability that the text is about a label.")
+    return stand_in("zeroshot", ran, "zero-shot model") + " " + base
+
+
+QUESTION = "Where do I live?"
+
+
+def _question(text: str) -> str:
+    """The lesson's question for a context: its own example's, else one about the text's first name."""
+    if "London" in text and "live" in text:
+        return QUESTION
+    name = name_word(text)
+    return f"Who or what is {name}?" if name else "What is this about?"
+
+
+def _qa(ctx: TaskContext, text: str) -> Result:
+    return run_command(ctx, "qa", {"question": _question(text), "context": text})
+
+
+def _qa_item(ctx: TaskContext, text: str) -> Item:
+    return Item(text, extra=(_question(text),))
+
+
+def _qa_concept(ctx: TaskContext, text: str, ran: Ran) -> str:
+    asked = f"The question was {code(_question(text))}."
+    if kind_of(ctx, "qa") == "extractive-qa":
+        return (f"{asked} transformers 5 removed `pipeline(\"question-answering\")`. **Extractive** QA does what it "
+                "did: the model gives every context token a start score and an end score, and the answer is the "
+                "best span, cut out of the context by character offsets. It can only point into the context; a "
+                "chat model instead **writes** an answer, which may hold words the context does not.")
+    return (f"{asked} transformers 5 removed `pipeline(\"question-answering\")`, and this pack has no extractive QA "
+            "model, so a chat model **wrote** this answer token by token from the question and the context in one "
+            "prompt. Nothing stops it from writing words the context does not hold; an extractive model (the "
+            "`hub` pack's) would instead score a start and an end token and cut its answer out of the context.")
+
+
+def _summarize_concept(ctx: TaskContext, text: str, ran: Ran) -> str:
+    removed = "transformers 5 removed `pipeline(\"summarization\")`; `generate()` does its work."
+    kind = kind_of(ctx, "summarize")
+    loaded = load(ctx, "summarize")
+    _, decodes = teach.decoding(loaded)
+    if kind == "seq2seq":
+        return (f"{removed} This pack's model is an **encoder-decoder**: the encoder reads the whole text once; the "
+                "decoder writes the summary one token at a time, each step attending to the encoded text "
+                "(cross-attention) and to the tokens it wrote so far. Summarizers usually decode with **beam "
+                f"search**, keeping several candidate summaries at each step. {decodes}")
+    return (f"{removed} This pack has no encoder-decoder summarizer, so a **decoder-only chat model** was asked "
+            "to summarize: the instruction and your text form one prompt (its chat template), and the model writes "
+            "the summary after it, one most likely token at a time (greedy, `do_sample=False`, as the tutor asks). "
+            "An encoder-decoder model (the `hub` pack's DistilBART) would read the text with its encoder and "
+            "usually write with beam search.")
+
+
+def _generate_concept(ctx: TaskContext, text: str, ran: Ran) -> str:
+    loaded = load(ctx, "generate")
+    _, decodes = teach.decoding(loaded)
+    return ("A causal language model gives every token of its vocabulary a probability of coming next. /generate "
+            "asks for **greedy** decoding (`do_sample=False`): take the most likely token, append it, repeat, so "
+            f"the same prompt always gives the same text. {decodes} Sampling (`do_sample=True`) draws from the "
+            "distribution instead, so its text varies.")
+
+
+def _fill_one_token(ctx: TaskContext) -> Callable[[str, str], bool]:
+    return one_token_word(load(ctx, "fillmask").tokenizer)
+
+
+def fill_text(ctx: TaskContext, text: str) -> str:
+    """The text with one `[MASK]` over a word that is one token for this pack's fill-mask model."""
+    return masked(text, _fill_one_token(ctx)) or FILL_FALLBACK
+
+
+def _fill(ctx: TaskContext, text: str) -> Result:
+    return run_command(ctx, "fillmask", {"text": fill_text(ctx, text), "top_k": 5})
+
+
+def _fill_item(ctx: TaskContext, text: str) -> Item:
+    return Item(fill_text(ctx, text))
+
+
+PRETRAINING = {
+    "bert": ("BERT was pre-trained this way: 15% of the tokens were selected, and of those 80% became [MASK], 10% a "
+             "random token and 10% stayed as they were; a second task, next-sentence prediction, came with it."),
+    "distilbert": ("DistilBERT learned it from BERT (distillation) on the same masked-word task, without BERT's "
+                   "next-sentence prediction."),
+    "roberta": ("This pack's model is RoBERTa-style: pre-trained on masked words alone (15% of the tokens "
+                "selected; of those 80% masked, 10% random, 10% kept), without BERT's next-sentence prediction, "
+                "and with the masks drawn anew each time a text is read."),
+}
+
+
+def _fill_concept(ctx: TaskContext, text: str, ran: Ran) -> str:
+    if kind_of(ctx, "fillmask") != "masked-lm":
+        return stand_in("fillmask", ran, "masked language model") + (
+            " A masked language model reads the words on **both sides** of the mask at once.")
+    loaded = load(ctx, "fillmask")
+    word = hidden_word(text, _fill_one_token(ctx))
+    which = (f"the lesson hid {code(word)}, a single token for this model" if word else
+             "a lesson hides only a word that is a single token for this model")
+    trained = PRETRAINING.get(getattr(loaded.model.config, "model_type", ""), "")
+    return ("A masked language model reads the words on **both sides** of the mask at once and scores every "
+            f"vocabulary entry for that one position. It fills exactly one token, so {which}: a word it splits "
+            f"into several pieces could never come back. {trained}").strip()
+
+
+# --- Part II --------------------------------------------------------------------------------------------
+
+WALK_IDEA = ("Behind every pipeline: **text -> tokens -> ids -> model -> logits -> softmax -> label**. The model "
+             "never sees text, only ids; it answers with logits, raw scores of any size; softmax turns them into "
+             "probabilities; the label is the largest.")
+
+
+def _walk(ctx: TaskContext, text: str) -> Result:
+    """The pipeline's steps with a text classifier's tensors; where the pack serves /sentiment with another
+    sort of model, that model's own answer (which says what stood in)."""
+    if kind_of(ctx, "sentiment") == "classifier":
+        return pipeline_walk(ctx, text)
+    return run_command(ctx, "sentiment", {"text": text})
+
+
+def _walk_concept(ctx: TaskContext, text: str, ran: Ran) -> str:
+    if kind_of(ctx, "sentiment") == "classifier":
+        return WALK_IDEA
+    return stand_in("sentiment", ran, "text-classification model") + " " + WALK_IDEA
+
+
+def _subwords_concept(ctx: TaskContext, text: str, ran: Ran) -> str:
+    tok = load(ctx, "tokenize").tokenizer
+    return ("A vocabulary has a fixed size. A word it does not hold whole is split into pieces it does hold: "
+            "WordPiece marks a piece that continues a word with `##`; byte-level BPE folds the space into the next "
+            f"piece. {teach.vocabulary(tok)} Pieces cost length: a rarer word takes more tokens.")
 
 
 def _pair(text: str) -> tuple[str, str]:
     first, sep, second = text.partition(" | ")
     return (first, second) if sep else (text, "And a second text.")
+
+
+def _special(ctx: TaskContext, text: str) -> Result:
+    first, second = _pair(text)
+    return run_command(ctx, "tokenize", {"text": first, "pair": second})
+
+
+def _special_predict(ctx: TaskContext, text: str, rng: random.Random) -> Question:
+    """How many special tokens the tokenizer adds to the pair the run step tokenizes."""
+    loaded = load(ctx, "tokenize")
+    tok = loaded.tokenizer
+    first, second = _pair(text)
+    enc = tok(first, second, truncation=True, return_special_tokens_mask=True)
+    raw = tok.convert_ids_to_tokens(enc["input_ids"])
+    added = [t for t, m in zip(raw, enc["special_tokens_mask"], strict=True) if m]
+    n = len(added)
+    names = " ".join(code(t) for t in added) or "none"
+    right = (n, str(n), f"Right: it added {names}.")
+    wrong = [(d, str(d), f"It added {plural(n, 'special token')}: {names}.")
+             for d in (n - 1, n + 1, n + 2, n - 2, n + 3) if d >= 0]
+    options, key, why = ranked(right, wrong, rng)
+    return Question(kind="lesson:special", topic="tokenizers",
+                    prompt=(f"The tokenizer reads two texts as a pair: {code(first)} and {code(second)}. How many "
+                            "special tokens (tokens you did not type) does it add?"),
+                    options=options, key=key, why=why, model=loaded.spec.label, code="", literal=False,
+                    inputs={"text": text, "pair": second})
+
+
+def _special_concept(ctx: TaskContext, text: str, ran: Ran) -> str:
+    tok = load(ctx, "tokenize").tokenizer
+    first, second = _pair(text)
+    enc = tok(first, second, return_special_tokens_mask=True)
+    added = list(dict.fromkeys(t for t, m in zip(tok.convert_ids_to_tokens(enc["input_ids"]),
+                                                  enc["special_tokens_mask"], strict=True) if m))
+    said = (f"The tokenizer adds tokens you never typed: here {' and '.join(code(t) for t in added)}, each with a "
+            "fixed id." if added else "This tokenizer adds no special tokens to a pair.")
+    readers = []
+    if "sentiment" in ctx.pack.models and kind_of(ctx, "sentiment") == "classifier":
+        reads = teach.classifier_reads(load(ctx, "sentiment"))
+        if reads:
+            readers.append(f"/sentiment's {reads}")
+    if kind_of(ctx, "zeroshot") == "embedding":
+        readers.append(teach.pooled(load(ctx, "zeroshot")))
+    if kind_of(ctx, "attention") == "encoder":
+        readers.append(teach.segments(load(ctx, "attention"))[1])
+    return " ".join([said, *(f"{r[0].upper()}{r[1:]}." if not r.endswith(".") else r[0].upper() + r[1:]
+                              for r in readers)])
+
+
+def _padding_predict(ctx: TaskContext, text: str, rng: random.Random) -> Question:
+    """How many 0s the shorter text's attention_mask gets in the batch the run step pads (the same tokenizer)."""
+    loaded = load(ctx, "attention", "encoder")
+    texts = [text, PAD_PARTNER]
+    masks = loaded.tokenizer(texts, padding=True, truncation=True)["attention_mask"]
+    lengths = [sum(m) for m in masks]
+    zeros = list(masks[0]).count(0)
+    said = f"The rows hold {lengths[0]} and {lengths[1]} real tokens"
+    right = (zeros, str(zeros), f"Right: {said}, so {code(text)} gets {plural(zeros, 'padding token')} with mask 0.")
+    words_apart = abs(len(texts[0].split()) - len(texts[1].split()))
+    wrong = [(d, str(d), f"{said}: {code(text)} gets {zeros}." + (" Padding counts tokens, not words."
+                                                                  if d == words_apart else ""))
+             for d in dict.fromkeys((words_apart, zeros + 1, zeros - 1, zeros + 2, 0, zeros + 3)) if d >= 0]
+    options, key, why = ranked(right, wrong, rng)
+    return Question(kind="lesson:padding", topic="tokenizers",
+                    prompt=(f"Two texts go through the tokenizer together with `padding=True`: {code(text)} and "
+                            f"{code(PAD_PARTNER)}. How many 0s does the attention_mask of {code(text)} get?"),
+                    options=options, key=key, why=why, model=loaded.spec.label, code="", literal=False,
+                    inputs={"texts": texts})
+
+
+def _padding_concept(ctx: TaskContext, text: str, ran: Ran) -> str:
+    return ("A batch is one tensor, so all its rows need the same length: `padding=True` pads the shorter ones "
+            "with the padding token, and the **attention_mask** marks real tokens 1 and padding 0. Attention skips "
+            "the 0s, so a padded text's vectors equal its unpadded ones up to floating-point rounding, provided "
+            "everything after attention skips them too: pooling must average only the real tokens, and a loss "
+            "must ignore padded positions. Decoder-only models are padded on the left when they generate, so the "
+            "new tokens follow the last real token.")
+
+
+# --- Part III -------------------------------------------------------------------------------------------
+
+def _onehead(ctx: TaskContext, text: str) -> Result:
+    layer, head = heads.measure(ctx, avoid=text).best("previous")
+    return run_command(ctx, "attention", {"text": text, "layer": layer, "head": head, "noops": "show"})
+
+
+def _onehead_predict(ctx: TaskContext, text: str, rng: random.Random) -> Question:
+    measured = heads.measure(ctx, avoid=text)
+    return heads.top_question(ctx, text, measured.best("previous"), measured, rng)
+
+
+def _onehead_concept(ctx: TaskContext, text: str, ran: Ran) -> str:
+    measured = heads.measure(ctx, avoid=text)
+    return ("In every layer each **head** scores how much each token (a row) looks at every token (a column); "
+            "softmax makes each row add up to 1. A bright cell says where information **may flow**: the token of "
+            "that row mixes in that column's value vector. " + measured.describe("previous", measured.best("previous")))
+
+
+def _layer_of(ctx: TaskContext, text: str) -> int:
+    return heads.measure(ctx, avoid=text).best("previous")[0]
+
+
+def _allheads(ctx: TaskContext, text: str) -> Result:
+    return run_command(ctx, "attention", {"text": text, "layer": _layer_of(ctx, text), "head": "all"})
+
+
+def _allheads_predict(ctx: TaskContext, text: str, rng: random.Random) -> Question:
+    return heads.layer_question(ctx, text, _layer_of(ctx, text), rng)
+
+
+def _allheads_concept(ctx: TaskContext, text: str, ran: Ran) -> str:
+    measured = heads.measure(ctx, avoid=text)
+    previous, parking = measured.best("previous"), measured.best("parking")
+    none = "" if measured.clear("previous", previous) else f" Neither is a clear pattern: {heads.NO_PATTERN}."
+    return ("A layer has several heads, each with its own weights and its own map. Nothing forces a head to "
+            "specialise; some learn a pattern in training, and many show none. On this model: "
+            + measured.describe("previous", previous, caveat=False) + " "
+            + measured.describe("parking", parking, caveat=False) + none + " The layer does not choose a head: it "
+            "**concatenates** what every head gathered (its weights times the value vectors), mixes that with one "
+            "output matrix (W_O), adds the result to the layer's input (the residual connection) and passes each "
+            "token through a small feed-forward network (MLP).")
+
+
+def _layers_predict(ctx: TaskContext, text: str, rng: random.Random) -> Question:
+    return heads.maps_question(ctx, text, heads.measure(ctx, avoid=text), rng)
+
+
+def _layers_concept(ctx: TaskContext, text: str, ran: Ran) -> str:
+    measured = heads.measure(ctx, avoid=text)
+    previous, parking = measured.best("previous"), measured.best("parking")
+    return ("Each layer reads the vectors the layer below wrote, so a late layer's map links tokens that already "
+            "carry their context, not the original words. Which layers do what is a property of one model, found "
+            f"by measuring: on this one, over {measured.sentences} sentences, the clearest previous-token head is in "
+            f"layer {previous[0]} ({measured.rate('previous', previous):.0%} of rows) and the head that parks most "
+            f"on the structural tokens in layer {parking[0]} ({measured.rate('parking', parking):.0%} of a row). "
+            "Compare along a row of /overview (the heads of one layer) and down a column (one head number across "
+            "layers).")
+
+
+def _limits(ctx: TaskContext, text: str) -> Result:
+    layer, head = heads.measure(ctx, avoid=text).best("parking")
+    return run_command(ctx, "attention", {"text": text, "layer": layer, "head": head, "noops": "show"})
+
+
+def _limits_predict(ctx: TaskContext, text: str, rng: random.Random) -> Question:
+    measured = heads.measure(ctx, avoid=text)
+    return heads.parking_question(ctx, text, measured.best("parking"), measured, rng)
+
+
+def _limits_concept(ctx: TaskContext, text: str, ran: Ran) -> str:
+    return ("Heads often park attention on `[CLS]` or `[SEP]` when nothing in the text fits: a **no-op** (Clark et "
+            "al. 2019). More generally a weight says where information **may flow**, not what the model **used**: "
+            "the value vectors mixed in, W_O, the later layers and the classifier all decide what reaches the "
+            "answer, so attention alone is not an explanation (Jain and Wallace 2019).")
+
+
+LESSONS: tuple[Lesson, ...] = (
+    Lesson("sentiment", 1, "Text classification", "sentiment-90", "I love this film, but the ending was too long.",
+           _command("sentiment"), _sentiment_concept,
+           _c("A classifier's softmax gives POSITIVE 0.97 for a review. What does the 0.97 tell you?",
+              ("How strongly its scores favour POSITIVE",
+               "Right: softmax turns the logits into shares that add up to 1; how often such answers are right "
+               "must be measured on labelled texts."),
+              ("The chance that POSITIVE is the right label",
+               "Confidence is not accuracy: a model can give 0.97 and be wrong; calibration has to be measured."),
+              ("The share of the review's words that are positive",
+               "Softmax acts on the logits for the whole text, not on its words."),
+              ("How many training reviews looked like this one",
+               "The model keeps no count of its training texts; the score comes from this forward pass.")),
+           needs=("sentiment",), try_this="Try a sarcastic sentence: does a high score mean the label is right?",
+           aliases=("classification",)),
+    Lesson("ner", 1, "Named entities", "ner-type", "My name is Ada and I live in London.", _command("ner"),
+           _ner_concept,
+           _c("What does a token-classification model give a label to?",
+              ("Every token, word pieces included", "Right: one label per token; grouping into entities comes "
+                                                    "after, in post-processing."),
+              ("Every sentence of the text", "That is text classification: one label for the whole text."),
+              ("Only the capitalised words", "It labels every token; most get O (outside any entity)."),
+              ("Each name it finds in a list of names",
+               "There is no list: the labels come from the model's scores for each token.")),
+           item=lambda ctx, text: Item(text, name_word(text) or (words(text) or [text])[-1]),
+           needs=("ner",), try_this="Add a place and an organisation to the sentence and see which pieces join.",
+           aliases=("entities",)),
+    Lesson("zeroshot", 1, "Zero-shot classification", "zeroshot-label", "I love pizza with extra cheese",
+           _command("zeroshot", labels=LABELS), _zeroshot_concept,
+           _c("Zero-shot classification shows `food` 85% for a text, with the labels food, sports, politics, "
+              "weather. What is the 85%?",
+              ("Food's share among these four labels",
+               "Right: softmax spreads 100% over the labels you gave; change the labels and the share changes."),
+              ("The probability the text is about food",
+               "Only a share among these labels: add or remove a label and the same text gets another number."),
+              ("The similarity of the text to the word food",
+               "Similarity (or entailment) is the raw score; the percentage comes after softmax over the labels."),
+              ("The share of the text's words that are about food",
+               "The model scores the whole text against each label, not word by word.")),
+           item=lambda ctx, text: Item(text, extra=tuple(LABELS.split(", "))), needs=("zeroshot",),
+           try_this="Add a label that fits better, or remove the winner: watch every share move."),
+    Lesson("qa", 1, "Question answering", "qa-span", "My name is Ada and I live in London.", _qa, _qa_concept,
+           _c("An extractive QA model answers a question about a context. Where can its answer come from?",
+              ("Only a span of the context", "Right: it scores a start and an end token inside the context."),
+              ("Any words of its vocabulary", "That is a generative (chat) model, which writes its answer."),
+              ("Facts it memorised in training", "An extractive model can only point into the context it reads."),
+              ("The question, copied back", "Question tokens are excluded: only context tokens start or end it.")),
+           item=_qa_item, needs=("qa",), try_this="Ask a question the context cannot answer: what comes back?",
+           aliases=("question answering",), fallback=first_word(_qa, "the answer"),
+           shows=lambda text: f"The question: {code(_question(text))}."),
+    Lesson("summarize", 1, "Summarization", "",
+           "The Eiffel Tower is 330 metres tall. It was the tallest structure in the world for 41 years.",
+           _command("summarize"), _summarize_concept,
+           _c("In an encoder-decoder summarizer, what does the decoder read while it writes each token?",
+              ("The encoded text and its own earlier tokens",
+               "Right: cross-attention reads the encoder's vectors; self-attention reads what it wrote so far."),
+              ("Only the tokens it has written so far", "Then it could not summarize: cross-attention reads the "
+                                                         "encoded text at every step."),
+              ("Only the encoded text, all at once", "It writes one token at a time, each step also reading its own "
+                                                     "earlier tokens."),
+              ("The next sentence, guessed by the encoder", "The encoder predicts nothing: it turns the text into "
+                                                             "vectors.")),
+           predict=first_word(_command("summarize"), "the summary"), needs=("summarize",),
+           try_this="Give it a longer text: does the summary copy sentences or write new ones?"),
+    Lesson("generate", 1, "Text generation", "next-word", "Once upon a time", _command("generate", max_new_tokens=20),
+           _generate_concept,
+           _c("You call `generate()` twice on one prompt with `do_sample=False`. What do you get?",
+              ("The same text both times", "Right: greedy decoding always takes the most likely token."),
+              ("Two different texts, drawn at random", "Only sampling (`do_sample=True`) varies."),
+              ("Nothing but the prompt", "It adds up to `max_new_tokens` new tokens."),
+              ("Texts that vary with the temperature", "Temperature matters only when sampling.")),
+           item=lambda ctx, text: Item(text), needs=("generate",),
+           try_this="Run it with `do_sample=True, temperature=0.8` twice and compare."),
+    Lesson("fillmask", 1, "Fill-mask", "fillmask-top", "Paris is the [MASK] of France.", _fill, _fill_concept,
+           _c("What does a masked language model use to guess the hidden word?",
+              ("The words on both sides of it", "Right: it reads the whole sentence at once."),
+              ("Only the words before it", "That is a causal (left-to-right) model."),
+              ("The most frequent word of its vocabulary", "It scores every entry from the context."),
+              ("The hidden word's first letter", "The mask replaces the whole token; no letter is left.")),
+           item=_fill_item, needs=("fillmask",),
+           try_this="Mask a word whose right-hand context decides it, e.g. `I [MASK] the piano every day.`",
+           aliases=("fill mask", "masked")),
+    Lesson("walk", 2, "From text to label, step by step", "sentiment-90", "I love this film.", _walk, _walk_concept,
+           _c("What does softmax do to the model's logits?",
+              ("Makes them positive shares that sum to 1", "Right: exp(logit) divided by the sum over all labels."),
+              ("Rounds each logit to the nearest label id", "Logits stay real numbers; softmax exponentiates and "
+                                                             "normalises them."),
+              ("Keeps the largest logit and drops the rest", "That is argmax, taken after softmax; softmax keeps "
+                                                              "every label."),
+              ("Scales them into the range -1 to 1", "That is tanh; softmax gives values from 0 to 1 that sum to 1.")),
+           needs=("sentiment",), try_this="Run the snippet on a negative sentence and compare the logits.",
+           aliases=("pipeline", "steps")),
+    Lesson("subwords", 2, "Subwords", "token-split", "Tokenization is unbelievably useful.", _command("tokenize"),
+           _subwords_concept,
+           _c("Why do tokenizers split rare words into pieces?",
+              ("So a fixed vocabulary covers most unseen words",
+               "Right: known pieces combine into words never stored whole (WordPiece still needs [UNK] for a "
+               "character it cannot spell; byte-level BPE spells anything)."),
+              ("So the input gets shorter and quicker to process", "Splitting makes it longer."),
+              ("Because the model reads the text letter by letter", "It reads tokens: whole words or pieces."),
+              ("So that spelling mistakes get corrected on the way", "A typo is split like any rare word, not "
+                                                                     "corrected.")),
+           item=lambda ctx, text: Item(max(words(text) or [text], key=len)), needs=("tokenize",),
+           try_this="Tokenize `naïve café 😀x`: which characters have no piece?"),
+    Lesson("special", 2, "Special tokens", "special-token", "The cat sat. | It was tired.", _special,
+           _special_concept,
+           _c("What does [SEP] mark?",
+              ("Where a text ends (twice for a pair)", "Right: one after each text of a pair."),
+              ("A hidden word for the model to predict", "That is [MASK]."),
+              ("A character the vocabulary cannot spell", "That is [UNK]."),
+              ("The space between two words", "Spaces are not tokens in WordPiece; `##` marks word continuations.")),
+           predict=_special_predict, needs=("tokenize",),
+           try_this="Tokenize one text without ` | ` and compare the token_type_ids."),
+    Lesson("padding", 2, "Attention masks and padding", "", "Short one.", padding_walk, _padding_concept,
+           _c("Two texts share a batch with `padding=True`. Why does the shorter one's result stay the same, up to "
+              "rounding?",
+              ("The attention mask hides its padding", "Right: no token attends to a position whose mask is 0."),
+              ("The padding token has no meaning", "It has an embedding like any token; without the mask it would "
+                                                   "change the result."),
+              ("The model cuts the padding off first", "The tensor keeps it; the mask hides it from attention."),
+              ("The two texts are read one after another", "They are one tensor, read together.")),
+           predict=_padding_predict, needs=("attention",),
+           try_this="Pad a batch of three texts and count the 0s of each row."),
+    Lesson("onehead", 3, "One attention head", "", "The cat sat on the mat because it was tired.", _onehead,
+           _onehead_concept,
+           _c("In one head's attention map, what adds up to 1?",
+              ("Each row: where one token looks", "Right: softmax runs along each row."),
+              ("Each column: who looks at one token", "A column can get any total: a popular token collects a lot."),
+              ("The whole map", "Every row sums to 1, so the map sums to the number of tokens."),
+              ("Nothing: the weights are raw scores", "Softmax makes them shares.")),
+           predict=_onehead_predict, needs=("attention",),
+           try_this="Run the snippet on your own sentence: does the measured pattern hold?", aliases=("head",)),
+    Lesson("allheads", 3, "All the heads of a layer", "", "The cat sat on the mat because it was tired.", _allheads,
+           _allheads_concept,
+           _c("How does a layer combine what its heads gathered?",
+              ("Concatenates them, then mixes with W_O", "Right: then it adds the input back (residual) and runs the "
+                                                         "MLP."),
+              ("It keeps only the strongest head", "Every head contributes; none is chosen."),
+              ("It averages the heads' attention maps", "Maps are not averaged inside the model; /attention's "
+                                                        "`head=mean` does it only to draw one picture."),
+              ("Each head feeds its own next layer", "The next layer reads one combined vector per token.")),
+           predict=_allheads_predict, needs=("attention",),
+           try_this="Pick the head with the clearest pattern and run it on three sentences.", aliases=("heads",)),
+    Lesson("layers", 3, "Layers compared", "", "The cat sat on the mat because it was tired.",
+           _command("overview"), _layers_concept,
+           _c("What does a head in layer 5 attend over?",
+              ("Vectors already mixed by layers 0 to 4", "Right: each layer reads the output of the one below."),
+              ("The original words, as layer 0 does", "Only layer 0 reads the embeddings of the words."),
+              ("Only the same head number in layer 4", "A head reads the whole layer input, not one head below."),
+              ("The attention maps of lower layers", "It reads vectors; maps are not passed on.")),
+           predict=_layers_predict, needs=("attention",),
+           try_this="Run /overview on a long sentence: do the same heads keep their pattern?"),
+    Lesson("limits", 3, "What attention does not show", "", "The cat sat on the mat because it was tired.", _limits,
+           _limits_concept,
+           _c("A head puts 80% of a word's attention on [SEP]. What is the safest reading?",
+              ("It is mostly a no-op for that word", "Right: structural tokens collect attention when nothing else "
+                                                      "fits."),
+              ("[SEP] matters most to the model's decision", "A weight says where information may flow, not what "
+                                                              "the model used."),
+              ("The word will be replaced by [SEP]", "Attention mixes vectors; it replaces no token."),
+              ("The head copies [SEP]'s meaning into the word", "[SEP] carries no word of the text; such heads add "
+                                                                "little.")),
+           predict=_limits_predict, needs=("attention",),
+           try_this="Run the snippet and zero that head's weights on [SEP]: does the answer change?"),
+)
+STEPS = len(LESSONS) * len(PHASES)
 
 
 def at(position: int) -> tuple[Lesson, int]:
@@ -262,17 +641,26 @@ def first_of_part(part: int) -> int:
     return next(i for i, lesson in enumerate(LESSONS) if lesson.part == part) * len(PHASES)
 
 
+def first_of(lesson: Lesson) -> int:
+    return LESSONS.index(lesson) * len(PHASES)
+
+
 def by_check_kind(kind: str) -> Lesson | None:
     return next((lesson for lesson in LESSONS if lesson.check_kind == kind), None)
+
+
+def runnable(lesson: Lesson, ctx: TaskContext) -> bool:
+    """The pack serves every command the lesson's run needs (else its steps cannot run, and it is not done)."""
+    return all(name in ctx.pack.models for name in lesson.needs)
 
 
 def check_question(lesson: Lesson, seed: float) -> Question:
     """The lesson's retrieval question, its options shuffled afresh."""
     options, key, why = shuffled(lesson.check.right, list(lesson.check.wrong), random.Random(seed))
     return Question(kind=lesson.check_kind, topic=PARTS[lesson.part][2], prompt=lesson.check.question,
-                    options=options, key=key, why=why, model="-", code=CHECK_CODE, literal=False,
-                    explanation=lesson.concept)
+                    options=options, key=key, why=why, model="", code="", literal=False)
 
 
 def example_note(text: str) -> str:
     return f"The running example: {code(text)}."
+

@@ -6,6 +6,9 @@ so a refill never delays a learner by more than one question's forward pass. A c
 started, or a kind asked for faster than it refills) computes the question on the spot; the caller
 says so in the answer's notices. A kind whose model turns out to be of the wrong sort is set aside
 with the reason (`unservable`); a kind that fails otherwise is retried after `RETRY_S`.
+
+Each question is posed with a `Draw` whose key place comes from the kind's own shuffled deck of the
+four places, so a kind's keys fill each letter a quarter of the time over any run of questions.
 """
 from __future__ import annotations
 
@@ -14,11 +17,12 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 
 from core.context import TaskContext
 from core.errors import UserError
 from core.tutor.kinds import Kind
+from core.tutor.options import OPTIONS, Draw
 from core.tutor.questions import Item, NoQuestion, Question
 
 log = logging.getLogger("tutor.pool")
@@ -35,6 +39,7 @@ class QuestionPool:
         self._ready: dict[str, deque[Question]] = {name: deque() for name in self.kinds}
         self._unservable: dict[str, str] = {}
         self._retry_at: dict[str, float] = {}
+        self._decks: dict[str, list[int]] = {}
         self._rng = rng or random.Random()
         self._clock = clock
         self._lock = threading.Lock()
@@ -52,11 +57,33 @@ class QuestionPool:
         with self._lock:
             self._ready[question.kind].append(question)
 
-    def take(self, names: Iterable[str]) -> Question | None:
-        """A ready question of one of these kinds (chosen at random among those that have one)."""
+    def take(self, names: Iterable[str], avoid: Container[str] = ()) -> Question | None:
+        """A ready question of one of these kinds (chosen at random among those that have one), on
+        none of the texts in `avoid`."""
         with self._lock:
-            ready = [n for n in names if self._ready.get(n)]
-            return self._ready[self._rng.choice(ready)].popleft() if ready else None
+            ready = [n for n in names if any(q.subject not in avoid for q in self._ready.get(n, ()))]
+            if not ready:
+                return None
+            queue = self._ready[self._rng.choice(ready)]
+            found = next(q for q in queue if q.subject not in avoid)
+            queue.remove(found)
+            return found
+
+    def draw(self, name: str, strict: bool = True) -> Draw:
+        """The randomness one question of a kind is posed with; its key's place, and where it stands
+        by length, closeness and order (`Draw.aims`), are dealt from the kind's decks (the four
+        places, shuffled, dealt out, shuffled again). A strict draw is tried on item after item until
+        one can meet it (see `core.tutor.options.Draw`)."""
+        with self._lock:
+            place, *aims = (self._deal(f"{name}:{what}") for what in ("place", "length", "closeness", "named"))
+            return Draw(self._rng.getrandbits(64), place, strict, (aims[0], aims[1], aims[2]))
+
+    def _deal(self, deck_name: str) -> int:
+        deck = self._decks.setdefault(deck_name, [])
+        if not deck:
+            deck.extend(range(OPTIONS))
+            self._rng.shuffle(deck)
+        return deck.pop()
 
     def needy(self) -> str | None:
         """The kind with the fewest ready questions, below its quota; None when the pool is full."""
@@ -91,26 +118,29 @@ class QuestionPool:
             self._retry_at[name] = self._clock() + RETRY_S
 
     def compute(self, ctx: TaskContext, name: str, item: Item | None = None,
-                avoid: str | None = None) -> Question:
+                avoid: Container[str] = ()) -> Question:
         """One fresh question of a kind, by a model run now (a worker thread). `item` pins the input
-        (a lesson's sentence); otherwise bank items are tried in random order, `avoid` (a text a
-        learner just saw) last, every item of the bank if need be. `UserError` when the pack's model cannot
-        serve this kind; `NoQuestion` when no item gives a fair question."""
+        (a lesson's sentence); otherwise bank items are tried in random order, those in `avoid` (texts
+        a learner saw already) last, every item of the bank if need be. `UserError` when the pack's model
+        cannot serve this kind; `NoQuestion` when no item gives a fair question."""
         kind = self.kinds[name]
         items = [item] if item is not None else self._items(kind, avoid)
-        for candidate in items:
-            try:
-                return kind.build(ctx, candidate, self._rng)
-            except NoQuestion as exc:
-                log.debug("no %s question from %r: %s", name, candidate.text, exc)
-            except UserError as exc:
-                with self._lock:
-                    self._unservable[name] = exc.message
-                raise
+        draw = self.draw(name, strict=item is None)  # one place for the question, whichever item takes it
+        for strict in dict.fromkeys((draw.strict, False)):  # none takes it strictly: the nearest place will do
+            draw.strict = strict
+            for candidate in items:
+                try:
+                    return kind.build(ctx, candidate, draw)
+                except NoQuestion as exc:
+                    log.debug("no %s question from %r: %s", name, candidate.text, exc)
+                except UserError as exc:
+                    with self._lock:
+                        self._unservable[name] = exc.message
+                    raise
         raise NoQuestion(f"no {name} question from any of {len(items)} texts")
 
-    def _items(self, kind: Kind, avoid: str | None) -> list[Item]:
+    def _items(self, kind: Kind, avoid: Container[str]) -> list[Item]:
         with self._lock:
             items = list(kind.bank)
             self._rng.shuffle(items)
-        return sorted(items, key=lambda i: i.text == avoid)
+        return sorted(items, key=lambda i: i.text in avoid)

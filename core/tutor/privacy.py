@@ -10,79 +10,100 @@ The secret is `TUTOR_SECRET`, or a random one generated into the cache dir on fi
 
 - when the learner was first and last active (retention counts from the last time);
 - each answer: which round, topic and question kind, the choice, right or wrong, the points, when,
-  and the group's key for a group quiz (for that group's board);
-- spaced review items: the question kinds answered wrongly, when each is due next;
+  the group's key for a group quiz (for that group's board), and for a lesson's question the lesson
+  step it scored (a step scores once);
+- spaced review items: the question kinds answered wrongly, each with its FSRS card (stability,
+  difficulty, when it is due next) and short hashes of the texts its last questions were about (so a
+  review brings a new one; a hash, not the text);
 - the lesson in progress: its position and, only while it runs, the learner's own sentence
   ("use my own sentence"); which lessons are finished;
-- quiz rounds the learner started (the question, its kind, the place's key), dropped after 7 days;
+- quiz rounds the learner started (the question, its kind, the place's key), dropped after 7 days, and
+  past their newest `Limits.kept` (core/tutor/service.py) the oldest closed ones as new ones open;
 - on a study group's board, only after joining it: the display name the learner chose.
 
 No platform user id or user name is kept, and no message text is kept under the learner's key beyond
 that lesson sentence. Apart from the learner's records: an answer that carries buttons keeps the command
 and its typed text for 7 days under a short run id (core/store/runs.py), so a click can run it again;
 that row names no learner, so `/mydata` cannot show it and `/forget` cannot find it; it expires on its
-own. `/mydata` shows everything kept under the learner's key as JSON; `/forget` deletes all of it;
+own. One random key in `tutor_meta` seals every button for its conversation (core/actions.py); it names
+no one. `/mydata` shows everything kept under the learner's key as JSON (a round not yet revealed
+without its key and reasons, and an answer to it without its verdict: core/tutor/data.py); `/forget`
+deletes all of it;
 learners inactive for `TUTOR_RETENTION_DAYS` (180 by default) are deleted by a purge that runs at start and then daily.
+
+**Forgetting, all the way.** `/forget` also clears the tutor's memory that the learner was active in the
+last hour (core/tutor/service.py), so their next request records them again; and the purge finds
+learners through every learner column, dating one without a `tutor_learners` row (written by another
+process that still remembered them) by their newest row (core/store/learners.py). After deleting, the
+store takes the bytes off disk as far as the database allows: SQLite's `secure_delete` and a truncating
+WAL checkpoint; PostgreSQL's VACUUM where the role may (core/store/database.py says what PostgreSQL keeps
+regardless). At the console `/forget` deletes the chat history too (bot/history.py). Log lines name a
+learner by the first 12 hex digits of their key (core/tutor/keys.py `LogNames`), which nobody can link
+to a platform id without the secret.
+
+**One secret per database.** The database keeps the secret's fingerprint (`tutor_meta`,
+core/tutor/keys.py `fingerprint`): a process with another secret is refused at start (`SecretMismatch`,
+bot/ops.py `check_secret`) and its tutor commands answer `MISMATCHED`, so nobody becomes two learners.
+`tutor rotate-secret --yes` keys the database with a new secret by deleting every learner's records.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
-import os
-import secrets
-from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
+from core.errors import StoreUnavailable
 from core.settings import ConfigError
+from core.tutor.keys import SECRET_FILE, Keys, fingerprint, load_secret, secret_path
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.settings import Settings
+    from core.store import Database
+
+__all__ = ["SECRET_FILE", "Keys", "SecretMismatch", "check_fingerprint", "load_secret", "tutor_keys"]
 
 log = logging.getLogger("tutor.privacy")
 
-SECRET_FILE = "tutor-secret"
-MIN_SECRET = 16
+MISMATCHED = ("The tutor's records are off for now: this process's secret is not the one its database was started "
+              "with. Tell whoever runs the tutor (`tutor doctor` says what to do).")
+UNUSABLE = ("The tutor's records are off for now: its secret is not usable. Tell whoever runs the tutor "
+            "(`tutor doctor` says what to do).")
 
 
-def load_secret(configured: str, cache_dir: Path) -> bytes:
-    """`TUTOR_SECRET`, or the secret generated into the cache dir on first start (mode 0600)."""
-    if configured.strip():
-        if len(configured.strip()) < MIN_SECRET:
-            raise ConfigError(f"TUTOR_SECRET must be at least {MIN_SECRET} characters; "
-                              "leave it empty to have one generated into the cache dir.")
-        return configured.strip().encode("utf-8")
-    path = Path(cache_dir).expanduser() / SECRET_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
+class SecretMismatch(ConfigError):
+    """The database's learners are keyed with another secret: with this one, every learner would be a
+    stranger, and two processes with different secrets would split each person into two learners."""
+
+
+def source_of(settings: Settings) -> str:
+    return "TUTOR_SECRET" if settings.secret.strip() else f"the secret generated into {secret_path(settings.cache_dir)}"
+
+
+def mismatch(settings: Settings) -> SecretMismatch:
+    return SecretMismatch(
+        f"The tutor's secret ({source_of(settings)}) is not the one this database's learners are keyed with. Give "
+        "every process on this database the secret it was started with (TUTOR_SECRET), or start every learner "
+        "afresh with `tutor rotate-secret` (it deletes their records; keys cannot be moved to a new secret).")
+
+
+def check_fingerprint(settings: Settings, db: Database, secret: bytes) -> None:
+    """`SecretMismatch` unless the database's learners are keyed with `secret`. A database that records
+    no secret yet (a new one, or one from before fingerprints) records this one's."""
+    from core.store.learners import LearnerStore
+
+    ours = fingerprint(secret)
+    if LearnerStore(db).keyed_with(ours) != ours:
+        raise mismatch(settings)
+
+
+def tutor_keys(settings: Settings, db: Database) -> Keys:
+    """The keys for the tutor's records, in a request: a secret that cannot be kept, or that is not the
+    database's, turns the tutor's commands off with a sentence for the learner (never a traceback).
+    Start (`bot.ops.check_secret`) and `tutor doctor` say why to whoever runs the tutor."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return _read_secret(path)
-    with os.fdopen(fd, "w", encoding="ascii") as out:
-        out.write(secrets.token_hex(32))
-    log.info("generated a new TUTOR_SECRET in %s (mode 0600)", path)
-    return _read_secret(path)
-
-
-def _read_secret(path: Path) -> bytes:
-    value = path.read_text(encoding="ascii").strip()
-    if len(value) < MIN_SECRET:  # a half-written file from a crash, or someone emptied it
-        raise ConfigError(f"{path} holds no usable secret. Delete it (learners' keys change) or set TUTOR_SECRET.")
-    return value.encode("ascii")
-
-
-@dataclass(frozen=True)
-class Keys:
-    """Keyed hashes for learners, places and groups."""
-
-    secret: bytes
-
-    def _key(self, what: str, platform: str, value: str) -> str:
-        message = "\0".join((what, platform, value)).encode("utf-8", "surrogatepass")
-        return hmac.new(self.secret, message, hashlib.sha256).hexdigest()
-
-    def learner(self, platform: str, user: str) -> str:
-        return self._key("learner", platform, user)
-
-    def place(self, platform: str, place: str) -> str:
-        return self._key("place", platform, place)
-
-    def group(self, platform: str, group: str) -> str | None:
-        return self._key("group", platform, group) if group else None
+        secret = load_secret(settings.secret, settings.cache_dir)
+        check_fingerprint(settings, db, secret)
+    except SecretMismatch:
+        raise StoreUnavailable(MISMATCHED) from None
+    except ConfigError:
+        raise StoreUnavailable(UNUSABLE) from None
+    return Keys(secret)

@@ -1,5 +1,5 @@
 """/progress (private): lessons done, accuracy per topic, review items due; /review: the most overdue one,
-as a fresh question of the same kind (core/tutor/schedule.py says when items are due and why)."""
+as a fresh question of the same kind on a new text (core/tutor/schedule.py: FSRS says when items are due)."""
 from __future__ import annotations
 
 import dataclasses
@@ -12,10 +12,14 @@ from core.tutor import lesson_path
 from core.tutor.kinds import all_kinds
 from core.tutor.questions import NoQuestion
 from core.tutor.quiz import Asked, new_question, note, open_round, place_of
+from core.tutor.schedule import Seen
 from core.tutor.service import Tutor
 from core.wording import plural
 
 DATA_CODE = "# Everything kept about you: /mydata. Delete it all: /forget."
+SCHEDULE = ("A kind of question you miss comes back for review the next day, as a new question on a new text; "
+            "FSRS (the scheduler Anki uses) then spaces it further out each time you get it right, and brings it "
+            "back sooner when you miss it.")
 
 
 def progress(tutor: Tutor, ctx: TaskContext, args: dict[str, Any]) -> Result:
@@ -40,8 +44,7 @@ def progress(tutor: Tutor, ctx: TaskContext, args: dict[str, Any]) -> Result:
     if later:
         lines.append(f"Coming back later: {plural(len(later), 'item')}; the next in "
                      f"{_days(later[0].due - now)}.")
-    lines.append("Wrong answers come back for review after a day, then every three days until you get them right "
-                 "twice in a row.")
+    lines.append(SCHEDULE)
     rows = tuple((t.topic, str(t.answered), str(t.right), f"{t.right / t.answered:.0%}") for t in tallies)
     return Result(command="progress", answer=summary,
                   table=Table(("topic", "answers", "right", "hit rate"), rows) if rows else None,
@@ -70,7 +73,7 @@ def review(tutor: Tutor, ctx: TaskContext, args: dict[str, Any]) -> Result:
         return _nothing_due(state, learner, now)
     asked = Asked(place_of(state, caller).place, None, solo=True, purpose="review")
     for item in due:
-        question = _fresh(tutor, state, ctx, item.kind)
+        question = _fresh(tutor, state, ctx, item.kind, Seen(item.seen))
         if question is not None:
             result = open_round(tutor, state, question, asked, learner)
             return dataclasses.replace(result, answer=f"**Review** ({plural(len(due), 'item')} due). {result.answer}",
@@ -78,14 +81,20 @@ def review(tutor: Tutor, ctx: TaskContext, args: dict[str, Any]) -> Result:
     return note("review", "Your due items are kinds this pack's models cannot ask right now; they keep until then.")
 
 
-def _fresh(tutor: Tutor, state: Any, ctx: TaskContext, kind: str) -> Any:
+def _fresh(tutor: Tutor, state: Any, ctx: TaskContext, kind: str, seen: Seen) -> Any:
+    """A new question of the kind, on a text the learner has not met in it lately. A missed lesson check
+    comes back as a new item of that lesson: its prediction's kind on a new text (answering it moves the
+    check's card), or, where this pack cannot ask that kind, the check itself."""
     lesson = lesson_path.by_check_kind(kind)
     if lesson is not None:
+        question = _fresh(tutor, state, ctx, lesson.kind, seen) if lesson.kind in state.kinds else None
+        if question is not None:
+            return dataclasses.replace(question, kind=kind)
         return lesson_path.check_question(lesson, tutor.clock())
     if kind not in state.kinds:
         return None
     try:
-        return new_question(tutor, state, ctx, [kind])[0]
+        return new_question(tutor, state, ctx, [kind], avoid=seen)[0]
     except (UserError, NoQuestion):
         return None
 
@@ -94,6 +103,5 @@ def _nothing_due(state: Any, learner: str, now: float) -> Result:
     later = state.progress.reviews(learner)
     when = f" The next one is due in {_days(later[0].due - now)}." if later else ""
     return Result(command="review", answer=f"**Nothing to review right now.**{when}",
-                  explanation="A question you answer wrongly comes back here a day later, as a fresh question of "
-                              "the same kind, then every three days until you get it right twice in a row.",
+                  explanation=SCHEDULE,
                   code="# Practise meanwhile: /quiz (any topic) or /learn.", model="-", show="private")

@@ -7,19 +7,17 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from core.results import Result, Table
+from core.tutor.options import OPTIONS, NoQuestion, Option, arrange
+
+__all__ = ["LETTERS", "OPTIONS", "TOPICS", "Explore", "Item", "NoQuestion", "Picture", "Question", "from_result",
+           "ordinal", "shuffled"]
 
 TOPICS = ("tokenizers", "pipelines", "attention", "generation")
 LETTERS = "ABCD"
-OPTIONS = 4
-
-
-class NoQuestion(Exception):
-    """This item gives no fair question with this model (too few distinct options, a word it cannot find)."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +84,16 @@ class Question:
     def answer(self) -> str:
         return self.options[self.key]
 
+    @property
+    def subject(self) -> str:
+        """The text the question is about (its word, sentence, prompt or context): what a review of the
+        kind must not bring back."""
+        for name in ("text", "word", "prompt", "context"):
+            if isinstance(self.inputs.get(name), str):
+                return self.inputs[name]
+        texts = self.inputs.get("texts")
+        return str(texts[0]) if texts else self.prompt
+
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
 
@@ -105,26 +113,10 @@ def _table(data: dict[str, Any] | None) -> Table | None:
     return Table(tuple(data["columns"]), tuple(tuple(r) for r in data["rows"])) if data else None
 
 
-def shuffled(right: tuple[str, str], wrong: list[tuple[str, str]], rng: random.Random,
-             order: Callable[[str], Any] | None = None) -> tuple[tuple[str, ...], int, tuple[str, ...]]:
-    """Four (option, why) pairs in random order, or sorted by `order` where order carries meaning
-    (numbers, ranges: the key's place then depends on the run, never on how the question was
-    written): the options, the key's index and the reasons. The first three distinct wrong options
-    are used; fewer than three is `NoQuestion`."""
-    pairs = [right]
-    for option, why in wrong:
-        if option not in (p[0] for p in pairs):
-            pairs.append((option, why))
-        if len(pairs) == OPTIONS:
-            break
-    if len(pairs) < OPTIONS:
-        raise NoQuestion(f"only {len(pairs)} distinct options")
-    if order is not None:
-        pairs.sort(key=lambda p: order(p[0]))
-    else:
-        rng.shuffle(pairs)
-    options = tuple(p[0] for p in pairs)
-    return options, options.index(right[0]), tuple(p[1] for p in pairs)
+def shuffled(right: Option, wrong: list[Option], rng: random.Random) -> tuple[tuple[str, ...], int, tuple[str, ...]]:
+    """Four (option, why) pairs, fairly arranged (core/tutor/options.py's `arrange`): the options, the
+    key's index and the reasons. Fewer than three distinct wrong options is `NoQuestion`."""
+    return arrange(right, wrong, rng)
 
 
 def ordinal(n: int) -> str:

@@ -4,11 +4,27 @@ A question comes from the pool (core/tutor/pool.py), its key computed by a model
 shown. In a channel everyone may answer once (acknowledged privately); the answer is revealed when
 the timer fires or the asker presses Reveal, replacing the question for everyone. In a DM the answer
 is revealed at once. Every answer counts once per learner per round (core/store/rounds.py).
+
+Who may do what with a round (every click is checked against the stored round, whatever its id says):
+
+- A round is answered, revealed and opened ("Open as") only in the conversation it was asked in.
+- A learner's own round (a DM's, a lesson's, a review's: `solo`) only by that learner.
+- "Open as" reruns the question's command, which shows the key: only once the round is revealed.
+- The asker of a channel round may answer it like everyone else: asking shows them no more than the
+  others see (the key stays in the store until the reveal, and /mydata withholds it and their answer's
+  verdict until then, core/tutor/data.py); pressing Reveal early closes it for everyone, themselves too.
+
+Floods: a learner may start `Limits.per_minute` quiz and review rounds a minute and leave
+`Limits.open_rounds` unanswered; past either the request gets a note instead of a question. A
+lesson's question is closed when the lesson shows its next one (one open lesson question each; its
+pace is the learner's budget for the model runs between). Their oldest closed rounds past
+`Limits.kept` are deleted as new ones open, so one learner's rounds never grow without bound.
 """
 from __future__ import annotations
 
 import dataclasses
 import random
+from collections.abc import Container
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +38,7 @@ from core.results import Image, Result, Timer
 from core.store.records import Counted, Round
 from core.tutor.kinds import run_command
 from core.tutor.questions import LETTERS, TOPICS, NoQuestion, Question
-from core.tutor.service import State, Tutor
+from core.tutor.service import Limits, State, Tutor
 from core.wording import plural
 
 RIGHT_POINTS = 10
@@ -34,6 +50,11 @@ ALIASES = {"tokenizer": "tokenizers", "tokens": "tokenizers", "tokenize": "token
            "generate": "generation", "decoding": "generation", "heads": "attention"}
 COLD = ("This question was computed just now (the question pool was still filling); the next ones come "
         "ready-made from the pool.")
+ELSEWHERE = "This question was asked in another conversation: answer it there."
+NOT_YOURS = "This question belongs to another learner. Ask your own with /quiz."
+NOT_YET = "Its run opens once the answer is revealed: answer first, or wait for the reveal."
+MINUTE_S = 60.0
+LESSON = "lesson"
 
 
 @dataclass(frozen=True)
@@ -86,9 +107,10 @@ def _lacks(ctx: TaskContext, kind: Any) -> str:
 
 
 def new_question(tutor: Tutor, state: State, ctx: TaskContext, kinds: list[str],
-                 avoid: str | None = None) -> tuple[Question, tuple[str, ...]]:
-    """A ready question from the pool, or one computed now (with the notice that says so)."""
-    ready = state.pool.take(kinds)
+                 avoid: Container[str] = ()) -> tuple[Question, tuple[str, ...]]:
+    """A ready question from the pool, or one computed now (with the notice that says so), on none
+    of the texts in `avoid` where the bank allows."""
+    ready = state.pool.take(kinds, avoid)
     if ready is not None:
         return ready, ()
     for name in random.sample(kinds, len(kinds)):
@@ -108,6 +130,7 @@ def ask(tutor: Tutor, ctx: TaskContext, args: dict[str, Any]) -> Result:
         waiting = _open_round(tutor, state, asked.place)
         if waiting is not None:
             return waiting
+    room_for(tutor, state, learner)  # before a cold pool spends a model run on a question refused anyway
     question, notices = new_question(tutor, state, ctx, kinds)
     return open_round(tutor, state, question, asked, learner, notices)
 
@@ -125,12 +148,34 @@ def _open_round(tutor: Tutor, state: State, place: str) -> Result | None:
     return None
 
 
+def room_for(tutor: Tutor, state: State, learner: str) -> None:
+    """A `UserError` with the note that says why, when this learner may not start another quiz or review
+    round now (a lesson's questions are bounded by closing the one before)."""
+    limits, now = tutor.limits, tutor.clock()
+    recent = state.rounds.asked_since(learner, now - MINUTE_S, besides=LESSON)
+    if len(recent) >= limits.per_minute:
+        wait = recent[len(recent) - limits.per_minute] + MINUTE_S - now
+        raise UserError(f"You have started {plural(len(recent), 'question')} in the last minute, the most one "
+                        f"learner may. The next one can start in {max(1, round(wait))} s.")
+    waiting = state.rounds.open_count(learner, now - limits.open_for_s, besides=LESSON)
+    if waiting >= limits.open_rounds:
+        raise UserError(f"You have {plural(waiting, 'question')} waiting for your answer, the most one learner "
+                        f"may leave open. Answer one of them first (a question left unanswered for "
+                        f"{limits.open_for_s / 60:.0f} minutes stops counting).")
+
+
 def open_round(tutor: Tutor, state: State, question: Question, asked: Asked, learner: str,
                notices: tuple[str, ...] = (), extra: tuple[Action, ...] = ()) -> Result:
-    seconds = state.settings.quiz_seconds
+    seconds, now, limits = state.settings.quiz_seconds, tutor.clock(), tutor.limits
+    if asked.purpose == LESSON:  # the lesson moved on: its earlier question closes
+        state.rounds.close_open(learner, LESSON, now)
+    else:
+        room_for(tutor, state, learner)
     round_id = state.rounds.open(place=asked.place, grp=asked.grp, asker=learner, solo=asked.solo,
                                  purpose=asked.purpose, kind=question.kind, topic=question.topic,
-                                 question=question.to_json(), now=tutor.clock(), seconds=seconds)
+                                 question=question.to_json(), now=now, seconds=seconds,
+                                 step=lesson_step(state, learner) if asked.purpose == LESSON else None)
+    _trim(state, learner, limits, now)
     buttons = [Action.to(_label(letter, option), "answer", style="primary", round=round_id, choice=letter)
                for letter, option in zip(LETTERS, question.options, strict=True)]
     reveal = Action.to("Reveal", "reveal", round=round_id)
@@ -144,6 +189,22 @@ def open_round(tutor: Tutor, state: State, question: Question, asked: Asked, lea
         timer=None if asked.solo else Timer(seconds, reveal.id),
         show="reply",
     )
+
+
+def _trim(state: State, learner: str, limits: Limits, now: float) -> None:
+    state.rounds.trim(learner, limits.kept, now - limits.open_for_s)
+
+
+def lesson_step(state: State, learner: str) -> str | None:
+    """The lesson and step the learner stands at (a lesson's question is asked at its own step): its
+    points count once per learner and step, however often Back or /learn brings the step back."""
+    from core.tutor import lesson_path
+
+    current = state.progress.lesson(learner)
+    if current is None or current.position >= lesson_path.STEPS:
+        return None
+    lesson, phase = lesson_path.at(current.position)
+    return f"{lesson.id}:{lesson_path.PHASES[phase]}"
 
 
 def question_text(question: Question) -> str:
@@ -178,18 +239,16 @@ def letter_index(raw: str) -> int:
 
 def answer(tutor: Tutor, ctx: TaskContext, args: dict[str, Any]) -> Result:
     """A learner's choice (a button): counted once, acknowledged privately, or revealed at once when solo."""
-    state, _, learner = tutor.learner(ctx, args)
-    found = _round(state, args.get("round"))
+    state, caller, learner = tutor.learner(ctx, args)
+    found = _round(state, args.get("round"), caller, learner, "answer")
     if isinstance(found, Result):
         return found
     question, choice = Question.from_json(found.question), letter_index(args.get("choice") or "")
-    if found.solo and learner != found.asker:
-        return note("answer", "This question belongs to another learner. Ask your own with /quiz.")
     correct = choice == question.key
     counted = state.rounds.answer(found, learner, choice, correct, RIGHT_POINTS if correct else TRY_POINTS,
                                   tutor.clock())
     if counted is Counted.COUNTED:
-        tutor.record(state, learner, question, correct)
+        tutor.record(state, learner, question, correct)  # practice (a lesson step answered again) moves no card
     if found.solo:
         from core.tutor.lessons import follow_ups
 
@@ -205,17 +264,22 @@ def answer(tutor: Tutor, ctx: TaskContext, args: dict[str, Any]) -> Result:
     return note("answer", "This question is closed: its answer has been revealed above.")
 
 
-def _round(state: State, round_id: str | None) -> Round | Result:
+def _round(state: State, round_id: str | None, caller: Caller, learner: str, command: str) -> Round | Result:
+    """The round a click names, when this learner may use it from here; else the note that says why."""
     found = state.rounds.get(round_id or "")
     if found is None:
-        return note("answer", "This quiz is over (questions are kept for 7 days). Ask a new one with /quiz.")
+        return note(command, "This quiz is over (questions are kept for 7 days). Ask a new one with /quiz.")
+    if found.place != place_of(state, caller).place:
+        return note(command, ELSEWHERE)
+    if found.solo and learner != found.asker:
+        return note(command, NOT_YOURS)
     return found
 
 
 def reveal(tutor: Tutor, ctx: TaskContext, args: dict[str, Any]) -> Result:
     """The asker's Reveal button, or the channel's timer (run as if the asker pressed it)."""
-    state, _, learner = tutor.learner(ctx, args)
-    found = _round(state, args.get("round"))
+    state, caller, learner = tutor.learner(ctx, args)
+    found = _round(state, args.get("round"), caller, learner, "reveal")
     if isinstance(found, Result):
         return found
     left = found.closes - tutor.clock()
@@ -250,9 +314,12 @@ def _tally(round_: Round, given: list[Any], learner: str, question: Question) ->
         mine = next((a for a in given if a.learner == learner), None)
         if mine is None:
             return ""
+        if mine.practice:
+            return (f"You chose {LETTERS[mine.choice]}: {'right' if mine.correct else 'not this time'}. You answered "
+                    "this step before, and its points counted then: once per step.")
         return (f"You chose {LETTERS[mine.choice]}: "
-                + (f"right, {RIGHT_POINTS} points." if mine.correct else
-                   f"not this time, but trying counts ({TRY_POINTS} points), and this kind comes back in /review."))
+                + (f"right, {mine.points} points." if mine.correct else
+                   f"not this time, but trying counts ({mine.points} points), and this kind comes back in /review."))
     right = sum(1 for a in given if a.correct)
     if not given:
         return "Nobody answered this time."
@@ -275,10 +342,12 @@ def _picture(question: Question, ctx: TaskContext) -> tuple[Image, ...]:
 
 def explore(tutor: Tutor, ctx: TaskContext, args: dict[str, Any]) -> Result:
     """A reveal's "Open as /attention": the ordinary command on the question's own input, for the clicker."""
-    state, _, _ = tutor.learner(ctx, args)
-    found = _round(state, args.get("round"))
+    state, caller, learner = tutor.learner(ctx, args)
+    found = _round(state, args.get("round"), caller, learner, "explore")
     if isinstance(found, Result):
         return found
+    if found.revealed is None:
+        return note("explore", NOT_YET)
     question = Question.from_json(found.question)
     n = int(args.get("n") or 0)
     if not 0 <= n < len(question.explore):

@@ -24,7 +24,7 @@ from core.registry import Command, Registry
 from core.results import Result
 from core.tutor.kinds import Kind, all_kinds, servable
 from core.tutor.pool import QuestionPool
-from core.tutor.privacy import Keys, load_secret
+from core.tutor.privacy import Keys, tutor_keys
 from core.tutor.questions import Question
 from core.tutor.schedule import next_review
 
@@ -50,6 +50,22 @@ IDLE_POLL_S = 1.0
 BETWEEN_REFILLS_S = 0.05
 
 
+@dataclass(frozen=True)
+class Limits:
+    """How many quiz rounds one learner may start: so no one grows the database, or the key pool's
+    use, without bound (core/tutor/quiz.py answers the excess with a note). A `Tutor`'s own, so a test
+    or the bench can change them."""
+
+    open_rounds: int = 5
+    """Questions of theirs waiting for an answer at once (those opened in the last `open_for_s`)."""
+    per_minute: int = 6
+    """Questions they may start in any 60 seconds (quizzes, reviews, a lesson's questions)."""
+    kept: int = 100
+    """Rounds kept per asker: opening one past it deletes their oldest closed rounds (answers stay)."""
+    open_for_s: float = 3600.0
+    """A question left unanswered this long stops counting as open (and may be trimmed)."""
+
+
 @dataclass
 class State:
     settings: Settings
@@ -72,6 +88,7 @@ class Tutor:
         self._purged_at = float("-inf")
         self._task: asyncio.Task[None] | None = None
         self._touched: OrderedDict[str, float] = OrderedDict()
+        self.limits = Limits()
 
     def state(self, ctx: TaskContext) -> State:
         with self._lock:
@@ -99,6 +116,12 @@ class Tutor:
                 self._touched.popitem(last=False)
         state.learners.touch(key, now)
 
+    def forgotten(self, key: str) -> None:
+        """The learner was just forgotten: their next request records them again (and the purge then finds
+        what it writes), even within the hour in which activity is otherwise written once."""
+        with self._lock:
+            self._touched.pop(key, None)
+
     def purge_if_due(self, state: State) -> None:
         now = self.clock()
         with self._lock:
@@ -112,13 +135,11 @@ class Tutor:
             log.info("retention purge: %d inactive learners and %d old rounds deleted", done.learners, done.rounds)
 
     def record(self, state: State, learner: str, question: Question, correct: bool) -> None:
-        """Move the learner's review item for this kind after a counted answer."""
+        """Review the learner's card for this kind (FSRS, core/tutor/schedule.py) after a counted answer."""
         current = state.progress.review(learner, question.kind)
-        after = next_review(current, question.kind, question.topic, correct, self.clock())
+        after = next_review(current, question.kind, question.topic, correct, self.clock(), question.subject)
         if after is not None:
             state.progress.put_review(learner, after, self.clock())
-        elif current is not None:
-            state.progress.retire(learner, question.kind)
 
     # --- background work ------------------------------------------------------------------------------
     def start(self, engine: Engine) -> asyncio.Task[None]:
@@ -169,9 +190,14 @@ def _build(ctx: TaskContext) -> State:
 
     settings = ctx.settings
     db = Database(database_url(settings.cache_dir, settings.database_url))
+    try:
+        keys = tutor_keys(settings, db)  # the secret, checked against the database's
+    except BaseException:
+        db.close()
+        raise
     kinds = {k.name: k for k in servable(all_kinds(), ctx.pack)}
-    return State(settings, db, Keys(load_secret(settings.secret, settings.cache_dir)), LearnerStore(db),
-                 RoundStore(db), ProgressStore(db), BoardStore(db), QuestionPool(kinds.values()), kinds)
+    return State(settings, db, keys, LearnerStore(db), RoundStore(db), ProgressStore(db), BoardStore(db),
+                 QuestionPool(kinds.values()), kinds)
 
 
 def context_of(engine: Engine) -> TaskContext:

@@ -4,10 +4,12 @@ from __future__ import annotations
 import torch
 
 from core.context import TaskContext
+from core.markup import code
 from core.results import Result, Table
 from core.tasks.common import as_code, load, model_line, truncation_kwargs, with_output
 from core.tokens import readable_tokens
 from core.tutor.kinds.tokenizers import PAD_PARTNER
+from core.wording import plural
 
 WALK = """import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -25,10 +27,29 @@ probs = torch.softmax(logits, dim=-1)  # 4. logits -> softmax -> probabilities
 print(*(f"{{p:.4f}}" for p in probs.tolist()))
 print(model.config.id2label[int(probs.argmax())])  # 5. the label"""
 
-PADDING = """{head}enc = tokenizer({texts!r}, padding=True, truncation=True)
+PADDING = """import torch
+from transformers import AutoModel, AutoTokenizer
+
+{model}
+tokenizer = AutoTokenizer.from_pretrained(MODEL)
+model = AutoModel.from_pretrained(MODEL)
+texts = {texts!r}
+enc = tokenizer(texts, padding=True, truncation=True, return_tensors="pt")
 for ids, mask in zip(enc["input_ids"], enc["attention_mask"]):
-    print(*ids)
-    print(*mask)"""
+    print(*ids.tolist())
+    print(*mask.tolist())
+alone = tokenizer(texts[0], truncation=True, return_tensors="pt")
+n = alone["input_ids"].shape[1]
+with torch.no_grad():
+    padded = model(**enc).last_hidden_state[0]  # the first text's row of the batch
+    single = model(**alone).last_hidden_state[0]  # the first text on its own
+print((padded[:n] - single).abs().max().item() < {tolerance})  # the real tokens: equal up to rounding
+kept = padded[:n].mean(0)  # mean pooling over the real tokens only
+blind = padded.mean(0)  # the padding averaged in too
+print(f"{{torch.cosine_similarity(kept, blind, dim=0).item():.2f}}")"""
+TOLERANCE = 1e-4
+"""Padded and unpadded vectors of the real tokens differ only by floating-point rounding: about 1e-6 in
+float32 on a CPU; other hardware rounds differently, so the claim and the snippet say "below 1e-4"."""
 
 
 def pipeline_walk(ctx: TaskContext, text: str) -> Result:
@@ -63,27 +84,43 @@ def pipeline_walk(ctx: TaskContext, text: str) -> Result:
 
 
 def padding_walk(ctx: TaskContext, text: str) -> Result:
-    from core.tutor.kinds.tokenizers import HEAD
-
-    loaded = load(ctx, "tokenize")
+    """Two texts in one padded batch through the pack's encoder: the mask, and what it buys (the short
+    text's vectors equal its unpadded ones up to rounding) and what it does not (pooling must skip the
+    padding too), measured on this run."""
+    loaded = load(ctx, "attention", "encoder")
     tok = loaded.tokenizer
     if tok.pad_token is None:
         from core.errors import UserError
 
         raise UserError("This pack's tokenizer has no padding token, so it cannot pad a batch.")
     texts = [text, PAD_PARTNER]
-    enc = tok(texts, padding=True, truncation=True)
+    enc = tok(texts, padding=True, truncation=True, return_tensors="pt")
+    alone = tok(text, truncation=True, return_tensors="pt")
+    n = alone["input_ids"].shape[1]
+    with torch.no_grad():
+        padded = loaded.model(**enc.to(loaded.device)).last_hidden_state[0].float().cpu()
+        single = loaded.model(**alone.to(loaded.device)).last_hidden_state[0].float().cpu()
+    difference = float((padded[:n] - single).abs().max())
+    similarity = float(torch.cosine_similarity(padded[:n].mean(0), padded.mean(0), dim=0))
     rows, printed = [], []
-    for t, ids, mask in zip(texts, enc["input_ids"], enc["attention_mask"], strict=True):
+    for t, ids, mask in zip(texts, enc["input_ids"].tolist(), enc["attention_mask"].tolist(), strict=True):
         rows.append((t, " ".join(readable_tokens(tok, tok.convert_ids_to_tokens(ids))), " ".join(map(str, mask))))
         printed += [" ".join(map(str, ids)), " ".join(map(str, mask))]
-    head = HEAD.format(model=model_line(loaded), gguf=", gguf_file=GGUF" if loaded.spec.gguf_file else "")
-    width = len(enc["input_ids"][0])
+    printed += [str(difference < TOLERANCE), f"{similarity:.2f}"]
+    width = enc["input_ids"].shape[1]
+    pads = width - n
     return Result(
         command="learn", answer=f"Two texts, one batch: both rows are {width} tokens long after padding.",
         table=Table(("text", "tokens", "attention_mask"), tuple(rows)),
-        explanation=(f"1. `padding=True` padded the shorter row with {tok.pad_token} up to the longer one's length.\n"
-                     "2. The attention_mask is 1 for real tokens and 0 for padding: attention skips the 0s, so the "
-                     "padding changes nothing in the answer."),
-        code=with_output(PADDING.format(head=head, texts=texts), printed), model=loaded.spec.hub_id,
+        explanation=(f"1. `padding=True` padded the shorter row with {plural(pads, code(tok.pad_token) + ' token')} "
+                     "up to the longer one's length; its attention_mask is 0 there.\n"
+                     f"2. Through {loaded.spec.hub_id}, {code(text)}'s vectors in the batch and on its own differ "
+                     f"by at most {difference:.1e}: "
+                     + ("equal up to floating-point rounding, because attention skips the 0s."
+                        if difference < TOLERANCE else "more than rounding: this model does not ignore padding.")
+                     + f"\n3. Averaging that row with its padding included (mean pooling that ignores the mask) "
+                       f"gives a sentence vector with cosine similarity {similarity:.2f} to the right one: pooling "
+                       "must skip the padding too."),
+        code=with_output(PADDING.format(model=model_line(loaded), texts=texts, tolerance=TOLERANCE), printed),
+        model=loaded.spec.label,
     )

@@ -4,13 +4,18 @@ A kind names the pack model it needs (`needs`, a pack command such as `tokenize`
 pack serves is known without loading anything (`servable`); a kind that finds its model of the
 wrong sort at run time (a chat model for extractive QA) raises `core.errors.UserError`, and the
 pool sets it aside. Kinds run on worker threads only (the engine's pool, or a lesson's handler).
+
+A question is made in two steps (`Steps`): `measure` runs the model on the item (all the model work,
+the same for every question on that item) and `pose` turns that run into a question with the draw's
+randomness (which options, which layer and head, where the key goes). The fairness test measures an
+item once and poses many questions from it, as the product would over many draws.
 """
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from core.context import TaskContext
 from core.packs import Pack
@@ -18,6 +23,18 @@ from core.results import Result
 from core.tutor.questions import TOPICS, Item, Question
 
 Build = Callable[[TaskContext, Item, random.Random], Question]
+Run = TypeVar("Run")
+
+
+@dataclass(frozen=True)
+class Steps(Generic[Run]):
+    """A `Build` in its two steps: the model run on an item, then the question posed from it."""
+
+    measure: Callable[[TaskContext, Item], Run]
+    pose: Callable[[Run, random.Random], Question]
+
+    def __call__(self, ctx: TaskContext, item: Item, rng: random.Random) -> Question:
+        return self.pose(self.measure(ctx, item), rng)
 
 
 @dataclass(frozen=True)

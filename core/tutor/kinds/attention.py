@@ -19,9 +19,10 @@ from core.results import Table
 from core.tasks.common import load, model_line, with_output
 from core.tokens import noop_mask, noop_tokens, readable_tokens
 from core.tutor import bank
-from core.tutor.kinds import Kind
+from core.tutor.kinds import Kind, Steps
 from core.tutor.kinds.words import attending_word, span_of
-from core.tutor.questions import Explore, Item, NoQuestion, Picture, Question, ordinal, shuffled
+from core.tutor.options import MARGIN, TINY_MARGIN, arrange, banded
+from core.tutor.questions import Explore, Item, NoQuestion, Picture, Question, ordinal
 
 SETUP = """import torch
 from transformers import AutoModel, AutoTokenizer
@@ -39,7 +40,32 @@ TOP = """j = int(row.argmax())
 print(j, tokens[j], f"{float(row[j]):.4f}")"""
 NOOP = """NOOPS = {noops}  # structural tokens
 print(f"{{float(sum(w for t, w in zip(tokens, row, strict=True) if t in NOOPS)):.4f}}")"""
-SHARES = ("under 10%", "10% to 40%", "40% to 70%", "over 70%")
+
+
+@dataclass(frozen=True)
+class Maps:
+    """One forward pass with `output_attentions=True`: every head's map of one text."""
+
+    loaded: Any
+    text: str
+    raw: list[str]
+    shown: list[str]
+    noop: list[bool]
+    source: int
+    attentions: torch.Tensor
+    """(layers, heads, n, n)."""
+
+    def row(self, layer: int, head: int) -> Row:
+        weights = self.attentions[layer, head].tolist()
+        return Row(self.loaded, self.raw, self.shown, self.noop, self.source, layer, head, weights)
+
+    def clear_heads(self) -> list[tuple[int, int]]:
+        """The (layer, head) pairs whose row for the source has a clear top token (`MARGIN`; a tiny
+        random twin's rows are flat, so there only a top at the reveal's four decimals)."""
+        need = TINY_MARGIN if self.loaded.spec.is_tiny else MARGIN
+        top2 = torch.topk(self.attentions[:, :, self.source], 2, dim=-1).values
+        lead = ((top2[..., 0] - top2[..., 1]) >= need) & (top2[..., 0] > top2[..., 1])
+        return [(int(layer), int(head)) for layer, head in lead.nonzero().tolist()]
 
 
 @dataclass(frozen=True)
@@ -73,7 +99,7 @@ class Row:
         return with_output(setup + tail, printed)
 
 
-def _row(ctx: TaskContext, item: Item, rng: random.Random) -> Row:
+def measure(ctx: TaskContext, item: Item) -> Maps:
     loaded = load(ctx, "attention", "encoder")
     tok = loaded.tokenizer
     inputs = tok(item.text, truncation=True, return_tensors="pt", return_offsets_mapping=True)
@@ -84,10 +110,9 @@ def _row(ctx: TaskContext, item: Item, rng: random.Random) -> Row:
         raise NoQuestion(f"{item.target!r} does not start a token of {item.text!r}")
     with torch.no_grad():
         attentions = loaded.model(**inputs.to(loaded.device), output_attentions=True).attentions
-    layer, head = rng.randrange(len(attentions)), rng.randrange(attentions[0].shape[1])
-    weights = attentions[layer][0, head].float().cpu().tolist()
     raw = tok.convert_ids_to_tokens(inputs["input_ids"][0])
-    return Row(loaded, raw, readable_tokens(tok, raw), noop_mask(raw, noop_tokens(tok)), source, layer, head, weights)
+    stacked = torch.stack([a[0].float().cpu() for a in attentions])
+    return Maps(loaded, item.text, raw, readable_tokens(tok, raw), noop_mask(raw, noop_tokens(tok)), source, stacked)
 
 
 def _picture(r: Row) -> Picture:
@@ -101,8 +126,12 @@ def _explore(text: str, r: Row) -> tuple[Explore, ...]:
             Explore("Every head of this layer", "attention", {"text": text, "layer": r.layer, "head": "all"}))
 
 
-def top(ctx: TaskContext, item: Item, rng: random.Random) -> Question:
-    r = _row(ctx, item, rng)
+def top(m: Maps, rng: random.Random) -> Question:
+    heads = m.clear_heads()
+    if not heads:
+        raise NoQuestion("no head has a clear top token for this word")
+    r = m.row(*rng.choice(heads))
+    text = m.text
     order = sorted(range(len(r.row)), key=lambda j: -r.row[j])
     best = order[0]
     src = code(r.shown[r.source])
@@ -114,13 +143,15 @@ def top(ctx: TaskContext, item: Item, rng: random.Random) -> Question:
                 + (f"; the strongest link to the text itself is {code(r.shown[words])} ({r.row[words]:.4f})."
                    if words is not None else "."))
     right = (r.label(best), f"Right: weight {r.row[best]:.4f}, the largest in {src}'s row.{note}")
-    wrong = [(r.label(j), f"Weight {r.row[j]:.4f}, ranked {ordinal(n + 1)} of {len(order)}.")
-             for n, j in enumerate(order[1:], start=1)]
-    wrong = wrong[:2] + rng.sample(wrong[2:], len(wrong[2:]))  # the two runners-up, then any other token
-    options, key, why = shuffled(right, wrong, rng)
+    twin = r.shown.count(r.shown[best]) > 1  # a repeated word: options name positions, so let its twin be one
+    others = [j for j in order[1:] if twin or r.shown.count(r.shown[j]) == 1]
+    others.sort(key=lambda j: not (twin and r.shown[j] == r.shown[best]))
+    wrong = [(r.label(j), f"Weight {r.row[j]:.4f}, ranked {ordinal(order.index(j) + 1)} of {len(order)}.")
+             for j in others]
+    options, key, why = arrange(right, wrong, rng)
     return Question(
-        kind="attention-top", topic="attention", inputs=r.inputs(item.text),
-        prompt=(f"In {code(item.text)}, which token does {src} attend to most in layer {r.layer}, head {r.head}? "
+        kind="attention-top", topic="attention", inputs=r.inputs(text),
+        prompt=(f"In {code(text)}, which token does {src} attend to most in layer {r.layer}, head {r.head}? "
                 "(The structural tokens count too.)"),
         options=options, key=key, why=why, model=r.loaded.spec.hub_id,
         explanation=(f"1. One forward pass with `output_attentions=True` gave each head an {len(r.raw)} x "
@@ -128,29 +159,29 @@ def top(ctx: TaskContext, item: Item, rng: random.Random) -> Question:
                      "2. The table lists that row, strongest first. The picture is the whole head: rows attend "
                      "to columns."),
         table=Table(("token", "weight"), tuple((r.label(j), f"{r.row[j]:.4f}") for j in order)),
-        picture=_picture(r), explore=_explore(item.text, r),
-        code=r.snippet(item.text, TOP, [f"{best} {r.raw[best]} {r.row[best]:.4f}"]),
+        picture=_picture(r), explore=_explore(text, r),
+        code=r.snippet(text, TOP, [f"{best} {r.raw[best]} {r.row[best]:.4f}"]),
     )
 
 
-def noop_share(ctx: TaskContext, item: Item, rng: random.Random) -> Question:
-    r = _row(ctx, item, rng)
-    if not any(r.noop):
+def noop_share(m: Maps, rng: random.Random) -> Question:
+    if not any(m.noop):
         raise NoQuestion("this tokenizer adds no structural tokens")
+    layers, heads = m.attentions.shape[:2]
+    r = m.row(rng.randrange(layers), rng.randrange(heads))
+    text = m.text
     share = sum(w for w, n in zip(r.row, r.noop, strict=True) if n)
-    band = 3 if share > 0.7 else 2 if share >= 0.4 else 1 if share >= 0.1 else 0
     noops = sorted({t for t, n in zip(r.raw, r.noop, strict=True) if n})
     names = " and ".join(code(t) for t in noops)
     src = code(r.shown[r.source])
     got = f"{names} together got {share:.4f} of {src}'s attention"
     meaning = (" A head that parks most of a row on structural tokens is mostly idle for this token: "
-               "attention shows where information may flow, not what the model used." if band >= 2 else "")
-    right = (SHARES[band], f"Right: {got}.{meaning}")
-    wrong = [(s, f"{got}: {'below' if i > band else 'above'} this range.") for i, s in enumerate(SHARES) if i != band]
-    options, key, why = shuffled(right, wrong, rng, order=SHARES.index)
+               "attention shows where information may flow, not what the model used." if share >= 0.4 else "")
+    options, key, why = banded(share, rng, lambda band: f"Right: {got}: {band}.{meaning}",
+                               lambda band, above: f"{got}: {'above' if above else 'below'} this range.")
     return Question(
-        kind="attention-noop", topic="attention", inputs=r.inputs(item.text),
-        prompt=(f"In {code(item.text)}, layer {r.layer}, head {r.head}: how much of {src}'s attention goes to "
+        kind="attention-noop", topic="attention", inputs=r.inputs(text),
+        prompt=(f"In {code(text)}, layer {r.layer}, head {r.head}: how much of {src}'s attention goes to "
                 f"the structural tokens {names}?"),
         options=options, key=key, why=why, literal=False, model=r.loaded.spec.hub_id,
         explanation=(f"1. Row {r.source} of the head's map is where {src} looks; it adds up to 1.\n"
@@ -158,8 +189,8 @@ def noop_share(ctx: TaskContext, item: Item, rng: random.Random) -> Question:
                      f"{share:.4f}."),
         table=Table(("token", "weight", "structural"),
                     tuple((r.label(j), f"{w:.4f}", "yes" if r.noop[j] else "") for j, w in enumerate(r.row))),
-        picture=_picture(r), explore=_explore(item.text, r),
-        code=r.snippet(item.text, NOOP.format(noops="{" + ", ".join(repr(t) for t in noops) + "}"),
+        picture=_picture(r), explore=_explore(text, r),
+        code=r.snippet(text, NOOP.format(noops="{" + ", ".join(repr(t) for t in noops) + "}"),
                        [f"{share:.4f}"]),
     )
 
@@ -170,8 +201,8 @@ def _attending(text: str) -> Item | None:
 
 
 KINDS = (
-    Kind("attention-top", "attention", "which token a head attends to most", "attention", top, bank.ATTENDING,
-         _attending, ("encoder",)),
-    Kind("attention-noop", "attention", "how much attention parks on [CLS]/[SEP]", "attention", noop_share,
+    Kind("attention-top", "attention", "which token a head attends to most", "attention", Steps(measure, top),
          bank.ATTENDING, _attending, ("encoder",)),
+    Kind("attention-noop", "attention", "how much attention parks on [CLS]/[SEP]", "attention",
+         Steps(measure, noop_share), bank.ATTENDING, _attending, ("encoder",)),
 )

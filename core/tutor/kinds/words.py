@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 WORD = re.compile(r"[^\W\d_]+")
 PRONOUNS = ("it", "she", "he", "they", "them", "her", "him")
@@ -33,16 +34,41 @@ def name_word(text: str) -> str | None:
     return next((w for w in found[1:] if w[:1].isupper()), None)
 
 
-def masked(text: str) -> str | None:
-    """The text with one `[MASK]`: the learner's own, or its longest word hidden."""
+def masked(text: str, one_token: Callable[[str, str], bool] | None = None) -> str | None:
+    """The text with one `[MASK]`: the learner's own, or one of its words hidden.
+
+    A fill-mask model fills exactly one token, so a word the model splits into several can never come
+    back: with `one_token(text, word)` (the model's tokenizer's say, `one_token_word`) the longest word
+    that is one token is hidden, and None is returned when no word is. Without it, the longest word."""
     if len(MASKS.findall(text)) == 1:
         return text
-    if MASKS.search(text):
-        return None
-    word = longest_word(text)
+    word = hidden_word(text, one_token)
     if word is None:
         return None
     return re.sub(rf"\b{re.escape(word)}\b", "[MASK]", text, count=1)
+
+
+def hidden_word(text: str, one_token: Callable[[str, str], bool] | None = None) -> str | None:
+    """The word `masked` hides: the longest (that is one token, with `one_token`); None when the text
+    already holds a mask or no word fits."""
+    if MASKS.search(text):
+        return None
+    found = sorted(dict.fromkeys(words(text)), key=len, reverse=True)
+    return next((w for w in found if one_token is None or one_token(text, w)), None)
+
+
+def one_token_word(tokenizer: object) -> Callable[[str, str], bool]:
+    """`one_token(text, word)` for `masked`: True when the tokenizer gives `word`, where it stands in
+    `text`, exactly one token (with the space before it, for byte-level BPE, which folds a space into
+    the next token)."""
+    def check(text: str, word: str) -> bool:
+        span = span_of(text, word)
+        if span is None:
+            return False
+        spaced = span[0] > 0 and text[span[0] - 1] == " "
+        pieces = tokenizer.tokenize((" " if spaced else "") + word)  # type: ignore[attr-defined]
+        return len(pieces) == 1 and pieces[0] != getattr(tokenizer, "unk_token", None)
+    return check
 
 
 def span_of(text: str, word: str) -> tuple[int, int] | None:
