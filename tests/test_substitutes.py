@@ -24,6 +24,7 @@ from core.tasks.standins import fillmask as fill_standin
 from core.tasks.standins import ner as ner_standin
 from core.tasks.standins import sentiment as sentiment_standin
 from core.tutor.kinds import all_kinds, servable
+from core.tutor.questions import Item
 
 STAND_INS = ("sentiment", "ner", "fillmask")
 
@@ -234,9 +235,26 @@ async def test_offline_ner_without_names_says_so(offline_engine):
 
 
 def test_the_quiz_asks_ner_types_from_the_same_run(offline_engine):
-    types, found = ner.entities(ctx_of(offline_engine), "Toyota builds cars in Japan.")
-    assert types == ["PER", "LOC", "ORG", "MISC"]
-    assert [(e["word"], e["entity_group"]) for e in found] == [("Toyota", "ORG"), ("Japan", "LOC")]
+    """`ner-type` on the stand-in: measured once from the stand-in's run (its four types, the name's share
+    lead over the next type), posed in main's two-step form; its key is what /ner answers; a word the
+    stand-in does not propose is O, by its rule."""
+    from core.tutor.kinds import pipelines
+    from core.tutor.options import Draw
+
+    ctx = ctx_of(offline_engine)
+    text = "Toyota builds cars in Japan."
+    measured = pipelines.measure_ner(ctx, Item(text, "Toyota"))
+    assert measured.types == ["PER", "LOC", "ORG", "MISC"] and measured.standin
+    entity = ner_standin.find(ctx.models.get("ner", ctx.pack.spec("ner")), [text])[0][0]
+    shares = sorted(entity.scores.values(), reverse=True)
+    assert measured.top_type == "ORG" == entity.entity_group and measured.margin == pytest.approx(shares[0] - shares[1])
+    assert "**Toyota** [ORG]" in measured.result.answer and "Stand-in:" in measured.result.answer
+    for place in range(4):
+        question = pipelines.ner(measured, Draw(place, place=place))
+        assert question.key == place and question.answer == "ORG"
+        assert "stand-in proposed `Toyota`" in question.why[place]
+    outside = pipelines.measure_ner(ctx, Item("We drove to Japan on Monday.", "Monday"))
+    assert outside.found is None and outside.top_type == "O" and outside.margin == 1.0
 
 
 # ----- /qa and /summarize: the answer says what ran -----

@@ -45,17 +45,6 @@ def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]
 run = one(run_batch)
 
 
-def entities(ctx: TaskContext, text: str) -> tuple[list[str], list[dict[str, Any]]]:
-    """The entity types this pack's /ner can give, and the entities it finds in `text` (each as the
-    token-classification pipeline gives one: `word`, `entity_group`, `score`, `start`, `end`), by the
-    same run as /ner's answer: the NER model's, or the stand-in's. For the quiz's `ner-type`."""
-    loaded = load(ctx, "ner")
-    if standins.is_standin(loaded):
-        return list(standin.TYPE_WORDS), [e.as_dict() for e in standin.find(loaded, [text])[0]]
-    types = sorted({str(label).split("-", 1)[-1] for label in loaded.model.config.id2label.values()} - {"O"})
-    return types, loaded.pipeline("token-classification")(text, aggregation_strategy="simple")
-
-
 def _result(loaded: Loaded, text: str, entities: list[dict[str, Any]]) -> Result:
     count, notice = truncation_notice(loaded, text)
     rows = tuple((e["word"], e["entity_group"], f4(float(e["score"]))) for e in entities)
