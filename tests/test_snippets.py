@@ -134,9 +134,11 @@ async def test_tiny_snippet_of_a_long_input_prints_what_the_bot_answered(tiny_en
     "/fillmask [MASK] is the capital of Italy. top_k=3",
     "/ner My name is Ada and I live in London. Yesterday Dr Smith visited the University of Paris.",
     "/ner no names here",
-    "/sentiment " + longest("sentiment", "text"),  # the stand-ins on the longest text each command takes
-    "/fillmask " + longest("fillmask", "text", "Paris is the [MASK] of France. ") + " top_k=3",
-    "/ner " + longest("ner", "text"),  # more capitalised runs than the stand-in types: it says so
+    # the stand-ins on the longest text each command takes (/ner's: more names than it types, and says so)
+    pytest.param("/sentiment " + longest("sentiment", "text"), id="/sentiment long"),
+    pytest.param("/fillmask " + longest("fillmask", "text", "Paris is the [MASK] of France. ") + " top_k=3",
+                 id="/fillmask long"),
+    pytest.param("/ner " + longest("ner", "text"), id="/ner long"),
     "/qa Where do I live? | My name is Ada and I live in London.",
 ])
 async def test_offline_snippet_prints_what_the_bot_answered(offline_engine, line):
