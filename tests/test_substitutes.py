@@ -169,7 +169,19 @@ async def test_offline_fillmask_at_the_start_proposes_words_without_a_space(offl
     result = await offline_engine.run_text("/fillmask [MASK] is the capital of France.")
     guess = result.table.rows[0][0]
     assert re.fullmatch(r"\w+", guess) and result.answer.splitlines()[0].endswith(f"{guess} is the capital of France.")
-    assert "nothing (the mask starts the text)" in result.explanation
+    assert "nothing (the mask starts its sentence)" in result.explanation
+
+
+async def test_offline_fillmask_reads_only_the_sentence_that_holds_the_mask(offline_engine):
+    """A long text costs no more than the mask's sentence: the other sentences change nothing, and it says so."""
+    alone = await offline_engine.run_text("/fillmask Paris is the [MASK] of France. top_k=3")
+    among = await offline_engine.run_text("/fillmask It rained. Paris is the [MASK] of France. It is 1.2 km wide! "
+                                          "top_k=3")
+    assert among.table.rows == alone.table.rows
+    assert "the other sentences of your text are not read" in among.explanation
+    assert "not read" not in alone.explanation
+    assert to_plain(among.answer).startswith(f"Best guess: {alone.table.rows[0][0]} ")
+    assert f"It rained. Paris is the {alone.table.rows[0][0]} of France. It is 1.2 km wide!" in to_plain(among.answer)
 
 
 def test_a_batch_of_fillmasks_equals_each_one_alone(offline_engine):

@@ -19,6 +19,7 @@ from core.context import TaskContext
 from core.markup import code, to_plain
 from core.results import Result
 from core.tasks.common import load
+from core.tasks.standins.fillmask import around
 from core.tutor import heads, teach
 from core.tutor.kinds import run_command
 from core.tutor.kinds.tokenizers import PAD_PARTNER
@@ -285,8 +286,8 @@ def _fill_standin_concept(ctx: TaskContext, text: str, ran: Ran, which: str) -> 
     proposes from the text before the mask, and whole sentences decide; its numbers read from the run."""
     result = ran()
     rows = result.table.rows if result.table is not None else ()
-    left = fill_text(ctx, text).split("[MASK]")[0].rstrip()
-    saw = code(left) if left else "nothing but the start of the text"
+    left = around(fill_text(ctx, text))[0].rstrip()
+    saw = code(left) if left else "nothing but the start of its sentence"
     numbers = ""
     if rows and len(rows[0]) > 2:
         best, share, alone = rows[0][0], float(rows[0][1]), float(rows[0][2])

@@ -34,6 +34,7 @@ CANDIDATES = 20
 """How many words the left context proposes (at least the learner's top_k)."""
 START = "<|endoftext|>"
 WORD = re.compile(r"\w+")
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 STANDS_IN = ("this pack has no masked language model, so SmolLM2, which reads left to right, proposes words from "
              "the text before the mask and scores each filled-in sentence whole, where a masked model reads both "
              "sides at once.")
@@ -46,6 +47,8 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 {load}
 text = {text!r}
 left, right = text.split("[MASK]")
+left = re.split(r"(?<=[.!?])\\s+", left)[-1]  # only the sentence that holds the mask is read
+right = re.split(r"(?<=[.!?])\\s+", right, maxsplit=1)[0]
 start = tokenizer.convert_tokens_to_ids({start!r})  # what separates texts in its training data
 left_ids = [start] + tokenizer.encode(left.rstrip(), add_special_tokens=False)
 right_ids = tokenizer.encode(right, add_special_tokens=False)
@@ -94,6 +97,7 @@ class Filled:
     tokens: int
     """Tokens of a filled-in sentence, the start token included."""
     left: str
+    """The text before the mask within its sentence: what the model read there (`around`)."""
 
     def sentence(self, guess: Guess) -> str:
         left, right = self.text.split("[MASK]")
@@ -101,10 +105,18 @@ class Filled:
         return left.rstrip() + space + guess.word + right
 
 
+def around(text: str) -> tuple[str, str]:
+    """The text before and after the mask within the sentence that holds it (a sentence ends at `.`, `!` or
+    `?` before a space): what the stand-in reads, so that a long text costs no more than that sentence
+    (20 whole texts scored would be 20 times the text)."""
+    left, right = text.split("[MASK]")
+    return SENTENCE_END.split(left)[-1], SENTENCE_END.split(right, maxsplit=1)[0]
+
+
 def parts(loaded: Loaded, text: str, start: int) -> tuple[list[int], list[int], bool]:
     """(the start token and the left context's ids, the right context's ids, whether a space comes before
-    the mask)."""
-    left, right = text.split("[MASK]")
+    the mask), within the sentence that holds the mask (`around`)."""
+    left, right = around(text)
     tok = loaded.tokenizer
     left_ids = [start, *tok(left.rstrip(), add_special_tokens=False)["input_ids"]]
     right_ids = list(tok(right, add_special_tokens=False)["input_ids"])
@@ -156,7 +168,7 @@ def fill(loaded: Loaded, texts: Sequence[str], count: int = CANDIDATES, start: s
                          sum(r[len(left):]), total, share)
                    for rank, (c, r, total, share) in enumerate(zip(found, rows, totals, shares, strict=True))]
         guesses.sort(key=lambda g: -g.total)
-        out.append(Filled(text, guesses, len(left) + 1 + len(right), text.split("[MASK]")[0]))
+        out.append(Filled(text, guesses, len(left) + 1 + len(right), around(text)[0]))
     return out
 
 
@@ -174,7 +186,10 @@ def result(loaded: Loaded, filled: Filled, top_k: int) -> Result:
     rows = tuple((g.word, f4(g.share), f4(math.exp(g.left_logprob))) for g in shown)
     by_left = sorted(filled.guesses, key=lambda g: g.left_rank)[:3]
     runner = filled.guesses[1] if count > 1 else None
-    left_shown = f"`{filled.left.rstrip()}`" if filled.left.strip() else "nothing (the mask starts the text)"
+    left_shown = f"`{filled.left.rstrip()}`" if filled.left.strip() else "nothing (the mask starts its sentence)"
+    alone = around(filled.text)
+    only = ("; the other sentences of your text are not read" if "".join(alone) != "".join(filled.text.split("[MASK]"))
+            else "")
     start = loaded.tokenizer.convert_ids_to_tokens(start_id(loaded))
     right = f"`{best.word}` {best.right_logprob:.2f}"
     if runner is not None:
@@ -189,7 +204,8 @@ def result(loaded: Loaded, filled: Filled, top_k: int) -> Result:
             f"not what follows. Its {count} most likely next tokens there that begin a word are the candidates; "
             "the left context alone ranks "
             + ", ".join(f"`{g.word}` {pct(math.exp(g.left_logprob))}" for g in by_left) + " first.\n"
-            f"2. Each candidate went into the mask and the whole sentence ({plural(filled.tokens, 'token')}, from "
+            f"2. Each candidate went into the mask and the whole sentence{only} "
+            f"({plural(filled.tokens, 'token')}, from "
             f"`{start}`, which separates texts in its training data) was scored: the log-probability of each "
             "token given the ones before it, summed. The tokens after the mask are scored given the candidate, "
             f"which is how the right context gets its say (their log-probability: {right}).\n"
