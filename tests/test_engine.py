@@ -8,12 +8,16 @@ import time
 
 import pytest
 
+from core.context import TaskContext
 from core.engine import Engine
 from core.errors import UserError
+from core.packs import Pack
 from core.policy import APOLOGY, Kind, Policy, Request
 from core.registry import Command, Option, Registry
+from core.render.cache import PerThreadCache
 from core.results import Result
 from core.settings import Settings
+from core.tasks import helpcmd
 
 
 def _sleepy(ctx, args) -> Result:
@@ -111,16 +115,24 @@ async def test_hub_pack_without_network_fails_fast_and_says_what_to_do(tmp_path,
     assert "cannot be reached" in info.value.message and "--pack offline" in info.value.message
 
 
-async def test_offline_pack_names_who_can_serve_what_it_cannot(offline_engine):
+def _without(pack: Pack, command: str) -> Pack:
+    return Pack(pack.name, {k: v for k, v in pack.models.items() if k != command}, pack.hub)
+
+
+async def test_a_pack_without_a_model_names_who_can_serve_it(offline_engine):
     with pytest.raises(UserError, match="`hub` pack serves it with distilbert"):
-        await offline_engine.run_text("/sentiment I love this")
+        _without(offline_engine.pack, "sentiment").spec("sentiment")
 
 
 async def test_models_command_lists_what_the_pack_serves_and_lacks(offline_engine):
     result = await offline_engine.run_text("/models")
-    served = {row[0] for row in result.table.rows}
-    assert {"/tokenize", "/attention", "/zeroshot", "/generate"} <= served
-    assert "/sentiment" not in served and "/sentiment" in result.answer
+    served = {row[0]: row for row in result.table.rows}
+    assert {"/tokenize", "/attention", "/zeroshot", "/generate", "/sentiment"} <= set(served)
+    assert served["/sentiment"][2] == "chat (stand-in)"  # the offline pack serves it through a stand-in
+    ctx = TaskContext(offline_engine.settings, _without(offline_engine.pack, "sentiment"), offline_engine.models,
+                      offline_engine.registry, PerThreadCache(1))
+    lacking = helpcmd.run_models(ctx, {})
+    assert "/sentiment" not in {row[0] for row in lacking.table.rows} and "cannot serve: /sentiment" in lacking.answer
 
 
 def test_a_model_override_for_an_unknown_command_is_a_config_error(tmp_path):

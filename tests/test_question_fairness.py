@@ -63,6 +63,9 @@ LEARNER_TEXTS = (
     "Transformers changed natural language processing forever.",
 )
 """Sentences a learner might bring to a lesson ("use my own sentence"), made into items by each kind."""
+NOT_SERVED = {("offline", "qa-span"): "the offline pack's /qa is a chat model that writes its answer: no span to ask "
+                                     "about (sentiment, fill-mask and NER run through stand-ins: core/tasks/standins/)"}
+"""The one kind a pack does not serve; every other kind is asked on both packs."""
 RANGE = re.compile(r"(?:under (?P<under>[\d.]+)%|(?P<low>[\d.]+)% to (?P<high>[\d.]+)%|over (?P<over>[\d.]+)%)")
 
 
@@ -304,7 +307,8 @@ def engine(request: pytest.FixtureRequest) -> Engine:
 def test_two_hundred_questions_of_a_kind_give_nothing_away(engine: Engine, name: str):
     kind = all_kinds()[name]
     if not kind.serves(engine.pack):
-        pytest.skip(f"the {engine.pack.name} pack does not serve {name}")
+        assert (engine.pack.name, name) in NOT_SERVED, f"the {engine.pack.name} pack no longer serves {name}"
+        pytest.skip(NOT_SERVED[engine.pack.name, name])
     try:
         figures = generate(engine, kind)
     except UserError as exc:

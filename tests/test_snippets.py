@@ -128,6 +128,18 @@ async def test_tiny_snippet_of_a_long_input_prints_what_the_bot_answered(tiny_en
     "/overview The cat sat on the mat.",
     "/generate The capital of France is max_new_tokens=12",
     "/summarize The Eiffel Tower is 330 metres tall. It was the tallest structure in the world for 41 years.",
+    "/sentiment I love this",  # the stand-ins (core/tasks/standins/): what the offline pack runs instead
+    "/sentiment The food was cold and the waiter was rude.",
+    "/fillmask Paris is the [MASK] of France. top_k=5",
+    "/fillmask [MASK] is the capital of Italy. top_k=3",
+    "/ner My name is Ada and I live in London. Yesterday Dr Smith visited the University of Paris.",
+    "/ner no names here",
+    # the stand-ins on the longest text each command takes (/ner's: more names than it types, and says so)
+    pytest.param("/sentiment " + longest("sentiment", "text"), id="/sentiment long"),
+    pytest.param("/fillmask " + longest("fillmask", "text", "Paris is the [MASK] of France. ") + " top_k=3",
+                 id="/fillmask long"),
+    pytest.param("/ner " + longest("ner", "text"), id="/ner long"),
+    "/qa Where do I live? | My name is Ada and I live in London.",
 ])
 async def test_offline_snippet_prints_what_the_bot_answered(offline_engine, line):
     result = await offline_engine.run_text(line)

@@ -152,7 +152,8 @@ async def test_every_answer_and_the_load_error_name_the_models_label(tiny_engine
                       PerThreadCache(1))
     with pytest.raises(UserError) as info:
         load(ctx, "sentiment")
-    assert f"({ner.label}) is a `token-classifier` model; /sentiment needs one of: classifier." in info.value.message
+    assert f"({ner.label}) is a `token-classifier` model; /sentiment needs one of: classifier, chat." in \
+        info.value.message
 
 
 def test_summarize_passes_no_max_length_so_transformers_does_not_warn(tiny_engine, capfd):

@@ -7,6 +7,7 @@ model's generation config gives, the measured attention heads, the zero-shot per
 """
 from __future__ import annotations
 
+import math
 import random
 import re
 from typing import Any
@@ -17,6 +18,7 @@ import torch
 from core.context import TaskContext
 from core.markup import to_plain
 from core.tasks.shared.common import load
+from core.tasks.standins.fillmask import around
 from core.tutor import heads, teach
 from core.tutor import lesson_path as path
 from core.tutor.kinds import run_command
@@ -49,9 +51,7 @@ def explain(ctx: TaskContext, name: str, text: str | None = None) -> str:
 @pytest.mark.parametrize("command", ["tokenize", "generate", "fillmask"])
 def test_the_unknown_token_claim_is_what_the_tokenizer_does(ctx: TaskContext, command: str):
     """WordPiece maps what it cannot spell to [UNK]; byte-level BPE never needs it: said as the tokenizer runs."""
-    if command not in ctx.pack.models:
-        pytest.skip(f"the {ctx.pack.name} pack has no /{command} model")
-    tok = load(ctx, command).tokenizer
+    tok = load(ctx, command).tokenizer  # every pack serves all three (the offline pack's /fillmask: a stand-in)
     pieces = tok.tokenize(teach.UNSPELLABLE)
     said = to_plain(teach.vocabulary(tok))
     if teach.needs_unknown(tok):
@@ -94,6 +94,42 @@ def test_fill_mask_hides_a_word_the_model_can_restore(tiny_engine, text: str):
     result = run_command(ctx, "fillmask", {"text": hidden, "top_k": 5})
     assert result.table is not None and len(result.table.rows) == 5
     assert f"hid `{word}`" in lesson("fillmask").explain(ctx, text, lambda: result)
+
+
+@pytest.mark.parametrize("text", ["The Eiffel Tower is very tall.", "Paris is the [MASK] of France."])
+def test_the_fill_mask_lesson_on_the_stand_in_says_what_the_causal_model_did(offline_engine, text: str):
+    """Offline, SmolLM2 (left to right) stands in for a masked model: the lesson says what it saw at the mask,
+    and its numbers are a fresh run's: the top guess's next-token probability from the left context alone,
+    and its share against the runner-up from scoring both whole sentences. Nothing of BERT's pre-training."""
+    ctx = context_of(offline_engine)
+    loaded = load(ctx, "fillmask")
+    assert loaded.kind == "chat"
+    tok = loaded.tokenizer
+    hidden = path.fill_text(ctx, text)
+    word = hidden_word(text, one_token_word(tok))
+    if word is not None:
+        assert len(tok.tokenize(" " + word)) == 1 and hidden == re.sub(rf"\b{word}\b", "[MASK]", text, count=1)
+    result = lesson("fillmask").run(ctx, text)
+    said = to_plain(lesson("fillmask").explain(ctx, text, lambda: result))
+    left, right = around(hidden)  # the stand-in reads the sentence that holds the mask
+    assert f"saw {left.rstrip()} and nothing after it" in said
+    hid = f"hid {word}, a single token for this model" if word else "hides only a word that is a single token"
+    assert hid in said
+    assert "pre-trained" not in said and "next-sentence" not in said
+    (best, share, _), (runner, runner_share, _) = result.table.rows[:2]
+    start = tok.convert_tokens_to_ids("<|endoftext|>")
+    left_ids = [start, *tok.encode(left.rstrip(), add_special_tokens=False)]
+    sentences = [left_ids + tok.encode(" " + w, add_special_tokens=False) + tok.encode(right, add_special_tokens=False)
+                 for w in (best, runner)]
+    with torch.no_grad():
+        alone = loaded.model(torch.tensor([left_ids])).logits[0, -1].float().softmax(-1)
+        totals = [float(loaded.model(torch.tensor([ids])).logits[0, :-1].float().log_softmax(-1)
+                        .gather(-1, torch.tensor(ids[1:])[:, None]).sum()) for ids in sentences]
+    p = float(alone[tok.encode(" " + best, add_special_tokens=False)[0]])
+    assert f"{best} had probability {p:.4f} from the left context alone" in said
+    assert f"a share of {share} among the candidates" in said
+    rounding = 5e-5 / float(runner_share) + 5e-5 / float(share)  # the table's four decimals, as log-ratio error
+    assert math.log(float(share) / float(runner_share)) == pytest.approx(totals[0] - totals[1], abs=rounding + 0.01)
 
 
 def test_fill_mask_pretraining_is_said_for_the_models_own_family(tiny_engine):

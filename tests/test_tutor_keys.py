@@ -50,8 +50,9 @@ from tests.tutor_support import (
 )
 
 TINY_KINDS = sorted(all_kinds())
-OFFLINE_KINDS = ["token-count", "token-split", "special-token", "cls-id", "pad-count", "zeroshot-label",
-                 "attention-top", "attention-noop", "next-word"]
+OFFLINE_KINDS = ["token-count", "token-split", "special-token", "cls-id", "pad-count", "sentiment-90", "fillmask-top",
+                 "ner-type", "zeroshot-label", "attention-top", "attention-noop", "next-word"]
+"""The pipeline kinds of sentiment, fill-mask and NER through the pack's stand-ins (core/tasks/standins/)."""
 
 
 def questions(engine: Engine, names: list[str], per_kind: int = 2) -> list[Question]:
@@ -124,8 +125,11 @@ def _tokenizer_key(tok: Any, kind: str, i: dict[str, Any]) -> Any:
 
 
 def _ner_key(engine: Engine, text: str, target: str) -> str:
-    """The type of the first token inside the target word whose own label is not O (raw logits)."""
+    """The type of the first token inside the target word whose own label is not O (raw logits); on a
+    stand-in, the type whose words the causal model scores highest after the prompt about the span."""
     loaded = engine.models.get("ner", engine.pack.spec("ner"))
+    if loaded.kind == "chat":
+        return _ner_standin_key(loaded, text, target)
     enc = loaded.tokenizer(text, return_offsets_mapping=True, return_tensors="pt")
     offsets = enc.pop("offset_mapping")[0].tolist()
     with torch.no_grad():
@@ -136,6 +140,21 @@ def _ner_key(engine: Engine, text: str, target: str) -> str:
         if b > a and a < start + len(target) and b > start and name != "O":
             return name.split("-", 1)[-1]
     return "O"
+
+
+def _ner_standin_key(loaded: Any, text: str, target: str) -> str:
+    from core.tasks.standins import ner as standin
+
+    start = text.index(target)
+    span = next(((a, b) for a, b in standin.spans(text) if a < start + len(target) and b > start), None)
+    if span is None:
+        return "O"
+    prompt = standin.PROMPT.format(sentence=standin.sentence_of(text, span[0]), span=text[span[0]:span[1]])
+    with torch.no_grad():
+        logprobs = loaded.model(**loaded.tokenizer(prompt, return_tensors="pt")).logits[0, -1].log_softmax(-1)
+    pooled = {kind: float(logprobs[[loaded.tokenizer.encode(w, add_special_tokens=False)[0] for w in words]]
+                          .logsumexp(0)) for kind, words in standin.TYPE_WORDS.items()}
+    return max(pooled, key=lambda kind: pooled[kind])
 
 
 def _attention_key(engine: Engine, q: Question, i: dict[str, Any]) -> Any:

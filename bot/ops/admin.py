@@ -93,7 +93,9 @@ def model_states(settings: Settings, hub_ok: Callable[[], bool], registry: Regis
             states.append(ModelState(command.name, "-", False,
                                      f"not in the {pack.name} pack (the hub pack serves it: {command.model.hub})"))
         else:
-            states.append(ModelState(command.name, spec.label, *_spec_state(settings, spec, hub_ok)))
+            ready, note = _spec_state(settings, spec, hub_ok)
+            states.append(ModelState(command.name, spec.label, ready,
+                                     f"{note}; stand-in: {spec.stands_in}" if spec.stands_in else note))
     return states
 
 

@@ -1,4 +1,8 @@
-"""/fillmask: a masked language model guesses the hidden word."""
+"""/fillmask: a masked language model guesses the hidden word.
+
+On the offline pack, which has no masked language model, SmolLM2 stands in: words proposed from the
+left context, re-ranked by scoring each filled-in sentence whole (core/tasks/standins/fillmask.py).
+"""
 from __future__ import annotations
 
 import re
@@ -7,16 +11,21 @@ from dataclasses import replace
 from typing import Any
 
 from core import tiny
+from core.actions import Choice
 from core.context import TaskContext
 from core.errors import UserError
-from core.packs import TaskModel
+from core.packs import SMOLLM2, Offline, TaskModel
 from core.results import Result, Table
+from core.tasks import standins
 from core.tasks.shared import attribution, guesses, occlusion
 from core.tasks.shared.base import one
 from core.tasks.shared.common import f4, load, model_line, pct, truncation_kwargs, truncation_notice, with_output
+from core.tasks.standins import fillmask as standin
 
 MASKS = re.compile(r"\[MASK\]|<mask>", re.IGNORECASE)
-MODEL = TaskModel(kinds=("masked-lm",), hub="distilbert/distilroberta-base", tiny=tiny.ROBERTA_MLM)
+MODEL = TaskModel(kinds=("masked-lm", "chat"), hub="distilbert/distilroberta-base", tiny=tiny.ROBERTA_MLM,
+                  offline=Offline(SMOLLM2, "chat", stands_in=standin.STANDS_IN))
+"""A masked language model; on the offline pack, a causal chat model that scores whole sentences stands in."""
 
 SNIPPET = """from transformers import pipeline
 
@@ -46,6 +55,8 @@ def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]
     for args in batch:
         with_model_mask(args["text"], "[MASK]")  # refuse bad input before loading a model
     loaded = load(ctx, "fillmask")
+    if standins.is_standin(loaded):
+        return _standin_batch(loaded, batch)
     texts = [with_model_mask(args["text"], loaded.tokenizer.mask_token) for args in batch]
     read = [_check_mask_is_read(loaded, text) for text in texts]
     top_k = max(args["top_k"] for args in batch)
@@ -60,6 +71,19 @@ def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]
 run = one(run_batch)
 
 
+def _standin_batch(loaded: Any, batch: Sequence[dict[str, Any]]) -> list[Result]:
+    """Every request's candidates proposed in one forward pass and scored in another."""
+    filled = standin.fill(loaded, [with_model_mask(args["text"], "[MASK]") for args in batch])
+    return [replace(standin.result(loaded, one_fill, args["top_k"]),
+                    actions=_without_why(guesses.fillmask_actions(args, args["text"], one_fill.guesses[0].word, 0)))
+            for args, one_fill in zip(batch, filled, strict=True)]
+
+
+def _without_why(actions: tuple[Choice, ...]) -> tuple[Choice, ...]:
+    """The stand-in has no masked-model scores to occlude: no "which words mattered" button."""
+    return tuple(a for a in actions if ("why", "true") not in getattr(a, "args", ()))
+
+
 def _explores(args: dict[str, Any]) -> bool:
     return bool(args.get("why")) or args.get("word") is not None
 
@@ -68,22 +92,35 @@ def explore(ctx: TaskContext, args: dict[str, Any]) -> Result:
     """`word=N` (mask another word of the filled sentence) and `why=true` (which words mattered)."""
     original = args["text"]
     with_model_mask(original, "[MASK]")  # refuse bad input before loading a model
-    loaded = load(ctx, "fillmask", "masked-lm")
+    loaded = load(ctx, "fillmask")
+    if standins.is_standin(loaded) and args.get("why"):
+        raise UserError("`why=true` hides each word and watches a masked model's guess; this pack has no masked "
+                        "language model (SmolLM2 stands in), so it is not offered here. Ask without `why=true`, "
+                        "or use the hub pack.")
     best = None
     text, moved = original, None
     if args.get("word") is not None:
-        found = loaded.pipeline("fill-mask")(with_model_mask(original, loaded.tokenizer.mask_token), top_k=1,
-                                             tokenizer_kwargs=truncation_kwargs(loaded))
-        best = found[0]["token_str"].strip()
+        best = _best_guess(loaded, original)
         text, moved = guesses.move_mask(original, best, args["word"])
     if args.get("why"):
         _, _, notice = _check_mask_is_read(loaded, with_model_mask(text, loaded.tokenizer.mask_token))
         result = occlusion.fillmask(loaded, with_model_mask(text, loaded.tokenizer.mask_token), text, notice)
     else:
         result = run_batch(ctx, [{**args, "text": text, "word": None}])[0]
-        if best is not None:  # the buttons name the words of the learner's own sentence
+        if best is not None and standins.is_standin(loaded):
+            result = replace(result, actions=_without_why(guesses.fillmask_actions(args, original, best, 0)))
+        elif best is not None:  # the buttons name the words of the learner's own sentence
             result = _with_actions(loaded, result, args, original, best)
     return replace(result, notices=((moved,) if moved else ()) + result.notices)
+
+
+def _best_guess(loaded: Any, text: str) -> str:
+    """The top guess for the learner's mask: the masked model's, or the stand-in's."""
+    if standins.is_standin(loaded):
+        return standin.fill(loaded, [with_model_mask(text, "[MASK]")])[0].guesses[0].word
+    found = loaded.pipeline("fill-mask")(with_model_mask(text, loaded.tokenizer.mask_token), top_k=1,
+                                         tokenizer_kwargs=truncation_kwargs(loaded))
+    return str(found[0]["token_str"]).strip()
 
 
 def _with_actions(loaded: Any, result: Result, args: dict[str, Any], text: str, guess: str) -> Result:

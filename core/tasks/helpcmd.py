@@ -107,7 +107,7 @@ def _kind(ctx: TaskContext, command: Command, option: Option, shape: Shape | Non
 def run_models(ctx: TaskContext, args: dict[str, Any]) -> Result:
     """Each model-backed command with its pack's model (what it is, its kind, its Hub page), and what the
     pack cannot serve: all read from the registry's declarations and the pack built from them."""
-    rows, missing = [], []
+    rows, missing, stand_ins = [], [], []
     for command in ctx.registry:
         if not command.needs_model:
             continue
@@ -116,14 +116,19 @@ def run_models(ctx: TaskContext, args: dict[str, Any]) -> Result:
         except UserError:
             missing.append(command)
             continue
-        rows.append((f"/{command.name}", spec.label, spec.kind, spec.hub_url or "(local)"))
+        rows.append((f"/{command.name}", spec.label, f"{spec.kind} (stand-in)" if spec.stands_in else spec.kind,
+                     spec.hub_url or "(local)"))
+        if spec.stands_in:
+            stand_ins.append(f"/{command.name}: {spec.stands_in}")
     return Result(
         command="models",
-        answer=f"Model pack **{ctx.pack.name}**.{_gaps(ctx, missing)}",
+        answer=f"Model pack **{ctx.pack.name}**.{_gaps(ctx, missing)}" + _stand_ins(stand_ins),
         table=Table(("command", "model", "kind", "link"), tuple(rows)),
         explanation="Packs: `hub` downloads the classic models on first use; `offline` uses real weights "
-                    "installed as Python packages; `tiny` uses random tiny models built locally, for tests. "
-                    "Set TUTOR_PACK, or TUTOR_MODEL_<COMMAND> to swap one model.",
+                    "installed as Python packages (where it has no model of the kind a command teaches, another "
+                    "model stands in, used another way); `tiny` uses random tiny models built locally, for tests. "
+                    "Set TUTOR_PACK, or TUTOR_MODEL_<COMMAND> to swap one model."
+                    + ("\n" + "\n".join(stand_ins) if stand_ins else ""),
         code=_snippet(ctx),
         model="",
     )
@@ -134,6 +139,15 @@ def _snippet(ctx: TaskContext) -> str:
     hub = next((m.hub for m in declared(ctx.registry).values() if m.kind == "classifier"), None)
     return ('from transformers import pipeline\n\nclassifier = pipeline("text-classification", '
             f'model="{hub}")') if hub else ""
+
+
+def _stand_ins(lines: list[str]) -> str:
+    """Which commands a stand-in serves (each one's line is in the explanation)."""
+    if not lines:
+        return ""
+    names = [line.split(":", 1)[0] for line in lines]
+    return (f" {', '.join(names)} run a stand-in: a model of another kind, used another way, since the pack has "
+            "none of the kind the guide teaches (each is explained below and in its answers).")
 
 
 def _gaps(ctx: TaskContext, missing: list[Command]) -> str:

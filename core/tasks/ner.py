@@ -1,6 +1,8 @@
 """/ner: token classification, with neighbouring token labels grouped into entities.
 
-Batched: concurrent requests share one padded forward pass (see core/batching.py).
+Batched: concurrent requests share one padded forward pass (see core/batching.py). On the offline
+pack, which has no token classifier, capitalised spans typed by SmolLM2 stand in
+(core/tasks/standins/ner.py).
 """
 from __future__ import annotations
 
@@ -10,12 +12,16 @@ from typing import Any
 from core import tiny
 from core.context import TaskContext
 from core.models import Loaded
-from core.packs import TaskModel
+from core.packs import SMOLLM2, Offline, TaskModel
 from core.results import Result, Table
+from core.tasks import standins
 from core.tasks.shared.base import one
 from core.tasks.shared.common import f4, load, model_line, row_lines, truncation_notice, with_output
+from core.tasks.standins import ner as standin
 
-MODEL = TaskModel(kinds=("token-classifier",), hub="dslim/bert-base-NER", tiny=tiny.CONLL_BERT)
+MODEL = TaskModel(kinds=("token-classifier", "chat"), hub="dslim/bert-base-NER", tiny=tiny.CONLL_BERT,
+                  offline=Offline(SMOLLM2, "chat", stands_in=standin.STANDS_IN))
+"""A token classifier; on the offline pack, capitalised spans typed by a chat model stand in for one."""
 
 SNIPPET = """from transformers import pipeline
 
@@ -28,6 +34,10 @@ for e in ner({text!r}):
 def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]:
     loaded = load(ctx, "ner")
     texts = [args["text"] for args in batch]
+    if standins.is_standin(loaded):
+        found = standin.find(loaded, texts)
+        return [standin.result(loaded, text, entities, mark(text, [e.as_dict() for e in entities]))
+                for text, entities in zip(texts, found, strict=True)]
     found = loaded.pipeline("token-classification")(texts, aggregation_strategy="simple", batch_size=len(texts))
     return [_result(loaded, text, entities) for text, entities in zip(texts, found, strict=True)]
 

@@ -13,19 +13,27 @@ import torch
 
 from core import tiny
 from core.context import TaskContext
+from core.markup import code
 from core.models import Loaded
 from core.packs import SMOLLM2, Offline, TaskModel
 from core.results import Result, Table
 from core.tasks.shared import chat
 from core.tasks.shared.base import forward, one
 from core.tasks.shared.common import f4, load, model_line, pct, with_output
+from core.tasks.standins import stand_in_line
 from core.wording import plural
 
 MAX_ANSWER_TOKENS = 15
 """The removed pipeline's default `max_answer_len`."""
 CHAT_NEW_TOKENS = 48
+CHAT_WROTE = ("a chat model wrote this answer: it is generated, so it may not be in the context (or may be wrong), "
+              "where extractive QA (the hub and tiny packs) points to a span of the context itself.")
+"""What a chat model's answer says of itself, in one line."""
 MODEL = TaskModel(kinds=("extractive-qa", "chat", "causal-lm"), hub="distilbert/distilbert-base-cased-distilled-squad",
-                  tiny=tiny.SQUAD_DISTILBERT, offline=Offline(SMOLLM2, "chat"))
+                  tiny=tiny.SQUAD_DISTILBERT,
+                  offline=Offline(SMOLLM2, "chat", stands_in="this pack has no extractive QA model, so SmolLM2, "
+                                  "a chat model, writes the answer (generated: it may not be in the context), "
+                                  "where extractive QA points to a span of the context."))
 """Extractive QA from start/end logits, or a chat model asked the question."""
 SNIPPET = """import torch
 from transformers import AutoModelForQuestionAnswering, AutoTokenizer
@@ -61,7 +69,8 @@ def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]
     if loaded.kind == "extractive-qa":
         return [_extractive(loaded, args["question"], args["context"]) for args in batch]
     asks = [chat.Ask(args["context"], _asking(args["question"])) for args in batch]
-    return [_chat(loaded, reply) for reply in chat.chat_batch(loaded, asks, CHAT_NEW_TOKENS)]
+    replies = chat.chat_batch(loaded, asks, CHAT_NEW_TOKENS)
+    return [_chat(loaded, args["question"], reply) for args, reply in zip(batch, replies, strict=True)]
 
 
 run = one(run_batch)
@@ -91,7 +100,8 @@ def _extractive(loaded: Loaded, question: str, context: str) -> Result:
     answer = context[a:b]
     return Result(
         command="qa",
-        answer=f"**{answer}** (score {pct(score)})\n{context[:a]}**{answer}**{context[b:]}",
+        answer=(f"{asked(question)}\n**{answer}** (score {pct(score)}), a span of your context:\n"
+                f"{context[:a]}**{answer}**{context[b:]}"),
         table=Table(("answer", "score", "characters"), ((answer, f4(score), f"{a}-{b}"),)),
         explanation=(
             "1. transformers 5 removed `pipeline(\"question-answering\")`; this is what it did, step by step.\n"
@@ -117,16 +127,24 @@ def _asking(question: str) -> Callable[[str], chat.Messages]:
     return build
 
 
-def _chat(loaded: Loaded, reply: chat.Reply) -> Result:
+def asked(question: str) -> str:
+    """The answer's first line: the question it answers."""
+    return f"Question: {code(question)}"
+
+
+def _chat(loaded: Loaded, question: str, reply: chat.Reply) -> Result:
     context = reply.learner_text[:reply.kept_chars]
     answer = reply.text.rstrip(".")
     where = context.find(answer) if answer else -1
-    shown = (f"\n{context[:where]}**{answer}**{context[where + len(answer):]}" if where >= 0 else "")
-    note = ("" if where >= 0 else "\n4. A chat model writes its answer instead of pointing into the context, "
-            "so it may word it differently, or get it wrong: check it against the context.")
+    shown = (f"\nFound in your context: {context[:where]}**{answer}**{context[where + len(answer):]}" if where >= 0
+             else "\nNot a span of your context: the model worded it itself.")
+    note = ("\n4. A chat model writes its answer instead of pointing into the context"
+            + (": this one happens to be a span of it, but nothing made it one." if where >= 0 else
+               ", so it may word it differently, or get it wrong: check it against the context."))
     return Result(
         command="qa",
-        answer=f"**{reply.text or '(no answer)'}**{shown}",
+        answer=(f"{asked(question)}\n**{reply.text or '(no answer)'}**{shown}\n"
+                f"{stand_in_line(CHAT_WROTE)}"),
         explanation=chat.explain("question-answering", reply, note),
         code=with_output(chat.snippet(loaded, reply.messages, reply.cap), [reply.text]),
         model=loaded.spec.label,

@@ -1,6 +1,7 @@
 """/sentiment: text classification, with the logits -> probabilities step shown.
 
-Batched: concurrent requests share one padded forward pass (see core/batching.py).
+Batched: concurrent requests share one padded forward pass (see core/batching.py). On the offline
+pack, which has no classifier, SmolLM2's next-token scores stand in (core/tasks/standins/sentiment.py).
 """
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ import torch
 
 from core import tiny
 from core.context import TaskContext
+from core.errors import UserError
 from core.models import Loaded
-from core.packs import TaskModel
+from core.packs import SMOLLM2, Offline, TaskModel
 from core.results import Result, Table
+from core.tasks import standins
 from core.tasks.shared import attribution, occlusion
 from core.tasks.shared.base import forward, one
 from core.tasks.shared.common import (
@@ -29,10 +32,12 @@ from core.tasks.shared.common import (
     truncation_notice,
     with_output,
 )
+from core.tasks.standins import sentiment as standin
 from core.tokens import noop_tokens
 
-MODEL = TaskModel(kinds=("classifier",), hub="distilbert/distilbert-base-uncased-finetuned-sst-2-english",
-                  tiny=tiny.SST2_DISTILBERT)
+MODEL = TaskModel(kinds=("classifier", "chat"), hub="distilbert/distilbert-base-uncased-finetuned-sst-2-english",
+                  tiny=tiny.SST2_DISTILBERT, offline=Offline(SMOLLM2, "chat", stands_in=standin.STANDS_IN))
+"""A classifier; on the offline pack, a chat model's next-token scores stand in for one."""
 
 SNIPPET = """from transformers import pipeline
 
@@ -45,16 +50,23 @@ for r in classifier({text!r}, top_k=None, {truncation}):
 def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]:
     if any(args.get("why") for args in batch):
         return attribution.each(batch, lambda plain: run_batch(ctx, plain), lambda args: why(ctx, args))
-    loaded = load(ctx, "sentiment", "classifier")
+    loaded = load(ctx, "sentiment")
     texts = [args["text"] for args in batch]
+    if standins.is_standin(loaded):
+        return standin.run_batch(loaded, texts)
     inputs = loaded.tokenizer(texts, padding=True, return_tensors="pt", **truncation_kwargs(loaded))
     logits = forward(loaded, inputs).logits
     return [with_why(loaded, _result(loaded, text, row), text) for text, row in zip(texts, logits, strict=True)]
 
 
 def why(ctx: TaskContext, args: dict[str, Any]) -> Result:
-    """`why=true`: which words mattered, by occlusion (core/tasks/shared/occlusion.py)."""
-    return occlusion.sentiment(load(ctx, "sentiment", "classifier"), args["text"])
+    """`why=true`: which words mattered, by occlusion (core/tasks/shared/occlusion.py): a classifier's own view."""
+    loaded = load(ctx, "sentiment")
+    if standins.is_standin(loaded):
+        raise UserError("`why=true` hides each word and watches a classifier's score; this pack has no sentiment "
+                        "classifier (SmolLM2 stands in), so it is not offered here. Ask without `why=true`, or "
+                        "use the hub pack.")
+    return occlusion.sentiment(loaded, args["text"])
 
 
 def with_why(loaded: Loaded, result: Result, text: str) -> Result:

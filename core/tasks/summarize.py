@@ -17,12 +17,16 @@ from core.results import Result
 from core.tasks.shared import chat
 from core.tasks.shared.base import generate, one
 from core.tasks.shared.common import load, max_tokens, model_line, truncation_notice, with_output
+from core.tasks.standins import stand_in_line
 from core.wording import plural
 
 MAX_NEW_TOKENS = 60
 CHAT_NEW_TOKENS = 80
+CHAT_STANDS_IN = ("this pack has no encoder-decoder summarizer, so SmolLM2, a decoder-only chat model, was asked to "
+                  "summarize (greedy), where a seq2seq model encodes the text once and decodes a summary from it, "
+                  "usually with beam search.")
 MODEL = TaskModel(kinds=("seq2seq", "chat", "causal-lm"), hub="sshleifer/distilbart-cnn-12-6",
-                  tiny=tiny.CNN_DISTILBART, offline=Offline(SMOLLM2, "chat"))
+                  tiny=tiny.CNN_DISTILBART, offline=Offline(SMOLLM2, "chat", stands_in=CHAT_STANDS_IN))
 """A seq2seq model's `generate`, or a chat model asked for a summary."""
 SNIPPET = """from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
@@ -63,7 +67,6 @@ def _seq2seq(loaded: Loaded, text: str) -> Result:
     ids = generate(loaded, inputs, max_new_tokens=n, max_length=None)  # as the snippet: no clash with the config's
     summary = loaded.tokenizer.decode(ids[0], skip_special_tokens=True).strip()
     new = ids.shape[-1] - 1  # the output starts with the decoder's start token, which it did not write
-    config = loaded.model.generation_config
     notices = [notice] if notice else []
     if n < MAX_NEW_TOKENS:
         notices.append(f"This model's decoder has {room} positions, its start token included, so it wrote at "
@@ -75,19 +78,46 @@ def _seq2seq(loaded: Loaded, text: str) -> Result:
         command="summarize",
         answer=f"**Summary:** {summary}",
         explanation=(
-            "1. transformers 5 removed `pipeline(\"summarization\")` (it now raises KeyError); the steps it hid "
-            "are tokenizer -> `model.generate()` -> `tokenizer.decode()`.\n"
-            f"2. The encoder read your text ({plural(min(count, limit), 'token')}"
+            "1. An encoder -> decoder (seq2seq) model ran. transformers 5 removed `pipeline(\"summarization\")` (it "
+            "now raises KeyError); the steps it hid are tokenizer -> `model.generate()` -> `tokenizer.decode()`.\n"
+            f"2. The encoder read your text once ({plural(min(count, limit), 'token')}"
             + (f" of {count}: it reads at most {limit}" if count > limit else "") + ").\n"
-            f"3. The decoder began from its start token and wrote {plural(new, 'new token')}, with the model's own "
-            f"generation settings (beams: {config.num_beams or 1}, at most {n} new tokens), each looking back at "
-            "the encoded text.\n"
+            f"3. The decoder began from its start token and wrote {plural(new, 'new token')} (at most {n} new "
+            f"tokens), each step looking back at the encoded text (cross-attention). {decoding(loaded)}\n"
             "4. decode turned the ids back into words, dropping special tokens."
         ),
         code=with_output(SNIPPET.format(model=model_line(loaded), text=text, limit=limit, n=n), [summary]),
         model=loaded.spec.label,
         notices=tuple(notices),
     )
+
+
+DECODING_SETTINGS = ("min_length", "no_repeat_ngram_size", "length_penalty", "repetition_penalty", "early_stopping",
+                     "temperature", "top_k", "top_p")
+"""Generation settings worth naming when a model's generation config sets them."""
+
+
+def decoding(loaded: Loaded) -> str:
+    """How `generate` chose each token, read from the model's generation config (the call sets none of it):
+    beam search with its `num_beams`, sampling, or greedy, and the other settings the config changes."""
+    config = loaded.model.generation_config
+    beams = int(config.num_beams or 1)
+    if config.do_sample:
+        how = "It sampled each token (`do_sample=True` in the model's generation config)"
+    elif beams > 1:
+        how = (f"It ran beam search with `num_beams={beams}`, from the model's generation config: at each step it "
+               f"kept the {beams} most likely partial summaries, and returned the best one that finished")
+    else:
+        how = ("It decoded greedily (`num_beams=1`, the model's generation config): the most likely token at each "
+               "step")
+    changed = config.to_diff_dict()
+    others = [f"`{name}={changed[name]}`" for name in DECODING_SETTINGS if name in changed]
+    return how + (f"; the config also sets {', '.join(others)}." if others else ".")
+
+
+CHAT_NOTE = ("\n4. The chat model is decoder-only: your text and the instruction to summarize it are one prompt, "
+             "and the summary is its continuation, where a seq2seq summarizer encodes the text once and decodes "
+             "from that.")
 
 
 def _messages(text: str) -> chat.Messages:
@@ -97,8 +127,8 @@ def _messages(text: str) -> chat.Messages:
 def _chat(loaded: Loaded, reply: chat.Reply) -> Result:
     return Result(
         command="summarize",
-        answer=f"**Summary:** {reply.text}",
-        explanation=chat.explain("summarization", reply),
+        answer=f"**Summary:** {reply.text}\n{stand_in_line(CHAT_STANDS_IN)}",
+        explanation=chat.explain("summarization", reply, CHAT_NOTE),
         code=with_output(chat.snippet(loaded, reply.messages, reply.cap), [reply.text]),
         model=loaded.spec.label,
         notices=chat.notices(reply, "your text"),

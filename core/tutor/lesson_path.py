@@ -19,6 +19,7 @@ from core.context import TaskContext
 from core.markup import code, to_plain
 from core.results import Result
 from core.tasks.shared.common import load
+from core.tasks.standins.fillmask import around
 from core.tutor import heads, teach
 from core.tutor.kinds import run_command
 from core.tutor.kinds.tokenizers import PAD_PARTNER
@@ -110,13 +111,22 @@ def kind_of(ctx: TaskContext, command: str) -> str:
     return spec.kind if spec is not None else ""
 
 
+STAND_IN = "Stand-in: "
+"""How a stand-in's answer names what stood in (core.tasks.standins.stand_in_line)."""
+
+
 def stand_in(command: str, ran: Ran, taught: str) -> str:
     """The explanation when the pack serves `command` with another sort of model than the guide's: what
     stood in, read from the run, and what the guide's pipeline does instead."""
     result = ran()
-    said = result.notices[0] if result.notices else result.explanation.split("\n", 1)[0]
-    return (f"This pack has no {taught}: {code(to_plain(result.model))} stood in. {said} "
-            f"The guide's `pipeline()` for /{command} works as follows; compare it with what ran here.")
+    line = next((x for x in result.answer.split("\n") if x.startswith(STAND_IN)), "")
+    if line:  # the stand-in's own line (core/tasks/standins/): what stood in, and how it differs
+        said = line.removeprefix(STAND_IN)
+        said = said[:1].upper() + said[1:]
+    else:
+        said = result.notices[0] if result.notices else result.explanation.split("\n", 1)[0]
+        said = f"This pack has no {taught}: {code(to_plain(result.model))} stood in. {said}"
+    return f"{said} The guide's `pipeline()` for /{command} works as follows; compare it with what ran here."
 
 
 # --- Part I ---------------------------------------------------------------------------------------------
@@ -259,17 +269,35 @@ PRETRAINING = {
 
 
 def _fill_concept(ctx: TaskContext, text: str, ran: Ran) -> str:
-    if kind_of(ctx, "fillmask") != "masked-lm":
-        return stand_in("fillmask", ran, "masked language model") + (
-            " A masked language model reads the words on **both sides** of the mask at once.")
-    loaded = load(ctx, "fillmask")
     word = hidden_word(text, _fill_one_token(ctx))
     which = (f"the lesson hid {code(word)}, a single token for this model" if word else
              "a lesson hides only a word that is a single token for this model")
+    if kind_of(ctx, "fillmask") != "masked-lm":
+        return _fill_standin_concept(ctx, text, ran, which)
+    loaded = load(ctx, "fillmask")
     trained = PRETRAINING.get(getattr(loaded.model.config, "model_type", ""), "")
     return ("A masked language model reads the words on **both sides** of the mask at once and scores every "
             f"vocabulary entry for that one position. It fills exactly one token, so {which}: a word it splits "
             f"into several pieces could never come back. {trained}").strip()
+
+
+def _fill_standin_concept(ctx: TaskContext, text: str, ran: Ran, which: str) -> str:
+    """Fill-mask said of the stand-in that ran (core/tasks/standins/fillmask.py): a left-to-right model
+    proposes from the text before the mask, and whole sentences decide; its numbers read from the run."""
+    result = ran()
+    rows = result.table.rows if result.table is not None else ()
+    left = around(fill_text(ctx, text))[0].rstrip()
+    saw = code(left) if left else "nothing but the start of its sentence"
+    numbers = ""
+    if rows and len(rows[0]) > 2:
+        best, share, alone = rows[0][0], float(rows[0][1]), float(rows[0][2])
+        numbers = (f" Here {code(best)} had probability {alone:.4f} from the left context alone, and a share of "
+                   f"{share:.4f} among the candidates once each whole sentence was scored.")
+    return (f"{stand_in('fillmask', ran, 'masked language model')} A masked language model reads the words on "
+            "**both sides** of the mask at once and scores every vocabulary entry for that one position. The "
+            f"stand-in reads left to right: at the mask it saw {saw} and nothing after it, so the words after the "
+            f"mask have their say only when each filled-in sentence is scored whole.{numbers} It too fills exactly "
+            f"one token, so {which}: a word it splits into several pieces could never come back.")
 
 
 # --- Part II --------------------------------------------------------------------------------------------

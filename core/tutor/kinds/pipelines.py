@@ -5,6 +5,9 @@ Each runs the ordinary command on the worker thread (`run_command`), so the key,
 explanation and the snippet are that command's own answer: the snippet prints the key. Argmax keys
 (fill-mask's top guess, NER's type, zero-shot's label, /qa's span) lead their runner-up by
 `core.tutor.options.MARGIN`, or the question is not asked.
+
+On the offline pack, /sentiment, /fillmask and /ner run through stand-ins (core/tasks/standins/): the
+questions ask about what the stand-in answered, and read their scores from the stand-in's own run.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from core.context import TaskContext
 from core.errors import UserError
 from core.markup import code
 from core.results import Result
+from core.tasks import standins
 from core.tasks.shared.common import load
 from core.tutor import bank
 from core.tutor.kinds.base import Kind, Steps, run_command
@@ -91,11 +95,25 @@ def measure_fill(ctx: TaskContext, item: Item) -> Guesses:
     from core.tasks.fillmask import with_model_mask
 
     result = run_command(ctx, "fillmask", {"text": item.text, "top_k": 10})
-    loaded = load(ctx, "fillmask", "masked-lm")
-    found = loaded.pipeline("fill-mask")(with_model_mask(item.text, loaded.tokenizer.mask_token), top_k=CANDIDATES)
-    raw = loaded.tokenizer.convert_ids_to_tokens([g["token"] for g in found])
-    guesses = [(t, g["token_str"].strip(), float(g["score"])) for t, g in zip(raw, found, strict=True)]
+    loaded = load(ctx, "fillmask")
+    if standins.is_standin(loaded):
+        guesses = _standin_guesses(loaded, with_model_mask(item.text, "[MASK]"))
+    else:
+        found = loaded.pipeline("fill-mask")(with_model_mask(item.text, loaded.tokenizer.mask_token),
+                                             top_k=CANDIDATES)
+        raw = loaded.tokenizer.convert_ids_to_tokens([g["token"] for g in found])
+        guesses = [(t, g["token_str"].strip(), float(g["score"])) for t, g in zip(raw, found, strict=True)]
     return Guesses(Ran(item, result, _rows(result), loaded.spec.is_tiny), guesses, spaced(loaded.tokenizer))
+
+
+def _standin_guesses(loaded: Any, text: str) -> list[tuple[str, str, float]]:
+    """The stand-in's candidates (core/tasks/standins/fillmask.py), best first, each with its share of
+    the candidates' sentence scores: the numbers its /fillmask table shows."""
+    from core.tasks.standins import fillmask as standin
+
+    filled = standin.fill(loaded, [text])[0]
+    raw = loaded.tokenizer.convert_ids_to_tokens([g.token for g in filled.guesses])
+    return [(t, g.word, g.share) for t, g in zip(raw, filled.guesses, strict=True)]
 
 
 def fill(g: Guesses, rng: random.Random) -> Question:
@@ -129,6 +147,8 @@ class Entities:
     """The target's first token: its top label's probability minus the best label of another type."""
     top_type: str
     tiny: bool
+    standin: bool = False
+    """Typed by the offline pack's stand-in, which proposes capitalised names and types each one."""
 
 
 def measure_ner(ctx: TaskContext, item: Item) -> Entities:
@@ -136,7 +156,9 @@ def measure_ner(ctx: TaskContext, item: Item) -> Entities:
     span = span_of(text, target)
     if span is None:
         raise NoQuestion(f"{target!r} is not a word of {text!r}")
-    loaded = load(ctx, "ner", "token-classifier")
+    loaded = load(ctx, "ner")
+    if standins.is_standin(loaded):
+        return _standin_entities(ctx, loaded, item, span)
     labels = loaded.model.config.id2label
     entities = loaded.pipeline("token-classification")(text, aggregation_strategy="simple")
     over = [e for e in entities if e["start"] < span[1] and e["end"] > span[0]]
@@ -157,6 +179,20 @@ def measure_ner(ctx: TaskContext, item: Item) -> Entities:
     return Entities(item, result, types, over[0] if over else None, best[0] - runner, best[1], loaded.spec.is_tiny)
 
 
+def _standin_entities(ctx: TaskContext, loaded: Any, item: Item, span: tuple[int, int]) -> Entities:
+    """The stand-in's run (core/tasks/standins/ner.py): a word it did not propose as a name is O by its
+    rule (certain); a name's type leads by its share minus the next type's share."""
+    from core.tasks.standins import ner as standin
+
+    found = [e for e in standin.find(loaded, [item.text])[0] if e.start < span[1] and e.end > span[0]]
+    result = run_command(ctx, "ner", {"text": item.text})
+    if not found:
+        return Entities(item, result, list(standin.TYPE_WORDS), None, 1.0, NO_ENTITY, False, standin=True)
+    shares = sorted(found[0].scores.values(), reverse=True)
+    return Entities(item, result, list(standin.TYPE_WORDS), found[0].as_dict(), shares[0] - shares[1],
+                    found[0].entity_group, False, standin=True)
+
+
 def _type(label: str) -> str:
     return NO_ENTITY if label == "O" else str(label).split("-", 1)[-1]
 
@@ -167,10 +203,19 @@ def ner(e: Entities, rng: random.Random) -> Question:
     if key != e.top_type:
         raise NoQuestion("the word's first token and its entity disagree")
     lead(e.margin, 0.0, e.tiny)
-    if e.found:
+    if e.found and e.standin:
+        name = "" if e.found["word"] == target else f" (in the name {code(e.found['word'])})"
+        right = (key, f"Right: the stand-in proposed {code(target)}{name} as a name and typed it {key}, share "
+                      f"{float(e.found['score']):.4f} of the four types.")
+        given = f"{key} (share {float(e.found['score']):.4f})"
+    elif e.found:
         part = "" if e.found["word"].replace("##", "").strip() == target else f" (the piece {code(e.found['word'])})"
         right = (key, f"Right: the model labelled {code(target)}{part} {key}, score {float(e.found['score']):.4f}.")
         given = f"{key} (score {float(e.found['score']):.4f})"
+    elif e.standin:
+        right = (key, f"Right: the stand-in did not propose {code(target)} as a name (it proposes runs of "
+                      "capitalised words, less words such as `The`, `Dr` or a month), so it is outside any entity (O).")
+        given = "no entity label (O)"
     else:
         right = (key, f"Right: no piece of {code(target)} got an entity label: the model put it outside any "
                       "entity (O).")
@@ -282,11 +327,11 @@ def _name_item(text: str) -> Item | None:
 
 KINDS = (
     Kind("sentiment-90", "pipelines", "what score /sentiment gives a label", "sentiment",
-         Steps(measure_sentiment, sentiment), bank.SENTIMENT, lambda text: Item(text), ("classifier",)),
+         Steps(measure_sentiment, sentiment), bank.SENTIMENT, lambda text: Item(text), ("classifier", "chat")),
     Kind("fillmask-top", "pipelines", "fill-mask's top guess", "fillmask", Steps(measure_fill, fill), bank.FILL,
-         _fill_item, ("masked-lm",)),
+         _fill_item, ("masked-lm", "chat")),
     Kind("ner-type", "pipelines", "which label NER gives a word", "ner", Steps(measure_ner, ner), bank.NAMES,
-         _name_item, ("token-classifier",)),
+         _name_item, ("token-classifier", "chat")),
     Kind("zeroshot-label", "pipelines", "which label zero-shot picks", "zeroshot", Steps(measure_zeroshot, zeroshot),
          bank.LABELS, lambda text: Item(text, extra=DEFAULT_LABELS), ("nli", "embedding")),
     Kind("qa-span", "pipelines", "which span /qa answers with", "qa", Steps(measure_qa, qa), bank.CONTEXTS,
