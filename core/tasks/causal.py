@@ -20,7 +20,7 @@ from core.models import Loaded
 from core.results import Image, Result, Table
 from core.tasks.base import forward
 from core.tasks.common import f4, load, model_line, truncation_notice, with_output
-from core.tasks.qkv import NEG_INF, check_range, read
+from core.tasks.qkv import NEG_INF, check_range, read, short_name
 from core.tokens import readable_tokens
 from core.wording import plural
 
@@ -52,7 +52,7 @@ class Map:
 
     @property
     def name(self) -> str:
-        return self.loaded.spec.hub_id.split("/")[-1]
+        return short_name(self.loaded)
 
 
 def run(ctx: TaskContext, args: dict[str, Any]) -> Result:

@@ -139,6 +139,13 @@ class Pick:
     """The tutor chose it (the learner gave no layer, head or token)."""
 
 
+def short_name(loaded: Loaded) -> str:
+    """How an answer names a model: its Hub name, or what a tiny test model is a twin of."""
+    if loaded.spec.tiny is not None:
+        return f"the tiny {loaded.spec.tiny.shape} twin"
+    return loaded.spec.hub_id.split("/")[-1]
+
+
 def read(loaded: Loaded, text: str) -> Reading:
     """The tokens, every layer's input and the model's maps, in one forward pass."""
     _, notice = truncation_notice(loaded, text)
@@ -354,6 +361,8 @@ def printed(reading: Reading, head: Head, token: int, keys: list[int]) -> list[s
     for j in keys:
         lines.append(f"{j} {reading.shown[j]} {head.scores[token, j]:.4f} {f4(head.weights[token, j])} "
                      f"{f4(head.model[token, j])}")
+    best = winner(head, token)
+    lines.append(f"masked: {reading.n - 1 - token} of {reading.n} keys; most attention: {reading.shown[best]} ({best})")
     return lines
 
 
@@ -450,7 +459,9 @@ theirs = out.attentions[LAYER][0, HEAD]  # the model's own map
 print("equal to output_attentions:", bool((weights - theirs).abs().max() < 1e-5))
 {readable}tokens = [readable(tokenizer, t) for t in tokenizer.convert_ids_to_tokens(inputs["input_ids"][0])]
 for j in {keys}:
-    print(j, tokens[j], f"{{scores[TOKEN, j]:.4f}}", f"{{weights[TOKEN, j]:.4f}}", f"{{theirs[TOKEN, j]:.4f}}")"""
+    print(j, tokens[j], f"{{scores[TOKEN, j]:.4f}}", f"{{weights[TOKEN, j]:.4f}}", f"{{theirs[TOKEN, j]:.4f}}")
+best = int(weights[TOKEN].argmax())
+print("masked:", int(torch.isinf(mask[TOKEN]).sum()), "of", n, "keys; most attention:", tokens[best], f"({{best}})")"""
 
 GPT2_PROJECT = """    block = model.transformer.h[LAYER]
     x = block.ln_1(out.hidden_states[LAYER][0])  # the layer's input, after its LayerNorm

@@ -20,6 +20,7 @@ from core.results import Result, Table
 from core.tasks.chat import Ask, chat_batch
 from core.tasks.common import load, model_line, with_output
 from core.tasks.generate import continue_texts
+from core.tasks.qkv import short_name
 from core.tasks.sampling import one_line
 from core.tokens import readable_tokens
 from core.wording import plural
@@ -140,15 +141,8 @@ def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
     )
 
 
-def _name(loaded: Loaded) -> str:
-    """How the answer names the model: its Hub name, or what a tiny model is a twin of."""
-    if loaded.spec.tiny is not None:
-        return f"This tiny {loaded.spec.tiny.shape} twin"
-    return loaded.spec.hub_id.split("/")[-1]
-
-
-def _lower(name: str) -> str:
-    return name[0].lower() + name[1:] if name.startswith("This ") else name
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _answer(loaded: Loaded, prompt: str, seen: Reads, reply: str, raw: str) -> str:
@@ -157,7 +151,7 @@ def _answer(loaded: Loaded, prompt: str, seen: Reads, reply: str, raw: str) -> s
     adds = "a default system prompt, role markers, and the opening of the assistant's turn" if seen.system else \
         "role markers and the opening of the assistant's turn"
     where = f" Your words sit at positions {mine.positions}, not 0-{words - 1}." if mine else ""
-    return (f"**What the model reads**: your message is {plural(words, 'token')}, but {_lower(_name(loaded))} reads "
+    return (f"**What the model reads**: your message is {plural(words, 'token')}, but {short_name(loaded)} reads "
             f"{len(seen.ids)}: the chat template adds {adds}.{where}\n"
             f"With the template, the reply: {bold(plain(one_line(reply))) if reply else '(empty)'}\n"
             f"Without it, the continuation: {plain(prompt)}"
@@ -178,7 +172,7 @@ def _explain(loaded: Loaded, seen: Reads, ended: bool) -> str:
         "position embeddings"
     return "\n".join(f"{n}. {s}" for n, s in enumerate((
         f"`apply_chat_template(messages, add_generation_prompt=True)` wrote the conversation the way "
-        f"{_lower(_name(loaded))} saw conversations in fine-tuning: {plural(markers, 'marker token')} around the "
+        f"{short_name(loaded)} saw conversations in fine-tuning: {plural(markers, 'marker token')} around the "
         "messages, ending with the opening of the assistant's turn.",
         system,
         f"Every token has a position, 0 to {len(seen.ids) - 1}; the model reads them through its {rotary}, so "
@@ -197,13 +191,13 @@ def _without(loaded: Loaded, prompt: str, limit: int, raw: str) -> Result:
                                                     ", nothing added"))
     return Result(
         command="template",
-        answer=(f"**{_name(loaded)} has no chat template** (`tokenizer.chat_template` is None), so it reads your "
-                f"words as they are: {what}, at positions 0-{len(seen.ids) - 1}. It continues them as text:\n"
+        answer=(f"**{_capital(short_name(loaded))} has no chat template** (`tokenizer.chat_template` is None), so it "
+                f"reads your words as they are: {what}, at positions 0-{len(seen.ids) - 1}. It continues them:\n"
                 f"{plain(prompt)}" + (bold(plain(one_line(raw))) if raw.strip() else " (nothing: it ended at once)")),
         table=Table(("position", "token"), tuple((s.positions, s.text) for s in shown)),
         explanation="\n".join(f"{n}. {s}" for n, s in enumerate((
             "Chat models learn a conversation format in fine-tuning, and their tokenizer carries it as a chat "
-            f"template; {_lower(_name(loaded))} was trained on plain text only, so it has none "
+            f"template; {short_name(loaded)} was trained on plain text only, so it has none "
             "(`apply_chat_template` raises an error).",
             "Every token has a position: learned position embeddings (one vector per position) are added to the "
             "token embeddings, so your first token is at position 0.",
