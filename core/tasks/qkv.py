@@ -322,17 +322,15 @@ def winner(head: Head, token: int) -> int:
 
 def _answer(reading: Reading, head: Head, pick: Pick) -> str:
     i, best = pick.token, winner(head, pick.token)
+    me = code(reading.shown[i])
+    why = " (the tutor's pick: the mask changes this row's winner)" if pick.chosen and pick.trap is not None else \
+        " (the tutor's pick)" if pick.chosen else ""
     same = "equals" if head.difference < EXACT else "differs from"
-    chosen = (f"The tutor chose layer {head.layer}, head {head.head} and token {i} {code(reading.shown[i])}"
-              + (": a row where the mask changes the winner.\n" if pick.trap is not None else ".\n")
-              if pick.chosen else "")
-    trap = ""
-    if pick.trap is not None:
-        trap = (f" {code(reading.label(pick.trap))} scores higher ({head.scores[i, pick.trap]:.2f}) but comes later, "
-                "so the mask gives it 0.")
-    return (f"{chosen}**Layer {head.layer}, head {head.head}**, by hand: softmax(Q Kᵀ/√{head.d} + mask) {same} the "
-            f"model's own map (largest difference {bound(head.difference)}). Token {i} {code(reading.shown[i])} looks "
-            f"most at {code(reading.label(best))} ({f4(head.weights[i, best])}).{trap}")
+    trap = (f"; {code(reading.label(pick.trap))} scores higher ({head.scores[i, pick.trap]:.2f}) but comes later, so "
+            "the mask gives it 0" if pick.trap is not None else "")
+    return (f"**Layer {head.layer}, head {head.head}**, token {i} {me}{why}. By hand, softmax(Q Kᵀ/√{head.d} + mask) "
+            f"{same} the model's own map (largest difference {bound(head.difference)}). {me} looks most at "
+            f"{code(reading.label(best))} ({f4(head.weights[i, best])}){trap}.")
 
 
 def shown_keys(n: int, weights: np.ndarray, token: int) -> list[int]:
@@ -369,28 +367,26 @@ def printed(reading: Reading, head: Head, token: int, keys: list[int]) -> list[s
 def _explain(reading: Reading, head: Head, pick: Pick) -> str:
     config = reading.loaded.model.config
     i, d, heads, later = pick.token, head.d, reading.heads, reading.n - 1 - pick.token
-    before = f"the hidden state after layer {head.layer - 1}" if head.layer else "the token embeddings"
+    before = f"layer {head.layer - 1}'s output" if head.layer else "the token embeddings"
     if head.rotary:
-        steps = [f"Input: {before}, through the layer's RMSNorm: {config.hidden_size} numbers per token.",
-                 f"Projections: `q_proj` makes {heads} query heads of {d} numbers; `k_proj` and `v_proj` only "
-                 f"{heads // head.groups} key/value heads, so head {head.head} shares key/value head {head.kv_head} "
-                 "(grouped-query attention).",
-                 "Positions: rotary embeddings turn q and k by angles that grow with the position, so q·k depends on "
-                 "the distance between two tokens."]
+        steps = [f"Input: {before}, through this layer's RMSNorm ({config.hidden_size} numbers per token).",
+                 f"`q_proj` makes {heads} query heads of {d} numbers, `k_proj` and `v_proj` {heads // head.groups} "
+                 f"key/value heads: head {head.head} shares key/value head {head.kv_head} (grouped-query attention).",
+                 "Rotary embeddings turn q and k by angles that grow with the position, so q·k depends on how far "
+                 "apart two tokens are."]
         output = "`o_proj`"
     else:
         if not head.layer:
-            before = "the token embeddings plus the learned position embeddings"
-        steps = [f"Input: {before}, through LayerNorm `ln_1`: {config.n_embd} numbers per token.",
-                 f"Projections: one fused `c_attn` (a Conv1D, `x @ W + b`) makes q, k and v for all {heads} heads; "
-                 f"head {head.head} is numbers {head.head * d} to {head.head * d + d - 1} of each.",
-                 "Positions were added once, at the input, so nothing turns q or k here."]
+            before = "the token plus position embeddings"
+        steps = [f"Input: {before}, through LayerNorm `ln_1` ({config.n_embd} numbers per token).",
+                 f"One fused `c_attn` (a Conv1D, `x @ W + b`) makes q, k and v for all {heads} heads; head "
+                 f"{head.head} is numbers {head.head * d} to {head.head * d + d - 1} of each.",
+                 "Positions were added once, at the input: nothing turns q or k here."]
         output = "`c_proj`"
-    steps += [f"Scores: q·k {TIMES} {head.scale:.4g} (1/√{d}); the causal mask adds {NEG_INF} above the diagonal "
-              f"(token {i} cannot see its {plural(later, 'later token')}); softmax makes each row add up to 1.",
-              f"Check: the model's `output_attentions` matches (largest difference {bound(head.difference)}). The "
-              f"head's output, weights {TIMES} V, joins the other heads' (concatenated, then {output}) and is added "
-              "to the residual stream."]
+    steps += [f"Scores: q·k {TIMES} {head.scale:.4g} (1/√{d}); the mask adds {NEG_INF} above the diagonal (token {i} "
+              f"cannot see its {plural(later, 'later token')}); softmax makes each row add up to 1.",
+              f"The model's `output_attentions` agrees (largest difference {bound(head.difference)}). The head's "
+              f"output is weights {TIMES} V; {output} mixes all heads' outputs into the residual stream."]
     return "\n".join(f"{n}. {s}" for n, s in enumerate(steps, start=1))
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from core.context import TaskContext
 from core.markup import code
 from core.results import Result
+from core.tutor import decoder_lessons
 from core.tutor.kinds import run_command
 from core.tutor.kinds.words import masked
 from core.tutor.questions import Question, shuffled
@@ -21,7 +22,7 @@ from core.tutor.walks import padding_walk, pipeline_walk
 
 PHASES = ("predict", "run", "explain", "try it", "check")
 PARTS = {1: ("I", "Pipelines", "pipelines"), 2: ("II", "Behind the pipeline", "tokenizers"),
-         3: ("III", "Attention", "attention")}
+         3: ("III", "Attention", "attention"), 4: decoder_lessons.PART}
 LABELS = "food, sports, politics, weather"
 CHECK_CODE = "# This check is about the idea; step 4 has the snippet that reproduces the run."
 
@@ -239,6 +240,8 @@ LESSONS: tuple[Lesson, ...] = (
               ("[SEP] is the most important word", "[SEP] carries no word of the text."),
               ("The model will answer [SEP]", "Attention weights are not predictions."),
               ("The tokenizer made a mistake", "Every input gets [SEP]; this is how heads behave."))),
+    *(Lesson(s.id, 4, s.title, s.kind, s.example, s.run, s.concept, _c(s.check[0], s.check[1], *s.check[2]),
+             s.predict_example) for s in decoder_lessons.LESSONS),  # Part IV: inside a decoder
 )
 STEPS = len(LESSONS) * len(PHASES)
 

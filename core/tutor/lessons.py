@@ -21,7 +21,8 @@ from core.tutor.quiz import Asked, open_round, place_of
 from core.tutor.service import State, Tutor
 
 SENTENCE_CHARS = 200
-PART_WORDS = {"1": 1, "i": 1, "2": 2, "ii": 2, "3": 3, "iii": 3, "pipelines": 1, "tokenizers": 2, "attention": 3}
+PART_WORDS = {"1": 1, "i": 1, "2": 2, "ii": 2, "3": 3, "iii": 3, "4": 4, "iv": 4, "pipelines": 1, "tokenizers": 2,
+              "attention": 3, "decoder": 4}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,7 +53,7 @@ def learn(tutor: Tutor, ctx: TaskContext, args: dict[str, Any]) -> Result:
     elif where in ("list", "path", "map"):
         return _overview(state, learner, caller)
     else:
-        raise UserError("/learn takes a part (`1`, `2`, `3`), `restart` or `list`; or nothing, to resume.")
+        raise UserError("/learn takes a part (`1` to `4`), `restart` or `list`; or nothing, to resume.")
     here = Here(tutor, state, ctx, caller, learner, position, sentence)
     return step(here, show="reply" if caller.direct else "private")
 

@@ -73,8 +73,8 @@ def ladder(right: Rung, others: Sequence[Rung], rng: random.Random,
 def causal_zeros(ctx: TaskContext, item: Item, rng: random.Random) -> Question:
     reading = read(load(ctx, "qkv"), item.text)
     n = reading.n
-    if n < 4:
-        raise NoQuestion("too few tokens for a map worth counting")
+    if n < 2:
+        raise NoQuestion("one token: nothing to mask")
     weights = reading.attentions[0, 0]
     zeros = int((weights == 0).sum())
     upper = n * (n - 1) // 2
@@ -119,8 +119,8 @@ def _picture(reading: Reading, weights: np.ndarray, title: str) -> Picture:
 # ----- qkv-mask -----
 def qkv_mask(ctx: TaskContext, item: Item, rng: random.Random) -> Question:
     reading = read(load(ctx, "qkv"), item.text)
-    if reading.n < 4:
-        raise NoQuestion("too few tokens")
+    if reading.n < 3:
+        raise NoQuestion("too few tokens for a row with tokens before and after")
     pick = choose(reading)
     head = head_of(reading, pick.layer, pick.head)
     inputs = {"text": item.text, "layer": pick.layer, "head": pick.head, "token": pick.token}
