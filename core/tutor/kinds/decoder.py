@@ -70,13 +70,8 @@ def ladder(right: Rung, others: Sequence[Rung], rng: random.Random,
 
 
 # ----- causal-zeros -----
-def causal_zeros(ctx: TaskContext, item: Item, rng: random.Random) -> Question:
-    reading = read(load(ctx, "qkv"), item.text)
-    n = reading.n
-    if n < 2:
-        raise NoQuestion("one token: nothing to mask")
-    weights = reading.attentions[0, 0]
-    zeros = int((weights == 0).sum())
+def zeros_rungs(n: int, zeros: int) -> tuple[Rung, list[Rung]]:
+    """The key (the zeros counted in the model's map) and the counts real mistakes give."""
     upper = n * (n - 1) // 2
     right = Rung(zeros, str(zeros),
                  f"Right: the causal mask hides every cell above the diagonal, {n} x {n - 1} / 2 = {upper}"
@@ -89,6 +84,18 @@ def causal_zeros(ctx: TaskContext, item: Item, rng: random.Random) -> Question:
                    "That counts the diagonal too; but each token may look at itself."),
               Rung(n * (n - 1), str(n * (n - 1)), "That hides both triangles; the tokens before stay visible."),
               Rung(n * n, str(n * n), "That would hide everything; each row still adds up to 1.")]
+    return right, others
+
+
+def causal_zeros(ctx: TaskContext, item: Item, rng: random.Random) -> Question:
+    reading = read(load(ctx, "qkv"), item.text)
+    n = reading.n
+    if n < 2:
+        raise NoQuestion("one token: nothing to mask")
+    weights = reading.attentions[0, 0]
+    zeros = int((weights == 0).sum())
+    upper = n * (n - 1) // 2
+    right, others = zeros_rungs(n, zeros)
     options, key, why = ladder(right, others, rng, apart=lambda a, b: a != b)
     name = short_name(reading.loaded)
     return Question(
@@ -173,10 +180,9 @@ def _row_table(reading: Reading, head: Head, i: int) -> Table:
                                                      for j in range(min(reading.n, 12))))
 
 
-def _masked_count(reading: Reading, i: int, inputs: dict[str, object], snippet: str,
-                  rng: random.Random) -> Question:
-    n, hidden = reading.n, reading.n - 1 - i
-    me = code(reading.shown[i])
+def masked_rungs(n: int, i: int) -> tuple[Rung, list[Rung]]:
+    """The key (the keys after token i) and the counts real mistakes give."""
+    hidden = n - 1 - i
     right = Rung(hidden, str(hidden), f"Right: the {hidden} tokens after position {i} are masked ({NEG_INF}); it "
                                       f"sees tokens 0 to {i}, itself included.")
     others = [Rung(0, "0", "None would be an encoder: a decoder hides every later token."),
@@ -185,6 +191,14 @@ def _masked_count(reading: Reading, i: int, inputs: dict[str, object], snippet: 
               Rung(n - 1, str(n - 1), "That is every other token; the earlier ones stay visible."),
               Rung(n, str(n), "That is every token, itself included."),
               Rung(n - i, str(n - i), "That counts itself as masked; a token always sees itself.")]
+    return right, others
+
+
+def _masked_count(reading: Reading, i: int, inputs: dict[str, object], snippet: str,
+                  rng: random.Random) -> Question:
+    n = reading.n
+    me = code(reading.shown[i])
+    right, others = masked_rungs(n, i)
     options, key, why = ladder(right, others, rng, apart=lambda a, b: a != b)
     return Question(
         kind="qkv-mask", topic="attention", inputs=inputs,
@@ -214,10 +228,7 @@ def temperature_top(ctx: TaskContext, item: Item, rng: random.Random) -> Questio
     shown = readable_tokens(loaded.tokenizer, loaded.tokenizer.convert_ids_to_tokens(top))
     at = {t: top_probability(nxt.logits, t) for t in (*LADDER, LESSON_TEMPERATURE)}
     first = code(shown[0])
-    right = Rung(at[LESSON_TEMPERATURE], probability(at[LESSON_TEMPERATURE]),
-                 f"Right: logits / 1.5, then softmax. {first} stays on top, but its share falls from "
-                 f"{probability(at[1.0])} to {probability(at[LESSON_TEMPERATURE])}: the many unlikely tokens gain.")
-    others = [Rung(at[t], probability(at[t]), _why_temperature(t)) for t in LADDER]
+    right, others = temperature_rungs(at, first)
     options, key, why = ladder(right, others, rng)
     result = run_command(ctx, "nexttoken", {"prompt": item.text, "temperature": str(LESSON_TEMPERATURE),
                                             "max_new_tokens": 1})
@@ -237,6 +248,15 @@ def temperature_top(ctx: TaskContext, item: Item, rng: random.Random) -> Questio
                                                             "temperature": str(LESSON_TEMPERATURE)}),),
         code=result.code,
     )
+
+
+def temperature_rungs(at: dict[float, float], first: str) -> tuple[Rung, list[Rung]]:
+    """The key (the top token's probability at T = 1.5) and its probabilities at the other temperatures."""
+    key = at[LESSON_TEMPERATURE]
+    right = Rung(key, probability(key), f"Right: logits / 1.5, then softmax. {first} stays on top, but its share "
+                                        f"falls from {probability(at[1.0])} to {probability(key)}: the many unlikely "
+                                        "tokens gain.")
+    return right, [Rung(at[t], probability(at[t]), _why_temperature(t)) for t in LADDER]
 
 
 def _why_temperature(t: float) -> str:
