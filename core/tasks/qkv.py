@@ -256,7 +256,7 @@ def choose(reading: Reading, layer: int | None = None, head: int | None = None,
     """The head and row to show, among those the learner left open: a row whose largest weight leads
     by at least `MARGIN`, best where a later token scores highest before the mask (the mask changes the
     winner) and the winner is neither the first token (a common resting place) nor the token itself.
-    Without such a row: layer 0, head 0 and the middle token, for whatever was left open."""
+    Without such a row: layer 0, head 0 and the token a third of the way in, for whatever was left open."""
     check_range(reading, layer, head, token)
     best: tuple[tuple[Any, ...], Pick] | None = None
     for at in ([layer] if layer is not None else range(reading.layers)):
@@ -269,7 +269,7 @@ def choose(reading: Reading, layer: int | None = None, head: int | None = None,
     chosen = None in (layer, head, token)
     if best is not None:
         return Pick(best[1].layer, best[1].head, best[1].token, best[1].trap, chosen)
-    return Pick(layer or 0, head or 0, token if token is not None else reading.n // 2, None, chosen)
+    return Pick(layer or 0, head or 0, token if token is not None else max(1, reading.n // 3), None, chosen)
 
 
 def _rank(scores: np.ndarray, weights: np.ndarray, i: int) -> tuple[tuple[Any, ...], int | None] | None:
