@@ -303,7 +303,7 @@ def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
         explanation=_explain(reading, head, pick),
         code=with_output(snippet(reading, head, pick.token, keys), printed(reading, head, pick.token, keys)),
         model=loaded.spec.label,
-        notices=(reading.notice,) if reading.notice else (),
+        notices=tuple(n for n in (reading.notice, _cut(reading.n, keys, pick.token)) if n),
         actions=_actions(reading, pick),
     )
 
@@ -342,6 +342,14 @@ def shown_keys(n: int, weights: np.ndarray, token: int) -> list[int]:
     room = MAX_ROWS - len(later)
     seen = sorted(range(token + 1), key=lambda j: -weights[j])[:room]
     return sorted(seen) + later
+
+
+def _cut(n: int, keys: list[int], token: int) -> str | None:
+    if len(keys) == n:
+        return None
+    later = sum(1 for j in keys if j > token)
+    return (f"The table shows {len(keys)} of the {n} keys: the {len(keys) - later} strongest that token {token} can "
+            f"see and the first {later} after it (the snippet prints the same rows).")
 
 
 def _table(reading: Reading, head: Head, token: int, keys: list[int]) -> Table:
