@@ -175,7 +175,7 @@ def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
         command="nexttoken",
         answer=_answer(args["prompt"], nxt, settings, shown, texts, seed),
         table=_table(nxt, settings, shown, top),
-        images=(_picture(nxt, settings, shown, top, args["prompt"]),),
+        images=(_picture(nxt, settings, shown, top),),
         explanation=_explain(loaded, nxt, settings, shown[0], beams, seed),
         code=with_output(snippet(loaded, args["prompt"], settings, limit, seed, beams, len(ids) if cut else None),
                          printed(nxt, shown, top, texts)),
@@ -229,14 +229,14 @@ def _explain(loaded: Loaded, nxt: Next, s: Settings, first: str, beams: int, see
     return "\n".join(f"{n}. {step}" for n, step in enumerate(steps, start=1))
 
 
-def _picture(nxt: Next, s: Settings, shown: list[str], top: list[int], prompt: str) -> Image:
+def _picture(nxt: Next, s: Settings, shown: list[str], top: list[int]) -> Image:
     from core.render.bars import Stage, render_bars  # matplotlib loads on the first picture
 
     png = render_bars(shown, (Stage("T = 1", [float(nxt.plain[i]) for i in top]),
                               Stage(f"T = {s.temperature:g}", [float(nxt.warm[i]) for i in top]),
                               Stage("after top-k and top-p", [float(nxt.final[i]) for i in top])),
-                      title=f"The next token after '{prompt[-60:]}': the {len(top)} most likely, through temperature, "
-                            "top-k and top-p", dropped=[not nxt.final[i] > 0 for i in top])
+                      title=f"The next token: the {len(top)} most likely, through temperature, top-k and top-p",
+                      dropped=[not nxt.final[i] > 0 for i in top])
     first = top[0]
     alt = (f"Bars for the {len(top)} most likely next tokens, three per token: the probability at T = 1, at T = "
            f"{s.temperature:g}, and after top-k and top-p. The top token '{shown[0]}' goes from "
