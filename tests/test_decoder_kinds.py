@@ -10,23 +10,19 @@ import sys
 from collections import Counter
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
 
 import pytest
-import torch
 
 from conftest import TEST_CACHE
 from core.engine import Engine
 from core.markup import to_plain
 from core.tasks.common import load
-from core.tokens import readable_tokens
 from core.tutor import decoder_lessons
 from core.tutor.kinds import all_kinds, servable
 from core.tutor.kinds.decoder import (
     KINDS,
     LADDER,
     LESSON_TEMPERATURE,
-    READS,
     ladder,
     masked_rungs,
     probability,
@@ -35,6 +31,7 @@ from core.tutor.kinds.decoder import (
 )
 from core.tutor.questions import OPTIONS, Question
 from core.tutor.service import context_of
+from tests.decoder_support import decoder_key
 from tests.test_snippets import same_output, split_snippet
 from tests.test_tutor_keys import RUNNER, questions
 from tests.tutor_support import sqlite_url, study_group
@@ -91,45 +88,9 @@ def test_every_pack_serves_part_fours_kinds(tiny_engine, offline_engine):
         assert set(NAMES) <= {k.name for k in servable(all_kinds(), engine.pack)}
 
 
-async def fresh_key(engine: Engine, q: Question) -> Any:
-    """The key computed again, by another engine, from the question's inputs."""
-    i, ctx = q.inputs, context_of(engine)
-    if q.kind in ("causal-zeros", "qkv-mask"):
-        loaded = load(ctx, "qkv")
-        inputs = loaded.tokenizer(i["text"], return_tensors="pt")
-        with torch.no_grad():
-            maps = loaded.model(**inputs, output_attentions=True).attentions
-        if q.kind == "causal-zeros":
-            return str(int((maps[0][0, 0] == 0).sum()))
-        row = maps[i["layer"]][0, i["head"], i["token"]]
-        if not q.literal:
-            return str(int((row == 0).sum()))
-        tokens = readable_tokens(loaded.tokenizer, loaded.tokenizer.convert_ids_to_tokens(inputs["input_ids"][0]))
-        j = int(row.argmax())
-        return tokens[j] if tokens.count(tokens[j]) == 1 else f"{tokens[j]} ({j})"
-    loaded = load(ctx, "generate", "causal-lm", "chat")
-    tok = loaded.tokenizer
-    if q.kind == "temperature-top":
-        with torch.no_grad():
-            logits = loaded.model(torch.tensor([tok(i["prompt"])["input_ids"]])).logits[0, -1]
-        return probability(float(torch.softmax(logits / LESSON_TEMPERATURE, -1).max()))
-    if not q.literal:
-        if tok.chat_template is None:
-            return READS["plain"] if not any(tok(i["prompt"], return_special_tokens_mask=True)[
-                "special_tokens_mask"]) else READS["start"]
-        rendered = tok.apply_chat_template([{"role": "user", "content": i["prompt"]}], tokenize=False)
-        return READS["system"] if "system" in rendered else READS["markers"]
-    ids = tok.apply_chat_template([{"role": "user", "content": i["prompt"]}], add_generation_prompt=True,
-                                  return_dict=True)["input_ids"]
-    with torch.no_grad():
-        first = loaded.model.generate(torch.tensor([ids]), do_sample=False, max_new_tokens=1,
-                                      pad_token_id=tok.eos_token_id)[0, -1]
-    return readable_tokens(tok, tok.convert_ids_to_tokens([int(first)]))[0]
-
-
 async def check(made: list[Question], engine: Engine) -> None:
     for q in made:
-        assert q.answer == await fresh_key(engine, q), (q.kind, q.inputs, q.options)
+        assert q.answer == decoder_key(engine, q), (q.kind, q.inputs, q.options)
         assert len(set(q.options)) == OPTIONS and q.options.count(q.answer) == 1
 
 

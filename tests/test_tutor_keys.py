@@ -24,12 +24,13 @@ from core.tokens import readable_tokens
 from core.tutor.kinds import all_kinds, servable
 from core.tutor.questions import Question
 from core.tutor.service import context_of
+from tests.decoder_support import DECODER_KINDS, decoder_key
 from tests.test_snippets import same_output, split_snippet
 from tests.tutor_support import sqlite_url, study_group
 
 TINY_KINDS = sorted(all_kinds())
 OFFLINE_KINDS = ["token-count", "token-split", "special-token", "cls-id", "pad-count", "zeroshot-label",
-                 "attention-top", "attention-noop", "next-word"]
+                 "attention-top", "attention-noop", "next-word", *DECODER_KINDS]
 
 
 def questions(engine: Engine, names: list[str], per_kind: int = 2) -> list[Question]:
@@ -74,6 +75,8 @@ async def fresh_key(engine: Engine, q: Question) -> Any:
         return answer[len(i["prompt"]):].strip()
     if q.kind == "ner-type":
         return _ner_key(engine, i["text"], i["target"])
+    if q.kind in DECODER_KINDS:
+        return decoder_key(engine, q)
     return _attention_key(engine, q.kind, i)
 
 
@@ -183,4 +186,5 @@ def test_every_tiny_kinds_snippet_prints_what_its_reveal_says(tmp_path: Path):
     for q, want, got in zip(made, expected, json.loads(done.stdout.splitlines()[-1]), strict=True):
         assert same_output(want, got.rstrip("\n").splitlines()), (q.kind, want, got)
         assert to_plain(q.answer) in got or q.kind in ("token-split", "sentiment-90", "attention-noop",
-                                                       "attention-top", "ner-type"), (q.kind, q.answer, got)
+                                                       "attention-top", "ner-type", "template-first"), \
+            (q.kind, q.answer, got)
