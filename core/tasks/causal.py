@@ -90,8 +90,8 @@ def _encoder(loaded: Loaded, text: str, layer: int, head: int) -> tuple[Map, str
 def _answer(encoder: Map, decoder: Map) -> str:
     upper = decoder.n * (decoder.n - 1) // 2
     return (f"**The same sentence, two models.** The encoder ({encoder.name}) lets each of its {encoder.n} tokens "
-            f"look at all {encoder.n}: {encoder.zeros} of its {encoder.n * encoder.n} weights are exactly 0. The decoder "
-            f"({decoder.name}) lets token i look only at tokens 0 to i: {decoder.zeros} of its "
+            f"look at all {encoder.n}: {encoder.zeros} of its {encoder.n * encoder.n} weights are exactly 0. The "
+            f"decoder ({decoder.name}) lets token i look only at tokens 0 to i: {decoder.zeros} of its "
             f"{decoder.n * decoder.n} weights are exactly 0, "
             + ("every cell above the diagonal." if decoder.above == upper else
                f"{decoder.above} of the {upper} above the diagonal."))

@@ -33,7 +33,7 @@ from core.tutor.kinds import Kind, run_command
 from core.tutor.questions import OPTIONS, Explore, Item, NoQuestion, Picture, Question, shuffled
 
 LESSON_TEMPERATURE = 1.5
-LADDER = (0.3, 0.5, 0.7, 1.0, 2.0, 3.0, 5.0, 10.0)
+LADDER = (0.3, 0.5, 0.7, 0.85, 1.0, 1.2, 2.0, 3.0, 5.0, 10.0)
 """The temperatures whose top probabilities stand as distractors for T = 1.5."""
 APART = 0.05
 """Two numeric options must differ by at least this share of the larger one."""
@@ -266,6 +266,8 @@ def _why_temperature(t: float) -> str:
         return "That is T = 1, unchanged; but temperature rescales every logit before softmax."
     if t < 1.0:
         return f"That is its probability at T = {t:g}: below 1 sharpens, so the top token gains; 1.5 does the opposite."
+    if t < LESSON_TEMPERATURE:
+        return f"That is its probability at T = {t:g}: flatter than at 1, but 1.5 flattens more."
     return f"That is its probability at T = {t:g}: flatter still; at 1.5 it keeps more."
 
 
