@@ -79,8 +79,9 @@ def zeros_rungs(n: int, zeros: int) -> tuple[Rung, list[Rung]]:
                  + (", and softmax gives each of them exactly 0." if zeros == upper else
                     f"; {zeros - upper} more weights came out as 0 too (too small for float32)."))
     others = [Rung(0, "0", "That is the encoder: with no causal mask every token sees every token."),
-              Rung(n - 1, str(n - 1), f"One per row? Row i hides the {n - 1} - i tokens after it, not one."),
-              Rung(n, str(n), "That counts the diagonal; but every token sees itself."),
+              Rung(n - 1, str(n - 1), f"One per row but the last? Row i hides all {n - 1} - i tokens after it."),
+              Rung(n, str(n), "That is the diagonal alone; but every token sees itself, and the mask hides what "
+                              "lies above it."),
               Rung(n * (n + 1) // 2, str(n * (n + 1) // 2),
                    "That counts the diagonal too; but each token may look at itself."),
               Rung(n * (n - 1), str(n * (n - 1)), "That hides both triangles; the tokens before stay visible."),
