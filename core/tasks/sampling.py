@@ -195,7 +195,8 @@ def _table(nxt: Next, s: Settings, shown: list[str], top: list[int]) -> Table:
 def _answer(prompt: str, nxt: Next, s: Settings, shown: list[str], texts: dict[str, str], seed: int) -> str:
     first = code(shown[0])
     filters = [f"top-k = {s.top_k} kept {plural(nxt.kept_k, 'token')}" if s.top_k else "",
-               f"top-p = {s.top_p:g} kept {nxt.kept}" + (" of them" if s.top_k else " tokens") if s.top_p < 1 else ""]
+               (f"top-p = {s.top_p:g} kept {nxt.kept} of them" if s.top_k else
+                f"top-p = {s.top_p:g} kept {plural(nxt.kept, 'token')}") if s.top_p < 1 else ""]
     said = ", then ".join(f for f in filters if f) or "no top-k or top-p: every token stays in the draw"
     head = (f"After {code(prompt)}, the top token {first} has {f4(float(nxt.plain.max()))} at T = 1 and "
             f"{f4(float(nxt.warm.max()))} at T = {s.temperature:g}. {said[0].upper()}{said[1:]}.")

@@ -1,4 +1,5 @@
-"""The guided path: the guide's three parts, fifteen lessons, five steps each.
+"""The guided path: the guide's three parts and Part IV, inside a decoder (core/tutor/decoder_lessons.py),
+five steps a lesson.
 
 Each lesson: **predict** (one quiz item on the running example, its key from a model run) -> **run**
 (the ordinary command, or for Part II the pipeline's steps one by one, with real numbers) ->
