@@ -110,7 +110,7 @@ async def test_offline_template_shows_what_smollm2_reads_and_both_answers(offlin
     plain = tok.decode(raw[0, len(tok(prompt)["input_ids"]):], skip_special_tokens=True)
     assert reply != plain, "the same words get another answer without the template"
     shown = to_plain(result.answer)
-    assert f"reads {len(ids)}" in shown and f"the reply: {reply}" in shown
+    assert f"reads {len(ids)}" in shown and f"it replies: {reply}" in shown
 
 
 async def test_tiny_template_says_gpt2_has_none_and_shows_what_it_reads(tiny_engine):

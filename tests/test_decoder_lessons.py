@@ -13,9 +13,13 @@ from core.markup import to_plain
 from core.policy import Kind
 from core.tutor import decoder_lessons
 from core.tutor import lesson_path as path
+from core.tutor.lessons import SENTENCE_CHARS
 from tests.tutor_support import answered, button, rows_of, sqlite_url, study_group, text
 
 MAX_CHARS, MAX_LINES = 1800, 30
+LONGEST = ("When the old lighthouse keeper finally retired, the whole village gathered on the windy pier to "
+           "thank him, and somebody played a song about ships that never came home again, which made everyone "
+           "cry.")[:SENTENCE_CHARS]
 DEAD_ENDS = ("cannot run here", "cannot ask", "No prediction", "No snippet")
 
 
@@ -23,6 +27,10 @@ def shown(result) -> str:
     """A step as a learner reads it on a phone, the snippet aside (an attachment or a "Show code")."""
     return "\n\n".join(p for p in (result.answer, result.table.as_text() if result.table else "",
                                    *(f"Note: {n}" for n in result.notices), result.explanation) if p)
+
+
+def fits(body: str) -> None:
+    assert len(body) <= MAX_CHARS and body.count("\n") + 1 <= MAX_LINES, (len(body), body)
 
 
 async def walk(cls, own: str | None = None) -> list[tuple[str, str, str]]:
@@ -36,11 +44,12 @@ async def walk(cls, own: str | None = None) -> list[tuple[str, str, str]]:
         result = answered(outcome)
         body = shown(result)
         assert not any(d in body for d in DEAD_ENDS), body
-        assert len(body) <= MAX_CHARS and body.count("\n") + 1 <= MAX_LINES, (len(body), body)
+        fits(body)
         header = text(outcome).splitlines()[0]
         key = ""
         if any(a.label.startswith("A:") for a in flatten(result.actions)):
             revealed = await cls.click("ada", button(outcome, "A"), direct=True)
+            fits(shown(answered(revealed)))
             key = re.search(r"Answer: [A-D]\. (.+)", to_plain(answered(revealed).answer)).group(1)
             outcome = await cls.click("ada", button(revealed, "Continue the lesson"), direct=True)
         else:
@@ -89,14 +98,16 @@ async def test_part_four_walks_start_to_finish_with_each_prediction_about_its_ru
     template = lesson(steps, 3)
     if pack == "offline":
         assert "Which token starts its reply?" in template[0][1]
-        assert f"the reply: {template[0][2]}" in template[1][1], "the predicted first token starts the run's reply"
+        assert f"it replies: {template[0][2]}" in template[1][1], "the predicted first token starts the run's reply"
     else:
         assert template[0][2] == "Exactly your tokens, with nothing added"
         assert "has no chat template" in template[1][1]
 
 
-async def test_part_four_carries_a_learners_own_sentence_with_no_dead_end(tmp_path: Path):
-    with study_group(sqlite_url(tmp_path)) as cls:
-        steps = await walk(cls, own="The dog slept.")
+@pytest.mark.parametrize(("pack", "own"), [("tiny", "The dog slept."), ("tiny", LONGEST), ("offline", LONGEST)])
+async def test_part_four_carries_a_learners_own_sentence_with_no_dead_end(tmp_path: Path, pack: str, own: str):
+    """A short sentence, and the longest a lesson takes: every step and every reveal still fits a phone."""
+    with study_group(sqlite_url(tmp_path), pack=pack) as cls:
+        steps = await walk(cls, own=own)
     runs = [s[1] for s in steps[1::5]]
-    assert all("The dog slept." in run for run in runs), "every run reads the learner's sentence"
+    assert all(own in run for run in runs), "every run reads the learner's sentence"

@@ -45,7 +45,7 @@ EXACT = 1e-5
 """The hand computation must equal the model's map to within this (floating-point error)."""
 NEG_INF, TIMES = "\u2212\u221e", "\u00d7"
 """What a learner reads for minus infinity and for a product."""
-MAX_ROWS = 12
+MAX_ROWS = 10
 """The table shows at most this many keys of the chosen row."""
 
 
@@ -349,8 +349,8 @@ def _cut(n: int, keys: list[int], token: int) -> str | None:
     if len(keys) == n:
         return None
     later = sum(1 for j in keys if j > token)
-    return (f"The table shows {len(keys)} of the {n} keys: the {len(keys) - later} strongest that token {token} can "
-            f"see and the first {later} after it (the snippet prints the same rows).")
+    return (f"The table shows {len(keys)} of the {n} keys: the {len(keys) - later} strongest it sees, the first "
+            f"{later} after it.")
 
 
 def _table(reading: Reading, head: Head, token: int, keys: list[int]) -> Table:
@@ -379,10 +379,10 @@ def _explain(reading: Reading, head: Head, pick: Pick) -> str:
     before = f"layer {head.layer - 1}'s output" if head.layer else "the token embeddings"
     if head.rotary:
         steps = [f"Input: {before}, through this layer's RMSNorm ({config.hidden_size} numbers per token).",
-                 f"`q_proj` makes {heads} query heads of {d} numbers, `k_proj` and `v_proj` {heads // head.groups} "
-                 f"key/value heads: head {head.head} shares key/value head {head.kv_head} (grouped-query attention).",
-                 "Rotary embeddings turn q and k by angles that grow with the position, so q·k depends on how far "
-                 "apart two tokens are."]
+                 f"`q_proj`: {heads} query heads of {d} numbers; `k_proj`, `v_proj`: {heads // head.groups} key/value "
+                 f"heads, so head {head.head} shares key/value head {head.kv_head} (grouped-query attention).",
+                 "Rotary embeddings turn q and k by angles that grow with the position: q·k depends on the tokens' "
+                 "distance."]
         output = "`o_proj`"
     else:
         if not head.layer:
@@ -394,8 +394,8 @@ def _explain(reading: Reading, head: Head, pick: Pick) -> str:
         output = "`c_proj`"
     steps += [f"Scores: q·k {TIMES} {head.scale:.4g} (1/√{d}); the mask adds {NEG_INF} above the diagonal (token {i} "
               f"cannot see its {plural(later, 'later token')}); softmax makes each row add up to 1.",
-              f"The model's `output_attentions` agrees (largest difference {bound(head.difference)}). The head's "
-              f"output is weights {TIMES} V; {output} mixes all heads' outputs into the residual stream."]
+              f"`output_attentions` agrees (largest difference {bound(head.difference)}). The head's output is "
+              f"weights {TIMES} V; {output} mixes all heads into the residual stream."]
     return "\n".join(f"{n}. {s}" for n, s in enumerate(steps, start=1))
 
 

@@ -198,12 +198,21 @@ def _answer(prompt: str, nxt: Next, s: Settings, shown: list[str], texts: dict[s
                (f"top-p = {s.top_p:g} kept {nxt.kept} of them" if s.top_k else
                 f"top-p = {s.top_p:g} kept {plural(nxt.kept, 'token')}") if s.top_p < 1 else ""]
     said = ", then ".join(f for f in filters if f) or "no top-k or top-p: every token stays in the draw"
-    head = (f"After {code(prompt)}, the top token {first} has {f4(float(nxt.plain.max()))} at T = 1 and "
+    head = (f"After {code(lead(prompt, 24))}, the top token {first} has {f4(float(nxt.plain.max()))} at T = 1 and "
             f"{f4(float(nxt.warm.max()))} at T = {s.temperature:g}. {said[0].upper()}{said[1:]}.")
-    lines = [f"{name.capitalize() if name != 'sampled' else f'Sampled (seed {seed})'}: {plain(prompt)}"
+    lines = [f"{name.capitalize() if name != 'sampled' else f'Sampled (seed {seed})'}: {plain(lead(prompt, 24))}"
              + (bold(plain(one_line(text))) if text.strip() else " (nothing: it ended at once)")
              for name, text in texts.items()]
     return head + "\n" + "\n".join(lines)
+
+
+def lead(prompt: str, chars: int = 40) -> str:
+    """The prompt before a continuation in an answer: whole when short, else its last words after "…"
+    (the answer names the whole prompt once, and a phone shows one message)."""
+    if len(prompt) <= chars:
+        return prompt
+    tail = prompt[-chars:]
+    return "…" + (tail.split(" ", 1)[1] if " " in tail[:-1] else tail)
 
 
 def one_line(text: str) -> str:
@@ -213,20 +222,17 @@ def one_line(text: str) -> str:
 
 def _explain(loaded: Loaded, nxt: Next, s: Settings, first: str, beams: int, seed: int) -> str:
     t = s.temperature
-    effect = ("T < 1 sharpens: the likely gain" if t < 1 else "T > 1 flattens: the unlikely gain" if t > 1
-              else "T = 1 leaves them as they are")
-    steps = [f"The model gave each of its {len(nxt.logits):,} tokens a logit for the next position; softmax made them "
-             "probabilities (T = 1).",
-             f"Temperature: logits / {t:g} before softmax; {effect}. The order never changes: {code(first)} stays on "
-             "top.",
-             (f"top-k = {s.top_k} keeps the {s.top_k} most likely; " if s.top_k else "No top-k; ")
-             + (f"top-p = {s.top_p:g} keeps the smallest set whose probabilities reach {s.top_p:g} (here "
-                f"{plural(nxt.kept, 'token')})" if s.top_p < 1 else "no top-p")
-             + "; the rest get 0 and the kept ones are renormalised (the final column).",
-             "Greedy (`do_sample=False, num_beams=1`) takes the top token every time, whatever the model's "
-             f"generation_config says; sampling draws from the final column (seed {seed} makes it repeatable); beam "
-             f"search (`num_beams={beams}`) keeps the {beams} most likely sequences so far and returns the best whole "
-             "one."]
+    effect = "flattens" if t > 1 else "sharpens" if t < 1 else "keeps"
+    kept = ((f"top-k = {s.top_k} keeps the {s.top_k} most likely" if s.top_k else "no top-k")
+            + (f", top-p = {s.top_p:g} the fewest whose probabilities reach {s.top_p:g} (here {nxt.kept})"
+               if s.top_p < 1 else ", no top-p"))
+    steps = [f"Each of the {len(nxt.logits):,} tokens got a logit; softmax made them probabilities (T = 1).",
+             f"Temperature: logits / {t:g} before softmax; T = {t:g} {effect} the distribution (above 1 flattens, "
+             f"below 1 sharpens), and {code(first)} stays on top.",
+             f"{kept[0].upper()}{kept[1:]}; the rest get 0 and the kept ones are renormalised (final).",
+             "Greedy (`do_sample=False, num_beams=1`, whatever the generation_config says) takes the top token "
+             f"each time; sampling draws from the final column (seed {seed} repeats it); beam search "
+             f"(`num_beams={beams}`) keeps the {beams} likeliest sequences and returns the best."]
     return "\n".join(f"{n}. {step}" for n, step in enumerate(steps, start=1))
 
 

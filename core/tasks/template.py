@@ -14,14 +14,14 @@ from typing import Any
 
 from core.context import TaskContext
 from core.errors import UserError
-from core.markup import bold, code, plain
+from core.markup import bold, plain
 from core.models import Loaded
 from core.results import Result, Table
 from core.tasks.chat import Ask, chat_batch
 from core.tasks.common import load, model_line, with_output
 from core.tasks.generate import continue_texts
 from core.tasks.qkv import short_name
-from core.tasks.sampling import one_line
+from core.tasks.sampling import lead, one_line
 from core.tokens import readable_tokens
 from core.wording import plural
 
@@ -136,8 +136,8 @@ def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
                           f"{len(loaded.tokenizer(prompt)['input_ids'])} without",
                           f"with the template: {reply.text}", f"without: {raw.text}"]),
         model=loaded.spec.label,
-        notices=() if reply.ended else (f"The reply stopped at the cap of {plural(reply.cap, 'new token')} "
-                                        "(`max_new_tokens`), not at the model's end of turn.",),
+        notices=() if reply.ended else (f"The reply stopped at `max_new_tokens={reply.cap}`, before the model ended "
+                                        "its turn.",),
     )
 
 
@@ -148,38 +148,40 @@ def _capital(text: str) -> str:
 def _answer(loaded: Loaded, prompt: str, seen: Reads, reply: str, raw: str) -> str:
     mine = seen.mine
     words = len(loaded.tokenizer(prompt)["input_ids"])
-    adds = "a default system prompt, role markers, and the opening of the assistant's turn" if seen.system else \
-        "role markers and the opening of the assistant's turn"
+    adds = "a default system prompt, role markers and the assistant's opening" if seen.system else \
+        "role markers and the assistant's opening"
     where = f" Your words sit at positions {mine.positions}, not 0-{words - 1}." if mine else ""
     return (f"**What the model reads**: your message is {plural(words, 'token')}, but {short_name(loaded)} reads "
-            f"{len(seen.ids)}: the chat template adds {adds}.{where}\n"
-            f"With the template, the reply: {bold(plain(one_line(reply))) if reply else '(empty)'}\n"
-            f"Without it, the continuation: {plain(prompt)}"
+            f"{len(seen.ids)}: its chat template adds {adds}.{where}\n"
+            f"With the template it replies: {bold(plain(one_line(reply))) if reply else '(empty)'}\n"
+            f"Without it, it continues: {plain(lead(prompt))}"
             + (bold(plain(one_line(raw))) if raw.strip() else " (nothing: it ended at once)"))
 
 
 def _table(segments: list[Segment]) -> Table:
     return Table(("positions", "part", "text"),
-                 tuple((s.positions, s.part, one_line(s.text).strip() or "↵") for s in segments))
+                 tuple((s.positions, s.part, _cut(one_line(s.text).strip()) or "↵") for s in segments))
+
+
+def _cut(text: str, chars: int = 48) -> str:
+    return text if len(text) <= chars else text[:chars - 1] + "…"
 
 
 def _explain(loaded: Loaded, seen: Reads, ended: bool) -> str:
     markers = sum(s.count for s in seen.segments if s.part == "markers")
-    system = (f"The message gives no system prompt, so the template added its default one ({code(seen.system)}, "
-              f"{plural(sum(s.count for s in seen.segments if s.part == 'system prompt'), 'token')})."
-              if seen.system else "The message gives no system prompt, and this template adds none.")
+    system = sum(s.count for s in seen.segments if s.part == "system prompt")
     rotary = "rotary position embeddings" if hasattr(getattr(loaded.model, "model", None), "rotary_emb") else \
         "position embeddings"
     return "\n".join(f"{n}. {s}" for n, s in enumerate((
-        f"`apply_chat_template(messages, add_generation_prompt=True)` wrote the conversation the way "
-        f"{short_name(loaded)} saw conversations in fine-tuning: {plural(markers, 'marker token')} around the "
-        "messages, ending with the opening of the assistant's turn.",
-        system,
-        f"Every token has a position, 0 to {len(seen.ids) - 1}; the model reads them through its {rotary}, so "
-        "the same words at other positions, after other tokens, are another input.",
-        "Same model, same words, two inputs (greedy both times): with the template it answers as the assistant"
-        + (" and ends its turn itself" if ended else "") + "; without it, it just continues your text as a "
-        "document.",
+        f"`apply_chat_template(messages, add_generation_prompt=True)` wrapped the message in "
+        f"{plural(markers, 'marker token')}, the assistant's turn opened last, as in {short_name(loaded)}'s "
+        "fine-tuning.",
+        f"No system prompt was given, so the template added its default one ({plural(system, 'token')})."
+        if seen.system else "No system prompt was given, and this template adds none.",
+        f"Positions 0 to {len(seen.ids) - 1} go through {rotary}: the same words at other positions, after other "
+        "tokens, are another input.",
+        "Same model, same words, two inputs (greedy both): with the template it answers as the assistant"
+        + (" and ends its turn" if ended else "") + "; without it, it continues your text.",
     ), start=1))
 
 
@@ -193,7 +195,8 @@ def _without(loaded: Loaded, prompt: str, limit: int, raw: str) -> Result:
         command="template",
         answer=(f"**{_capital(short_name(loaded))} has no chat template** (`tokenizer.chat_template` is None), so it "
                 f"reads your words as they are: {what}, at positions 0-{len(seen.ids) - 1}. It continues them:\n"
-                f"{plain(prompt)}" + (bold(plain(one_line(raw))) if raw.strip() else " (nothing: it ended at once)")),
+                f"{plain(lead(prompt))}"
+                + (bold(plain(one_line(raw))) if raw.strip() else " (nothing: it ended at once)")),
         table=Table(("position", "token"), tuple((s.positions, s.text) for s in shown)),
         explanation="\n".join(f"{n}. {s}" for n, s in enumerate((
             "Chat models learn a conversation format in fine-tuning, and their tokenizer carries it as a chat "

@@ -52,6 +52,9 @@ def _run(command: str, main: str, **fixed: object) -> Runner:
 
 
 EXAMPLE = "The cat sat on the mat because it was tired."
+TEMPLATE_TOKENS = 10
+"""The template lesson's two runs write this many tokens each: enough to see the answer differ, and short
+enough that a learner's longest sentence still fits one message."""
 
 LESSONS: tuple[Spec, ...] = (
     Spec("causal", "Causal attention", "causal-zeros", EXAMPLE, _run("causal", "text"),
@@ -105,7 +108,7 @@ LESSONS: tuple[Spec, ...] = (
            ("Nothing: temperature only matters to beam search", "It rescales the logits before softmax; sampling "
                                                                 "draws from what it gives.")))),
     Spec("template", "Positions and the chat template", "template-first", "Tell me a joke.",
-         _run("template", "prompt"),
+         _run("template", "prompt", max_new_tokens=TEMPLATE_TOKENS),
          "A chat model was fine-tuned on conversations written one way, and its tokenizer carries that format as "
          "a **chat template**: role markers around each message (`<|im_start|>user` ... `<|im_end|>` for "
          "SmolLM2), a default system prompt when the messages give none (SmolLM2's names itself), and, with "

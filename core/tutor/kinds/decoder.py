@@ -139,8 +139,21 @@ def qkv_mask(ctx: TaskContext, item: Item, rng: random.Random) -> Question:
     return _masked_count(reading, pick.token, inputs, result.code, rng)
 
 
-def _row_words(reading: Reading, scores: np.ndarray) -> str:
-    return " · ".join(f"{j} {code(reading.shown[j])} {scores[j]:.2f}" for j in range(reading.n))
+LATER_SHOWN = 4
+"""The trap question lists every token up to the row's own, and the later tokens that score highest."""
+
+
+def _row_words(reading: Reading, scores: np.ndarray, i: int) -> str:
+    """Position, token and score for tokens 0 to i and the best-scoring later ones, in position order
+    ("…" where positions are left out)."""
+    later = sorted(sorted(range(i + 1, reading.n), key=lambda j: -scores[j])[:LATER_SHOWN])
+    listed, last, words = [*range(i + 1), *later], -1, []
+    for j in listed:
+        if j > last + 1:
+            words.append("…")
+        words.append(f"{j} {code(reading.shown[j])} {scores[j]:.2f}")
+        last = j
+    return " · ".join(words) + (" · …" if last < reading.n - 1 else "")
 
 
 def _trap(reading: Reading, head: Head, i: int, trap: int, inputs: dict[str, object], snippet: str,
@@ -157,14 +170,15 @@ def _trap(reading: Reading, head: Head, i: int, trap: int, inputs: dict[str, obj
                                    f"(position {trap} > {i}): the mask sets it to {NEG_INF}, so its weight is 0."),
              (reading.label(seen[1]), f"Visible, score {scores[seen[1]]:.2f}: lower, so weight "
                                       f"{f4(weights[seen[1]])}."),
-             *((reading.label(j), f"Comes after {i}: masked, weight 0 (score {scores[j]:.2f}).") for j in later[1:]),
+             *((reading.label(j), f"Comes after {i}: masked, weight 0 (score {scores[j]:.2f}).")
+               for j in later[1:LATER_SHOWN]),
              *((reading.label(j), f"Visible, score {scores[j]:.2f}: weight {f4(weights[j])}.") for j in seen[2:])]
     options, key, why = shuffled(right, wrong, rng)
     me = code(reading.shown[i])
     return Question(
         kind="qkv-mask", topic="attention", inputs=inputs,
         prompt=(f"In {code(reading.text)}, layer {head.layer}, head {head.head} of the decoder, token {i} {me} "
-                f"scores every token (q·k/√d): {_row_words(reading, scores)}. After the causal mask and softmax, "
+                f"scores every token (q·k/√d): {_row_words(reading, scores, i)}. After the causal mask and softmax, "
                 f"which token gets most of {me}'s attention?"),
         options=options, key=key, why=why, model=reading.loaded.spec.label,
         explanation=(f"1. Scores for all {reading.n} keys are computed, later ones too; the mask then adds {NEG_INF} "
@@ -343,7 +357,10 @@ def _what_it_reads(ctx: TaskContext, loaded: Loaded, item: Item, rng: random.Ran
                        "opening of the reply",
              "markers": "its chat template adds role markers and the opening of the reply, and no system prompt",
              }[answer]
-    why = {k: f"Right: {truth}; it reads {len(seen.ids)} tokens." if k == answer else f"Not this model: {truth}."
+    short = {"plain": "it adds nothing to your text", "start": "its tokenizer adds tokens to your text",
+             "system": "it adds a default system prompt, role markers and the reply's opening",
+             "markers": "it adds role markers and the reply's opening, and no system prompt"}[answer]
+    why = {k: f"Right: {truth}; it reads {len(seen.ids)} tokens." if k == answer else f"Not this model: {short}."
            for k in READS}
     options, key, why_shown = shuffled((READS[answer], why[answer]),
                                        [(READS[k], why[k]) for k in READS if k != answer], rng)
@@ -353,7 +370,8 @@ def _what_it_reads(ctx: TaskContext, loaded: Loaded, item: Item, rng: random.Ran
         kind="template-first", topic="generation", inputs={"prompt": item.text, "reads": answer},
         prompt=f"You send {code(item.text)} to the pack's generation model ({name}). What does the model read?",
         options=options, key=key, why=why_shown, literal=False, model=loaded.spec.label,
-        explanation=result.explanation, table=result.table,
+        explanation=(f"1. {name}: {truth}; it reads {len(seen.ids)} tokens.\n2. /template shows each of them, with "
+                     "its position, and the model's answer with and without the template."),
         explore=(Explore("Open as /template", "template", {"prompt": item.text}),), code=result.code,
     )
 
