@@ -160,10 +160,11 @@ def _answer(loaded: Loaded, prompt: str, seen: Reads, reply: str, raw: str) -> s
 
 def _table(segments: list[Segment]) -> Table:
     return Table(("positions", "part", "text"),
-                 tuple((s.positions, s.part, _cut(one_line(s.text).strip()) or "↵") for s in segments))
+                 tuple((s.positions, s.part, _cut(one_line(s.text).strip(), 40 if s.part == "your message" else 80)
+                        or "↵") for s in segments))
 
 
-def _cut(text: str, chars: int = 48) -> str:
+def _cut(text: str, chars: int) -> str:
     return text if len(text) <= chars else text[:chars - 1] + "…"
 
 
@@ -180,8 +181,8 @@ def _explain(loaded: Loaded, seen: Reads, ended: bool) -> str:
         if seen.system else "No system prompt was given, and this template adds none.",
         f"Positions 0 to {len(seen.ids) - 1} go through {rotary}: the same words at other positions, after other "
         "tokens, are another input.",
-        "Same model, same words, two inputs (greedy both): with the template it answers as the assistant"
-        + (" and ends its turn" if ended else "") + "; without it, it continues your text.",
+        "Greedy both times: with the template it answers as the assistant" + (" and ends its turn" if ended else "")
+        + "; without, it continues your text.",
     ), start=1))
 
 

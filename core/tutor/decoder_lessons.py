@@ -52,7 +52,7 @@ def _run(command: str, main: str, **fixed: object) -> Runner:
 
 
 EXAMPLE = "The cat sat on the mat because it was tired."
-TEMPLATE_TOKENS = 10
+TEMPLATE_TOKENS = 8
 """The template lesson's two runs write this many tokens each: enough to see the answer differ, and short
 enough that a learner's longest sentence still fits one message."""
 
