@@ -35,8 +35,9 @@ HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
 """`owner/name`, the shape of a Hub model id (a local path has other slashes, or starts with `/`, `.`, `~`)."""
 
 KINDS = ("classifier", "token-classifier", "nli", "embedding", "extractive-qa", "seq2seq", "causal-lm", "chat",
-         "masked-lm", "encoder", "tokenizer")
-"""How a task can use a model (core/models.py loads each kind with its Auto class)."""
+         "masked-lm", "encoder", "decoder", "tokenizer")
+"""How a task can use a model (core/models.py loads each kind with its Auto class). `encoder` and `decoder`
+are loaded with eager attention, so they can return their attention weights (`decoder`: a causal LM)."""
 
 
 @dataclass(frozen=True)
