@@ -55,24 +55,52 @@ class Map:
         return short_name(self.loaded)
 
 
-def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
-    text, layer, head = args["text"], args["layer"], args["head"]
+@dataclass(frozen=True)
+class Pair:
+    """The sentence through both models at one layer and head: what /causal shows and its snippet prints."""
+
+    encoder: Map
+    decoder: Map
+    text: str
+    layers: int
+    heads: int
+    """The decoder's layers and heads per layer."""
+    masked: int
+    """How many of the decoder's heads (all layers) have every weight above the diagonal exactly 0."""
+    notices: tuple[str, ...]
+
+    @property
+    def code(self) -> str:
+        return with_output(snippet(self.encoder, self.decoder, self.text), printed(self.encoder, self.decoder))
+
+
+def compare(ctx: TaskContext, text: str, layer: int, head: int) -> Pair:
+    """Both maps of `text`: the decoder's at `layer`, `head`, the encoder's at the same (or its last)."""
     reading = read(load(ctx, "qkv"), text)
     check_range(reading, layer, head, None)
     decoder = Map(reading.loaded, "decoder", layer, head, reading.shown, reading.attentions[layer, head])
     encoder, notice = _encoder(load(ctx, "attention"), text, layer, head)
+    above = np.triu(np.ones((reading.n, reading.n), dtype=bool), 1)
+    masked = int((reading.attentions[:, :, above] == 0).all(axis=-1).sum())
+    return Pair(encoder, decoder, text, reading.layers, reading.heads, masked,
+                tuple(n for n in (reading.notice, notice) if n))
+
+
+def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
+    pair = compare(ctx, args["text"], args["layer"], args["head"])
+    encoder, decoder = pair.encoder, pair.decoder
     return Result(
         command="causal",
         answer=_answer(encoder, decoder),
         table=Table(("model", "layer, head", "tokens", "weights", "exactly 0"),
                     tuple((f"{m.role} ({m.name})", f"{m.layer}, {m.head}", str(m.n), str(m.n * m.n), str(m.zeros))
                           for m in (encoder, decoder))),
-        images=(_picture(encoder, decoder, text),),
+        images=(_picture(encoder, decoder, pair.text),),
         explanation=_explain(encoder, decoder),
-        code=with_output(snippet(encoder, decoder, text), printed(encoder, decoder)),
+        code=pair.code,
         model=f"{encoder.loaded.spec.label} and {decoder.loaded.spec.label}",
-        notices=tuple(n for n in (reading.notice, notice) if n),
-        actions=_actions(decoder, reading.layers, reading.heads),
+        notices=pair.notices,
+        actions=_actions(decoder, pair.layers, pair.heads),
     )
 
 
@@ -91,7 +119,8 @@ def _answer(encoder: Map, decoder: Map) -> str:
     upper = decoder.n * (decoder.n - 1) // 2
     return (f"**The same sentence, two models.** The encoder ({encoder.name}) lets each of its {encoder.n} tokens "
             f"look at all {encoder.n}: {encoder.zeros} of its {encoder.n * encoder.n} weights are exactly 0. The "
-            f"decoder ({decoder.name}) lets token i look only at tokens 0 to i: {decoder.zeros} of its "
+            f"decoder ({decoder.name}) lets token i look only at tokens 0 to i: in layer {decoder.layer}, head "
+            f"{decoder.head}, {decoder.zeros} of its "
             f"{decoder.n * decoder.n} weights are exactly 0, "
             + ("every cell above the diagonal." if decoder.above == upper else
                f"{decoder.above} of the {upper} above the diagonal."))

@@ -301,11 +301,17 @@ def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
         table=_table(reading, head, pick.token, keys),
         images=_pictures(reading, head, pick.token),
         explanation=_explain(reading, head, pick),
-        code=with_output(snippet(reading, head, pick.token, keys), printed(reading, head, pick.token, keys)),
+        code=code_of(reading, head, pick.token),
         model=loaded.spec.label,
         notices=tuple(n for n in (reading.notice, _cut(reading.n, keys, pick.token)) if n),
         actions=_actions(reading, pick),
     )
+
+
+def code_of(reading: Reading, head: Head, token: int) -> str:
+    """The snippet of /qkv for this head and row, with what it prints."""
+    keys = shown_keys(reading.n, head.weights[token], token)
+    return with_output(snippet(reading, head, token, keys), printed(reading, head, token, keys))
 
 
 def bound(difference: float) -> str:
@@ -331,7 +337,8 @@ def _answer(reading: Reading, head: Head, pick: Pick) -> str:
             "the mask gives it 0" if pick.trap is not None else "")
     return (f"**Layer {head.layer}, head {head.head}**, token {i} {me}{why}. By hand, softmax(Q Kᵀ/√{head.d} + mask) "
             f"{same} the model's own map (largest difference {bound(head.difference)}). {me} looks most at "
-            f"{code(reading.label(best))} ({f4(head.weights[i, best])}){trap}.")
+            f"{code(reading.label(best))} ({f4(head.weights[i, best])}){trap}. The mask hid "
+            + (f"the {plural(reading.n - 1 - i, 'token')} after it." if i < reading.n - 1 else "nothing: it is last."))
 
 
 def shown_keys(n: int, weights: np.ndarray, token: int) -> list[int]:

@@ -159,7 +159,40 @@ def decoded(loaded: Loaded, ids: list[int], limit: int, beams: int) -> list[int]
     return row if end is None else row[:end + 1]
 
 
-def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
+@dataclass(frozen=True)
+class Decoded:
+    """One /nexttoken run without its picture: the distribution, the three decodings and the snippet."""
+
+    loaded: Loaded
+    prompt: str
+    settings: Settings
+    ids: list[int]
+    limit: int
+    nxt: Next
+    seed: int
+    beams: int
+    texts: dict[str, str]
+    cut: bool
+    """The prompt was cut at the start to fit the model's positions."""
+
+    @property
+    def top(self) -> list[int]:
+        return self.nxt.top()
+
+    @property
+    def shown(self) -> list[str]:
+        tok = self.loaded.tokenizer
+        return readable_tokens(tok, tok.convert_ids_to_tokens(self.top))
+
+    @property
+    def code(self) -> str:
+        return with_output(snippet(self.loaded, self.prompt, self.settings, self.limit, self.seed, self.beams,
+                                   len(self.ids) if self.cut else None),
+                           printed(self.nxt, self.shown, self.top, self.texts))
+
+
+def decode(ctx: TaskContext, args: dict[str, Any]) -> Decoded:
+    """Everything /nexttoken shows, for validated `args`, but the picture."""
     settings = parse(args)
     loaded = load(ctx, "generate", "causal-lm", "chat")
     ids, limit = prompt_ids(loaded, args["prompt"], args["max_new_tokens"])
@@ -168,21 +201,24 @@ def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
     texts = {name: loaded.tokenizer.decode(new, skip_special_tokens=True) for name, new in (
         ("greedy", decoded(loaded, ids, limit, 1)), ("sampled", sample(loaded, ids, settings, limit, seed)),
         (f"{beams} beams", decoded(loaded, ids, limit, beams)))}
-    top = nxt.top()
-    shown = readable_tokens(loaded.tokenizer, loaded.tokenizer.convert_ids_to_tokens(top))
     cut = len(ids) < len(loaded.tokenizer(args["prompt"])["input_ids"])
+    return Decoded(loaded, args["prompt"], settings, ids, limit, nxt, seed, beams, texts, cut)
+
+
+def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
+    d = decode(ctx, args)
+    nxt, settings, shown, top, limit = d.nxt, d.settings, d.shown, d.top, d.limit
     return Result(
         command="nexttoken",
-        answer=_answer(args["prompt"], nxt, settings, shown, texts, seed),
+        answer=_answer(d.prompt, nxt, settings, shown, d.texts, d.seed),
         table=_table(nxt, settings, shown, top),
         images=(_picture(nxt, settings, shown, top),),
-        explanation=_explain(loaded, nxt, settings, shown[0], beams, seed),
-        code=with_output(snippet(loaded, args["prompt"], settings, limit, seed, beams, len(ids) if cut else None),
-                         printed(nxt, shown, top, texts)),
-        model=loaded.spec.label,
+        explanation=_explain(d.loaded, nxt, settings, shown[0], d.beams, d.seed),
+        code=d.code,
+        model=d.loaded.spec.label,
         notices=((f"Your prompt is longer than this model's positions allow with {plural(limit, 'new token')}: it read "
-                  f"the last {plural(len(ids), 'token')}.",) if cut else ()),
-        actions=_actions(settings, seed),
+                  f"the last {plural(len(d.ids), 'token')}.",) if d.cut else ()),
+        actions=_actions(settings, d.seed),
     )
 
 
