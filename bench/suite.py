@@ -17,6 +17,8 @@ from typing import Any
 
 from bench import coldstart, decoding, e2e_discord, engine_bench, explore, heatmaps, ray_bench, tutor_bench
 from bench.common import environment, format_table, write_results
+from bot.console_progress import install as install_progress
+from core.progress import job
 
 PARTS: dict[str, Callable[..., dict[str, Any]]] = {
     "engine": engine_bench.run,  # first: matplotlib's import and caches must not weigh on it
@@ -35,9 +37,10 @@ def run(quick: bool = False, scale: bool = False, only: list[str] | None = None)
     names = only or [n for n in PARTS if scale or n not in SCALE]
     parts: dict[str, Any] = {}
     rows: list[dict[str, Any]] = []
-    for name in names:
+    for number, name in enumerate(names, start=1):
         started = time.perf_counter()
-        part = PARTS[name](quick=quick)
+        with job(f"Benchmark part {number} of {len(names)}: {name}"):  # a line or a bar on stderr (core/progress.py)
+            part = PARTS[name](quick=quick)
         part["seconds"] = round(time.perf_counter() - started, 1)
         parts[name] = part
         rows += part["ratios"] if name == "heatmaps" else part["rows"]
@@ -98,4 +101,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    install_progress()  # each part's start and end on stderr, as `tutor bench` shows them (bot/cli.py)
     sys.exit(main())

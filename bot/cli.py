@@ -14,6 +14,7 @@ import traceback
 from pathlib import Path
 
 from bot import tempdir
+from bot.console_progress import quiet_library_bars
 from core.settings import ConfigError, Settings, load_dotenv
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USER = 0, 1, 2
@@ -168,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.env = _platform_env(load_dotenv(), args)  # read as docker compose reads it (core/settings.py)
         os.environ.update(args.env)  # as compose's env_file: HF_HOME, HF_HUB_OFFLINE, proxies... reach the libraries
+        quiet_library_bars(sys.stderr)  # the Hub's and tqdm's bars on a terminal only (before they are imported)
         settings = Settings.from_env(args.env, pack=args.pack)
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
@@ -178,8 +180,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Configuration error: {temp.line(settings.cache_dir)}", file=sys.stderr)
         return EXIT_USER
     args.secrets = _secrets(settings, args.env)
-    _setup_logging(settings, args.secrets, verbose=args.verbose,
-                   console=args.cmd in ("ask", "chat", "tour", "doctor", "models", "rotate-secret"))
+    console = args.cmd in ("ask", "chat", "tour", "doctor", "models", "rotate-secret")
+    _setup_logging(settings, args.secrets, verbose=args.verbose, console=console)
+    if console:  # a server's progress records are log lines like any other
+        _show_progress(verbose=args.verbose)
     if temp.fallback and temp.path is not None:
         logging.getLogger("tutor").info("%s", temp.line(settings.cache_dir))
     if args.cmd == "serve-models":  # TUTOR_BACKEND=ray's deployments: bot/serve_models.py
@@ -281,6 +285,15 @@ def _setup_logging(settings: Settings, secrets: tuple[str, ...], *, verbose: boo
         import transformers
 
         transformers.logging.set_verbosity_error()
+
+
+def _show_progress(*, verbose: bool) -> None:
+    """The core's progress on stderr (first de-quantisation, tiny-pack build, downloads, bench parts): a bar
+    on a terminal, a line per start and end elsewhere; never on stdout, where answers go."""
+    from bot.console_progress import install
+
+    quiet_library_bars(sys.stderr)
+    install(sys.stderr, verbose=verbose)
 
 
 def _engine(settings: Settings, *, one_shot: bool = False):
@@ -445,6 +458,7 @@ def _bench(argv: list[str]) -> int:
         _, about, examples = ABOUT["bench"]
         print(f"\n{about}\nexamples:\n" + "\n".join(f"  {e}" for e in examples))
         return EXIT_OK
+    _show_progress(verbose=False)  # each part's start and end on stderr; the table on stdout
     return bench_main(argv) or EXIT_OK
 
 

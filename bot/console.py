@@ -3,7 +3,9 @@
 A terminal has one learner and no buttons, so an answer's actions are numbered under it and typing
 the number chooses one (an `Ask` first prompts for its text); a choice labelled with a letter (a quiz
 answer, `A: ...`) may also be chosen by that letter, `A` or `a`. Pictures are written to an output
-folder and their paths printed, one per line. Errors go to stderr, prefixed `Error:`.
+folder and their paths printed, one per line. Errors go to stderr, prefixed `Error:`. On a terminal,
+answers are drawn by bot/console_render.py (wrapped to its width, each token on its own background,
+NO_COLOR respected); down a pipe they are the plain text of `render_text`, and rich is never imported.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.console_render import TOUR_RULE, rule, show_result, show_text, terminal
 from bot.console_signals import Stopped, StopSignals
 from bot.history import History
 from core.actions import Action, Ask, Menu
@@ -35,27 +38,24 @@ USER = "local"
 Numbered = Action | Ask
 
 
-def to_terminal(markup: str, *, color: bool) -> str:
-    """The core's markup for a terminal: bold in ANSI (or plain), code spans kept as code spans."""
-    out = []
-    for span in spans(markup):
-        text = code_span(span.text) if span.code else span.text
-        out.append(f"\033[1m{text}\033[0m" if span.bold and color else text)
-    return "".join(out)
+def to_terminal(markup: str) -> str:
+    """The core's markup as plain text: bold marks dropped, code spans kept as code spans."""
+    return "".join(code_span(span.text) if span.code else span.text for span in spans(markup))
 
 
-def render_text(result: Result, *, color: bool = False) -> str:
-    """The answer's sections in the shared order, with their shared labels."""
+def render_text(result: Result) -> str:
+    """The answer's sections in the shared order, with their shared labels, as plain text: what a pipe
+    gets (a terminal gets the same sections drawn by bot/console_render.py)."""
     parts = []
     for label, body in sections(result):
         if label == "table":
             parts.append(body)
         elif label in ("Note", "Model"):
-            parts.append(f"{label}: {to_terminal(body, color=color)}")
+            parts.append(f"{label}: {to_terminal(body)}")
         elif label:
-            parts.append(f"{label}\n{body if label == 'Try it yourself' else to_terminal(body, color=color)}")
+            parts.append(f"{label}\n{body if label == 'Try it yourself' else to_terminal(body)}")
         else:
-            parts.append(to_terminal(body, color=color))
+            parts.append(to_terminal(body))
     return "\n\n".join(parts)
 
 
@@ -152,6 +152,21 @@ class Console:
         self.errors = errors or (sys.stderr if stream is sys.stdout else stream)
         self.prompt, self.user, self.one_shot = prompt, user, one_shot
         self.choices: list[Numbered] = []
+        self.view, self.error_view = terminal(self.stream), terminal(self.errors)
+        """rich consoles for the streams that are terminals (bot/console_render.py); None: plain text."""
+
+    def say(self, text: str) -> None:
+        """A line or lines of plain text: wrapped to a terminal's width, as they are down a pipe."""
+        if self.view is None:
+            print(text, file=self.stream)
+        else:
+            show_text(self.view, text)
+
+    def error(self, message: str) -> None:
+        if self.error_view is None:
+            print(f"Error: {message}", file=self.errors)
+        else:
+            show_text(self.error_view, f"Error: {message}")
 
     async def send(self, line: str) -> Outcome:
         """A typed line: a command, the number of one of the last answer's choices (or the letter it is
@@ -204,25 +219,27 @@ class Console:
         if outcome.silent:
             return outcome
         if outcome.result is None:
-            print(f"Error: {outcome.message}", file=self.errors)
+            self.error(outcome.message)
             return outcome
-        color = self.stream.isatty()
         self.choices, lines = number_choices(outcome.result)
-        print(render_text(outcome.result, color=color), file=self.stream)
+        if self.view is None:
+            print(render_text(outcome.result), file=self.stream)
+        else:
+            show_result(self.view, outcome.result)
         try:
             paths = save_images(outcome.result, self.out_dir)
         except OSError as exc:  # --out cannot be written (read-only, full, a file): the answer, then one line
             message = (f"The picture could not be saved in --out {self.out_dir}: {exc.strerror or exc}. "
                        "Choose a folder you can write to with --out.")
-            print(f"Error: {message}", file=self.errors)
+            self.error(message)
             return Outcome(Kind.USER_ERROR, outcome.command, message=message)
         if paths:
             shown = [f"{path}\n  Shows: {image.alt}" for path, image in zip(paths, outcome.result.images, strict=True)]
-            print("\nImages:\n" + "\n".join(shown), file=self.stream)
+            self.say("\nImages:\n" + "\n".join(shown))
         if lines and self.one_shot:
-            print(f"\nIn `tutor chat`, this answer goes on with: {named_choices(outcome.result)}.", file=self.stream)
+            self.say(f"\nIn `tutor chat`, this answer goes on with: {named_choices(outcome.result)}.")
         elif lines:
-            print("\n" + "\n".join(lines), file=self.stream)
+            self.say("\n" + "\n".join(lines))
         return outcome
 
 
@@ -234,11 +251,12 @@ async def ask(policy: Policy, line: str, out_dir: Path, stream: TextIO = sys.std
 async def tour(policy: Policy, out_dir: Path, stream: TextIO = sys.stdout) -> bool:
     """A short guided tour: a few commands, each answered in full."""
     console = Console(policy, out_dir, stream)
+    bar = "=" * TOUR_RULE if console.view is None else rule(console.view)
     ok = True
     for line in TOUR:
-        print(f"\n{'=' * 72}\n>>> {line}\n{'=' * 72}", file=stream)
+        console.say(f"\n{bar}\n>>> {line}\n{bar}")
         ok = (await console.send(line)).ok and ok
-    print("\nNext: `tutor chat` to ask your own questions, or `tutor ask \"/help\"`.", file=stream)
+    console.say("\nNext: `tutor chat` to ask your own questions, or `tutor ask \"/help\"`.")
     return ok
 
 

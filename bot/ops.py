@@ -462,19 +462,23 @@ def pull(settings: Settings, out: Callable[[str], None] = print) -> None:
     if hub:
         _require_hub([s.hub_id for _, s in hub])
     from core.models import ModelStore
+    from core.progress import job
 
     store = ModelStore(settings)
-    for command, spec in specs:
-        started = time.perf_counter()
-        if _needs_hub(spec):
-            out(f"Downloading {spec.source} (for /{command}) ...")
-            where = download(spec.source)
-            out(f"  ready: {spec.source} ({_human(folder_size(Path(where)))}) in {time.perf_counter() - started:.0f} s")
-        else:
-            out(f"Preparing {spec.hub_id} (for /{command}) ...")
-            store.get(command, spec)  # de-quantises a GGUF once, builds tiny models once
-            store.clear()  # one at a time: the image build may have little memory
-            out(f"  ready: {spec.hub_id} in {time.perf_counter() - started:.1f} s")
+    with job(f"Pulling the {pack.name} pack's {len(specs)} model(s)", steps=len(specs)) as pulling:  # on stderr
+        for command, spec in specs:
+            started = time.perf_counter()
+            pulling.step(spec.hub_id)
+            if _needs_hub(spec):
+                out(f"Downloading {spec.source} (for /{command}) ...")
+                where = download(spec.source)
+                out(f"  ready: {spec.source} ({_human(folder_size(Path(where)))}) in "
+                    f"{time.perf_counter() - started:.0f} s")
+            else:
+                out(f"Preparing {spec.hub_id} (for /{command}) ...")
+                store.get(command, spec)  # de-quantises a GGUF once, builds tiny models once
+                store.clear()  # one at a time: the image build may have little memory
+                out(f"  ready: {spec.hub_id} in {time.perf_counter() - started:.1f} s")
     out(f"Pack {pack.name}: {len(specs)} model(s) ready.")
 
 
@@ -516,9 +520,11 @@ def download(repo_id: str) -> str:
 
 
 def run_pull(settings: Settings) -> int:
+    from bot.console_progress import echo
+
     check_cache_dir(settings)
     try:
-        pull(settings)
+        pull(settings, out=echo)  # its lines on stdout, its progress (bot/console_progress.py) on stderr
     except PullError as exc:
         print(f"Cannot pull: {exc}", file=sys.stderr)
         return 1

@@ -16,6 +16,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from core.cachelock import build_lock, swap_in
 from core.errors import UserError
 from core.integrity import damage
 from core.packs import ModelSpec
+from core.progress import job
 from core.settings import Settings
 
 log = logging.getLogger("tutor.models")
@@ -125,7 +127,8 @@ class ModelStore:
     def _load(self, command: str, spec: ModelSpec) -> Loaded:
         import transformers
 
-        transformers.utils.logging.disable_progress_bar()
+        transformers.utils.logging.disable_progress_bar()  # its "Loading weights" bar, on every load
+        _hub_bars_as_configured()
 
         started = time.perf_counter()
         self._check_reachable(spec)
@@ -133,7 +136,8 @@ class ModelStore:
         source, extra = self._source(spec, weights=not spec.tokenizer_only)
         kind = spec.kind if spec.kind != "auto" else resolve_kind(spec.kinds, source)
         try:
-            tokenizer, model = _from_pretrained(kind, source, extra, device)
+            with _downloading(spec):
+                tokenizer, model = _from_pretrained(kind, source, extra, device)
         except MemoryError:
             raise
         except Exception as exc:  # a copy we made is rebuilt once whatever broke it; others re-raise
@@ -211,6 +215,23 @@ class ModelStore:
         )
 
 
+def _hub_bars_as_configured() -> None:
+    """transformers' switch for its own bars turns the Hub's download bars off as well: turn those back on
+    unless HF_HUB_DISABLE_PROGRESS_BARS says otherwise (`tutor` sets it where stderr is no terminal)."""
+    from huggingface_hub import constants
+    from huggingface_hub.utils import enable_progress_bars
+
+    if constants.HF_HUB_DISABLE_PROGRESS_BARS is None:
+        enable_progress_bars()
+
+
+def _downloading(spec: ModelSpec) -> AbstractContextManager[object]:
+    """A progress job around a load that downloads a Hub model (one not in the Hugging Face cache yet)."""
+    if spec.is_tiny or spec.is_local or spec.gguf_file or _hub_snapshot(spec.source) is not None:
+        return nullcontext()
+    return job(f"Downloading {spec.hub_id} from the Hugging Face Hub", note="first use")
+
+
 def hub_offline() -> bool:
     """HF_HUB_OFFLINE (or TRANSFORMERS_OFFLINE) as huggingface_hub itself reads it (1, true, yes or on, in any
     case), once, when it is first imported: the one reading of it in the tutor, so it means here what it
@@ -273,7 +294,8 @@ def dequantised_dir(settings: Settings, spec: ModelSpec) -> Path:
 
 def ensure_dequantised(settings: Settings, spec: ModelSpec, force: bool = False) -> Path:
     """The de-quantised copy of a GGUF model: made once, under a lock shared by every process using
-    this cache, and made again (once) when a file in it is damaged."""
+    this cache, and made again (once) when a file in it is damaged. The making is a progress job
+    (core/progress.py): it takes about 20 s, and a first `tutor ask` would otherwise show nothing."""
     cached = dequantised_dir(settings, spec)
     if not force and damage(cached) is None:
         return cached
@@ -283,34 +305,41 @@ def ensure_dequantised(settings: Settings, spec: ModelSpec, force: bool = False)
             return cached  # another process made it while this one waited
         if found is not None and cached.exists():
             log.warning("damaged cache file %s (%s); de-quantising %s again", found[0], found[1], spec.gguf_file)
-        dequantise_gguf(Path(spec.source), spec.gguf_file or "", cached)
+        why = ("first use" if not cached.exists() else "its cached copy is damaged" if found
+               else "its cached copy failed to load")
+        name = spec.hub_id.rsplit("/", 1)[-1]
+        with job(f"De-quantising {name}", note=f"{why}, about 20 s", steps=3) as making:  # core/progress.py
+            dequantise_gguf(Path(spec.source), spec.gguf_file or "", cached, step=making.step)
     return cached
 
 
-def dequantise_gguf(folder: Path, gguf_file: str, target: Path) -> None:
+def dequantise_gguf(folder: Path, gguf_file: str, target: Path, step: Callable[[str], None] = lambda _: None) -> None:
     """Save a float32 safetensors copy of a GGUF model, then collect the cycles the GGUF loader left.
+    `step` is told each of the three steps as it begins (reading the tokenizer, the weights, saving).
 
     The explicit collection matters because `tutor` pauses the cyclic collector while it starts
     (bot/cli.py): without it, the discarded float32 copy (hundreds of MB) would stay until exit."""
     try:
-        _write_dequantised(folder, gguf_file, target)
+        _write_dequantised(folder, gguf_file, target, step)
     finally:
         gc.collect()
 
 
-def _write_dequantised(folder: Path, gguf_file: str, target: Path) -> None:
+def _write_dequantised(folder: Path, gguf_file: str, target: Path, step: Callable[[str], None]) -> None:
     """Write into a staging folder beside `target`, then rename it into place (hold `build_lock(target)`)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    log.info("de-quantising %s once (about 20 s); later starts load the cached copy", gguf_file)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-build-", dir=target.parent))
     try:
+        step("reading the tokenizer")
         tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf_file)
+        step("de-quantising the weights")
         model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf_file)
         model.hf_quantizer = None  # the weights are plain float32 now: save them as such
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
+        step("saving")
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
         swap_in(staging, target)

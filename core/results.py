@@ -4,7 +4,7 @@ Text uses a tiny markup that every adapter can translate: `**bold**` and `` `cod
 """
 from __future__ import annotations
 
-import unicodedata
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -29,16 +29,31 @@ class Table:
 
 
 def display_width(text: str) -> int:
-    """Columns a monospaced terminal gives `text`: East Asian Wide and Fullwidth characters (CJK,
-    most emoji) take two, combining marks, enclosing marks and format characters (zero-width
-    joiner, variation selectors) none, everything else one. `len()` counts code points instead."""
-    return sum(_char_width(ch) for ch in text)
+    """Columns a monospaced terminal gives `text`: wide and fullwidth characters (CJK, emoji) take two,
+    combining marks and format characters none, and a grapheme cluster is measured whole (a family emoji
+    joined by zero-width joiners takes two, not six; a flag two; an emoji with VS16 two). rich's measure,
+    the one the console wraps its lines by (bot/console_render.py), so a table and the text around it
+    agree (it gave wcwidth 0.9's `wcswidth` figure on every case of tests/test_console_render.py). A control
+    character (a tab, a newline), which has no width of its own, counts as one. `len()` counts code
+    points instead."""
+    from rich.cells import cell_len  # imported when a table is drawn, not at every start (about 7 ms)
+
+    return cell_len(_CONTROL.sub(" ", text))
 
 
-def _char_width(ch: str) -> int:
-    if unicodedata.category(ch) in ("Mn", "Me", "Cf"):
-        return 0
-    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+@dataclass(frozen=True)
+class TokenRun:
+    """One tokenizer's tokens, in the order and spelling the answer shows them (each a code span, separated
+    by spaces: /tokenize, /compare). It says where one token ends and the next begins, so an adapter that
+    can colour text gives each token its own background, as tokenizer playgrounds do (the console);
+    the others show the code spans as they are."""
+
+    tokens: tuple[str, ...]
+    special: tuple[bool, ...] = ()
+    """True for a special token the tokenizer added (drawn grey); empty: none is."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +98,8 @@ class Result:
     code_file: str = "snippet.py"
     """The file name `code` gets where an adapter attaches it instead of showing it (too long for a
     message): `/mydata`'s JSON is `mydata.json`, not a Python file."""
+    tokens: tuple[TokenRun, ...] = ()
+    """The token runs shown in `answer`, for adapters that colour each token (see `TokenRun`)."""
     forgot: bool = False
     """/forget has just deleted the learner's records: an adapter that keeps anything of theirs itself
     (the console's chat history) deletes it too."""

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from core.cachelock import build_lock, swap_in
 from core.errors import UserError
 from core.packs import package_dir
+from core.progress import job
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.registry import Registry
@@ -100,7 +101,7 @@ def rebuild_model(base: Path, command: str, model: TinyModel | None, still_neede
             return
         staging = _staging(base)
         try:
-            _build(staging, {command: model or tiny_models()[command]})
+            _build(staging, {command: model or tiny_models()[command]}, whole=False)
             swap_in(staging / command, base / command)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -133,15 +134,21 @@ def _vocabularies() -> _Vocabularies:
     return _Vocabularies(minilm / "model" / "vocab.txt", *train_byte_bpe())
 
 
-def _build(target: Path, models: Mapping[str, TinyModel]) -> None:
+def _build(target: Path, models: Mapping[str, TinyModel], *, whole: bool = True) -> None:
+    """`whole`: the pack's first build; else one model rebuilt (`rebuild_model`), its cached copy damaged."""
     import torch
 
-    vocabularies = _vocabularies()
-    for command, model in models.items():
-        torch.manual_seed(0)
-        built, tokenizer = model.build(vocabularies)
-        built.save_pretrained(target / command)
-        tokenizer.save_pretrained(target / command)
+    title, note = ("Building the tiny pack", "first use, a few seconds") if whole else \
+        (f"Rebuilding tiny/{next(iter(models))}", "its cached copy is damaged")
+    with job(title, note=note, steps=len(models) + 1) as building:  # progress, for the CLI to show: core/progress.py
+        building.step("training a BPE vocabulary")
+        vocabularies = _vocabularies()
+        for command, model in models.items():
+            building.step(f"tiny/{command}")
+            torch.manual_seed(0)
+            built, tokenizer = model.build(vocabularies)
+            built.save_pretrained(target / command)
+            tokenizer.save_pretrained(target / command)
 
 
 # ----- the builders: one per hub model -----

@@ -46,7 +46,7 @@ async def shown(engine: Engine, line: str) -> str:
     except UserError as exc:
         return f"refused: {exc.message}"
     alts = [f"picture: {image.alt}" for image in result.images]
-    return "\n".join([render_text(result, color=False), *alts])
+    return "\n".join([render_text(result), *alts])
 
 
 async def compare(device: str, cache: str) -> int:

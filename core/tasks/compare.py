@@ -22,7 +22,7 @@ from core.errors import UserError
 from core.markup import code
 from core.models import Loaded
 from core.packs import MINILM_ID, SMOLLM_GGUF, SMOLLM_ID, ModelSpec, package_dir
-from core.results import Image, Result, Table
+from core.results import Image, Result, Table, TokenRun
 from core.tasks.common import and_list, model_line, with_output
 from core.tokens import SPACE, is_byte_level, noop_tokens, readable_tokens
 
@@ -171,6 +171,7 @@ def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
                            " ".join(s for s, a in zip(r.shown, r.added, strict=True) if a) or "none")
                           for r in runs)),
         images=(Image(png, "compare-tokenizers.png", _alt(runs)),),
+        tokens=tuple(TokenRun(tuple(r.shown), tuple(r.added)) for r in runs),
         explanation=_explain(text, runs),
         code=with_output(_snippet(runs, text), [line for r in runs for line in _printed(r)]),
         model=", ".join(r.loaded.spec.hub_id for r in runs),

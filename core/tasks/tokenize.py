@@ -15,7 +15,7 @@ from core.actions import THIS_RUN, Action
 from core.context import TaskContext
 from core.markup import code
 from core.packs import MINILM, Offline, TaskModel
-from core.results import Result, Table
+from core.results import Result, Table, TokenRun
 from core.tasks.common import and_list, load, model_line, truncation_notice, with_output
 from core.tokens import NEWLINE, SPACE, is_byte_level, noop_tokens, readable_tokens
 
@@ -79,6 +79,7 @@ def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
         answer=(f"**{len(found.ids)} tokens**: {' '.join(f'`{t}`' for t in found.shown)}\n"
                 f"ids: {' '.join(str(i) for i in found.ids)}\ndecoded: `{decoded}`"),
         table=Table(columns, rows),
+        tokens=(TokenRun(tuple(found.shown), tuple(found.added)),),
         explanation=(explained := _explain(tok, found, notes, types, decoded, plain))
         + without_specials_note(tok, texts, special, len(explained.splitlines())),
         code=with_output(
