@@ -9,7 +9,7 @@ import torch
 from core.engine import Engine
 from core.tasks.common import load
 from core.tokens import readable_tokens
-from core.tutor.kinds.decoder import KINDS, LESSON_TEMPERATURE, READS, probability
+from core.tutor.kinds.decoder import KINDS, LESSON_TEMPERATURE, probability
 from core.tutor.questions import Question
 from core.tutor.service import context_of
 
@@ -27,14 +27,12 @@ def decoder_key(engine: Engine, q: Question) -> Any:
         with torch.no_grad():
             logits = loaded.model(torch.tensor([tok(i["prompt"])["input_ids"]])).logits[0, -1]
         return probability(float(torch.softmax(logits / LESSON_TEMPERATURE, -1).max()))
-    if not q.literal:
+    messages = [{"role": "user", "content": i["prompt"]}]
+    if not q.literal:  # how many tokens the model reads: the template's, or (none) the tokenizer's alone
         if tok.chat_template is None:
-            added = any(tok(i["prompt"], return_special_tokens_mask=True)["special_tokens_mask"])
-            return READS["start"] if added else READS["plain"]
-        rendered = tok.apply_chat_template([{"role": "user", "content": i["prompt"]}], tokenize=False)
-        return READS["system"] if "system" in rendered else READS["markers"]
-    ids = tok.apply_chat_template([{"role": "user", "content": i["prompt"]}], add_generation_prompt=True,
-                                  return_dict=True)["input_ids"]
+            return str(len(tok(i["prompt"])["input_ids"]))
+        return str(len(tok.apply_chat_template(messages, add_generation_prompt=True, return_dict=True)["input_ids"]))
+    ids = tok.apply_chat_template(messages, add_generation_prompt=True, return_dict=True)["input_ids"]
     with torch.no_grad():
         first = loaded.model.generate(torch.tensor([ids]), do_sample=False, max_new_tokens=1,
                                       pad_token_id=tok.eos_token_id)[0, -1]

@@ -52,8 +52,17 @@ async def test_qkv_sends_both_pictures_and_its_buttons_open_the_next_head(driver
     assert following.images and following.images[0] != answer.images[0]
 
 
+async def test_attention_offers_a_decoder_head_by_hand_on_the_same_text(driver: Driver):
+    """/qkv outside the path: /attention's button computes a head of the pack's decoder on the same sentence."""
+    answer = await driver.ask("decoder", "/attention The cat sat on the mat.")
+    by_hand = await driver.choose("decoder", answer, label_like(answer, r"A decoder head by hand \(/qkv\)"))
+    text = by_hand.text.replace("*", "")
+    assert "equals the model's own map" in text and "mat" in text
+    assert len(by_hand.images) == 2
+
+
 async def test_a_part_four_lesson_asks_then_runs_with_its_picture(driver: Driver):
-    step = await driver.ask("decoder-learner", "/learn 4")
+    step = await driver.ask("decoder-learner", "/learn part 4")
     assert "Part IV, Inside a decoder: Causal attention" in step.text.replace("*", "")
     assert "how many weights are exactly 0" in step.text
     revealed = await driver.choose("decoder-learner", step, label_like(step, r"A:.*"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import subprocess
 import sys
 from collections import Counter
@@ -23,12 +22,13 @@ from core.tutor.kinds.decoder import (
     KINDS,
     LADDER,
     LESSON_TEMPERATURE,
-    ladder,
+    apart,
     masked_rungs,
     probability,
     temperature_rungs,
     zeros_rungs,
 )
+from core.tutor.options import Draw, ranked
 from core.tutor.questions import OPTIONS, Question
 from core.tutor.service import context_of
 from tests.decoder_support import decoder_key
@@ -41,8 +41,7 @@ DRAWS = 200
 
 
 def places(draw) -> Counter[int]:
-    rng = random.Random(3)
-    return Counter(draw(rng) for _ in range(DRAWS))
+    return Counter(draw(Draw(seed)) for seed in range(DRAWS))
 
 
 def assert_uniform(counts: Counter[int]) -> None:
@@ -51,19 +50,22 @@ def assert_uniform(counts: Counter[int]) -> None:
     assert all(0.18 <= s <= 0.32 for s in shares), shares
 
 
-def test_the_keys_place_is_uniform_over_sorted_numeric_options():
-    """Sorted numbers leak nothing when the key's place is drawn: 200 questions of each numeric kind, on
-    the candidate sets the lessons' sentences give (12 to 20 tokens)."""
-    made = [zeros_rungs(n, n * (n - 1) // 2) for n in range(12, 21)]
-    assert_uniform(places(lambda rng: ladder(*made[rng.randrange(len(made))], rng)[1]))
-    rows = [masked_rungs(n, max(1, n // 3)) for n in range(12, 21)]  # the row `choose` falls back to
-    assert_uniform(places(lambda rng: ladder(*rows[rng.randrange(len(rows))], rng, apart=lambda a, b: a != b)[1]))
+def test_the_numeric_kinds_offer_numbers_on_both_sides_so_the_key_takes_any_place():
+    """Sorted numbers leak nothing only when the key can stand at each rank: the mistakes' counts lie on
+    both sides of it, for the sentence lengths the lessons' sentences give (6 to 20 tokens)."""
+    for n in range(6, 21):
+        for rungs in (zeros_rungs(n, n * (n - 1) // 2), masked_rungs(n, max(1, n // 3))):
+            for place in range(OPTIONS):
+                options, key, why = ranked(*rungs, Draw(n, place=place, strict=True))
+                assert key == place and why[key].startswith("Right"), (n, rungs[0], options)
+                assert [int(o) for o in options] == sorted(int(o) for o in options)
 
 
-def test_ladder_options_are_sorted_distinct_and_never_near_ties():
+def test_temperature_options_are_sorted_distinct_and_never_near_ties():
     at = {0.5: 0.97, 0.7: 0.90, 1.0: 0.69, 1.5: 0.24, 2.0: 0.057, 3.0: 0.0069, 5.0: 0.0008}
+    right, others = temperature_rungs(at, "`to`")
     for seed in range(50):
-        options, key, why = ladder(*temperature_rungs(at, "`to`"), random.Random(seed))
+        options, key, why = ranked(right, apart(right, others), Draw(seed))
         values = [float(o) for o in options]
         assert values == sorted(values) and len(set(options)) == OPTIONS
         assert options[key] == probability(at[LESSON_TEMPERATURE]) and why[key].startswith("Right")
@@ -79,8 +81,9 @@ def test_temperature_key_places_are_uniform_on_the_packs_own_distributions(reque
     made = []
     for item in PROMPTS:
         logits = next_of(loaded, prompt_ids(loaded, item.text, 1)[0], Settings(1.0, 0, 1.0)).logits
-        made.append(temperature_rungs({t: top_probability(logits, t) for t in (*LADDER, LESSON_TEMPERATURE)}, "x"))
-    assert_uniform(places(lambda rng: ladder(*made[rng.randrange(len(made))], rng)[1]))
+        right, others = temperature_rungs({t: top_probability(logits, t) for t in (*LADDER, LESSON_TEMPERATURE)}, "x")
+        made.append((right, apart(right, others)))
+    assert_uniform(places(lambda draw: ranked(*made[draw.randrange(len(made))], draw)[1]))
 
 
 def test_every_pack_serves_part_fours_kinds(tiny_engine, offline_engine):

@@ -128,7 +128,8 @@ def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
     seen = reads(loaded, prompt)
     return Result(
         command="template",
-        answer=_answer(loaded, prompt, seen, reply.text, raw.text),
+        answer=_answer(loaded, prompt, seen, reply.text, raw.text,
+                       "" if reply.ended else f" (cut at `max_new_tokens={reply.cap}`, before the end of its turn)"),
         table=_table(seen.segments),
         explanation=_explain(loaded, seen, reply.ended),
         code=with_output(snippet(loaded, prompt, limit),
@@ -136,8 +137,6 @@ def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
                           f"{len(loaded.tokenizer(prompt)['input_ids'])} without",
                           f"with the template: {reply.text}", f"without: {raw.text}"]),
         model=loaded.spec.label,
-        notices=() if reply.ended else (f"The reply stopped at `max_new_tokens={reply.cap}`, before the model ended "
-                                        "its turn.",),
     )
 
 
@@ -145,7 +144,9 @@ def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _answer(loaded: Loaded, prompt: str, seen: Reads, reply: str, raw: str) -> str:
+def _answer(loaded: Loaded, prompt: str, seen: Reads, reply: str, raw: str, stopped: str = "") -> str:
+    """What the model reads, and both answers; `stopped` says where the reply was cut (on the reply's line, not
+    as a notice: a lesson step that must be shortened keeps it with the reply)."""
     mine = seen.mine
     words = len(loaded.tokenizer(prompt)["input_ids"])
     adds = "a default system prompt, role markers and the assistant's opening" if seen.system else \
@@ -153,7 +154,7 @@ def _answer(loaded: Loaded, prompt: str, seen: Reads, reply: str, raw: str) -> s
     where = f" Your words sit at positions {mine.positions}, not 0-{words - 1}." if mine else ""
     return (f"**What the model reads**: your message is {plural(words, 'token')}, but {short_name(loaded)} reads "
             f"{len(seen.ids)}: its chat template adds {adds}.{where}\n"
-            f"With the template it replies: {bold(plain(one_line(reply))) if reply else '(empty)'}\n"
+            f"With the template it replies: {bold(plain(one_line(reply))) if reply else '(empty)'}{stopped}\n"
             f"Without it, it continues: {plain(lead(prompt))}"
             + (bold(plain(one_line(raw))) if raw.strip() else " (nothing: it ended at once)"))
 
