@@ -60,19 +60,31 @@ def _picture(shown: list[str], weights: np.ndarray, title: str) -> Picture:
 
 
 # ----- causal-zeros -----
-def zeros_rungs(n: int, zeros: int) -> tuple[Valued, list[Valued]]:
+def triangle(n: int) -> int:
+    """The cells above the diagonal of an n x n map."""
+    return n * (n - 1) // 2
+
+
+def zeros_rungs(n: int, zeros: int, words: int = 0) -> tuple[Valued, list[Valued]]:
     """The key (the zeros counted in the model's map) and the counts real mistakes give, the most
-    plausible first on each side."""
-    upper = n * (n - 1) // 2
+    plausible first: miscounting the tokens (the words, one more or fewer) or the diagonal come before
+    the wilder ones, so the options are of the key's size and no length or digit count stands out."""
+    upper = triangle(n)
     right = (zeros, str(zeros),
              f"Right: the causal mask hides every cell above the diagonal, {n} x {n - 1} / 2 = {upper}"
              + (", and softmax gives each of them exactly 0." if zeros == upper else
                 f"; {zeros - upper} more weights came out as 0 too (too small for float32)."))
     others: list[Valued] = [
+        (triangle(n + 1), str(triangle(n + 1)), "That counts the diagonal too; but each token may look at itself."),
+        (triangle(n - 1), str(triangle(n - 1)), f"That is the triangle of {n - 1} tokens; the map has {n} rows, and "
+                                                f"row i hides the {n - 1} - i tokens after it."),
+        *([(triangle(words), str(triangle(words)), f"That counts {words} words; the decoder reads {n} tokens.")]
+          if words > 1 and words != n else []),
+        (triangle(n + 2), str(triangle(n + 2)), f"That is the triangle of {n + 2} tokens; the decoder read {n}."),
+        (triangle(n - 2), str(triangle(n - 2)), f"That is the triangle of {n - 2} tokens; the decoder read {n}."),
         (n, str(n), "That is the diagonal alone; but every token sees itself, and the mask hides what lies above it."),
         (n - 1, str(n - 1), f"One per row but the last? Row i hides all {n - 1} - i tokens after it."),
         (0, "0", "That is the encoder: with no causal mask every token sees every token."),
-        (n * (n + 1) // 2, str(n * (n + 1) // 2), "That counts the diagonal too; but each token may look at itself."),
         (n * (n - 1), str(n * (n - 1)), "That hides both triangles; the tokens before stay visible."),
         (n * n, str(n * n), "That would hide everything; each row still adds up to 1."),
     ]
@@ -101,7 +113,7 @@ def measure_zeros(ctx: TaskContext, item: Item) -> Zeros:
 def causal_zeros(z: Zeros, rng: random.Random) -> Question:
     d = z.decoder
     n, upper = d.n, d.n * (d.n - 1) // 2
-    right, others = zeros_rungs(n, d.zeros)
+    right, others = zeros_rungs(n, d.zeros, len(z.text.split()))
     options, key, why = ranked(right, others, rng)
     return Question(
         kind="causal-zeros", topic="attention", inputs={"text": z.text, "layer": 0, "head": 0},
@@ -220,6 +232,8 @@ def masked_rungs(n: int, i: int) -> tuple[Valued, list[Valued]]:
         (n - i, str(n - i), "That counts itself as masked; a token always sees itself."),
         (i + 1, str(i + 1), f"{i + 1} is how many it sees, itself included."),
         (i, str(i), f"{i} is how many come before it: those it sees."),
+        *([(n - 2 - i, str(n - 2 - i), f"That leaves token {i + 1}, the next one, visible; the mask hides it too.")]
+          if n - 2 - i > 0 else []),
         (1, "1", "Only the next one? The mask hides every token after it, not just the next."),
         (n - 1, str(n - 1), "That is every other token; the earlier ones stay visible."),
         (0, "0", "None would be an encoder: a decoder hides every later token."),
@@ -305,7 +319,7 @@ def temperature_top(t: Tempered, rng: random.Random) -> Question:
     first = code(t.shown[0])
     right, others = temperature_rungs(t.at, first)
     options, key, why = ranked(right, apart(right, others), rng)
-    rest = ", ".join(f"{code(s)} {probability(p)}" for s, p in zip(t.shown[1:], t.plain[1:], strict=True))
+    rest = ", ".join(f"{code(s)} {p:.2%}" for s, p in zip(t.shown[1:], t.plain[1:], strict=True))
     return Question(
         kind="temperature-top", topic="generation", inputs={"prompt": t.prompt, "temperature": LESSON_TEMPERATURE},
         prompt=(f"After {code(t.prompt)}, the model's top next token is {first} with probability "
