@@ -34,7 +34,7 @@ from core.tasks.qkv import NEG_INF, Head, Pick, Reading, choose, code_of, head_o
 from core.tokens import readable_tokens
 from core.tutor import bank
 from core.tutor.kinds import Kind, Steps, run_command
-from core.tutor.options import MARGIN, Valued, arrange, lead, ranked
+from core.tutor.options import MARGIN, Valued, arrange, lead, ranked, token_form
 from core.tutor.questions import Explore, Item, NoQuestion, Picture, Question
 
 LESSON_TEMPERATURE = 1.5
@@ -400,16 +400,23 @@ def _first_token(r: Reads, rng: random.Random) -> Question:
     best, p = r.first[0]
     if not WORD.fullmatch(best):
         raise NoQuestion("the reply's first token is not a word")
+    form = token_form(best.replace("␣", "Ġ"))[0]
+
+    def fits(name: str) -> bool:
+        """A word of the key's form: a reply's first token carries no space marker, so a continuation's
+        `␣to` would stand out as the one option that cannot start a reply."""
+        return WORD.fullmatch(name) is not None and token_form(name.replace("␣", "Ġ"))[0] == form
+
     right = (best, f"Right: {f4(p)}, the most likely first token of the reply; greedy decoding takes it.")
     wrong = [(r.raw, f"That is what the model writes first without the template ({r.raw!r}): it would continue "
-                     "your text, not answer it.")] if WORD.fullmatch(r.raw) else []
+                     "your text, not answer it.")] if fits(r.raw) else []
     wrong += [(name, f"{f4(q)} as the reply's first token: less likely than {best!r}.")
-              for name, q in r.first[1:] if WORD.fullmatch(name)]
-    options, key, why = arrange(right, wrong, rng)
+              for name, q in r.first[1:] if fits(name)]
+    prompt = (f"You send {code(r.prompt)} to {r.name} as a chat message (through its chat template). Which token "
+              "starts its reply?")
+    options, key, why = arrange(right, wrong, rng, context=prompt)
     return Question(
-        kind="template-first", topic="generation", inputs={"prompt": r.prompt},
-        prompt=(f"You send {code(r.prompt)} to {r.name} as a chat message (through its chat template). Which token "
-                "starts its reply?"),
+        kind="template-first", topic="generation", inputs={"prompt": r.prompt}, prompt=prompt,
         options=options, key=key, why=why, model=r.model,
         explanation=(f"1. The template made {r.count} tokens of your message and opened the assistant's turn.\n"
                      "2. The model scored every token as the first of its reply; greedy decoding takes the top one."),
