@@ -54,7 +54,10 @@ _MODEL_CLASSES = {
     "masked-lm": "AutoModelForMaskedLM",
     "embedding": "AutoModel",
     "encoder": "AutoModel",
+    "decoder": "AutoModelForCausalLM",
 }
+EAGER = ("encoder", "decoder")
+"""Kinds loaded with eager attention: SDPA and the fused kernels cannot return the attention weights."""
 
 
 @dataclass
@@ -367,7 +370,7 @@ def _from_pretrained(kind: str, source: str, extra: dict[str, Any], device: str)
     if kind == "tokenizer":
         return tokenizer, None
     cls = getattr(transformers, _MODEL_CLASSES[kind])
-    attn = {"attn_implementation": "eager"} if kind == "encoder" else {}
+    attn = {"attn_implementation": "eager"} if kind in EAGER else {}
     return tokenizer, cls.from_pretrained(source, **extra, **attn).to(device).eval()
 
 

@@ -53,8 +53,9 @@ tomorrow (a model's `main` can move). Update one by its repository's commit list
 the snippet tests; `TUTOR_MODEL_<COMMAND>` overrides are loaded at `main`."""
 
 KINDS = ("classifier", "token-classifier", "nli", "embedding", "extractive-qa", "seq2seq", "causal-lm", "chat",
-         "masked-lm", "encoder", "tokenizer")
-"""How a task can use a model (core/models.py loads each kind with its Auto class)."""
+         "masked-lm", "encoder", "decoder", "tokenizer")
+"""How a task can use a model (core/models.py loads each kind with its Auto class). `encoder` and `decoder`
+are loaded with eager attention, so they can return their attention weights (`decoder`: a causal LM)."""
 
 
 @dataclass(frozen=True)

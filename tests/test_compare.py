@@ -81,7 +81,10 @@ async def test_the_offline_pack_compares_wordpiece_with_smollm2s_byte_level_bpe(
         ("smollm2", "HuggingFaceTB/SmolLM2-135M-Instruct", "byte-level BPE")]
     assert "`␣<0xF0 0x9F>`" in result.answer, "a byte piece that also carries the space"
     program, expected = split_snippet(result.code)
-    assert "gguf_file=SMOLLM2_GGUF" in program
+    assert "gguf_file=SMOLLM2_GGUF" in program and "SMOLLM2_GGUF = " in program
+    comments = [line for line in program.splitlines() if line.lstrip().startswith("#")]
+    assert any(" GGUF copy" in line for line in comments), "the comment names the file format"
+    assert not any("SMOLLM2_GGUF" in line for line in comments), "a variable's rename stays out of the comments"
     assert same_output(expected, run_snippet(program))
 
 

@@ -141,7 +141,7 @@ def test_each_prediction_asks_about_the_run_that_follows(walked: Walk):
         if "layer" in inputs:
             where = f"of layer {inputs['layer']}" if inputs["head"] == "all" else \
                 f"layer {inputs['layer']}, head {inputs['head']}"
-            assert where in shown, (walked.pack, lesson.id, where, shown[:300])
+            assert where in shown.lower(), (walked.pack, lesson.id, where, shown[:300])  # "**Layer 0, head 0**" (/qkv)
         if predict.question.kind in KEY_IN_RUN:
             key = predict.question.answer.replace("␣", " ").strip()  # a token's space, as the options mark it
             assert key in shown, (walked.pack, lesson.id, predict.question.answer)

@@ -58,7 +58,8 @@ KNOWN_BUGS: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
 That case is a strict xfail that tries the input first, so it fails the same way on every run while the
 bug lasts, and passes (failing the suite: remove the entry) once it is fixed. Never filtered away."""
 
-SLOW = {"summarize": 4, "overview": 4, "attention": 3, "generate": 3}
+SLOW = {"summarize": 4, "overview": 4, "attention": 3, "generate": 3, "qkv": 4, "causal": 4, "nexttoken": 4,
+        "template": 3}
 """Seconds-per-example classes: these draw pictures or decode token by token on the tiny pack."""
 
 

@@ -212,10 +212,18 @@ def accuracy(made: list[Question], rule: Callable[[Question], list[int]]) -> flo
 
 # --- near-ties and impossible distractors ----------------------------------------------------------------
 
+ARGMAX_KINDS = ("next-word", "fillmask-top", "zeroshot-label", "attention-top")
+"""Kinds whose key is the top of the scores in the reveal's table (its second column)."""
+ARGMAX_COLUMN = {"qkv-mask": 2, "template-first": 1}
+"""Part IV's kinds whose token question (`literal`) is an argmax, and the table column of its scores: a head's
+weights after the mask, the reply's first-token probabilities (their count questions are exact numbers)."""
+
+
 def near_tie(q: Question, tiny: bool) -> str | None:
     """What makes this question a near-tie, read from its reveal's own table; None when it is clear."""
-    if q.kind in ("next-word", "fillmask-top", "zeroshot-label", "attention-top") and q.table is not None:
-        scores = sorted((float(row[1]) for row in q.table.rows), reverse=True)
+    column = ARGMAX_COLUMN.get(q.kind, 1)
+    if (q.kind in ARGMAX_KINDS or (q.kind in ARGMAX_COLUMN and q.literal)) and q.table is not None:
+        scores = sorted((float(row[column]) for row in q.table.rows), reverse=True)
         gap = scores[0] - scores[1]
         return None if gap >= MARGIN - 5e-5 else f"key leads by {gap:.4f}"
     value = _banded_value(q)
@@ -263,6 +271,26 @@ def _text_token(q: Question, option: str, tok: Any, engine: Engine) -> bool:
     return option.split(" (token ")[0] in shown or option in getattr(tokenizer, "all_special_tokens", ())
 
 
+def _decoder_token(q: Question, option: str, _tok: Any, engine: Engine) -> bool:
+    """A token of the question's text as the pack's decoder splits it (qkv-mask's options)."""
+    from core.tokens import readable_tokens
+
+    tokenizer = engine.models.get("qkv", engine.pack.spec("qkv")).tokenizer
+    shown = readable_tokens(tokenizer, tokenizer.convert_ids_to_tokens(tokenizer(q.inputs["text"])["input_ids"]))
+    return option.rsplit(" (", 1)[0] in shown
+
+
+def _count(q: Question, option: str, most: int = 10_000) -> bool:
+    return option.isdigit() and 0 <= int(option) <= most
+
+
+def _share(option: str) -> bool:
+    try:
+        return 0.0 < float(option) <= 1.0
+    except ValueError:
+        return False
+
+
 def _same_form(q: Question, option: str, _tok: Any, _engine: Engine) -> bool:
     key = token_form(q.answer.replace("␣", "Ġ"))
     form = token_form(option.replace("␣", "Ġ"))
@@ -283,6 +311,10 @@ CHECKS: dict[str, Callable[[Question, str, Any, Engine], bool]] = {
     "ner-type": lambda q, o, t, e: o.isupper(),
     "sentiment-90": lambda q, o, t, e: RANGE.fullmatch(o) is not None,
     "attention-noop": lambda q, o, t, e: RANGE.fullmatch(o) is not None,
+    "causal-zeros": lambda q, o, t, e: _count(q, o),
+    "qkv-mask": lambda q, o, t, e: _decoder_token(q, o, t, e) if q.literal else _count(q, o),
+    "temperature-top": lambda q, o, t, e: _share(o),
+    "template-first": lambda q, o, t, e: _same_form(q, o, t, e) if q.literal else _count(q, o) and int(o) >= 1,
 }
 
 

@@ -15,6 +15,7 @@ from bot.slack.render import BLOCK_LIMIT, LOOKALIKE, SECTION_LIMIT
 from core.commands import build_registry
 from core.engine import Engine
 from core.settings import Settings
+from core.tutor.lesson_path import LESSONS
 
 try:
     from fake_slack import BOT_USER, Call, FakeSlack, slack_bot
@@ -37,9 +38,13 @@ EXPECTED: dict[str, tuple[str, tuple[str, ...]]] = {
     "help": ("", ("/sentiment", "/attention", "/tokenize", "/models")),
     "models": ("", ("*tiny*",)),
     "compare": ("I'm learning", ("the same text", "WordPiece")),
+    "causal": ("The cat sat on the mat.", ("two models", "exactly 0")),
+    "qkv": ("The cat sat on the mat. layer=0 head=0 token=2", ("Layer 0, head 0", "By hand")),
+    "nexttoken": ("Once upon a time max_new_tokens=3", ("at T = 1", "3 beams")),
+    "template": ("Tell me a joke. max_new_tokens=3", ("chat template",)),
     "quiz": ("tokenizers", ("Quiz", "tokenizers")),
-    "learn": ("", ("lesson 1 of 15",)),
-    "progress": ("", ("of 15 lessons done",)),
+    "learn": ("", (f"lesson 1 of {len(LESSONS)}",)),
+    "progress": ("", (f"of {len(LESSONS)} lessons done",)),
     "review": ("", ("review",)),
     "mydata": ("", ("Everything the tutor keeps about you",)),
     "forget": ("", ("Delete everything the tutor keeps about you?",)),

@@ -29,6 +29,10 @@ TINY_LINES = {
     "attention": "/attention The cat sat on the mat. layer=1 head=2",
     "overview": "/overview The cat sat on the mat.",
     "compare": "/compare Tokenization isn't magic 🤗",
+    "causal": "/causal The cat sat on the mat because it was tired.",
+    "qkv": "/qkv The cat sat on the mat because it was tired.",
+    "nexttoken": "/nexttoken The best way to learn is temperature=1.5",
+    "template": "/template Tell me a joke. max_new_tokens=8",
 }
 
 
@@ -56,11 +60,16 @@ LONG_LINES = {
     "attention": "/attention " + longest("attention", "text") + " layer=1 head=all",
     "overview": "/overview " + longest("overview", "text"),
     "compare": "/compare " + longest("compare", "text"),
+    "causal": "/causal " + longest("causal", "text"),
+    "qkv": "/qkv " + longest("qkv", "text"),
+    "nexttoken": "/nexttoken " + "猫" * 300 + " max_new_tokens=3",
+    "template": "/template " + longest("template", "prompt") + " max_new_tokens=3",
 }
-FITS = {"attention", "overview", "qa", "compare"}
+FITS = {"attention", "overview", "qa", "compare", "causal", "qkv", "nexttoken", "template"}
 """/attention and /overview (300 characters at most) stay inside the tiny models' positions, /qa
-reads a long context in overlapping windows, and /compare runs no model (it only tokenizes); every
-other long case must be cut, with a notice."""
+reads a long context in overlapping windows, /compare runs no model (it only tokenizes), and Part IV's
+commands take at most 300 characters, inside every pack's positions; every other long case must be cut,
+with a notice."""
 
 
 def split_snippet(code: str) -> tuple[str, list[str]]:
@@ -140,6 +149,10 @@ async def test_tiny_snippet_of_a_long_input_prints_what_the_bot_answered(tiny_en
                  id="/fillmask long"),
     pytest.param("/ner " + longest("ner", "text"), id="/ner long"),
     "/qa Where do I live? | My name is Ada and I live in London.",
+    "/causal The cat sat on the mat because it was tired.",
+    "/qkv The cat sat on the mat because it was tired.",
+    "/nexttoken The best way to learn is temperature=1.5",
+    "/template Tell me a joke.",
 ])
 async def test_offline_snippet_prints_what_the_bot_answered(offline_engine, line):
     result = await offline_engine.run_text(line)

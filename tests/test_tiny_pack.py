@@ -29,6 +29,7 @@ HUB_SHAPES = {  # command: (model class, tokenizer class) of the hub pack's mode
     "fillmask": ("RobertaForMaskedLM", "RobertaTokenizer"),
     "tokenize": ("BertModel", "BertTokenizer"),
     "attention": ("BertModel", "BertTokenizer"),
+    "qkv": ("GPT2LMHeadModel", "GPT2Tokenizer"),  # GPT-2 again, loaded with eager attention (Part IV)
 }
 
 

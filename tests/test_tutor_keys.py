@@ -35,6 +35,7 @@ from core.tutor.privacy import Keys
 from core.tutor.questions import LETTERS, Question
 from core.tutor.quiz import COLD, ELSEWHERE, NOT_YET, NOT_YOURS
 from core.tutor.service import Limits, context_of
+from tests.decoder_support import DECODER_KINDS, decoder_key
 from tests.postgres import database_url, postgres_server  # noqa: F401 - the fixtures
 from tests.test_snippets import same_output, split_snippet
 from tests.tutor_support import (
@@ -51,8 +52,8 @@ from tests.tutor_support import (
 
 TINY_KINDS = sorted(all_kinds())
 OFFLINE_KINDS = ["token-count", "token-split", "special-token", "cls-id", "pad-count", "sentiment-90", "fillmask-top",
-                 "ner-type", "zeroshot-label", "attention-top", "attention-noop", "next-word"]
-"""The pipeline kinds of sentiment, fill-mask and NER through the pack's stand-ins (core/tasks/standins/)."""
+                 "ner-type", "zeroshot-label", "attention-top", "attention-noop", "next-word", *DECODER_KINDS]
+"""The pipeline kinds of sentiment, fill-mask and NER run through the pack's stand-ins (core/tasks/standins/)."""
 
 
 def questions(engine: Engine, names: list[str], per_kind: int = 2) -> list[Question]:
@@ -105,6 +106,8 @@ async def fresh_key(engine: Engine, q: Question) -> Any:
         return answer[len(i["prompt"]):].replace(" ", "␣")  # options show the space a token carries
     if q.kind == "ner-type":
         return _ner_key(engine, i["text"], i["target"])
+    if q.kind in DECODER_KINDS:
+        return decoder_key(engine, q)
     return _attention_key(engine, q, i)
 
 
@@ -234,7 +237,7 @@ def test_every_tiny_kinds_snippet_prints_what_its_reveal_says(tmp_path: Path):
         assert same_output(want, got.rstrip("\n").splitlines()), (q.kind, want, got)
         shown = to_plain(q.answer).replace("␣", " ")  # a token's space, as the reveal writes it
         assert shown in got or q.kind in ("token-split", "sentiment-90", "attention-noop",
-                                          "attention-top", "ner-type"), (q.kind, q.answer, got)
+                                          "attention-top", "ner-type", "template-first"), (q.kind, q.answer, got)
 
 
 # ----- issue 20: nobody reads a key before the reveal, nobody floods the store -----------------------------------

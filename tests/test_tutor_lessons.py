@@ -23,7 +23,7 @@ async def test_a_lesson_resumes_where_the_learner_left_off_after_a_restart(tmp_p
     with study_group(url) as first:
         start = answered(await first.say("ada", "/learn"))
         assert start.show == "private", "in a channel, a lesson is the learner's own"
-        assert "lesson 1 of 15), step 1 of 5: predict" in start.answer
+        assert f"lesson 1 of {len(path.LESSONS)}), step 1 of 5: predict" in start.answer
         run = await first.click("ada", button(await first.say("ada", "/learn"), "Next"))
         assert answered(run).show == "update" and "step 2 of 5: run" in header(run)
         own = await first.click("ada", button(run, "Use my own sentence"), args={"text": "Cats are wonderful pets."})
@@ -38,11 +38,11 @@ async def test_a_lesson_resumes_where_the_learner_left_off_after_a_restart(tmp_p
         back = await second.click("ada", button(explain, "Back to the example"), direct=True)
         assert "Cats are" not in text(back), "back to the lesson's own example: the sentence is dropped"
         other = await second.say("bo", "/learn", direct=True)
-        assert "lesson 1 of 15), step 1 of 5" in header(other), "each learner has their own place"
+        assert f"lesson 1 of {len(path.LESSONS)}), step 1 of 5" in header(other), "each learner has their own place"
 
 
 async def test_the_whole_path_runs_end_to_end_on_the_tiny_pack(tmp_path: Path):
-    """Fifteen lessons, five steps each, every one answered: predictions and checks answered, runs shown,
+    """Every lesson, five steps each, every one answered: predictions and checks answered, runs shown,
     snippets given; at the end every lesson is done and the learner's sentence is gone."""
     with study_group(sqlite_url(tmp_path)) as cls:
         outcome = await cls.say("ada", "/learn restart", direct=True)

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from core import tiny
+from core.actions import THIS_RUN, Action, Choice, Menu
 from core.context import TaskContext
 from core.errors import UserError
 from core.markup import code
@@ -159,8 +160,18 @@ def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
         code=with_output(code_text, printed),
         model=loaded.spec.label,
         notices=(notice,) if notice else (),
-        actions=explore.attention_actions(view, layers, heads, layer, head, noops, masked),
+        actions=_with_qkv(ctx, explore.attention_actions(view, layers, heads, layer, head, noops, masked)),
     )
+
+
+def _with_qkv(ctx: TaskContext, actions: tuple[Choice, ...]) -> tuple[Choice, ...]:
+    """/attention's buttons and, where the pack has a decoder, one that computes a head of it by hand on the
+    same text (/qkv picks its own layer, head and row: the encoder's need not exist in the decoder)."""
+    if "qkv" not in ctx.pack.models:
+        return actions
+    by_hand = Action.to("A decoder head by hand (/qkv)", "qkv", run=THIS_RUN, layer="", head="", token="")
+    buttons = tuple(a for a in actions if not isinstance(a, Menu))
+    return (*buttons, by_hand, *(a for a in actions if isinstance(a, Menu)))
 
 
 def describe(view: TokenView, weights: np.ndarray, layer: int, head: int | str,

@@ -292,12 +292,23 @@ def _pieces(r: Tokenized, word: int) -> str:
     return f"{len(pieces)} piece{'s' if len(pieces) != 1 else ''} (" + " ".join(code(p) for p in pieces) + ")"
 
 
+def _renamed(line: str, var: str) -> str:
+    """One line of a model's block with its variables named for this tokenizer (`MODEL` -> `BERT`, `GGUF` and
+    `REVISION` -> `SMOLLM2_GGUF`, `BERT_REVISION`). In a comment `MODEL` still names the variable, but `GGUF` names
+    the file format ("a Q4_1-quantised GGUF copy"), so only code is renamed there."""
+    line = re.sub(r"\bMODEL\b", var, line)
+    if line.lstrip().startswith("#"):
+        return line
+    body, hash_, comment = line.partition("  #")
+    return re.sub(r"\b(GGUF|REVISION)\b", rf"{var}_\1", body) + hash_ + comment
+
+
 def _snippet(runs: Sequence[Tokenized], text: str) -> str:
     imports: list[str] = ["import re"]
     blocks, loads, seen = [], [], set()
     for r in runs:
         var = re.sub(r"\W", "_", r.name.upper())
-        block = re.sub(r"\b(GGUF|REVISION)\b", rf"{var}_\1", re.sub(r"\bMODEL\b", var, model_line(r.loaded)))
+        block = "\n".join(_renamed(line, var) for line in model_line(r.loaded).splitlines())
         lines = block.splitlines()
         imports += [line for line in lines if line.startswith("import ")]
         kept = [line for line in lines if not line.startswith("import ") and (not line.strip() or line not in seen)]

@@ -7,7 +7,8 @@ actually ran) -> **try it** (the run's snippet) -> **check** (one retrieval ques
 The running example is the lesson's own sentence, or the learner's ("use my own sentence").
 
 A lesson is data (`Lesson`, keyword-friendly): another module can add its own lessons and part
-(`PARTS`, `LESSONS`); core/tutor/lessons.py walks whatever the path holds.
+(`PARTS`, `LESSONS`), as Part IV, inside a decoder, does (core/tutor/decoder_lessons.py);
+core/tutor/lessons.py walks whatever the path holds.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from core.markup import code, to_plain
 from core.results import Result
 from core.tasks.shared.common import load
 from core.tasks.standins.fillmask import around
-from core.tutor import heads, teach
+from core.tutor import decoder_lessons, heads, teach
 from core.tutor.kinds import run_command
 from core.tutor.kinds.tokenizers import PAD_PARTNER
 from core.tutor.kinds.words import hidden_word, masked, name_word, one_token_word, words
@@ -33,7 +34,8 @@ from core.wording import plural
 PHASES = ("predict", "run", "explain", "try it", "check")
 PARTS: dict[int, tuple[str, str, str]] = {1: ("I", "Pipelines", "pipelines"),
                                           2: ("II", "Behind the pipeline", "tokenizers"),
-                                          3: ("III", "Attention", "attention")}
+                                          3: ("III", "Attention", "attention"),
+                                          4: decoder_lessons.PART}
 """Part number -> (roman numeral, title, quiz topic)."""
 LABELS = "food, sports, politics, weather"
 FILL_FALLBACK = "Paris is the [MASK] of France."
@@ -651,6 +653,8 @@ LESSONS: tuple[Lesson, ...] = (
                                                                 "little.")),
            predict=_limits_predict, needs=("attention",),
            try_this="Run the snippet and zero that head's weights on [SEP]: does the answer change?"),
+    *(Lesson(s.id, 4, s.title, s.kind, s.example, s.run, s.concept, _c(s.check[0], s.check[1], *s.check[2]),
+             needs=s.needs, try_this=s.try_this, aliases=s.aliases) for s in decoder_lessons.LESSONS),
 )
 STEPS = len(LESSONS) * len(PHASES)
 

@@ -18,9 +18,9 @@ from core.tutor.questions import TOPICS
 
 
 def all_kinds() -> dict[str, Kind]:
-    from core.tutor.kinds import attention, generation, pipelines, tokenizers
+    from core.tutor.kinds import attention, decoder, generation, pipelines, tokenizers
 
-    kinds = [*tokenizers.KINDS, *pipelines.KINDS, *attention.KINDS, *generation.KINDS]
+    kinds = [*tokenizers.KINDS, *pipelines.KINDS, *attention.KINDS, *generation.KINDS, *decoder.KINDS]
     assert all(k.topic in TOPICS for k in kinds)
     return {k.name: k for k in kinds}
 
