@@ -10,7 +10,7 @@ import re
 import pytest
 import torch
 
-from bot.ops import model_states
+from bot.ops.admin import model_states
 from core.commands import build_registry
 from core.context import TaskContext
 from core.engine import Engine
