@@ -22,7 +22,7 @@ try:
 except ImportError:  # tests/ imported as a package
     from tests.fake_slack import BOT_USER, Call, FakeSlack, slack_bot
 
-# command -> (text after the slash command, strings the answer must contain)
+# command -> (text after the slash command, strings the answer must contain), where a test checks more
 EXPECTED: dict[str, tuple[str, tuple[str, ...]]] = {
     "sentiment": ("I love this", ("POSITIVE", "NEGATIVE", "probability")),
     "ner": ("My name is Ada and I live in London.", ("entit", "type")),
@@ -53,8 +53,21 @@ EXPECTED: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
-def test_every_registry_command_has_an_expectation() -> None:
-    assert set(EXPECTED) == {c.name for c in build_registry().visible()}, "hidden commands have no slash command"
+def slash_case(name: str) -> tuple[str, tuple[str, ...]]:
+    """The text typed after `/name` and what the answer must contain: EXPECTED's, else the registry's first
+    example (a new command needs no line here; it is answered, within Slack's limits, with its model named)."""
+    if name in EXPECTED:
+        return EXPECTED[name]
+    example = build_registry().get(name).examples[0]
+    return example.removeprefix(f"/{name}").strip(), ()
+
+
+SLASH_COMMANDS = sorted(c.name for c in build_registry().visible())
+"""Every command a learner can type; hidden ones (steps behind buttons) have no slash command."""
+
+
+def test_expectations_name_only_commands_a_learner_can_type() -> None:
+    assert set(EXPECTED) <= set(SLASH_COMMANDS)
 
 
 def assert_valid_png(data: bytes) -> None:
@@ -86,9 +99,9 @@ def assert_within_slack_limits(post: Call) -> None:
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("name", sorted(EXPECTED))
+@pytest.mark.parametrize("name", SLASH_COMMANDS)
 async def test_slash_command_answers(name: str, tiny_engine: Engine, tiny_settings: Settings) -> None:
-    text, expected = EXPECTED[name]
+    text, expected = slash_case(name)
     async with slack_bot(tiny_engine, tiny_settings) as fake:
         envelope = await fake.slash(f"/{name}", text, channel="C42")
         assert await fake.wait_ack(envelope) < 3.0

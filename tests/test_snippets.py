@@ -8,6 +8,7 @@ import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,23 +18,15 @@ TEST_CACHE = Path(os.environ.get("TUTOR_TEST_CACHE", Path(__file__).resolve().pa
 """The tests' tutor cache (as in conftest.py): where the tiny pack is built."""
 
 MARK = "\n# It prints:\n"
-TINY_LINES = {
-    "sentiment": "/sentiment I love this",
-    "ner": "/ner My name is Ada and I live in London.",
-    "zeroshot": "/zeroshot I love pizza | food, sports, politics",
-    "qa": "/qa Where do I live? | My name is Ada and I live in London.",
+RICHER_LINES = {  # where a test wants more than the registry's first example (a pair, options, fewer tokens)
     "generate": "/generate Once upon a time max_new_tokens=8",
     "summarize": "/summarize The Eiffel Tower is 330 metres tall. It is in Paris.",
     "fillmask": "/fillmask Paris is the <mask> of France. top_k=3",
     "tokenize": "/tokenize The cat sat. | It was tired.",
     "attention": "/attention The cat sat on the mat. layer=1 head=2",
-    "overview": "/overview The cat sat on the mat.",
-    "compare": "/compare Tokenization isn't magic 🤗",
-    "causal": "/causal The cat sat on the mat because it was tired.",
-    "qkv": "/qkv The cat sat on the mat because it was tired.",
-    "nexttoken": "/nexttoken The best way to learn is temperature=1.5",
     "template": "/template Tell me a joke. max_new_tokens=8",
 }
+"""Every other model command's case is its registry entry's first example: a new command needs no line here."""
 
 
 FILLER = "Ada, Bo: 1.2.3.4! "
@@ -48,23 +41,30 @@ def longest(command: str, option: str, prefix: str = "") -> str:
     return (prefix + FILLER * limit)[:limit].rstrip()
 
 
-LONG_LINES = {
-    "sentiment": "/sentiment " + longest("sentiment", "text"),
-    "ner": "/ner " + longest("ner", "text"),
+LONGER_LINES = {  # where the longest input is not simply the first text option filled to its limit
     "zeroshot": "/zeroshot " + "猫" * 1000 + " | food, sports",  # past BART's 1,024 positions
     "qa": "/qa Where is Ada? | " + longest("qa", "context"),
     "generate": "/generate " + "猫" * 1000 + " max_new_tokens=5",  # 3 byte-level pieces each: past 1,024 positions
-    "summarize": "/summarize " + longest("summarize", "text"),
     "fillmask": "/fillmask " + longest("fillmask", "text", "Paris is the [MASK] of France. ") + " top_k=3",
-    "tokenize": "/tokenize " + longest("tokenize", "text"),
     "attention": "/attention " + longest("attention", "text") + " layer=1 head=all",
-    "overview": "/overview " + longest("overview", "text"),
-    "compare": "/compare " + longest("compare", "text"),
-    "causal": "/causal " + longest("causal", "text"),
-    "qkv": "/qkv " + longest("qkv", "text"),
     "nexttoken": "/nexttoken " + "猫" * 300 + " max_new_tokens=3",
     "template": "/template " + longest("template", "prompt") + " max_new_tokens=3",
 }
+
+
+def _model_commands() -> list[Any]:
+    return [c for c in build_registry() if c.needs_model]
+
+
+def _first_text(command: Any) -> str:
+    return next(o.name for o in command.options if o.kind == "text")
+
+
+TINY_LINES = {c.name: RICHER_LINES.get(c.name, c.examples[0]) for c in _model_commands()}
+"""One case per model-backed command, derived from the registry."""
+LONG_LINES = {c.name: LONGER_LINES.get(c.name, f"/{c.name} " + longest(c.name, _first_text(c)))
+              for c in _model_commands()}
+"""Each model-backed command on the longest text it accepts, derived from the registry."""
 FITS = {"attention", "overview", "qa", "compare", "causal", "qkv", "nexttoken", "template"}
 """/attention and /overview (300 characters at most) stay inside the tiny models' positions, /qa
 reads a long context in overlapping windows, /compare runs no model (it only tokenizes), and Part IV's
@@ -104,6 +104,7 @@ def _close(a: str, b: str) -> bool:
 
 def test_every_model_command_has_a_snippet_case():
     assert set(TINY_LINES) == {c.name for c in build_registry() if c.needs_model}
+    assert set(RICHER_LINES) <= set(TINY_LINES) and set(LONGER_LINES) <= set(TINY_LINES), "a case for no command"
 
 
 @pytest.mark.parametrize("command", sorted(TINY_LINES))
