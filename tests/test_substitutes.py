@@ -54,9 +54,9 @@ def one_token(engine: Engine, word: str) -> int:
 
 # ----- declared once: every pack and table follows -----
 def test_the_offline_pack_declares_a_stand_in_where_the_hub_has_a_pipeline(tmp_path):
-    offline = build_pack(Settings(pack="offline", cache_dir=tmp_path))
-    hub = build_pack(Settings(pack="hub", cache_dir=tmp_path))
-    tiny = build_pack(Settings(pack="tiny", cache_dir=tmp_path))
+    offline = build_pack(Settings(pack="offline", cache_dir=tmp_path), build_registry())
+    hub = build_pack(Settings(pack="hub", cache_dir=tmp_path), build_registry())
+    tiny = build_pack(Settings(pack="tiny", cache_dir=tmp_path), build_registry())
     for command, taught in (("sentiment", "classifier"), ("ner", "token-classifier"), ("fillmask", "masked-lm")):
         spec = offline.spec(command)
         assert (spec.kind, spec.hub_id) == ("chat", SMOLLM2.hub_id) and spec.stands_in.startswith("this pack has no")
@@ -294,7 +294,7 @@ async def test_summarize_names_the_kind_of_model_and_its_decoding(offline_engine
 
 # ----- the quiz serves the pipeline kinds on the offline pack -----
 def test_the_offline_pack_serves_the_stand_in_quiz_kinds(tmp_path):
-    pack = build_pack(Settings(pack="offline", cache_dir=tmp_path))
+    pack = build_pack(Settings(pack="offline", cache_dir=tmp_path), build_registry())
     served = {k.name for k in servable(all_kinds(), pack)}
     assert {"sentiment-90", "fillmask-top", "ner-type"} <= served and "qa-span" not in served
 

@@ -117,9 +117,9 @@ def prompt_ids(loaded: Loaded, prompt: str, new: int) -> tuple[list[int], int]:
     if not ids:
         raise UserError("This prompt gives no tokens; please type a few words.")
     keep, allowed = fit(len(ids), new, positions(loaded))
-    from core.tasks.generate import _keep_end  # the same cut as /generate: the end of the prompt stays
+    from core.tasks.shared.decoding import keep_end  # the same cut as /generate: the end of the prompt stays
 
-    return _keep_end(loaded, prompt, ids, keep), allowed
+    return keep_end(loaded, prompt, ids, keep), allowed
 
 
 def next_of(loaded: Loaded, ids: list[int], settings: Settings) -> Next:
