@@ -31,6 +31,7 @@ from core.results import Image, Result, Timer
 from core.settings import Settings
 from core.store import Database, RunStore
 from tests.fake_slack import BOT_USER, FakeSlack, Message, running, slack_env
+from tests.support import Clock
 from tests.toy_registry import TOY_REGISTRY, png
 from tests.tutor_support import settings_for, sqlite_url
 
@@ -80,11 +81,6 @@ REGISTRY = Registry([
 ])
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-
 @pytest.fixture(scope="module")
 def engine(tiny_settings: Settings) -> Iterator[Engine]:
     engine = Engine(tiny_settings, registry=REGISTRY)
@@ -94,7 +90,7 @@ def engine(tiny_settings: Settings) -> Iterator[Engine]:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(1_700_000_000.0)
 
 
 @pytest.fixture
