@@ -183,10 +183,10 @@ async def busy_replica(app: str, within_s: float = 120.0) -> object:
 async def test_a_replica_killed_during_a_flood_loses_no_request_and_answers_none_twice(cluster: None) -> None:
     """Two replicas of /generate; the one holding requests is killed while they are in progress. Each
     request gets exactly one answer, its own (the prompts differ, so a mixed-up answer would show), equal to
-    the local one. The flood is long (100 new tokens for each of 48 long prompts, run in several groups per
+    the local one. The flood is long (100 new tokens for each of 48 prompts, run in several groups per
     call) so the replica is still working when the kill lands."""
     ray_serve.deploy(Settings(**BASE), ["generate"], replicas=2, cpus=0)
-    lines = ["/generate " + f"Learner {i} asks about attention, " * 6 + "max_new_tokens=100" for i in range(48)]
+    lines = ["/generate " + f"Learner {i} asks about attention, " * 3 + "max_new_tokens=100" for i in range(48)]
     local, remote = Engine(Settings(**BASE)), Engine(Settings(**BASE, backend="ray"))
     try:
         tasks = [asyncio.ensure_future(answer(remote, line)) for line in lines]
@@ -194,7 +194,7 @@ async def test_a_replica_killed_during_a_flood_loses_no_request_and_answers_none
         ray.kill(victim, no_restart=True)
         assert not all(t.done() for t in tasks), "every request was answered before the kill: nothing was tested"
         answers = await asyncio.gather(*tasks)
-        expected = [await answer(local, line) for line in lines]
+        expected = await asyncio.gather(*(answer(local, line) for line in lines))  # batched as alone: test_batching
     finally:
         local.close()
         remote.close()
