@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+TEST_CACHE = Path(os.environ.get("TUTOR_TEST_CACHE", ROOT / ".tutor-cache" / "tests"))
+"""The tests' tutor cache: where the tiny pack is built (once, under core/cachelock.py's lock)."""
 
 
 class Clock:
@@ -120,6 +122,8 @@ class _Child:
         self.log.close()
 
 
+MAX_CHILDREN = 2
+"""Pooled interpreters kept per test process (each holds torch and the models of its last snippet)."""
 _children: dict[tuple[tuple[str, str], ...], _Child] = {}
 _lock = threading.Lock()
 
@@ -143,15 +147,22 @@ def run_python(program: str, env: Mapping[str, str] | None = None, *, cwd: Path 
     key = (*sorted(env.items()), ("<cwd>", str(cwd)))
     with _lock:
         child = _children.get(key)
-        if child is None or not child.alive():
+        if child is not None and not child.alive():
+            _children.pop(key).close()
+            child = None
+        if child is None:
+            while len(_children) >= MAX_CHILDREN:  # the oldest goes: environments change (tokenizers sets one)
+                _children.pop(next(iter(_children))).close()
             child = _children[key] = _Child(env, cwd)
         return child.run(program, timeout)
 
 
-def run_cli(*args: str, cwd: Path, env: Mapping[str, str] | None = None, timeout: float = 300,
-            **extra: str) -> subprocess.CompletedProcess:
-    """`python -m bot ARGS` in `cwd` (a learner's working folder), as a learner runs it: a fresh process with
-    this one's environment, `env` (replacing it) and `extra` variables on top."""
-    environment = {**(os.environ if env is None else env), **extra}
+def tutor_cli(*args: str, cwd: Path, timeout: float = 300, **env: str) -> subprocess.CompletedProcess:
+    """`python -m bot ARGS` in `cwd` (a learner's working folder), a fresh process on the tests' cache, offline,
+    without the platforms' tokens or the TUTOR_ settings of this machine's environment (but with the test
+    process's share of torch threads: conftest.py), `env` on top."""
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith(("DISCORD_", "SLACK_", "TUTOR_")) or k == "TUTOR_TORCH_THREADS"}
+    environment = {**base, "PYTHONPATH": str(ROOT), "TUTOR_CACHE_DIR": str(TEST_CACHE), "HF_HUB_OFFLINE": "1", **env}
     return subprocess.run([sys.executable, "-m", "bot", *args], cwd=cwd, capture_output=True, text=True,
                           env=environment, timeout=timeout, check=False)
