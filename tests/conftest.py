@@ -36,6 +36,25 @@ def pytest_configure(config: pytest.Config) -> None:
     torch.set_num_threads = lambda threads: set_threads(min(threads, share))  # type: ignore[assignment]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep a module's tests on one pytest-xdist worker where they share a module-scoped fixture (a Ray
+    cluster, a fake server, a fresh virtual environment): built once, not once per worker. Other tests are
+    dealt one by one to whichever worker is free (`--dist loadgroup`), so one long module does not keep
+    one worker busy while the other idles. A parametrized module fixture (one per pack) makes a group per
+    parameter."""
+    for item in items:
+        definitions = getattr(item, "_fixtureinfo", None)
+        if definitions is None:
+            continue
+        shared = sorted(name for name, defs in definitions.name2fixturedefs.items()
+                        if defs and defs[-1].scope in ("module", "class", "package"))
+        if not shared:
+            continue
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        group = item.nodeid.split("::")[0] + "".join(f"[{params[n]}]" for n in shared if n in params)
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="session")
 def tiny_settings() -> Settings:
     return Settings(pack="tiny", cache_dir=TEST_CACHE, cooldown_s=0.0, request_timeout_s=60.0)
