@@ -17,6 +17,7 @@ import atexit
 import json
 import os
 import queue
+import socket
 import subprocess
 import sys
 import tempfile
@@ -41,6 +42,12 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+def listening(host: str, port: int) -> bool:
+    """Whether a server accepts connections on host:port now (what a test waits for before its first request)."""
+    with socket.socket() as probe:
+        return probe.connect_ex((host, port)) == 0
 
 
 @dataclass(frozen=True)
