@@ -1,4 +1,6 @@
-"""Shared fixtures: the tiny pack (built once per cache folder) and engines on it."""
+"""Shared fixtures: the tiny pack (built once per cache folder) and engines on it, one per pack and per
+test process (pytest-xdist runs two or more; each builds its own, the first build of the tiny pack taking
+turns under core/cachelock.py's lock)."""
 from __future__ import annotations
 
 import os
@@ -8,10 +10,49 @@ from pathlib import Path
 import pytest
 
 from core.engine import Engine
+from core.policy import Policy
 from core.settings import Settings
+from tests.explore_support import policy_on
+from tests.support import ROOT, TEST_CACHE
 
-ROOT = Path(__file__).resolve().parent.parent
-TEST_CACHE = Path(os.environ.get("TUTOR_TEST_CACHE", ROOT / ".tutor-cache" / "tests"))
+__all__ = ["ROOT", "TEST_CACHE"]  # test modules import them from here
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist, each worker gets its share of the cores: torch threads x workers <= cores, in this
+    process (an engine's `set_torch_threads` is capped to the share) and in the processes it starts (snippet
+    and CLI runs read OMP_NUM_THREADS and TUTOR_TORCH_THREADS). Without it, two workers on two cores would each
+    run as many torch threads as there are cores and fight over them."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if "PYTEST_XDIST_WORKER" not in os.environ or workers < 2:
+        return
+    share = max(1, (os.cpu_count() or 1) // workers)
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "TUTOR_TORCH_THREADS"):
+        os.environ.setdefault(name, str(share))
+    import torch
+
+    set_threads = torch.set_num_threads
+    set_threads(share)
+    torch.set_num_threads = lambda threads: set_threads(min(threads, share))  # type: ignore[assignment]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep a module's tests on one pytest-xdist worker where they share a module-scoped fixture (a Ray
+    cluster, a fake server, a fresh virtual environment): built once, not once per worker. Other tests are
+    dealt one by one to whichever worker is free (`--dist loadgroup`), so one long module does not keep
+    one worker busy while the other idles. A parametrized module fixture (one per pack) makes a group per
+    parameter."""
+    for item in items:
+        definitions = getattr(item, "_fixtureinfo", None)
+        if definitions is None:
+            continue
+        shared = sorted(name for name, defs in definitions.name2fixturedefs.items()
+                        if defs and defs[-1].scope in ("module", "class", "package"))
+        if not shared:
+            continue
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        group = item.nodeid.split("::")[0] + "".join(f"[{params[n]}]" for n in shared if n in params)
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")
@@ -36,3 +77,9 @@ def offline_engine(offline_settings: Settings) -> Iterator[Engine]:
     engine = Engine(offline_settings)
     yield engine
     engine.close()
+
+
+@pytest.fixture()
+def tiny(tiny_engine: Engine, tmp_path: Path) -> Policy:
+    """The session's tiny engine behind a fresh policy with its own run store."""
+    return policy_on(tiny_engine, tmp_path)

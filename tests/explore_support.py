@@ -15,16 +15,7 @@ from core.engine import Engine
 from core.policy import Kind, Outcome, Policy, Request
 from core.results import Result
 from core.store import Database, RunStore
-
-
-class Clock:
-    """A clock the test moves by hand (for run expiry)."""
-
-    def __init__(self, now: float = 1_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support import Clock
 
 
 def policy_on(engine: Engine, folder: Path, clock: Clock | None = None) -> Policy:

@@ -5,8 +5,6 @@ bare transformers) and compares; the snippets must print the same numbers in a f
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
 from transformers import AutoModelForMaskedLM, AutoModelForSequenceClassification, AutoTokenizer
@@ -18,11 +16,6 @@ from tests.explore_support import clicked, is_png, labels, policy_on, typed
 from tests.test_snippets import TEST_CACHE, run_snippet, same_output, split_snippet
 
 REVIEW = "I loved the acting but the ending was dull."
-
-
-@pytest.fixture()
-def tiny(tiny_engine, tmp_path: Path):
-    return policy_on(tiny_engine, tmp_path)
 
 
 def changes(result) -> dict[int, float]:

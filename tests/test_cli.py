@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, TEST_CACHE
+from tests.support import tutor_cli
 
 
 def tutor(*args: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "TUTOR_CACHE_DIR": str(TEST_CACHE), "HF_HUB_OFFLINE": "1", **env}
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=tmp_path, capture_output=True, text=True,
-                          env={**environment, "PYTHONPATH": str(ROOT)}, timeout=300)
+    """`python -m bot ...` (bot/__main__.py) in a learner's folder: tests/support.py."""
+    return tutor_cli(*args, cwd=tmp_path, **env)
 
 
 def test_ask_answers_and_exits_0(tmp_path):
@@ -135,16 +135,8 @@ def test_an_answer_printed_to_an_ascii_only_pipe_is_escaped_not_a_crash(tmp_path
 
 
 # ----- one grammar: shared options anywhere, -h with examples, --version, python -m bot -----
-def bot_module(*args: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
-    """`python -m bot ...` (bot/__main__.py), without the platforms' tokens of this machine's environment."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "SLACK_"))}
-    environment |= {"TUTOR_CACHE_DIR": str(TEST_CACHE), "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT), **env}
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=tmp_path, capture_output=True, text=True,
-                          env=environment, timeout=300)
-
-
 def test_python_dash_m_bot_is_the_tutor_command_and_takes_the_pack_after_the_subcommand(tmp_path):
-    done = bot_module("ask", "/models", "--pack", "offline", tmp_path=tmp_path)
+    done = tutor("ask", "/models", "--pack", "offline", tmp_path=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "Model pack offline" in done.stdout
 
@@ -152,7 +144,7 @@ def test_python_dash_m_bot_is_the_tutor_command_and_takes_the_pack_after_the_sub
 def test_a_shared_option_after_a_server_subcommand_is_read_not_refused(tmp_path):
     """`tutor discord --pack offline` gets as far as `tutor --pack offline discord`: the missing token."""
     for argv in (["discord", "--pack", "offline"], ["--pack", "offline", "discord"]):
-        done = bot_module(*argv, tmp_path=tmp_path)
+        done = tutor(*argv, tmp_path=tmp_path)
         assert done.returncode == 2
         assert "unrecognized arguments" not in done.stderr, argv
         assert "Set DISCORD_TOKEN for Discord" in done.stderr, (argv, done.stderr)
@@ -196,14 +188,14 @@ def test_every_subcommand_help_says_what_it_does_with_an_example(capsys):
 def test_version_is_the_installed_packages(tmp_path):
     from importlib.metadata import version
 
-    done = bot_module("--version", tmp_path=tmp_path)
+    done = tutor("--version", tmp_path=tmp_path)
     assert done.returncode == 0 and done.stdout.strip() == f"tutor {version('transformers-tutor')}"
 
 
 def test_bench_options_reach_the_suite_in_the_order_typed(tmp_path):
     """`--only coldstart,ray --scale` used to reach the suite as `coldstart,ray --scale --only` ("argument --only:
     expected one argument"); here the suite reads the list and names the part it does not know."""
-    done = bot_module("bench", "--only", "nosuch,ray", "--scale", tmp_path=tmp_path)
+    done = tutor("bench", "--only", "nosuch,ray", "--scale", tmp_path=tmp_path)
     assert done.returncode == 2
     assert "expected one argument" not in done.stderr
     assert "unknown part(s) nosuch" in done.stderr

@@ -6,7 +6,6 @@ all-MiniLM-L6-v2's WordPiece and SmolLM2's byte-level BPE.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from transformers import AutoTokenizer
@@ -21,11 +20,6 @@ from tests.explore_support import clicked, is_png, policy_on, typed
 from tests.test_snippets import TEST_CACHE, run_snippet, same_output, split_snippet
 
 TEXT = "Tokenization isn't magic 🤗 你好"
-
-
-@pytest.fixture()
-def tiny(tiny_engine, tmp_path: Path):
-    return policy_on(tiny_engine, tmp_path)
 
 
 def twin(name: str):

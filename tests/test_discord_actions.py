@@ -7,6 +7,7 @@ the messages the fake keeps (embeds, attachments, components, `interaction_metad
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -26,6 +27,7 @@ from core.results import Image, Result, Timer
 from core.settings import Settings
 from core.store import Database, RunStore, database_url
 from tests.fake_discord import FakeDiscord, Interaction, Posted, components_of, patch_discord
+from tests.support import Clock
 from tests.toy_registry import TOY_REGISTRY, png
 
 ASKER, OTHER = "3001", "3002"
@@ -89,14 +91,6 @@ ACTION_REGISTRY = Registry([
     Command("who", "Who asked, and where (a private answer).", (), ("/who",), _who, needs_model=False,
             personal=True),
 ])
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture(scope="module")
@@ -360,12 +354,16 @@ def test_the_asker_s_reveal_replaces_the_question_and_cancels_the_timer(make: Ma
         async with faked() as fake, connected(fake, make()) as adapter:
             question = await ask(fake, "quiz", {"ms": 600})
             assert adapter.tutor.timers.pending() == 1
+            timer = adapter.tutor.timers.task(str(question.id))
+            assert timer is not None
             click = await fake.click(question, button(question, "Reveal"), user_id=OTHER)
             revealed = only(await fake.answered(click))
             assert revealed.id == question.id, "`update` replaces the message whoever clicks"
             assert adapter.tutor.timers.pending() == 0, "the replaced message's timer is gone"
             edits = len([r for r in fake.requests if r.method == "PATCH"])
-            await asyncio.sleep(0.9)
+            with contextlib.suppress(asyncio.CancelledError):
+                await timer  # ends without firing (waited for, not slept past: no race with its 600 ms)
+            assert timer.cancelled()
             assert len([r for r in fake.requests if r.method == "PATCH"]) == edits, "no second reveal"
 
     run(scenario)
@@ -476,7 +474,8 @@ def test_a_replayed_interaction_is_answered_once(make: MakeAdapter) -> None:
             interaction = await fake.send_command("echo", {"text": "once"}, guild=True)
             await fake.answered(interaction)
             await fake.redeliver(interaction)
-            await asyncio.sleep(1.0)
+            after = await fake.send_command("echo", {"text": "after"}, guild=True)
+            await fake.answered(after)  # the gateway delivers in order: the replay was handled before this
             assert len(interaction.callbacks) == 1 and len(interaction.followups) == 1
 
     run(scenario)
@@ -490,8 +489,7 @@ def test_stopping_cancels_a_pending_timer(make: MakeAdapter) -> None:
                 question = await ask(fake, "quiz", {"ms": 700})
                 timer = adapter.tutor.timers.task(str(question.id))
                 assert timer is not None
-            assert timer.cancelled() and adapter.tutor.timers.pending() == 0
-            await asyncio.sleep(1.0)
+            assert timer.cancelled() and adapter.tutor.timers.pending() == 0  # a cancelled timer never fires
             assert "Which letter" in question.text() and not [r for r in fake.requests if r.method == "PATCH"]
 
     run(scenario)

@@ -3,7 +3,6 @@ click through the fake adapter (the conformance suite's platform) on a real mode
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
 import torch
@@ -18,11 +17,6 @@ from tests.fake_adapter import FakeAdapter
 from tests.test_snippets import LONG_LINES, TEST_CACHE, run_snippet, same_output, split_snippet
 
 PROMPT = "Once upon a time"
-
-
-@pytest.fixture()
-def tiny(tiny_engine, tmp_path: Path):
-    return policy_on(tiny_engine, tmp_path)
 
 
 def new_text(result) -> str:

@@ -22,11 +22,6 @@ MOVED = re.compile(r"`([^`]+)` -> `([^`]+)` (\d\.\d{4}) -> (\d\.\d{4}) \(([+-]\d
 
 
 @pytest.fixture()
-def tiny(tiny_engine, tmp_path: Path):
-    return policy_on(tiny_engine, tmp_path)
-
-
-@pytest.fixture()
 def offline(offline_engine, tmp_path: Path):
     return policy_on(offline_engine, tmp_path)
 

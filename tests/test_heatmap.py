@@ -415,13 +415,14 @@ def test_memory_flat_over_repeated_renders():
             hm.render_head(SENTENCE, w, title="warm-up", figures=figures)
         gc.collect()
         start, _ = tracemalloc.get_traced_memory()
-        for i in range(50):
+        for i in range(20):
             hm.render_head(SENTENCE, attention((13, 13), i), title="layer 0, head 0", figures=figures)
         gc.collect()
         end, _ = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    # A leaked figure would be megabytes (a 700x700 RGBA canvas alone is ~2 MB).
+    # A leaked figure would be megabytes (a 700x700 RGBA canvas alone is ~2 MB): 20 renders (each slow under
+    # tracemalloc) catch a leak of anything over 26 KB a render.
     assert end - start < 512 * 1024, (start, end)
 
 

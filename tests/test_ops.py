@@ -9,7 +9,6 @@ import io
 import logging
 import os
 import re
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ from conftest import ROOT, TEST_CACHE
 from core.commands import build_registry
 from core.settings import _ENV_NAMES, Settings, load_dotenv
 from core.tiny import tiny_dir, tiny_models
+from tests.support import tutor_cli
 
 GOOD = {"DISCORD_TOKEN": "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123",
         "SLACK_BOT_TOKEN": "xoxb-1234567890-abcdefghij", "SLACK_APP_TOKEN": "xapp-1-A0123456789-abcdef",
@@ -30,11 +30,7 @@ GOOD = {"DISCORD_TOKEN": "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuv
 CANARY = "canary7f3e9d2b1a"
 
 
-def tutor(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "SLACK_", "TUTOR_"))}
-    environment = {**base, "PYTHONPATH": str(ROOT), "TUTOR_CACHE_DIR": str(TEST_CACHE), "HF_HUB_OFFLINE": "1", **env}
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=cwd, env=environment, capture_output=True,
-                          text=True, timeout=300)
+tutor = tutor_cli  # `python -m bot ...` in a learner's folder: tests/support.py
 
 
 # ----- tokens -----

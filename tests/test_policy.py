@@ -13,15 +13,8 @@ from core.engine import Engine
 from core.policy import APOLOGY, EXPIRED, Kind, Policy, Request
 from core.settings import Settings
 from core.store import Database, RunStore
+from tests.support import Clock
 from tests.toy_registry import TOY_REGISTRY
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture()
@@ -33,7 +26,7 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
 
 @pytest.fixture()
 def clock() -> Clock:
-    return Clock()
+    return Clock(1000.0)
 
 
 @pytest.fixture()

@@ -163,23 +163,39 @@ async def test_every_model_command_answers_as_the_local_backend(cluster: None) -
         assert remote_answer == local_answer, line
 
 
+async def busy_replica(app: str, within_s: float = 120.0) -> object:
+    """The first replica of `app` that reports a request in progress (asked of each replica itself, not
+    guessed from the time since the flood began: the router may send the whole crowd to one replica)."""
+    names = [a["name"] for a in ray.util.list_named_actors(all_namespaces=True)
+             if app in a["name"] and "REPLICA" in a["name"]]
+    assert len(names) >= 2, names
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + within_s
+    while loop.time() < give_up:
+        for name in names:
+            actor = ray.get_actor(name, namespace="serve")
+            if await actor.get_num_ongoing_requests.remote() > 0:
+                return actor
+        await asyncio.sleep(0)  # let the flood's calls go out
+    raise AssertionError(f"no replica of {app} reported a request in progress within {within_s:.0f} s")
+
+
 @pytest.mark.slow
 async def test_a_replica_killed_during_a_flood_loses_no_request_and_answers_none_twice(cluster: None) -> None:
-    """Two replicas of /generate; one is killed while 48 requests are in flight. Each request gets exactly
-    one answer, its own (the prompts differ, so a mixed-up answer would show), equal to the local one."""
+    """Two replicas of /generate; the one holding requests is killed while they are in progress. Each
+    request gets exactly one answer, its own (the prompts differ, so a mixed-up answer would show), equal to
+    the local one. The flood is long (100 new tokens for each of 48 prompts, run in several groups per
+    call) so the replica is still working when the kill lands."""
     ray_serve.deploy(Settings(**BASE), ["generate"], replicas=2, cpus=0)
-    lines = [f"/generate Learner {i} asks about attention max_new_tokens=100" for i in range(48)]
+    lines = ["/generate " + f"Learner {i} asks about attention, " * 3 + "max_new_tokens=100" for i in range(48)]
     local, remote = Engine(Settings(**BASE)), Engine(Settings(**BASE, backend="ray"))
     try:
         tasks = [asyncio.ensure_future(answer(remote, line)) for line in lines]
-        await asyncio.sleep(0.3)  # both replicas are decoding now (a lone first request may already be back)
-        in_flight = sum(not t.done() for t in tasks)
-        assert in_flight >= len(tasks) // 2, f"only {in_flight} requests still in flight: the kill would test little"
-        victim = next(a["name"] for a in ray.util.list_named_actors(all_namespaces=True)
-                      if "tutor-generate" in a["name"] and "REPLICA" in a["name"])
-        ray.kill(ray.get_actor(victim, namespace="serve"), no_restart=True)
+        victim = await busy_replica(ray_serve.app_name("generate"))
+        ray.kill(victim, no_restart=True)
+        assert not all(t.done() for t in tasks), "every request was answered before the kill: nothing was tested"
         answers = await asyncio.gather(*tasks)
-        expected = [await answer(local, line) for line in lines]
+        expected = await asyncio.gather(*(answer(local, line) for line in lines))  # batched as alone: test_batching
     finally:
         local.close()
         remote.close()

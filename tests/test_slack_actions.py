@@ -31,6 +31,7 @@ from core.results import Image, Result, Timer
 from core.settings import Settings
 from core.store import Database, RunStore
 from tests.fake_slack import BOT_USER, FakeSlack, Message, running, slack_env
+from tests.support import Clock, listening
 from tests.toy_registry import TOY_REGISTRY, png
 from tests.tutor_support import settings_for, sqlite_url
 
@@ -80,11 +81,6 @@ REGISTRY = Registry([
 ])
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-
 @pytest.fixture(scope="module")
 def engine(tiny_settings: Settings) -> Iterator[Engine]:
     engine = Engine(tiny_settings, registry=REGISTRY)
@@ -94,7 +90,7 @@ def engine(tiny_settings: Settings) -> Iterator[Engine]:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(1_700_000_000.0)
 
 
 @pytest.fixture
@@ -359,8 +355,7 @@ async def test_a_click_and_a_modal_over_http_are_answered(engine, fake, runs):
     server = asyncio.create_task(adapter.serve())
     url = f"http://127.0.0.1:{port}/slack/events"
     try:
-        await fake.wait_for(lambda: server.done() or fake.calls_to("auth.test"), 10)
-        await asyncio.sleep(0.2)
+        await fake.wait_for(lambda: server.done() or (fake.calls_to("auth.test") and listening("127.0.0.1", port)), 10)
         for text in ("over http", "typed"):
             assert await post_signed_form(url, fake.slash_payload("/picker", text)) == 200
             await fake.wait_for(lambda said=text: said in str([m.blocks for m in fake.posted.values()]))

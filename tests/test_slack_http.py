@@ -29,6 +29,7 @@ from bot.slack.http import EVENTS_PATH, build_http_app
 from core.engine import Engine
 from core.policy import Policy
 from core.settings import ConfigError, Settings
+from tests.support import listening
 
 try:
     from fake_slack import BOT_USER, FAKE_COMMANDS, FakeSlack
@@ -188,19 +189,14 @@ async def test_serve_slack_http_mode_listens_on_the_port(engine: Engine, tiny_se
     try:
         async with serving(adapter) as server:
             url = f"http://127.0.0.1:{port}{EVENTS_PATH}"
-            await fake.wait_for(lambda: server.done() or _listening(port), 10)
+            await fake.wait_for(lambda: server.done() or listening("127.0.0.1", port), 10)
             status, _ = await post(url, slash_body(fake, "served"))
             assert status == 200
             [answer] = await fake.wait_for(lambda: fake.calls_to("chat.postMessage"))
             assert "You said: *served*" in answer.text
-        assert server.done() and not _listening(port), "stop() closes the listener"
+        assert server.done() and not listening("127.0.0.1", port), "stop() closes the listener"
     finally:
         await fake.stop()
-
-
-def _listening(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 @pytest.mark.parametrize(("changes", "mode", "variable"), [
@@ -360,11 +356,6 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as probe:
         probe.bind((host, 0))
         return probe.getsockname()[1]
-
-
-def listening(host: str, port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex((host, port)) == 0
 
 
 def test_slack_host_defaults_to_loopback_and_is_read_from_slack_host() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import math
 import os
 import shutil
-import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 import pytest
 
 from core.commands import build_registry
+from tests.support import run_python
 
 TEST_CACHE = Path(os.environ.get("TUTOR_TEST_CACHE", Path(__file__).resolve().parent.parent / ".tutor-cache" / "tests"))
 """The tests' tutor cache (as in conftest.py): where the tiny pack is built."""
@@ -78,11 +78,12 @@ def split_snippet(code: str) -> tuple[str, list[str]]:
     return program, [line[2:] if line.startswith("# ") else line[1:] for line in printed.splitlines()]
 
 
-def run_snippet(program: str) -> list[str]:
+def run_snippet(program: str, fresh: bool = False) -> list[str]:
+    """What `program` prints, run as a learner runs it (a fresh interpreter when `fresh`, else a pooled one
+    with a fresh namespace: tests/support.py), with no server path in its environment."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error",
            "TUTOR_CACHE_DIR": str(TEST_CACHE)}  # where a learner's `tutor models pull --pack tiny` would build
-    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=env,
-                          timeout=300, check=False)
+    done = run_python(program, env, timeout=300, fresh=fresh)
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout.rstrip("\n").splitlines()
 
@@ -112,6 +113,15 @@ async def test_tiny_snippet_prints_what_the_bot_answered(tiny_engine, command):
     result = await tiny_engine.run_text(TINY_LINES[command])
     program, expected = split_snippet(result.code)
     assert same_output(expected, run_snippet(program))
+
+
+@pytest.mark.parametrize("command", ["sentiment", "tokenize", "attention"])  # a pipeline, a tokenizer, a model
+async def test_a_snippet_of_each_shape_runs_alone_in_a_fresh_interpreter(tiny_engine, command):
+    """The other cases run in a pooled interpreter (tests/support.py); this one proves a snippet needs nothing
+    that another snippet imported before it."""
+    result = await tiny_engine.run_text(TINY_LINES[command])
+    program, expected = split_snippet(result.code)
+    assert same_output(expected, run_snippet(program, fresh=True))
 
 
 def test_every_model_command_has_a_long_input_case():

@@ -19,16 +19,9 @@ from core.settings import Settings
 from core.store import Database, RunStore
 from core.store.schema import metadata
 from core.tutor.service import State, Tutor, context_of, find
+from tests.support import Clock
 
 SECRET = "a test secret of more than sixteen characters"
-
-
-class Clock:
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclasses.dataclass
@@ -92,7 +85,7 @@ def study_group(url: str, clock: Clock | None = None, **extra: Any) -> Iterator[
     engine = Engine(settings_for(url, **extra))
     tutor = find(engine.registry)
     assert tutor is not None
-    clock = clock or Clock()
+    clock = clock or Clock(1_800_000_000.0)
     tutor.clock = clock
     runs = RunStore(Database(url), clock=clock)
     try:
