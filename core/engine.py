@@ -15,7 +15,7 @@ from typing import Any
 from core.backends import build_backend
 from core.context import TaskContext
 from core.errors import Busy, UserError
-from core.grammar import read_line
+from core.grammar import read_typed
 from core.metrics import Metrics
 from core.models import ModelStore
 from core.packs import build_pack
@@ -42,20 +42,19 @@ class Engine:
         self._in_flight = 0
 
     async def run(self, name: str, raw_args: Mapping[str, Any]) -> Result:
-        """Answer one command with typed or raw (string) options. Raises `UserError`.
+        """Answer one typed command with raw (string) or typed options. Raises `UserError`.
 
-        Text is cleaned here, where it enters the core (`core.text`), and the answer says so."""
-        command = self.registry.get(name)
-        args, notice = command.check(raw_args)
-        return noting(await self.execute(command, args), notice)
+        The thin entry for tests and benchmarks: the same reading and answering as the policy's
+        (`core.grammar.read_typed`, then `answer`), without its cooldown, de-duplication and wording."""
+        return await self.answer(*read_typed(self.registry, command=name, args=raw_args))
 
     async def run_text(self, line: str) -> Result:
-        """Answer one line of the text grammar: `/command main | second key=value`.
+        """Answer one line of the text grammar, `/command main | second key=value`, as `run` does."""
+        return await self.answer(*read_typed(self.registry, line=line))
 
-        The line is cleaned as it is read (`core.grammar.read_line`), and the answer says so."""
-        parsed = read_line(self.registry, line)
-        args = parsed.command.validate(parsed.raw)
-        return noting(await self.execute(parsed.command, args), parsed.notice)
+    async def answer(self, command: Command, args: dict[str, Any], notice: str | None = None) -> Result:
+        """Run a checked command and add the notice that its text was cleaned: every answer's way out."""
+        return noting(await self.execute(command, args), notice)
 
     async def execute(self, command: Command, args: dict[str, Any]) -> Result:
         """Run one validated command in the backend (batched where the command allows)."""

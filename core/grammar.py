@@ -10,6 +10,7 @@ character can end up neither in the command name nor in an option, and `read_lin
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,3 +74,17 @@ def read_line(registry: Registry, line: str) -> Parsed:
 def parse_line(registry: Registry, line: str) -> tuple[Command, dict[str, Any]]:
     parsed = read_line(registry, line)
     return parsed.command, parsed.raw
+
+
+def read_typed(registry: Registry, *, line: str | None = None, command: str | None = None,
+               args: Mapping[str, Any] | None = None) -> tuple[Command, dict[str, Any], str | None]:
+    """What a learner typed, as a line of the grammar or a command with options: the command (never a hidden
+    one), its checked arguments, and the notice when their text had to be cleaned (`core.text`).
+    `UserError` when it is not valid. The policy reads every typed request through here."""
+    if line is not None:
+        parsed = read_line(registry, line)
+        found, raw, line_notice = registry.typed(parsed.command.name), parsed.raw, parsed.notice
+    else:
+        found, raw, line_notice = registry.typed(command or ""), dict(args or {}), None
+    checked, notice = found.check(raw)
+    return found, checked, line_notice or notice

@@ -39,9 +39,8 @@ from typing import TYPE_CHECKING, Any
 from core.actions import OLDER, SEAL, SEAL_CHARS, THIS_RUN, decode, encode, sealed, unseal, uses_run
 from core.context import Caller
 from core.cooldown import Budget, Cooldown, OverBudget
-from core.engine import noting
 from core.errors import Busy, StoreUnavailable, UserError
-from core.grammar import read_line
+from core.grammar import read_typed
 from core.results import Timer
 from core.tutor.keys import LogNames
 
@@ -214,7 +213,7 @@ class Policy:
                 args["caller"] = Caller(request.platform, request.user, request.place, request.group,
                                         request.direct, request.admin)
                 args["budget"] = Budget(self.cooldown, request.user)
-            result = noting(await self.engine.execute(command, args), notice)
+            result = await self.engine.answer(command, args, notice)
             return Outcome(Kind.ANSWER, name, await self._bind(request, command, args, result))
         except OverBudget as exc:
             return Outcome(Kind.COOLDOWN, name, message=Cooldown.message(exc.seconds_left))
@@ -231,18 +230,13 @@ class Policy:
         """The command, its checked arguments, and the notice when the learner's text had to be
         cleaned (`core.text`); `UserError` when the request is not valid."""
         registry = self.engine.registry
-        line_notice = None
         if request.action is not None:
             name, raw = decode(await self._unsealed(request))
             command = registry.get(name)
             raw = {**(await self._from_run(command, raw)), **request.args}  # e.g. the text a modal asked for
-        elif request.line is not None:
-            parsed = read_line(registry, request.line)
-            command, raw, line_notice = registry.typed(parsed.command.name), parsed.raw, parsed.notice
-        else:
-            command, raw = registry.typed(request.command or ""), dict(request.args)
-        args, notice = command.check(raw)
-        return command, args, line_notice or notice
+            args, notice = command.check(raw)
+            return command, args, notice
+        return read_typed(registry, line=request.line, command=request.command, args=request.args)
 
     async def _unsealed(self, request: Request) -> str:
         """The action's id, once its seal is found to be this conversation's; `UserError` otherwise."""
