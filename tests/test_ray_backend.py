@@ -101,9 +101,8 @@ def test_serve_config_is_a_valid_serve_deploy_file_with_no_secret(tmp_path: Path
                         model_overrides={"generate": str(tmp_path)})
     config = ray_serve.serve_config(settings, ray_serve.chosen_models(settings), replicas=2, cpus=0.5)
     ServeDeploySchema.parse_obj(config)
-    assert [a["name"] for a in config["applications"]] == [
-        f"tutor-{m}" for m in ("attention", "fillmask", "generate", "ner", "qa", "sentiment", "summarize",
-                               "tokenize", "zeroshot")]
+    declared = [c.name for c in build_registry() if c.model is not None]  # one application per declared model
+    assert [a["name"] for a in config["applications"]] == [f"tutor-{m}" for m in sorted(declared)]
     assert secret not in yaml.safe_dump(config) and settings.secret not in yaml.safe_dump(config)
     generate = next(a for a in config["applications"] if a["name"] == "tutor-generate")["args"]
     assert generate["env"]["TUTOR_MODEL_GENERATE"] == str(tmp_path) and generate["replicas"] == 2
@@ -128,7 +127,9 @@ def test_serve_models_refuses_a_model_the_pack_does_not_have(capsys: pytest.Capt
 async def test_generate_on_a_local_ray_cluster_answers_as_the_local_backend(cluster: None) -> None:
     deployed(["generate"])
     remote, pairs = await compare([*lines_for({"generate"}), "/tokenize I'm learning"])
-    assert remote.backend.remote == {"generate": "generate"}, "only /generate is deployed; /tokenize stays local"
+    followers = {c.name: "generate" for c in build_registry() if c.model_command == "generate"}
+    assert remote.backend.remote == {"generate": "generate", **followers}, \
+        "only /generate's model is deployed (with the commands that use it); /tokenize stays local"
     for local_answer, remote_answer in pairs:
         assert remote_answer == local_answer
     assert any(isinstance(a, Result) for a, _ in pairs) and any(isinstance(a, str) for a, _ in pairs)
