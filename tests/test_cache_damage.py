@@ -125,10 +125,11 @@ async def test_a_damaged_file_in_the_hugging_face_cache_is_a_user_error_naming_i
     spec = hub_models()["sentiment"]
     hub = tiny_cache / "hf"
     repo = hub / ("models--" + spec.source.replace("/", "--"))
-    snapshot = repo / "snapshots" / ("0" * 40)
+    commit = spec.revision or "0" * 40  # the hub pack loads the commit it pins (core/packs.py HUB_REVISIONS)
+    snapshot = repo / "snapshots" / commit
     shutil.copytree(tiny_dir(tiny_cache) / "sentiment", snapshot)
     (repo / "refs").mkdir()
-    (repo / "refs" / "main").write_text("0" * 40)
+    (repo / "refs" / "main").write_text(commit)
     truncate(snapshot / "model.safetensors")
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(hub))
     engine = Engine(Settings(pack="hub", cache_dir=tiny_cache))
