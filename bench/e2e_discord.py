@@ -1,7 +1,7 @@
 """End to end (issue 14): a burst of 30 learners' mixed commands through Discord, against the engine alone.
 
 The real `DiscordAdapter` (discord.py) serves against the local fake Discord of the tests
-(`tests/fake_discord.py`, driven as `tests/conformance_discord.py` drives it): each of 30 learners sends
+(`tests/support/fake_discord.py`, driven as `tests/conformance/discord.py` drives it): each of 30 learners sends
 one slash command at once in a server channel (`/tokenize`, `/compare`, `/zeroshot`, `/attention` with
 its picture, `/generate` of 5 tokens; offline pack). A learner's latency runs from the interaction's
 injection to the last request the bot made for it (the answer filling the deferred message).
@@ -48,7 +48,7 @@ async def engine_burst(engine: Engine, lines: list[str]) -> list[float]:
 
 
 async def discord_burst(driver: Any, lines: list[str], round_: int) -> list[float]:
-    from tests.conformance_discord import slash_command
+    from tests.conformance.discord import slash_command
 
     fake = driver.fake
     sent = []
@@ -65,7 +65,7 @@ async def discord_burst(driver: Any, lines: list[str], round_: int) -> list[floa
 
 
 async def _measure(work: Path, rounds: int) -> dict[str, Any]:
-    from tests.conformance_discord import discord_driver
+    from tests.conformance.discord import discord_driver
 
     engine = Engine(Settings(pack="offline", cache_dir=bench_cache(), cooldown_s=0.0, max_queue=256))
     policy = Policy(engine, runs=RunStore(Database(f"sqlite:///{work / 'runs.db'}")), cooldown_s=0.0)

@@ -1,6 +1,6 @@
 """Ray backend (issue 14): throughput of 32 concurrent requests against the local backend, and per replica.
 
-A real local Ray cluster is started here as the tests start one (`tests/test_ray_backend.py`: 127.0.0.1,
+A real local Ray cluster is started here as the tests start one (`tests/core/backends/test_ray_backend.py`: 127.0.0.1,
 `num_cpus=2`, workers importing this checkout), and the offline pack's `/generate` (SmolLM2, 8 new
 tokens) and `/zeroshot` (all-MiniLM-L6-v2, a batched embedding) are deployed with `core.backends.ray_serve`.
 

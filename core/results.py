@@ -33,7 +33,7 @@ def display_width(text: str) -> int:
     combining marks and format characters none, and a grapheme cluster is measured whole (a family emoji
     joined by zero-width joiners takes two, not six; a flag two; an emoji with VS16 two). rich's measure,
     the one the console wraps its lines by (bot/console/render.py), so a table and the text around it
-    agree (it gave wcwidth 0.9's `wcswidth` figure on every case of tests/test_console_render.py). A control
+    agree (it gave wcwidth 0.9's `wcswidth` figure on every case of tests/bot/console/test_console_render.py). A control
     character (a tab, a newline), which has no width of its own, counts as one. `len()` counts code
     points instead."""
     from rich.cells import cell_len  # imported when a table is drawn, not at every start (about 7 ms)

@@ -1,6 +1,6 @@
 #!/bin/sh
 # The one install recipe for the tutor's runtime environment. The Dockerfile runs it, and
-# tests/test_docker_install.py runs the same steps into a fresh virtual environment, so the
+# tests/bot/ops/test_docker_install.py runs the same steps into a fresh virtual environment, so the
 # image and the test cannot drift apart.
 #
 # Usage: docker/install.sh PROJECT_DIR [deps|app|all]

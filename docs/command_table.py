@@ -4,7 +4,7 @@ listed without a hand edit:
     python docs/command_table.py            # rewrite the table in README.md between its markers
     python docs/command_table.py --check    # exit 1 when README.md's table is not the registry's
 
-tests/test_readme.py checks it too.
+tests/docs/test_readme.py checks it too.
 """
 from __future__ import annotations
 

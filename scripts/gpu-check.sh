@@ -12,7 +12,7 @@
 #   Both logs come back in $OUT. Where no GPU is: `sh scripts/gpu-check.sh dry` runs step 1 cpu vs cpu.
 set -u
 WHEELS="transformers==5.24.0 sqlalchemy==2.1.9 greenlet==3.5.6 pytest-asyncio==1.5.0"
-TESTS="tests/test_batching.py tests/test_attention.py tests/test_compare.py tests/test_snippets.py tests/test_explore_answers.py"
+TESTS="tests/core/test_batching.py tests/core/tasks/test_attention.py tests/core/tasks/test_compare.py tests/core/tasks/test_snippets.py tests/core/tasks/test_explore_answers.py"
 
 if [ "${1:-}" = fetch ]; then
     exec python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \

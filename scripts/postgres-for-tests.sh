@@ -1,5 +1,5 @@
 #!/bin/sh
-# Best effort: make PostgreSQL's server binaries available to the store's tests (tests/postgres.py),
+# Best effort: make PostgreSQL's server binaries available to the store's tests (tests/support/postgres.py),
 # which start a throwaway cluster with initdb and pg_ctl. It never fails the command it is part of:
 # where the server cannot be installed (not root, no apt-get, no network), the PostgreSQL cases are
 # skipped with that reason and the SQLite cases still run.

@@ -12,8 +12,8 @@ import pytest
 from core.engine import Engine
 from core.policy import Policy
 from core.settings import Settings
-from tests.explore_support import policy_on
 from tests.support import ROOT, TEST_CACHE
+from tests.support.explore import policy_on
 
 __all__ = ["ROOT", "TEST_CACHE"]  # test modules import them from here
 

@@ -3,7 +3,7 @@
 The core's markup (core/markup.py) is `**bold**`, code spans by CommonMark's rule and
 backslash escapes; `core.markup.spans` reads it, and each span is written here in Discord's
 dialect. Discord's client does not read CommonMark. Its parser (derived from simple-markdown;
-tests/fake_discord.py `read_markdown` models it) has these rules for code:
+tests/support/fake_discord.py `read_markdown` models it) has these rules for code:
 
 - A code block is three backticks up to the next three backticks, anywhere in a message,
   even in the middle of a line. A longer fence does not help: the block still ends at the

@@ -19,7 +19,7 @@ bracketed one, the first label the prompt names. Every kind builds its options h
 Where the key goes is the caller's `Draw.place`: the question pool deals places (and aims) per kind
 from shuffled decks (core/tutor/pool.py), so each letter holds a quarter of a kind's keys over any
 run of questions, not just on average; an item that cannot meet a draw gives way to another.
-tests/test_question_fairness.py generates 200 questions per kind on each pack and measures all this.
+tests/core/tutor/test_question_fairness.py generates 200 questions per kind on each pack and measures all this.
 """
 from __future__ import annotations
 

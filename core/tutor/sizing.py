@@ -2,7 +2,7 @@
 
 The core cannot render for a platform, so it measures the plainest rendering (the console's: every
 section with its heading, the numbered choices under it) and keeps a margin for what a platform adds
-(Discord's escapes, Slack's entities, an embed's title and field names). tests/test_lesson_sizes.py
+(Discord's escapes, Slack's entities, an embed's title and field names). tests/core/tutor/test_lesson_walks.py
 checks the real console, Discord and Slack renderings of every step of every lesson against the limits.
 
 `fit` shortens a step that is too long, in this order, each cut said in the step: the table keeps its

@@ -3,7 +3,7 @@
 A lesson that says "this tokenizer maps what it cannot spell to [UNK]", "this classifier reads its
 answer off [CLS]", "token_type_ids change this model's input" or "generate() samples by default"
 says it because the tokenizer, the model's class, its config or its generation config says so.
-tests/test_teaching_lessons.py checks each statement against a run of the same model.
+tests/core/tutor/test_teaching_lessons.py checks each statement against a run of the same model.
 """
 from __future__ import annotations
 
