@@ -5,7 +5,8 @@ Running a snippet: each "try it yourself" snippet must run on a learner's machin
 one costs seconds (importing torch and transformers), and the suite runs about a hundred snippets, so by default a
 snippet runs in a long-lived child interpreter (one per environment and test process) that has paid those imports
 once: each snippet gets a fresh namespace (`__name__ == "__main__"`, nothing from the one before), its own captured
-stdout and stderr, torch's default seed as a fresh process has it, and pyplot's figures closed after it. The child
+stdout and stderr, its own deep copy of a model or tokenizer loaded from a GGUF file (de-quantised once per
+child), torch's default seed as a fresh process has it, and pyplot's figures closed after it. The child
 has exactly the environment a fresh process would get (less PYTEST_CURRENT_TEST, which pytest changes on
 every test). `fresh=True` (and TUTOR_TEST_FRESH_SNIPPETS=1 for every run) starts a new interpreter instead;
 tests/core/tasks/test_snippets.py runs one snippet of each shape that way, so a snippet that only works after
@@ -65,6 +66,29 @@ replies = os.fdopen(os.dup(1), "w", encoding="utf-8")
 os.dup2(2, 1)  # what C code writes to fd 1 must not mix with the replies
 import torch, transformers  # noqa: F401 - the imports every snippet would otherwise pay for
 seed = torch.initial_seed()
+
+
+def _remembered(owner, name):
+    # `owner.name(...)` loading from a GGUF file (de-quantising it: about 15 s) runs once per arguments; each
+    # snippet gets its own deep copy, so nothing one snippet does to its model or tokenizer reaches another.
+    import copy
+    method = getattr(owner, name).__func__
+    loads = {}
+
+    def load(cls, *args, **kwargs):
+        if not kwargs.get("gguf_file"):
+            return method(cls, *args, **kwargs)
+        key = (cls, repr(args), repr(sorted(kwargs.items())))
+        if key not in loads:
+            loads[key] = method(cls, *args, **kwargs)
+        return copy.deepcopy(loads[key])
+
+    setattr(owner, name, classmethod(load))
+
+
+from transformers.models.auto.auto_factory import _BaseAutoModelClass
+_remembered(_BaseAutoModelClass, "from_pretrained")
+_remembered(transformers.AutoTokenizer, "from_pretrained")
 for request in sys.stdin:
     program = json.loads(request)
     out, err, code = io.StringIO(), io.StringIO(), 0

@@ -124,6 +124,15 @@ async def test_a_snippet_of_each_shape_runs_alone_in_a_fresh_interpreter(tiny_en
     assert same_output(expected, run_snippet(program, fresh=True))
 
 
+async def test_an_offline_snippet_that_de_quantises_runs_alone_in_a_fresh_interpreter(offline_engine):
+    """The pooled interpreter de-quantises a GGUF model once and hands each snippet its own copy; this one loads it
+    itself, as a learner's machine does."""
+    result = await offline_engine.run_text("/generate The capital of France is max_new_tokens=5")
+    program, expected = split_snippet(result.code)
+    assert "gguf_file=GGUF" in program
+    assert same_output(expected, run_snippet(program, fresh=True))
+
+
 def test_every_model_command_has_a_long_input_case():
     assert set(LONG_LINES) == set(TINY_LINES)
 
