@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -186,6 +186,18 @@ def run_python(program: str, env: Mapping[str, str] | None = None, *, cwd: Path 
                 _children.pop(next(iter(_children))).close()
             child = _children[key] = _Child(env, cwd)
         return child.run(program, timeout)
+
+
+def snippet_outputs(programs: Sequence[str]) -> list[str]:
+    """What each snippet prints when a learner runs it (offline, the tests' model cache); one that fails fails the
+    test with its error."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error", "TUTOR_CACHE_DIR": str(TEST_CACHE)}
+    outputs = []
+    for program in programs:
+        ran = run_python(program, env, timeout=600)
+        assert ran.returncode == 0, ran.stderr[-3000:]
+        outputs.append(ran.stdout)
+    return outputs
 
 
 def tutor_cli(*args: str, cwd: Path, timeout: float = 300, **env: str) -> subprocess.CompletedProcess:

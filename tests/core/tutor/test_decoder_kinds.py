@@ -2,10 +2,6 @@
 key's place is uniform, no near-ties, no repeated option), and each snippet prints its key."""
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from collections import Counter
 from itertools import pairwise
 from pathlib import Path
@@ -31,9 +27,9 @@ from core.tutor.options import Draw, ranked
 from core.tutor.questions import OPTIONS, Question
 from core.tutor.service import context_of
 from tests.core.tasks.test_snippets import same_output, split_snippet
-from tests.core.tutor.test_tutor_keys import RUNNER, questions
+from tests.core.tutor.test_tutor_keys import questions
+from tests.support import snippet_outputs
 from tests.support.decoder import decoder_key
-from tests.support.paths import TEST_CACHE
 from tests.support.tutor import sqlite_url, study_group
 
 NAMES = [k.name for k in KINDS]
@@ -124,11 +120,7 @@ def test_tiny_decoder_snippets_print_their_keys(tmp_path: Path):
     with study_group(sqlite_url(tmp_path)) as cls:
         made = questions(cls.engine, NAMES, per_kind=1)
     programs, expected = zip(*(split_snippet(q.code) for q in made), strict=True)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error", "TUTOR_CACHE_DIR": str(TEST_CACHE)}
-    done = subprocess.run([sys.executable, "-c", RUNNER], input=json.dumps(programs), capture_output=True,
-                          text=True, env=env, timeout=600, check=False)
-    assert done.returncode == 0, done.stderr[-3000:]
-    for q, want, got in zip(made, expected, json.loads(done.stdout.splitlines()[-1]), strict=True):
+    for q, want, got in zip(made, expected, snippet_outputs(programs), strict=True):
         assert same_output(want, got.rstrip("\n").splitlines()), (q.kind, want, got)
         if q.kind != "template-first":  # what a model reads is shown by the template it prints, not named
             assert to_plain(q.answer) in got, (q.kind, q.answer, got)
