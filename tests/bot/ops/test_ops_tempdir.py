@@ -42,6 +42,8 @@ def tutor(prefix: tuple[str, ...], tmp_path: Path, *args: str, cache: Path) -> s
 
 def test_ask_answers_with_its_temporary_files_in_the_data_folder(tmp_path: Path) -> None:
     """Loading a model made transformers ask for a temporary file: "No usable temporary directory found"."""
+    if any(TEST_CACHE.resolve().is_relative_to(folder) for folder in (Path("/tmp"), Path("/var/tmp"))):
+        pytest.skip(f"the tests' data folder {TEST_CACHE} lies under the /tmp this test makes read-only")
     prefix = read_only_root(tmp_path)
     out = TEST_CACHE / "out-read-only-root"
     done = tutor(prefix, tmp_path, "ask", "/attention The cat sat. head=mean", "--out", str(out), cache=TEST_CACHE)

@@ -187,23 +187,40 @@ async def test_a_replica_killed_during_a_flood_loses_no_request_and_answers_none
     request gets exactly one answer, its own (the prompts differ, so a mixed-up answer would show), equal to
     the local one. The flood is long (100 new tokens for each of 48 prompts, run in several groups per
     call) so the replica is still working when the kill lands."""
-    ray_serve.deploy(Settings(**BASE), ["generate"], replicas=2, cpus=0)
     lines = ["/generate " + f"Learner {i} asks about attention, " * 3 + "max_new_tokens=100" for i in range(48)]
-    local, remote = Engine(Settings(**BASE)), Engine(Settings(**BASE, backend="ray"))
+    local = Engine(Settings(**BASE))
+    try:
+        expected = await asyncio.gather(*(answer(local, line) for line in lines))  # batched as alone: test_batching
+    finally:
+        local.close()
+    for _ in range(KILL_ATTEMPTS):
+        answers, retries = await flood_and_kill(lines)
+        assert len(answers) == len(lines)
+        for line, got, want in zip(lines, answers, expected, strict=True):
+            assert isinstance(got, Result) and got == want, line
+        if retries >= 1:
+            return
+    raise AssertionError(f"in {KILL_ATTEMPTS} floods no request was in flight on the killed replica: nothing tested")
+
+
+KILL_ATTEMPTS = 3
+"""A replica that reports a request in progress may finish it before the kill lands (or Serve may route it again
+itself); then the flood proved only that nothing was lost, so it runs again, on a fresh deployment."""
+
+
+async def flood_and_kill(lines: list[str]) -> tuple[list[object], int]:
+    """Every line sent at once to two replicas of /generate, the busy one killed: the answers, and how many
+    requests the backend had to send again because their replica died."""
+    ray_serve.deploy(Settings(**BASE), ["generate"], replicas=2, cpus=0)
+    remote = Engine(Settings(**BASE, backend="ray"))
     try:
         tasks = [asyncio.ensure_future(answer(remote, line)) for line in lines]
         victim = await busy_replica(ray_serve.app_name("generate"))
         ray.kill(victim, no_restart=True)
         assert not all(t.done() for t in tasks), "every request was answered before the kill: nothing was tested"
-        answers = await asyncio.gather(*tasks)
-        expected = await asyncio.gather(*(answer(local, line) for line in lines))  # batched as alone: test_batching
+        return list(await asyncio.gather(*tasks)), remote.backend.retries
     finally:
-        local.close()
         remote.close()
-    assert remote.backend.retries >= 1, "no request was in flight on the killed replica: nothing was tested"
-    assert len(answers) == len(lines)
-    for line, got, want in zip(lines, answers, expected, strict=True):
-        assert isinstance(got, Result) and got == want, line
 
 
 @pytest.mark.slow
