@@ -6,10 +6,10 @@ environment, and is treated alike)::
     Exception
     ├── UserError            core/errors.py    a problem the learner can fix, in a message meant for them
     │   │                                      (a bad option, a text too long, an expired button, a time-out)
-    │   │   -> the message itself, privately to the asker (`core.policy.Kind.USER_ERROR`); in the console
+    │   │   -> the message itself, privately to the asker (`core.policy.Verdict.USER_ERROR`); in the console
     │   │      on stderr (exit 2 for `tutor ask`); counted as `user_error`, logged at INFO, no traceback
     │   ├── Busy             core/errors.py    the queue is full: nothing to fix, only to wait out
-    │   │       -> the same, as `Kind.BUSY` (counted as `busy`)
+    │   │       -> the same, as `Verdict.BUSY` (counted as `busy`)
     │   └── StoreUnavailable core/errors.py    the database cannot be opened (a read-only cache)
     │       │   -> the commands that need it say so; any other answer comes without its buttons, noted
     │       └── SecretUnkept core/tutor/keys.py TUTOR_SECRET unset and the cache dir cannot keep one
@@ -32,7 +32,7 @@ environment, and is treated alike)::
     ├── TokenGone            bot/discord/deliver.py  a Discord interaction's 15-minute token has run out
     │       -> the click's answer comes as a new message instead of an edit; the learner sees no error
     ├── OverBudget           core/cooldown.py  a tutor step would run a model inside the learner's cooldown
-    │       -> the cooldown's words (`core.policy.Kind.COOLDOWN`); not a UserError, so no handler's
+    │       -> the cooldown's words (`core.policy.Verdict.COOLDOWN`); not a UserError, so no handler's
     │          `except UserError` swallows it on its way to the policy
     ├── NoQuestion           core/tutor/questions.py this sentence gives no fair quiz question with this
     │                                          model (too few distinct options)

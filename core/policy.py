@@ -63,7 +63,7 @@ SEEN_REQUESTS = 4096
 """How many request ids are remembered to drop a platform's retries; the oldest fall out."""
 
 
-class Kind(StrEnum):
+class Verdict(StrEnum):
     ANSWER = "answer"
     USER_ERROR = "user_error"
     COOLDOWN = "cooldown"
@@ -100,7 +100,7 @@ class Request:
 
 @dataclass(frozen=True)
 class Outcome:
-    kind: Kind
+    verdict: Verdict
     command: str = "?"
     result: Result | None = None
     message: str = ""
@@ -108,17 +108,17 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        return self.kind is Kind.ANSWER
+        return self.verdict is Verdict.ANSWER
 
     @property
     def private(self) -> bool:
         """Errors, cooldowns and apologies go to the asker alone, never to the whole channel."""
-        return self.kind not in (Kind.ANSWER, Kind.DUPLICATE)
+        return self.verdict not in (Verdict.ANSWER, Verdict.DUPLICATE)
 
     @property
     def silent(self) -> bool:
         """Nothing to deliver: a platform's retry of a request already answered."""
-        return self.kind is Kind.DUPLICATE
+        return self.verdict is Verdict.DUPLICATE
 
 
 class SeenRequests:
@@ -183,7 +183,7 @@ class Policy:
         """Answer one request; never raises (every failure becomes an outcome)."""
         started = time.perf_counter()
         if not self.seen.first_time(_scoped(request)) or not await self._first_anywhere(request):
-            return Outcome(Kind.DUPLICATE, _name_of(request))
+            return Outcome(Verdict.DUPLICATE, _name_of(request))
         outcome = await self._answer(request)
         self._record(request, outcome, time.perf_counter() - started)
         return outcome
@@ -208,23 +208,23 @@ class Policy:
             if command.needs_model:
                 wait = self.cooldown.wait_left(request.user)
                 if wait > 0:
-                    return Outcome(Kind.COOLDOWN, name, message=Cooldown.message(wait))
+                    return Outcome(Verdict.COOLDOWN, name, message=Cooldown.message(wait))
             if command.personal:
                 args["caller"] = Caller(request.platform, request.user, request.place, request.group,
                                         request.direct, request.admin)
                 args["budget"] = Budget(self.cooldown, request.user)
             result = await self.engine.answer(command, args, notice)
-            return Outcome(Kind.ANSWER, name, await self._bind(request, command, args, result))
+            return Outcome(Verdict.ANSWER, name, await self._bind(request, command, args, result))
         except OverBudget as exc:
-            return Outcome(Kind.COOLDOWN, name, message=Cooldown.message(exc.seconds_left))
+            return Outcome(Verdict.COOLDOWN, name, message=Cooldown.message(exc.seconds_left))
         except Busy as exc:
-            return Outcome(Kind.BUSY, name, message=exc.message)
+            return Outcome(Verdict.BUSY, name, message=exc.message)
         except UserError as exc:
-            return Outcome(Kind.USER_ERROR, name, message=exc.message)
+            return Outcome(Verdict.USER_ERROR, name, message=exc.message)
         except Exception:  # the whole point: one request never takes the bot down (logged below)
             log.exception("internal error platform=%s command=%s user=%s", request.platform, name,
                           self.names.lazy(request.platform, request.user))
-            return Outcome(Kind.APOLOGY, name, message=APOLOGY)
+            return Outcome(Verdict.APOLOGY, name, message=APOLOGY)
 
     async def resolve(self, request: Request) -> tuple[Command, dict[str, Any], str | None]:
         """The command, its checked arguments, and the notice when the learner's text had to be
@@ -326,4 +326,4 @@ def _name_of(request: Request) -> str:
 
 def _status(outcome: Outcome) -> str:
     """The metric label: the three the dashboards already know, plus cooldown and busy."""
-    return {Kind.ANSWER: "ok", Kind.APOLOGY: "error"}.get(outcome.kind, outcome.kind.value)
+    return {Verdict.ANSWER: "ok", Verdict.APOLOGY: "error"}.get(outcome.verdict, outcome.verdict.value)

@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from core.packs import TaskModel
     from core.results import Result
 
-OptionKind = Literal["text", "int", "bool", "head"]
+OptionType = Literal["text", "int", "bool", "head"]
 """`head` is a head number, or `all` (grid of every head) or `mean` (average of heads)."""
 
 MAX_CHOICES = 25
@@ -63,7 +63,7 @@ Suggest = Callable[["TaskContext", "Command"], Sequence[Choice]]
 class Option:
     name: str
     description: str
-    kind: OptionKind = "text"
+    type: OptionType = "text"
     required: bool = False
     positional: Literal["main", "second", None] = None
     """`main` is the text after the command; `second` the part after ` | ` in the text grammar."""
@@ -81,29 +81,29 @@ class Option:
     def __post_init__(self) -> None:
         if self.choices and self.suggest is not None:
             raise ValueError(f"`{self.name}` has choices or suggestions, not both (Discord allows one)")
-        if (self.choices or self.suggest is not None) and self.kind == "bool":
+        if (self.choices or self.suggest is not None) and self.type == "bool":
             raise ValueError(f"`{self.name}` is true or false: it needs no choices")
         if len(self.choices) > MAX_CHOICES:
             raise ValueError(f"`{self.name}` has {len(self.choices)} choices; a menu holds {MAX_CHOICES}")
-        wanted = int if self.kind == "int" else str
+        wanted = int if self.type == "int" else str
         if any(type(c.value) is not wanted for c in self.choices):
-            raise ValueError(f"`{self.name}`'s choices must be of its own kind ({wanted.__name__})")
+            raise ValueError(f"`{self.name}`'s choices must be of its option's type ({wanted.__name__})")
 
     def coerce(self, raw: Any) -> Any:
         """Turn a raw value (string from chat, or typed from a platform) into a checked one.
 
         A string is cleaned first (`core.text.clean_text`), so a value is judged on what the model will see.
         """
-        if self.kind == "bool" and isinstance(raw, bool):
+        if self.type == "bool" and isinstance(raw, bool):
             return raw
-        if self.kind in ("int", "head") and isinstance(raw, int) and not isinstance(raw, bool):
+        if self.type in ("int", "head") and isinstance(raw, int) and not isinstance(raw, bool):
             return self._in_range(raw, raw)
         text = self._as_text(raw).strip()
-        if self.kind == "text":
+        if self.type == "text":
             return self._text(text)
-        if self.kind == "bool":
+        if self.type == "bool":
             return self._bool(text)
-        if self.kind == "head" and text.lower() in ("all", "mean"):
+        if self.type == "head" and text.lower() in ("all", "mean"):
             return text.lower()
         return self._int(text)
 
@@ -129,7 +129,7 @@ class Option:
             try:
                 value = int(text)
             except ValueError:
-                extra = ", `all` or `mean`" if self.kind == "head" else ""
+                extra = ", `all` or `mean`" if self.type == "head" else ""
                 raise UserError(f"`{self.name}` must be a whole number{extra}, not {shown(text)}.") from None
         return self._in_range(value, text)
 
@@ -167,11 +167,11 @@ def declared_values(option: Option) -> list[Choice]:
     if option.choices:
         return list(option.choices)
     numbers: list[Choice] = []
-    if option.kind in ("int", "head") and option.min_value is not None:
+    if option.type in ("int", "head") and option.min_value is not None:
         top = option.min_value + MAX_CHOICES - 1 if option.max_value is None else option.max_value
-        typed = str if option.kind == "head" else int
+        typed = str if option.type == "head" else int
         numbers = [Choice(typed(n)) for n in range(option.min_value, min(top, option.min_value + 99) + 1)]
-    if option.kind == "head":
+    if option.type == "head":
         return [Choice("all", "all: a grid of every head"), Choice("mean", "mean: the average of the heads"), *numbers]
     return numbers
 

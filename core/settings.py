@@ -216,13 +216,13 @@ def _present(env: Mapping[str, str], name: str) -> bool:
     return bool(env.get(_ENV_NAMES[name], "").strip())
 
 
-def _typed(name: str, kind: type):
+def _typed(name: str, cast: type):
     def read(env: Mapping[str, str]) -> object:
         raw = env[_ENV_NAMES[name]].strip()
         try:
-            value = kind(raw)
+            value = cast(raw)
         except ValueError:
-            what = {int: "a whole number", float: "a number", _bool: "true or false"}.get(kind, "a path")
+            what = {int: "a whole number", float: "a number", _bool: "true or false"}.get(cast, "a path")
             raise ConfigError(f"{_ENV_NAMES[name]} must be {what}; got `{raw}`.") from None
         if isinstance(value, float) and not math.isfinite(value):  # float() reads nan, inf and 1e999
             raise ConfigError(f"{_ENV_NAMES[name]} must be a finite number; got `{raw}`.")
@@ -241,9 +241,9 @@ def _bool(raw: str) -> bool:
     raise ValueError(raw)
 
 
-_KINDS = {f.name: f.type for f in fields(Settings)}
+_TYPES = {f.name: f.type for f in fields(Settings)}
 _PARSERS = {"int": int, "float": float, "Path": _path, "int | None": int, "bool": _bool}
-_READERS = {name: _typed(name, _PARSERS.get(_KINDS[name], str)) for name in _ENV_NAMES}
+_READERS = {name: _typed(name, _PARSERS.get(_TYPES[name], str)) for name in _ENV_NAMES}
 
 
 def load_dotenv(path: Path = Path(".env"), environ: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -117,10 +117,10 @@ def quiz_topics(ctx: TaskContext, command: Command) -> list[Choice]:
     from core.tutor.kinds import all_kinds, servable
     from core.tutor.questions import TOPICS
 
-    kinds = servable(all_kinds(), ctx.pack)
-    served = {k.topic for k in kinds}
+    askable = servable(all_kinds(), ctx.pack)
+    served = {k.topic for k in askable}
     topics = [Choice(t, f"{t} (a topic: any of its questions)") for t in TOPICS if t in served]
-    return topics + [Choice(k.name, _short(f"{k.name}: {k.title}")) for k in kinds]
+    return topics + [Choice(k.name, _short(f"{k.name}: {k.title}")) for k in askable]
 
 
 def lessons(ctx: TaskContext, command: Command) -> list[Choice]:

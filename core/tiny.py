@@ -56,9 +56,9 @@ class TinyModel:
     vocabulary: str
     build: Builder
 
-    def label(self, command: str, kind: str) -> str:
+    def label(self, command: str, role: str) -> str:
         """What a tiny model is, for /models, the doctor and footers: random weights, and which tokenizer."""
-        if kind == "tokenizer":
+        if role == "tokenizer":
             return f"tiny/{command} (the {self.vocabulary}; no model weights used)"
         return f"tiny/{command} ({self.shape}: random weights, {self.vocabulary})"
 

@@ -78,7 +78,7 @@ SELECT_W, SELECT_H = 400, 40
 class Component:
     """One component of Discord's message payload: a button (its label) or a select (its placeholder)."""
 
-    kind: str
+    widget: str
     label: str
     row: int
     style: int = 2
@@ -193,7 +193,7 @@ def heatmap_of(result: Result) -> Image.Image:
 
 
 def _width(component: Component, fonts: Fonts) -> int:
-    if component.kind == "select":
+    if component.widget == "select":
         return SELECT_W
     return int(fonts.button.getlength(component.label)) + 2 * BUTTON_PAD
 
@@ -206,7 +206,7 @@ def components_size(components: tuple[Component, ...], fonts: Fonts) -> tuple[in
     """The width of the widest row and the height of all rows."""
     rows = _rows(components)
     width = max((sum(_width(c, fonts) for c in row) + BUTTON_GAP * (len(row) - 1) for row in rows), default=0)
-    height = sum((SELECT_H if row[0].kind == "select" else BUTTON_H) + BUTTON_GAP for row in rows)
+    height = sum((SELECT_H if row[0].widget == "select" else BUTTON_H) + BUTTON_GAP for row in rows)
     return width, height
 
 
@@ -234,12 +234,12 @@ def draw_components(draw: ImageDraw.ImageDraw, top: int, components: tuple[Compo
     for row in _rows(components):
         x = TEXT_X
         for c in row:
-            if c.kind == "select":
+            if c.widget == "select":
                 draw_select(draw, x, y, c, fonts)
             else:
                 draw_button(draw, x, y, c, fonts, bool(clicked) and c.action_id == clicked)
             x += _width(c, fonts) + BUTTON_GAP
-        y += (SELECT_H if row[0].kind == "select" else BUTTON_H) + BUTTON_GAP
+        y += (SELECT_H if row[0].widget == "select" else BUTTON_H) + BUTTON_GAP
 
 
 def draw_answer(result: Result, components: tuple[Component, ...], caption: str, *,
@@ -299,7 +299,7 @@ def policy_for(pack: str, cache_dir: Path, work_dir: Path) -> Policy:
 
 def answered(outcome: Outcome) -> Result:
     if outcome.result is None:
-        raise RuntimeError(f"{outcome.kind}: {outcome.message}")
+        raise RuntimeError(f"{outcome.verdict}: {outcome.message}")
     return outcome.result
 
 

@@ -23,7 +23,7 @@ from bot.filenames import free_name
 from core.actions import Action, Ask, Menu
 from core.markup import code as code_span
 from core.markup import sections, spans
-from core.policy import Kind, Outcome, Policy, Request
+from core.policy import Outcome, Policy, Request, Verdict
 from core.results import Result
 
 TOUR = (
@@ -169,7 +169,7 @@ class Console:
         if confirm is not None and (text.lower() in YES or text.lower() in NO or not text):
             return await self.choose(1 if text.lower() in YES else 2)
         if confirm is not None and not text.startswith("/") and not text.isdigit():
-            return self._deliver(Outcome(Kind.USER_ERROR, message=f"Type y for {confirm[0].label}, or n (or just "
+            return self._deliver(Outcome(Verdict.USER_ERROR, message=f"Type y for {confirm[0].label}, or n (or just "
                                                                   f"Enter) for {confirm[1].label}; a command starts "
                                                                   "with /."))
         if text.isdigit() and self.choices:
@@ -178,7 +178,7 @@ class Console:
         if len(text) == 1 and text.upper() in letters:
             return await self.choose(letters.index(text.upper()) + 1)
         if text.isdigit():  # a number answers the last answer's choices, never names a command
-            return self._deliver(Outcome(Kind.USER_ERROR, message="The last answer has no numbered choices; type a "
+            return self._deliver(Outcome(Verdict.USER_ERROR, message="The last answer has no numbered choices; type a "
                                                                   "command (`/help` lists them, `/learn` resumes "
                                                                   "the lesson)."))
         return await self._handle(self._request(line=text))
@@ -189,7 +189,7 @@ class Console:
 
     async def choose(self, number: int) -> Outcome:
         if not 1 <= number <= len(self.choices):
-            return self._deliver(Outcome(Kind.USER_ERROR, message=f"Choose a number from 1 to {len(self.choices)}, "
+            return self._deliver(Outcome(Verdict.USER_ERROR, message=f"Choose a number from 1 to {len(self.choices)}, "
                                                                   "or type a command."))
         choice = self.choices[number - 1]
         if isinstance(choice, Ask):
@@ -224,7 +224,7 @@ class Console:
             message = (f"The picture could not be saved in --out {self.out_dir}: {exc.strerror or exc}. "
                        "Choose a folder you can write to with --out.")
             self.error(message)
-            return Outcome(Kind.USER_ERROR, outcome.command, message=message)
+            return Outcome(Verdict.USER_ERROR, outcome.command, message=message)
         if paths:
             shown = [f"{path}\n  Shows: {image.alt}" for path, image in zip(paths, outcome.result.images, strict=True)]
             self.say("\nImages:\n" + "\n".join(shown))

@@ -40,22 +40,22 @@ Call = Callable[[discord.Interaction, dict[str, Any]], Awaitable[None]]
 
 def option_annotation(option: Option) -> Any:
     """The discord.py annotation for one core option: it becomes the option's type and limits."""
-    if option.kind == "bool":
+    if option.type == "bool":
         return bool
-    if option.kind == "int":
+    if option.type == "int":
         if option.min_value is None and option.max_value is None:
             return int
         return app_commands.Range[int, option.min_value, option.max_value]
     if option.choices:
         return str  # the choices are the limit
-    if option.kind == "head":
+    if option.type == "head":
         return app_commands.Range[str, None, HEAD_MAX_LENGTH]
     return app_commands.Range[str, None, option.max_length or MAX_TEXT_CHARS]
 
 
 def discord_choice(option: Option, choice: Choice) -> app_commands.Choice[Any]:
     """A core choice as Discord's: a string option's values are strings, an integer option's integers."""
-    value = choice.value if option.kind == "int" else str(choice.value)
+    value = choice.value if option.type == "int" else str(choice.value)
     return app_commands.Choice(name=choice.label[:MAX_CHOICE_CHARS], value=value)
 
 

@@ -44,7 +44,7 @@ from bot.discord.views import ACTION_ID, ask_modal, asked_action, rebuilt_ask, s
 from bot.placement import placement
 from bot.timers import Timers
 from core.errors import UserError
-from core.policy import APOLOGY, Kind, Outcome, Policy, Request
+from core.policy import APOLOGY, Outcome, Policy, Request, Verdict
 from core.registry import Choice, Command, Option, declared_values, matching
 from core.suggest import suggested as suggested_values
 from core.tutor.service import context_of
@@ -150,7 +150,7 @@ class DiscordTutor:
             name = " ".join([*error.parents, error.name])
             if name not in {c.name for c in self.registry}:  # a hidden command is never run from a stale list
                 outcome = await self.policy.handle(self.request(interaction, command=name))
-                if outcome.kind is Kind.USER_ERROR:
+                if outcome.verdict is Verdict.USER_ERROR:
                     message = unknown_command_message(outcome.message)
         await send_text(interaction, message)
 
@@ -159,7 +159,7 @@ class DiscordTutor:
                               typed: Any) -> list[app_commands.Choice[Any]]:
         """The values to offer for what the learner has typed so far: at most 25, within Discord's 3 s."""
         found = await self._candidates(command, option)
-        fitting = [c for c in found if option.kind != "int" or isinstance(c.value, int)]  # Discord refuses others
+        fitting = [c for c in found if option.type != "int" or isinstance(c.value, int)]  # Discord refuses others
         return [discord_choice(option, c) for c in matching(fitting, typed)]
 
     async def _candidates(self, command: Command, option: Option) -> list[Choice]:

@@ -333,7 +333,7 @@ def _server_engine(settings: Settings):
 
 def _ask(settings: Settings, args: argparse.Namespace) -> int:
     from bot.console.app import ask
-    from core.policy import Kind
+    from core.policy import Verdict
 
     if not _out_ok(args.out):
         return EXIT_USER
@@ -342,7 +342,7 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
         outcome = asyncio.run(ask(_console_policy(engine, one_shot=True), " ".join(args.line), args.out))
     finally:
         engine.close()
-    return EXIT_OK if outcome.ok else (EXIT_INTERNAL if outcome.kind is Kind.APOLOGY else EXIT_USER)
+    return EXIT_OK if outcome.ok else (EXIT_INTERNAL if outcome.verdict is Verdict.APOLOGY else EXIT_USER)
 
 
 def _chat(settings: Settings, args: argparse.Namespace) -> int:

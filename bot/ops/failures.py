@@ -32,16 +32,16 @@ class StartFailure(Exception):
 
 def _network_types() -> tuple[type[BaseException], ...]:
     """Client-side connection errors of aiohttp (both SDKs use it) and discord.py, imported lazily."""
-    kinds: list[type[BaseException]] = [TimeoutError, ConnectionError]
+    errors: list[type[BaseException]] = [TimeoutError, ConnectionError]
     if "aiohttp" in sys.modules:
         import aiohttp
 
-        kinds.append(aiohttp.ClientConnectionError)
+        errors.append(aiohttp.ClientConnectionError)
     if "discord" in sys.modules:
         import discord
 
-        kinds.append(discord.GatewayNotFound)
-    return tuple(kinds)
+        errors.append(discord.GatewayNotFound)
+    return tuple(errors)
 
 
 def unreachable(name: str, needs: str, exc: BaseException) -> str | None:
@@ -84,9 +84,9 @@ def check_listen(host: str, port: int, what: str) -> None:
     from core.settings import ConfigError
 
     try:
-        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+        family, socktype, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
                                                              flags=socket.AI_PASSIVE)[0]
-        with socket.socket(family, kind, proto) as probe:
+        with socket.socket(family, socktype, proto) as probe:
             if os.name == "posix":
                 probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind(address)

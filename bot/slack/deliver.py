@@ -1,4 +1,4 @@
-"""Delivering an `Outcome` on Slack: where each kind of answer goes, and how.
+"""Delivering an `Outcome` on Slack: where each sort of answer goes, and how.
 
 * A slash command's answer: `chat.postMessage` in the channel (its response_url, in_channel, when
   the bot may not post there); pictures uploaded to the channel.
@@ -57,7 +57,8 @@ class Origin:
     user: str
     """Who asked or clicked: the raw Slack user id (never logged)."""
     channel: str
-    kind: Literal["slash", "thread", "click"]
+    via: Literal["slash", "thread", "click"]
+    """How it came: a slash command, a message in a thread (a mention or a DM), or a click."""
     thread_ts: str | None = None
     """Mentions and DMs: the thread to answer in. Clicks: the clicked message's thread."""
     response_url: str = ""
@@ -100,7 +101,7 @@ class Courier:
             await self.note(origin, outcome.message)
             return None
         try:
-            if origin.kind == "click":
+            if origin.via == "click":
                 return await self._clicked(outcome.result, origin)
             return await self._typed(outcome.result, origin)
         except SlackApiError as exc:
@@ -126,7 +127,7 @@ class Courier:
             await self._upload_code(origin, result, origin.channel, origin.thread_ts)
         if ts is None:
             return None
-        return Posted(replace(origin, kind="click", message_ts=ts, owner=origin.user, response_url="",
+        return Posted(replace(origin, via="click", message_ts=ts, owner=origin.user, response_url="",
                               echo=message.blocks[0] if origin.echo else None))
 
     async def _post(self, origin: Origin, message: SlackMessage) -> str | None:
@@ -155,7 +156,7 @@ class Courier:
             await self._to_dm(origin, result.images)
             return None
         if origin.message_ts is None:
-            return await self._typed(result, replace(origin, kind="thread", echo=None))
+            return await self._typed(result, replace(origin, via="thread", echo=None))
         await self._update(origin, message)
         await self._upload(origin, result.images, origin.channel, origin.thread_ts or origin.message_ts)
         if not code_fits(result):  # shown cut in the updated message; whole in its thread
@@ -319,7 +320,7 @@ def _upload_problem(reason: str) -> str:
 def _bot_dm(origin: Origin) -> bool:
     """A DM event reached the bot: the conversation is the learner's with the bot, private already.
     (A slash command's DM may be one between two people, where only ephemeral messages are private.)"""
-    return origin.kind == "thread" and origin.direct
+    return origin.via == "thread" and origin.direct
 
 
 def _string(value: Any) -> str | None:

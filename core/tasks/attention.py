@@ -27,7 +27,7 @@ from core.tasks.shared.base import forward
 from core.tasks.shared.common import f4, load, model_line, truncation_notice, with_output
 from core.tokens import is_byte_level, noop_mask, noop_tokens, readable_tokens
 
-MODEL = TaskModel(kinds=("encoder",), hub="google-bert/bert-base-uncased", tiny=tiny.BERT_UNCASED,
+MODEL = TaskModel(roles=("encoder",), hub="google-bert/bert-base-uncased", tiny=tiny.BERT_UNCASED,
                   offline=Offline(MINILM, "encoder"))
 """An encoder whose attention weights can be returned (loaded with eager attention)."""
 

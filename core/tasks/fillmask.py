@@ -23,7 +23,7 @@ from core.tasks.shared.common import f4, load, model_line, pct, truncation_kwarg
 from core.tasks.standins import fillmask as standin
 
 MASKS = re.compile(r"\[MASK\]|<mask>", re.IGNORECASE)
-MODEL = TaskModel(kinds=("masked-lm", "chat"), hub="distilbert/distilroberta-base", tiny=tiny.ROBERTA_MLM,
+MODEL = TaskModel(roles=("masked-lm", "chat"), hub="distilbert/distilroberta-base", tiny=tiny.ROBERTA_MLM,
                   offline=Offline(SMOLLM2, "chat", stands_in=standin.STANDS_IN))
 """A masked language model; on the offline pack, a causal chat model that scores whole sentences stands in."""
 

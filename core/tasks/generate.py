@@ -21,7 +21,7 @@ from core.tasks.shared.common import load, model_line, with_output
 from core.tasks.shared.decoding import ended, fit, greedy_continue, keep_end, positions
 from core.wording import plural
 
-MODEL = TaskModel(kinds=("causal-lm", "chat"), hub="openai-community/gpt2", tiny=tiny.GPT2,
+MODEL = TaskModel(roles=("causal-lm", "chat"), hub="openai-community/gpt2", tiny=tiny.GPT2,
                   offline=Offline(SMOLLM2, "chat"))
 
 SNIPPET = """from transformers import {imports}

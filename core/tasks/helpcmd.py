@@ -89,17 +89,17 @@ def _shape(ctx: TaskContext, command: Command) -> tuple[Shape | None, str]:
 def _kind(ctx: TaskContext, command: Command, option: Option, shape: Shape | None) -> str:
     if option.choices:
         return "one of " + ", ".join(str(c.value) for c in option.choices)
-    if option.kind == "text":
+    if option.type == "text":
         offered = [str(c.value) for c in examples(ctx, command, option)] if option.suggest else []
         return f"text, up to {option.max_length} characters" + (f"; e.g. {', '.join(offered)}" if offered else "")
     if option.name in SHAPED and shape is not None:
         if option.name == "layer":
             return f"number 0-{shape.layers - 1} ({shape.model} has {plural(shape.layers, 'layer')})"
-        extra = ", all or mean" if option.kind == "head" else ""
+        extra = ", all or mean" if option.type == "head" else ""
         return f"number 0-{shape.heads - 1}{extra} ({plural(shape.heads, 'head')} per layer)"
-    if option.kind == "head":
+    if option.type == "head":
         return f"number {option.min_value}-{option.max_value}, all or mean"
-    if option.kind == "int":
+    if option.type == "int":
         return f"number {option.min_value}-{option.max_value}"
     return "true/false"
 
@@ -116,7 +116,7 @@ def run_models(ctx: TaskContext, args: dict[str, Any]) -> Result:
         except UserError:
             missing.append(command)
             continue
-        rows.append((f"/{command.name}", spec.label, f"{spec.kind} (stand-in)" if spec.stands_in else spec.kind,
+        rows.append((f"/{command.name}", spec.label, f"{spec.role} (stand-in)" if spec.stands_in else spec.role,
                      spec.hub_url or "(local)"))
         if spec.stands_in:
             stand_ins.append(f"/{command.name}: {spec.stands_in}")
@@ -136,7 +136,7 @@ def run_models(ctx: TaskContext, args: dict[str, Any]) -> Result:
 
 def _snippet(ctx: TaskContext) -> str:
     """How a learner loads a Hub model by its id: the hub pack's first classifier, in a pipeline."""
-    hub = next((m.hub for m in declared(ctx.registry).values() if m.kind == "classifier"), None)
+    hub = next((m.hub for m in declared(ctx.registry).values() if m.role == "classifier"), None)
     return ('from transformers import pipeline\n\nclassifier = pipeline("text-classification", '
             f'model="{hub}")') if hub else ""
 

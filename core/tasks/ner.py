@@ -19,7 +19,7 @@ from core.tasks.shared.base import one
 from core.tasks.shared.common import f4, load, model_line, row_lines, truncation_notice, with_output
 from core.tasks.standins import ner as standin
 
-MODEL = TaskModel(kinds=("token-classifier", "chat"), hub="dslim/bert-base-NER", tiny=tiny.CONLL_BERT,
+MODEL = TaskModel(roles=("token-classifier", "chat"), hub="dslim/bert-base-NER", tiny=tiny.CONLL_BERT,
                   offline=Offline(SMOLLM2, "chat", stands_in=standin.STANDS_IN))
 """A token classifier; on the offline pack, capitalised spans typed by a chat model stand in for one."""
 
@@ -80,8 +80,8 @@ def explain_simple(text: str, entities: list[dict[str, Any]]) -> str:
            "word, as the tokenizer splits words, a single label.")
     cut = cut_word(text, entities)
     if cut:
-        piece, kind, word = cut
-        out += f" Here it cut a word: `{piece}` [{kind}] is only part of `{word}`."
+        piece, label, word = cut
+        out += f" Here it cut a word: `{piece}` [{label}] is only part of `{word}`."
     return out
 
 

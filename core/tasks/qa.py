@@ -29,7 +29,7 @@ CHAT_NEW_TOKENS = 48
 CHAT_WROTE = ("a chat model wrote this answer: it is generated, so it may not be in the context (or may be wrong), "
               "where extractive QA (the hub and tiny packs) points to a span of the context itself.")
 """What a chat model's answer says of itself, in one line."""
-MODEL = TaskModel(kinds=("extractive-qa", "chat", "causal-lm"), hub="distilbert/distilbert-base-cased-distilled-squad",
+MODEL = TaskModel(roles=("extractive-qa", "chat", "causal-lm"), hub="distilbert/distilbert-base-cased-distilled-squad",
                   tiny=tiny.SQUAD_DISTILBERT,
                   offline=Offline(SMOLLM2, "chat", stands_in="this pack has no extractive QA model, so SmolLM2, "
                                   "a chat model, writes the answer (generated: it may not be in the context), "
@@ -66,7 +66,7 @@ CHAT_SYSTEM = "Answer the question using only the context. Reply with the answer
 def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]:
     """A chat model answers concurrent questions together; an extractive model one after another."""
     loaded = load(ctx, "qa")
-    if loaded.kind == "extractive-qa":
+    if loaded.role == "extractive-qa":
         return [_extractive(loaded, args["question"], args["context"]) for args in batch]
     asks = [chat.Ask(args["context"], _asking(args["question"])) for args in batch]
     replies = chat.chat_batch(loaded, asks, CHAT_NEW_TOKENS)

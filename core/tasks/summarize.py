@@ -25,7 +25,7 @@ CHAT_NEW_TOKENS = 80
 CHAT_STANDS_IN = ("this pack has no encoder-decoder summarizer, so SmolLM2, a decoder-only chat model, was asked to "
                   "summarize (greedy), where a seq2seq model encodes the text once and decodes a summary from it, "
                   "usually with beam search.")
-MODEL = TaskModel(kinds=("seq2seq", "chat", "causal-lm"), hub="sshleifer/distilbart-cnn-12-6",
+MODEL = TaskModel(roles=("seq2seq", "chat", "causal-lm"), hub="sshleifer/distilbart-cnn-12-6",
                   tiny=tiny.CNN_DISTILBART, offline=Offline(SMOLLM2, "chat", stands_in=CHAT_STANDS_IN))
 """A seq2seq model's `generate`, or a chat model asked for a summary."""
 SNIPPET = """from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
@@ -42,7 +42,7 @@ print(tokenizer.decode(summary_ids[0], skip_special_tokens=True))"""
 def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]:
     """A chat model summarizes concurrent texts together; a seq2seq model one after another."""
     loaded = load(ctx, "summarize")
-    if loaded.kind == "seq2seq":
+    if loaded.role == "seq2seq":
         return [_seq2seq(loaded, args["text"]) for args in batch]
     replies = chat.chat_batch(loaded, [chat.Ask(args["text"], _messages) for args in batch], CHAT_NEW_TOKENS)
     return [_chat(loaded, reply) for reply in replies]

@@ -19,7 +19,7 @@ from core.results import Result, Table, TokenRun
 from core.tasks.shared.common import and_list, load, model_line, truncation_notice, with_output
 from core.tokens import NEWLINE, SPACE, is_byte_level, noop_tokens, readable_tokens
 
-MODEL = TaskModel(kinds=("tokenizer",), hub="google-bert/bert-base-uncased", tiny=tiny.BERT_UNCASED,
+MODEL = TaskModel(roles=("tokenizer",), hub="google-bert/bert-base-uncased", tiny=tiny.BERT_UNCASED,
                   offline=Offline(MINILM, "tokenizer"))
 """Only the tokenizer is loaded."""
 
@@ -307,12 +307,12 @@ def _strip_accents(text: str) -> str:
 
 
 def _normalizer_sentence(changes: list[tuple[str, str]]) -> str:
-    kinds = []
+    changes = []
     if any(word != word.lower() and after == after.lower() for word, after in changes):
-        kinds.append("lowercased")
+        changes.append("lowercased")
     if any(_strip_accents(word) != word and _strip_accents(after) == after for word, after in changes):
-        kinds.append("stripped accents from")
-    what = " and ".join(kinds) if kinds else "changed"
+        changes.append("stripped accents from")
+    what = " and ".join(changes) if changes else "changed"
     examples = ", ".join(f"`{word}` -> `{after}`" for word, after in changes[:3])
     return (f"Before splitting, the tokenizer's normalizer {what} your text ({examples}), so decoding gives "
             "the normalized words back.")

@@ -33,7 +33,7 @@ from core.tasks.shared.common import (
 )
 from core.tasks.shared.zeroshot_rules import HYPOTHESIS, TEMPERATURE
 
-MODEL = TaskModel(kinds=("nli", "embedding"), hub="facebook/bart-large-mnli", tiny=tiny.MNLI_BART,
+MODEL = TaskModel(roles=("nli", "embedding"), hub="facebook/bart-large-mnli", tiny=tiny.MNLI_BART,
                   offline=Offline(MINILM, "embedding"))
 """An NLI classifier, or a sentence-embedding model (zero-shot by similarity)."""
 MAX_LABELS = 10
@@ -93,7 +93,7 @@ def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]
     label_sets = [parse_labels(args["labels"]) for args in batch]  # refuse bad labels before loading a model
     loaded = load(ctx, "zeroshot")
     multis = [bool(args["multi_label"]) for args in batch]
-    if loaded.kind == "nli":
+    if loaded.role == "nli":
         ranked = [_nli(loaded, args["text"], labels, multi)
                   for args, labels, multi in zip(batch, label_sets, multis, strict=True)]
     else:
@@ -106,7 +106,7 @@ def why(ctx: TaskContext, args: dict[str, Any]) -> Result:
     """`why=true`: which words mattered, by occlusion (core/tasks/shared/occlusion.py)."""
     labels = parse_labels(args["labels"])
     loaded = load(ctx, "zeroshot", "nli", "embedding")
-    limit = embedding_limit(loaded) if loaded.kind != "nli" else 0
+    limit = embedding_limit(loaded) if loaded.role != "nli" else 0
     return occlusion.zeroshot(loaded, args["text"], labels, bool(args["multi_label"]), limit)
 
 
@@ -120,17 +120,17 @@ run = one(run_batch)
 
 def _result(loaded: Loaded, args: dict[str, Any], labels: list[str], ranked: list[tuple[str, float]]) -> Result:
     text, multi = args["text"], bool(args["multi_label"])
-    if loaded.kind == "nli":
+    if loaded.role == "nli":
         count, first, notice = _nli_notice(loaded, text, labels)
         explanation = _explain_nli(count, first, labels, multi)
     else:
         limit = embedding_limit(loaded)
         count, notice = truncation_notice(loaded, text, limit=limit)
         explanation = _explain_embedding(count, limit, labels, multi)
-    snippet = NLI_SNIPPET if loaded.kind == "nli" else EMBED_SNIPPET
+    snippet = NLI_SNIPPET if loaded.role == "nli" else EMBED_SNIPPET
     scores = "similarity.clamp(min=0)" if multi else f"torch.softmax(similarity / {TEMPERATURE}, dim=0)"
     rows = tuple((label, f4(score)) for label, score in ranked)
-    similarity = multi and loaded.kind != "nli"  # a cosine similarity, not a share of 100%
+    similarity = multi and loaded.role != "nli"  # a cosine similarity, not a share of 100%
     best = f"similarity {f4(ranked[0][1])}" if similarity else pct(ranked[0][1])
     notices = tuple(n for n in (notice, same_tokens_notice(loaded.tokenizer, labels)) if n)
     return Result(
@@ -139,7 +139,7 @@ def _result(loaded: Loaded, args: dict[str, Any], labels: list[str], ranked: lis
         table=Table(("label", "similarity" if similarity else "score"), rows),
         explanation=explanation,
         code=with_output(snippet.format(model=model_line(loaded), text=text, labels=labels, multi=multi,
-                                        scores=scores, limit=embedding_limit(loaded) if loaded.kind != "nli" else 0),
+                                        scores=scores, limit=embedding_limit(loaded) if loaded.role != "nli" else 0),
                          [f"{label} {score}" for label, score in rows]),
         model=loaded.spec.label,
         notices=notices,

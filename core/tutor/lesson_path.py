@@ -107,10 +107,10 @@ def _c(question: str, right: tuple[str, str], *wrong: tuple[str, str]) -> Check:
     return Check(question, right, wrong)
 
 
-def kind_of(ctx: TaskContext, command: str) -> str:
+def role_of(ctx: TaskContext, command: str) -> str:
     """The sort of model the pack serves `command` with (`classifier`, `chat`...), "" when it has none."""
     spec = ctx.pack.models.get(command)
-    return spec.kind if spec is not None else ""
+    return spec.role if spec is not None else ""
 
 
 STAND_IN = "Stand-in: "
@@ -140,7 +140,7 @@ def _sentiment_concept(ctx: TaskContext, text: str, ran: Ran) -> str:
     caution = (" A high probability says the scores favour one label strongly, not that the label is right: a model "
                "can be confidently wrong, and how often its 90% answers are right (its calibration) must be "
                "measured on labelled texts.")
-    if kind_of(ctx, "sentiment") != "classifier":
+    if role_of(ctx, "sentiment") != "classifier":
         return stand_in("sentiment", ran, "text-classification model") + " " + idea + caution
     return idea + caution
 
@@ -149,7 +149,7 @@ def _ner_concept(ctx: TaskContext, text: str, ran: Ran) -> str:
     idea = ("Token classification gives **every token** one label: B- begins an entity, I- continues it, O is "
             "outside any. `aggregation_strategy=\"simple\"` then joins neighbouring tokens of one type into one "
             "entity and averages their scores.")
-    if kind_of(ctx, "ner") != "token-classifier":
+    if role_of(ctx, "ner") != "token-classifier":
         return stand_in("ner", ran, "token-classification model") + " " + idea
     result = ran()
     if result.table is None:
@@ -169,14 +169,14 @@ def _ner_concept(ctx: TaskContext, text: str, ran: Ran) -> str:
 
 def _zeroshot_concept(ctx: TaskContext, text: str, ran: Ran) -> str:
     base = "Zero-shot means the model was never trained on **your** labels: you name them when you ask."
-    kind = kind_of(ctx, "zeroshot")
-    if kind == "nli":
+    role = role_of(ctx, "zeroshot")
+    if role == "nli":
         return (f"{base} This pack's model is an NLI classifier: it reads your text with one hypothesis per label "
                 "(\"This example is food.\") and scores entailment. With one label to pick, the pipeline takes "
                 "each hypothesis's entailment score and applies softmax across the labels, so a percentage is that "
                 "label's share among the labels you gave, not a probability on its own; `multi_label=True` "
                 "instead weighs entailment against contradiction for each label alone.")
-    if kind == "embedding":
+    if role == "embedding":
         return (f"{base} This pack's model is a sentence-embedding model: the text and each label become one "
                 "vector, and cosine similarity says how close they are. The percentage is softmax(similarity / "
                 "0.05) across your labels: a relative share that changes when you change the set of labels, not "
@@ -205,7 +205,7 @@ def _qa_item(ctx: TaskContext, text: str) -> Item:
 
 def _qa_concept(ctx: TaskContext, text: str, ran: Ran) -> str:
     asked = f"The question was {code(_question(text))}."
-    if kind_of(ctx, "qa") == "extractive-qa":
+    if role_of(ctx, "qa") == "extractive-qa":
         return (f"{asked} transformers 5 removed `pipeline(\"question-answering\")`. **Extractive** QA does what it "
                 "did: the model gives every context token a start score and an end score, and the answer is the "
                 "best span, cut out of the context by character offsets. It can only point into the context; a "
@@ -218,10 +218,10 @@ def _qa_concept(ctx: TaskContext, text: str, ran: Ran) -> str:
 
 def _summarize_concept(ctx: TaskContext, text: str, ran: Ran) -> str:
     removed = "transformers 5 removed `pipeline(\"summarization\")`; `generate()` does its work."
-    kind = kind_of(ctx, "summarize")
+    role = role_of(ctx, "summarize")
     loaded = load(ctx, "summarize")
     _, decodes = teach.decoding(loaded)
-    if kind == "seq2seq":
+    if role == "seq2seq":
         return (f"{removed} This pack's model is an **encoder-decoder**: the encoder reads the whole text once; the "
                 "decoder writes the summary one token at a time, each step attending to the encoded text "
                 "(cross-attention) and to the tokens it wrote so far. Summarizers usually decode with **beam "
@@ -274,7 +274,7 @@ def _fill_concept(ctx: TaskContext, text: str, ran: Ran) -> str:
     word = hidden_word(text, _fill_one_token(ctx))
     which = (f"the lesson hid {code(word)}, a single token for this model" if word else
              "a lesson hides only a word that is a single token for this model")
-    if kind_of(ctx, "fillmask") != "masked-lm":
+    if role_of(ctx, "fillmask") != "masked-lm":
         return _fill_standin_concept(ctx, text, ran, which)
     loaded = load(ctx, "fillmask")
     trained = PRETRAINING.get(getattr(loaded.model.config, "model_type", ""), "")
@@ -312,13 +312,13 @@ WALK_IDEA = ("Behind every pipeline: **text -> tokens -> ids -> model -> logits 
 def _walk(ctx: TaskContext, text: str) -> Result:
     """The pipeline's steps with a text classifier's tensors; where the pack serves /sentiment with another
     sort of model, that model's own answer (which says what stood in)."""
-    if kind_of(ctx, "sentiment") == "classifier":
+    if role_of(ctx, "sentiment") == "classifier":
         return pipeline_walk(ctx, text)
     return run_command(ctx, "sentiment", {"text": text})
 
 
 def _walk_concept(ctx: TaskContext, text: str, ran: Ran) -> str:
-    if kind_of(ctx, "sentiment") == "classifier":
+    if role_of(ctx, "sentiment") == "classifier":
         return WALK_IDEA
     return stand_in("sentiment", ran, "text-classification model") + " " + WALK_IDEA
 
@@ -370,13 +370,13 @@ def _special_concept(ctx: TaskContext, text: str, ran: Ran) -> str:
     said = (f"The tokenizer adds tokens you never typed: here {' and '.join(code(t) for t in added)}, each with a "
             "fixed id." if added else "This tokenizer adds no special tokens to a pair.")
     readers = []
-    if "sentiment" in ctx.pack.models and kind_of(ctx, "sentiment") == "classifier":
+    if "sentiment" in ctx.pack.models and role_of(ctx, "sentiment") == "classifier":
         reads = teach.classifier_reads(load(ctx, "sentiment"))
         if reads:
             readers.append(f"/sentiment's {reads}")
-    if kind_of(ctx, "zeroshot") == "embedding":
+    if role_of(ctx, "zeroshot") == "embedding":
         readers.append(teach.pooled(load(ctx, "zeroshot")))
-    if kind_of(ctx, "attention") == "encoder":
+    if role_of(ctx, "attention") == "encoder":
         readers.append(teach.segments(load(ctx, "attention"))[1])
     return " ".join([said, *(f"{r[0].upper()}{r[1:]}." if not r.endswith(".") else r[0].upper() + r[1:]
                               for r in readers)])

@@ -102,8 +102,8 @@ def _lacks(ctx: TaskContext, kind: Any) -> str:
     spec = ctx.pack.models.get(kind.needs)
     if spec is None:
         return f"it has no model for /{kind.needs}."
-    sorts = " or ".join(f"`{k}`" for k in kind.model_kinds)
-    return f"its /{kind.needs} model is of the `{spec.kind}` sort, and asking {kind.title} needs {sorts}."
+    sorts = " or ".join(f"`{k}`" for k in kind.model_roles)
+    return f"its /{kind.needs} model is of the `{spec.role}` sort, and asking {kind.title} needs {sorts}."
 
 
 def new_question(tutor: Tutor, state: State, ctx: TaskContext, kinds: list[str],

@@ -53,7 +53,7 @@ def slash_verb(registry: Registry, line: str) -> tuple[str, dict[str, Any], str 
         option = command.option(option_name)
         if raw is None:
             continue
-        typed[option_name] = option.coerce(raw) if option.kind in ("int", "bool") else str(raw)
+        typed[option_name] = option.coerce(raw) if option.type in ("int", "bool") else str(raw)
     if not command.subcommands:
         return command.name, typed, None
     verb = command.as_subcommand(str(typed.get(command.options[0].name, "")))

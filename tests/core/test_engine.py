@@ -12,7 +12,7 @@ from core.context import TaskContext
 from core.engine import Engine
 from core.errors import UserError
 from core.packs import Pack
-from core.policy import APOLOGY, Kind, Policy, Request
+from core.policy import APOLOGY, Policy, Request, Verdict
 from core.registry import Command, Option, Registry
 from core.render.cache import PerThreadCache
 from core.results import Result
@@ -83,7 +83,7 @@ async def test_internal_error_becomes_an_apology_and_is_logged(tmp_path, caplog)
     with caplog.at_level(logging.ERROR, logger="tutor.requests"):
         outcome = await Policy(engine).handle(Request("test", "u1", line="/broken"))
     engine.close()
-    assert outcome.kind is Kind.APOLOGY and outcome.message == APOLOGY
+    assert outcome.verdict is Verdict.APOLOGY and outcome.message == APOLOGY
     assert "secret internal detail" not in outcome.message
     assert "command=broken" in caplog.text and "RuntimeError" in caplog.text
 

@@ -10,7 +10,7 @@ import pytest
 
 from core.actions import decode
 from core.engine import Engine
-from core.policy import APOLOGY, EXPIRED, Kind, Policy, Request
+from core.policy import APOLOGY, EXPIRED, Policy, Request, Verdict
 from core.settings import Settings
 from core.store import Database, RunStore
 from tests.support import Clock
@@ -41,24 +41,24 @@ def ask(line: str, user: str = "u1", request_id: str | None = None) -> Request:
 
 async def test_a_valid_command_is_answered(policy: Policy):
     outcome = await policy.handle(ask("/echo hi times=2"))
-    assert outcome.kind is Kind.ANSWER and not outcome.private
+    assert outcome.verdict is Verdict.ANSWER and not outcome.private
     assert outcome.result is not None and outcome.result.answer == "You said: hi (x2)"
 
 
 async def test_a_retried_request_is_answered_once(policy: Policy):
     first = await policy.handle(ask("/echo hi", request_id="ev1"))
     again = await policy.handle(ask("/echo hi", request_id="ev1"))
-    assert first.ok and again.kind is Kind.DUPLICATE and again.silent
+    assert first.ok and again.verdict is Verdict.DUPLICATE and again.silent
     other_platform = await policy.handle(dataclasses.replace(ask("/echo hi", request_id="ev1"), platform="x"))
     assert other_platform.ok, "request ids are scoped to their platform"
 
 
 async def test_cooldown_is_spent_only_by_valid_model_commands(policy: Policy, clock: Clock):
-    assert (await policy.handle(ask("/think cats step=12"))).kind is Kind.USER_ERROR, "invalid: no cooldown spent"
-    assert (await policy.handle(ask("/thinkk cats"))).kind is Kind.USER_ERROR
+    assert (await policy.handle(ask("/think cats step=12"))).verdict is Verdict.USER_ERROR, "invalid: no cooldown spent"
+    assert (await policy.handle(ask("/thinkk cats"))).verdict is Verdict.USER_ERROR
     assert (await policy.handle(ask("/think cats"))).ok
     refused = await policy.handle(ask("/think dogs"))
-    assert refused.kind is Kind.COOLDOWN and refused.private
+    assert refused.verdict is Verdict.COOLDOWN and refused.private
     assert refused.message == "You're asking quickly! Try again in 10 s."
     assert (await policy.handle(ask("/echo still free"))).ok, "model-free commands never wait"
     assert (await policy.handle(ask("/think dogs", user="u2"))).ok, "the cooldown is per learner"
@@ -68,9 +68,9 @@ async def test_cooldown_is_spent_only_by_valid_model_commands(policy: Policy, cl
 
 async def test_errors_are_private_words_and_internal_details_stay_in_the_log(policy: Policy, caplog):
     unknown = await policy.handle(ask("/ech hi"))
-    assert unknown.kind is Kind.USER_ERROR and "Did you mean `/echo`?" in unknown.message
+    assert unknown.verdict is Verdict.USER_ERROR and "Did you mean `/echo`?" in unknown.message
     boom = await policy.handle(ask("/boom"))
-    assert boom.kind is Kind.APOLOGY and boom.message == APOLOGY and boom.private
+    assert boom.verdict is Verdict.APOLOGY and boom.message == APOLOGY and boom.private
     assert "internal detail" in caplog.text and "internal detail" not in boom.message
     assert "u1" not in caplog.text, "learners appear in logs only as a hash"
 
@@ -78,12 +78,12 @@ async def test_errors_are_private_words_and_internal_details_stay_in_the_log(pol
 async def test_busy_is_its_own_outcome(policy: Policy, engine: Engine):
     engine.settings = dataclasses.replace(engine.settings, max_queue=0)
     outcome = await policy.handle(ask("/echo hi"))
-    assert outcome.kind is Kind.BUSY and "busy" in outcome.message
+    assert outcome.verdict is Verdict.BUSY and "busy" in outcome.message
 
 
 async def test_typed_options_go_through_the_same_validation(policy: Policy):
     outcome = await policy.handle(Request("test", "u1", command="echo", args={"text": "hi", "times": 9}))
-    assert outcome.kind is Kind.USER_ERROR and "`times` must be between 1 and 5" in outcome.message
+    assert outcome.verdict is Verdict.USER_ERROR and "`times` must be between 1 and 5" in outcome.message
 
 
 async def test_an_action_reruns_its_stored_run_with_what_the_button_changes(policy: Policy, clock: Clock):
@@ -104,13 +104,13 @@ async def test_an_expired_run_says_so(policy: Policy, clock: Clock):
     assert first.result is not None
     clock.now += 8 * 86400
     expired = await policy.handle(Request("test", "u1", action=first.result.actions[0].id))
-    assert expired.kind is Kind.USER_ERROR and expired.message == EXPIRED
+    assert expired.verdict is Verdict.USER_ERROR and expired.message == EXPIRED
 
 
 async def test_a_forged_or_foreign_action_id_is_a_user_error(policy: Policy):
     for forged in ("nonsense", "tt1:think:run=doesnotexist&step=1", "tt1:nosuch:step=1", "tt1:think:step=99"):
         outcome = await policy.handle(Request("test", "u1", action=forged))
-        assert outcome.kind is Kind.USER_ERROR, forged
+        assert outcome.verdict is Verdict.USER_ERROR, forged
 
 
 async def test_text_is_cleaned_once_and_the_answer_says_so(policy: Policy):
@@ -184,7 +184,7 @@ async def test_a_retry_that_reaches_another_process_on_the_shared_database_is_an
     async with processes(tmp_path, shared=True) as (first, second):
         answered = await first.handle(ask("/echo hi", request_id="Ev42"))
         retried = await second.handle(ask("/echo hi", request_id="Ev42"))
-        assert answered.ok and retried.kind is Kind.DUPLICATE and retried.silent
+        assert answered.ok and retried.verdict is Verdict.DUPLICATE and retried.silent
         assert (await second.handle(ask("/echo hi", request_id="Ev43"))).ok, "only the same id is a duplicate"
 
 

@@ -141,7 +141,7 @@ TYPED_VALUE = st.one_of(
 def typed_args(command: Command) -> st.SearchStrategy[dict[str, Any]]:
     """Options as a platform sends them: typed or text values, some missing, now and then an unknown key."""
     def value(opt: Option) -> st.SearchStrategy[Any]:
-        return st.one_of(body(), body(), TYPED_VALUE) if opt.kind == "text" else TYPED_VALUE
+        return st.one_of(body(), body(), TYPED_VALUE) if opt.type == "text" else TYPED_VALUE
 
     required = {o.name: value(o) for o in command.options if o.required}
     optional = {o.name: value(o) for o in command.options if not o.required}
@@ -210,13 +210,13 @@ def _check_args(command: Command, args: dict[str, Any]) -> None:
         value = args[opt.name]
         if value is None or value == opt.default:
             continue
-        if opt.kind == "text":
+        if opt.type == "text":
             assert isinstance(value, str) and value == value.strip() and value
             assert clean_text(value).notice is None, f"`{opt.name}` still holds text that cannot be shown: {value!r}"
             assert len(value) <= (opt.max_length or 2000)
-        elif opt.kind == "bool":
+        elif opt.type == "bool":
             assert isinstance(value, bool)
-        elif opt.kind == "head" and isinstance(value, str):
+        elif opt.type == "head" and isinstance(value, str):
             assert value in ("all", "mean")
         else:
             assert isinstance(value, int) and not isinstance(value, bool)

@@ -48,11 +48,11 @@ def _nothing(_ctx: Any, _args: dict[str, Any]) -> Result:
 
 # -- declarations ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("kwargs", "words"), [
-    ({"kind": "text", "choices": (Choice("a"),), "suggest": suggest.lessons}, "not both"),
-    ({"kind": "bool", "choices": (Choice("yes"),)}, "needs no choices"),
-    ({"kind": "text", "choices": tuple(Choice(f"v{n}") for n in range(26))}, "a menu holds 25"),
-    ({"kind": "int", "choices": (Choice("1"),)}, "of its own kind"),
-    ({"kind": "text", "choices": (Choice(1),)}, "of its own kind"),
+    ({"type": "text", "choices": (Choice("a"),), "suggest": suggest.lessons}, "not both"),
+    ({"type": "bool", "choices": (Choice("yes"),)}, "needs no choices"),
+    ({"type": "text", "choices": tuple(Choice(f"v{n}") for n in range(26))}, "a menu holds 25"),
+    ({"type": "int", "choices": (Choice("1"),)}, "of its option.s type"),
+    ({"type": "text", "choices": (Choice(1),)}, "of its option.s type"),
 ])
 def test_an_option_s_choices_must_fit_every_platform(kwargs: dict[str, Any], words: str) -> None:
     with pytest.raises(ValueError, match=words):

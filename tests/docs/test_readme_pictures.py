@@ -37,9 +37,9 @@ def _checked_png(picture: Picture) -> Image.Image:
 def _drawn_as_actions(picture: Picture) -> None:
     """The buttons drawn are the answer's own buttons, in order, and the select is its own menu."""
     choices = picture.result.actions
-    assert [c.label for c in picture.components if c.kind == "button"] == \
+    assert [c.label for c in picture.components if c.widget == "button"] == \
         [c.label for c in choices if isinstance(c, Action)]
-    assert [c.label for c in picture.components if c.kind == "select"] == \
+    assert [c.label for c in picture.components if c.widget == "select"] == \
         [c.placeholder for c in choices if isinstance(c, Menu)]
 
 

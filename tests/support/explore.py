@@ -12,7 +12,7 @@ from PIL import Image as PILImage
 
 from core.actions import Action, Menu, flatten
 from core.engine import Engine
-from core.policy import Kind, Outcome, Policy, Request
+from core.policy import Outcome, Policy, Request, Verdict
 from core.results import Result
 from core.store import Database, RunStore
 from tests.support import Clock
@@ -25,7 +25,7 @@ def policy_on(engine: Engine, folder: Path, clock: Clock | None = None) -> Polic
 
 async def typed(policy: Policy, line: str, user: str = "learner") -> Result:
     outcome = await policy.handle(Request("test", user, line=line))
-    assert outcome.kind is Kind.ANSWER, outcome.message
+    assert outcome.verdict is Verdict.ANSWER, outcome.message
     assert outcome.result is not None
     return outcome.result
 
@@ -37,7 +37,7 @@ async def click(policy: Policy, result: Result, label: str, user: str = "learner
 
 async def clicked(policy: Policy, result: Result, label: str, user: str = "learner") -> Result:
     outcome = await click(policy, result, label, user)
-    assert outcome.kind is Kind.ANSWER, outcome.message
+    assert outcome.verdict is Verdict.ANSWER, outcome.message
     assert outcome.result is not None
     return outcome.result
 

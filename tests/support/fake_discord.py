@@ -140,7 +140,7 @@ class Interaction:
     id: str
     token: str
     sent_at: float
-    kind: int = 2
+    type: int = 2
     """2 a slash command, 3 a component (button, select), 4 an autocomplete, 5 a modal submit."""
     created: float = field(default_factory=time.time)
     user_id: str = "3001"
@@ -168,7 +168,7 @@ class Interaction:
 
     @property
     def original(self) -> str | None:
-        return self.message_id if self.kind in (3, 5) and self.message_id else self.original_id
+        return self.message_id if self.type in (3, 5) and self.message_id else self.original_id
 
 
 class FakeDiscord:
@@ -357,13 +357,13 @@ class FakeDiscord:
             return _json({"message": "Interaction has already been acknowledged.", "code": 40060}, status=400)
         if sent.at - interaction.sent_at > self.defer_deadline_s:
             return _unknown("Unknown interaction", 10062)
-        kind = sent.payload.get("type")
+        callback = sent.payload.get("type")
         data = sent.payload.get("data") or {}
-        if kind in (6, 7) and interaction.message_id is None:
+        if callback in (6, 7) and interaction.message_id is None:
             return _json({"message": "Invalid interaction response type", "code": 50035}, status=400)
-        if (kind == 8) != (interaction.kind == 4):
+        if (callback == 8) != (interaction.type == 4):
             return _json({"message": "Interaction response type does not fit", "code": 50035}, status=400)
-        if kind == 8:
+        if callback == 8:
             problems = choice_problems(data.get("choices"))
             if problems:
                 return _json({"message": "Invalid Form Body", "code": 50035, "errors": problems}, status=400)
@@ -371,20 +371,20 @@ class FakeDiscord:
             return _json({"interaction": {"id": interaction_id, "type": 4, "response_message_loading": False,
                                           "response_message_ephemeral": False}})
         body: dict[str, Any] = {"interaction": {
-            "id": interaction_id, "type": interaction.kind, "response_message_loading": kind == 5,
+            "id": interaction_id, "type": interaction.type, "response_message_loading": callback == 5,
             "response_message_ephemeral": bool((data.get("flags") or 0) & EPHEMERAL),
         }}
-        if kind in (4, 5):
-            flags = (data.get("flags") or 0) | (LOADING if kind == 5 else 0)
+        if callback in (4, 5):
+            flags = (data.get("flags") or 0) | (LOADING if callback == 5 else 0)
             posted = self._post(interaction.channel_id, {**data, "flags": flags}, sent.files, interaction)
             interaction.original_id = posted.id
-            if kind == 4:
+            if callback == 4:
                 interaction.touch(posted.id)
                 body["resource"] = {"type": 4, "message": posted.data}
-        elif kind == 7:
+        elif callback == 7:
             posted = self._edit(interaction.message_id or "", data, sent.files, interaction)
             body["resource"] = {"type": 7, "message": posted.data}
-        elif kind == 9:
+        elif callback == 9:
             interaction.modal = data
         return _json(body)
 
@@ -451,7 +451,7 @@ class FakeDiscord:
         if by is not None:
             data["webhook_id"] = APP_ID
             data["interaction_metadata"] = {
-                "id": by.id, "type": by.kind, "user": _user(by.user_id),
+                "id": by.id, "type": by.type, "user": _user(by.user_id),
                 "authorizing_integration_owners": {"0": GUILD} if by.channel_id == GUILD_CHANNEL else {"1": by.user_id},
                 **({"interacted_message_id": by.message_id} if by.message_id else {}),
             }
@@ -498,10 +498,10 @@ class FakeDiscord:
         posted.data["attachments"], posted.files = attachments, contents
 
     # -- what tests call ---------------------------------------------------------------------
-    def _new_interaction(self, kind: int, user_id: str, guild: bool, age_s: float) -> Interaction:
+    def _new_interaction(self, interaction_type: int, user_id: str, guild: bool, age_s: float) -> Interaction:
         created = time.time() - age_s
         interaction_id = self.new_id(created)
-        interaction = Interaction(interaction_id, f"itok{interaction_id}", time.monotonic(), kind=kind,
+        interaction = Interaction(interaction_id, f"itok{interaction_id}", time.monotonic(), type=interaction_type,
                                   created=created, user_id=user_id, channel_id=GUILD_CHANNEL if guild else DM_CHANNEL)
         self.interactions[interaction.id] = interaction
         return interaction
@@ -511,7 +511,7 @@ class FakeDiscord:
         """The fields every interaction carries: who, where, and the token."""
         user = _user(interaction.user_id)
         data: dict[str, Any] = {
-            "id": interaction.id, "application_id": APP_ID, "type": interaction.kind, "token": interaction.token,
+            "id": interaction.id, "application_id": APP_ID, "type": interaction.type, "token": interaction.token,
             "version": 1, "attachment_size_limit": attachment_size_limit, "locale": "en-US",
             "app_permissions": "0", "entitlements": [],
         }

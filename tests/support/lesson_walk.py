@@ -14,7 +14,7 @@ from typing import Any
 
 from core.actions import flatten
 from core.markup import to_plain
-from core.policy import Kind, Outcome
+from core.policy import Outcome, Verdict
 from core.results import Result
 from core.tutor import lesson_path as path
 from core.tutor.questions import Question
@@ -52,7 +52,7 @@ class Walk:
 
 
 def answered(outcome: Outcome) -> Result:
-    assert outcome.kind is Kind.ANSWER and outcome.result is not None, (outcome.kind, outcome.message)
+    assert outcome.verdict is Verdict.ANSWER and outcome.result is not None, (outcome.verdict, outcome.message)
     return outcome.result
 
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from core.actions import SEAL, Action, encode, flatten
 from core.engine import Engine
 from core.markup import to_plain
-from core.policy import Kind, Outcome, Policy, Request, seal_of
+from core.policy import Outcome, Policy, Request, Verdict, seal_of
 from core.settings import Settings
 from core.store import Database, RunStore
 from core.store.schema import metadata
@@ -60,7 +60,7 @@ def state_of(cls: Class) -> State:
 
 
 def answered(outcome: Outcome) -> Any:
-    assert outcome.kind is Kind.ANSWER and outcome.result is not None, (outcome.kind, outcome.message)
+    assert outcome.verdict is Verdict.ANSWER and outcome.result is not None, (outcome.verdict, outcome.message)
     return outcome.result
 
 

@@ -20,14 +20,14 @@ DEFAULT_CACHE = "~/.cache/transformers-tutor"
 """The tutor's cache folder when TUTOR_CACHE_DIR is unset (core/settings.py), as a learner types it."""
 
 
-def load(ctx: TaskContext, command: str, *kinds: str) -> Loaded:
-    """The pack's model for `command`, loaded once; refused unless it is of one of `kinds` (by default
-    the kinds the command's registry entry declares)."""
+def load(ctx: TaskContext, command: str, *roles: str) -> Loaded:
+    """The pack's model for `command`, loaded once; refused unless it plays one of `roles` (by default
+    the roles the command's registry entry declares)."""
     loaded = ctx.models.get(command, ctx.pack.spec(command))
-    kinds = kinds or next((c.model.kinds for c in ctx.registry if c.name == command and c.model), ())
-    if kinds and loaded.kind not in kinds:
-        raise UserError(f"The model for /{command} ({loaded.spec.label}) is a `{loaded.kind}` model; "
-                        f"/{command} needs one of: {', '.join(kinds)}.")
+    roles = roles or next((c.model.roles for c in ctx.registry if c.name == command and c.model), ())
+    if roles and loaded.role not in roles:
+        raise UserError(f"The model for /{command} ({loaded.spec.label}) is a `{loaded.role}` model; "
+                        f"/{command} needs one of: {', '.join(roles)}.")
     return loaded
 
 
@@ -179,8 +179,8 @@ def _packaged_lines(spec: ModelSpec, package: str, inside: PurePosixPath) -> str
     of = f" of {spec.hub_id}" if spec.hub_url else ""
     if spec.gguf_file:
         quant = re.search(r"\.(Q\d\w*|F16|BF16|F32)\.gguf$", spec.gguf_file, re.IGNORECASE)
-        kind = f"a {quant.group(1)}-quantised" if quant else "a quantised"
-        lines.append(f"# ({kind} GGUF copy{of}; transformers de-quantises a model loaded from it, about 20 s)")
+        quantised = f"a {quant.group(1)}-quantised" if quant else "a quantised"
+        lines.append(f"# ({quantised} GGUF copy{of}; transformers de-quantises a model loaded from it, about 20 s)")
     elif spec.hub_url:
         lines.append(f"# (a copy of {spec.hub_id}: MODEL = {spec.hub_id!r} loads it from the Hub instead)")
     else:

@@ -172,11 +172,11 @@ def fillmask(loaded: Loaded, text: str, shown_text: str, notice: str | None) -> 
 def zeroshot_count(loaded: Loaded, text: str, labels: list[str]) -> tuple[int, int]:
     """The text's own tokens, and how many copies each hidden token needs (one per label for NLI)."""
     count = len(loaded.tokenizer(text, add_special_tokens=False)["input_ids"])
-    return count, len(labels) if loaded.kind == "nli" else 1
+    return count, len(labels) if loaded.role == "nli" else 1
 
 
 def zeroshot(loaded: Loaded, text: str, labels: list[str], multi: bool, limit: int) -> Result:
-    if loaded.kind == "nli":
+    if loaded.role == "nli":
         return _nli(loaded, text, labels, multi)
     return _embedding(loaded, text, labels, multi, limit)
 

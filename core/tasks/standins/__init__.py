@@ -25,11 +25,11 @@ from core.tasks.shared.base import forward
 from core.tasks.shared.common import max_tokens, model_line
 
 CAUSAL = ("chat", "causal-lm")
-"""The kinds of model the stand-ins run on."""
+"""The roles of the models the stand-ins run on."""
 
 
 def is_standin(loaded: Loaded) -> bool:
-    return loaded.kind in CAUSAL
+    return loaded.role in CAUSAL
 
 
 def next_token_logprobs(loaded: Loaded, prompts: Sequence[list[int]]) -> torch.Tensor:

@@ -160,16 +160,16 @@ def find(loaded: Loaded, texts: Sequence[str]) -> list[list[Entity]]:
             check_fits(loaded, len(ids))
             prompts.append(ids)
     rows = iter(next_token_logprobs(loaded, prompts) if prompts else [])
-    ids = {kind: [word_id(loaded, w) for w in words] for kind, words in TYPE_WORDS.items()}
-    kinds = list(TYPE_WORDS)
+    ids = {label: [word_id(loaded, w) for w in words] for label, words in TYPE_WORDS.items()}
+    labels = list(TYPE_WORDS)
     out = []
     for text, found in zip(texts, proposed, strict=True):
         entities = []
         for a, b in found:
             row = next(rows)
             shares = torch.softmax(torch.stack([row[i].logsumexp(dim=0) for i in ids.values()]), dim=0).tolist()
-            best = max(range(len(kinds)), key=lambda k: shares[k])
-            entities.append(Entity(a, b, text[a:b], kinds[best], shares[best], dict(zip(kinds, shares, strict=True))))
+            best = max(range(len(labels)), key=lambda k: shares[k])
+            entities.append(Entity(a, b, text[a:b], labels[best], shares[best], dict(zip(labels, shares, strict=True))))
         out.append(entities)
     return out
 

@@ -37,13 +37,13 @@ class Kind:
     bank: tuple[Item, ...]
     from_text: Callable[[str], Item | None]
     """A learner's own sentence as an item of this kind (lessons), or None when it cannot be one."""
-    model_kinds: tuple[str, ...] = ()
-    """The sorts of model (`ModelSpec.kind`) it can use; empty for any. Read from the pack, so a pack whose
+    model_roles: tuple[str, ...] = ()
+    """The sorts of model (`ModelSpec.role`) it can use; empty for any. Read from the pack, so a pack whose
     model is of another sort (a chat model for extractive QA) is known not to serve it without a load."""
 
     def serves(self, pack: Pack) -> bool:
         spec = pack.models.get(self.needs)
-        return spec is not None and (not self.model_kinds or spec.kind in (*self.model_kinds, "auto"))
+        return spec is not None and (not self.model_roles or spec.role in (*self.model_roles, "auto"))
 
 
 def run_command(ctx: TaskContext, name: str, raw: dict[str, Any]) -> Result:

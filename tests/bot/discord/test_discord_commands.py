@@ -51,22 +51,22 @@ def typed_example(registry: Registry, command: Command) -> dict[str, Any]:
     for option in command.options:
         value = raw.get(option.name)
         if value is not None:
-            typed[option.name] = option.coerce(value) if option.kind in ("int", "bool") else str(value)
+            typed[option.name] = option.coerce(value) if option.type in ("int", "bool") else str(value)
     return typed
 
 
 def expected_option(option: Option) -> dict[str, Any]:
-    payload: dict[str, Any] = {"type": OPTION_TYPE[option.kind], "name": option.name,
+    payload: dict[str, Any] = {"type": OPTION_TYPE[option.type], "name": option.name,
                                "description": option.description, "required": option.required}
     if option.choices:
         payload["choices"] = [{"name": c.label, "value": c.value} for c in option.choices]
-    elif option.kind == "text":
+    elif option.type == "text":
         payload["max_length"] = option.max_length or MAX_TEXT_CHARS
     if option.suggest is not None:
         payload["autocomplete"] = True
-    if option.kind == "head":
+    if option.type == "head":
         payload["max_length"] = HEAD_MAX_LENGTH
-    if option.kind == "int":
+    if option.type == "int":
         payload.update({k: v for k, v in (("min_value", option.min_value), ("max_value", option.max_value))
                         if v is not None})
     return payload

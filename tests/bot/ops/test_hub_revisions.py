@@ -36,7 +36,7 @@ def test_every_hub_model_and_compared_tokenizer_is_pinned_to_a_commit() -> None:
 
 def test_a_pinned_snippet_passes_the_revision_to_every_load_of_the_model() -> None:
     spec = hub_models(build_registry())["sentiment"]
-    head = model_line(Loaded("sentiment", spec, spec.kind, None, None, "cpu", 0))
+    head = model_line(Loaded("sentiment", spec, spec.role, None, None, "cpu", 0))
     assert f"REVISION = {spec.revision!r}" in head
     code = pinned(f"{head}\ntok = AutoTokenizer.from_pretrained(MODEL)\nclf = pipeline('x', model=MODEL)\n")
     assert "AutoTokenizer.from_pretrained(MODEL, revision=REVISION)" in code

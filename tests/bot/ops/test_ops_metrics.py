@@ -14,7 +14,7 @@ import pytest
 
 from bot.ops.health import build_health_app, start_health_server
 from core.engine import Engine
-from core.policy import Kind, Policy, Request
+from core.policy import Policy, Request, Verdict
 from core.settings import Settings
 from core.store import Database, RunStore
 from tests.support.paths import ROOT, TEST_CACHE
@@ -60,7 +60,7 @@ async def test_metrics_scraped_over_http_parse_with_prometheus_clients_parser(en
     first = await policy.handle(Request("slack", "u1", command="tokenize", args={"text": "hello world"}))
     cooled = await policy.handle(Request("slack", "u1", command="tokenize", args={"text": "again"}))
     refused = await policy.handle(Request("discord", "u2", command="fillmask", args={"text": "no mask here"}))
-    assert (first.kind, cooled.kind, refused.kind) == (Kind.ANSWER, Kind.COOLDOWN, Kind.USER_ERROR)
+    assert (first.verdict, cooled.verdict, refused.verdict) == (Verdict.ANSWER, Verdict.COOLDOWN, Verdict.USER_ERROR)
     await engine.run("sentiment", {"text": "warm up"})  # the model loads first, so the crowd below queues
     await asyncio.gather(*(engine.run("sentiment", {"text": t}) for t in TEXTS))
     sizes = engine.batchers["sentiment"].size_counts

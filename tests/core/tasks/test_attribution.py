@@ -9,7 +9,7 @@ import pytest
 import torch
 from transformers import AutoModelForMaskedLM, AutoModelForSequenceClassification, AutoTokenizer
 
-from core.policy import Kind, Request
+from core.policy import Request, Verdict
 from core.tasks.shared.attribution import MAX_HIDDEN
 from core.tiny import tiny_dir
 from tests.core.tasks.test_snippets import TEST_CACHE, run_snippet, same_output, split_snippet
@@ -111,5 +111,5 @@ async def test_a_text_too_long_to_occlude_has_no_button_and_a_typed_request_says
     plain = await typed(tiny, f"/sentiment {long}")
     assert "Which words mattered?" not in labels(plain)
     refused = await tiny.handle(Request("test", "learner", line=f"/sentiment {long} why=true"))
-    assert refused.kind is Kind.USER_ERROR
+    assert refused.verdict is Verdict.USER_ERROR
     assert f"at most {MAX_HIDDEN} tokens" in refused.message and f"yours has {MAX_HIDDEN + 5}" in refused.message

@@ -12,7 +12,7 @@ from transformers import AutoTokenizer
 
 from core.context import TaskContext
 from core.packs import Pack
-from core.policy import Kind, Request
+from core.policy import Request, Verdict
 from core.tasks import compare
 from core.tiny import tiny_dir
 from core.tokens import readable_tokens
@@ -86,7 +86,7 @@ async def test_tokenizers_option_picks_and_refuses_clearly(tiny):
     two = await typed(tiny, "/compare Hello world tokenizers=roberta,bert")
     assert [row[0] for row in two.table.rows] == ["roberta", "bert"]
     refused = await tiny.handle(Request("test", "learner", line="/compare Hello tokenizers=bert,t5"))
-    assert refused.kind is Kind.USER_ERROR
+    assert refused.verdict is Verdict.USER_ERROR
     assert "`bert`, `gpt2`, `roberta`" in refused.message and "`t5` is not one of them" in refused.message
 
 
@@ -116,7 +116,7 @@ def test_the_hub_pack_declares_bert_gpt2_and_roberta_by_hub_id(tiny_settings):
     declared = compare.declared(ctx)
     assert {name: spec.source for name, spec in declared.items()} == {
         "bert": "google-bert/bert-base-uncased", "gpt2": "openai-community/gpt2", "roberta": "FacebookAI/roberta-base"}
-    assert all(spec.kind == "tokenizer" for spec in declared.values())
+    assert all(spec.role == "tokenizer" for spec in declared.values())
 
 
 @pytest.mark.parametrize("name", ["bert", "gpt2"])

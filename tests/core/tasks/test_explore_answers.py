@@ -9,7 +9,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from core.actions import check, decode, flatten
-from core.policy import Kind, Request
+from core.policy import Request, Verdict
 from core.tasks.shared.steps import MAX_STEPS_SHOWN
 from core.tiny import tiny_dir
 from tests.core.tasks.test_snippets import LONG_LINES, TEST_CACHE, run_snippet, same_output, split_snippet
@@ -75,7 +75,7 @@ async def test_steps_stop_at_their_limit_and_say_so(tiny):
 ])
 async def test_a_wrong_temperature_gets_a_clear_answer(tiny, option, words):
     outcome = await tiny.handle(Request("test", "learner", line=f"/generate {PROMPT} {option}"))
-    assert outcome.kind is Kind.USER_ERROR and words in outcome.message
+    assert outcome.verdict is Verdict.USER_ERROR and words in outcome.message
 
 
 async def test_more_guesses_doubles_top_k_until_its_limit(tiny):
@@ -97,7 +97,7 @@ async def test_mask_another_word_fills_the_mask_and_hides_the_chosen_word(tiny):
     assert moved.table == by_typing.table
     assert [o.label for o in menu(moved).options] == words, "word numbers stay those of the learner's sentence"
     refused = await tiny.handle(Request("test", "learner", line="/fillmask Paris is the <mask> of France. word=9"))
-    assert refused.kind is Kind.USER_ERROR and "has 6 words (0 to 5); there is no word 9" in refused.message
+    assert refused.verdict is Verdict.USER_ERROR and "has 6 words (0 to 5); there is no word 9" in refused.message
 
 
 @pytest.mark.parametrize("command", sorted(LONG_LINES))

@@ -13,7 +13,7 @@ import torch
 from transformers import AutoModel, AutoTokenizer
 
 from core.actions import decode
-from core.policy import EXPIRED, Kind, Request
+from core.policy import EXPIRED, Request, Verdict
 from tests.core.tasks.test_snippets import run_snippet, same_output, split_snippet
 from tests.support.explore import Clock, action, click, clicked, is_png, labels, menu, policy_on, typed
 
@@ -132,7 +132,7 @@ async def test_a_masked_runs_snippet_prints_the_same_table_and_moved_links(tiny)
 ])
 async def test_a_wrong_option_gets_a_clear_answer(tiny, option, words):
     outcome = await tiny.handle(Request("test", "learner", line=f"/attention {CAT} {option}"))
-    assert outcome.kind is Kind.USER_ERROR and words in outcome.message
+    assert outcome.verdict is Verdict.USER_ERROR and words in outcome.message
 
 
 async def test_overview_select_opens_a_layer_and_head_as_attention(tiny, offline):
@@ -154,4 +154,4 @@ async def test_a_click_on_an_expired_run_says_so(tiny_engine, tmp_path):
     first = await typed(policy, f"/attention {CAT}")
     clock.now += 8 * 86400
     outcome = await click(policy, first, "Layer 1 ▶")
-    assert outcome.kind is Kind.USER_ERROR and outcome.message == EXPIRED
+    assert outcome.verdict is Verdict.USER_ERROR and outcome.message == EXPIRED

@@ -57,7 +57,7 @@ def _model_commands() -> list[Any]:
 
 
 def _first_text(command: Any) -> str:
-    return next(o.name for o in command.options if o.kind == "text")
+    return next(o.name for o in command.options if o.type == "text")
 
 
 TINY_LINES = {c.name: RICHER_LINES.get(c.name, c.examples[0]) for c in _model_commands()}
@@ -212,7 +212,7 @@ def test_a_tiny_pack_in_a_folder_on_sys_path_is_still_named_as_the_tiny_pack(tin
     cache.parent.mkdir(parents=True)
     shutil.copytree(spec.source, cache)
     monkeypatch.syspath_prepend(str(tmp_path))
-    line = model_line(Loaded("tokenize", replace(spec, source=str(cache)), spec.kind, None, None, "cpu", 0))
+    line = model_line(Loaded("tokenize", replace(spec, source=str(cache)), spec.role, None, None, "cpu", 0))
     assert "tutor models pull --pack tiny" in line and "find_spec('drive')" not in line
 
 
@@ -222,5 +222,5 @@ def test_a_hub_model_is_named_by_its_hub_id():
     from core.tasks.shared.common import model_line
 
     for command, spec in hub_models(build_registry()).items():
-        line = model_line(Loaded(command, spec, spec.kind, None, None, "cpu", 0))
+        line = model_line(Loaded(command, spec, spec.role, None, None, "cpu", 0))
         assert line.startswith(f"MODEL = {spec.hub_id!r}\nREVISION = {spec.revision!r}"), line

@@ -59,8 +59,8 @@ def test_the_offline_pack_declares_a_stand_in_where_the_hub_has_a_pipeline(tmp_p
     tiny = build_pack(Settings(pack="tiny", cache_dir=tmp_path), build_registry())
     for command, taught in (("sentiment", "classifier"), ("ner", "token-classifier"), ("fillmask", "masked-lm")):
         spec = offline.spec(command)
-        assert (spec.kind, spec.hub_id) == ("chat", SMOLLM2.hub_id) and spec.stands_in.startswith("this pack has no")
-        assert hub.spec(command).kind == taught == tiny.spec(command).kind
+        assert (spec.role, spec.hub_id) == ("chat", SMOLLM2.hub_id) and spec.stands_in.startswith("this pack has no")
+        assert hub.spec(command).role == taught == tiny.spec(command).role
         assert not hub.spec(command).stands_in and not tiny.spec(command).stands_in
     assert offline.spec("qa").stands_in and offline.spec("summarize").stands_in
     assert not offline.spec("attention").stands_in  # MiniLM is the encoder the guide teaches
@@ -70,15 +70,15 @@ def test_an_override_still_loads_the_taught_kind(tmp_path):
     """TUTOR_MODEL_SENTIMENT names a classifier: it is used as one, whatever the pack, stand-in or not."""
     settings = Settings(pack="offline", cache_dir=tmp_path, model_overrides={"sentiment": "owner/classifier"})
     spec = build_pack(settings, build_registry()).spec("sentiment")
-    assert (spec.kind, spec.kinds, spec.stands_in) == ("auto", sentiment.MODEL.kinds, "")
-    from core.models import resolve_kind
+    assert (spec.role, spec.roles, spec.stands_in) == ("auto", sentiment.MODEL.roles, "")
+    from core.models import resolve_role
 
-    assert resolve_kind(spec.kinds, spec.source) == "classifier"  # read without loading: no sign needed
+    assert resolve_role(spec.roles, spec.source) == "classifier"  # read without loading: no sign needed
 
 
 def test_a_stand_in_declaration_is_checked_like_any_other():
-    with pytest.raises(ValueError, match="offline model's kind"):
-        TaskModel(kinds=("classifier",), hub="a/b", tiny=sentiment.MODEL.tiny,
+    with pytest.raises(ValueError, match="offline model's role"):
+        TaskModel(roles=("classifier",), hub="a/b", tiny=sentiment.MODEL.tiny,
                   offline=Offline(SMOLLM2, "chat", stands_in="a chat model"))
 
 

@@ -33,9 +33,9 @@ from core.tiny import tiny_models
 ROOT = Path(__file__).resolve().parents[3]
 
 # ----- a new model-backed command, declared the new way and nowhere else -----
-TOPIC = TaskModel(kinds=("classifier", "embedding"), hub="cardiffnlp/tweet-topic-21-multi",
+TOPIC = TaskModel(roles=("classifier", "embedding"), hub="cardiffnlp/tweet-topic-21-multi",
                   tiny=tiny.SST2_DISTILBERT, offline=Offline(MINILM, "embedding"))
-EMOTION = TaskModel(kinds=("classifier",), hub="j-hartmann/emotion-english-distilroberta-base",
+EMOTION = TaskModel(roles=("classifier",), hub="j-hartmann/emotion-english-distilroberta-base",
                     tiny=tiny.SST2_DISTILBERT)
 
 
@@ -68,12 +68,12 @@ def context(settings: Settings, registry: Registry) -> TaskContext:
 def test_a_new_command_declared_once_is_in_every_pack(tmp_path):
     registry = registry_with_new_commands()
     hub = build_pack(Settings(pack="hub", cache_dir=tmp_path), registry).spec("topic")
-    assert (hub.source, hub.kind, hub.hub_url) == (TOPIC.hub, "classifier", f"https://huggingface.co/{TOPIC.hub}")
+    assert (hub.source, hub.role, hub.hub_url) == (TOPIC.hub, "classifier", f"https://huggingface.co/{TOPIC.hub}")
     spec = build_pack(Settings(pack="tiny", cache_dir=tmp_path), registry).spec("topic")
-    assert spec.source == str(tiny.tiny_dir(tmp_path) / "topic") and spec.kind == "classifier"
+    assert spec.source == str(tiny.tiny_dir(tmp_path) / "topic") and spec.role == "classifier"
     assert spec.label.startswith("tiny/topic (DistilBERT classifier") and "random weights" in spec.label
     offline = build_pack(Settings(pack="offline", cache_dir=tmp_path), registry)
-    assert (offline.spec("topic").hub_id, offline.spec("topic").kind) == (MINILM_ID, "embedding")
+    assert (offline.spec("topic").hub_id, offline.spec("topic").role) == (MINILM_ID, "embedding")
     assert "emotion" not in offline.models
     with pytest.raises(Exception, match=EMOTION.hub):  # the offline pack names the hub's model for it
         offline.spec("emotion")
@@ -100,7 +100,7 @@ def test_models_and_the_doctor_list_a_new_command_with_its_label(tmp_path):
 def test_an_override_for_a_new_command_is_checked_against_the_registry(tmp_path):
     settings = Settings(pack="tiny", cache_dir=tmp_path, model_overrides={"topic": "owner/topic-model"})
     spec = build_pack(settings, registry_with_new_commands()).spec("topic")
-    assert (spec.source, spec.kind, spec.kinds) == ("owner/topic-model", "auto", TOPIC.kinds)
+    assert (spec.source, spec.role, spec.roles) == ("owner/topic-model", "auto", TOPIC.roles)
     with pytest.raises(ConfigError, match="TUTOR_MODEL_TOPIC names no command with a model"):
         build_pack(settings, build_registry())  # the tutor's own registry has no /topic
     with pytest.raises(ConfigError, match="TUTOR_MODEL_TOPIC, TUTOR_MODEL_EMOTION"):
@@ -122,11 +122,11 @@ async def test_a_new_command_is_warmed_up_and_answers_on_the_tiny_pack(tmp_path,
     assert (tiny.tiny_dir(tmp_path) / "topic" / "model.safetensors").is_file()
 
 
-def test_a_declaration_with_an_unknown_kind_is_refused():
+def test_a_declaration_with_an_unknown_role_is_refused():
     with pytest.raises(ValueError, match="must be one of"):
-        TaskModel(kinds=("clasifier",), hub="a/b", tiny=tiny.SST2_DISTILBERT)
-    with pytest.raises(ValueError, match="offline model's kind"):
-        TaskModel(kinds=("classifier",), hub="a/b", tiny=tiny.SST2_DISTILBERT, offline=Offline(MINILM, "embedding"))
+        TaskModel(roles=("clasifier",), hub="a/b", tiny=tiny.SST2_DISTILBERT)
+    with pytest.raises(ValueError, match="offline model's role"):
+        TaskModel(roles=("classifier",), hub="a/b", tiny=tiny.SST2_DISTILBERT, offline=Offline(MINILM, "embedding"))
 
 
 # ----- what a learner is told about a model -----

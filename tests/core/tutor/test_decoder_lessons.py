@@ -10,7 +10,7 @@ import pytest
 
 from core.actions import flatten
 from core.markup import to_plain
-from core.policy import Kind
+from core.policy import Verdict
 from core.tutor import decoder_lessons
 from core.tutor import lesson_path as path
 from core.tutor.lessons import SENTENCE_CHARS
@@ -40,7 +40,7 @@ async def walk(cls, own: str | None = None) -> list[tuple[str, str, str]]:
         outcome = await cls.click("ada", button(outcome, "Use my own sentence"), args={"text": own}, direct=True)
     steps: list[tuple[str, str, str]] = []
     while "You finished the path" not in text(outcome) and "You reached the end of the path" not in text(outcome):
-        assert outcome.kind is Kind.ANSWER, (steps[-1:], outcome.message)
+        assert outcome.verdict is Verdict.ANSWER, (steps[-1:], outcome.message)
         result = answered(outcome)
         body = shown(result)
         assert not any(d in body for d in DEAD_ENDS), body

@@ -103,7 +103,7 @@ def test_the_fill_mask_lesson_on_the_stand_in_says_what_the_causal_model_did(off
     and its share against the runner-up from scoring both whole sentences. Nothing of BERT's pre-training."""
     ctx = context_of(offline_engine)
     loaded = load(ctx, "fillmask")
-    assert loaded.kind == "chat"
+    assert loaded.role == "chat"
     tok = loaded.tokenizer
     hidden = path.fill_text(ctx, text)
     word = hidden_word(text, one_token_word(tok))
@@ -186,7 +186,7 @@ def test_a_classifier_said_to_read_cls_reads_exactly_the_first_vector(tiny_engin
 def test_the_embedding_model_is_said_to_mean_pool_as_its_config_and_vectors_show(offline_engine):
     ctx = context_of(offline_engine)
     loaded = load(ctx, "zeroshot")
-    assert loaded.kind == "embedding" and teach.pooling(loaded.spec.source) == "mean"
+    assert loaded.role == "embedding" and teach.pooling(loaded.spec.source) == "mean"
     said = explain(ctx, "special")
     assert "mean pooling" in said and "[CLS] has no special role" in said
     assert "classifiers read their answer off" not in said
@@ -241,9 +241,9 @@ def test_the_decoding_said_is_what_generate_does_when_asked_nothing(ctx: TaskCon
 
 def test_summarization_is_explained_for_the_kind_of_model_that_ran(ctx: TaskContext):
     said = explain(ctx, "summarize")
-    kind = ctx.pack.models["summarize"].kind
+    role = ctx.pack.models["summarize"].role
     assert "the same step as text generation" not in said
-    if kind == "seq2seq":
+    if role == "seq2seq":
         assert "encoder-decoder" in said and "cross-attention" in said and "beam search" in said
         beams = int(load(ctx, "summarize").model.generation_config.num_beams or 1)
         assert f"num_beams={beams}" in said
@@ -255,7 +255,7 @@ def test_question_answering_is_explained_for_the_model_that_ran_and_shows_its_qu
     qa = lesson("qa")
     said = explain(ctx, "qa")
     assert f"The question was {path.QUESTION}." in said
-    if ctx.pack.models["qa"].kind == "extractive-qa":
+    if ctx.pack.models["qa"].role == "extractive-qa":
         assert "Extractive QA does what it did" in said
     else:
         assert "a chat model wrote this answer" in said and "Extractive QA does what it did" not in said

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from core.policy import Kind
+from core.policy import Verdict
 from core.store import Database
 from core.store.board import BoardStore
 from core.store.database import migrate
@@ -47,7 +47,7 @@ async def test_only_an_admin_turns_the_board_on_and_learners_join_by_a_chosen_na
     assert "**on**" in answered(await group.say("boss", "/board on", admin=True)).answer
     for bad in ("<@123>", "@everyone", "x" * 30, "<!here>", "a`b"):
         outcome = await group.say("ada", f"/board join {bad}")
-        assert outcome.kind is Kind.USER_ERROR and "display name" in outcome.message, bad
+        assert outcome.verdict is Verdict.USER_ERROR and "display name" in outcome.message, bad
     joined = answered(await group.say("ada", "/board join Ada L."))
     assert "as **Ada L.**" in joined.answer
     assert "on it as" in answered(await group.say("ada", "/board")).answer
@@ -84,7 +84,7 @@ async def test_no_board_without_an_admin_turning_it_on(group: Class):
     result = answered(await group.say("ada", "/leaderboard week"))
     assert "no study-group board here" in result.answer and result.table is None
     bad = await group.say("ada", "/leaderboard month")
-    assert bad.kind is Kind.ANSWER, "no board: the period is not even looked at"
+    assert bad.verdict is Verdict.ANSWER, "no board: the period is not even looked at"
 
 
 async def test_board_names_are_normalised_visible_and_never_look_like_another_members(database_url: str):  # noqa: F811
@@ -93,10 +93,10 @@ async def test_board_names_are_normalised_visible_and_never_look_like_another_me
         assert "as **Ada**" in answered(await cls.say("ada", "/board join Ada")).answer
         for filler in ("\u3164", "Bo\u3164", "\u115fBo", "B\uffa0o", "Bo \u2800"):
             outcome = await cls.say("bo", f"/board join {filler}")
-            assert outcome.kind is Kind.USER_ERROR and "show as nothing" in outcome.message, repr(filler)
+            assert outcome.verdict is Verdict.USER_ERROR and "show as nothing" in outcome.message, repr(filler)
         for lookalike in ("\u0410da", "ADA", "\uff21\uff44\uff41", "Ád\u00e1", "A da", "ada.", "\u0391d\u0251"):
             outcome = await cls.say("bo", f"/board join {lookalike}")
-            assert outcome.kind is Kind.USER_ERROR and "looks like **Ada**" in outcome.message, repr(lookalike)
+            assert outcome.verdict is Verdict.USER_ERROR and "looks like **Ada**" in outcome.message, repr(lookalike)
         assert "as **Cy**" in answered(await cls.say("cy", "/board join \uff23\uff59")).answer, "NFKC: plain letters"
         assert "as **ADA**" in answered(await cls.say("ada", "/board join ADA")).answer, "her own name, restyled"
         assert "as **Bo**" in answered(await cls.say("bo", "/board join Bo")).answer

@@ -23,7 +23,7 @@ import torch
 from core.actions import OLDER, SEAL, SEAL_CHARS, encode, unseal
 from core.engine import Engine
 from core.markup import to_plain
-from core.policy import FOREIGN, Kind, Outcome, Policy, Request
+from core.policy import FOREIGN, Outcome, Policy, Request, Verdict
 from core.tokens import readable_tokens
 from core.tutor.data import WITHHELD
 from core.tutor.kinds import all_kinds, servable
@@ -128,7 +128,7 @@ def _ner_key(engine: Engine, text: str, target: str) -> str:
     """The type of the first token inside the target word whose own label is not O (raw logits); on a
     stand-in, the type whose words the causal model scores highest after the prompt about the span."""
     loaded = engine.models.get("ner", engine.pack.spec("ner"))
-    if loaded.kind == "chat":
+    if loaded.role == "chat":
         return _ner_standin_key(loaded, text, target)
     enc = loaded.tokenizer(text, return_offsets_mapping=True, return_tensors="pt")
     offsets = enc.pop("offset_mapping")[0].tolist()
@@ -258,11 +258,12 @@ async def test_hidden_commands_cannot_be_typed_or_suggested(database_url: str): 
         for line in lines:
             for user in ("bo", "ada"):
                 refused = await cls.say(user, line)
-                assert refused.kind is Kind.USER_ERROR and "There is no command" in refused.message, (line, refused)
+                assert refused.verdict is Verdict.USER_ERROR, (line, refused)
+                assert "There is no command" in refused.message, (line, refused)
                 assert key_text not in refused.message
         for name in HIDDEN:
             refused = await typed(cls, "ada", name, {"round": rid, "n": 0, "choice": "A", "confirm": True})
-            assert refused.kind is Kind.USER_ERROR and "There is no command" in refused.message, name
+            assert refused.verdict is Verdict.USER_ERROR and "There is no command" in refused.message, name
         assert stored(cls, rid).revealed is None, "nothing typed revealed the round"
         assert learning_rows(database_url) == before, "nothing typed answered, moved a lesson or forgot anyone"
         for typo, hidden in (("/answr", "/answer"), ("/revael", "/reveal"), ("/forgetm", "/forgetme")):
@@ -270,7 +271,7 @@ async def test_hidden_commands_cannot_be_typed_or_suggested(database_url: str): 
             assert f"`{hidden}`" not in refused.message, "a hidden command is never suggested"
         for name in HIDDEN:
             refused = await cls.say("bo", f"/help {name}")
-            assert refused.kind is Kind.USER_ERROR and "There is no command" in refused.message, "nor explained"
+            assert refused.verdict is Verdict.USER_ERROR and "There is no command" in refused.message, "nor explained"
 
 
 async def test_a_choice_runs_only_in_the_conversation_it_was_given_in(database_url: str):  # noqa: F811
@@ -290,7 +291,7 @@ async def test_a_choice_runs_only_in_the_conversation_it_was_given_in(database_u
         }
         for what, request in attempts.items():
             refused = await cls.policy.handle(request)
-            assert refused.kind is Kind.USER_ERROR, what
+            assert refused.verdict is Verdict.USER_ERROR, what
             assert refused.message in (FOREIGN, OLDER), (what, refused.message)
         assert stored(cls, rid).revealed is None and rows_of(database_url)["tutor_answers"] == []
         here = answered(await cls.click("bo", first))
@@ -364,7 +365,7 @@ def cooled(cls: Class, seconds: float) -> Class:
 
 
 def over_budget(outcome: Outcome) -> bool:
-    return outcome.kind is Kind.COOLDOWN and re.fullmatch(r"You're asking quickly! Try again in \d+ s\.",
+    return outcome.verdict is Verdict.COOLDOWN and re.fullmatch(r"You're asking quickly! Try again in \d+ s\.",
                                                           outcome.message) is not None
 
 
@@ -377,7 +378,7 @@ async def test_every_model_run_a_learner_causes_spends_their_one_budget(tmp_path
         assert answered(asked).notices == (COLD,)
         await cls.click("ada", button(asked, "A"))
         revealed = await cls.click("ada", button(asked, "Reveal"))
-        assert revealed.kind is Kind.ANSWER, "answering and revealing run no model"
+        assert revealed.verdict is Verdict.ANSWER, "answering and revealing run no model"
         assert over_budget(await cls.click("ada", button(revealed, "Open as /attention")))
         assert answered(await cls.click("bo", button(revealed, "Open as /attention"))).command == "attention", \
             "the budget is each learner's own"
@@ -409,9 +410,9 @@ async def test_a_learner_flooding_quizzes_gets_a_note_and_the_store_stays_bounde
         for _ in range(40):
             outcomes.append(await cls.say("ada", "/quiz cls-id", direct=True))
             cls.clock.now += 0.25
-        served = [o for o in outcomes if o.kind is Kind.ANSWER]
+        served = [o for o in outcomes if o.verdict is Verdict.ANSWER]
         assert len(served) == limits.open_rounds
-        refused = [o for o in outcomes if o.kind is not Kind.ANSWER]
+        refused = [o for o in outcomes if o.kind is not Verdict.ANSWER]
         assert all("waiting for your answer" in o.message and "Answer one of them first" in o.message
                    for o in refused), refused[0].message
         rounds = rows_of(database_url)["tutor_rounds"]
@@ -420,7 +421,7 @@ async def test_a_learner_flooding_quizzes_gets_a_note_and_the_store_stays_bounde
         for outcome in served:  # answering makes room; the minute's limit then holds
             await cls.click("ada", button(outcome, "A"), direct=True)
         more = [await cls.say("ada", "/quiz cls-id", direct=True) for _ in range(limits.per_minute)]
-        minute = [o for o in more if o.kind is not Kind.ANSWER]
+        minute = [o for o in more if o.kind is not Verdict.ANSWER]
         assert len(more) - len(minute) == limits.per_minute - limits.open_rounds
         assert minute and all(re.search(r"in the last minute.*can start in \d+ s", o.message) for o in minute)
         assert answered(await cls.say("bo", "/quiz cls-id", direct=True)), "another learner is not held back"

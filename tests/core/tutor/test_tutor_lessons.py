@@ -9,7 +9,7 @@ from pathlib import Path
 from bot.console.app import Console
 from core.actions import flatten
 from core.markup import to_plain
-from core.policy import Kind
+from core.policy import Verdict
 from core.tutor import lesson_path as path
 from tests.support.tutor import answered, button, rows_of, sealed_here, sqlite_url, study_group, text
 
@@ -50,7 +50,7 @@ async def test_the_whole_path_runs_end_to_end_on_the_tiny_pack(tmp_path: Path):
                                   direct=True)
         seen: list[str] = []
         while "You finished the path" not in text(outcome):
-            assert outcome.kind is Kind.ANSWER, (seen[-1:], outcome.message)
+            assert outcome.verdict is Verdict.ANSWER, (seen[-1:], outcome.message)
             seen.append(header(outcome))
             labels = [a.label for a in flatten(answered(outcome).actions)]
             if "A" in {label[:1] for label in labels if label[1:2] == ":"}:
@@ -92,7 +92,8 @@ async def test_learn_opens_any_lesson_by_number_name_or_title_and_a_part_by_the_
         for line, says in (("/learn 99", "There is no lesson 99"), ("/learn part 9", "There is no part"),
                            ("/learn cooking", "No lesson is called")):
             refused = await cls.say("ada", line, direct=True)
-            assert refused.kind is Kind.USER_ERROR and says in refused.message and "/learn part 2" in refused.message
+            assert refused.verdict is Verdict.USER_ERROR
+            assert says in refused.message and "/learn part 2" in refused.message
         listed = text(await cls.say("ada", "/learn list", direct=True))
         assert all(f"{n}. Part" in listed for n in range(1, len(path.LESSONS) + 1)) and "(fillmask)" in listed
 
@@ -125,7 +126,7 @@ async def test_a_number_typed_after_open_as_answers_the_lesson(tmp_path: Path):
         await console.send("/help")
         before = stream.getvalue()
         odd = await console.send("2")
-        assert odd.kind is Kind.USER_ERROR and "no numbered choices" in odd.message
+        assert odd.verdict is Verdict.USER_ERROR and "no numbered choices" in odd.message
         assert "There is no command" not in stream.getvalue()[len(before):]
 
 

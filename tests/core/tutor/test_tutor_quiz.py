@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core.policy import Kind
+from core.policy import Verdict
 from core.results import Timer
 from core.tutor.questions import LETTERS, Question
 from core.tutor.quiz import COLD, RIGHT_POINTS, TRY_POINTS
@@ -98,7 +98,7 @@ async def test_a_direct_quiz_reveals_at_once_with_the_learners_points(group: Cla
     assert f"You chose {wrong}: not this time" in revealed.explanation and "/review" in revealed.explanation
     assert revealed.images and revealed.images[0].png.startswith(b"\x89PNG"), "attention reveals show the head"
     stranger = await group.click("bo", button(asked, wrong))
-    assert stranger.kind is Kind.USER_ERROR and "not one I gave in this conversation" in stranger.message
+    assert stranger.verdict is Verdict.USER_ERROR and "not one I gave in this conversation" in stranger.message
 
 
 async def test_a_reveal_opens_the_run_as_the_ordinary_command_for_the_clicker(group: Class):
@@ -116,13 +116,13 @@ async def test_topics_name_what_the_pack_serves_and_refuse_clearly(group: Class)
         result = answered(await group.say(f"u-{topic}", f"/quiz {topic}", direct=True))
         assert f"Quiz: {expected}." in result.answer.replace("*", "")
     unknown = await group.say("ada", "/quiz cooking")
-    assert unknown.kind is Kind.USER_ERROR and "tokenizers, pipelines, attention, generation" in unknown.message
+    assert unknown.verdict is Verdict.USER_ERROR and "tokenizers, pipelines, attention, generation" in unknown.message
 
 
 async def test_the_offline_pack_says_which_kinds_it_cannot_ask(tmp_path: Path):
     with study_group(sqlite_url(tmp_path), pack="offline") as cls:
         refused = await cls.say("ada", "/quiz qa-span")  # a chat model writes its answer: no span to ask about
-        assert refused.kind is Kind.USER_ERROR
+        assert refused.verdict is Verdict.USER_ERROR
         assert "`offline` pack cannot ask that" in refused.message and "/qa" in refused.message
         served = answered(await cls.say("ada", "/quiz pipelines", direct=True))
         assert served.answer.startswith("**Quiz: pipelines.**") and "span" not in served.answer.split("\n")[0], \

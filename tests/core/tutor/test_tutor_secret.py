@@ -16,7 +16,7 @@ import pytest
 
 from bot.ops.admin import check_secret, doctor, rotate_secret
 from core.engine import Engine
-from core.policy import Kind, Outcome, Policy, Request
+from core.policy import Outcome, Policy, Request, Verdict
 from core.settings import ConfigError, Settings
 from core.store import Database
 from core.store.learners import LearnerStore
@@ -54,7 +54,7 @@ async def test_a_second_process_with_another_secret_is_refused_and_splits_nobody
                 check_secret(second.engine.settings)  # what `tutor run` and `tutor chat` do at start
             assert "\n" not in str(refused.value) and "tutor rotate-secret" in str(refused.value)
             outcome = await second.say("ada", "/progress", direct=True)
-            assert outcome.kind is Kind.USER_ERROR and outcome.message == MISMATCHED
+            assert outcome.verdict is Verdict.USER_ERROR and outcome.message == MISMATCHED
             assert not [r for r in caplog.records if r.levelno >= logging.ERROR], "no traceback, no apology"
         assert {r["id"] for r in rows_of(database_url)["tutor_learners"]} == learners_before, "still one ada"
         assert "Your progress" in answered(await first.say("ada", "/progress", direct=True)).answer
@@ -76,7 +76,7 @@ def test_a_secret_that_cannot_be_kept_is_said_at_start_and_the_tutor_answers_wit
         try:
             for n, line in enumerate(("/progress", "/mydata", "/progress")):
                 outcome = ask(policy, "ada", line, n)
-                assert outcome.kind is Kind.USER_ERROR and outcome.message == UNKEPT, outcome
+                assert outcome.verdict is Verdict.USER_ERROR and outcome.message == UNKEPT, outcome
         finally:
             engine.close()
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info], "no traceback"
