@@ -20,6 +20,10 @@ class ConsoleDriver:
     """A terminal has no message limit."""
     shared = False
     """Each learner has their own terminal (every request is `direct`), and no one administers it."""
+    replaces = False
+    """A terminal prints each answer below the last; nothing printed changes."""
+    restarts = False
+    """The numbered choices live in the console's process: a new console has none (`restart` starts one)."""
 
     def __init__(self, policy: Policy, out_dir: Path) -> None:
         self.policy, self.out_dir = policy, out_dir
@@ -56,6 +60,10 @@ class ConsoleDriver:
         """A console runs nothing by itself (its rounds are the learner's own, revealed at once)."""
         console, out, err = self._console(user)
         return await self._seen(console, out, err, lambda: asyncio.sleep(seconds))
+
+    async def restart(self, policy: Policy) -> None:
+        """A new console process for each learner: what they were offered before is gone."""
+        self.policy, self.consoles, self.shown_to = policy, {}, {}
 
     async def _seen(self, console: Console, out: io.StringIO, err: io.StringIO, act) -> Seen:
         start_out, start_err = out.tell(), err.tell()

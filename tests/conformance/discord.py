@@ -107,10 +107,14 @@ class DiscordDriver:
     name = "discord"
     limit = LIMITS["embed"]
     shared = True
+    replaces = True
+    restarts = True
 
     def __init__(self, fake: FakeDiscord, registry: Registry) -> None:
         self.fake = fake
         self.registry = registry
+        self.adapter: DiscordAdapter | None = None
+        self.serving: asyncio.Task[None] | None = None
         self.users: dict[str, str] = {}
         self.where: dict[str, tuple[Posted, str, list[str] | None]] = {}
         """An action's id -> the message, the component's custom_id and (for a select) the value to pick."""
@@ -128,7 +132,7 @@ class DiscordDriver:
     async def choose(self, user: str, seen: Seen, label: str) -> Seen:
         message, custom_id, values = self.where[seen.actions[label]]
         click = await self.fake.click(message, custom_id, user_id=self.user_id(user), values=values)
-        return await self._seen(click)
+        return await self._seen(click, message)
 
     async def fill(self, user: str, seen: Seen, label: str, text: str) -> Seen:
         """Click the button, then submit the modal the bot opened with `text` in its one input."""
@@ -138,7 +142,7 @@ class DiscordDriver:
         assert click.modal is not None, "the bot opened no modal for an action that asks for a text"
         inputs = [c["custom_id"] for c in _walk(click.modal.get("components") or []) if c.get("type") == 4]
         assert len(inputs) == 1, click.modal
-        return await self._seen(await self.fake.submit(click, {inputs[0]: text}))
+        return await self._seen(await self.fake.submit(click, {inputs[0]: text}), message)
 
     async def after(self, user: str, seconds: float) -> Seen:
         """The messages made or changed meanwhile that `user` can see: public ones, and their own ephemerals."""
@@ -149,11 +153,32 @@ class DiscordDriver:
                    if not p.deleted and before.get(key) != json.dumps(p.data, sort_keys=True)]
         return self._read([p for p in changed if not p.ephemeral or _asker(p) == self.user_id(user)])
 
-    async def _seen(self, interaction: Interaction) -> Seen:
-        return self._read(await self.fake.answered(interaction))
+    async def start(self, policy: Policy) -> None:
+        """The adapter serving `policy`, connected to the fake's gateway."""
+        self.fake.ready.clear()
+        self.registry = policy.engine.registry
+        self.adapter = DiscordAdapter(policy, {"DISCORD_TOKEN": "conformance-token"})
+        serving = self.serving = asyncio.create_task(self.adapter.serve())
+        await self.fake.wait_until(lambda: self.fake.ready.is_set() or serving.done(), 10)
+        if serving.done():
+            serving.result()
 
-    def _read(self, messages: list[Posted]) -> Seen:
-        seen = Seen(private=bool(messages) and all(m.ephemeral for m in messages))
+    async def stop(self) -> None:
+        if self.adapter is not None and self.serving is not None:
+            await self.adapter.stop()
+            await asyncio.wait_for(self.serving, 10)
+        self.adapter = self.serving = None
+
+    async def restart(self, policy: Policy) -> None:
+        await self.stop()
+        await self.start(policy)
+
+    async def _seen(self, interaction: Interaction, on: Posted | None = None) -> Seen:
+        return self._read(await self.fake.answered(interaction), on)
+
+    def _read(self, messages: list[Posted], on: Posted | None = None) -> Seen:
+        seen = Seen(private=bool(messages) and all(m.ephemeral for m in messages),
+                    replaced=on is not None and any(m.id == on.id for m in messages))
         for message in messages:
             within_limits(message.data)
             seen.texts.append(visible(message.data))
@@ -183,15 +208,11 @@ async def discord_driver(policy: Policy) -> AsyncIterator[DiscordDriver]:
     await fake.start()
     try:
         with patch_discord(fake):
-            adapter = DiscordAdapter(policy, {"DISCORD_TOKEN": "conformance-token"})
-            serving = asyncio.create_task(adapter.serve())
-            await fake.wait_until(lambda: fake.ready.is_set() or serving.done(), 10)
-            if serving.done():
-                serving.result()
+            driver = DiscordDriver(fake, policy.engine.registry)
+            await driver.start(policy)
             try:
-                yield DiscordDriver(fake, policy.engine.registry)
+                yield driver
             finally:
-                await adapter.stop()
-                await asyncio.wait_for(serving, 10)
+                await driver.stop()
     finally:
         await fake.stop()

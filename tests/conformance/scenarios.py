@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from core.policy import Policy
 
 
 @dataclass
@@ -27,6 +30,8 @@ class Seen:
     """Shown to the asker alone (ephemeral on Discord and Slack; stderr on the console)."""
     pings: bool = False
     """Would the platform notify anyone because of this message (@everyone, <!channel>, a user)?"""
+    replaced: bool = False
+    """The answer changed the message whose action was chosen, in place (only where `Driver.replaces`)."""
 
     @property
     def text(self) -> str:
@@ -48,6 +53,12 @@ class Driver(Protocol):
     shared: bool
     """Learners share a conversation here (a channel): a public answer is seen by others, a private one
     by its learner alone. False for the console, where each learner has their own terminal."""
+    replaces: bool
+    """A choice's answer may change the message it was chosen on, in place (Discord's edit, Slack's
+    chat.update or response_url). False where every answer is a new one (the console prints; the fake appends)."""
+    restarts: bool
+    """An answer's actions outlive the bot's process: a choice on an answer from before a restart still works.
+    False for the console, whose numbered choices live in its process (a new console has none to choose)."""
 
     async def ask(self, user: str, line: str, *, admin: bool = False) -> Seen:
         """`user` types `line` in the platform's shared channel (the console: their terminal); `admin`:
@@ -63,4 +74,9 @@ class Driver(Protocol):
 
     async def after(self, user: str, seconds: float) -> Seen:
         """Wait `seconds` with nobody typing; what `user` saw arrive or change meanwhile (a timer's answer)."""
+        ...
+
+    async def restart(self, policy: Policy) -> None:
+        """Stop the bot and serve `policy` in its place on the same platform: a new process (nothing in memory
+        kept), the same conversations and messages."""
         ...

@@ -14,7 +14,7 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from bot.slack.app import SlackAdapter
@@ -32,10 +32,25 @@ class SlackDriver:
     name = "slack"
     limit = SECTION_LIMIT
     shared = True
+    replaces = True
+    restarts = True
 
-    def __init__(self, fake: FakeSlack, adapter: SlackAdapter) -> None:
+    def __init__(self, fake: FakeSlack) -> None:
         self.fake = fake
-        self.adapter = adapter
+        self.adapter: SlackAdapter
+        self.serving = AsyncExitStack()
+
+    async def start(self, policy: Policy) -> None:
+        """The adapter serving `policy` over the fake's Socket Mode."""
+        self.adapter = SlackAdapter(policy, slack_env(self.fake))
+        await self.serving.enter_async_context(running(self.adapter, self.fake))
+
+    async def stop(self) -> None:
+        await self.serving.aclose()
+
+    async def restart(self, policy: Policy) -> None:
+        await self.stop()
+        await self.start(policy)
 
     async def ask(self, user: str, line: str, *, admin: bool = False) -> Seen:
         """`admin`: `users.info` says the learner is a workspace admin (Slack carries no such flag itself)."""
@@ -54,7 +69,7 @@ class SlackDriver:
         mark = len(self.fake.calls)
         await self.fake.wait_ack(await self.fake.click(ts, label, user=user))
         await self.adapter.idle()
-        return self.seen(user, mark)
+        return self.seen(user, mark, on=ts)
 
     async def fill(self, user: str, seen: Seen, label: str, text: str) -> Seen:
         """Click the button, then submit the modal the bot opened (`views.open`) with `text` typed in."""
@@ -69,7 +84,7 @@ class SlackDriver:
         mark = len(self.fake.calls)
         await self.fake.wait_ack(await self.fake.submit(opened[0], text, user=user))
         await self.adapter.idle()
-        return self.seen(user, mark)
+        return self.seen(user, mark, on=ts)
 
     async def after(self, user: str, seconds: float) -> Seen:
         mark = len(self.fake.calls)
@@ -77,12 +92,14 @@ class SlackDriver:
         await self.adapter.idle()
         return self.seen(user, mark)
 
-    def seen(self, user: str, mark: int) -> Seen:
-        """What `user` saw of the calls since `mark`, each message checked against Slack's limits."""
+    def seen(self, user: str, mark: int, on: str | None = None) -> Seen:
+        """What `user` saw of the calls since `mark`, each message checked against Slack's limits; `on`: the
+        message (its ts) whose action was chosen, `replaced` when a call changed it."""
         seen, private = Seen(), []
         for call in self.fake.calls[mark:]:
             shown = self._shown(call, user)
             if shown is not None:
+                seen.replaced = seen.replaced or (on is not None and self._changes(call) == on)
                 check_limits(call.params)
                 seen.texts.extend(texts_of(call.params))
                 seen.actions.update(actions_of(call.params.get("blocks") or []))
@@ -98,6 +115,14 @@ class SlackDriver:
                     seen.alts.append(file.alt)
         seen.private = bool(private) and all(private)
         return seen
+
+    def _changes(self, call: Call) -> str | None:
+        """The ts of the message a call changes in place (chat.update, a response_url replacing the original)."""
+        if call.method == "chat.update":
+            return str(call.params.get("ts"))
+        if call.method == "response_url" and call.params.get("replace_original"):
+            return self.fake.targets[call.path.rsplit("/", 1)[-1]].ts
+        return None
 
     def _shown(self, call: Call, user: str) -> bool | None:
         """None when `user` did not see this call's message; else whether it was shown to them alone."""
@@ -166,9 +191,12 @@ def check_limits(params: dict[str, Any]) -> None:
 @asynccontextmanager
 async def slack_driver(policy: Policy) -> AsyncIterator[SlackDriver]:
     fake = await FakeSlack().start()
-    adapter = SlackAdapter(policy, slack_env(fake))
+    driver = SlackDriver(fake)
     try:
-        async with running(adapter, fake):
-            yield SlackDriver(fake, adapter)
+        await driver.start(policy)
+        try:
+            yield driver
+        finally:
+            await driver.stop()
     finally:
         await fake.stop()

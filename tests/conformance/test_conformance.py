@@ -29,9 +29,22 @@ class FakeDriver:
     name = "fake"
     limit = LIMIT
     shared = True
+    replaces = False
+    """The fake appends every answer to `sent`; it changes no message."""
+    restarts = True
 
-    def __init__(self, adapter: FakeAdapter) -> None:
-        self.adapter = adapter
+    def __init__(self, policy: Policy) -> None:
+        self.adapter = FakeAdapter(policy)
+        self.serving = asyncio.create_task(self.adapter.serve())
+
+    async def stop(self) -> None:
+        await self.adapter.stop()
+        await self.serving
+
+    async def restart(self, policy: Policy) -> None:
+        await self.stop()
+        self.adapter = FakeAdapter(policy)
+        self.serving = asyncio.create_task(self.adapter.serve())
 
     async def ask(self, user: str, line: str, *, admin: bool = False) -> Seen:
         start = len(self.adapter.sent)
@@ -69,13 +82,11 @@ class FakeDriver:
 
 @asynccontextmanager
 async def fake_driver(policy: Policy) -> AsyncIterator[Driver]:
-    adapter = FakeAdapter(policy)
-    task = asyncio.create_task(adapter.serve())
+    driver = FakeDriver(policy)
     try:
-        yield FakeDriver(adapter)
+        yield driver
     finally:
-        await adapter.stop()
-        await task
+        await driver.stop()
 
 
 def _console(policy: Policy, tmp_path: Path) -> AbstractAsyncContextManager[Driver]:

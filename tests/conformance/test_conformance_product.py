@@ -315,9 +315,11 @@ async def test_a_channel_quiz_is_revealed_by_its_timer_with_the_answers_counted(
                 assert not (await driver.after("timer-ada", 1.0)).texts, "a learner's own round has no timer"
                 return
             assert f"revealed in {QUICK_S:.0f} s" in asked.text
-            await driver.choose("timer-bo", asked, letter_label(asked, LETTERS[(key + 1) % 4]))
+            ack = await driver.choose("timer-bo", asked, letter_label(asked, LETTERS[(key + 1) % 4]))
+            assert ack.private and not ack.replaced, "an answer is the learner's own; the question stays as it was"
             revealed = await driver.after("timer-bo", QUICK_S + 2.0)
             assert not revealed.private and f"Answer: {LETTERS[key]}." in plain(revealed), revealed.text[:300]
+            assert not any(label[:2] in ("A:", "B:", "C:", "D:") for label in revealed.actions), "no answer is left"
             assert "1 answer, 0 right" in revealed.text
             counted = [r for r in product.rows()["tutor_answers"] if r["round_id"] == round_id]
             assert [r["points"] for r in counted] == [TRY_POINTS]

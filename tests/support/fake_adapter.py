@@ -46,7 +46,7 @@ class FakeAdapter(Adapter):
         self._count = 0
         self._ids = secrets.token_hex(4)  # a platform's ids are unique across restarts; so are these
         self._private_ids: set[str] = set()
-        """Ids of the actions on private messages: an `update` of such a message stays private."""
+        """Ids of the actions on private messages: a choice on such a message is answered privately too."""
         self._askers: dict[str, str] = {}
         """Action id -> who asked the answer that carries it: anyone else's `reply` is a private copy."""
         self._timers: dict[str, asyncio.Task[None]] = {}
@@ -101,7 +101,8 @@ class FakeAdapter(Adapter):
                            for label, body in sections(outcome.result))
         show = outcome.result.show
         copy = show == "reply" and clicked is not None and self._askers.get(clicked, user) != user
-        private = show == "private" or copy or (show == "update" and clicked in self._private_ids)
+        # a choice on a private message replaces it for its one reader (`update`, or `reply` by its asker)
+        private = show == "private" or copy or clicked in self._private_ids
         chunks = split_text(text, LIMIT)
         actions = tuple(a for c in outcome.result.actions for a in (c.options if isinstance(c, Menu) else (c,)))
         ids = [a.action.id if isinstance(a, Ask) else a.id for a in actions]
