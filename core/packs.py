@@ -162,6 +162,10 @@ class TaskModel:
     """How the tiny pack builds a twin of the hub model (one of core/tiny.py's builders)."""
     offline: Offline | None = None
     """Where the offline pack finds a model, when an installed package holds one that plays an accepted role."""
+    hub_classes: tuple[str, str] | None = None
+    """The hub model's classes, (model class, tokenizer class) as transformers names them: its config's
+    `architectures` and the class `AutoTokenizer` loads. The tiny twin must be built of the same classes
+    (tests/core/tasks/test_tiny_pack.py checks every declared model has them, and that its twin matches)."""
 
     def __post_init__(self) -> None:
         unknown = [k for k in self.roles if k not in ROLES]

@@ -28,7 +28,8 @@ from core.tasks.shared.common import f4, load, model_line, truncation_notice, wi
 from core.tokens import is_byte_level, noop_mask, noop_tokens, readable_tokens
 
 MODEL = TaskModel(roles=("encoder",), hub="google-bert/bert-base-uncased", tiny=tiny.BERT_UNCASED,
-                  offline=Offline(MINILM, "encoder"))
+                  offline=Offline(MINILM, "encoder"),
+                  hub_classes=("BertModel", "BertTokenizer"))
 """An encoder whose attention weights can be returned (loaded with eager attention)."""
 
 SETUP = """{imports}import torch

@@ -24,7 +24,8 @@ from core.tasks.standins import fillmask as standin
 
 MASKS = re.compile(r"\[MASK\]|<mask>", re.IGNORECASE)
 MODEL = TaskModel(roles=("masked-lm", "chat"), hub="distilbert/distilroberta-base", tiny=tiny.ROBERTA_MLM,
-                  offline=Offline(SMOLLM2, "chat", stands_in=standin.STANDS_IN))
+                  offline=Offline(SMOLLM2, "chat", stands_in=standin.STANDS_IN),
+                  hub_classes=("RobertaForMaskedLM", "RobertaTokenizer"))
 """A masked language model; on the offline pack, a causal chat model that scores whole sentences stands in."""
 
 SNIPPET = """from transformers import pipeline

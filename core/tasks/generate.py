@@ -22,7 +22,8 @@ from core.tasks.shared.decoding import ended, fit, greedy_continue, keep_end, po
 from core.wording import plural
 
 MODEL = TaskModel(roles=("causal-lm", "chat"), hub="openai-community/gpt2", tiny=tiny.GPT2,
-                  offline=Offline(SMOLLM2, "chat"))
+                  offline=Offline(SMOLLM2, "chat"),
+                  hub_classes=("GPT2LMHeadModel", "GPT2Tokenizer"))
 
 SNIPPET = """from transformers import {imports}
 

@@ -20,7 +20,8 @@ from core.tasks.shared.common import f4, load, model_line, row_lines, truncation
 from core.tasks.standins import ner as standin
 
 MODEL = TaskModel(roles=("token-classifier", "chat"), hub="dslim/bert-base-NER", tiny=tiny.CONLL_BERT,
-                  offline=Offline(SMOLLM2, "chat", stands_in=standin.STANDS_IN))
+                  offline=Offline(SMOLLM2, "chat", stands_in=standin.STANDS_IN),
+                  hub_classes=("BertForTokenClassification", "BertTokenizer"))
 """A token classifier; on the offline pack, capitalised spans typed by a chat model stand in for one."""
 
 SNIPPET = """from transformers import pipeline

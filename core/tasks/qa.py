@@ -33,7 +33,8 @@ MODEL = TaskModel(roles=("extractive-qa", "chat", "causal-lm"), hub="distilbert/
                   tiny=tiny.SQUAD_DISTILBERT,
                   offline=Offline(SMOLLM2, "chat", stands_in="this pack has no extractive QA model, so SmolLM2, "
                                   "a chat model, writes the answer (generated: it may not be in the context), "
-                                  "where extractive QA points to a span of the context."))
+                                  "where extractive QA points to a span of the context."),
+                  hub_classes=("DistilBertForQuestionAnswering", "DistilBertTokenizer"))
 """Extractive QA from start/end logits, or a chat model asked the question."""
 SNIPPET = """import torch
 from transformers import AutoModelForQuestionAnswering, AutoTokenizer

@@ -36,7 +36,8 @@ from core.tasks.shared.common import f4, load, model_line, truncation_notice, wi
 from core.tokens import readable_tokens
 from core.wording import plural
 
-MODEL = TaskModel(roles=("decoder",), hub="openai-community/gpt2", tiny=tiny.GPT2, offline=Offline(SMOLLM2, "decoder"))
+MODEL = TaskModel(roles=("decoder",), hub="openai-community/gpt2", tiny=tiny.GPT2, offline=Offline(SMOLLM2, "decoder"),
+                  hub_classes=("GPT2LMHeadModel", "GPT2Tokenizer"))
 """The pack's causal model, loaded with eager attention so that it returns its attention weights."""
 
 MARGIN = 0.05

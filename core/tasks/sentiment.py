@@ -36,7 +36,8 @@ from core.tasks.standins import sentiment as standin
 from core.tokens import noop_tokens
 
 MODEL = TaskModel(roles=("classifier", "chat"), hub="distilbert/distilbert-base-uncased-finetuned-sst-2-english",
-                  tiny=tiny.SST2_DISTILBERT, offline=Offline(SMOLLM2, "chat", stands_in=standin.STANDS_IN))
+                  tiny=tiny.SST2_DISTILBERT, offline=Offline(SMOLLM2, "chat", stands_in=standin.STANDS_IN),
+                  hub_classes=("DistilBertForSequenceClassification", "DistilBertTokenizer"))
 """A classifier; on the offline pack, a chat model's next-token scores stand in for one."""
 
 SNIPPET = """from transformers import pipeline

@@ -26,7 +26,8 @@ CHAT_STANDS_IN = ("this pack has no encoder-decoder summarizer, so SmolLM2, a de
                   "summarize (greedy), where a seq2seq model encodes the text once and decodes a summary from it, "
                   "usually with beam search.")
 MODEL = TaskModel(roles=("seq2seq", "chat", "causal-lm"), hub="sshleifer/distilbart-cnn-12-6",
-                  tiny=tiny.CNN_DISTILBART, offline=Offline(SMOLLM2, "chat", stands_in=CHAT_STANDS_IN))
+                  tiny=tiny.CNN_DISTILBART, offline=Offline(SMOLLM2, "chat", stands_in=CHAT_STANDS_IN),
+                  hub_classes=("BartForConditionalGeneration", "RobertaTokenizer"))  # BartTokenizer: an alias in v5
 """A seq2seq model's `generate`, or a chat model asked for a summary."""
 SNIPPET = """from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 

@@ -20,7 +20,8 @@ from core.tasks.shared.common import and_list, load, model_line, truncation_noti
 from core.tokens import NEWLINE, SPACE, is_byte_level, noop_tokens, readable_tokens
 
 MODEL = TaskModel(roles=("tokenizer",), hub="google-bert/bert-base-uncased", tiny=tiny.BERT_UNCASED,
-                  offline=Offline(MINILM, "tokenizer"))
+                  offline=Offline(MINILM, "tokenizer"),
+                  hub_classes=("BertModel", "BertTokenizer"))
 """Only the tokenizer is loaded."""
 
 SNIPPET = """from transformers import AutoTokenizer

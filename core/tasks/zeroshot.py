@@ -34,7 +34,8 @@ from core.tasks.shared.common import (
 from core.tasks.shared.zeroshot_rules import HYPOTHESIS, TEMPERATURE
 
 MODEL = TaskModel(roles=("nli", "embedding"), hub="facebook/bart-large-mnli", tiny=tiny.MNLI_BART,
-                  offline=Offline(MINILM, "embedding"))
+                  offline=Offline(MINILM, "embedding"),
+                  hub_classes=("BartForSequenceClassification", "RobertaTokenizer"))  # BartTokenizer: an alias in v5
 """An NLI classifier, or a sentence-embedding model (zero-shot by similarity)."""
 MAX_LABELS = 10
 MAX_LABEL_CHARS = 60

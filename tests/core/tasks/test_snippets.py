@@ -7,11 +7,11 @@ import shutil
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from core.commands import build_registry
+from core.registry import Command, Registry
 from tests.support import run_python
 from tests.support.paths import TEST_CACHE
 
@@ -35,9 +35,9 @@ runs well past a 512-position model (the tiny pack's limit); only /attention and
 300 characters, stay inside it."""
 
 
-def longest(command: str, option: str, prefix: str = "") -> str:
-    """`prefix` padded with FILLER to the longest text the option accepts."""
-    limit = next(o.max_length for o in build_registry().get(command).options if o.name == option)
+def longest(command: str, option: str, prefix: str = "", registry: Registry | None = None) -> str:
+    """`prefix` padded with FILLER to the longest text the option accepts (in the real registry, or `registry`)."""
+    limit = next(o.max_length for o in (registry or build_registry()).get(command).options if o.name == option)
     return (prefix + FILLER * limit)[:limit].rstrip()
 
 
@@ -52,18 +52,29 @@ LONGER_LINES = {  # where the longest input is not simply the first text option 
 }
 
 
-def _model_commands() -> list[Any]:
-    return [c for c in build_registry() if c.needs_model]
+def _model_commands(registry: Registry) -> list[Command]:
+    return [c for c in registry if c.needs_model]
 
 
-def _first_text(command: Any) -> str:
+def _first_text(command: Command) -> str:
     return next(o.name for o in command.options if o.type == "text")
 
 
-TINY_LINES = {c.name: RICHER_LINES.get(c.name, c.examples[0]) for c in _model_commands()}
+def tiny_lines(registry: Registry) -> dict[str, str]:
+    """One case per model-backed command of `registry`: RICHER_LINES' line, else its first example."""
+    return {c.name: RICHER_LINES.get(c.name, c.examples[0]) for c in _model_commands(registry)}
+
+
+def long_lines(registry: Registry) -> dict[str, str]:
+    """Each model-backed command of `registry` on the longest text it accepts: LONGER_LINES' line, else its first
+    text option filled to its limit."""
+    return {c.name: LONGER_LINES.get(c.name, f"/{c.name} " + longest(c.name, _first_text(c), registry=registry))
+            for c in _model_commands(registry)}
+
+
+TINY_LINES = tiny_lines(build_registry())
 """One case per model-backed command, derived from the registry."""
-LONG_LINES = {c.name: LONGER_LINES.get(c.name, f"/{c.name} " + longest(c.name, _first_text(c)))
-              for c in _model_commands()}
+LONG_LINES = long_lines(build_registry())
 """Each model-backed command on the longest text it accepts, derived from the registry."""
 FITS = {"attention", "overview", "qa", "compare", "causal", "qkv", "nexttoken", "template"}
 """/attention and /overview (300 characters at most) stay inside the tiny models' positions, /qa

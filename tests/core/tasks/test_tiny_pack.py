@@ -16,21 +16,29 @@ import torch
 
 from core.commands import build_registry
 from core.engine import Engine
-from core.packs import ModelSpec, build_pack, hub_models
+from core.packs import ModelSpec, build_pack, declared, hub_models
+from core.registry import Registry
 from core.tiny import MNLI, NER_LABELS, SST2, tiny_dir, tiny_models
 
-HUB_SHAPES = {  # command: (model class, tokenizer class) of the hub pack's model
-    "sentiment": ("DistilBertForSequenceClassification", "DistilBertTokenizer"),
-    "ner": ("BertForTokenClassification", "BertTokenizer"),
-    "zeroshot": ("BartForSequenceClassification", "RobertaTokenizer"),  # BartTokenizer is an alias in v5
-    "qa": ("DistilBertForQuestionAnswering", "DistilBertTokenizer"),
-    "generate": ("GPT2LMHeadModel", "GPT2Tokenizer"),
-    "summarize": ("BartForConditionalGeneration", "RobertaTokenizer"),
-    "fillmask": ("RobertaForMaskedLM", "RobertaTokenizer"),
-    "tokenize": ("BertModel", "BertTokenizer"),
-    "attention": ("BertModel", "BertTokenizer"),
-    "qkv": ("GPT2LMHeadModel", "GPT2Tokenizer"),  # GPT-2 again, loaded with eager attention (Part IV)
-}
+
+def hub_classes(registry: Registry) -> dict[str, tuple[str, str]]:
+    """Each model-backed command's hub model classes, (model class, tokenizer class), as its registry entry's
+    model declares them (`TaskModel.hub_classes`): the classes its tiny twin must be built of."""
+    missing = [name for name, model in declared(registry).items() if model.hub_classes is None]
+    assert not missing, f"declare hub_classes=(model class, tokenizer class) in the MODEL of {missing}"
+    return {name: model.hub_classes for name, model in declared(registry).items() if model.hub_classes}
+
+
+def assert_twins_have_the_hub_classes(base: Path, registry: Registry) -> None:
+    """Every declared model's tiny twin, built under `base`, is of its hub model's declared classes, at hidden
+    size 32."""
+    from transformers import AutoTokenizer
+
+    for command, (model_class, tokenizer_class) in hub_classes(registry).items():
+        cfg = config(base / command)
+        assert cfg["architectures"] == [model_class], command
+        assert type(AutoTokenizer.from_pretrained(base / command)).__name__ == tokenizer_class, command
+        assert next(cfg[k] for k in ("hidden_size", "dim", "d_model", "n_embd") if k in cfg) == 32, command
 
 
 @pytest.fixture(scope="module")
@@ -39,23 +47,24 @@ def folders(tiny_engine: Engine) -> dict[str, Path]:
 
     base = tiny_dir(tiny_engine.settings.cache_dir)
     ensure_tiny(base, tiny_models(build_registry()))
-    return {command: base / command for command in HUB_SHAPES}
+    return {command: base / command for command in hub_classes(build_registry())}
 
 
 def config(folder: Path) -> dict:
     return json.loads((folder / "config.json").read_text())
 
 
-def test_the_tiny_pack_covers_every_hub_model_with_its_class(folders):
-    from transformers import AutoTokenizer
+def test_the_tiny_pack_covers_every_hub_model_with_its_class(tiny_engine, folders):
+    registry = build_registry()
+    assert set(folders) == set(hub_models(registry))
+    assert_twins_have_the_hub_classes(tiny_dir(tiny_engine.settings.cache_dir), registry)
 
-    assert set(HUB_SHAPES) == set(hub_models(build_registry()))
-    for command, (model_class, tokenizer_class) in HUB_SHAPES.items():
-        assert config(folders[command])["architectures"] == [model_class], command
-        tokenizer = AutoTokenizer.from_pretrained(folders[command])
-        assert type(tokenizer).__name__ == tokenizer_class, command
-        cfg = config(folders[command])
-        assert next(cfg[k] for k in ("hidden_size", "dim", "d_model", "n_embd") if k in cfg) == 32, command
+
+def test_commands_sharing_a_hub_model_declare_the_same_classes():
+    registry, by_model = build_registry(), {}
+    for command, classes in hub_classes(registry).items():
+        by_model.setdefault(hub_models(registry)[command].hub_id, set()).add(classes)
+    assert all(len(classes) == 1 for classes in by_model.values()), by_model
 
 
 def test_tiny_models_carry_the_hub_models_labels(folders):
