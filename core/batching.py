@@ -89,11 +89,7 @@ class MicroBatcher:
                 await self._let_arrive()
             first = False
             share = -(-len(self._pending) // (self.in_flight - len(running)))  # a crowd split over free workers
-            batch = self._take(min(self.max_batch, share))
-            if self.in_flight == 1:  # nothing else may run meanwhile: no task to create and wait for
-                await self._run(batch)
-            else:
-                running.add(asyncio.create_task(self._run(batch)))
+            running.add(asyncio.create_task(self._run(self._take(min(self.max_batch, share)))))
 
     async def _let_arrive(self) -> None:
         """Under a crowd, let the requests already on their way join the next batch: turns of the event loop
