@@ -86,10 +86,22 @@ class MicroBatcher:
                 _, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                 continue
             if not first and self.wait_s > 0 and len(self._pending) < self.max_batch:
-                await asyncio.sleep(self.wait_s)  # under a crowd, let a few more arrive
+                await self._let_arrive()
             first = False
             share = -(-len(self._pending) // (self.in_flight - len(running)))  # a crowd split over free workers
             running.add(asyncio.create_task(self._run(self._take(min(self.max_batch, share)))))
+
+    async def _let_arrive(self) -> None:
+        """Under a crowd, let the requests already on their way join the next batch: turns of the event loop
+        while each brings more of them, at most `wait_s`; the batch closes on the first turn that brings
+        none (a blind `wait_s` sleep made every later batch of a crowd wait for nobody)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.wait_s
+        while len(self._pending) < self.max_batch and loop.time() < deadline:
+            before = len(self._pending)
+            await asyncio.sleep(0)
+            if len(self._pending) == before:
+                return
 
     def _take(self, limit: int) -> list[_Item]:
         chosen = set(pick_batch([i.tokens for i in self._pending], limit, self.max_tokens))

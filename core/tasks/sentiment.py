@@ -6,12 +6,13 @@ pack, which has no classifier, SmolLM2's next-token scores stand in (core/tasks/
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import torch
 
 from core import tiny
+from core.actions import Action
 from core.context import TaskContext
 from core.errors import UserError
 from core.models import Loaded
@@ -25,6 +26,7 @@ from core.tasks.shared.common import (
     as_code,
     f4,
     load,
+    max_tokens,
     model_line,
     pct,
     row_lines,
@@ -34,6 +36,9 @@ from core.tasks.shared.common import (
 )
 from core.tasks.standins import sentiment as standin
 from core.tokens import noop_tokens
+
+if TYPE_CHECKING:  # pragma: no cover
+    from transformers import BatchEncoding
 
 MODEL = TaskModel(roles=("classifier", "chat"), hub="distilbert/distilbert-base-uncased-finetuned-sst-2-english",
                   tiny=tiny.SST2_DISTILBERT, offline=Offline(SMOLLM2, "chat", stands_in=standin.STANDS_IN),
@@ -55,9 +60,27 @@ def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]
     texts = [args["text"] for args in batch]
     if standins.is_standin(loaded):
         return standin.run_batch(loaded, texts)
-    inputs = loaded.tokenizer(texts, padding=True, return_tensors="pt", **truncation_kwargs(loaded))
+    cut = truncation_kwargs(loaded)
+    inputs = loaded.tokenizer(texts, padding=True, return_tensors="pt", **cut)
     logits = forward(loaded, inputs).logits
-    return [with_why(loaded, _result(loaded, text, row), text) for text, row in zip(texts, logits, strict=True)]
+    same = Same(loaded.model.config.id2label, max_tokens(loaded), as_code(cut), model_line(loaded),
+                unknown_token(loaded))
+    return [_result(loaded, text, row, read, same)
+            for text, row, read in zip(texts, logits, readings(loaded, texts, inputs), strict=True)]
+
+
+class Same(NamedTuple):
+    """What every answer of a batch shares, worked out once per batch rather than once per answer."""
+
+    labels: dict[int, str]
+    limit: int
+    """The most tokens the model reads (`max_tokens`)."""
+    truncation: str
+    """The snippet's truncation arguments."""
+    model: str
+    """The snippet's model block (`model_line`)."""
+    unk: str | None
+    """`unknown_token`."""
 
 
 def why(ctx: TaskContext, args: dict[str, Any]) -> Result:
@@ -70,49 +93,88 @@ def why(ctx: TaskContext, args: dict[str, Any]) -> Result:
     return occlusion.sentiment(loaded, args["text"])
 
 
-def with_why(loaded: Loaded, result: Result, text: str) -> Result:
-    """The answer with its "which words mattered" button, when the text is short enough for it."""
-    return replace(result, actions=attribution.why_action("sentiment", occlusion.sentiment_count(loaded, text)))
-
-
 run = one(run_batch)
 
 
-def _result(loaded: Loaded, text: str, logits: torch.Tensor) -> Result:
-    probs = torch.softmax(logits, dim=-1)
-    labels = loaded.model.config.id2label
-    order = sorted(range(len(probs)), key=lambda i: -float(probs[i]))
-    rows = tuple((labels[i], f4(float(probs[i]))) for i in order)
+def _result(loaded: Loaded, text: str, logits: torch.Tensor, read: Read, same: Same) -> Result:
+    probs, raw = torch.softmax(logits, dim=-1).tolist(), logits.tolist()
+    labels = same.labels
+    order = sorted(range(len(probs)), key=lambda i: -probs[i])
+    rows = tuple((labels[i], f4(probs[i])) for i in order)
     best = order[0]
-    logit_text = ", ".join(f"{labels[i]} {float(logits[i]):+.2f}" for i in order)
-    count, notice = truncation_notice(loaded, text)
+    logit_text = ", ".join(f"{labels[i]} {raw[i]:+.2f}" for i in order)
+    count, notice = (len(read.ids), None) if len(read.ids) < same.limit else truncation_notice(loaded, text)
     return Result(
         command="sentiment",
-        answer=f"**{labels[best]}** (probability {pct(float(probs[best]))})",
+        answer=f"**{labels[best]}** (probability {pct(probs[best])})",
         table=Table(("label", "score"), rows),
         explanation=(
-            f"1. {what_the_model_read(loaded, text, count)}\n"
+            f"1. {what_the_model_read(loaded, text, count, read, same.unk)}\n"
             f"2. The model read them and gave one raw score (a logit) per class: {logit_text}.\n"
             f"3. Softmax turned the logits into probabilities that add up to 1: "
             + ", ".join(f"{r[0]} {r[1]}" for r in rows) + ". The highest one is the answer."
         ),
-        code=with_output(SNIPPET.format(model=model_line(loaded), text=text,
-                                        truncation=as_code(truncation_kwargs(loaded))), row_lines(rows)),
+        code=with_output(SNIPPET.format(model=same.model, text=text, truncation=same.truncation), row_lines(rows)),
         model=loaded.spec.label,
         notices=(notice,) if notice else (),
+        actions=why_button(read),
     )
 
 
-def what_the_model_read(loaded: Loaded, text: str, count: int) -> str:
-    """"The tokenizer split your text into N tokens, ...": the special tokens this tokenizer really
-    added, what truncation cut, and which characters became the unknown token."""
+def why_button(read: Read) -> tuple[Action, ...]:
+    """The "which words mattered" button, when the text is short enough for it (occlusion hides each of
+    the text's own tokens, one copy each)."""
+    return attribution.why_action("sentiment", read.own)
+
+
+@dataclass(frozen=True)
+class Read:
+    """What the tokenizer made of one text, as the model read it (truncated, without padding)."""
+
+    ids: list[int]
+    special: list[int]
+    """1 where the tokenizer added a special token."""
+    offsets: list[tuple[int, int]]
+    """Each token's characters in the text."""
+
+    @property
+    def own(self) -> int:
+        """How many of the tokens are the text's own (what occlusion hides one by one)."""
+        return len(self.ids) - sum(self.special)
+
+
+def read_one(loaded: Loaded, text: str) -> Read:
+    enc = loaded.tokenizer(text, return_special_tokens_mask=True, return_offsets_mapping=True,
+                           **truncation_kwargs(loaded))
+    return Read(list(enc["input_ids"]), list(enc["special_tokens_mask"]), list(enc["offset_mapping"]))
+
+
+def readings(loaded: Loaded, texts: list[str], inputs: BatchEncoding) -> list[Read]:
+    """Each text's `Read`, taken from the batch's own encodings (a fast tokenizer keeps one per row, padding
+    marked by its attention mask) rather than encoding every text again for its explanation."""
+    if not inputs.encodings or len(inputs.encodings) != len(texts):
+        return [read_one(loaded, text) for text in texts]
+    out = []
+    for enc in inputs.encodings:
+        keep = [n for n, on in enumerate(enc.attention_mask) if on]
+        out.append(Read([enc.ids[n] for n in keep], [enc.special_tokens_mask[n] for n in keep],
+                        [enc.offsets[n] for n in keep]))
+    return out
+
+
+def unknown_token(loaded: Loaded) -> str | None:
+    """The tokenizer's unknown token where it stands for characters the vocabulary cannot spell."""
     tok = loaded.tokenizer
-    enc = tok(text, return_special_tokens_mask=True, return_offsets_mapping=True, **truncation_kwargs(loaded))
-    ids = enc["input_ids"]
-    tokens = tok.convert_ids_to_tokens(ids)
-    added = list(dict.fromkeys(t for t, m in zip(tokens, enc["special_tokens_mask"], strict=True) if m))
-    unk = tok.unk_token if tok.unk_token not in noop_tokens(tok) else None
-    marks = zip(tokens, enc["special_tokens_mask"], enc["offset_mapping"], strict=True)
+    return tok.unk_token if tok.unk_token not in noop_tokens(tok) else None
+
+
+def what_the_model_read(loaded: Loaded, text: str, count: int, read: Read, unk: str | None) -> str:
+    """"The tokenizer split your text into N tokens, ...": the special tokens this tokenizer really
+    added, what truncation cut, and which characters became the unknown token (`unk`, `unknown_token`)."""
+    ids = read.ids
+    tokens = loaded.tokenizer.convert_ids_to_tokens(ids)
+    added = list(dict.fromkeys(t for t, m in zip(tokens, read.special, strict=True) if m))
+    marks = zip(tokens, read.special, read.offsets, strict=True)
     unknown = list(dict.fromkeys(text[a:b] for t, m, (a, b) in marks if t == unk and not m))
     out = f"The tokenizer split your text into {len(ids)} tokens"
     if len(ids) < count:

@@ -284,3 +284,20 @@ async def test_one_batch_in_flight_takes_the_whole_crowd_and_queues_the_late_one
     late = [asyncio.ensure_future(batcher.submit({"n": n})) for n in range(5, 8)]
     assert await asyncio.gather(*first, *late) == [n * 10 for n in range(8)]
     assert list(batcher.batch_sizes) == [5, 3] and batcher.most_at_once == 1
+
+
+def test_sentiment_batch_explains_each_text_as_it_would_alone(tiny_engine):
+    """A batch's answers read the batch's own padded encodings: each says what the model read of its own
+    text (special tokens, unknown characters, what truncation cut) exactly as the text's answer alone does."""
+    from core.tasks import sentiment
+
+    ctx = tiny_engine.backend.context
+    texts = ["ok", "naïve café \u2603 \U0001d518\U0001d52b, a longer text that pads the others", "token " * 600,
+             "fine day"]
+    batched = sentiment.run_batch(ctx, [{"text": t} for t in texts])
+    assert any(r.notices for r in batched) and any("stands for" in r.explanation for r in batched)
+    for text, together in zip(texts, batched, strict=True):
+        alone = sentiment.run(ctx, {"text": text})
+        assert together.explanation.splitlines()[0] == alone.explanation.splitlines()[0]
+        assert together.code.split("# It prints:")[0] == alone.code.split("# It prints:")[0]
+        assert (together.notices, together.actions) == (alone.notices, alone.actions)

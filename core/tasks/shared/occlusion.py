@@ -100,11 +100,6 @@ def _own_tokens(enc: dict[str, torch.Tensor], special: torch.Tensor) -> list[int
     return [i for i in range(enc["input_ids"].shape[1]) if not bool(special[i])]
 
 
-def sentiment_count(loaded: Loaded, text: str) -> int:
-    enc = loaded.tokenizer(text, return_special_tokens_mask=True, **truncation_kwargs(loaded))
-    return len(enc["input_ids"]) - sum(enc["special_tokens_mask"])
-
-
 def sentiment(loaded: Loaded, text: str) -> Result:
     tok = loaded.tokenizer
     enc = dict(tok(text, return_special_tokens_mask=True, return_tensors="pt", **truncation_kwargs(loaded)))
