@@ -41,7 +41,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     cluster, a fake server, a fresh virtual environment): built once, not once per worker. Other tests are
     dealt one by one to whichever worker is free (`--dist loadgroup`), so one long module does not keep
     one worker busy while the other idles. A parametrized module fixture (one per pack) makes a group per
-    parameter."""
+    parameter, named `file/param` without brackets: pytest-xdist reads a group name that ends in `]` as a
+    test's parameters and deals each such test alone, so the fixture was built again on every test."""
     for item in items:
         definitions = getattr(item, "_fixtureinfo", None)
         if definitions is None:
@@ -51,8 +52,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if not shared:
             continue
         params = getattr(getattr(item, "callspec", None), "params", {})
-        group = item.nodeid.split("::")[0] + "".join(f"[{params[n]}]" for n in shared if n in params)
-        item.add_marker(pytest.mark.xdist_group(group))
+        item.add_marker(pytest.mark.xdist_group(group_name(item.nodeid, [params[n] for n in shared if n in params])))
+
+
+def group_name(nodeid: str, params: list[object]) -> str:
+    """The module's path, then each parameter of its shared fixtures: `tests/x.py/offline` (no `]` or `@`)."""
+    group = nodeid.split("::")[0] + "".join(f"/{param}" for param in params)
+    return group.replace("]", ")").replace("@", "-")
 
 
 @pytest.fixture(scope="session")

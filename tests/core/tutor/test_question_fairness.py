@@ -26,6 +26,7 @@ The figures are printed (`pytest -s`) for the closing note.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import random
 import re
@@ -252,8 +253,15 @@ def impossible(q: Question, engine: Engine) -> list[str]:
     return bad + ([o for o in q.options if not check(q, o, tok, engine)] if check else [])
 
 
+@functools.lru_cache(maxsize=2)  # the tiny and the offline pack's tokenizer
+def vocabulary(tok: Any) -> frozenset[str]:
+    """The tokenizer's pieces, read once: `get_vocab()` builds its 30,522 entries again on every call (tens of
+    ms), and four options of two hundred questions each asked it, most of the token-split kind's time."""
+    return frozenset(tok.get_vocab())
+
+
 def _split_ok(q: Question, option: str, tok: Any, _engine: Engine) -> bool:
-    vocab = tok.get_vocab()
+    vocab = vocabulary(tok)
     pieces = option.split(" ")
     word = "".join(p.removeprefix("##") for p in pieces)
     wordpiece = any(p.startswith("##") for p in q.answer.split(" "))
@@ -330,8 +338,11 @@ def report(f: Figures, rules: dict[str, float], ties: int) -> str:
             + f"  ({f.seconds[0]:.1f} s measuring, {f.seconds[1]:.1f} s posing)")
 
 
-@pytest.fixture(scope="module", params=("tiny", "offline"))
+@pytest.fixture(params=("tiny", "offline"))
 def engine(request: pytest.FixtureRequest) -> Engine:
+    """The session's engine of each pack (conftest.py). Not module-scoped: that would keep every kind of a pack
+    on one pytest-xdist worker (tests/conftest.py groups module fixtures), while each kind is seconds of work
+    that any worker with the session's engine can do."""
     return request.getfixturevalue(f"{request.param}_engine")
 
 
