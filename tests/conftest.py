@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from core.commands import build_registry
 from core.engine import Engine
+from core.models import ensure_dequantised
+from core.packs import build_pack
 from core.policy import Policy
 from core.settings import Settings
 from tests.support import ROOT, TEST_CACHE
@@ -68,7 +71,18 @@ def tiny_settings() -> Settings:
 
 @pytest.fixture(scope="session")
 def offline_settings() -> Settings:
-    return Settings(pack="offline", cache_dir=TEST_CACHE, cooldown_s=0.0, request_timeout_s=120.0)
+    settings = Settings(pack="offline", cache_dir=TEST_CACHE, cooldown_s=0.0, request_timeout_s=120.0)
+    dequantise_up_front(settings)
+    return settings
+
+
+def dequantise_up_front(settings: Settings) -> None:
+    """Make the offline pack's de-quantised copies before any test asks: on a fresh clone the first answer
+    would de-quantise inside its request's time limit, which a loaded machine can overrun. The tests of
+    de-quantising itself use caches of their own (tests/core/test_progress.py, test_cache_damage.py)."""
+    for spec in build_pack(settings, build_registry()).models.values():
+        if spec.gguf_file:
+            ensure_dequantised(settings, spec)
 
 
 @pytest.fixture(scope="session")
