@@ -59,7 +59,7 @@ class Database:
             if self._engine is None:
                 engine = None
                 try:
-                    engine = _connect(self.url)
+                    engine = connect(self.url)
                     migrate(engine)
                 except (sa.exc.OperationalError, OSError) as exc:
                     if engine is not None:
@@ -118,7 +118,8 @@ class Database:
                 self._engine = None
 
 
-def _connect(url: str) -> sa.Engine:
+def connect(url: str) -> sa.Engine:
+    """An engine for the URL, not yet migrated (SQLite with its pragmas: WAL, foreign keys, secure delete)."""
     try:
         parsed = sa.make_url(url)
     except (sa.exc.ArgumentError, ValueError):  # ValueError: a port that is not a number
@@ -159,9 +160,21 @@ def vacuum_refused(conn: sa.Connection, names: Sequence[str]) -> list[str]:
     return sorted(row[0] for row in conn.execute(query, {"names": list(names)}))
 
 
+MIGRATION_LOCK = 0x7475746F72  # "tutor": PostgreSQL's advisory lock key for migrations
+
+
 def migrate(engine: sa.Engine) -> int:
-    """Apply the migrations this database lacks; returns the schema version now."""
-    with engine.begin() as conn:
+    """Apply the migrations this database lacks; returns the schema version now.
+
+    One process at a time: two `tutor chat`s started together on a new database would both find it
+    unversioned, and the second would fail on the first's tables or version row. SQLite takes its write
+    lock before reading the version (BEGIN IMMEDIATE: the other waits up to its busy timeout), PostgreSQL an
+    advisory lock held to the end of the transaction."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        elif conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         schema.meta.create(conn, checkfirst=True)
         row = conn.execute(sa.select(schema.meta.c.value).where(schema.meta.c.key == "schema_version")).first()
         version = int(row[0]) if row else 0
@@ -171,6 +184,7 @@ def migrate(engine: sa.Engine) -> int:
         if version != target:
             log.info("database schema %d -> %d", version, target)
             _set_version(conn, version, target)
+        conn.commit()
     return target
 
 

@@ -308,12 +308,12 @@ def _strip_accents(text: str) -> str:
 
 
 def _normalizer_sentence(changes: list[tuple[str, str]]) -> str:
-    changes = []
+    did = []
     if any(word != word.lower() and after == after.lower() for word, after in changes):
-        changes.append("lowercased")
+        did.append("lowercased")
     if any(_strip_accents(word) != word and _strip_accents(after) == after for word, after in changes):
-        changes.append("stripped accents from")
-    what = " and ".join(changes) if changes else "changed"
+        did.append("stripped accents from")
+    what = " and ".join(did) if did else "changed"
     examples = ", ".join(f"`{word}` -> `{after}`" for word, after in changes[:3])
     return (f"Before splitting, the tokenizer's normalizer {what} your text ({examples}), so decoding gives "
             "the normalized words back.")

@@ -412,7 +412,7 @@ async def test_a_learner_flooding_quizzes_gets_a_note_and_the_store_stays_bounde
             cls.clock.now += 0.25
         served = [o for o in outcomes if o.verdict is Verdict.ANSWER]
         assert len(served) == limits.open_rounds
-        refused = [o for o in outcomes if o.kind is not Verdict.ANSWER]
+        refused = [o for o in outcomes if o.verdict is not Verdict.ANSWER]
         assert all("waiting for your answer" in o.message and "Answer one of them first" in o.message
                    for o in refused), refused[0].message
         rounds = rows_of(database_url)["tutor_rounds"]
@@ -421,7 +421,7 @@ async def test_a_learner_flooding_quizzes_gets_a_note_and_the_store_stays_bounde
         for outcome in served:  # answering makes room; the minute's limit then holds
             await cls.click("ada", button(outcome, "A"), direct=True)
         more = [await cls.say("ada", "/quiz cls-id", direct=True) for _ in range(limits.per_minute)]
-        minute = [o for o in more if o.kind is not Verdict.ANSWER]
+        minute = [o for o in more if o.verdict is not Verdict.ANSWER]
         assert len(more) - len(minute) == limits.per_minute - limits.open_rounds
         assert minute and all(re.search(r"in the last minute.*can start in \d+ s", o.message) for o in minute)
         assert answered(await cls.say("bo", "/quiz cls-id", direct=True)), "another learner is not held back"

@@ -88,7 +88,7 @@ async def test_after_the_deadline_anyone_may_reveal_and_a_second_reveal_shows_th
 
 
 async def test_a_direct_quiz_reveals_at_once_with_the_learners_points(group: Class):
-    asked = await group.say("ada", "/quiz attention", direct=True)
+    asked = await group.say("ada", "/quiz attention-top", direct=True)
     result = answered(asked)
     assert result.timer is None and all(a.label != "Reveal" for a in result.actions)
     key = question_of(group, round_id(asked)).key
@@ -96,7 +96,7 @@ async def test_a_direct_quiz_reveals_at_once_with_the_learners_points(group: Cla
     revealed = answered(await group.click("ada", button(asked, wrong), direct=True))
     assert revealed.show == "update" and f"Answer: {LETTERS[key]}." in revealed.answer.replace("*", "")
     assert f"You chose {wrong}: not this time" in revealed.explanation and "/review" in revealed.explanation
-    assert revealed.images and revealed.images[0].png.startswith(b"\x89PNG"), "attention reveals show the head"
+    assert revealed.images and revealed.images[0].png.startswith(b"\x89PNG"), "an attention-top reveal shows the head"
     stranger = await group.click("bo", button(asked, wrong))
     assert stranger.verdict is Verdict.USER_ERROR and "not one I gave in this conversation" in stranger.message
 

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from core.store import Database
-from core.store.database import migrate
+from core.store.database import connect, migrate
 from core.store.learners import DAY_S, LEARNER_TABLES, LearnerStore
 from core.store.rounds import Counted, RoundStore
 from core.store.schema import LEARNING_TABLES, MIGRATIONS
@@ -33,6 +33,28 @@ def test_migrations_bring_a_database_to_the_latest_version_once(database_url: st
     assert {t.name for t in LEARNING_TABLES} <= names
     assert migrate(db.engine) == len(MIGRATIONS), "running again changes nothing"
     db.close()
+
+
+def test_processes_starting_together_on_a_new_database_all_migrate_it_once(database_url: str):  # noqa: F811
+    """Two `tutor chat`s started at the same moment on a fresh database both found it unversioned, and the
+    second to insert its version died on the first's row (a UNIQUE constraint on tutor_meta.key)."""
+    starters = 8
+    start = threading.Barrier(starters)
+
+    def start_up(_: int) -> int:
+        engine = connect(database_url)  # its own pool, as another process would have; not yet migrated
+        try:
+            start.wait(timeout=60)
+            return migrate(engine)
+        finally:
+            engine.dispose()
+
+    with ThreadPoolExecutor(starters) as pool:
+        versions = list(pool.map(start_up, range(starters)))
+    assert versions == [len(MIGRATIONS)] * starters
+    with sa.create_engine(database_url).connect() as conn:
+        rows = conn.execute(sa.text("SELECT value FROM tutor_meta WHERE key = 'schema_version'")).all()
+    assert [r[0] for r in rows] == [str(len(MIGRATIONS))]
 
 
 def test_thirty_learners_answering_at_once_from_separate_processes_count_once_each(database_url: str):  # noqa: F811
