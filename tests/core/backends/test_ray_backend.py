@@ -200,7 +200,8 @@ async def test_a_replica_killed_during_a_flood_loses_no_request_and_answers_none
     the local one. Arranged, not hoped for: the replica that reports a request in progress is frozen at once
     (SIGSTOP), so it cannot finish what it holds before the kill lands. Between its report and the
     freeze it would have to finish a whole batch of the flood (its report comes as the batch arrives, before
-    any token is made)."""
+    any token is made). The victim's own report of a request in progress, then the freeze, is what makes
+    the request in flight."""
     lines = ["/generate " + f"Learner {i} asks about attention, " * 3 + "max_new_tokens=24" for i in range(48)]
     local = Engine(Settings(**BASE))
     try:
@@ -217,10 +218,12 @@ async def test_a_replica_killed_during_a_flood_loses_no_request_and_answers_none
         with contextlib.suppress(ProcessLookupError):
             os.kill(frozen, signal.SIGKILL)  # gone, even if Ray's own kill waited for it to answer
         assert not all(t.done() for t in tasks), "every request was answered before the kill: nothing was tested"
-        answers, retries = list(await asyncio.gather(*tasks)), remote.backend.retries
+        answers = list(await asyncio.gather(*tasks))
     finally:
         remote.close()
-    assert retries >= 1, "no request was in flight on the killed replica"
+    # Who asked again for the killed replica's requests is not asserted: mostly this backend (its `retries`),
+    # sometimes Serve's router itself (1 fresh-clone run in 5 counted no retry here). Either way each request
+    # had to be answered once, by the other replica: what the assertions below check.
     assert len(answers) == len(lines)
     for line, got, want in zip(lines, answers, expected, strict=True):
         assert isinstance(got, Result) and got == want, line
