@@ -20,15 +20,22 @@ class Timers:
 
     def __init__(self) -> None:
         self._tasks: dict[Hashable, asyncio.Task[None]] = {}
+        self._due: dict[Hashable, tuple[float, Callable[[], Awaitable[None]]]] = {}
+        """A pending timer's time to fire (on `_now`) and its action: what `skip` needs to fire it early."""
+        self._skipped = 0.0
+        """Seconds let pass at once by `skip`, on top of the event loop's clock."""
 
     def schedule(self, key: Hashable, seconds: float, fire: Callable[[], Awaitable[None]]) -> None:
         self.cancel(key)
-        self._tasks[key] = asyncio.create_task(self._run(key, max(0.0, seconds), fire))
+        seconds = max(0.0, seconds)
+        self._due[key] = (self._now() + seconds, fire)
+        self._tasks[key] = asyncio.create_task(self._run(key, seconds, fire))
 
     async def _run(self, key: Hashable, seconds: float, fire: Callable[[], Awaitable[None]]) -> None:
         await asyncio.sleep(seconds)
         if self._tasks.get(key) is asyncio.current_task():
             del self._tasks[key]  # firing: replacing its own message must not cancel it
+            del self._due[key]
         try:
             await fire()
         except Exception:
@@ -36,8 +43,24 @@ class Timers:
 
     def cancel(self, key: Hashable) -> None:
         task = self._tasks.pop(key, None)
+        self._due.pop(key, None)
         if task is not None and task is not asyncio.current_task():
             task.cancel()
+
+    def skip(self, seconds: float) -> list[asyncio.Task[None]]:
+        """Let `seconds` pass at once for these timers: each one due by then fires now; the firing tasks.
+
+        For the tests' scenarios (a quiz revealed by its timer without waiting its 20 s of real time): the
+        timers run exactly as they would, only sooner, and one not yet due stays pending."""
+        self._skipped += seconds
+        now = self._now()
+        due = [(key, fire) for key, (when, fire) in self._due.items() if when <= now]
+        for key, fire in due:
+            self.schedule(key, 0.0, fire)
+        return [self._tasks[key] for key, _ in due]
+
+    def _now(self) -> float:
+        return asyncio.get_running_loop().time() + self._skipped
 
     def pending(self) -> int:
         return len(self._tasks)
@@ -49,6 +72,7 @@ class Timers:
     async def cancel_all(self) -> None:
         tasks = list(self._tasks.values())
         self._tasks.clear()
+        self._due.clear()
         for task in tasks:
             task.cancel()
         for task in tasks:

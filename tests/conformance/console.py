@@ -57,9 +57,9 @@ class ConsoleDriver:
         return await self.choose(user, seen, label)
 
     async def after(self, user: str, seconds: float) -> Seen:
-        """A console runs nothing by itself (its rounds are the learner's own, revealed at once)."""
+        """A console runs nothing by itself (no timers: its rounds are the learner's own, revealed at once)."""
         console, out, err = self._console(user)
-        return await self._seen(console, out, err, lambda: asyncio.sleep(seconds))
+        return await self._seen(console, out, err, lambda: asyncio.sleep(0))
 
     async def restart(self, policy: Policy) -> None:
         """A new console process for each learner: what they were offered before is gone."""

@@ -38,6 +38,12 @@ class Seen:
         return "\n".join(self.texts)
 
     @property
+    def flat(self) -> str:
+        """The text with each run of white space made one space: a phrase that a long answer's split into
+        messages cut at a word break (split_text) still reads whole."""
+        return " ".join(self.text.split())
+
+    @property
     def everything(self) -> str:
         """The text and every text attachment: all a learner can read of the answer."""
         return "\n".join([self.text, *(data.decode("utf-8", "replace") for data in self.files.values())])
@@ -73,7 +79,8 @@ class Driver(Protocol):
         ...
 
     async def after(self, user: str, seconds: float) -> Seen:
-        """Wait `seconds` with nobody typing; what `user` saw arrive or change meanwhile (a timer's answer)."""
+        """Let `seconds` pass with nobody typing; what `user` saw arrive or change meanwhile (a timer's answer).
+        The adapter's timers due within them fire now (bot/timers.py `Timers.skip`): no real wait."""
         ...
 
     async def restart(self, policy: Policy) -> None:

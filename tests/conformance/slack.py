@@ -88,7 +88,8 @@ class SlackDriver:
 
     async def after(self, user: str, seconds: float) -> Seen:
         mark = len(self.fake.calls)
-        await asyncio.sleep(seconds)
+        assert self.adapter.listeners is not None
+        await asyncio.gather(*self.adapter.listeners.timers.skip(seconds))
         await self.adapter.idle()
         return self.seen(user, mark)
 

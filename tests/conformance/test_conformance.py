@@ -68,7 +68,7 @@ class FakeDriver:
 
     async def after(self, user: str, seconds: float) -> Seen:
         start = len(self.adapter.sent)
-        await asyncio.sleep(seconds)
+        await asyncio.gather(*self.adapter.timers.skip(seconds))
         await self.adapter.settle()
         return self._seen(start)
 

@@ -5,7 +5,7 @@ Running a snippet: each "try it yourself" snippet must run on a learner's machin
 one costs seconds (importing torch and transformers), and the suite runs about a hundred snippets, so by default a
 snippet runs in a long-lived child interpreter (one per environment and test process) that has paid those imports
 once: each snippet gets a fresh namespace (`__name__ == "__main__"`, nothing from the one before), its own captured
-stdout and stderr, its own deep copy of a model or tokenizer loaded from a GGUF file (de-quantised once per
+stdout and stderr, its own deep copy of a model or tokenizer loaded from a GGUF file (the file read and de-quantised once per
 child), torch's default seed as a fresh process has it, and pyplot's figures closed after it. The child
 has exactly the environment a fresh process would get (less PYTEST_CURRENT_TEST, which pytest changes on
 every test). `fresh=True` (and TUTOR_TEST_FRESH_SNIPPETS=1 for every run) starts a new interpreter instead;
@@ -86,9 +86,28 @@ def _remembered(owner, name):
     setattr(owner, name, classmethod(load))
 
 
+def _remembered_gguf_reads():
+    # Beneath those: reading and de-quantising a GGUF file, once per file and model class, so a model loaded
+    # with other arguments (attn_implementation="eager" for /causal and /qkv) or a config does not pay again.
+    import copy
+    from transformers import modeling_gguf_pytorch_utils as gguf_utils
+    read = gguf_utils.load_gguf_checkpoint
+    reads = {}
+
+    def load_gguf_checkpoint(path, return_tensors=False, model_to_load=None, torch_dtype=None):
+        key = (str(path), return_tensors, type(model_to_load).__name__, str(torch_dtype))
+        if key not in reads:
+            reads[key] = read(path, return_tensors=return_tensors, model_to_load=model_to_load,
+                              torch_dtype=torch_dtype)
+        return copy.deepcopy(reads[key])
+
+    gguf_utils.load_gguf_checkpoint = load_gguf_checkpoint
+
+
 from transformers.models.auto.auto_factory import _BaseAutoModelClass
 _remembered(_BaseAutoModelClass, "from_pretrained")
 _remembered(transformers.AutoTokenizer, "from_pretrained")
+_remembered_gguf_reads()
 for request in sys.stdin:
     program = json.loads(request)
     out, err, code = io.StringIO(), io.StringIO(), 0

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bot.adapter import Adapter, Variable
+from bot.timers import Timers
 from core.actions import Action, Ask, Menu
 from core.markup import sections, split_text, to_plain
 from core.policy import Outcome, Policy, Request
@@ -49,24 +50,23 @@ class FakeAdapter(Adapter):
         """Ids of the actions on private messages: a choice on such a message is answered privately too."""
         self._askers: dict[str, str] = {}
         """Action id -> who asked the answer that carries it: anyone else's `reply` is a private copy."""
-        self._timers: dict[str, asyncio.Task[None]] = {}
-        """A result's timer by its action id: it runs as if the asker chose it, unless a choice of that
-        action replaced the message first."""
+        self.timers = Timers()
+        """A result's timer by its action id (bot/timers.py, as every adapter's): it runs as if the asker chose
+        it, unless a choice of that action replaced the message first."""
 
     async def serve(self) -> None:
         while (request := await self._inbox.get()) is not None:
             outcome = await self.policy.handle(request)
             await self.deliver(outcome, request.user, request.action)
             result = outcome.result
-            if result is not None and result.show == "update" and request.action in self._timers:
-                self._timers.pop(request.action).cancel()  # the message it would have changed is replaced
+            if result is not None and result.show == "update" and request.action:
+                self.timers.cancel(request.action)  # the message it would have changed is replaced
             if result is not None and result.timer is not None:
                 self._time(request.user, result.timer)
             self._inbox.task_done()
 
     async def stop(self) -> None:
-        for task in self._timers.values():
-            task.cancel()
+        await self.timers.cancel_all()
         await self._inbox.put(None)
 
     def push(self, user: str, line: str, *, admin: bool = False) -> None:
@@ -82,11 +82,9 @@ class FakeAdapter(Adapter):
 
     def _time(self, user: str, timer: Timer) -> None:
         async def fire() -> None:
-            await asyncio.sleep(timer.seconds)
-            self._timers.pop(timer.action_id, None)
             self.choose(user, timer.action_id)
 
-        self._timers[timer.action_id] = asyncio.create_task(fire())
+        self.timers.schedule(timer.action_id, timer.seconds, fire)
 
     async def settle(self) -> None:
         await self._inbox.join()
