@@ -17,6 +17,7 @@ from core.policy import Policy
 from core.settings import Settings
 from tests.support import ROOT, TEST_CACHE
 from tests.support.explore import policy_on
+from tests.support.grouping import mark_groups
 
 __all__ = ["ROOT", "TEST_CACHE"]  # test modules import them from here
 
@@ -39,29 +40,10 @@ def pytest_configure(config: pytest.Config) -> None:
     torch.set_num_threads = lambda threads: set_threads(min(threads, share))  # type: ignore[assignment]
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the marks (tests/support/grouping.py)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Keep a module's tests on one pytest-xdist worker where they share a module-scoped fixture (a Ray
-    cluster, a fake server, a fresh virtual environment): built once, not once per worker. Other tests are
-    dealt one by one to whichever worker is free (`--dist loadgroup`), so one long module does not keep
-    one worker busy while the other idles. A parametrized module fixture (one per pack) makes a group per
-    parameter, named `file/param` without brackets: pytest-xdist reads a group name that ends in `]` as a
-    test's parameters and deals each such test alone, so the fixture was built again on every test."""
-    for item in items:
-        definitions = getattr(item, "_fixtureinfo", None)
-        if definitions is None:
-            continue
-        shared = sorted(name for name, defs in definitions.name2fixturedefs.items()
-                        if defs and defs[-1].scope in ("module", "class", "package"))
-        if not shared:
-            continue
-        params = getattr(getattr(item, "callspec", None), "params", {})
-        item.add_marker(pytest.mark.xdist_group(group_name(item.nodeid, [params[n] for n in shared if n in params])))
-
-
-def group_name(nodeid: str, params: list[object]) -> str:
-    """The module's path, then each parameter of its shared fixtures: `tests/x.py/offline` (no `]` or `@`)."""
-    group = nodeid.split("::")[0] + "".join(f"/{param}" for param in params)
-    return group.replace("]", ")").replace("@", "-")
+    """Keep a module's tests on one pytest-xdist worker where they share a module-scoped fixture."""
+    mark_groups(items)
 
 
 @pytest.fixture(scope="session")

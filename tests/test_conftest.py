@@ -1,9 +1,17 @@
-"""The suite's own scaffolding (tests/conftest.py): what pytest-xdist makes of the groups it names."""
+"""The suite's own scaffolding (tests/conftest.py, tests/support/grouping.py): what pytest-xdist makes of the
+groups it names, read by xdist's own code and seen in a small pytest run on two workers."""
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
 
 from xdist.scheduler.loadgroup import LoadGroupScheduling
 
-from tests.conftest import group_name
+from tests.support.grouping import group_name
+from tests.support.paths import ROOT
 
 
 def scope_of(nodeid: str, group: str) -> str:
@@ -26,3 +34,56 @@ def test_the_tests_of_a_parametrized_module_fixture_are_dealt_together() -> None
 def test_a_parameter_with_brackets_or_an_at_sign_still_names_one_group() -> None:
     group = group_name("tests/x.py::test_a[p]", ["a]@b"])
     assert scope_of("tests/x.py::test_a[a]@b]", group) == scope_of("tests/x.py::test_b[a]@b]", group) == group
+
+
+CONFTEST = """
+import pytest
+from tests.support.grouping import mark_groups
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    mark_groups(items)
+"""
+
+SHARED = """
+import os, pytest
+
+@pytest.fixture(scope="module", params=["tiny", "offline"])
+def walk(request):
+    with open("builds.txt", "a") as out:
+        out.write(f"{request.param} {os.environ['PYTEST_XDIST_WORKER']}\\n")
+    return request.param
+
+@pytest.mark.parametrize("step", range(6))
+def test_step(walk, step):
+    with open("ran.txt", "a") as out:
+        out.write(f"{walk} {os.environ['PYTEST_XDIST_WORKER']}\\n")
+
+@pytest.mark.parametrize("alone", range(6))
+def test_alone(alone):
+    with open("ran.txt", "a") as out:
+        out.write(f"alone {os.environ['PYTEST_XDIST_WORKER']}\\n")
+"""
+
+
+def test_a_module_fixtures_tests_run_on_one_worker_that_builds_it_once(tmp_path: Path) -> None:
+    """The grouping as it runs: on two workers, each parameter of a shared module fixture is built once, on one
+    worker, which runs all its tests. It failed with the marks added
+    after pytest-xdist's hook had read them, and with pytest 9.2 (pyproject.toml says why)."""
+    (tmp_path / "conftest.py").write_text(CONFTEST)
+    (tmp_path / "test_shared.py").write_text(SHARED)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_"))}
+    env["PYTHONPATH"] = str(ROOT)
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", "2", "--dist", "loadgroup", "-p",
+                           "no:cacheprovider", "-p", "no:randomly"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    builds = sorted((tmp_path / "builds.txt").read_text().split("\n")[:-1])
+    assert [line.split()[0] for line in builds] == ["offline", "tiny"], builds
+    workers: dict[str, set[str]] = defaultdict(set)
+    for line in (tmp_path / "ran.txt").read_text().splitlines():
+        what, worker = line.split()
+        workers[what].add(worker)
+    for line in builds:
+        param, worker = line.split()
+        assert workers[param] == {worker}, f"the {param} tests ran on {workers[param]}, built on {worker}"

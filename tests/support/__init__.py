@@ -5,10 +5,10 @@ Running a snippet: each "try it yourself" snippet must run on a learner's machin
 one costs seconds (importing torch and transformers), and the suite runs about a hundred snippets, so by default a
 snippet runs in a long-lived child interpreter (one per environment and test process) that has paid those imports
 once: each snippet gets a fresh namespace (`__name__ == "__main__"`, nothing from the one before), its own captured
-stdout and stderr, its own deep copy of a model or tokenizer loaded from a GGUF file (the file read and de-quantised once per
-child), torch's default seed as a fresh process has it, and pyplot's figures closed after it. The child
-has exactly the environment a fresh process would get (less PYTEST_CURRENT_TEST, which pytest changes on
-every test). `fresh=True` (and TUTOR_TEST_FRESH_SNIPPETS=1 for every run) starts a new interpreter instead;
+stdout and stderr, its own deep copy of a model or tokenizer loaded from a GGUF file (the file read and
+de-quantised once per child), torch's default seed as a fresh process has it, and pyplot's figures closed after
+it. The child has exactly the environment a fresh process would get (less PYTEST_CURRENT_TEST, which pytest
+changes on every test). `fresh=True` (and TUTOR_TEST_FRESH_SNIPPETS=1 for every run) starts a new interpreter instead;
 tests/core/tasks/test_snippets.py runs one snippet of each shape that way, so a snippet that only works after
 another's imports would still be caught.
 """
