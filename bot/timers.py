@@ -8,8 +8,17 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Hashable, Iterator
+from dataclasses import dataclass
 
 log = logging.getLogger("tutor.timers")
+
+
+@dataclass(frozen=True)
+class _Pending:
+    task: asyncio.Task[None]
+    due: float
+    """When it fires, on `Timers._now` (what `skip` compares)."""
+    fire: Callable[[], Awaitable[None]]
 
 
 class Timers:
@@ -19,33 +28,29 @@ class Timers:
     timer, which belonged to the old content. `cancel_all` runs when the adapter stops."""
 
     def __init__(self) -> None:
-        self._tasks: dict[Hashable, asyncio.Task[None]] = {}
-        self._due: dict[Hashable, tuple[float, Callable[[], Awaitable[None]]]] = {}
-        """A pending timer's time to fire (on `_now`) and its action: what `skip` needs to fire it early."""
+        self._pending: dict[Hashable, _Pending] = {}
         self._skipped = 0.0
         """Seconds let pass at once by `skip`, on top of the event loop's clock."""
 
     def schedule(self, key: Hashable, seconds: float, fire: Callable[[], Awaitable[None]]) -> None:
         self.cancel(key)
         seconds = max(0.0, seconds)
-        self._due[key] = (self._now() + seconds, fire)
-        self._tasks[key] = asyncio.create_task(self._run(key, seconds, fire))
+        task = asyncio.create_task(self._run(key, seconds, fire))
+        self._pending[key] = _Pending(task, self._now() + seconds, fire)
 
     async def _run(self, key: Hashable, seconds: float, fire: Callable[[], Awaitable[None]]) -> None:
         await asyncio.sleep(seconds)
-        if self._tasks.get(key) is asyncio.current_task():
-            del self._tasks[key]  # firing: replacing its own message must not cancel it
-            del self._due[key]
+        if self.task(key) is asyncio.current_task():
+            del self._pending[key]  # firing: replacing its own message must not cancel it
         try:
             await fire()
         except Exception:
             log.exception("a timer's action failed")
 
     def cancel(self, key: Hashable) -> None:
-        task = self._tasks.pop(key, None)
-        self._due.pop(key, None)
-        if task is not None and task is not asyncio.current_task():
-            task.cancel()
+        found = self._pending.pop(key, None)
+        if found is not None and found.task is not asyncio.current_task():
+            found.task.cancel()
 
     def skip(self, seconds: float) -> list[asyncio.Task[None]]:
         """Let `seconds` pass at once for these timers: each one due by then fires now; the firing tasks.
@@ -54,25 +59,25 @@ class Timers:
         timers run exactly as they would, only sooner, and one not yet due stays pending."""
         self._skipped += seconds
         now = self._now()
-        due = [(key, fire) for key, (when, fire) in self._due.items() if when <= now]
+        due = [(key, found.fire) for key, found in self._pending.items() if found.due <= now]
         for key, fire in due:
             self.schedule(key, 0.0, fire)
-        return [self._tasks[key] for key, _ in due]
+        return [self._pending[key].task for key, _ in due]
 
     def _now(self) -> float:
         return asyncio.get_running_loop().time() + self._skipped
 
     def pending(self) -> int:
-        return len(self._tasks)
+        return len(self._pending)
 
     def task(self, key: Hashable) -> asyncio.Task[None] | None:
         """The pending timer of one message, if any (tests watch it being cancelled)."""
-        return self._tasks.get(key)
+        found = self._pending.get(key)
+        return found.task if found is not None else None
 
     async def cancel_all(self) -> None:
-        tasks = list(self._tasks.values())
-        self._tasks.clear()
-        self._due.clear()
+        tasks = [found.task for found in self._pending.values()]
+        self._pending.clear()
         for task in tasks:
             task.cancel()
         for task in tasks:
