@@ -16,7 +16,7 @@ from pathlib import Path
 from core.errors import UserError
 
 LOCK_TIMEOUT_S = 900.0
-"""Longer than any build (de-quantising SmolLM2 takes about 20 s, a slow disk several times that)."""
+"""Longer than any build (de-quantising SmolLM2 takes about 10 s, a slow disk several times that)."""
 
 
 @contextmanager

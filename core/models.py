@@ -25,6 +25,7 @@ from safetensors import SafetensorError
 
 from core.cachelock import build_lock, swap_in
 from core.errors import UserError
+from core.gguf_reads import reading_each_gguf_once
 from core.integrity import damage
 from core.packs import ModelSpec
 from core.progress import job
@@ -311,7 +312,8 @@ def dequantised_dir(settings: Settings, spec: ModelSpec) -> Path:
 def ensure_dequantised(settings: Settings, spec: ModelSpec, force: bool = False) -> Path:
     """The de-quantised copy of a GGUF model: made once, under a lock shared by every process using
     this cache, and made again (once) when a file in it is damaged. The making is a progress job
-    (core/progress.py): it takes about 20 s, and a first `tutor ask` would otherwise show nothing."""
+    (core/progress.py): it takes about 10 s (core/gguf_reads.py), and a first `tutor ask` would otherwise
+    show nothing."""
     cached = dequantised_dir(settings, spec)
     if not force and damage(cached) is None:
         return cached
@@ -324,7 +326,7 @@ def ensure_dequantised(settings: Settings, spec: ModelSpec, force: bool = False)
         why = ("first use" if not cached.exists() else "its cached copy is damaged" if found
                else "its cached copy failed to load")
         name = spec.hub_id.rsplit("/", 1)[-1]
-        with job(f"De-quantising {name}", note=f"{why}, about 20 s", steps=3) as making:  # core/progress.py
+        with job(f"De-quantising {name}", note=f"{why}, about 10 s", steps=3) as making:  # core/progress.py
             dequantise_gguf(Path(spec.source), spec.gguf_file or "", cached, step=making.step)
     return cached
 
@@ -336,7 +338,8 @@ def dequantise_gguf(folder: Path, gguf_file: str, target: Path, step: Callable[[
     The explicit collection matters because `tutor` pauses the cyclic collector while it starts
     (bot/ops/cli.py): without it, the discarded float32 copy (hundreds of MB) would stay until exit."""
     try:
-        _write_dequantised(folder, gguf_file, target, step)
+        with reading_each_gguf_once():  # core/gguf_reads.py: half the time, the same bytes
+            _write_dequantised(folder, gguf_file, target, step)
     finally:
         gc.collect()
 

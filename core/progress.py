@@ -1,7 +1,7 @@
 """Progress of the long first-time jobs (de-quantising, building the tiny pack, downloading), reported, never printed.
 
 The core knows nothing of terminals, so a job reports itself as log records on the `tutor.progress` logger:
-one at INFO when it starts ("De-quantising SmolLM2-135M-Instruct (first use, about 20 s)..."), one at INFO
+one at INFO when it starts ("De-quantising SmolLM2-135M-Instruct (first use, about 10 s)..."), one at INFO
 when it ends ("... done in 19.4 s", or "... failed after 3.1 s"), and one at DEBUG per step. Each record
 carries its `Event` as `record.progress`. Whoever runs the core decides what they become: a server's log
 lines, as they are (Docker, systemd); `tutor`'s console commands, a progress bar when stderr is a terminal
@@ -32,7 +32,7 @@ class Event:
     title: str
     """What is being done, as a learner reads it: `De-quantising SmolLM2-135M-Instruct`."""
     note: str = ""
-    """Why and how long, in brackets after the title at its start: `first use, about 20 s`."""
+    """Why and how long, in brackets after the title at its start: `first use, about 10 s`."""
     steps: int | None = None
     """How many steps the job has, when known (a bar's total)."""
     done: int = 0

@@ -3,7 +3,7 @@
 Where stderr is a terminal, each job is a tqdm bar that stays on screen with its final state; elsewhere
 (a pipe, a log file, `docker build`) each job is a line when it starts and a line when it ends:
 
-    De-quantising SmolLM2-135M-Instruct (first use, about 20 s)...
+    De-quantising SmolLM2-135M-Instruct (first use, about 10 s)...
     De-quantising SmolLM2-135M-Instruct... done in 19.4 s
 
 tqdm rather than rich.progress: huggingface_hub draws its download bars with tqdm, on the same stderr, and
@@ -24,7 +24,7 @@ from typing import Any, TextIO
 from core.progress import Event, log
 
 TICK_S = 0.5
-"""How often a bar's clock is redrawn while a long step gives no news (de-quantising's weights: about 20 s)."""
+"""How often a bar's clock is redrawn while a long step gives no news (de-quantising's weights: about 10 s)."""
 
 
 def is_terminal(stream: TextIO) -> bool:

@@ -105,7 +105,7 @@ def _spec_state(settings: Settings, spec: ModelSpec, hub_ok: Callable[[], bool])
         return True, "built" if built else "built on first use (seconds)"
     if spec.gguf_file:
         done = (dequantised_dir(settings, spec) / "config.json").is_file()
-        return True, "de-quantised copy cached" if done else "de-quantised on first use (~20 s; `tutor models pull`)"
+        return True, "de-quantised copy cached" if done else "de-quantised on first use (~10 s; `tutor models pull`)"
     if spec.is_local:
         return True, "local folder"
     if _hub_cached(spec.source, spec.revision):

@@ -141,7 +141,7 @@ async def test_a_damaged_file_in_the_hugging_face_cache_is_a_user_error_naming_i
 
 
 async def test_a_truncated_dequantised_copy_is_made_again(tmp_path, offline_settings, caplog):
-    """The offline pack's de-quantised SmolLM2 (about 20 s to make again, so one damage kind here; the
+    """The offline pack's de-quantised SmolLM2 (about 10 s to make again, so one damage kind here; the
     check is the same as the tiny pack's, whose tests cover every kind)."""
     spec = offline_models(build_registry())["generate"]
     shutil.copytree(ensure_dequantised(offline_settings, spec), dequantised_dir(Settings(cache_dir=tmp_path), spec))

@@ -68,12 +68,12 @@ def test_models_pull_tiny_shows_its_stages_on_stderr_and_its_report_on_stdout(tm
 
 
 def test_the_first_offline_answer_says_it_is_de_quantising(tmp_path: Path) -> None:
-    """The issue's case: the first /generate on the offline pack de-quantises SmolLM2 (about 20 s, real)."""
+    """The issue's case: the first /generate on the offline pack de-quantises SmolLM2 (about 10 s, real)."""
     done = tutor("--pack", "offline", "ask", "/generate Hello max_new_tokens=2", cwd=tmp_path,
                  TUTOR_CACHE_DIR=str(tmp_path / "c"))
     assert done.returncode == 0, done.stderr
     lines = done.stderr.splitlines()
-    assert lines[0] == "De-quantising SmolLM2-135M-Instruct (first use, about 20 s)...", done.stderr
+    assert lines[0] == "De-quantising SmolLM2-135M-Instruct (first use, about 10 s)...", done.stderr
     assert re.fullmatch(rf"De-quantising SmolLM2-135M-Instruct\.\.\. {DONE}", lines[1]), done.stderr
     assert len(lines) == 2, "and transformers' own tensor bar stays off the log"
     assert done.stdout.startswith("Hello"), done.stdout

@@ -108,6 +108,12 @@ from transformers.models.auto.auto_factory import _BaseAutoModelClass
 _remembered(_BaseAutoModelClass, "from_pretrained")
 _remembered(transformers.AutoTokenizer, "from_pretrained")
 _remembered_gguf_reads()
+# And beneath those, for the child's life: a GGUF file parsed once, as the bot's own de-quantising does.
+sys.path.insert(0, sys.argv[1])
+from core.gguf_reads import reading_each_gguf_once
+sys.path.remove(sys.argv[1])
+gguf_reads = contextlib.ExitStack()  # held here: a context manager dropped would close at once
+gguf_reads.enter_context(reading_each_gguf_once())
 for request in sys.stdin:
     program = json.loads(request)
     out, err, code = io.StringIO(), io.StringIO(), 0
@@ -136,8 +142,9 @@ class _Child:
 
     def __init__(self, env: Mapping[str, str], cwd: Path | None) -> None:
         self.log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115 - lives as long as the child
-        self.proc = subprocess.Popen([sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=self.log, env=dict(env), cwd=cwd, text=True, encoding="utf-8")
+        self.proc = subprocess.Popen([sys.executable, "-c", _CHILD, str(ROOT)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=self.log, env=dict(env), cwd=cwd, text=True,
+                                     encoding="utf-8")
         self.replies: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
 
