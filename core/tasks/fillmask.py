@@ -74,7 +74,13 @@ run = one(run_batch)
 
 def _standin_batch(loaded: Any, batch: Sequence[dict[str, Any]]) -> list[Result]:
     """Every request's candidates proposed in one forward pass and scored in another."""
-    filled = standin.fill(loaded, [with_model_mask(args["text"], "[MASK]") for args in batch])
+    return standin_answers(loaded, batch, standin.fill(loaded, [with_model_mask(args["text"], "[MASK]")
+                                                              for args in batch]))
+
+
+def standin_answers(loaded: Any, batch: Sequence[dict[str, Any]], filled: Sequence[standin.Filled]) -> list[Result]:
+    """Each request's answer from the stand-in's fills: also how a fill-mask question (core/tutor/kinds/
+    pipelines.py) gets the command's answer and its candidates' tokens from one fill."""
     return [replace(standin.result(loaded, one_fill, args["top_k"]),
                     actions=_without_why(guesses.fillmask_actions(args, args["text"], one_fill.guesses[0].word, 0)))
             for args, one_fill in zip(batch, filled, strict=True)]

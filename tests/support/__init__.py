@@ -7,10 +7,10 @@ snippet runs in a long-lived child interpreter (one per environment and test pro
 once: each snippet gets a fresh namespace (`__name__ == "__main__"`, nothing from the one before), its own captured
 stdout and stderr, its own deep copy of a model or tokenizer loaded from a GGUF file (the file read and
 de-quantised once per child), torch's default seed as a fresh process has it, and pyplot's figures closed after
-it. The child has exactly the environment a fresh process would get (less PYTEST_CURRENT_TEST, which pytest
-changes on every test). `fresh=True` (and TUTOR_TEST_FRESH_SNIPPETS=1 for every run) starts a new interpreter instead;
-tests/core/tasks/test_snippets.py runs one snippet of each shape that way, so a snippet that only works after
-another's imports would still be caught.
+it. The child has exactly the environment a fresh process would get (less `_NOT_A_LEARNERS`: what pytest and
+transformers set in the test process). `fresh=True` (and TUTOR_TEST_FRESH_SNIPPETS=1 for every run) starts a new
+interpreter instead; tests/core/tasks/test_snippets.py runs one snippet of each shape that way, so a snippet that
+only works after another's imports would still be caught.
 """
 from __future__ import annotations
 
@@ -192,11 +192,17 @@ def _close_children() -> None:
     _children.clear()
 
 
+_NOT_A_LEARNERS = ("PYTEST_CURRENT_TEST", "TOKENIZERS_PARALLELISM", "TORCHINDUCTOR_CACHE_DIR")
+"""Set in this process's environment by pytest (on every test), transformers' pipelines (on their first list of
+inputs) and torch's inductor (when first imported), none in a learner's shell: kept out, they also leave the key of
+a pooled interpreter unchanged, so one child serves a test process's snippets instead of one before and one after."""
+
+
 def run_python(program: str, env: Mapping[str, str] | None = None, *, cwd: Path | None = None,
                timeout: float = 300, fresh: bool = False) -> Ran:
     """Run `program` as `python -c program` would, with `env` (default: this process's) and `cwd`: in a fresh
     interpreter when `fresh` (or TUTOR_TEST_FRESH_SNIPPETS=1), else in a pooled one (the module's docstring)."""
-    env = {k: v for k, v in (os.environ if env is None else env).items() if k != "PYTEST_CURRENT_TEST"}
+    env = {k: v for k, v in (os.environ if env is None else env).items() if k not in _NOT_A_LEARNERS}
     if fresh or os.environ.get("TUTOR_TEST_FRESH_SNIPPETS") == "1":
         done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=env, cwd=cwd,
                               timeout=timeout, check=False)

@@ -94,24 +94,33 @@ class Guesses:
 def measure_fill(ctx: TaskContext, item: Item) -> Guesses:
     from core.tasks.fillmask import with_model_mask
 
-    result = run_command(ctx, "fillmask", {"text": item.text, "top_k": 10})
+    raw = {"text": item.text, "top_k": 10}
     loaded = load(ctx, "fillmask")
-    if standins.is_standin(loaded):
-        guesses = _standin_guesses(loaded, with_model_mask(item.text, "[MASK]"))
+    if standins.is_standin(loaded):  # one fill gives the command's answer and the candidates' tokens
+        result, filled = _standin_fill(ctx, loaded, raw)
+        guesses = _standin_guesses(loaded, filled)
     else:
+        result = run_command(ctx, "fillmask", raw)
         found = loaded.pipeline("fill-mask")(with_model_mask(item.text, loaded.tokenizer.mask_token),
                                              top_k=CANDIDATES)
-        raw = loaded.tokenizer.convert_ids_to_tokens([g["token"] for g in found])
-        guesses = [(t, g["token_str"].strip(), float(g["score"])) for t, g in zip(raw, found, strict=True)]
+        tokens = loaded.tokenizer.convert_ids_to_tokens([g["token"] for g in found])
+        guesses = [(t, g["token_str"].strip(), float(g["score"])) for t, g in zip(tokens, found, strict=True)]
     return Guesses(Ran(item, result, _rows(result), loaded.spec.is_tiny), guesses, spaced(loaded.tokenizer))
 
 
-def _standin_guesses(loaded: Any, text: str) -> list[tuple[str, str, float]]:
-    """The stand-in's candidates (core/tasks/standins/fillmask.py), best first, each with its share of
-    the candidates' sentence scores: the numbers its /fillmask table shows."""
+def _standin_fill(ctx: TaskContext, loaded: Any, raw: dict[str, Any]) -> tuple[Result, Any]:
+    """The /fillmask answer as the command gives it (core/tasks/fillmask.py), with the fill it came from."""
+    from core.tasks.fillmask import standin_answers, with_model_mask
     from core.tasks.standins import fillmask as standin
 
-    filled = standin.fill(loaded, [text])[0]
+    args = ctx.registry.get("fillmask").validate(raw)
+    filled = standin.fill(loaded, [with_model_mask(args["text"], "[MASK]")])
+    return standin_answers(loaded, [args], filled)[0], filled[0]
+
+
+def _standin_guesses(loaded: Any, filled: Any) -> list[tuple[str, str, float]]:
+    """The stand-in's candidates (core/tasks/standins/fillmask.py), best first, each with its share of
+    the candidates' sentence scores: the numbers its /fillmask table shows."""
     raw = loaded.tokenizer.convert_ids_to_tokens([g.token for g in filled.guesses])
     return [(t, g.word, g.share) for t, g in zip(raw, filled.guesses, strict=True)]
 

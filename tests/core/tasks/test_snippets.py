@@ -185,6 +185,7 @@ async def test_tiny_snippet_of_a_long_input_prints_what_the_bot_answered(tiny_en
     "/nexttoken The best way to learn is temperature=1.5",
     "/template Tell me a joke.",
 ])
+@pytest.mark.xdist_group("offline-snippets")  # one worker's snippet runner reads the GGUF file, not each worker's
 async def test_offline_snippet_prints_what_the_bot_answered(offline_engine, line):
     result = await offline_engine.run_text(line)
     program, expected = split_snippet(result.code)
