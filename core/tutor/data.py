@@ -72,6 +72,7 @@ def forgetme(tutor: Tutor, ctx: TaskContext, args: dict[str, Any]) -> Result:
         return Result(command="forget", answer="Nothing was deleted.", explanation="", code="", model="-",
                       show="update")
     removed = state.learners.forget(learner)
+    state.runs.forget(learner)
     tutor.forgotten(learner)
     return Result(command="forget", answer=f"**Done**: {plural(removed, 'record')} about you deleted.",
                   explanation="If you use the tutor again, it starts afresh.", code="", model="-", show="update",

@@ -250,7 +250,8 @@ def _try_predict(make: Any) -> Question | None:
 
 
 def _run_once(here: Here) -> Result:
-    return here.lesson.run(here.ctx, here.text)
+    """The lesson's run on its sentence: once for the run, explain and try steps (core/tutor/recent_runs.py)."""
+    return here.state.runs.get(here.learner, here.lesson.id, here.text, lambda: here.lesson.run(here.ctx, here.text))
 
 
 def _run(here: Here) -> Result:

@@ -26,6 +26,7 @@ from core.tutor.kinds import Kind, all_kinds, servable
 from core.tutor.pool import QuestionPool
 from core.tutor.privacy import Keys, tutor_keys
 from core.tutor.questions import Question
+from core.tutor.recent_runs import RecentRuns
 from core.tutor.schedule import next_review
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -78,6 +79,8 @@ class State:
     pool: QuestionPool
     kinds: dict[str, Kind]
     """Every kind this pack's models can serve."""
+    runs: RecentRuns
+    """The lesson runs of the last few minutes, per learner (core/tutor/recent_runs.py)."""
 
 
 class Tutor:
@@ -93,7 +96,7 @@ class Tutor:
     def state(self, ctx: TaskContext) -> State:
         with self._lock:
             if self._state is None:
-                self._state = _build(ctx)
+                self._state = _build(ctx, self.clock)
             return self._state
 
     def learner(self, ctx: TaskContext, args: dict[str, Any]) -> tuple[State, Caller, str]:
@@ -181,7 +184,7 @@ def wants_refill(state: State, engine: Engine) -> bool:
     return engine.queue_depth == 0 and state.pool.needy() is not None
 
 
-def _build(ctx: TaskContext) -> State:
+def _build(ctx: TaskContext, clock: Callable[[], float]) -> State:
     from core.store import Database, database_url
     from core.store.board import BoardStore
     from core.store.learners import LearnerStore
@@ -197,7 +200,7 @@ def _build(ctx: TaskContext) -> State:
         raise
     kinds = {k.name: k for k in servable(all_kinds(), ctx.pack)}
     return State(settings, db, keys, LearnerStore(db), RoundStore(db), ProgressStore(db), BoardStore(db),
-                 QuestionPool(kinds.values()), kinds)
+                 QuestionPool(kinds.values()), kinds, RecentRuns(clock))
 
 
 def context_of(engine: Engine) -> TaskContext:
