@@ -251,7 +251,8 @@ def _try_predict(make: Any) -> Question | None:
 
 def _run_once(here: Here) -> Result:
     """The lesson's run on its sentence: once for the run, explain and try steps (core/tutor/recent_runs.py)."""
-    return here.state.runs.get(here.learner, here.lesson.id, here.text, lambda: here.lesson.run(here.ctx, here.text))
+    return here.state.runs.get(here.learner, here.lesson.id, here.text, lambda: here.lesson.run(here.ctx, here.text),
+                               now=here.tutor.clock())
 
 
 def _run(here: Here) -> Result:

@@ -22,17 +22,17 @@ KEEP_S = 15 * 60.0
 
 
 class RecentRuns:
-    def __init__(self, clock: Callable[[], float], size: int = SIZE, keep_s: float = KEEP_S) -> None:
-        self._clock = clock
+    def __init__(self, size: int = SIZE, keep_s: float = KEEP_S) -> None:
         self._size = size
         self._keep_s = keep_s
         self._runs: OrderedDict[tuple[str, str, str], tuple[float, Result]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, learner: str, lesson: str, text: str, run: Callable[[], Result]) -> Result:
-        """The run of `lesson` on `text` this learner saw last, if recent; else `run()` (not under the lock:
-        a run is model work), remembered. A run that raises is not remembered."""
-        key, now = (learner, lesson, text), self._clock()
+    def get(self, learner: str, lesson: str, text: str, run: Callable[[], Result], now: float) -> Result:
+        """The run of `lesson` on `text` this learner saw last, if made within `keep_s` before `now` (the
+        tutor's clock); else `run()` (not under the lock: a run is model work), remembered. A run that raises
+        is not remembered."""
+        key = (learner, lesson, text)
         with self._lock:
             found = self._runs.get(key)
             if found is not None and now - found[0] <= self._keep_s:

@@ -96,7 +96,7 @@ class Tutor:
     def state(self, ctx: TaskContext) -> State:
         with self._lock:
             if self._state is None:
-                self._state = _build(ctx, self.clock)
+                self._state = _build(ctx)
             return self._state
 
     def learner(self, ctx: TaskContext, args: dict[str, Any]) -> tuple[State, Caller, str]:
@@ -184,7 +184,7 @@ def wants_refill(state: State, engine: Engine) -> bool:
     return engine.queue_depth == 0 and state.pool.needy() is not None
 
 
-def _build(ctx: TaskContext, clock: Callable[[], float]) -> State:
+def _build(ctx: TaskContext) -> State:
     from core.store import Database, database_url
     from core.store.board import BoardStore
     from core.store.learners import LearnerStore
@@ -200,7 +200,7 @@ def _build(ctx: TaskContext, clock: Callable[[], float]) -> State:
         raise
     kinds = {k.name: k for k in servable(all_kinds(), ctx.pack)}
     return State(settings, db, keys, LearnerStore(db), RoundStore(db), ProgressStore(db), BoardStore(db),
-                 QuestionPool(kinds.values()), kinds, RecentRuns(clock))
+                 QuestionPool(kinds.values()), kinds, RecentRuns())
 
 
 def context_of(engine: Engine) -> TaskContext:

@@ -10,8 +10,9 @@ import pytest
 from core.results import Result
 from core.tutor import lesson_path as path
 from core.tutor.recent_runs import KEEP_S, RecentRuns
-from tests.support import Clock
 from tests.support.tutor import answered, button, sqlite_url, state_of, study_group, text
+
+NOW = 1_800_000_000.0
 
 
 def made(label: str) -> Result:
@@ -30,63 +31,60 @@ class Counted:
 
 
 def test_the_same_learner_lesson_and_text_run_once() -> None:
-    runs, count = RecentRuns(Clock()), Counted()
-    first = runs.get("ada", "sentiment", "I love it", count("a"))
-    assert runs.get("ada", "sentiment", "I love it", count("b")) is first
+    runs, count = RecentRuns(), Counted()
+    first = runs.get("ada", "sentiment", "I love it", count("a"), now=NOW)
+    assert runs.get("ada", "sentiment", "I love it", count("b"), now=NOW) is first
     assert count.calls == ["a"]
 
 
 def test_another_text_lesson_or_learner_runs_again() -> None:
-    runs, count = RecentRuns(Clock()), Counted()
-    runs.get("ada", "sentiment", "I love it", count("a"))
-    runs.get("ada", "sentiment", "I hate it", count("b"))
-    runs.get("ada", "tokenize", "I love it", count("c"))
-    runs.get("bo", "sentiment", "I love it", count("d"))
+    runs, count = RecentRuns(), Counted()
+    runs.get("ada", "sentiment", "I love it", count("a"), now=NOW)
+    runs.get("ada", "sentiment", "I hate it", count("b"), now=NOW)
+    runs.get("ada", "tokenize", "I love it", count("c"), now=NOW)
+    runs.get("bo", "sentiment", "I love it", count("d"), now=NOW)
     assert count.calls == ["a", "b", "c", "d"]
 
 
 def test_a_run_older_than_the_limit_is_made_again() -> None:
-    clock, count = Clock(), Counted()
-    runs = RecentRuns(clock)
-    runs.get("ada", "sentiment", "I love it", count("a"))
-    clock.advance(KEEP_S - 1)
-    runs.get("ada", "sentiment", "I love it", count("b"))
-    clock.advance(2)
-    assert runs.get("ada", "sentiment", "I love it", count("c")).answer == "c"
+    runs, count = RecentRuns(), Counted()
+    runs.get("ada", "sentiment", "I love it", count("a"), now=NOW)
+    runs.get("ada", "sentiment", "I love it", count("b"), now=NOW + KEEP_S - 1)
+    assert runs.get("ada", "sentiment", "I love it", count("c"), now=NOW + KEEP_S + 1).answer == "c"
     assert count.calls == ["a", "c"]
 
 
 def test_past_its_size_the_least_recently_used_run_goes() -> None:
-    runs, count = RecentRuns(Clock(), size=2), Counted()
-    runs.get("ada", "l", "one", count("1"))
-    runs.get("ada", "l", "two", count("2"))
-    runs.get("ada", "l", "one", count("1 again"))  # used: now the most recent
-    runs.get("ada", "l", "three", count("3"))  # "two" goes
+    runs, count = RecentRuns(size=2), Counted()
+    runs.get("ada", "l", "one", count("1"), now=NOW)
+    runs.get("ada", "l", "two", count("2"), now=NOW)
+    runs.get("ada", "l", "one", count("1 again"), now=NOW)  # used: now the most recent
+    runs.get("ada", "l", "three", count("3"), now=NOW)  # "two" goes
     assert len(runs) == 2
-    runs.get("ada", "l", "one", count("1 a third time"))
-    runs.get("ada", "l", "two", count("2 again"))
+    runs.get("ada", "l", "one", count("1 a third time"), now=NOW)
+    runs.get("ada", "l", "two", count("2 again"), now=NOW)
     assert count.calls == ["1", "2", "3", "2 again"]
 
 
 def test_forgetting_a_learner_drops_only_their_runs() -> None:
-    runs, count = RecentRuns(Clock()), Counted()
-    runs.get("ada", "l", "my own sentence", count("a"))
-    runs.get("bo", "l", "my own sentence", count("b"))
+    runs, count = RecentRuns(), Counted()
+    runs.get("ada", "l", "my own sentence", count("a"), now=NOW)
+    runs.get("bo", "l", "my own sentence", count("b"), now=NOW)
     runs.forget("ada")
     assert len(runs) == 1
-    runs.get("ada", "l", "my own sentence", count("a again"))
-    runs.get("bo", "l", "my own sentence", count("b again"))
+    runs.get("ada", "l", "my own sentence", count("a again"), now=NOW)
+    runs.get("bo", "l", "my own sentence", count("b again"), now=NOW)
     assert count.calls == ["a", "b", "a again"]
 
 
 def test_a_run_that_fails_is_not_kept() -> None:
-    runs = RecentRuns(Clock())
+    runs = RecentRuns()
 
     def fails() -> Result:
         raise ValueError("no model")
 
     with pytest.raises(ValueError):
-        runs.get("ada", "l", "text", fails)
+        runs.get("ada", "l", "text", fails, now=NOW)
     assert len(runs) == 0
 
 
