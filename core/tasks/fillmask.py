@@ -57,7 +57,7 @@ def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]
         with_model_mask(args["text"], "[MASK]")  # refuse bad input before loading a model
     loaded = load(ctx, "fillmask")
     if standins.is_standin(loaded):
-        return _standin_batch(loaded, batch)
+        return standin_fills(loaded, batch)[0]
     texts = [with_model_mask(args["text"], loaded.tokenizer.mask_token) for args in batch]
     read = [_check_mask_is_read(loaded, text) for text in texts]
     top_k = max(args["top_k"] for args in batch)
@@ -72,18 +72,15 @@ def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]
 run = one(run_batch)
 
 
-def _standin_batch(loaded: Any, batch: Sequence[dict[str, Any]]) -> list[Result]:
-    """Every request's candidates proposed in one forward pass and scored in another."""
-    return standin_answers(loaded, batch, standin.fill(loaded, [with_model_mask(args["text"], "[MASK]")
-                                                              for args in batch]))
-
-
-def standin_answers(loaded: Any, batch: Sequence[dict[str, Any]], filled: Sequence[standin.Filled]) -> list[Result]:
-    """Each request's answer from the stand-in's fills: also how a fill-mask question (core/tutor/kinds/
-    pipelines.py) gets the command's answer and its candidates' tokens from one fill."""
-    return [replace(standin.result(loaded, one_fill, args["top_k"]),
-                    actions=_without_why(guesses.fillmask_actions(args, args["text"], one_fill.guesses[0].word, 0)))
-            for args, one_fill in zip(batch, filled, strict=True)]
+def standin_fills(loaded: Any, batch: Sequence[dict[str, Any]]) -> tuple[list[Result], list[standin.Filled]]:
+    """Every request's candidates proposed in one forward pass and scored in another: each answer, and the fill
+    it came from (a fill-mask question reads both, core/tutor/kinds/pipelines.py, rather than filling twice)."""
+    filled = standin.fill(loaded, [with_model_mask(args["text"], "[MASK]") for args in batch])
+    answers = []
+    for args, one_fill in zip(batch, filled, strict=True):
+        buttons = guesses.fillmask_actions(args, args["text"], one_fill.guesses[0].word, 0)
+        answers.append(replace(standin.result(loaded, one_fill, args["top_k"]), actions=_without_why(buttons)))
+    return answers, filled
 
 
 def _without_why(actions: tuple[Choice, ...]) -> tuple[Choice, ...]:

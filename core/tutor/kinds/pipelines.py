@@ -92,13 +92,13 @@ class Guesses:
 
 
 def measure_fill(ctx: TaskContext, item: Item) -> Guesses:
-    from core.tasks.fillmask import with_model_mask
+    from core.tasks.fillmask import standin_fills, with_model_mask
 
     raw = {"text": item.text, "top_k": 10}
     loaded = load(ctx, "fillmask")
     if standins.is_standin(loaded):  # one fill gives the command's answer and the candidates' tokens
-        result, filled = _standin_fill(ctx, loaded, raw)
-        guesses = _standin_guesses(loaded, filled)
+        answers, fills = standin_fills(loaded, [ctx.registry.get("fillmask").validate(raw)])
+        result, guesses = answers[0], _standin_guesses(loaded, fills[0])
     else:
         result = run_command(ctx, "fillmask", raw)
         found = loaded.pipeline("fill-mask")(with_model_mask(item.text, loaded.tokenizer.mask_token),
@@ -106,16 +106,6 @@ def measure_fill(ctx: TaskContext, item: Item) -> Guesses:
         tokens = loaded.tokenizer.convert_ids_to_tokens([g["token"] for g in found])
         guesses = [(t, g["token_str"].strip(), float(g["score"])) for t, g in zip(tokens, found, strict=True)]
     return Guesses(Ran(item, result, _rows(result), loaded.spec.is_tiny), guesses, spaced(loaded.tokenizer))
-
-
-def _standin_fill(ctx: TaskContext, loaded: Any, raw: dict[str, Any]) -> tuple[Result, Any]:
-    """The /fillmask answer as the command gives it (core/tasks/fillmask.py), with the fill it came from."""
-    from core.tasks.fillmask import standin_answers, with_model_mask
-    from core.tasks.standins import fillmask as standin
-
-    args = ctx.registry.get("fillmask").validate(raw)
-    filled = standin.fill(loaded, [with_model_mask(args["text"], "[MASK]")])
-    return standin_answers(loaded, [args], filled)[0], filled[0]
 
 
 def _standin_guesses(loaded: Any, filled: Any) -> list[tuple[str, str, float]]:
