@@ -3,9 +3,11 @@
 There is no Docker engine on our machines, so `test_image_install_steps_in_a_fresh_venv` does what
 the image build does: copy exactly what the Dockerfile COPYs into a build folder, run the very
 `docker/install.sh` steps the Dockerfile RUNs (read from the Dockerfile, in its order) into a fresh
-virtual environment, and start the app from it. Only the torch index differs: pip's own index here
-(a CPU wheel on disk), the PyTorch CPU index in the image. SLOW: a few minutes (torch and
-transformers install from disk; pip's cache is reused), one venv for the whole module.
+virtual environment, and start the app from it. Two things differ: the torch index (pip's own index here,
+a CPU wheel on disk; the PyTorch CPU index in the image), and pip's byte-compiling of every installed module,
+left out here (PIP_COMPILE=0: half of the install's CPU time; the app's first start compiles what it imports),
+kept in the image, whose root is read-only at run time. SLOW: about a minute (torch and transformers install
+from disk; pip's cache is reused), one venv for the whole module.
 """
 from __future__ import annotations
 
@@ -322,14 +324,15 @@ def copy_build_context(target: Path) -> None:
 
 @pytest.fixture(scope="module")
 def image_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh venv built with the Dockerfile's install steps; pip's cache is kept between runs."""
+    """A fresh venv built with the Dockerfile's install steps; pip's cache is kept between runs, and the installed
+    modules are not byte-compiled ahead (the module's docstring)."""
     base = tmp_path_factory.mktemp("image")
     context, env_dir = base / "src", base / "venv"
     copy_build_context(context)
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
     environment = {**os.environ, "PYTHON": str(python), "TORCH_INDEX_URL": "", "TUTOR_EXTRAS": "",
-                   "TUTOR_OFFLINE_WEIGHTS": "1"}
+                   "TUTOR_OFFLINE_WEIGHTS": "1", "PIP_COMPILE": "0"}
     environment.pop("PYTHONPATH", None)
     for step in install_steps():
         done = subprocess.run(["sh", str(context / "docker" / "install.sh"), str(context), step], env=environment,
