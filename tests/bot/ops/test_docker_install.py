@@ -5,7 +5,7 @@ the image build does: copy exactly what the Dockerfile COPYs into a build folder
 `docker/install.sh` steps the Dockerfile RUNs (read from the Dockerfile, in its order) into a fresh
 virtual environment, and start the app from it. Two things differ: the torch index (pip's own index here,
 a CPU wheel on disk; the PyTorch CPU index in the image), and pip's byte-compiling of every installed module,
-left out here (PIP_COMPILE=0: half of the install's CPU time; the app's first start compiles what it imports),
+left out here (PIP_COMPILE=0: about a third of this test's CPU time; the app's first start compiles what it imports),
 kept in the image, whose root is read-only at run time. SLOW: about a minute (torch and transformers install
 from disk; pip's cache is reused), one venv for the whole module.
 """
