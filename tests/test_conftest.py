@@ -1,5 +1,6 @@
 """The suite's own scaffolding (tests/conftest.py, tests/support/grouping.py): what pytest-xdist makes of the
-groups it names, read by xdist's own code and seen in a small pytest run on two workers."""
+groups it names, read by xdist's own code and seen in a small pytest run on two workers; and the terminal
+runner (tests/support/terminal.py) on a child that fills its piped stderr."""
 from __future__ import annotations
 
 import os
@@ -12,6 +13,7 @@ from xdist.scheduler.loadgroup import LoadGroupScheduling
 
 from tests.support.grouping import group_name
 from tests.support.paths import ROOT
+from tests.support.terminal import on_terminal
 
 
 def scope_of(nodeid: str, group: str) -> str:
@@ -87,3 +89,11 @@ def test_a_module_fixtures_tests_run_on_one_worker_that_builds_it_once(tmp_path:
     for line in builds:
         param, worker = line.split()
         assert workers[param] == {worker}, f"the {param} tests ran on {workers[param]}, built on {worker}"
+
+
+def test_a_terminal_run_reads_a_piped_stderr_while_the_child_writes(tmp_path: Path) -> None:
+    """A child that writes more to a piped stderr than a pipe holds (64 KB) before its last line must not stall:
+    the helper reads both streams as they come, so the line reaches the terminal long before the deadline."""
+    noisy = "import sys; sys.stderr.write('x' * 300_000); sys.stderr.flush(); print('done')"
+    run = on_terminal(cwd=tmp_path, stderr_to_terminal=False, timeout=30, program=("-c", noisy))
+    assert (run.code, run.plain.strip(), len(run.stderr)) == (0, "done", 300_000)

@@ -34,39 +34,49 @@ class Run:
 
 
 def on_terminal(*args: str, cwd: Path, columns: int = 80, stderr_to_terminal: bool = True, timeout: float = 300,
-                **env: str) -> Run:
-    """`python -m bot ARGS` with stdin and stdout (and stderr, unless piped) on a terminal `columns` wide,
-    told so both ways: the terminal's own size and COLUMNS."""
+                program: tuple[str, ...] = ("-m", "bot"), **env: str) -> Run:
+    """`python -m bot ARGS` (or `python PROGRAM ARGS`) with stdin and stdout (and stderr, unless piped) on a
+    terminal `columns` wide, told so both ways: the terminal's own size and COLUMNS."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "SLACK_", "TUTOR_", "NO_COLOR",
                                                                       "FORCE_COLOR", "HF_HUB_DISABLE", "TQDM_"))}
     environment = {**base, "PYTHONPATH": str(ROOT), "TUTOR_CACHE_DIR": str(TEST_CACHE), "HF_HUB_OFFLINE": "1",
                    "TERM": "xterm-256color", "COLUMNS": str(columns), **env}
-    proc = subprocess.Popen([sys.executable, "-m", "bot", *args], cwd=cwd, env=environment, stdin=slave,
+    proc = subprocess.Popen([sys.executable, *program, *args], cwd=cwd, env=environment, stdin=slave,
                             stdout=slave, stderr=slave if stderr_to_terminal else subprocess.PIPE,
                             start_new_session=True)
     os.close(slave)
-    received = b""
+    received, stderr = b"", b""
+    streams = [master, *([proc.stderr.fileno()] if proc.stderr else [])]
     deadline = time.monotonic() + timeout
     try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 0.5)
-            if ready:
-                try:
-                    chunk = os.read(master, 65536)
-                except OSError:  # the child closed the terminal (Linux raises EIO)
-                    chunk = b""
+        while master in streams and time.monotonic() < deadline:
+            ready, _, _ = select.select(streams, [], [], 0.5)
+            for stream in ready:  # both at once: a full stderr pipe would stop the child writing either
+                chunk = _read(stream)
                 if not chunk:
-                    break
-                received += chunk
-            elif proc.poll() is not None:
+                    streams.remove(stream)
+                elif stream == master:
+                    received += chunk
+                else:
+                    stderr += chunk
+            if not ready and proc.poll() is not None:
                 break
-        stderr = proc.stderr.read().decode() if proc.stderr else ""
+        if proc.stderr:
+            stderr += proc.stderr.read()
         code = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
         os.close(master)
-    return Run(code, received.decode("utf-8", errors="replace").replace("\r\n", "\n"), stderr)
+    return Run(code, received.decode("utf-8", errors="replace").replace("\r\n", "\n"),
+               stderr.decode("utf-8", errors="replace"))
+
+
+def _read(stream: int) -> bytes:
+    try:
+        return os.read(stream, 65536)
+    except OSError:  # the child closed the terminal (Linux raises EIO)
+        return b""
