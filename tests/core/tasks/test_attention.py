@@ -7,6 +7,7 @@ pack's RoBERTa and GPT-2 tokenizers are of that family), built once into the tes
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -157,8 +158,11 @@ def byte_level_encoder() -> Path:
     with build_lock(folder):
         if not (folder / "model.safetensors").is_file():  # another worker may have built it meanwhile
             building = Path(tempfile.mkdtemp(prefix=f".{folder.name}.building-", dir=folder.parent))
-            _build_byte_level_encoder(smol, building)
-            swap_in(building, folder)
+            try:
+                _build_byte_level_encoder(smol, building)
+                swap_in(building, folder)
+            finally:  # a failed build leaves no staging folder behind (as core/tiny.py's builds)
+                shutil.rmtree(building, ignore_errors=True)
     return folder
 
 
