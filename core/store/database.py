@@ -20,7 +20,9 @@ What each database keeps of a deleted row, and what `scrub` does about it:
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -130,20 +132,43 @@ def connect(url: str) -> sa.Engine:
     return sa.create_engine(parsed, pool_pre_ping=True)
 
 
+SQLITE_BUSY_TIMEOUT_S = 30.0
+"""How long a SQLite connection waits for another's write lock before "database is locked"."""
+
+
 def _sqlite(url: sa.URL) -> sa.Engine:
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False})
 
     @sa.event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")  # readers never wait for a writer
+        _use_wal(cursor)  # readers never wait for a writer
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA secure_delete=ON")  # a deleted row's bytes are overwritten, not left in free pages
         cursor.close()
 
     return engine
+
+
+def _use_wal(cursor: sqlite3.Cursor) -> None:
+    """Switch the database to WAL, waiting out other connections doing the same.
+
+    WAL is the database's own setting, so only a new database is switched. Connections opening a new
+    database together (several `tutor chat`s started at once) each hold a read lock and want the write
+    lock; SQLite refuses that deadlock at once with "database is locked", without its busy timeout
+    (8 connections on a new file: 15 of 200 rounds refused one). So it is tried again, as long as the
+    busy timeout would have waited."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
 
 
 def vacuum_refused(conn: sa.Connection, names: Sequence[str]) -> list[str]:
