@@ -280,7 +280,11 @@ async def test_a_crowd_is_split_evenly_over_the_batches_allowed_in_flight():
 async def test_one_batch_in_flight_takes_the_whole_crowd_and_queues_the_late_ones():
     batcher = _Recorder(in_flight=1)
     first = [asyncio.ensure_future(batcher.submit({"n": n})) for n in range(5)]
-    await asyncio.sleep(0.01)  # the first batch is running
+    for _ in range(10_000):  # arranged, not hoped for: the late ones come once the first batch runs
+        if batcher.running:
+            break
+        await asyncio.sleep(0.001)
+    assert batcher.running == 1 and list(batcher.batch_sizes) == [5]
     late = [asyncio.ensure_future(batcher.submit({"n": n})) for n in range(5, 8)]
     assert await asyncio.gather(*first, *late) == [n * 10 for n in range(8)]
     assert list(batcher.batch_sizes) == [5, 3] and batcher.most_at_once == 1
