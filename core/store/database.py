@@ -155,11 +155,11 @@ def _sqlite(url: sa.URL) -> sa.Engine:
 def _use_wal(cursor: sqlite3.Cursor) -> None:
     """Switch the database to WAL, waiting out other connections doing the same.
 
-    WAL is the database's own setting, so only a new database is switched. Connections opening a new
-    database together (several `tutor chat`s started at once) each hold a read lock and want the write
-    lock; SQLite refuses that deadlock at once with "database is locked", without its busy timeout
-    (8 connections on a new file: 15 of 200 rounds refused one). So it is tried again, as long as the
-    busy timeout would have waited."""
+    WAL is the database's own setting, so only a new database is switched. When several connections
+    switch a new database together (several `tutor chat`s started at once), SQLite refuses some of them
+    with "database is locked" within a millisecond, without waiting its busy timeout (8 connections on a
+    new file: 15 of 200 rounds refused one). So it is tried again, as long as the busy timeout would have
+    waited."""
     deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
     while True:
         try:
