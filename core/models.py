@@ -82,6 +82,17 @@ class Loaded:
             return self._pipelines[task]
 
 
+def set_torch_threads(threads: int) -> None:
+    """torch threads x workers <= cores, so workers don't fight over the same cores. Set before each model load,
+    not when the engine starts: importing torch costs seconds that answers without a model need not pay, and
+    every thread that computes has loaded (or waited for) a model first, so each reads this setting before
+    its first parallel work."""
+    import torch
+
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+
+
 class ModelStore:
     def __init__(self, settings: Settings, twins: Mapping[str, TinyModel] | None = None) -> None:
         """`twins`: the tiny pack's models by command (`Pack.twins()`), built together on first use; a tiny
@@ -132,6 +143,7 @@ class ModelStore:
     def _load(self, command: str, spec: ModelSpec) -> Loaded:
         import transformers
 
+        set_torch_threads(self.settings.effective_threads())
         transformers.utils.logging.disable_progress_bar()  # its "Loading weights" bar, on every load
         _hub_bars_as_configured()
 

@@ -24,9 +24,9 @@ __all__ = ["ROOT", "TEST_CACHE"]  # test modules import them from here
 
 def pytest_configure(config: pytest.Config) -> None:
     """Under pytest-xdist, each worker gets its share of the cores: torch threads x workers <= cores, in this
-    process (an engine's `set_torch_threads` is capped to the share) and in the processes it starts (snippet
-    and CLI runs read OMP_NUM_THREADS and TUTOR_TORCH_THREADS). Without it, two workers on two cores would each
-    run as many torch threads as there are cores and fight over them."""
+    process (`core.models.set_torch_threads`, run before each model load, is capped to the share) and in the
+    processes it starts (snippet and CLI runs read OMP_NUM_THREADS and TUTOR_TORCH_THREADS). Without it, two
+    workers on two cores would each run as many torch threads as there are cores and fight over them."""
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     if "PYTEST_XDIST_WORKER" not in os.environ or workers < 2:
         return

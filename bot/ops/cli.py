@@ -287,8 +287,17 @@ def _setup_logging(settings: Settings, secrets: tuple[str, ...], *, verbose: boo
     from bot.ops.logs import set_library_levels  # libraries log raw message bodies at DEBUG: see bot/ops/logs.py
     set_library_levels(level, debug_libraries=settings.debug_libraries)
     if not verbose:
-        import transformers
+        _quiet_transformers()
 
+
+def _quiet_transformers() -> None:
+    """transformers' own logging at ERROR. Importing it costs seconds that an answer without a model (/help,
+    `tutor doctor`, a refused option) need not pay, so until it is imported its own setting says so: it reads
+    TRANSFORMERS_VERBOSITY when first imported."""
+    transformers = sys.modules.get("transformers")
+    if transformers is None:
+        os.environ["TRANSFORMERS_VERBOSITY"] = "error"
+    else:
         transformers.logging.set_verbosity_error()
 
 

@@ -20,7 +20,6 @@ class LocalBackend:
         settings = context.settings
         self.context = context
         self.pool = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="tutor-model")
-        set_torch_threads(settings.effective_threads())
         self.batchers = {c.name: self._batcher(c) for c in context.registry
                          if c.batch_handler and settings.max_batch > 1}
 
@@ -55,13 +54,6 @@ def batch_runner(context: TaskContext, command: Command):
         return command.batch_handler(context, batch)  # type: ignore[misc]
 
     return one_by_one_on_failure(run_one, run_all)
-
-
-def set_torch_threads(threads: int) -> None:
-    """torch threads x workers <= cores, so workers don't fight over the same cores."""
-    import torch
-
-    torch.set_num_threads(threads)
 
 
 def _log_warmup_failure(future: Future) -> None:

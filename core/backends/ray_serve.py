@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from core.backends.local import LocalBackend, batch_runner, set_torch_threads
+from core.backends.local import LocalBackend, batch_runner
 from core.batching import MicroBatcher, estimate_tokens, pick_batch
 from core.context import TaskContext
 from core.errors import UserError
@@ -110,7 +110,6 @@ class ModelServer:
         if not self.commands:
             raise ConfigError(f"The {pack.name} pack has no model `{model_key}` that a command could use.")
         self.pool = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="tutor-replica")
-        set_torch_threads(settings.effective_threads())
         self.context.models.get(model_key, pack.models[model_key])  # ready means loaded: no slow first answer
         self._batched = {name: self._batch_queue(c) for name, c in self.commands.items()
                          if c.batch_handler and settings.max_batch > 1}

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
 
 from core import tiny
 from core.actions import THIS_RUN, Action, Choice, Menu
@@ -213,6 +212,7 @@ def _picture(view: TokenView, weights: np.ndarray, head: int | str, what: str, f
 
 def _attentions(loaded: Any, text: str) -> tuple[TokenView, np.ndarray, str | None]:
     """The tokens, every layer's attention weights (layers, heads, n, n), and a truncation notice."""
+    import torch
     _, notice = truncation_notice(loaded, text)
     inputs = loaded.tokenizer(text, truncation=True, return_tensors="pt")
     attentions = forward(loaded, inputs, output_attentions=True).attentions

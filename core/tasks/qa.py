@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import torch
-
 from core import tiny
 from core.context import TaskContext
 from core.markup import code
@@ -79,6 +77,7 @@ run = one(run_batch)
 
 def extract(loaded: Loaded, question: str, context: str) -> tuple[float, int, int, int, int]:
     """Best answer span as (score, char start, char end, windows, tokens in the first window)."""
+    import torch
     enc = loaded.tokenizer(question, context, truncation="only_second", max_length=384, stride=128, padding=True,
                            return_overflowing_tokens=True, return_offsets_mapping=True, return_tensors="pt")
     offsets = enc.pop("offset_mapping")

@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from core import tiny
 from core.actions import THIS_RUN, Action, Choice
@@ -35,6 +33,9 @@ from core.tasks.shared.base import forward, to_cpu
 from core.tasks.shared.common import f4, load, model_line, truncation_notice, with_output
 from core.tokens import readable_tokens
 from core.wording import plural
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
 
 MODEL = TaskModel(roles=("decoder",), hub="openai-community/gpt2", tiny=tiny.GPT2, offline=Offline(SMOLLM2, "decoder"),
                   hub_classes=("GPT2LMHeadModel", "GPT2Tokenizer"))
@@ -149,6 +150,7 @@ def short_name(loaded: Loaded) -> str:
 
 def read(loaded: Loaded, text: str) -> Reading:
     """The tokens, every layer's input and the model's maps, in one forward pass."""
+    import torch
     _, notice = truncation_notice(loaded, text)
     inputs = loaded.tokenizer(text, truncation=True, return_tensors="pt")
     if inputs["input_ids"].shape[1] == 0:
@@ -195,6 +197,8 @@ def _heads(x: torch.Tensor, d: int) -> torch.Tensor:
 
 def _gpt2(model: Any, layer: int, h: torch.Tensor) -> Projected:
     """GPT-2: LayerNorm `ln_1`, then one Conv1D (`x @ W + b`, W of shape (E, 3E)) gives q, k and v."""
+    import torch
+    import torch.nn.functional as F
     block = model.transformer.h[layer]
     width = h.shape[-1]
     x = F.layer_norm(h, (width,), to_cpu(block.ln_1.weight), to_cpu(block.ln_1.bias), block.ln_1.eps)
@@ -207,6 +211,8 @@ def _gpt2(model: Any, layer: int, h: torch.Tensor) -> Projected:
 def _llama(model: Any, layer: int, h: torch.Tensor) -> Projected:
     """Llama-style: RMSNorm `input_layernorm`, three projections, rotary positions on q and k, and each
     key/value head shared by `num_key_value_groups` query heads."""
+    import torch
+    import torch.nn.functional as F
     block = model.model.layers[layer]
     attn, norm = block.self_attn, block.input_layernorm
     x = to_cpu(norm.weight) * (h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + norm.variance_epsilon))
@@ -225,16 +231,19 @@ def _llama(model: Any, layer: int, h: torch.Tensor) -> Projected:
 
 def rotate_half(x: torch.Tensor) -> torch.Tensor:
     """(x1, x2) -> (-x2, x1) over the last dimension's two halves: the rotation rotary embeddings use."""
+    import torch
     half = x.shape[-1] // 2
     return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
 
 
 def causal_mask(n: int) -> torch.Tensor:
     """0 on and below the diagonal, -inf above it: token i may look at tokens 0..i only."""
+    import torch
     return torch.full((n, n), float("-inf")).triu(1)
 
 
 def head_of(reading: Reading, layer: int, head: int, projected: Projected | None = None) -> Head:
+    import torch
     p = projected or project(reading, layer)
     scores = p.scores()[head]
     weights = torch.softmax(scores + causal_mask(reading.n), dim=-1)

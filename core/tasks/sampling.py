@@ -13,9 +13,7 @@ draws as the learner's CPU; a test holds the loop to `model.generate(do_sample=T
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from core.actions import THIS_RUN, Action, Choice
 from core.context import TaskContext
@@ -29,6 +27,9 @@ from core.tasks.shared.decoding import fit, positions, stop_ids
 from core.tasks.shared.steps import temperature_of
 from core.tokens import readable_tokens
 from core.wording import plural
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
 
 SHOWN = 6
 """Candidates in the table and the picture: the most likely at T = 1."""
@@ -58,6 +59,7 @@ class Settings:
 
     def final(self, ids: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
         """The distribution sampling draws from: the warped logits, softmaxed."""
+        import torch
         return torch.softmax(self.warpers()(ids, logits[None].clone())[0], dim=-1)
 
 
@@ -89,6 +91,7 @@ class Next:
 
 def top_probability(logits: torch.Tensor, temperature: float) -> float:
     """The most likely token's probability at `temperature` (the same token at every temperature)."""
+    import torch
     return float(torch.softmax(logits / temperature, dim=-1).max())
 
 
@@ -123,6 +126,7 @@ def prompt_ids(loaded: Loaded, prompt: str, new: int) -> tuple[list[int], int]:
 
 
 def next_of(loaded: Loaded, ids: list[int], settings: Settings) -> Next:
+    import torch
     logits, _ = next_token_logits(loaded, torch.tensor([ids]), None)
     prompt = torch.tensor([ids])
     after_k = Settings(settings.temperature, settings.top_k, 1.0).final(prompt, logits)
@@ -133,6 +137,7 @@ def next_of(loaded: Loaded, ids: list[int], settings: Settings) -> Next:
 def sample(loaded: Loaded, ids: list[int], settings: Settings, limit: int, seed: int) -> list[int]:
     """What `torch.manual_seed(seed); model.generate(do_sample=True, ...)` writes on a CPU: the same
     warpers, the same draws (a CPU generator, whatever the model's device)."""
+    import torch
     generator = torch.Generator().manual_seed(seed)
     stops, warp = stop_ids(loaded), settings.warpers()
     seen, step, cache, new = torch.tensor([ids]), torch.tensor([ids]), None, []
@@ -150,6 +155,7 @@ def sample(loaded: Loaded, ids: list[int], settings: Settings, limit: int, seed:
 
 def decoded(loaded: Loaded, ids: list[int], limit: int, beams: int) -> list[int]:
     """Greedy (`beams=1`) or beam search: `generate` with `do_sample=False`, cut after an end token."""
+    import torch
     pad = next(t for t in (loaded.tokenizer.pad_token_id, loaded.tokenizer.eos_token_id, 0) if t is not None)
     inputs = {"input_ids": torch.tensor([ids]), "attention_mask": torch.ones(1, len(ids), dtype=torch.long)}
     out = generate(loaded, inputs, do_sample=False, num_beams=beams, max_new_tokens=limit, pad_token_id=pad)

@@ -9,8 +9,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-import torch
-
 from core import tiny
 from core.actions import Action
 from core.context import TaskContext
@@ -38,6 +36,7 @@ from core.tasks.standins import sentiment as standin
 from core.tokens import noop_tokens
 
 if TYPE_CHECKING:  # pragma: no cover
+    import torch
     from transformers import BatchEncoding
 
 MODEL = TaskModel(roles=("classifier", "chat"), hub="distilbert/distilbert-base-uncased-finetuned-sst-2-english",
@@ -97,6 +96,7 @@ run = one(run_batch)
 
 
 def _result(loaded: Loaded, text: str, logits: torch.Tensor, read: Read, same: Same) -> Result:
+    import torch
     probs, raw = torch.softmax(logits, dim=-1).tolist(), logits.tolist()
     labels = same.labels
     order = sorted(range(len(probs)), key=lambda i: -probs[i])

@@ -10,8 +10,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from core import tiny
 from core.context import TaskContext
 from core.errors import UserError
@@ -194,6 +192,7 @@ def _nli(loaded: Any, text: str, labels: list[str], multi: bool) -> list[tuple[s
 
 def _embedding(loaded: Any, texts: list[str], label_sets: list[list[str]],
                multis: list[bool]) -> list[list[tuple[str, float]]]:
+    import torch
     sentences = [s for text, labels in zip(texts, label_sets, strict=True) for s in (text, *labels)]
     batch = loaded.tokenizer(sentences, padding=True, truncation=True, max_length=embedding_limit(loaded),
                              return_tensors="pt")

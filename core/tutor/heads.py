@@ -14,8 +14,6 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-import torch
-
 from core.context import TaskContext
 from core.markup import code
 from core.results import Table
@@ -94,6 +92,7 @@ class Heads:
 
 def measure(ctx: TaskContext, avoid: str = "") -> Heads:
     """One forward pass over the measurement set with `output_attentions=True` (on a worker thread)."""
+    import torch
     loaded = load(ctx, "attention", "encoder")
     tok = loaded.tokenizer
     texts = list(sentences(avoid))
@@ -138,6 +137,7 @@ class Map:
 
 def read(ctx: TaskContext, text: str) -> Map:
     """Every head's map on `text`, and the row of its attending word (a pronoun, else a late word)."""
+    import torch
     loaded = load(ctx, "attention", "encoder")
     tok = loaded.tokenizer
     word = attending_word(text)

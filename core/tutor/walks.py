@@ -1,8 +1,6 @@
 """Part II's worked runs: the pipeline's steps one by one, and a padded batch, with that run's real tensors."""
 from __future__ import annotations
 
-import torch
-
 from core.context import TaskContext
 from core.markup import code
 from core.results import Result, Table
@@ -53,6 +51,7 @@ float32 on a CPU; other hardware rounds differently, so the claim and the snippe
 
 
 def pipeline_walk(ctx: TaskContext, text: str) -> Result:
+    import torch
     loaded = load(ctx, "sentiment", "classifier")
     tok, labels = loaded.tokenizer, loaded.model.config.id2label
     inputs = tok(text, return_tensors="pt", **truncation_kwargs(loaded)).to(loaded.device)
@@ -87,6 +86,7 @@ def padding_walk(ctx: TaskContext, text: str) -> Result:
     """Two texts in one padded batch through the pack's encoder: the mask, and what it buys (the short
     text's vectors equal its unpadded ones up to rounding) and what it does not (pooling must skip the
     padding too), measured on this run."""
+    import torch
     loaded = load(ctx, "attention", "encoder")
     tok = loaded.tokenizer
     if tok.pad_token is None:

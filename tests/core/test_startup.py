@@ -63,3 +63,25 @@ def test_a_one_shot_ask_imports_no_platform_client_and_no_database_library(tmp_p
     last = done.stdout.strip().splitlines()[-1]
     assert last == "0 []", done.stdout
     assert "In `tutor chat`, this answer goes on with: Sample at 0.7" in done.stdout
+
+
+def test_answers_without_a_model_import_neither_torch_nor_transformers(tmp_path: Path) -> None:
+    """torch and transformers cost about 2 s to import: /help, /models and a refused option answer without
+    them (0.4 s instead of 2.5 s for `tutor ask /help`). The first model load imports them, and only then
+    are transformers' logging (ERROR, as `tutor` sets it) and torch's threads (TUTOR_TORCH_THREADS) applied."""
+    script = ("import sys\nfrom bot.ops.cli import main\n"
+              "codes = [main(['--pack', 'tiny', 'ask', line]) for line in "
+              "('/help', '/models', '/generate Hi max_new_tokens=0')]\n"
+              "print(codes, sorted(m for m in ('torch', 'transformers') if m in sys.modules))\n"
+              "print(main(['--pack', 'tiny', 'ask', '/tokenize Hi']))\n"
+              "import torch, transformers\n"
+              "print(transformers.logging.get_verbosity() == transformers.logging.ERROR, torch.get_num_threads())")
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    env |= {"PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "TUTOR_CACHE_DIR": str(TEST_CACHE),
+            "TUTOR_TORCH_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert "[0, 0, 2] []" in lines, done.stdout
+    assert lines[-2:] == ["0", "True 1"], done.stdout

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from core.actions import THIS_RUN, Action
 from core.errors import UserError
@@ -24,6 +22,9 @@ from core.models import Loaded
 from core.results import Image, Result, Table
 from core.tasks.shared.common import f4, model_line, pct, with_output
 from core.tokens import readable_tokens
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
 
 MAX_HIDDEN = 64
 """Tokens hidden at most: the batch holds one copy of the text per hidden token."""

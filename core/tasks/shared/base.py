@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import torch
-
 if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
     from core.context import TaskContext
     from core.models import Loaded
 
@@ -36,18 +36,21 @@ def generate(loaded: Loaded, inputs: Mapping[str, Any], **options: Any) -> torch
 def next_token_logits(loaded: Loaded, input_ids: torch.Tensor, cache: Any) -> tuple[torch.Tensor, Any]:
     """One step of a decoding loop: the next token's logits (float32, on the CPU) and the model's cache,
     which stays on the model's device for the next step (only the logits cross to the CPU)."""
+    import torch
     with torch.no_grad():
         out = loaded.model(input_ids=input_ids.to(loaded.device), cache=cache, use_cache=True)
     return out.logits[0, -1].detach().to("cpu", torch.float32), out.cache
 
 
 def _on_device(loaded: Loaded, call: Callable[..., Any], inputs: Mapping[str, Any], options: dict[str, Any]) -> Any:
+    import torch
     with torch.no_grad():
         return to_cpu(call(**to_device(dict(inputs), loaded.device), **options))
 
 
 def to_device(value: Any, device: str | torch.device) -> Any:
     """Every tensor in `value` (nested in dicts, lists and tuples) on `device`; a new container."""
+    import torch
     if isinstance(value, torch.Tensor):
         return value.to(device)
     if isinstance(value, Mapping):
@@ -60,6 +63,7 @@ def to_device(value: Any, device: str | torch.device) -> Any:
 def to_cpu(value: Any) -> Any:
     """Every tensor in `value` on the CPU, floating-point ones as float32. A `ModelOutput` keeps its
     class and fields (it is a dict, updated in place); other containers are rebuilt."""
+    import torch
     if isinstance(value, torch.Tensor):
         return value.detach().to("cpu", torch.float32) if value.is_floating_point() else value.detach().cpu()
     if isinstance(value, dict) and hasattr(value, "to_tuple"):  # a ModelOutput: keep attribute access

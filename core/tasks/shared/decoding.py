@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import torch
-
 from core.errors import UserError
 from core.models import Loaded
 from core.tasks.shared.base import generate
@@ -87,6 +85,7 @@ def _groups(lengths: Sequence[int], limits: Sequence[int], room: int) -> list[li
 
 
 def _decode(loaded: Loaded, prompts: Sequence[list[int]], limits: Sequence[int]) -> list[list[int]]:
+    import torch
     tokenizer = loaded.tokenizer
     stops = stop_ids(loaded)
     pad = next(t for t in (tokenizer.pad_token_id, tokenizer.eos_token_id, 0) if t is not None)  # masked out

@@ -19,7 +19,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-import torch
 
 from core.actions import MAX_MENU_OPTIONS, THIS_RUN, Action, Choice, Menu
 from core.errors import UserError
@@ -81,6 +80,7 @@ def masked_attentions(loaded: Any, text: str, position: int, token_view: Any) ->
                                                                                         Masked, str | None]:
     """The masked text's token view and attentions, and what was masked, from ONE forward pass of two
     rows: the text as typed and the text with token `position` replaced."""
+    import torch
     _, notice = truncation_notice(loaded, text)
     inputs = loaded.tokenizer(text, truncation=True, return_tensors="pt")
     ids = inputs["input_ids"][0]

@@ -6,9 +6,7 @@ its snippet does the same, batched the same way, and prints the same numbers.
 """
 from __future__ import annotations
 
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from core.errors import UserError
 from core.markup import code
@@ -18,6 +16,9 @@ from core.tasks.shared import attribution as at
 from core.tasks.shared.base import forward
 from core.tasks.shared.common import as_code, truncation_kwargs, truncation_notice
 from core.tasks.shared.zeroshot_rules import HYPOTHESIS, TEMPERATURE
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
 
 SENTIMENT = """
 enc = tokenizer({text!r}, return_special_tokens_mask=True, return_tensors="pt", {truncation})
@@ -206,6 +207,7 @@ def _nli(loaded: Loaded, text: str, labels: list[str], multi: bool) -> Result:
 
 
 def _embedding(loaded: Loaded, text: str, labels: list[str], multi: bool, limit: int) -> Result:
+    import torch
     tok = loaded.tokenizer
     label_enc = tok(labels, padding=True, truncation=True, max_length=limit, return_tensors="pt")
     enc = dict(tok(text, truncation=True, max_length=limit, return_special_tokens_mask=True, return_tensors="pt"))
@@ -233,6 +235,7 @@ def _embedding(loaded: Loaded, text: str, labels: list[str], multi: bool, limit:
 
 
 def _pool(loaded: Loaded, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    import torch
     hidden = forward(loaded, batch).last_hidden_state
     mask = batch["attention_mask"].unsqueeze(-1).float()
     return torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1)

@@ -12,8 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import torch
-
 from core.actions import THIS_RUN, Action, Choice
 from core.context import TaskContext
 from core.errors import UserError
@@ -76,6 +74,7 @@ def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
 
 def decode(loaded: Loaded, ids: list[int], limit: int, temperature: float | None, seed: int) -> list[Step]:
     """Up to `limit` steps of the loop, with the model's cache; stops after an end-of-text token."""
+    import torch
     generator = torch.Generator().manual_seed(seed)
     stops = stop_ids(loaded)
     steps: list[Step] = []

@@ -16,13 +16,15 @@ forward pass, and the lines of a snippet that load the model on a learner's mach
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-import torch
+from typing import TYPE_CHECKING
 
 from core.errors import UserError
 from core.models import Loaded
 from core.tasks.shared.base import forward
 from core.tasks.shared.common import max_tokens, model_line
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
 
 CAUSAL = ("chat", "causal-lm")
 """The roles of the models the stand-ins run on."""
@@ -36,6 +38,7 @@ def next_token_logprobs(loaded: Loaded, prompts: Sequence[list[int]]) -> torch.T
     """log-softmax of the next-token logits after each prompt (token ids), one row per prompt, in one
     forward pass: prompts padded on the left, the padding masked out and the positions counted from
     each prompt's own first token, so each row is what the prompt alone would give."""
+    import torch
     width = max(len(ids) for ids in prompts)
     pad = _pad_id(loaded)
     input_ids = torch.tensor([[pad] * (width - len(ids)) + list(ids) for ids in prompts])
@@ -51,6 +54,7 @@ def token_logprobs(loaded: Loaded, sequences: Sequence[list[int]], start: int = 
     on, given the tokens before it (how a language model scores a sentence), in one forward pass
     (padded on the right, which a left-to-right model never looks at). Only the positions that predict
     those tokens go through the vocabulary layer."""
+    import torch
     width = max(len(ids) for ids in sequences)
     start = max(1, min(start, width - 1))
     pad = _pad_id(loaded)

@@ -21,8 +21,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import torch
-
 from core.markup import code
 from core.models import Loaded
 from core.results import Result, Table
@@ -151,6 +149,7 @@ def sentence_of(text: str, start: int) -> str:
 
 def find(loaded: Loaded, texts: Sequence[str]) -> list[list[Entity]]:
     """The entities of every text (its first `MAX_SPANS` spans): all typed in one forward pass."""
+    import torch
     proposed = [spans(text)[:MAX_SPANS] for text in texts]
     prompts = []
     for text, found in zip(texts, proposed, strict=True):

@@ -12,8 +12,7 @@ docs/substitutes.md).
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-import torch
+from typing import TYPE_CHECKING
 
 from core.markup import code
 from core.models import Loaded
@@ -21,6 +20,9 @@ from core.results import Result, Table
 from core.tasks.shared.common import f4, pct, with_output
 from core.tasks.standins import check_fits, load_lines, next_token_logprobs, stand_in_line, word_id
 from core.wording import plural
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
 
 PROMPT = "Text: {text}\nSentiment:"
 """What the model reads: the learner's text, then the start of the line where the answer goes."""
@@ -59,6 +61,7 @@ def run_batch(loaded: Loaded, texts: Sequence[str]) -> list[Result]:
 
 
 def _result(loaded: Loaded, text: str, count: int, logprobs: torch.Tensor) -> Result:
+    import torch
     ids = [word_id(loaded, word) for _, word in LABELS]
     picked = logprobs[ids]
     two = torch.softmax(picked, dim=-1).tolist()

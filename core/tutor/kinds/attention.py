@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from core.context import TaskContext
 from core.markup import code
@@ -23,6 +21,9 @@ from core.tutor.kinds.base import Kind, Steps
 from core.tutor.kinds.words import attending_word, span_of
 from core.tutor.options import MARGIN, TINY_MARGIN, arrange, banded
 from core.tutor.questions import Explore, Item, NoQuestion, Picture, Question, ordinal
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
 
 SETUP = """import torch
 from transformers import AutoModel, AutoTokenizer
@@ -62,6 +63,7 @@ class Maps:
     def clear_heads(self) -> list[tuple[int, int]]:
         """The (layer, head) pairs whose row for the source has a clear top token (`MARGIN`; a tiny
         random twin's rows are flat, so there only a top at the reveal's four decimals)."""
+        import torch
         need = TINY_MARGIN if self.loaded.spec.is_tiny else MARGIN
         top2 = torch.topk(self.attentions[:, :, self.source], 2, dim=-1).values
         lead = ((top2[..., 0] - top2[..., 1]) >= need) & (top2[..., 0] > top2[..., 1])
@@ -100,6 +102,7 @@ class Row:
 
 
 def measure(ctx: TaskContext, item: Item) -> Maps:
+    import torch
     loaded = load(ctx, "attention", "encoder")
     tok = loaded.tokenizer
     inputs = tok(item.text, truncation=True, return_tensors="pt", return_offsets_mapping=True)

@@ -23,7 +23,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from core.context import TaskContext
 from core.markup import code
@@ -366,6 +365,8 @@ class Reads:
 
 
 def measure_reads(ctx: TaskContext, item: Item) -> Reads:
+    import torch
+
     from core.tasks.shared.base import next_token_logits
     from core.tasks.template import has_template, reads
 

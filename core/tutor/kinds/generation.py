@@ -11,8 +11,6 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-import torch
-
 from core.context import TaskContext
 from core.markup import code, to_plain
 from core.results import Result, Table
@@ -40,6 +38,7 @@ class Next:
 
 
 def measure(ctx: TaskContext, item: Item) -> Next:
+    import torch
     prompt = item.text
     loaded = load(ctx, "generate", "causal-lm", "chat")
     tok = loaded.tokenizer

@@ -16,8 +16,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import torch
-
 from core.context import TaskContext
 from core.errors import UserError
 from core.markup import code
@@ -151,6 +149,7 @@ class Entities:
 
 
 def measure_ner(ctx: TaskContext, item: Item) -> Entities:
+    import torch
     text, target = item.text, item.target
     span = span_of(text, target)
     if span is None:
@@ -274,6 +273,8 @@ def measure_qa(ctx: TaskContext, item: Item) -> Span:
 
 def _runner_up(loaded: Any, question: str, context: str) -> float:
     """The second-best span's start x end probability (the first window, as short contexts have)."""
+    import torch
+
     from core.tasks.qa import MAX_ANSWER_TOKENS
     from core.tasks.shared.base import forward
 

@@ -221,6 +221,10 @@ async def test_a_replica_killed_during_a_flood_loses_no_request_and_answers_none
         answers = list(await asyncio.gather(*tasks))
     finally:
         remote.close()
+        # Serve replaces the killed replica in its own time, and until then its application flips out of RUNNING:
+        # a later test's bot, started in that window, would find no deployment and answer in its own process.
+        # Gone, the application is deployed afresh by the next test that needs it.
+        serve.delete(ray_serve.app_name("generate"))
     # Who asked again for the killed replica's requests is not asserted: mostly this backend (its `retries`),
     # sometimes Serve's router itself (1 fresh-clone run in 5 counted no retry here). Either way each request
     # had to be answered once, by the other replica: what the assertions below check.
