@@ -60,6 +60,7 @@ def notes(results: dict[str, Any]) -> list[str]:
     lines = []
     if "engine" in parts:
         lines.append(f"batch sizes under the crowd: {parts['engine']['numbers']['batch_sizes']}")
+        lines.append(engine_bench.describe(parts["engine"]["numbers"]))
     if "explore" in parts:
         lines.append(f"the click drew the same picture as the typed command: "
                      f"{parts['explore']['numbers']['click_same_picture']}")

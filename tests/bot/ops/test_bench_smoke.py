@@ -52,3 +52,11 @@ def test_a_cost_row_shows_bytes_and_counts_in_their_own_units() -> None:
     assert "5.78MB" in store and "1.54MB" in store and store.endswith("yes")
     assert " 6 " in rounds and " 7 " in rounds and "1.17x" in rounds and rounds.endswith("NO")
     assert "20.0kB" in small and "0.9kB" in small
+
+
+def test_the_lone_call_line_splits_the_overhead_into_the_hop_and_the_rest() -> None:
+    from bench.engine_bench import describe
+
+    line = describe({"bare_call_s": 0.010, "bare_call_on_worker_s": 0.0102, "engine_call_s": 0.0107})
+    assert "bare 10.00 ms" in line and "worker thread 10.20 ms (1.020x, the hop)" in line
+    assert "the engine 10.70 ms (1.049x the hop)" in line
