@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,7 +58,8 @@ def staged(target: Path) -> Iterator[Path]:
     an error, and removed in every case (a failed build leaves nothing behind). Hold `build_lock(target)`,
     or the lock of a folder that contains it."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-build-", dir=target.parent))
+    staging = target.parent / f".{target.name}-build-{os.getpid()}-{threading.get_ident()}-{uuid.uuid4().hex[:8]}"
+    staging.mkdir()  # not mkdtemp: its 0700 would make the built pack unreadable to the user a container runs as
     try:
         yield staging
         swap_in(staging, target)

@@ -257,16 +257,28 @@ def unreachable(address: str, timeout_s: float = 3.0) -> str | None:
 
 
 def running_apps() -> dict[str, int]:
-    """The running applications, with how many replicas each has running (at least 1)."""
+    """The applications a bot can send requests to now, with how many replicas each has running (at least 1)."""
     from ray import serve
 
     try:
-        apps = serve.status().applications
+        status = serve.status()
     except Exception:  # noqa: BLE001 - no Serve on the cluster yet: nothing is deployed
         return {}
-    return {name: max(1, sum(n for d in app.deployments.values() for state, n in d.replica_states.items()
-                             if str(state).endswith("RUNNING")))
-            for name, app in apps.items() if str(app.status).endswith("RUNNING")}
+    return reachable_apps(status)
+
+
+def reachable_apps(status: Any) -> dict[str, int]:
+    """From a `serve.status()`: each application that is RUNNING, or that still has a running replica while
+    Serve replaces another (its status says DEPLOYING or UNHEALTHY until the new one is up: a bot started in that
+    window ran the model in its own process until it was restarted), but not one being deleted."""
+    served = {}
+    for name, app in status.applications.items():
+        state = str(app.status).rsplit(".", 1)[-1]
+        replicas = sum(n for d in app.deployments.values() for s, n in d.replica_states.items()
+                       if str(s).endswith("RUNNING"))
+        if state == "RUNNING" or (replicas > 0 and state != "DELETING"):
+            served[name] = max(1, replicas)
+    return served
 
 
 # ----- the bot side -----

@@ -96,3 +96,12 @@ def test_one_model_rebuilt_inside_a_pack_takes_the_packs_lock(tmp_path: Path) ->
     thread.join(timeout=30)
     assert order == ["pack's build finished", "rebuilt"]
     assert leftovers(pack) == []
+
+
+def test_a_built_folder_has_the_mode_any_new_folder_gets_here(tmp_path: Path) -> None:
+    """Not a temporary folder's 0700: a pack pulled by one user (root in a build step) stays readable to the user the
+    bot runs as, as far as the umask lets any folder be."""
+    target = tmp_path / "pack"
+    build_once(target, lambda: (target / "weights").is_file(), lambda staging: (staging / "weights").write_text("w"))
+    (tmp_path / "plain").mkdir()
+    assert target.stat().st_mode & 0o777 == (tmp_path / "plain").stat().st_mode & 0o777

@@ -254,9 +254,17 @@ def _masked_count(r: Row, rng: random.Random) -> Question:
                 f"causal mask replace with {NEG_INF}?"),
         options=options, key=key, why=why, literal=False, model=reading.loaded.spec.label,
         explanation=(f"1. Row {i} of Q Kᵀ has a score for every key, later ones too.\n2. The causal mask adds "
-                     f"{NEG_INF} to the keys after {i}, so softmax gives them exactly 0."),
+                     f"{NEG_INF} to the keys after {i}, so softmax gives them exactly 0: in the picture, row {i} "
+                     "is blank right of the diagonal."),
+        table=_row_table(reading, r.head, i, _around(i, n)),
+        picture=_picture(reading.shown, r.head.weights, f"Layer {r.pick.layer}, head {r.pick.head} by hand"),
         explore=(Explore("Open as /qkv", "qkv", r.inputs),), code=r.code,
     )
+
+
+def _around(i: int, n: int, each_side: int = 3) -> list[int]:
+    """The keys either side of row i's mask boundary: the last ones it sees, then the first ones masked."""
+    return list(range(max(0, i - each_side), min(n, i + 1 + each_side)))
 
 
 # ----- temperature-top -----

@@ -126,6 +126,42 @@ def test_serve_models_refuses_a_model_the_pack_does_not_have(capsys: pytest.Capt
     assert "The offline pack has no model for: nosuch. It serves: " in err and "sentiment" in err.split("serves:")[1]
 
 
+
+def _status(**apps: tuple[str, dict[str, int]]) -> object:
+    """A `serve.status()` as Serve builds it: each application's status and its replicas by state."""
+    from ray.serve.schema import (
+        ApplicationStatus,
+        ApplicationStatusOverview,
+        DeploymentStatus,
+        DeploymentStatusOverview,
+        DeploymentStatusTrigger,
+        ReplicaState,
+        ServeStatus,
+    )
+
+    def app(status: str, replicas: dict[str, int]) -> ApplicationStatusOverview:
+        deployment = DeploymentStatusOverview(status=DeploymentStatus.UPDATING,
+                                              status_trigger=DeploymentStatusTrigger.UNSPECIFIED,
+                                              replica_states={ReplicaState[k]: n for k, n in replicas.items()},
+                                              message="")
+        return ApplicationStatusOverview(status=ApplicationStatus[status], message="", last_deployed_time_s=0.0,
+                                         deployments={ray_serve.DEPLOYMENT: deployment})
+
+    return ServeStatus(applications={name: app(*spec) for name, spec in apps.items()})
+
+
+def test_a_bot_started_while_serve_replaces_a_replica_still_uses_the_running_one() -> None:
+    """While Serve replaces a dead replica, the application says DEPLOYING (or UNHEALTHY) though its other replica
+    answers: a bot started then must send to it, not load the model in its own process until restarted."""
+    status = _status(**{"tutor-generate": ("DEPLOYING", {"RUNNING": 1, "STARTING": 1}),
+                        "tutor-qkv": ("UNHEALTHY", {"RUNNING": 2}),
+                        "tutor-sentiment": ("RUNNING", {"RUNNING": 3}),
+                        "tutor-attention": ("DEPLOYING", {"STARTING": 1}),  # nothing answers yet
+                        "tutor-causal": ("DELETING", {"RUNNING": 1}),  # going away
+                        "tutor-zeroshot": ("DEPLOY_FAILED", {})})
+    assert ray_serve.reachable_apps(status) == {"tutor-generate": 1, "tutor-qkv": 2, "tutor-sentiment": 3}
+
+
 # ----- a real cluster -----
 async def test_generate_on_a_local_ray_cluster_answers_as_the_local_backend(cluster: None) -> None:
     deployed(["generate"])
@@ -221,9 +257,9 @@ async def test_a_replica_killed_during_a_flood_loses_no_request_and_answers_none
         answers = list(await asyncio.gather(*tasks))
     finally:
         remote.close()
-        # Serve replaces the killed replica in its own time, and until then its application flips out of RUNNING:
-        # a later test's bot, started in that window, would find no deployment and answer in its own process.
-        # Gone, the application is deployed afresh by the next test that needs it.
+        # Serve replaces the killed replica in its own time (its application says DEPLOYING until then): a later
+        # test's bot would find one replica or two depending on that timing. Gone, the application is deployed
+        # afresh, with one replica, by the next test that needs it.
         serve.delete(ray_serve.app_name("generate"))
     # Who asked again for the killed replica's requests is not asserted: mostly this backend (its `retries`),
     # sometimes Serve's router itself (1 fresh-clone run in 5 counted no retry here). Either way each request

@@ -136,3 +136,24 @@ def test_part_fours_checks_do_not_give_the_answer_away():
         assert len(options) == OPTIONS and len({o[:38] for o in options}) == OPTIONS, options
         longest += max(options, key=len) == right[0]
     assert longest <= len(decoder_lessons.LESSONS) / 3
+
+
+@pytest.mark.parametrize("engine_name", ["tiny_engine", "offline_engine"])
+def test_a_masked_count_reveal_draws_the_row_it_counted(request, engine_name):
+    """The count form (a row with no later token out-scoring the visible ones) reveals the head's map and the
+    keys either side of the mask: the blank cells of its row are the key, and the table shows them at weight 0."""
+    import dataclasses
+    import random
+
+    from core.tutor.kinds.decoder import Item, measure_row, qkv_mask
+
+    ctx = context_of(request.getfixturevalue(engine_name))
+    row = measure_row(ctx, Item("The cat sat on the mat because it was tired."))
+    q = qkv_mask(dataclasses.replace(row, pick=dataclasses.replace(row.pick, trap=None)), random.Random(3))
+    i = row.pick.token
+    assert not q.literal and q.picture is not None and q.table is not None
+    later = q.picture.weights[i][i + 1:]
+    assert str(len(later)) == q.answer and all(w == 0 for w in later) and q.picture.weights[i][i] > 0
+    positions = [int(r[0].split()[0]) for r in q.table.rows]
+    assert i in positions and i + 1 in positions, positions
+    assert all(float(r[2]) == 0 for r, at in zip(q.table.rows, positions, strict=True) if at > i)
