@@ -45,13 +45,24 @@ def parse_arguments(command: Command, text: str) -> dict[str, Any]:
     text = _KEY_VALUE.sub(take, text)
     main_opt, second_opt = command.positional("main"), command.positional("second")
     main, sep, second = text.partition(" | ") if second_opt else (text, "", "")
-    if second_opt and not sep and text.rstrip().endswith("|"):
-        main = text.rstrip()[:-1]
+    if second_opt and not sep:
+        main, second = _bare_pipe_at_an_end(text)
     if main_opt:
         raw[main_opt.name] = main.strip() or None
     if second_opt and second.strip():
         raw[second_opt.name] = second.strip()
     return raw
+
+
+def _bare_pipe_at_an_end(text: str) -> tuple[str, str]:
+    """Main and second part of a line with no ` | ` inside: `Who? |` has an empty second part, and `| ctx` (the
+    line stripped of its leading space) an empty main one, so the answer names the part that is missing."""
+    stripped = text.strip()
+    if stripped.endswith("|"):
+        return stripped[:-1], ""
+    if stripped.startswith("|") and stripped[1:2].isspace():
+        return "", stripped[1:]
+    return text, ""
 
 
 @dataclass(frozen=True)

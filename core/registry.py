@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from core.errors import UserError
-from core.text import clean_text, clean_values
+from core.text import clean_text, clean_values, is_blank
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.context import TaskContext
@@ -308,16 +308,18 @@ class Command:
         args: dict[str, Any] = {}
         for opt in self.options:
             value = raw.get(opt.name)
-            if value is None or (isinstance(value, str) and not value.strip()):
+            if value is None or (isinstance(value, str) and is_blank(value)):
                 if opt.required:
-                    raise UserError(self._missing(opt))
+                    raise UserError(self._missing(opt, value))
                 args[opt.name] = opt.default
             else:
                 args[opt.name] = opt.coerce(value)
         return args
 
-    def _missing(self, opt: Option) -> str:
-        return f"/{self.name} needs `{opt.name}` ({opt.description}). Example: `{self.examples[0]}`"
+    def _missing(self, opt: Option, given: Any = None) -> str:
+        unseen = " Yours holds only characters that show nothing (zero-width spaces and the like)." if (
+            isinstance(given, str) and given.strip()) else ""
+        return f"/{self.name} needs `{opt.name}` ({opt.description}).{unseen} Example: `{self.examples[0]}`"
 
 
 class Registry:

@@ -9,6 +9,7 @@ core, and the core cleans it once, here, and says what it changed.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +55,17 @@ def clean_text(raw: str) -> Cleaned:
     text, replaced = _SURROGATE.subn(REPLACEMENT, raw)
     text, removed = _CONTROL.subn("", text)
     return Cleaned(text, replaced, removed)
+
+
+BLANK_LETTERS = frozenset("\u115f\u1160\u2800\u3164\uffa0")
+"""Letters and symbols drawn as nothing (Hangul fillers, the blank Braille pattern): chat's "empty message" tricks."""
+
+
+def is_blank(text: str) -> bool:
+    """Whether `text` shows nothing: only spaces, line breaks, format characters (zero-width spaces and joiners,
+    direction marks, a byte-order mark) and the blank letters above."""
+    return all(ch.isspace() or ch in BLANK_LETTERS or unicodedata.category(ch) in ("Cf", "Cc", "Zs", "Zl", "Zp")
+               for ch in text)
 
 
 def clean_values(values: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:

@@ -126,3 +126,34 @@ def test_the_line_is_cleaned_once_as_it_is_read_and_says_what_changed():
     assert parsed.raw == {"question": "Who\ufffd?", "context": "Ada lives here"}
     assert parsed.notice is not None and "1 character" in parsed.notice and "1 invisible" in parsed.notice
     assert read_line(REGISTRY, "/qa Who? | Ada").notice is None
+
+
+@pytest.mark.parametrize(("line", "missing"), [
+    ("/qa | My name is Ada.", "question"),
+    ("/qa Where do I live? |", "context"),
+    ("/qa |", "question"),
+    ("/zeroshot | food, sports", "text"),
+    ("/zeroshot   |   food, sports multi_label=true", "text"),
+    ("/zeroshot I love pizza |", "labels"),
+])
+def test_an_empty_part_beside_the_pipe_is_the_part_named_missing(line, missing):
+    with pytest.raises(UserError, match=f"needs `{missing}`"):
+        parse(line)
+
+
+def test_a_pipe_that_starts_a_word_stays_in_the_text():
+    assert parse("/tokenize |pipe| is a token | and this the pair")[1]["text"] == "|pipe| is a token"
+    assert parse("/qa |x| means absolute value? | It does.")[1]["question"] == "|x| means absolute value?"
+
+
+@pytest.mark.parametrize("blank", ["\u200b\u200b", "\u2060\ufeff", "\u200e\u200f", "\u3164", "\u2800 \u2800",
+                                   "\u00a0\u3000"])
+def test_a_text_that_shows_nothing_is_refused_as_missing_and_says_why(blank):
+    with pytest.raises(UserError, match=r"needs `text`.*show nothing") if blank.strip() else pytest.raises(
+            UserError, match=r"needs `text`"):
+        parse("/sentiment " + blank)
+
+
+def test_invisible_characters_beside_visible_ones_stay_in_the_text():
+    assert parse("/tokenize a\u200bb")[1]["text"] == "a\u200bb"
+    assert parse("/sentiment \u200bok")[1]["text"] == "\u200bok"
