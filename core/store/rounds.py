@@ -134,6 +134,12 @@ class RoundStore:
                 sa.select(answers.c.round_id).join(rounds, rounds.c.id == answers.c.round_id)
                 .where(answers.c.learner == learner, rounds.c.revealed.is_(None)))}
 
+    def step_answered(self, learner: str, step: str) -> bool:
+        """Whether this learner's answer to a lesson step has counted (once per learner and step)."""
+        with self.db.begin() as conn:
+            return conn.execute(sa.select(answers.c.id).where(answers.c.learner == learner, answers.c.step == step)
+                                .limit(1)).first() is not None
+
     def choice_of(self, round_id: str, learner: str) -> int | None:
         with self.db.begin() as conn:
             row = conn.execute(sa.select(answers.c.choice).where(answers.c.round_id == round_id,

@@ -4,9 +4,10 @@ The learner's position (and their own sentence, only while the lesson runs) is k
 a lesson resumes after a restart, in a DM or a server. In a channel the steps are private (only the
 learner sees and clicks them); each click replaces the step with the next one (`show="update"`).
 
-`/learn` grammar (also in /help and docs/commands.md): nothing (or `resume`) resumes; a number opens that
-lesson (`/learn 7`); a lesson's name or title opens it (`/learn fillmask`, `/learn "Subwords"`);
-`part 2` (or `part II`, `part attention`) starts a part; `restart` starts over; `list` shows the path.
+`/learn` grammar (also in /help and docs/commands.md): nothing (or `resume`) resumes (past a question the
+learner has answered); a number opens that lesson (`/learn 7`); a lesson's name or title opens it
+(`/learn fillmask`, `/learn "Subwords"`); `part 2` (or `part II`, `part attention`) starts a part; `restart`
+starts over; `list` shows the path.
 
 Every step fits one phone-sized message (core/tutor/sizing.py). A step shows the run's table once
 (the run step) and its snippet once (the try step, or behind "Show code" when it is long); "Open as
@@ -27,7 +28,7 @@ from core.store.records import LessonState
 from core.tutor import lesson_path as path
 from core.tutor.predict import token_count
 from core.tutor.questions import NoQuestion, Question
-from core.tutor.quiz import Asked, open_round, place_of
+from core.tutor.quiz import Asked, lesson_step, open_round, place_of
 from core.tutor.service import State, Tutor
 from core.tutor.sizing import fit, fits
 
@@ -67,6 +68,10 @@ def learn(tutor: Tutor, ctx: TaskContext, args: dict[str, Any]) -> Result:
     where = " ".join((args.get("lesson") or "").strip().strip("\"'“”").lower().split())
     if where in ("", "resume", "continue"):
         position = current.position if current and current.position < path.STEPS else 0
+        if current is not None and position == current.position and _answered_here(state, learner):
+            # the step's question was answered (and its answer shown): resuming moves on, as Continue does
+            moved = go(Here(tutor, state, ctx, caller, learner, position + 1, sentence), current)
+            return dataclasses.replace(moved, show="reply" if caller.direct else "private")
     elif where in ("restart", "start", "start over"):
         position, sentence = 0, None
     elif where in ("list", "path", "map"):
@@ -135,12 +140,25 @@ def lesson(tutor: Tutor, ctx: TaskContext, args: dict[str, Any]) -> Result:
         return _code(here)
     if view == "open" and position < path.STEPS:
         return _open(here)
+    return go(dataclasses.replace(here, position=position), current)
+
+
+def _answered_here(state: State, learner: str) -> bool:
+    """Whether the learner's current step asks a question they have answered (a predict or check step)."""
+    at = lesson_step(state, learner)
+    return at is not None and state.rounds.step_answered(learner, at)
+
+
+def go(here: Here, current: LessonState | None) -> Result:
+    """The step at `here.position`, coming from `current`: leaving a lesson's last step forward counts the lesson
+    done (when its steps could run here), and past the last lesson is the end of the path."""
+    state, learner, ctx, tutor = here.state, here.learner, here.ctx, here.tutor
     if current is not None and current.position % len(path.PHASES) == len(path.PHASES) - 1 \
-            and position > current.position:
+            and here.position > current.position:
         done = path.at(current.position)[0]
         if path.runnable(done, ctx):  # a lesson whose steps could not run here is not done
             state.progress.finish_lesson(learner, done.id, tutor.clock())
-    if position >= path.STEPS:
+    if here.position >= path.STEPS:
         return _finished(state, learner, tutor, ctx)
     return step(here, show="update")
 

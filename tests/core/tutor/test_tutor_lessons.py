@@ -41,6 +41,27 @@ async def test_a_lesson_resumes_where_the_learner_left_off_after_a_restart(tmp_p
         assert f"lesson 1 of {len(path.LESSONS)}), step 1 of 5" in header(other), "each learner has their own place"
 
 
+
+async def test_learn_after_answering_a_steps_question_moves_on_instead_of_asking_it_again(tmp_path: Path):
+    """Typed /learn after a prediction's answer is the next step (the answer was shown); after the check's answer,
+    the next lesson, with the one left counted done, as its Continue button would."""
+    with study_group(sqlite_url(tmp_path)) as cls:
+        predict = await cls.say("ada", "/learn", direct=True)
+        assert "step 1 of 5: predict" in header(predict)
+        again = await cls.say("ada", "/learn", direct=True)
+        assert "step 1 of 5: predict" in header(again), "not answered yet: the same step"
+        await cls.click("ada", button(again, "A"), direct=True)
+        run = await cls.say("ada", "/learn", direct=True)
+        assert "step 2 of 5: run" in header(run) and answered(run).show == "reply"
+        check = await cls.say("ada", "/learn 1", direct=True)
+        for _ in range(4):
+            check = await cls.click("ada", button(check, "Next"), direct=True)
+        assert "step 5 of 5: check" in header(check)
+        await cls.click("ada", button(check, "A"), direct=True)
+        second = await cls.say("ada", "/learn", direct=True)
+        assert f"(lesson 2 of {len(path.LESSONS)}), step 1 of 5: predict" in header(second)
+        assert len(rows_of(cls.engine.settings.database_url)["tutor_lessons_done"]) == 1
+
 async def test_the_whole_path_runs_end_to_end_on_the_tiny_pack(tmp_path: Path):
     """Every lesson, five steps each, every one answered: predictions and checks answered, runs shown,
     snippets given; at the end every lesson is done and the learner's sentence is gone."""
