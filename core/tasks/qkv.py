@@ -279,7 +279,8 @@ def choose(reading: Reading, layer: int | None = None, head: int | None = None,
     chosen = None in (layer, head, token)
     if best is not None:
         return Pick(best[1].layer, best[1].head, best[1].token, best[1].trap, chosen)
-    return Pick(layer or 0, head or 0, token if token is not None else max(1, reading.n // 3), None, chosen)
+    return Pick(layer or 0, head or 0, token if token is not None else min(reading.n - 1, max(1, reading.n // 3)),
+                None, chosen)
 
 
 def _rank(scores: np.ndarray, weights: np.ndarray, i: int) -> tuple[tuple[Any, ...], int | None] | None:

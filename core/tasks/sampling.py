@@ -229,9 +229,11 @@ def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
 
 
 def _table(nxt: Next, s: Settings, shown: list[str], top: list[int]) -> Table:
-    rows = tuple((name, f"{nxt.logits[i]:.2f}", f4(nxt.plain[i]), f4(nxt.warm[i]), "yes" if nxt.final[i] > 0 else "no",
-                  f4(nxt.final[i])) for name, i in zip(shown, top, strict=True))
-    return Table(("token", "logit", "T = 1", f"T = {s.temperature:g}", "kept", "final"), rows)
+    """One row per candidate; the column at the learner's temperature only when it is not 1 (it would repeat T = 1)."""
+    warmed = s.temperature != 1
+    rows = tuple((name, f"{nxt.logits[i]:.2f}", f4(nxt.plain[i]), *((f4(nxt.warm[i]),) if warmed else ()),
+                  "yes" if nxt.final[i] > 0 else "no", f4(nxt.final[i])) for name, i in zip(shown, top, strict=True))
+    return Table(("token", "logit", "T = 1", *((f"T = {s.temperature:g}",) if warmed else ()), "kept", "final"), rows)
 
 
 def _answer(prompt: str, nxt: Next, s: Settings, shown: list[str], texts: dict[str, str], seed: int) -> str:
@@ -240,8 +242,10 @@ def _answer(prompt: str, nxt: Next, s: Settings, shown: list[str], texts: dict[s
                (f"top-p = {s.top_p:g} kept {nxt.kept} of them" if s.top_k else
                 f"top-p = {s.top_p:g} kept {plural(nxt.kept, 'token')}") if s.top_p < 1 else ""]
     said = ", then ".join(f for f in filters if f) or "no top-k or top-p: every token stays in the draw"
-    head = (f"After {code(lead(prompt, 24))}, the top token {first} has {f4(float(nxt.plain.max()))} at T = 1 and "
-            f"{f4(float(nxt.warm.max()))} at T = {s.temperature:g}. {said[0].upper()}{said[1:]}.")
+    at = (f"at T = 1 and {f4(float(nxt.warm.max()))} at T = {s.temperature:g}" if s.temperature != 1 else
+          "at T = 1, the temperature that leaves the logits as they are")
+    head = (f"After {code(lead(prompt, 24))}, the top token {first} has {f4(float(nxt.plain.max()))} {at}. "
+            f"{said[0].upper()}{said[1:]}.")
     lines = [f"{name.capitalize() if name != 'sampled' else f'Sampled (seed {seed})'}: {plain(lead(prompt, 24))}"
              + (bold(plain(one_line(text))) if text.strip() else " (nothing: it ended at once)")
              for name, text in texts.items()]
@@ -281,15 +285,20 @@ def _explain(loaded: Loaded, nxt: Next, s: Settings, first: str, beams: int, see
 def _picture(nxt: Next, s: Settings, shown: list[str], top: list[int]) -> Image:
     from core.render.bars import Stage, render_bars  # matplotlib loads on the first picture
 
-    png = render_bars(shown, (Stage("T = 1", [float(nxt.plain[i]) for i in top]),
-                              Stage(f"T = {s.temperature:g}", [float(nxt.warm[i]) for i in top]),
-                              Stage("after top-k and top-p", [float(nxt.final[i]) for i in top])),
+    warmed = s.temperature != 1  # at T = 1 a second stage would repeat the first
+    stages = (Stage("T = 1", [float(nxt.plain[i]) for i in top]),
+              *((Stage(f"T = {s.temperature:g}", [float(nxt.warm[i]) for i in top]),) if warmed else ()),
+              Stage("after top-k and top-p", [float(nxt.final[i]) for i in top]))
+    png = render_bars(shown, stages,
                       title=f"The next token: the {len(top)} most likely, through temperature, top-k and top-p",
                       dropped=[not nxt.final[i] > 0 for i in top])
     first = top[0]
-    alt = (f"Bars for the {len(top)} most likely next tokens, three per token: the probability at T = 1, at T = "
-           f"{s.temperature:g}, and after top-k and top-p. The top token '{shown[0]}' goes from "
-           f"{f4(float(nxt.plain[first]))} to {f4(float(nxt.warm[first]))} and ends at {f4(float(nxt.final[first]))}.")
+    through = (f"at T = 1, at T = {s.temperature:g}, and after top-k and top-p" if warmed else
+               "at T = 1 and after top-k and top-p")
+    moved = f" to {f4(float(nxt.warm[first]))}" if warmed else ""
+    alt = (f"Bars for the {len(top)} most likely next tokens, {len(stages)} per token: the probability {through}. "
+           f"The top token '{shown[0]}' goes from {f4(float(nxt.plain[first]))}{moved} and ends at "
+           f"{f4(float(nxt.final[first]))}.")
     return Image(png, "nexttoken.png", alt[:400])
 
 

@@ -109,3 +109,30 @@ async def test_the_cleaning_notice_comes_first_and_the_task_notices_stay(tiny_en
     result = await tiny_engine.run_text("/sentiment " + "猫" * 900 + "\x00")
     assert "1 invisible control character was removed" in result.notices[0]
     assert "reads at most 512" in result.notices[1]
+
+
+def shortest_lines() -> list[str]:
+    """Every model command of the registry on the shortest text there is: one word (one token in every pack's
+    tokenizer), in each text part; /fillmask's beside its mask."""
+    from core.commands import build_registry
+
+    lines = []
+    for command in build_registry():
+        if command.needs_model and not command.personal:
+            second = " | Hi" if command.positional("second") else ""
+            short = " max_new_tokens=1" if any(o.name == "max_new_tokens" for o in command.options) else ""
+            lines.append(f"/{command.name} Hi{' [MASK]' if command.name == 'fillmask' else ''}{second}{short}")
+    return lines
+
+
+@pytest.mark.parametrize("engine_name", ["tiny_engine", "offline_engine"])
+async def test_a_one_token_text_gets_an_answer_from_every_model_command(request, engine_name):
+    """A row, a head or a prediction picked from a one-token text stays inside it (/qkv picked token 1 of 1)."""
+    engine = request.getfixturevalue(engine_name)
+    for line in shortest_lines():
+        try:
+            result = await engine.run_text(line)
+        except UserError as exc:  # a clear refusal is an answer too; a crash is not
+            assert exc.message, line
+        else:
+            assert result.answer.strip(), line

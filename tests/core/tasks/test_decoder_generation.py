@@ -58,6 +58,17 @@ def test_temperature_never_changes_the_top_token_and_filters_keep_what_the_rules
     assert top_k.kept == 5 and top_k.kept_k == 5
 
 
+
+async def test_at_the_default_temperature_nexttoken_shows_t_1_once(tiny_engine):
+    """T = 1 divides the logits by 1: a second "T = 1" column, bar and number would repeat the first."""
+    default = await tiny_engine.run_text(f"/nexttoken {PROMPT}")
+    assert default.table.columns.count("T = 1") == 1 and len(default.table.columns) == len(default.table.rows[0])
+    head = to_plain(default.answer).splitlines()[0]
+    assert head.count("T = 1") == 1 and "leaves the logits as they are" in head
+    assert "2 per token" in default.images[0].alt
+    warm = await tiny_engine.run_text(f"/nexttoken {PROMPT} temperature=1.5")
+    assert "T = 1.5" in warm.table.columns and "3 per token" in warm.images[0].alt
+
 async def test_offline_nexttoken_answers_with_the_models_numbers(offline_engine):
     result = await offline_engine.run_text(f"/nexttoken {PROMPT} temperature=1.5")
     loaded = generator(offline_engine)

@@ -182,6 +182,7 @@ async def test_tiny_snippet_of_a_long_input_prints_what_the_bot_answered(tiny_en
     "/qa Where do I live? | My name is Ada and I live in London.",
     "/causal The cat sat on the mat because it was tired.",
     "/qkv The cat sat on the mat because it was tired.",
+    "/qkv Hi",  # one token: the row picked is that token's
     "/nexttoken The best way to learn is temperature=1.5",
     "/template Tell me a joke.",
 ])
