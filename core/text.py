@@ -57,14 +57,17 @@ def clean_text(raw: str) -> Cleaned:
     return Cleaned(text, replaced, removed)
 
 
-BLANK_LETTERS = frozenset("\u115f\u1160\u2800\u3164\uffa0")
-"""Letters and symbols drawn as nothing (Hangul fillers, the blank Braille pattern): chat's "empty message" tricks."""
+FILLERS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u180e\u17b4\u17b5\u034f\u2062\u2063\u2064\u2061\u2060\u200b"
+                    "\u200c\u200d\u200e\u200f\ufeff")
+"""Characters that show as nothing. The Hangul fillers (U+115F, U+1160, U+3164, U+FFA0) and the Braille blank are
+letters or symbols to Unicode, so they pass any "letters and digits" rule: chat's "empty message" tricks. NFKC turns
+U+3164 and U+FFA0 into U+1160, listed all the same."""
 
 
 def is_blank(text: str) -> bool:
-    """Whether `text` shows nothing: only spaces, line breaks, format characters (zero-width spaces and joiners,
-    direction marks, a byte-order mark) and the blank letters above."""
-    return all(ch.isspace() or ch in BLANK_LETTERS or unicodedata.category(ch) in ("Cf", "Cc", "Zs", "Zl", "Zp")
+    """Whether `text` shows nothing: only spaces, line breaks, fillers and format or control characters. (Not
+    unassigned code points: an emoji newer than Python's Unicode tables is one, and shows.)"""
+    return all(ch.isspace() or ch in FILLERS or unicodedata.category(ch) in ("Cc", "Cf", "Zs", "Zl", "Zp")
                for ch in text)
 
 

@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import unicodedata
 
-FILLERS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u180e\u17b4\u17b5\u034f\u2062\u2063\u2064\u2061\u2060\u200b"
-                    "\u200c\u200d\u200e\u200f\ufeff")
-"""Characters that show as nothing; NFKC turns U+3164 and U+FFA0 into U+1160, listed all the same."""
+from core.text import FILLERS
+
 INVISIBLE_CATEGORIES = frozenset(("Cc", "Cf", "Co", "Cn", "Cs", "Zl", "Zp"))
 
 CAPITALS = str.maketrans("АВЕКМНОРСТХЅІЈԚԜҮΑΒΕΖΗΙΚΜΝΟΡΤΥΧ", "ABEKMHOPCTXSIJQWYABEZHIKMNOPTYX")

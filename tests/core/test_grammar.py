@@ -157,3 +157,4 @@ def test_a_text_that_shows_nothing_is_refused_as_missing_and_says_why(blank):
 def test_invisible_characters_beside_visible_ones_stay_in_the_text():
     assert parse("/tokenize a\u200bb")[1]["text"] == "a\u200bb"
     assert parse("/sentiment \u200bok")[1]["text"] == "\u200bok"
+    assert parse("/tokenize \U0001face")[1]["text"] == "\U0001face", "an emoji newer than Python's tables still shows"
