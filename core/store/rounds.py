@@ -135,10 +135,16 @@ class RoundStore:
                 .where(answers.c.learner == learner, rounds.c.revealed.is_(None)))}
 
     def step_answered(self, learner: str, step: str) -> bool:
-        """Whether this learner's answer to a lesson step has counted (once per learner and step)."""
+        """Whether the question this learner's lesson asked at `step` last is answered: none of their rounds at the
+        step is open, and one of the newest holds their answer (an answer from an earlier pass through the path
+        does not count: going through it again asks afresh)."""
+        at_step = sa.and_(rounds.c.asker == learner, rounds.c.step == step)
+        newest = sa.select(sa.func.max(rounds.c.created)).where(at_step).scalar_subquery()
         with self.db.begin() as conn:
-            return conn.execute(sa.select(answers.c.id).where(answers.c.learner == learner, answers.c.step == step)
-                                .limit(1)).first() is not None
+            if conn.execute(sa.select(rounds.c.id).where(at_step, rounds.c.revealed.is_(None)).limit(1)).first():
+                return False
+            return conn.execute(sa.select(answers.c.id).join(rounds, rounds.c.id == answers.c.round_id).where(
+                at_step, rounds.c.created == newest, answers.c.learner == learner).limit(1)).first() is not None
 
     def choice_of(self, round_id: str, learner: str) -> int | None:
         with self.db.begin() as conn:

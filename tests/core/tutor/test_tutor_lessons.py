@@ -61,6 +61,12 @@ async def test_learn_after_answering_a_steps_question_moves_on_instead_of_asking
         second = await cls.say("ada", "/learn", direct=True)
         assert f"(lesson 2 of {len(path.LESSONS)}), step 1 of 5: predict" in header(second)
         assert len(rows_of(cls.engine.settings.database_url)["tutor_lessons_done"]) == 1
+        await cls.say("ada", "/learn restart", direct=True)
+        second_pass = await cls.say("ada", "/learn", direct=True)
+        assert "(lesson 1 of" in header(second_pass) and "step 1 of 5: predict" in header(second_pass), \
+            "a question answered on an earlier pass is asked afresh"
+        await cls.click("ada", button(second_pass, "B"), direct=True)
+        assert "step 2 of 5: run" in header(await cls.say("ada", "/learn", direct=True))
 
 async def test_the_whole_path_runs_end_to_end_on_the_tiny_pack(tmp_path: Path):
     """Every lesson, five steps each, every one answered: predictions and checks answered, runs shown,
