@@ -117,13 +117,18 @@ def _encoder(loaded: Loaded, text: str, layer: int, head: int) -> tuple[Map, str
 
 def _answer(encoder: Map, decoder: Map) -> str:
     upper = decoder.n * (decoder.n - 1) // 2
-    return (f"**The same sentence, two models.** The encoder ({encoder.name}) lets each of its {encoder.n} tokens "
-            f"look at all {encoder.n}: {encoder.zeros} of its {encoder.n * encoder.n} weights are exactly 0. The "
+    return (f"**The same sentence, two models.** The encoder ({encoder.name}) lets each of its "
+            f"{plural(encoder.n, 'token')} look at all {encoder.n}: {_zeros_of(encoder)}. The "
             f"decoder ({decoder.name}) lets token i look only at tokens 0 to i: in layer {decoder.layer}, head "
-            f"{decoder.head}, {decoder.zeros} of its "
-            f"{decoder.n * decoder.n} weights are exactly 0, "
-            + ("every cell above the diagonal." if decoder.above == upper else
+            f"{decoder.head}, {_zeros_of(decoder)}, "
+            + ("as one token has no cell above the diagonal: a longer text shows the mask." if upper == 0 else
+               "every cell above the diagonal." if decoder.above == upper else
                f"{decoder.above} of the {upper} above the diagonal."))
+
+
+def _zeros_of(m: Map) -> str:
+    """`21 of its 49 weights are exactly 0`, in the words the counts take (`0 of its 1 weight`)."""
+    return f"{m.zeros} of its {plural(m.n * m.n, 'weight')} {'is' if m.zeros == 1 else 'are'} exactly 0"
 
 
 def _explain(encoder: Map, decoder: Map) -> str:

@@ -29,6 +29,11 @@ PARTS = ("system prompt", "your message", "markers")
 MAX_TOKEN_ROWS = 12
 
 
+def at_positions(start: int, end: int) -> str:
+    """Positions in words: `position 24`, `positions 24-25`."""
+    return f"position {start}" if start == end else f"positions {start}-{end}"
+
+
 @dataclass(frozen=True)
 class Segment:
     """A run of consecutive tokens of one part of the input."""
@@ -42,6 +47,11 @@ class Segment:
     @property
     def positions(self) -> str:
         return str(self.start) if self.start == self.end else f"{self.start}-{self.end}"
+
+    @property
+    def at(self) -> str:
+        """The positions in words: `position 24`, `positions 24-25`."""
+        return at_positions(self.start, self.end)
 
     @property
     def count(self) -> int:
@@ -151,7 +161,7 @@ def _answer(loaded: Loaded, prompt: str, seen: Reads, reply: str, raw: str, stop
     words = len(loaded.tokenizer(prompt)["input_ids"])
     adds = "a default system prompt, role markers and the assistant's opening" if seen.system else \
         "role markers and the assistant's opening"
-    where = f" Your words sit at positions {mine.positions}, not 0-{words - 1}." if mine else ""
+    where = f" Your words sit at {mine.at}, not {at_positions(0, words - 1)}." if mine else ""
     return (f"**What the model reads**: your message is {plural(words, 'token')}, but {short_name(loaded)} reads "
             f"{len(seen.ids)}: its chat template adds {adds}.{where}\n"
             f"With the template it replies: {bold(plain(one_line(reply))) if reply else '(empty)'}{stopped}\n"
@@ -196,7 +206,7 @@ def _without(loaded: Loaded, prompt: str, limit: int, raw: str) -> Result:
     return Result(
         command="template",
         answer=(f"**{_capital(short_name(loaded))} has no chat template** (`tokenizer.chat_template` is None), so it "
-                f"reads your words as they are: {what}, at positions 0-{len(seen.ids) - 1}. It continues them:\n"
+                f"reads your words as they are: {what}, at {at_positions(0, len(seen.ids) - 1)}. It continues them:\n"
                 f"{plain(lead(prompt))}"
                 + (bold(plain(one_line(raw))) if raw.strip() else " (nothing: it ended at once)")),
         table=Table(("position", "token"), tuple((s.positions, s.text) for s in shown)),

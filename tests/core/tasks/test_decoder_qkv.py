@@ -4,6 +4,7 @@ attention, rotary positions); the check has teeth; the commands answer with the 
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -150,3 +151,15 @@ async def test_causal_counts_the_zeros_of_the_models_own_maps(request, engine_na
     assert decoder[2:] == (str(r.n), str(r.n * r.n), str(r.n * (r.n - 1) // 2))
     assert f"{r.n * (r.n - 1) // 2} of its {r.n * r.n} weights are exactly 0, every cell above" in result.answer
     assert result.images[0].png.startswith(b"\x89PNG") and "lower-triangular" in result.images[0].alt
+
+
+async def test_a_one_token_text_is_worded_for_one_token(offline_engine):
+    """"Hi" is one SmolLM2 token: /qkv shows its row, and /causal and /template count it in the singular."""
+    from core.markup import to_plain
+
+    row = await offline_engine.run_text("/qkv Hi")
+    assert [r[0] for r in row.table.rows] == ["0 Hi"] and row.table.rows[0][3] == "1.0000"
+    causal = to_plain((await offline_engine.run_text("/causal Hi")).answer)
+    assert "0 of its 1 weight are exactly 0" in causal and "no cell above the diagonal" in causal
+    template = to_plain((await offline_engine.run_text("/template Hi max_new_tokens=1")).answer)
+    assert re.search(r"Your words sit at position \d+, not position 0\.", template), template
