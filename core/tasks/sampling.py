@@ -295,10 +295,10 @@ def _picture(nxt: Next, s: Settings, shown: list[str], top: list[int]) -> Image:
     first = top[0]
     through = (f"at T = 1, at T = {s.temperature:g}, and after top-k and top-p" if warmed else
                "at T = 1 and after top-k and top-p")
-    moved = f" to {f4(float(nxt.warm[first]))}" if warmed else ""
+    start = (f"goes from {f4(float(nxt.plain[first]))} to {f4(float(nxt.warm[first]))}" if warmed else
+             f"has {f4(float(nxt.plain[first]))} at T = 1")
     alt = (f"Bars for the {len(top)} most likely next tokens, {len(stages)} per token: the probability {through}. "
-           f"The top token '{shown[0]}' goes from {f4(float(nxt.plain[first]))}{moved} and ends at "
-           f"{f4(float(nxt.final[first]))}.")
+           f"The top token '{shown[0]}' {start} and ends at {f4(float(nxt.final[first]))}.")
     return Image(png, "nexttoken.png", alt[:400])
 
 

@@ -49,11 +49,6 @@ class Segment:
         return str(self.start) if self.start == self.end else f"{self.start}-{self.end}"
 
     @property
-    def at(self) -> str:
-        """The positions in words: `position 24`, `positions 24-25`."""
-        return at_positions(self.start, self.end)
-
-    @property
     def count(self) -> int:
         return self.end - self.start + 1
 
@@ -161,7 +156,8 @@ def _answer(loaded: Loaded, prompt: str, seen: Reads, reply: str, raw: str, stop
     words = len(loaded.tokenizer(prompt)["input_ids"])
     adds = "a default system prompt, role markers and the assistant's opening" if seen.system else \
         "role markers and the assistant's opening"
-    where = f" Your words sit at {mine.at}, not {at_positions(0, words - 1)}." if mine else ""
+    where = (f" Your words sit at {at_positions(mine.start, mine.end)}, not {at_positions(0, words - 1)}." if mine
+             else "")
     return (f"**What the model reads**: your message is {plural(words, 'token')}, but {short_name(loaded)} reads "
             f"{len(seen.ids)}: its chat template adds {adds}.{where}\n"
             f"With the template it replies: {bold(plain(one_line(reply))) if reply else '(empty)'}{stopped}\n"
