@@ -74,4 +74,11 @@ class Busy(UserError):
 class StoreUnavailable(UserError):
     """The database cannot be opened or written (a read-only cache, a server that is down): answers
     that need it say so; the others are still answered, without their buttons. (Here, not in
-    core/store: catching it must not import SQLAlchemy.)"""
+    core/store: catching it must not import SQLAlchemy.)
+
+    `reason` is for whoever runs the tutor (`tutor doctor`, the log): what the database said, and what
+    to do about it; learners see only the message."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason

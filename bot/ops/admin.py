@@ -243,8 +243,10 @@ def _doctor_database(settings: Settings, report: Report) -> None:
         report.add(f"Database: {shown}: ok")
         _doctor_vacuum(database, report)
     except (StoreUnavailable, ConfigError) as exc:
+        why = f"{exc.reason}." if isinstance(exc, StoreUnavailable) and exc.reason else \
+            str(exc) if isinstance(exc, ConfigError) else ""
         report.problem(f"Database: {shown} cannot be opened: quizzes, lessons, progress and the buttons under "
-                       f"answers are off. {exc if isinstance(exc, ConfigError) else ''}".rstrip())
+                       f"answers are off. {why}".rstrip())
     finally:
         database.close()
 

@@ -63,13 +63,15 @@ class Database:
                 try:
                     engine = connect(self.url)
                     migrate(engine)
-                except (sa.exc.OperationalError, OSError) as exc:
+                except (sa.exc.DBAPIError, OSError) as exc:  # DBAPIError: refused, unreachable, or damaged
                     if engine is not None:
                         engine.dispose()
-                    log.warning("the database cannot be opened: %s", str(exc).splitlines()[0])
+                    reason = why_unopened(self.url, exc)
+                    log.warning("the database cannot be opened: %s", reason)
                     raise StoreUnavailable(
                         "The tutor cannot open its database here, so quizzes, lessons, progress and the buttons "
-                        "under answers are off for now. Tell whoever runs the tutor (see `tutor doctor`).") from None
+                        "under answers are off for now. Tell whoever runs the tutor (see `tutor doctor`).",
+                        reason) from None
                 self._engine = engine
             return self._engine
 
@@ -118,6 +120,27 @@ class Database:
             if self._engine is not None:
                 self._engine.dispose()
                 self._engine = None
+
+
+DAMAGED = ("file is not a database", "malformed")
+"""What SQLite says of a file that is not a database, or no longer a whole one."""
+
+
+def why_unopened(url: str, exc: BaseException) -> str:
+    """What the database's driver said (its first line, with the URL's password hidden), and for a
+    damaged SQLite file what to do: the tutor does not move or repair it, since it holds the learners'
+    progress and may still be recovered (`sqlite3 tutor.db .recover`)."""
+    if isinstance(exc, OSError):
+        return f"Its folder cannot be made: {exc.strerror or exc}: {exc.filename}"
+    said = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
+    parsed = sa.make_url(url)  # it parsed before the driver was asked
+    if parsed.password:
+        said = said.replace(str(parsed.password), "***")
+    if parsed.get_backend_name() == "sqlite" and any(word in said for word in DAMAGED):
+        return (f"SQLite says \"{said}\": the file {parsed.database} is damaged. Stop the tutor, then restore a "
+                "backup of it, or move it away and the tutor starts a new, empty one (every learner's progress "
+                "starts again)")
+    return f"The database says: {said}"
 
 
 def connect(url: str) -> sa.Engine:

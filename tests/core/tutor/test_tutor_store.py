@@ -2,19 +2,26 @@
 concurrency (several "processes", each with its own connection pool), one reveal, purge and forget."""
 from __future__ import annotations
 
+import logging
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from bot.ops.admin import doctor
+from core.errors import StoreUnavailable
+from core.policy import NO_BUTTONS, Verdict
+from core.settings import Settings
 from core.store import Database
 from core.store.database import connect, migrate
 from core.store.learners import DAY_S, LEARNER_TABLES, LearnerStore
 from core.store.rounds import Counted, RoundStore
 from core.store.schema import LEARNING_TABLES, MIGRATIONS
 from tests.support.postgres import database_url, fresh_postgres, postgres_server  # noqa: F401 - the fixtures
-from tests.support.tutor import rows_of
+from tests.support.tutor import rows_of, sqlite_url, study_group
 
 LEARNERS = 30
 
@@ -186,3 +193,52 @@ def test_forget_vacuums_the_learner_tables_on_postgresql_where_the_role_may(post
     assert len(told) == 1 and "tutor_answers" in told[0], "said once, naming the tables"
     assert "b" * 64 not in repr(rows_of(url)) and "c" * 64 not in repr(rows_of(url))
     app.close()
+
+
+# ----- a damaged SQLite file -----
+def damage(path: Path, how: str) -> bytes:
+    """A tutor.db that is not a database, or one cut in half (a full disk, a copy that stopped): its bytes."""
+    if how == "not a database":
+        path.write_bytes(b"These are not the bytes of a SQLite database.\n" * 20)
+    else:
+        db = Database(f"sqlite:///{path}")
+        open_round(db)
+        for n in range(LEARNERS):
+            LearnerStore(db).touch(f"{n:064x}", 1000.0)
+        db.close()  # the last connection checkpoints the write-ahead log into the file
+        assert not Path(f"{path}-wal").exists()
+        os.truncate(path, path.stat().st_size // 2)
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("how", ["not a database", "cut in half"])
+def test_a_damaged_sqlite_file_is_named_with_what_to_do_and_kept_as_it_was(tmp_path: Path, how: str) -> None:
+    """It once answered "Sorry, something went wrong" to every tutor command and stopped `tutor chat` and
+    `tutor doctor` with "Internal error: DatabaseError". The file is left alone: it holds the learners'
+    progress, and SQLite's `.recover` may still get it back."""
+    path = tmp_path / "tutor.db"
+    before = damage(path, how)
+    db = Database(sqlite_url(tmp_path))
+    with pytest.raises(StoreUnavailable) as refused:
+        db.engine  # noqa: B018 - connects and migrates
+    reason = refused.value.reason
+    assert f"the file {path} is damaged" in reason and "restore a backup" in reason, reason
+    assert "cannot open its database" in refused.value.message and str(path) not in refused.value.message
+    report = doctor(Settings(pack="tiny", cache_dir=tmp_path, database_url=sqlite_url(tmp_path)), {},
+                    hub_ok=lambda: False)
+    said = [line for line in report.lines if line.startswith("  PROBLEM: Database:")]
+    assert len(said) == 1 and reason in said[0], report.lines
+    assert path.read_bytes() == before, "not repaired, moved or written"
+
+
+async def test_on_a_damaged_database_the_tutor_says_so_and_answers_the_rest(tmp_path: Path,
+                                                                           caplog: pytest.LogCaptureFixture):
+    damage(tmp_path / "tutor.db", "not a database")
+    with study_group(sqlite_url(tmp_path)) as group, caplog.at_level(logging.WARNING):
+        for line in ("/progress", "/quiz", "/learn"):
+            outcome = await group.say("ada", line, direct=True)
+            assert outcome.verdict is Verdict.USER_ERROR and "cannot open its database" in outcome.message, line
+        outcome = await group.say("ada", "/sentiment I love this", direct=True)
+        assert outcome.verdict is Verdict.ANSWER and NO_BUTTONS in outcome.result.notices
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info], "no apology, no traceback"
+    assert any("is damaged" in r.getMessage() for r in caplog.records), "the log tells whoever runs the tutor"
