@@ -10,6 +10,7 @@ errors are several lines that name the field, not the variable and its allowed r
 """
 from __future__ import annotations
 
+import io
 import ipaddress
 import math
 import os
@@ -278,27 +279,44 @@ def read_env_file(path: Path, environ: Mapping[str, str]) -> dict[str, str]:
     def lookup(name: str) -> str | None:
         return environ[name] if name in environ else values.get(name)
 
-    with open(path, encoding="utf-8-sig") as stream:  # -sig: a BOM some editors write, as compose skips it
-        for binding in parse_stream(stream):
-            text = binding.original.string
-            line = binding.original.line + len(text) - len(text.lstrip("\r\n"))
-            key, raw = binding.key, None
-            if binding.error:  # compose also takes `KEY: value` on one line
-                yaml = _YAML_STYLE.fullmatch(text.strip("\r\n"))
-                if yaml is None:
-                    raise ConfigError(f"{path} line {line} is not KEY=VALUE: `{text.strip()[:80]}`.")
-                key, raw = yaml.group(1), yaml.group(2)
-            if key is None:
-                continue
-            if raw is None and binding.value is None:  # `KEY` alone
-                if key in environ:
-                    values[key] = environ[key]
-                continue
-            try:
-                values[key] = _compose_value(_raw_value(text) if raw is None else raw, lookup)
-            except ValueError as exc:
-                raise ConfigError(f"{path} line {line} ({key}): {exc}") from None
+    for binding in parse_stream(io.StringIO(_env_text(path))):
+        text = binding.original.string
+        line = binding.original.line + len(text) - len(text.lstrip("\r\n"))
+        key, raw = binding.key, None
+        if binding.error:  # compose also takes `KEY: value` on one line
+            yaml = _YAML_STYLE.fullmatch(text.strip("\r\n"))
+            if yaml is None:
+                raise ConfigError(f"{path} line {line} is not KEY=VALUE: `{text.strip()[:80]}`.")
+            key, raw = yaml.group(1), yaml.group(2)
+        if key is None:
+            continue
+        if raw is None and binding.value is None:  # `KEY` alone
+            if key in environ:
+                values[key] = environ[key]
+            continue
+        try:
+            values[key] = _compose_value(_raw_value(text) if raw is None else raw, lookup)
+        except ValueError as exc:
+            raise ConfigError(f"{path} line {line} ({key}): {exc}") from None
+        if "\0" in key + values[key]:
+            raise ConfigError(f"{path} line {line} ({key}) holds a NUL character, which no environment variable "
+                              "can hold (a damaged file?). Remove it.")
     return values
+
+
+def _env_text(path: Path) -> str:
+    """The file's text; `ConfigError` naming the line where it is not UTF-8 (a file saved in another
+    encoding, or damaged). A BOM some editors write is skipped, as compose skips it."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path} cannot be read: {exc.strerror or exc}.") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path} line {line} is not UTF-8 text (byte {data[exc.start]:#04x}): save the file as "
+                          "UTF-8.") from None
 
 
 _ASSIGNMENT = re.compile(r"\s*(?:export[^\S\r\n]+)?(?:'[^']+'|[^=#\s]+)[^\S\r\n]*=[^\S\r\n]*", re.DOTALL)

@@ -154,6 +154,22 @@ def test_a_line_compose_would_refuse_is_one_error_naming_the_file_and_line(tmp_p
         read_env_file(path, ENVIRONMENT)
 
 
+@pytest.mark.parametrize("damaged, message", [
+    (b"TUTOR_PACK=tiny\nTUTOR_SECRET=caf\xe9 latin-1\n", r"line 2 is not UTF-8 text \(byte 0xe9\): save the file as "
+                                                         r"UTF-8\.$"),
+    (b"TUTOR_PACK=tiny\n\xff\xfe\n", r"line 2 is not UTF-8 text \(byte 0xff\)"),
+    (b"TUTOR_PACK=tiny\nTUTOR_COOLDOWN_S=1\x00\n", r"line 2 \(TUTOR_COOLDOWN_S\) holds a NUL character"),
+    (b'TUTOR_PACK=tiny\nTUTOR_SECRET="a\\0000b"\n', r"line 2 \(TUTOR_SECRET\) holds a NUL character"),
+])
+def test_a_damaged_file_is_one_error_naming_the_line(tmp_path: Path, damaged: bytes, message: str) -> None:
+    """Bytes that are not UTF-8 (a file saved as Latin-1) once stopped `tutor` with a UnicodeDecodeError
+    traceback, and a NUL byte with "ValueError: embedded null byte" when the values became the environment."""
+    path = tmp_path / ".env"
+    path.write_bytes(damaged)
+    with pytest.raises(ConfigError, match=rf"^{path} {message}"):
+        load_dotenv(path, {})
+
+
 def test_the_env_example_means_the_same_to_every_reader_set_or_uncommented(tmp_path: Path) -> None:
     """.env.example is the file people copy: no line of it, as it stands or with its `# ` removed, depends on
     a rule where a plain KEY=VALUE reading and compose's differ (a ` #` note, quotes, a `$`)."""
