@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.errors import UserError
-from core.registry import Command, Registry
+from core.registry import Command, Registry, shown
 from core.text import clean_text
 
 _KEY_VALUE = re.compile(r"(?:(?<=\s)|^)([A-Za-z_][A-Za-z0-9_]*)=(\S+)")
@@ -36,10 +36,12 @@ def parse_arguments(command: Command, text: str) -> dict[str, Any]:
     raw: dict[str, Any] = {}
 
     def take(match: re.Match[str]) -> str:
-        key = match.group(1).lower()
+        key, value = match.group(1).lower(), match.group(2)
         if key not in declared:
             return match.group(0)
-        raw[key] = match.group(2)
+        if raw.get(key, value) != value:  # which one was meant? (the same value twice is no question)
+            raise UserError(f"`{key}=` is given twice, as {shown(raw[key])} and as {shown(value)}: give it once.")
+        raw[key] = value
         return ""
 
     text = _KEY_VALUE.sub(take, text)

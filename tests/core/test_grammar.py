@@ -25,6 +25,14 @@ def test_declared_options_are_read_and_typed():
     assert parse("/attention Hi there head=3")[1]["head"] == 3
 
 
+def test_an_option_given_twice_with_two_values_is_refused_not_guessed():
+    """`layer=1 ... layer=9` once took the last value silently: the learner meant one of them."""
+    with pytest.raises(UserError) as info:
+        parse("/attention The cat sat. layer=1 head=0 LAYER=`9`")
+    assert info.value.message == "`layer=` is given twice, as `1` and as `'9'`: give it once."
+    assert parse("/attention The cat sat. layer=1 layer=1")[1]["layer"] == 1, "the same value twice says one thing"
+
+
 def test_undeclared_key_value_stays_in_the_text():
     _, args = parse("/sentiment I think x=3 is fine")
     assert args["text"] == "I think x=3 is fine"
