@@ -18,6 +18,10 @@ from bot.ops import tempdir
 from core.settings import ConfigError, Settings, load_dotenv
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USER = 0, 1, 2
+EXIT_PIPE = 141
+"""stdout's reader went away (`tutor ... | head -1`): 128 + SIGPIPE, the status a shell gives `yes` or `cat` in
+that pipe, so scripts (`set -o pipefail`, `[ $? -eq 141 ]`) treat the tutor as any Unix tool; not 1, a failed
+command, since nothing failed: the reader had read enough."""
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
@@ -203,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USER
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # stdout's reader is gone: no "Error:" line, entry() stops quietly
+        raise
     except Exception as exc:  # noqa: BLE001 - the last word: one line, the traceback only with --verbose
         return _failed(exc, settings, args)
 
@@ -497,13 +503,35 @@ def entry() -> None:
 
     After the answer, exit without the interpreter's teardown of torch and
     transformers, which takes about 1.5 s and does nothing a finished command needs: output and
-    logs are flushed first, and every adapter has already closed its connections."""
+    logs are flushed first, and every adapter has already closed its connections.
+
+    Whatever prints (an answer, a report, a manifest, --version) may find stdout's reader gone
+    (`| head -1`, a pager quit early, `grep -q`): then the command stops quietly, as Unix tools do,
+    with EXIT_PIPE and not a word on stderr."""
     gc.disable()
-    code = main()
+    try:
+        code = main()
+        sys.stdout.flush()  # here, where a closed pipe is caught, not at exit
+    except BrokenPipeError:
+        code = _reader_gone()
+    except SystemExit:  # argparse's --help and usage errors end the process the interpreter's way
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise SystemExit(_reader_gone()) from None
+        raise
     logging.shutdown()
-    sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+def _reader_gone() -> int:
+    """stdout's reader closed the pipe. Python's recipe (the `signal` module docs, "Note on SIGPIPE"):
+    point stdout at os.devnull, so that no later flush (the interpreter's at exit) fails again, and exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_PIPE
 
 
 if __name__ == "__main__":
