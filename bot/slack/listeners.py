@@ -7,7 +7,8 @@ retries, validates, spends the cooldown and runs the engine.
 
 Payload fields are read defensively: ids are cleaned (a JSON `"\\ud800"` escape is legal, and such an
 id cannot be encoded into a reply), and a payload without them is ignored in one log line. The
-learner's text goes to the core as it came: the core cleans it and says so.
+learner's text goes to the core as they saw it (`render.as_seen`: Slack's link, channel and mention
+syntax read back, entities undone), otherwise as it came: the core cleans it and says so.
 
 A click runs only an action its message offers (a button's `action_id`, one of its select's options),
 where Slack sends the message; the policy then checks the action's seal for this conversation.
@@ -31,7 +32,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.slack.blocks import ASK_CALLBACK, MENU_ID, AskSpec, ask_of, modal, owner_of, submitted_text
 from bot.slack.deliver import Courier, Origin, Posted, error_code
 from bot.slack.people import Admins
-from bot.slack.render import ECHO_BLOCK, Echo, unescape
+from bot.slack.render import ECHO_BLOCK, Echo, as_seen
 from bot.timers import InFlight, Timers
 from core.policy import FOREIGN, Policy, Request
 from core.text import clean_text
@@ -68,7 +69,7 @@ class Listeners:
                 log.warning("ignored a slash command without command, channel_id or user_id")
                 return
             name, channel, user = ids
-            line = f"/{name.lstrip('/')} {unescape(_text(command.get('text')))}".strip()
+            line = f"/{name.lstrip('/')} {as_seen(_text(command.get('text')))}".strip()
             direct = command.get("channel_name") == "directmessage" and await self._with_bot(user, channel)
             origin = Origin(_clean(command.get("team_id")), user, channel, "slash",
                             response_url=_clean(command.get("response_url")),
@@ -316,8 +317,9 @@ def _from_a_bot(event: dict[str, Any]) -> bool:
 
 
 def _line_from(text: str, bot_user_id: str | None) -> str:
-    """`<@UBOT> attention The cat` -> `attention The cat` (Slack-escaped entities undone)."""
+    """`<@UBOT> attention The cat` -> `attention The cat`: the bot's mention (and a leading one) removed,
+    the rest as the learner saw it (`as_seen`: links, channels, mentions, entities)."""
     if bot_user_id:
         text = re.sub(rf"<@{re.escape(bot_user_id)}(\|[^>]*)?>", " ", text)
     text = re.sub(r"^\s*<@[A-Z0-9]+(\|[^>]*)?>", " ", text)
-    return unescape(text).strip()
+    return as_seen(text).strip()

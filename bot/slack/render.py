@@ -73,6 +73,46 @@ def unescape(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
+_SYNTAX = re.compile(r"<([^<>]*)>")
+_ID = re.compile(r"[A-Z0-9]+")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S")
+_SPECIAL = ("here", "channel", "everyone")
+
+
+def as_seen(text: str) -> str:
+    """Text from Slack (a mention, a DM, a slash command) as the learner saw it, for the core.
+
+    Slack sends links, channels and mentions in its angle-bracket syntax; each becomes what the
+    client showed: `<https://x.y|this>` -> `this`, `<https://x.y>` -> the URL (`<mailto:a@b.c>` ->
+    the address), `<#C1|general>` -> `#general` (`#C1` unnamed), `<@U9|ada>` -> `@ada` (`@U9`
+    unnamed), `<!here>` -> `@here` (and `!channel`, `!everyone`), `<!subteam^S1|@team>` -> `@team`,
+    `<!date^…|fallback>` -> the fallback. Then `&lt; &gt; &amp;` are undone: in that order, so a `<`
+    the learner typed (which Slack sends as `&lt;`) stays text and is never read as syntax. Angle
+    brackets of no such form (`<mask>` in text that Slack did not escape) are left as they are.
+    """
+    return unescape(_SYNTAX.sub(_seen, text))
+
+
+def _seen(match: re.Match[str]) -> str:
+    body, _, label = match.group(1).partition("|")
+    sign = body[:1]
+    if sign in ("@", "#") and _ID.fullmatch(body[1:]):
+        name = label.lstrip(sign)
+        return sign + name if name else body
+    if body[:1] == "!":
+        word, _, rest = body[1:].partition("^")
+        if word in _SPECIAL and not rest:
+            return f"@{word}"
+        if word == "subteam" and _ID.fullmatch(rest):
+            return label or f"@{rest}"
+        if word == "date" and label:
+            return label
+        return match.group(0)
+    if _SCHEME.match(body):
+        return label or body.removeprefix("mailto:")
+    return match.group(0)
+
+
 # ----- the core's markup in mrkdwn -----
 def read(markup: str) -> tuple[list[Span], int]:
     """The markup's spans, each backtick of the text swapped for ˋ; and how many were swapped.

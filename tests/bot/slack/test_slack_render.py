@@ -12,6 +12,7 @@ from bot.slack.render import (
     LOOKALIKE,
     SECTION_LIMIT,
     Echo,
+    as_seen,
     code_fits,
     escape,
     fit_blocks,
@@ -133,6 +134,44 @@ def test_mention_is_stripped_and_entities_undone() -> None:
         "fillmask Paris is the <mask> of France"
     assert _line_from("<@UBOT|tutor>   /sentiment I love it", "UBOT") == "/sentiment I love it"
     assert _line_from("sentiment hi", "UBOT") == "sentiment hi"
+
+
+def test_mention_reads_links_channels_and_mentions_as_the_learner_saw_them() -> None:
+    assert _line_from("<@UBOT> sentiment I love <https://x.y|this> <#C1|general> <@U999> <!here>", "UBOT") == \
+        "sentiment I love this #general @U999 @here"
+
+
+def test_link_reads_as_its_label_or_its_url() -> None:
+    assert as_seen("see <https://x.y|this>") == "see this"
+    assert as_seen("see <https://x.y/a?b=1&amp;c=2>") == "see https://x.y/a?b=1&c=2"
+    assert as_seen("see <https://x.y|>") == "see https://x.y", "an empty label: the URL"
+    assert as_seen("<https://x.y|R&amp;D>") == "R&D", "a label's entities are undone too"
+    assert as_seen("mail <mailto:a@b.c|a@b.c> or <mailto:d@e.f>") == "mail a@b.c or d@e.f"
+
+
+def test_channel_reads_as_hash_name_or_hash_id() -> None:
+    assert as_seen("in <#C123|general> and <#C456>") == "in #general and #C456"
+
+
+def test_user_reads_as_at_name_or_at_id_and_the_bots_own_mention_is_removed() -> None:
+    assert as_seen("ask <@U999|ada> or <@W42>") == "ask @ada or @W42"
+    assert _line_from("<@UBOT|tutor> echo <@U9|ada> and <@U8>", "UBOT") == "echo @ada and @U8"
+
+
+def test_here_channel_and_everyone_read_as_at_words() -> None:
+    assert as_seen("<!here> <!channel> <!everyone>") == "@here @channel @everyone"
+
+
+def test_user_group_and_date_read_as_their_labels() -> None:
+    assert as_seen("ping <!subteam^S123|@team> or <!subteam^S456>") == "ping @team or @S456"
+    assert as_seen("due <!date^1392734382^{date_short}|Feb 18, 2014> ok") == "due Feb 18, 2014 ok"
+
+
+def test_typed_angle_brackets_stay_text_and_are_never_read_as_syntax() -> None:
+    assert _line_from("<@UBOT> echo &lt;https://x.y|this&gt; &lt;!here&gt; &amp;lt; <https://x.y|this>", "UBOT") == \
+        "echo <https://x.y|this> <!here> &lt; this"
+    assert as_seen("fillmask Paris is the <mask> of France, <https://x.y|really>") == \
+        "fillmask Paris is the <mask> of France, really", "brackets of no Slack form are left as they are"
 
 
 def md_code(text: str) -> str:

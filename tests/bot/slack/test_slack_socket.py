@@ -68,7 +68,8 @@ async def test_slash_answer_has_blocks_table_code_and_model(engine: Engine, tiny
 
 async def test_channel_ping_is_escaped(engine: Engine, tiny_settings: Settings):
     async with slack_bot(engine, tiny_settings) as fake:
-        await fake.slash("/echo", "<!channel> <!here> <!everyone> & more")
+        # What Slack sends when the learner types them (a real `<!here>` mention reads as `@here`)
+        await fake.slash("/echo", "&lt;!channel&gt; &lt;!here&gt; &lt;!everyone&gt; &amp; more")
         [post] = await fake.wait_for(lambda: fake.calls_to("chat.postMessage"))
         assert "&lt;!channel&gt;" in post.text and "&lt;!here&gt;" in post.text
         assert "&lt;!everyone&gt; &amp; more" in post.text
@@ -99,6 +100,19 @@ async def test_mention_is_answered_in_its_thread(engine: Engine, tiny_settings: 
         assert post.params["channel"] == "C9"
         assert post.params["thread_ts"] == "1700000005.000300"
         assert "You said: *hi there*" in post.text
+
+
+async def test_mention_and_slash_text_reach_the_core_as_the_learner_saw_them(engine: Engine,
+                                                                             tiny_settings: Settings):
+    async with slack_bot(engine, tiny_settings) as fake:
+        await fake.event(mention("echo I love <https://x.y|this> in <#C1|general>, <@U9|ada>"), event_id="EvSeen")
+        [post] = await fake.wait_for(lambda: fake.calls_to("chat.postMessage"))
+        assert "You said: *I love this in #general, @ada*" in post.text
+        await fake.slash("/echo", "<https://x.y|that> &lt;mask&gt; <!here>")
+        await fake.wait_for(lambda: len(fake.calls_to("chat.postMessage")) == 2)
+        slash = fake.calls_to("chat.postMessage")[1]
+        assert "You said: *that &lt;mask&gt; @here*" in slash.text
+        assert "/echo that &lt;mask&gt; @here" in slash.params["blocks"][0]["elements"][0]["text"]
 
 
 async def test_mention_picture_goes_to_the_same_thread(engine: Engine, tiny_settings: Settings):
