@@ -18,7 +18,7 @@ from core.errors import UserError
 from core.registry import Command, Registry, shown
 from core.text import clean_text
 
-_KEY_VALUE = re.compile(r"(?:(?<=\s)|^)([A-Za-z_][A-Za-z0-9_]*)=(\S+)")
+_KEY_VALUE = re.compile(r"(?:(?<=\s)|^)([A-Za-z_][A-Za-z0-9_]*)=(\S*)")
 
 
 def split_command(line: str) -> tuple[str, str]:
@@ -39,6 +39,9 @@ def parse_arguments(command: Command, text: str) -> dict[str, Any]:
         key, value = match.group(1).lower(), match.group(2)
         if key not in declared:
             return match.group(0)
+        if not value:  # `layer=` at the end, or `layer= 2`: once read as text, and answered about other words
+            raise UserError(f"`{key}=` has no value: write it right after the `=`, with no space, as in "
+                            f"`{example_of(command, key)}`.")
         if raw.get(key, value) != value:  # which one was meant? (the same value twice is no question)
             raise UserError(f"`{key}=` is given twice, as {shown(raw[key])} and as {shown(value)}: give it once.")
         raw[key] = value
@@ -51,9 +54,25 @@ def parse_arguments(command: Command, text: str) -> dict[str, Any]:
         main, second = _bare_pipe_at_an_end(text)
     if main_opt:
         raw[main_opt.name] = main.strip() or None
+    elif main.strip():  # `/progress junk` once answered as if the words were not there
+        options = [f"`{o.name}=`" for o in command.options]
+        raise UserError(f"/{command.name} takes no text, and yours has {shown(main.strip())}."
+                        + (f" Its options: {', '.join(options)}." if options else f" Type `/{command.name}` alone."))
     if second_opt and second.strip():
         raw[second_opt.name] = second.strip()
     return raw
+
+
+def example_of(command: Command, key: str) -> str:
+    """`key=value` as one of the command's examples writes it, else with a value the option takes."""
+    for example in command.examples:
+        found = re.search(rf"(?:(?<=\s)|^){key}=\S+", example)
+        if found:
+            return found.group(0)
+    option = next(o for o in command.options if o.name == key)
+    value = (option.choices[0].value if option.choices else "true" if option.type == "bool"
+             else option.min_value if option.min_value is not None else "...")
+    return f"{key}={value}"
 
 
 def _bare_pipe_at_an_end(text: str) -> tuple[str, str]:

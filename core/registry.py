@@ -77,6 +77,9 @@ class Option:
     suggest: Suggest | None = None
     """Values to offer while the learner types (Discord's autocomplete), for a set that depends on the pack:
     the value stays free, the suggestions only help. An option has `choices` or `suggest`, not both."""
+    per_model: bool = False
+    """A layer, head or token position: `max_value` is a cap for every model (what Discord's menu enforces), not
+    this model's range, which the task checks and says in its own words ("This model has 2 layers (0-1)")."""
 
     def __post_init__(self) -> None:
         if self.choices and self.suggest is not None:
@@ -117,6 +120,9 @@ class Option:
 
     def _text(self, text: str) -> str:
         limit = self.max_length or MAX_TEXT_CHARS
+        if len(text) > limit and self.choices:  # no choice is that long: say what it takes, not how long it is
+            raise UserError(f"`{self.name}` is one of {', '.join(f'`{c.value}`' for c in self.choices)}; "
+                            f"you gave {shown(text)}.")
         if len(text) > limit:
             raise UserError(f"`{self.name}` is {len(text)} characters long; the limit is {limit}. Please shorten it.")
         return text
@@ -135,6 +141,10 @@ class Option:
 
     def _in_range(self, value: int, given: Any) -> int:
         lo, hi = self.min_value, self.max_value
+        if self.per_model and lo is not None and value < lo:
+            raise UserError(f"`{self.name}` counts from {lo}; you gave {shown(given)}.")
+        if self.per_model:
+            return value  # past the cap: the task says what this model has
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             raise UserError(f"`{self.name}` must be between {lo} and {hi}; you gave {shown(given)}.")
         return value
@@ -310,15 +320,19 @@ class Command:
             value = raw.get(opt.name)
             if value is None or (isinstance(value, str) and is_blank(value)):
                 if opt.required:
-                    raise UserError(self._missing(opt, value))
+                    raise UserError(self._missing(opt, value, raw))
                 args[opt.name] = opt.default
             else:
                 args[opt.name] = opt.coerce(value)
         return args
 
-    def _missing(self, opt: Option, given: Any = None) -> str:
+    def _missing(self, opt: Option, given: Any = None, raw: Mapping[str, Any] | None = None) -> str:
         unseen = " Yours holds only characters that show nothing (zero-width spaces and the like)." if (
             isinstance(given, str) and given.strip()) else ""
+        main = self.positional("main")
+        before = (raw or {}).get(main.name) if main is not None and opt.positional == "second" else None
+        if isinstance(before, str) and "|" in before:  # `pizza|food`: a pipe inside a word stays text
+            unseen += " Put a space on each side of `|`: the part after ` | ` is the second one."
         return f"/{self.name} needs `{opt.name}` ({opt.description}).{unseen} Example: `{self.examples[0]}`"
 
 

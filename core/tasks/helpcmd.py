@@ -47,8 +47,7 @@ def run_help(ctx: TaskContext, args: dict[str, Any]) -> Result:
 
 def _one(ctx: TaskContext, command: Command) -> Result:
     shape, note = _shape(ctx, command)
-    rows = tuple((o.name, _kind(ctx, command, o, shape), "yes" if o.required else f"no (default {o.default})",
-                  o.description) for o in command.options)
+    rows = tuple((o.name, _kind(ctx, command, o, shape), _required(o), o.description) for o in command.options)
     return Result(
         command="help",
         answer=f"**/{command.name}**: {command.description}\nExamples:\n"
@@ -58,6 +57,18 @@ def _one(ctx: TaskContext, command: Command) -> Result:
         code="\n".join(f"# {e}" for e in command.examples),
         model="",
     )
+
+
+def _required(option: Option) -> str:
+    """"yes", or "no" with the default as a learner would type it (`true`, not Python's `True`); an option
+    whose absence means something else than a value (no sampling, no mask) has none to show."""
+    if option.required:
+        return "yes"
+    default = option.default
+    if default is None:
+        marked = [c.value for c in option.choices if "(default)" in c.name]
+        return f"no (default {marked[0]})" if marked else "no"
+    return f"no (default {str(default).lower() if isinstance(default, bool) else default})"
 
 
 def _verbs(command: Command) -> str:
@@ -97,10 +108,11 @@ def _kind(ctx: TaskContext, command: Command, option: Option, shape: Shape | Non
             return f"number 0-{shape.layers - 1} ({shape.model} has {plural(shape.layers, 'layer')})"
         extra = ", all or mean" if option.type == "head" else ""
         return f"number 0-{shape.heads - 1}{extra} ({plural(shape.heads, 'head')} per layer)"
-    if option.type == "head":
-        return f"number {option.min_value}-{option.max_value}, all or mean"
-    if option.type == "int":
-        return f"number {option.min_value}-{option.max_value}"
+    extra = ", all or mean" if option.type == "head" else ""
+    if option.per_model and option.name not in SHAPED:  # a position in the text: its cap is no text's range
+        return f"number from {option.min_value}{extra}"
+    if option.type in ("int", "head"):
+        return f"number {option.min_value}-{option.max_value}{extra}"
     return "true/false"
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from core.context import Caller, TaskContext
 from core.errors import UserError
 from core.markup import plain
+from core.registry import shown
 from core.results import Result, Table
 from core.store.records import Standing
 from core.tutor.names import invisible, normalised, skeleton
@@ -37,6 +38,9 @@ MIN_ANSWERS = 3
 CODE = "# /board join <name> puts you on it; /board leave takes you off; /forget deletes everything."
 
 
+USAGE = "/board takes `on`, `off` (admins), `join <display name>` or `leave`."
+
+
 def board(tutor: Tutor, ctx: TaskContext, args: dict[str, Any]) -> Result:
     """/board [on|off|join NAME|leave]: only an admin turns the board on or off."""
     state, caller, learner = tutor.learner(ctx, args)
@@ -45,6 +49,8 @@ def board(tutor: Tutor, ctx: TaskContext, args: dict[str, Any]) -> Result:
         return _private("The study-group board belongs to a server or workspace: use /board in one of its channels.")
     verb, _, rest = (args.get("what") or "").strip().partition(" ")
     verb = verb.lower()
+    if verb in ("on", "off", "leave") and rest.strip():  # `/board on off` once turned the board on
+        raise UserError(f"`/board {verb}` takes nothing after it, and yours has {shown(rest.strip())}. " + USAGE)
     if verb in ("on", "off"):
         return _switch(tutor, state, caller, grp, verb == "on")
     if verb == "join":
@@ -53,7 +59,7 @@ def board(tutor: Tutor, ctx: TaskContext, args: dict[str, Any]) -> Result:
         left = state.board.leave(grp, learner)
         return _private("You left this group's board." if left else "You were not on this group's board.")
     if verb:
-        raise UserError("/board takes `on`, `off` (admins), `join <display name>` or `leave`.")
+        raise UserError(USAGE)
     return _status(state, grp, learner)
 
 

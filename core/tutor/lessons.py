@@ -89,7 +89,8 @@ def where_to(where: str) -> int:
     if words and words[0] == "part":
         part = _part(" ".join(words[1:]))
         if part is None:
-            raise UserError(f"There is no part {code(' '.join(words[1:]))}: the path has parts "
+            which = f"There is no part {code(' '.join(words[1:]))}: the" if words[1:] else "Which part? The"
+            raise UserError(f"{which} path has parts "
                             + ", ".join(f"{n} ({title})" for n, (_, title, _) in sorted(path.PARTS.items()))
                             + ". " + GRAMMAR)
         return path.first_of_part(part)

@@ -44,6 +44,17 @@ async def test_layer_and_head_out_of_range_name_the_valid_range(tiny_engine):
         tiny_engine, "/attention The cat sat. layer=0 head=7")
 
 
+async def test_a_layer_head_or_position_past_any_model_names_this_models_range(tiny_engine):
+    """Past the registry's cap (47 layers, 63 heads, 511 tokens), not the cap but this model's own range."""
+    for line, said in [("/attention The cat sat. layer=99", "This model has 2 layers: `layer` must be between 0 and 1"),
+                       ("/causal The cat sat. head=99", "4 heads per layer: `head` must be between 0 and 3"),
+                       ("/qkv The cat sat. token=600", "Your text has 4 tokens: `token` must be between 0 and 3"),
+                       ("/attention The cat sat. mask=600", "Your text has 6 tokens (positions 0 to 5)"),
+                       ("/fillmask Paris is the [MASK] of France. word=250", "has 6 words (0 to 5)")]:
+        message = await refused(tiny_engine, line)
+        assert said in message and " 47" not in message and " 63" not in message and " 511" not in message, line
+
+
 async def test_question_without_context_is_refused(tiny_engine):
     assert "needs `context`" in await refused(tiny_engine, "/qa Where do I live?")
 

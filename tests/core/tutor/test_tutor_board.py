@@ -44,6 +44,10 @@ async def test_only_an_admin_turns_the_board_on_and_learners_join_by_a_chosen_na
     assert "Only someone who can manage" in refused.answer and refused.show == "private"
     early = answered(await group.say("ada", "/board join Ada"))
     assert "board is off" in early.answer
+    for extra in ("/board on off", "/board off now", "/board leave it"):  # `/board on off` once turned it on
+        outcome = await group.say("boss", extra, admin=True)
+        assert outcome.verdict is Verdict.USER_ERROR and "takes nothing after it" in outcome.message, extra
+    assert "board is off" in answered(await group.say("ada", "/board join Ada")).answer, "still off"
     assert "**on**" in answered(await group.say("boss", "/board on", admin=True)).answer
     for bad in ("<@123>", "@everyone", "x" * 30, "<!here>", "a`b"):
         outcome = await group.say("ada", f"/board join {bad}")

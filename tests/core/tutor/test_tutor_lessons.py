@@ -116,7 +116,8 @@ async def test_learn_opens_any_lesson_by_number_name_or_title_and_a_part_by_the_
                              ("/learn Fill-mask", fillmask), ("/learn part 2", part2), ("/learn part II", part2),
                              ("/learn part attention", part3), ("/learn restart", 1)):
             assert lesson_of(await cls.say("ada", line, direct=True)) == number, line
-        for line, says in (("/learn 99", "There is no lesson 99"), ("/learn part 9", "There is no part"),
+        for line, says in (("/learn 99", "There is no lesson 99"), ("/learn part 9", "There is no part `9`: the"),
+                           ("/learn part", "Which part? The path has parts 1 (Pipelines)"),
                            ("/learn cooking", "No lesson is called")):
             refused = await cls.say("ada", line, direct=True)
             assert refused.verdict is Verdict.USER_ERROR
