@@ -30,7 +30,7 @@ from core.models import Loaded
 from core.packs import SMOLLM2, Offline, TaskModel
 from core.results import Image, Result, Table
 from core.tasks.shared.base import forward, to_cpu
-from core.tasks.shared.common import f4, load, model_line, truncation_notice, with_output
+from core.tasks.shared.common import and_list, f4, load, model_line, truncation_notice, with_output
 from core.tokens import readable_tokens
 from core.wording import plural
 
@@ -137,8 +137,8 @@ class Pick:
     head: int
     token: int
     trap: int | None
-    chosen: bool
-    """The tutor chose it (the learner gave no layer, head or token)."""
+    chosen: tuple[str, ...]
+    """What the tutor chose ("layer", "head", "token"): what the learner left open."""
 
 
 def short_name(loaded: Loaded) -> str:
@@ -253,12 +253,13 @@ def head_of(reading: Reading, layer: int, head: int, projected: Projected | None
 
 def check_range(reading: Reading, layer: int | None, head: int | None, token: int | None) -> None:
     """A clear refusal for a layer, head or token the model or the text does not have."""
-    for name, value, count, what in (("layer", layer, reading.layers, "layers"),
-                                     ("head", head, reading.heads, "heads per layer"),
-                                     ("token", token, reading.n, "tokens")):
+    for name, value, count, what in (("layer", layer, reading.layers, plural(reading.layers, "layer")),
+                                     ("head", head, reading.heads, f"{plural(reading.heads, 'head')} per layer"),
+                                     ("token", token, reading.n, plural(reading.n, "token"))):
         if value is not None and value >= count:
             whose = "Your text has" if name == "token" else "This model has"
-            raise UserError(f"{whose} {count} {what}: `{name}` must be between 0 and {count - 1}; you gave {value}.")
+            allowed = "be 0" if count == 1 else f"be between 0 and {count - 1}"
+            raise UserError(f"{whose} {what}: `{name}` must {allowed}; you gave {value}.")
 
 
 def choose(reading: Reading, layer: int | None = None, head: int | None = None,
@@ -275,8 +276,8 @@ def choose(reading: Reading, layer: int | None = None, head: int | None = None,
             for i in ([token] if token is not None else range(2, reading.n - 1)):
                 rank = _rank(scores[h, i], reading.attentions[at, h, i], i)
                 if rank is not None and (best is None or rank[0] > best[0]):
-                    best = rank[0], Pick(at, h, i, rank[1], chosen=True)
-    chosen = None in (layer, head, token)
+                    best = rank[0], Pick(at, h, i, rank[1], chosen=())
+    chosen = tuple(name for name, given in (("layer", layer), ("head", head), ("token", token)) if given is None)
     if best is not None:
         return Pick(best[1].layer, best[1].head, best[1].token, best[1].trap, chosen)
     return Pick(layer or 0, head or 0, token if token is not None else min(reading.n - 1, max(1, reading.n // 3)),
@@ -338,11 +339,19 @@ def winner(head: Head, token: int) -> int:
     return int(np.argmax(head.weights[token]))
 
 
+def _whose_pick(pick: Pick) -> str:
+    """What the tutor chose, and why, in brackets: only what the learner left open (`token=5` is theirs)."""
+    if not pick.chosen:
+        return ""
+    what = "" if len(pick.chosen) == 3 else f"{and_list(list(pick.chosen))}: "
+    reason = ": the mask changes this row's winner" if pick.trap is not None else ""
+    return f" ({what}the tutor's pick{reason})"
+
+
 def _answer(reading: Reading, head: Head, pick: Pick) -> str:
     i, best = pick.token, winner(head, pick.token)
     me = code(reading.shown[i])
-    why = " (the tutor's pick: the mask changes this row's winner)" if pick.chosen and pick.trap is not None else \
-        " (the tutor's pick)" if pick.chosen else ""
+    why = _whose_pick(pick)
     same = "equals" if head.difference < EXACT else "differs from"
     trap = (f"; {code(reading.label(pick.trap))} scores higher ({head.scores[i, pick.trap]:.2f}) but comes later, so "
             "the mask gives it 0" if pick.trap is not None else "")

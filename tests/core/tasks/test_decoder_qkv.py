@@ -117,6 +117,15 @@ async def test_qkv_follows_the_learners_layer_head_and_token(tiny_engine):
     assert [row[2] for row in result.table.rows][3:] == [qkv.NEG_INF] * (len(result.table.rows) - 3)
 
 
+@pytest.mark.parametrize(("options", "said"), [("token=5", "token 5 `␣mat` (layer and head: the tutor's pick"),
+                                               ("layer=1", "(head and token: the tutor's pick"),
+                                               ("", "(the tutor's pick")])
+async def test_qkv_credits_the_tutor_with_only_what_the_learner_left_open(tiny_engine, options, said):
+    """`token=5` once read "token 5 `␣mat` (the tutor's pick)": the learner had picked it."""
+    result = await tiny_engine.run_text(f"/qkv The cat sat on the mat. {options}")
+    assert said in result.answer, result.answer
+
+
 @pytest.mark.parametrize(("line", "said"), [
     ("/qkv The cat sat. layer=9", "This model has 2 layers: `layer` must be between 0 and 1; you gave 9."),
     ("/qkv The cat sat. head=7", "This model has 4 heads per layer: `head` must be between 0 and 3; you gave 7."),
