@@ -14,6 +14,7 @@ from core import tiny
 from core.actions import Choice
 from core.context import TaskContext
 from core.errors import UserError
+from core.markup import bold, code, plain
 from core.packs import SMOLLM2, Offline, TaskModel
 from core.results import Result, Table
 from core.tasks import standins
@@ -150,10 +151,10 @@ def _result(loaded: Any, args: dict[str, Any], guesses: list[dict[str, Any]], co
     length = f"{count} tokens" if read == count else f"{count} tokens, of which the model read the first {read}"
     return Result(
         command="fillmask",
-        answer=f"Best guess: **{rows[0][0]}** ({pct(best['score'])}): {best['sequence']}",
+        answer=f"Best guess: {bold(plain(rows[0][0]))} ({pct(best['score'])}): {plain(best['sequence'])}",
         table=Table(("token", "score"), rows),
         explanation=(
-            f"1. Your mask became this model's own mask token `{mask}`; the text is {length}.\n"
+            f"1. Your mask became this model's own mask token {code(mask)}; the text is {length}.\n"
             f"2. The model produced one score for each of the {loaded.model.config.vocab_size} vocabulary entries "
             "at the masked position.\n"
             f"3. Softmax made them probabilities; these are the top {len(rows)}. This is how BERT-style models "

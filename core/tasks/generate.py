@@ -12,6 +12,7 @@ from typing import Any
 
 from core import tiny
 from core.context import TaskContext
+from core.markup import bold, plain
 from core.models import Loaded
 from core.packs import SMOLLM2, Offline, TaskModel
 from core.results import Result
@@ -105,7 +106,7 @@ def _result(loaded: Loaded, args: dict[str, Any], c: Continuation) -> Result:
     stop = " It stopped early, at its end-of-text token." if c.ended else ""
     return Result(
         command="generate",
-        answer=f"{prompt}**{c.text}**",
+        answer=f"{plain(prompt)}{bold(plain(c.text))}",
         explanation=(
             f"1. Your prompt became {plural(c.prompt_tokens, 'token')}{read}.\n"
             "2. The model predicted a probability for every token of its vocabulary as the next one, took the "

@@ -11,6 +11,7 @@ from typing import Any
 
 from core import tiny
 from core.context import TaskContext
+from core.markup import bold, code, plain
 from core.models import Loaded
 from core.packs import SMOLLM2, Offline, TaskModel
 from core.results import Result, Table
@@ -64,7 +65,7 @@ def _result(loaded: Loaded, text: str, entities: list[dict[str, Any]]) -> Result
             + (f", of which the model read the first {read}" if read < count else "") + ".\n"
             f"2. The model gave every token one label out of {len(labels)}{bio}.\n"
             f"3. {explain_simple(text, entities)}"
-            + (f" Types found: {', '.join(types)}." if types else "")
+            + (f" Types found: {', '.join(plain(t) for t in types)}." if types else "")
         ),
         code=with_output(SNIPPET.format(model=model_line(loaded), text=text), row_lines(rows)),
         model=loaded.spec.label,
@@ -82,7 +83,7 @@ def explain_simple(text: str, entities: list[dict[str, Any]]) -> str:
     cut = cut_word(text, entities)
     if cut:
         piece, label, word = cut
-        out += f" Here it cut a word: `{piece}` [{label}] is only part of `{word}`."
+        out += f" Here it cut a word: {code(piece)} [{plain(label)}] is only part of {code(word)}."
     return out
 
 
@@ -109,13 +110,14 @@ def _inside(text: str, i: int) -> bool:
 
 
 def mark(text: str, entities: list[dict[str, Any]]) -> str:
-    """The text with each entity shown as **word** [TYPE], using the character offsets."""
+    """The text with each entity shown as **word** [TYPE], using the character offsets: markup, the learner's
+    text in it escaped (`plain`), so that its `*`, backticks and backslashes show as typed."""
     out, last = [], 0
     for e in sorted(entities, key=lambda e: e["start"]):
         if e["start"] < last:
             continue
-        out.append(text[last:e["start"]])
-        out.append(f"**{text[e['start']:e['end']]}** [{e['entity_group']}]")
+        out.append(plain(text[last:e["start"]]))
+        out.append(f"{bold(plain(text[e['start']:e['end']]))} [{plain(e['entity_group'])}]")
         last = e["end"]
-    out.append(text[last:])
+    out.append(plain(text[last:]))
     return "".join(out)

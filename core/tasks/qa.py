@@ -11,7 +11,7 @@ from typing import Any
 
 from core import tiny
 from core.context import TaskContext
-from core.markup import code
+from core.markup import bold, code, plain
 from core.models import Loaded
 from core.packs import SMOLLM2, Offline, TaskModel
 from core.results import Result, Table
@@ -100,8 +100,8 @@ def _extractive(loaded: Loaded, question: str, context: str) -> Result:
     answer = context[a:b]
     return Result(
         command="qa",
-        answer=(f"{asked(question)}\n**{answer}** (score {pct(score)}), a span of your context:\n"
-                f"{context[:a]}**{answer}**{context[b:]}"),
+        answer=(f"{asked(question)}\n{bold(plain(answer))} (score {pct(score)}), a span of your context:\n"
+                f"{plain(context[:a])}{bold(plain(answer))}{plain(context[b:])}"),
         table=Table(("answer", "score", "characters"), ((answer, f4(score), f"{a}-{b}"),)),
         explanation=(
             "1. transformers 5 removed `pipeline(\"question-answering\")`; this is what it did, step by step.\n"
@@ -136,14 +136,15 @@ def _chat(loaded: Loaded, question: str, reply: chat.Reply) -> Result:
     context = reply.learner_text[:reply.kept_chars]
     answer = reply.text.rstrip(".")
     where = context.find(answer) if answer else -1
-    shown = (f"\nFound in your context: {context[:where]}**{answer}**{context[where + len(answer):]}" if where >= 0
+    shown = (f"\nFound in your context: {plain(context[:where])}{bold(plain(answer))}"
+             f"{plain(context[where + len(answer):])}" if where >= 0
              else "\nNot a span of your context: the model worded it itself.")
     note = ("\n4. A chat model writes its answer instead of pointing into the context"
             + (": this one happens to be a span of it, but nothing made it one." if where >= 0 else
                ", so it may word it differently, or get it wrong: check it against the context."))
     return Result(
         command="qa",
-        answer=(f"{asked(question)}\n**{reply.text or '(no answer)'}**{shown}\n"
+        answer=(f"{asked(question)}\n{bold(plain(reply.text) or '(no answer)')}{shown}\n"
                 f"{stand_in_line(CHAT_WROTE)}"),
         explanation=chat.explain("question-answering", reply, note),
         code=with_output(chat.snippet(loaded, reply.messages, reply.cap), [reply.text]),

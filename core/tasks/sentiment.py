@@ -13,6 +13,7 @@ from core import tiny
 from core.actions import Action
 from core.context import TaskContext
 from core.errors import UserError
+from core.markup import bold, code, plain
 from core.models import Loaded
 from core.packs import SMOLLM2, Offline, TaskModel
 from core.results import Result, Table
@@ -102,17 +103,17 @@ def _result(loaded: Loaded, text: str, logits: torch.Tensor, read: Read, same: S
     order = sorted(range(len(probs)), key=lambda i: -probs[i])
     rows = tuple((labels[i], f4(probs[i])) for i in order)
     best = order[0]
-    logit_text = ", ".join(f"{labels[i]} {raw[i]:+.2f}" for i in order)
+    logit_text = ", ".join(f"{plain(labels[i])} {raw[i]:+.2f}" for i in order)
     count, notice = (len(read.ids), None) if len(read.ids) < same.limit else truncation_notice(loaded, text)
     return Result(
         command="sentiment",
-        answer=f"**{labels[best]}** (probability {pct(probs[best])})",
+        answer=f"{bold(plain(labels[best]))} (probability {pct(probs[best])})",
         table=Table(("label", "score"), rows),
         explanation=(
             f"1. {what_the_model_read(loaded, text, count, read, same.unk)}\n"
             f"2. The model read them and gave one raw score (a logit) per class: {logit_text}.\n"
             f"3. Softmax turned the logits into probabilities that add up to 1: "
-            + ", ".join(f"{r[0]} {r[1]}" for r in rows) + ". The highest one is the answer."
+            + ", ".join(f"{plain(r[0])} {r[1]}" for r in rows) + ". The highest one is the answer."
         ),
         code=with_output(SNIPPET.format(model=same.model, text=text, truncation=same.truncation), row_lines(rows)),
         model=loaded.spec.label,
@@ -179,9 +180,9 @@ def what_the_model_read(loaded: Loaded, text: str, count: int, read: Read, unk: 
     out = f"The tokenizer split your text into {len(ids)} tokens"
     if len(ids) < count:
         out += f" (it has {count}; the model reads at most {len(ids)}, so the rest was cut off)"
-    out += (f", including the special tokens it adds: {and_list(added)}." if added
+    out += (f", including the special tokens it adds: {and_list([plain(t) for t in added])}." if added
             else "; this tokenizer adds no special tokens.")
     if unknown:
-        out += (f" {unk} stands for what its vocabulary cannot spell: "
-                + ", ".join(f"`{u}`" for u in unknown) + "; the model never sees those characters.")
+        out += (f" {plain(unk or '')} stands for what its vocabulary cannot spell: "
+                + ", ".join(code(u) for u in unknown) + "; the model never sees those characters.")
     return out

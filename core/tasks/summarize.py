@@ -11,6 +11,7 @@ from typing import Any
 
 from core import tiny
 from core.context import TaskContext
+from core.markup import code, plain
 from core.models import Loaded
 from core.packs import SMOLLM2, Offline, TaskModel
 from core.results import Result
@@ -77,7 +78,7 @@ def _seq2seq(loaded: Loaded, text: str) -> Result:
                        "end mid-sentence.")
     return Result(
         command="summarize",
-        answer=f"**Summary:** {summary}",
+        answer=f"**Summary:** {plain(summary)}",
         explanation=(
             "1. An encoder -> decoder (seq2seq) model ran. transformers 5 removed `pipeline(\"summarization\")` (it "
             "now raises KeyError); the steps it hid are tokenizer -> `model.generate()` -> `tokenizer.decode()`.\n"
@@ -112,7 +113,7 @@ def decoding(loaded: Loaded) -> str:
         how = ("It decoded greedily (`num_beams=1`, the model's generation config): the most likely token at each "
                "step")
     changed = config.to_diff_dict()
-    others = [f"`{name}={changed[name]}`" for name in DECODING_SETTINGS if name in changed]
+    others = [code(f"{name}={changed[name]}") for name in DECODING_SETTINGS if name in changed]
     return how + (f"; the config also sets {', '.join(others)}." if others else ".")
 
 
@@ -128,7 +129,7 @@ def _messages(text: str) -> chat.Messages:
 def _chat(loaded: Loaded, reply: chat.Reply) -> Result:
     return Result(
         command="summarize",
-        answer=f"**Summary:** {reply.text}\n{stand_in_line(CHAT_STANDS_IN)}",
+        answer=f"**Summary:** {plain(reply.text)}\n{stand_in_line(CHAT_STANDS_IN)}",
         explanation=chat.explain("summarization", reply, CHAT_NOTE),
         code=with_output(chat.snippet(loaded, reply.messages, reply.cap), [reply.text]),
         model=loaded.spec.label,

@@ -13,7 +13,7 @@ from typing import Any
 from core import tiny
 from core.actions import THIS_RUN, Action
 from core.context import TaskContext
-from core.markup import code
+from core.markup import code, plain
 from core.packs import MINILM, Offline, TaskModel
 from core.results import Result, Table, TokenRun
 from core.tasks.shared.common import and_list, load, model_line, truncation_notice, with_output
@@ -74,14 +74,14 @@ def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
         for i, shown in enumerate(found.shown)
     )
     decoded = tok.decode(found.ids)
-    plain = tok.decode(found.ids, skip_special_tokens=True)
+    skipped = tok.decode(found.ids, skip_special_tokens=True)
     return Result(
         command="tokenize",
-        answer=(f"**{len(found.ids)} tokens**: {' '.join(f'`{t}`' for t in found.shown)}\n"
-                f"ids: {' '.join(str(i) for i in found.ids)}\ndecoded: `{decoded}`"),
+        answer=(f"**{len(found.ids)} tokens**: {' '.join(code(t) for t in found.shown)}\n"
+                f"ids: {' '.join(str(i) for i in found.ids)}\ndecoded: {code(decoded)}"),
         table=Table(columns, rows),
         tokens=(TokenRun(tuple(found.shown), tuple(found.added)),),
-        explanation=(explained := _explain(tok, found, notes, types, decoded, plain))
+        explanation=(explained := _explain(tok, found, notes, types, decoded, skipped))
         + without_specials_note(tok, texts, special, len(explained.splitlines())),
         code=with_output(
             SNIPPET.format(model=model_line(loaded), gguf=", gguf_file=GGUF" if loaded.spec.gguf_file else "",
@@ -172,7 +172,7 @@ def _algorithm(tok: Any) -> str:
     return model if model in ("WordPiece", "BPE", "Unigram", "WordLevel") else "its own rules"
 
 
-def _explain(tok: Any, run: Run, notes: list[str], types: Any, decoded: str, plain: str) -> str:
+def _explain(tok: Any, run: Run, notes: list[str], types: Any, decoded: str, skipped: str) -> str:
     steps = [_explain_tokens(tok, run, notes)]
     why = _explain_pieces(tok, run)
     if why:
@@ -188,7 +188,7 @@ def _explain(tok: Any, run: Run, notes: list[str], types: Any, decoded: str, pla
                   else "with a second sentence (`text | pair`) it would get 1")
         steps.append(f"**token_type_ids**: which sentence each token belongs to: the first gets 0, {second}. Only "
                      "a model with segment embeddings reads them (BERT does; DistilBERT and RoBERTa do not).")
-    steps.append(_explain_decode(tok, run, decoded, plain))
+    steps.append(_explain_decode(tok, run, decoded, skipped))
     return "\n".join(f"{n}. {step}" for n, step in enumerate(steps, start=1))
 
 
@@ -198,14 +198,14 @@ def _explain_tokens(tok: Any, run: Run, notes: list[str]) -> str:
     split = _split_words(run, notes)
     parts = [(f"**Tokens**: the tokenizer ({type(tok).__name__}, {_algorithm(tok)}) split the text into "
               f"{len(run.ids)} tokens.")]
-    parts.append(f"It added the special tokens {and_list(added)}: markers the model was trained with, not "
-                 "your text." if added else "It added no special tokens.")
+    parts.append(f"It added the special tokens {and_list([plain(t) for t in added])}: markers the model was trained "
+                 "with, not your text." if added else "It added no special tokens.")
     if unknown:
         long = [u for u in unknown if len(u) > 1]
-        whole = (f" One {tok.unk_token} stands for all of `{long[0]}`: WordPiece replaces a whole word when any "
-                 "part of it is missing." if long and _algorithm(tok) == "WordPiece" else "")
-        parts.append(f"{tok.unk_token} (the unknown token) replaced what its vocabulary cannot spell: "
-                     f"{', '.join(f'`{u}`' for u in unknown)}.{whole}")
+        whole = (f" One {plain(tok.unk_token)} stands for all of {code(long[0])}: WordPiece replaces a whole word "
+                 "when any part of it is missing." if long and _algorithm(tok) == "WordPiece" else "")
+        parts.append(f"{plain(tok.unk_token)} (the unknown token) replaced what its vocabulary cannot spell: "
+                     f"{', '.join(code(u) for u in unknown)}.{whole}")
     if split:
         more = f", and {len(split) - 5} more" if len(split) > 5 else ""
         parts.append(f"Words split into subword pieces: {'; '.join(split[:5])}{more}.")
@@ -227,7 +227,7 @@ def _split_words(run: Run, notes: list[str]) -> list[str]:
     for group in groups:
         seq, start, end = run.spans[group[0]][0], run.spans[group[0]][1], run.spans[group[-1]][2]
         word = run.texts[seq][start:end].strip() if seq is not None else ""
-        words.append(f"`{word}` = " + " + ".join(f"`{run.shown[i]}`" for i in group))
+        words.append(f"{code(word)} = " + " + ".join(code(run.shown[i]) for i in group))
     return words
 
 
@@ -249,12 +249,12 @@ def _explain_pieces(tok: Any, run: Run) -> str | None:
     spaced = sorted((s for s, r, _ in text_pieces if SPACE in s and len(s) > 1), key=lambda s: "<0x" in s)
     if spaced:
         parts.append(f"Spaces are kept: a piece that starts a new word carries the space before it, stored as "
-                     f"`Ġ` and shown here as `{SPACE}` (e.g. `{spaced[0]}`).")
+                     f"`Ġ` and shown here as `{SPACE}` (e.g. {code(spaced[0])}).")
     if any(NEWLINE in s for s, _, _ in text_pieces):
         parts.append(f"A newline is stored as `Ċ`, shown as `{NEWLINE}`.")
     split = list(dict.fromkeys(src.strip() for s, _, src in text_pieces if "<0x" in s and src.strip()))
     if split:
-        parts.append(f"No piece covers all the bytes of {', '.join(f'`{c}`' for c in split)}, so "
+        parts.append(f"No piece covers all the bytes of {', '.join(code(c) for c in split)}, so "
                      f"{'it was' if len(split) == 1 else 'each was'} split into byte pieces, named here by "
                      "their bytes (e.g. `<0xF0 0x9F>`); decoding joins them back into the character.")
     parts.append("WordPiece (BERT) works differently: it splits at spaces and punctuation first, marks a piece "
@@ -262,14 +262,14 @@ def _explain_pieces(tok: Any, run: Run) -> str | None:
                  "never needs [UNK], since every byte has a piece.")
     stored = next((r for s, r, _ in text_pieces if s != r), None)
     if stored:
-        parts.append(f"The snippet prints the stored forms (such as `{stored}`); the table shows them readably.")
+        parts.append(f"The snippet prints the stored forms (such as {code(stored)}); the table shows them readably.")
     return " ".join(parts)
 
 
-def _explain_decode(tok: Any, run: Run, decoded: str, plain: str) -> str:
-    head = f"**decode**: the ids turn back into `{decoded}`; with `skip_special_tokens=True`: `{plain}`."
+def _explain_decode(tok: Any, run: Run, decoded: str, skipped: str) -> str:
+    head = f"**decode**: the ids turn back into {code(decoded)}; with `skip_special_tokens=True`: {code(skipped)}."
     original = " ".join(run.texts)
-    if plain == original or plain.strip() == original.strip():
+    if skipped == original or skipped.strip() == original.strip():
         return head + " That is your text, exactly."
     reasons = []
     changes = _normalized(tok, original)
@@ -277,12 +277,12 @@ def _explain_decode(tok: Any, run: Run, decoded: str, plain: str) -> str:
         reasons.append(_normalizer_sentence(changes))
     unknown = list(dict.fromkeys(s for s, u in zip(run.sources, run.unknown, strict=True) if u))
     if unknown:
-        reasons.append(f"{tok.unk_token} cannot be turned back into {', '.join(f'`{u}`' for u in unknown)}: "
-                       f"the ids no longer hold those characters. And {tok.unk_token} counts as a special token, so "
-                       "`skip_special_tokens=True` drops it: those words vanish from the second version.")
+        reasons.append(f"{plain(tok.unk_token)} cannot be turned back into {', '.join(code(u) for u in unknown)}: "
+                       f"the ids no longer hold those characters. And {plain(tok.unk_token)} counts as a special "
+                       "token, so `skip_special_tokens=True` drops it: those words vanish from the second version.")
     if run.truncated:
         reasons.append("The ids hold only what truncation kept, so the decoded text stops early.")
-    if _only_spacing_differs(tok, run, plain):
+    if _only_spacing_differs(tok, run, skipped):
         reasons.append("Spaces around punctuation changed: this tokenizer does not record where the spaces were, "
                        "so decode guesses.")
     if not reasons:
@@ -314,12 +314,12 @@ def _normalizer_sentence(changes: list[tuple[str, str]]) -> str:
     if any(_strip_accents(word) != word and _strip_accents(after) == after for word, after in changes):
         did.append("stripped accents from")
     what = " and ".join(did) if did else "changed"
-    examples = ", ".join(f"`{word}` -> `{after}`" for word, after in changes[:3])
+    examples = ", ".join(f"{code(word)} -> {code(after)}" for word, after in changes[:3])
     return (f"Before splitting, the tokenizer's normalizer {what} your text ({examples}), so decoding gives "
             "the normalized words back.")
 
 
-def _only_spacing_differs(tok: Any, run: Run, plain: str) -> bool:
+def _only_spacing_differs(tok: Any, run: Run, skipped: str) -> bool:
     """True when decode changed nothing but the spaces (once normalizing and [UNK] are accounted for)."""
     if run.truncated:
         return False
@@ -333,4 +333,5 @@ def _only_spacing_differs(tok: Any, run: Run, plain: str) -> bool:
     if normalizer is not None:
         expected = normalizer.normalize_str(expected)
     squeeze = "".join
-    return " ".join(plain.split()) != " ".join(expected.split()) and squeeze(plain.split()) == squeeze(expected.split())
+    return (" ".join(skipped.split()) != " ".join(expected.split())
+            and squeeze(skipped.split()) == squeeze(expected.split()))

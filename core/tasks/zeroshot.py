@@ -13,6 +13,7 @@ from typing import Any
 from core import tiny
 from core.context import TaskContext
 from core.errors import UserError
+from core.markup import bold, code, plain
 from core.models import Loaded
 from core.packs import MINILM, Offline, TaskModel
 from core.results import Result, Table
@@ -134,7 +135,7 @@ def _result(loaded: Loaded, args: dict[str, Any], labels: list[str], ranked: lis
     notices = tuple(n for n in (notice, same_tokens_notice(loaded.tokenizer, labels)) if n)
     return Result(
         command="zeroshot",
-        answer=f"**{ranked[0][0]}** ({best})" + (" (labels scored independently)" if multi else ""),
+        answer=f"{bold(plain(ranked[0][0]))} ({best})" + (" (labels scored independently)" if multi else ""),
         table=Table(("label", "similarity" if similarity else "score"), rows),
         explanation=explanation,
         code=with_output(snippet.format(model=model_line(loaded), text=text, labels=labels, multi=multi,
@@ -179,7 +180,7 @@ def same_tokens_notice(tokenizer: Any, labels: list[str]) -> str | None:
         return None
     group = same[0]
     tokens = " ".join(tokenizer.convert_ids_to_tokens(tokenizer(group[0], add_special_tokens=False)["input_ids"]))
-    return (f"The labels {and_list([f'`{g}`' for g in group])} became the same tokens (`{tokens}`) for this "
+    return (f"The labels {and_list([code(g) for g in group])} became the same tokens ({code(tokens)}) for this "
             "model's tokenizer, so the model cannot tell them apart: they get the same score, and which of them "
             "ranks first means nothing. Reword them, e.g. in words the vocabulary knows.")
 
@@ -226,7 +227,7 @@ def _nli_notice(loaded: Loaded, text: str, labels: list[str]) -> tuple[int, str 
 def _explain_nli(count: int, first: str | None, labels: list[str], multi: bool) -> str:
     read = f"{count} tokens" if first is None else f"{count} tokens, of which it read the first {first}"
     return (
-        f"1. Each of your {len(labels)} labels became a hypothesis like \"{HYPOTHESIS.format(labels[0])}\"\n"
+        f"1. Each of your {len(labels)} labels became a hypothesis like \"{plain(HYPOTHESIS.format(labels[0]))}\"\n"
         f"2. A natural-language-inference model read your text ({read}) with each hypothesis and "
         "gave each pair a score for entailment, neutral and contradiction.\n"
         + ("3. With multi_label, each label stands alone: softmax over its own entailment and contradiction "

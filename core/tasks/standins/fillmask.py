@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.errors import UserError
+from core.markup import bold, code, plain
 from core.models import Loaded
 from core.results import Result, Table
 from core.tasks.shared.common import f4, pct, with_output
@@ -186,32 +187,32 @@ def result(loaded: Loaded, filled: Filled, top_k: int) -> Result:
     rows = tuple((g.word, f4(g.share), f4(math.exp(g.left_logprob))) for g in shown)
     by_left = sorted(filled.guesses, key=lambda g: g.left_rank)[:3]
     runner = filled.guesses[1] if count > 1 else None
-    left_shown = f"`{filled.left.rstrip()}`" if filled.left.strip() else "nothing (the mask starts its sentence)"
+    left_shown = code(filled.left.rstrip()) if filled.left.strip() else "nothing (the mask starts its sentence)"
     alone = around(filled.text)
     only = ("; the other sentences of your text are not read" if "".join(alone) != "".join(filled.text.split("[MASK]"))
             else "")
     start = loaded.tokenizer.convert_ids_to_tokens(start_id(loaded))
-    right = f"`{best.word}` {best.right_logprob:.2f}"
+    right = f"{code(best.word)} {best.right_logprob:.2f}"
     if runner is not None:
-        right += f", `{runner.word}` {runner.right_logprob:.2f}"
+        right += f", {code(runner.word)} {runner.right_logprob:.2f}"
     return Result(
         command="fillmask",
-        answer=(f"Best guess: **{best.word}** ({pct(best.share)} of the {count} candidates' share): "
-                f"{filled.sentence(best)}\n" + stand_in_line(STANDS_IN)),
+        answer=(f"Best guess: {bold(plain(best.word))} ({pct(best.share)} of the {count} candidates' share): "
+                f"{plain(filled.sentence(best))}\n" + stand_in_line(STANDS_IN)),
         table=Table(("token", "score", "left context alone"), rows),
         explanation=(
             f"1. A left-to-right model sees only what comes before a position: at the mask it read {left_shown}, "
             f"not what follows. Its {count} most likely next tokens there that begin a word are the candidates; "
             "the left context alone ranks "
-            + ", ".join(f"`{g.word}` {pct(math.exp(g.left_logprob))}" for g in by_left) + " first.\n"
+            + ", ".join(f"{code(g.word)} {pct(math.exp(g.left_logprob))}" for g in by_left) + " first.\n"
             f"2. Each candidate went into the mask and the whole sentence{only} "
             f"({plural(filled.tokens, 'token')}, from "
-            f"`{start}`, which separates texts in its training data) was scored: the log-probability of each "
+            f"{code(start)}, which separates texts in its training data) was scored: the log-probability of each "
             "token given the ones before it, summed. The tokens after the mask are scored given the candidate, "
             f"which is how the right context gets its say (their log-probability: {right}).\n"
             f"3. Softmax over the {count} sentence totals gives the scores: shares among these candidates, not "
             "probabilities over the vocabulary, and a word the left context did not propose cannot win. "
-            f"`{best.word}` was candidate {best.left_rank} of {count} by the left context alone. A masked language "
+            f"{code(best.word)} was candidate {best.left_rank} of {count} by the left context alone. A masked language "
             "model (the guide's fill-mask) reads both sides at once and scores its whole vocabulary in one pass."
         ),
         code=with_output(SNIPPET.format(load=load_lines(loaded), text=filled.text, start=start, count=count,
