@@ -71,6 +71,16 @@ def is_blank(text: str) -> bool:
                for ch in text)
 
 
+def strip_blank(text: str) -> str:
+    """`text` without what shows nothing (`is_blank`) at either end: `food\u200b` is `food`."""
+    start, end = 0, len(text)
+    while start < end and is_blank(text[start]):
+        start += 1
+    while end > start and is_blank(text[end - 1]):
+        end -= 1
+    return text[start:end]
+
+
 def clean_values(values: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
     """Typed options from a platform: every string name and value cleaned, and one notice for them all.
 

@@ -31,6 +31,7 @@ from core.tasks.shared.common import (
     with_output,
 )
 from core.tasks.shared.zeroshot_rules import HYPOTHESIS, TEMPERATURE
+from core.text import strip_blank
 
 MODEL = TaskModel(roles=("nli", "embedding"), hub="facebook/bart-large-mnli", tiny=tiny.MNLI_BART,
                   offline=Offline(MINILM, "embedding"),
@@ -70,8 +71,14 @@ for i in scores.argsort(descending=True, stable=True):  # ties keep your order
 
 
 def parse_labels(raw: str) -> list[str]:
+    """The learner's labels, each once (labels that differ only in capitals are one: `repeated` says which),
+    without what shows nothing at their ends; a label of nothing visible is refused, not scored."""
     labels: list[str] = []
-    for label in (part.strip() for part in raw.split(",")):
+    for n, part in enumerate(raw.split(","), start=1):
+        label = strip_blank(part)
+        if part.strip() and not label:  # `| \u200b, sports`: an invisible label could win
+            raise UserError(f"Label {n} holds only characters that show nothing (zero-width spaces and the like); "
+                            "give labels in words.")
         if label and label.lower() not in (x.lower() for x in labels):
             labels.append(label)
     if not labels:
@@ -81,8 +88,19 @@ def parse_labels(raw: str) -> list[str]:
         raise UserError(f"You gave {len(labels)} labels; /zeroshot takes at most {MAX_LABELS}.")
     long = [x for x in labels if len(x) > MAX_LABEL_CHARS]
     if long:
-        raise UserError(f"Labels are at most {MAX_LABEL_CHARS} characters; `{long[0][:20]}...` is longer.")
+        raise UserError(f"Labels are at most {MAX_LABEL_CHARS} characters; {code(long[0][:20] + '...')} is longer.")
     return labels
+
+
+def repeated(raw: str) -> list[str]:
+    """The labels given more than once (in any capitals), as first written: each is scored once."""
+    seen: dict[str, int] = {}
+    first: dict[str, str] = {}
+    for label in (strip_blank(part) for part in raw.split(",")):
+        if label:
+            seen[label.lower()] = seen.get(label.lower(), 0) + 1
+            first.setdefault(label.lower(), label)
+    return [first[key] for key, times in seen.items() if times > 1]
 
 
 def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]:
@@ -132,10 +150,14 @@ def _result(loaded: Loaded, args: dict[str, Any], labels: list[str], ranked: lis
     rows = tuple((label, f4(score)) for label, score in ranked)
     similarity = multi and loaded.role != "nli"  # a cosine similarity, not a share of 100%
     best = f"similarity {f4(ranked[0][1])}" if similarity else pct(ranked[0][1])
-    notices = tuple(n for n in (notice, same_tokens_notice(loaded.tokenizer, labels)) if n)
+    notices = tuple(n for n in (notice, same_tokens_notice(loaded.tokenizer, labels), repeated_notice(args["labels"]))
+                    if n)
+    # the pipeline scores a lone label on its own, as with multi_label
+    alone = " (scored on its own)" if len(labels) == 1 and (multi or loaded.role == "nli") else \
+        " (labels scored independently)" if multi else ""
     return Result(
         command="zeroshot",
-        answer=f"{bold(plain(ranked[0][0]))} ({best})" + (" (labels scored independently)" if multi else ""),
+        answer=f"{bold(plain(ranked[0][0]))} ({best})" + alone,
         table=Table(("label", "similarity" if similarity else "score"), rows),
         explanation=explanation,
         code=with_output(snippet.format(model=model_line(loaded), text=text, labels=labels, multi=multi,
@@ -185,6 +207,14 @@ def same_tokens_notice(tokenizer: Any, labels: list[str]) -> str | None:
             "ranks first means nothing. Reword them, e.g. in words the vocabulary knows.")
 
 
+def repeated_notice(raw: str) -> str | None:
+    twice = repeated(raw)
+    if not twice:
+        return None
+    return (f"You gave {and_list([code(label) for label in twice])} more than once (capitals aside): "
+            f"{'each is' if len(twice) > 1 else 'it is'} scored once.")
+
+
 def _nli(loaded: Any, text: str, labels: list[str], multi: bool) -> list[tuple[str, float]]:
     out = loaded.pipeline("zero-shot-classification")(text, candidate_labels=labels, multi_label=multi,
                                                       batch_size=len(labels))
@@ -227,13 +257,18 @@ def _nli_notice(loaded: Loaded, text: str, labels: list[str]) -> tuple[int, str 
 def _explain_nli(count: int, first: str | None, labels: list[str], multi: bool) -> str:
     read = f"{count} tokens" if first is None else f"{count} tokens, of which it read the first {first}"
     return (
-        f"1. Each of your {len(labels)} labels became a hypothesis like \"{plain(HYPOTHESIS.format(labels[0]))}\"\n"
-        f"2. A natural-language-inference model read your text ({read}) with each hypothesis and "
+        (f"1. Your label became the hypothesis \"{plain(HYPOTHESIS.format(labels[0]))}\"\n" if len(labels) == 1 else
+           f"1. Each of your {len(labels)} labels became a hypothesis like \"{plain(HYPOTHESIS.format(labels[0]))}\"\n")
+        + f"2. A natural-language-inference model read your text ({read}) with each hypothesis and "
         "gave each pair a score for entailment, neutral and contradiction.\n"
         + ("3. With multi_label, each label stands alone: softmax over its own entailment and contradiction "
            "scores (neutral left out) gives its probability, and the labels need not add up to 1."
-           if multi else "3. With one label to pick, only the entailment scores count: softmax across the labels "
-                         "shares 100% between them, so each percentage is a label's share among the labels you "
+           if multi else "3. With a single label there is nothing to share out, so the pipeline scores it on its "
+                         "own, as with multi_label: softmax over its entailment and contradiction scores (neutral "
+                         "left out) gives its probability."
+           if len(labels) == 1 else
+           "3. With one label to pick, only the entailment scores count: softmax across the labels shares 100% "
+                         "between them, so each percentage is a label's share among the labels you "
                          "gave, not a probability on its own.")
     )
 
@@ -242,12 +277,17 @@ def _explain_embedding(count: int, limit: int, labels: list[str], multi: bool) -
     read = f"{count} tokens" if count <= limit else f"{count} tokens, of which the model read the first {limit}"
     return (
         f"1. This pack's model is a sentence-embedding model, not an NLI classifier, so zero-shot works by "
-        f"similarity: your text ({read}) and each of the {len(labels)} labels became one vector "
-        "(the mean of their token vectors).\n"
+        f"similarity: your text ({read}) and "
+        + ("your label" if len(labels) == 1 else f"each of the {len(labels)} labels")
+        + " became one vector (the mean of their token vectors).\n"
         "2. Cosine similarity measured how close each label's vector is to the text's.\n"
         + ("3. With multi_label, each label keeps its own cosine similarity (below 0 counts as 0): a number "
            "from 0 to 1, not a probability or a share of 100%."
-           if multi else f"3. Softmax over similarity / {TEMPERATURE} (a temperature the tutor chose, to spread "
+           if multi else "3. With one label, softmax has nothing to share out: it gives the label 100% whatever the "
+                         "text says. Give two or more labels to compare, or `multi_label=true` to see the label's "
+                         "cosine similarity."
+           if len(labels) == 1 else
+           f"3. Softmax over similarity / {TEMPERATURE} (a temperature the tutor chose, to spread "
                          "similarities that sit close together) turned them into shares of 100%: a label's share "
                          "among the labels you gave, which changes with the set of labels, not the probability "
                          "that the text is about it.")

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from core.errors import UserError
+from core.markup import plain
 from core.models import Loaded
 from core.tasks.shared.common import model_line
 from core.tasks.shared.decoding import ended, greedy_continue, positions
@@ -178,7 +179,7 @@ def explain(task: str, reply: Reply, extra: str = "") -> str:
 
 def _system_sentence(reply: Reply) -> str:
     given = next((m["content"] for m in reply.messages if m["role"] == "system"), None)
-    default = f"(\"{reply.default_system}\")" if reply.default_system else None
+    default = f"(\"{plain(reply.default_system)}\")" if reply.default_system else None
     if given is not None:
         return ("The system message in the snippet told the model how to answer"
                 + (f"; it takes the place of the template's default one {default}." if default else "."))

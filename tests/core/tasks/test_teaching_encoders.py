@@ -19,6 +19,7 @@ from transformers import AutoTokenizer, DistilBertConfig, DistilBertForSequenceC
 from core.commands import build_registry
 from core.context import TaskContext
 from core.engine import Engine
+from core.errors import UserError
 from core.models import ModelStore
 from core.packs import SMOLLM_GGUF, SMOLLM_ID, ModelSpec, Pack, package_dir
 from core.render.cache import PerThreadCache
@@ -248,6 +249,34 @@ async def test_zeroshot_multi_label_similarity_is_not_shown_as_a_percentage(offl
     assert "%" not in result.answer and f"similarity {top[1]}" in result.answer
     single = await offline_engine.run_text("/zeroshot I love pizza | sports, food")
     assert "%" in single.answer  # softmax shares are percentages
+
+
+async def test_one_label_on_an_nli_model_is_scored_on_its_own_as_the_explanation_says(tiny_engine):
+    """The pipeline scores a lone label as with multi_label (entailment against contradiction); the explanation
+    once said softmax across the labels shared 100% between them."""
+    result = await tiny_engine.run_text("/zeroshot I love pizza | food")
+    classifier = tiny_engine.models.get("zeroshot", tiny_engine.pack.spec("zeroshot")).pipeline(
+        "zero-shot-classification")
+    alone = classifier("I love pizza", candidate_labels=["food"], multi_label=True)["scores"][0]
+    assert result.table.rows[0][1] == f"{alone:.4f}" and "(scored on its own)" in result.answer
+    assert "With a single label there is nothing to share out" in result.explanation
+    assert "Your label became the hypothesis" in result.explanation and "shares 100%" not in result.explanation
+
+
+async def test_one_label_on_an_embedding_model_gets_100_percent_whatever_the_text_as_it_says(offline_engine):
+    answers = [await offline_engine.run_text(f"/zeroshot {text} | food") for text in ("I love pizza", "Tax law.")]
+    assert [a.table.rows[0][1] for a in answers] == ["1.0000", "1.0000"], "100% whatever the text says"
+    assert all("it gives the label 100% whatever the text says" in a.explanation for a in answers)
+    assert "your label became one vector" in answers[0].explanation
+
+
+async def test_a_label_given_twice_is_said_and_an_invisible_one_is_refused(tiny_engine):
+    twice = await tiny_engine.run_text("/zeroshot I love pizza | food, Food, sports, SPORTS")
+    assert "You gave `food` and `sports` more than once (capitals aside): each is scored once." in twice.notices
+    edged = await tiny_engine.run_text("/zeroshot I love pizza | food\u200b, \u2060sports")
+    assert sorted(row[0] for row in edged.table.rows) == ["food", "sports"], "what shows nothing at the ends goes"
+    with pytest.raises(UserError, match="Label 2 holds only characters that show nothing"):
+        await tiny_engine.run_text("/zeroshot I love pizza | food, \u200b\u2060, sports")
 
 
 async def test_zeroshot_counts_what_the_embedding_model_read(offline_engine):
