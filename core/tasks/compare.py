@@ -145,12 +145,22 @@ def chosen(ctx: TaskContext, raw: str | None) -> dict[str, ModelSpec]:
         raise UserError(f"The `{ctx.pack.name}` pack has no tokenizers to compare.")
     if not raw or not raw.strip():
         return available
-    names = list(dict.fromkeys(n.strip().lower() for n in raw.split(",") if n.strip()))
+    example = f"`tokenizers={','.join(list(available)[:2])}`"
+    if raw.rstrip().endswith(","):  # `tokenizers=bert, gpt2`: the space ended the option, `gpt2` joined the text
+        raise UserError(f"{code('tokenizers=' + raw.strip())} ends with a comma: name the tokenizers with no space "
+                        f"after a comma, as in {example} (a space ends an option, so the next name went into your "
+                        "text).")
+    given = [n.strip().lower() for n in raw.split(",") if n.strip()]
+    names = list(dict.fromkeys(given))
     unknown = [n for n in names if n not in available]
     if unknown or not names:
         listed = ", ".join(code(n) for n in available)
         raise UserError(f"This pack compares the tokenizers {listed}; {code(unknown[0] if unknown else raw)} is not "
-                        f"one of them. Example: `tokenizers={','.join(list(available)[:2])}`.")
+                        f"one of them. Example: {example}.")
+    if len(names) < 2:
+        twice = " (twice)" if len(given) > 1 else ""
+        raise UserError(f"/compare puts two or three tokenizers side by side; you named one, {code(names[0])}{twice}. "
+                        f"Name another, as in {example}, or leave `tokenizers=` out for all of this pack's.")
     if len(names) > MAX_TOKENIZERS:
         raise UserError(f"/compare shows at most {MAX_TOKENIZERS} tokenizers side by side; you named {len(names)}.")
     return {n: available[n] for n in names}

@@ -88,6 +88,11 @@ async def test_tokenizers_option_picks_and_refuses_clearly(tiny):
     refused = await tiny.handle(Request("test", "learner", line="/compare Hello tokenizers=bert,t5"))
     assert refused.verdict is Verdict.USER_ERROR
     assert "`bert`, `gpt2`, `roberta`" in refused.message and "`t5` is not one of them" in refused.message
+    for line, said in (("/compare Hello world tokenizers=bert, gpt2", "`tokenizers=bert,` ends with a comma"),
+                       ("/compare Hello world tokenizers=bert,BERT", "you named one, `bert` (twice)"),
+                       ("/compare Hello world tokenizers=gpt2", "you named one, `gpt2`. Name another")):
+        refused = await tiny.handle(Request("test", "learner", line=line))  # once: 1 tokenizer, `gpt2` in the text
+        assert refused.verdict is Verdict.USER_ERROR and said in refused.message, line
 
 
 async def test_tokenize_opens_compare_and_toggles_special_tokens(tiny):
