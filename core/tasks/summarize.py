@@ -6,11 +6,13 @@ text is kept), and the decoder's start token and new tokens must fit in the deco
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
 from core import tiny
 from core.context import TaskContext
+from core.errors import UserError
 from core.markup import code, plain
 from core.models import Loaded
 from core.packs import SMOLLM2, Offline, TaskModel
@@ -43,6 +45,8 @@ print(tokenizer.decode(summary_ids[0], skip_special_tokens=True))"""
 
 def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]:
     """A chat model summarizes concurrent texts together; a seq2seq model one after another."""
+    for args in batch:
+        check_long_enough(args["text"])
     loaded = load(ctx, "summarize")
     if loaded.role == "seq2seq":
         return [_seq2seq(loaded, args["text"]) for args in batch]
@@ -51,6 +55,17 @@ def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]
 
 
 run = one(run_batch)
+
+MIN_WORDS = 4
+"""Below this, there is nothing to shorten: `/summarize .` once gave a made-up story about a new employee."""
+
+
+def check_long_enough(text: str) -> None:
+    words = len(re.findall(r"\w+", text))
+    if words < MIN_WORDS:
+        raise UserError(f"A summary shortens a text, and yours has {plural(words, 'word')}: there is nothing to "
+                        "shorten (asked anyway, a model writes something your text does not say). Give a sentence "
+                        "or more.")
 
 
 def decoder_room(loaded: Loaded) -> int | None:

@@ -55,6 +55,14 @@ async def test_a_layer_head_or_position_past_any_model_names_this_models_range(t
         assert said in message and " 47" not in message and " 63" not in message and " 511" not in message, line
 
 
+async def test_a_text_too_short_to_summarize_is_refused_with_its_word_count(tiny_engine):
+    """`/summarize .` once got a made-up story about a new employee from the offline pack's chat model."""
+    for line, words in (("/summarize .", "0 words"), ("/summarize a", "1 word:"),
+                        ("/summarize Hi there friend", "3 words")):
+        assert f"A summary shortens a text, and yours has {words}" in await refused(tiny_engine, line), line
+    assert (await tiny_engine.run_text("/summarize Cats sleep all day.")).answer
+
+
 async def test_question_without_context_is_refused(tiny_engine):
     assert "needs `context`" in await refused(tiny_engine, "/qa Where do I live?")
 
