@@ -50,7 +50,8 @@ async def test_a_layer_head_or_position_past_any_model_names_this_models_range(t
                        ("/causal The cat sat. head=99", "4 heads per layer: `head` must be between 0 and 3"),
                        ("/qkv The cat sat. token=600", "Your text has 4 tokens: `token` must be between 0 and 3"),
                        ("/attention The cat sat. mask=600", "Your text has 6 tokens (positions 0 to 5)"),
-                       ("/fillmask Paris is the [MASK] of France. word=250", "has 6 words (0 to 5)")]:
+                       ("/fillmask Paris is the [MASK] of France. word=250", "has 6 words (0 to 5)"),
+                       ("/fillmask [MASK] word=0", "has no word to mask.")]:  # was "0 words (0 to -1)"
         message = await refused(tiny_engine, line)
         assert said in message and " 47" not in message and " 63" not in message and " 511" not in message, line
 

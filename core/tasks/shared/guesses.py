@@ -35,8 +35,10 @@ def move_mask(text: str, guess: str, word: int) -> tuple[str, str]:
     sentence = filled(text, guess)
     spans = words(sentence)
     if word >= len(spans):
-        raise UserError(f"The sentence {code(sentence)} has {len(spans)} words (0 to {len(spans) - 1}); there is "
-                        f"no word {word} to mask.")
+        if not spans:
+            raise UserError(f"The sentence {code(sentence)} has no word to mask.")
+        which = "1 word (word 0)" if len(spans) == 1 else f"{len(spans)} words (0 to {len(spans) - 1})"
+        raise UserError(f"The sentence {code(sentence)} has {which}; there is no word {word} to mask.")
     start, end = spans[word]
     moved = sentence[:start] + "[MASK]" + sentence[end:]
     notice = (f"Your mask was filled with the model's best guess, {code(guess)}, and word {word}, "
