@@ -19,6 +19,7 @@ from core.tasks import standins
 from core.tasks.shared.base import one
 from core.tasks.shared.common import f4, load, model_line, row_lines, truncation_notice, with_output
 from core.tasks.standins import ner as standin
+from core.wording import plural
 
 MODEL = TaskModel(roles=("token-classifier", "chat"), hub="dslim/bert-base-NER", tiny=tiny.CONLL_BERT,
                   offline=Offline(SMOLLM2, "chat", stands_in=standin.STANDS_IN),
@@ -51,7 +52,8 @@ def _result(loaded: Loaded, text: str, entities: list[dict[str, Any]]) -> Result
     count, notice = truncation_notice(loaded, text)
     rows = tuple((e["word"], e["entity_group"], f4(float(e["score"]))) for e in entities)
     types = sorted({e["entity_group"] for e in entities})
-    answer = (f"**{len(rows)} entities**: {mark(text, entities)}" if rows else "No named entities found.")
+    answer = (f"**{plural(len(rows), 'entity', 'entities')}**: {mark(text, entities)}" if rows
+              else "No named entities found.")
     read = len(loaded.tokenizer(text, truncation=True)["input_ids"])
     labels = list(loaded.model.config.id2label.values())
     bio = (" (B- begins an entity, I- continues it, O is outside any entity)"

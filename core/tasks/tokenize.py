@@ -18,6 +18,7 @@ from core.packs import MINILM, Offline, TaskModel
 from core.results import Result, Table, TokenRun
 from core.tasks.shared.common import and_list, load, model_line, truncation_notice, with_output
 from core.tokens import NEWLINE, SPACE, is_byte_level, noop_tokens, readable_tokens
+from core.wording import plural
 
 MODEL = TaskModel(roles=("tokenizer",), hub="google-bert/bert-base-uncased", tiny=tiny.BERT_UNCASED,
                   offline=Offline(MINILM, "tokenizer"),
@@ -77,7 +78,7 @@ def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
     skipped = tok.decode(found.ids, skip_special_tokens=True)
     return Result(
         command="tokenize",
-        answer=(f"**{len(found.ids)} tokens**: {' '.join(code(t) for t in found.shown)}\n"
+        answer=(f"**{plural(len(found.ids), 'token')}**: {' '.join(code(t) for t in found.shown)}\n"
                 f"ids: {' '.join(str(i) for i in found.ids)}\ndecoded: {code(decoded)}"),
         table=Table(columns, rows),
         tokens=(TokenRun(tuple(found.shown), tuple(found.added)),),

@@ -156,3 +156,8 @@ async def test_a_one_token_text_gets_an_answer_from_every_model_command(request,
             assert exc.message, line
         else:
             assert result.answer.strip(), line
+
+
+async def test_one_token_is_counted_in_the_singular(tiny_engine):
+    result = await tiny_engine.run_text("/tokenize Hi special=false")
+    assert result.answer.startswith("**1 token**: `hi`"), result.answer
