@@ -14,14 +14,14 @@ from typing import Any
 
 from core.context import TaskContext
 from core.errors import UserError
-from core.markup import bold, plain
+from core.markup import bold, code, plain
 from core.models import Loaded
 from core.results import Result, Table
 from core.tasks.generate import continue_texts
 from core.tasks.qkv import short_name
 from core.tasks.sampling import lead, one_line
 from core.tasks.shared.chat import Ask, chat_batch
-from core.tasks.shared.common import load, model_line, with_output
+from core.tasks.shared.common import and_list, load, model_line, with_output
 from core.tokens import readable_tokens
 from core.wording import plural
 
@@ -142,7 +142,27 @@ def run(ctx: TaskContext, args: dict[str, Any]) -> Result:
                           f"{len(loaded.tokenizer(prompt)['input_ids'])} without",
                           f"with the template: {reply.text}", f"without: {raw.text}"]),
         model=loaded.spec.label,
+        notices=typed_markers_notice(loaded, prompt),
     )
+
+
+def typed_markers(loaded: Loaded, prompt: str) -> list[str]:
+    """The tokenizer's special tokens (such as `<|im_start|>`) that the learner typed and that it reads as one
+    special token, not as text: what a forged turn is made of."""
+    tok = loaded.tokenizer
+    ids = set(tok(prompt, add_special_tokens=False)["input_ids"])
+    return [t for t in dict.fromkeys(tok.all_special_tokens) if t in prompt and tok.convert_tokens_to_ids(t) in ids]
+
+
+def typed_markers_notice(loaded: Loaded, prompt: str) -> tuple[str, ...]:
+    found = typed_markers(loaded, prompt)
+    if not found:
+        return ()
+    one = len(found) == 1
+    return (f"Your message holds {and_list([code(t) for t in found])}: this tokenizer reads "
+            f"{'it as its own special token' if one else 'them as its own special tokens'}, not as text, so the model "
+            f"takes {'it' if one else 'them'} for the conversation's format. A turn typed inside a message reads as a "
+            "real one: the trick behind prompt injection.",)
 
 
 def _capital(text: str) -> str:
