@@ -537,7 +537,7 @@ LESSONS: tuple[Lesson, ...] = (
               ("Facts it memorised in training", "An extractive model can only point into the context it reads."),
               ("The question, copied back", "Question tokens are excluded: only context tokens start or end it.")),
            item=_qa_item, needs=("qa",), try_this="Ask a question the context cannot answer: what comes back?",
-           aliases=("question answering",), fallback=first_word(_qa, "the answer"),
+           aliases=("question answering",), fallback=first_word(_qa, "the answer", _question),
            shows=lambda text: f"The question: {code(_question(text))}."),
     Lesson("summarize", 1, "Summarization", "",
            "The Eiffel Tower is 330 metres tall. It was the tallest structure in the world for 41 years.",
@@ -592,7 +592,7 @@ LESSONS: tuple[Lesson, ...] = (
               ("So that spelling mistakes get corrected on the way", "A typo is split like any rare word, not "
                                                                      "corrected.")),
            item=lambda ctx, text: Item(max(words(text) or [text], key=len)), needs=("tokenize",),
-           try_this="Tokenize `naïve café 😀x`: which characters have no piece?"),
+           try_this="Tokenize `naïve café 😀x`, then `naïve café 😀 x`: what happens to the `x`?"),
     Lesson("special", 2, "Special tokens", "special-token", "The cat sat. | It was tired.", _special,
            _special_concept,
            _c("What does [SEP] mark?",

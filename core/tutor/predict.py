@@ -31,8 +31,10 @@ def printed(result: Result) -> list[str]:
     return [line[2:] if line.startswith("# ") else line.lstrip("#") for line in tail.splitlines()] if found else []
 
 
-def first_word(run: Callable[[TaskContext, str], Result], what: str) -> Callable[..., Question]:
-    """A predictor: which word the text the run writes (`what`: "the summary", "the answer") begins with."""
+def first_word(run: Callable[[TaskContext, str], Result], what: str,
+               question: Callable[[str], str] | None = None) -> Callable[..., Question]:
+    """A predictor: which word the text the run writes (`what`: "the summary", "the answer") begins with.
+    `question`: the question the run asks of the text, which the prompt must state (an answer to what?)."""
     def predict(ctx: TaskContext, text: str, rng: random.Random) -> Question:
         result = run(ctx, text)
         written = " ".join(printed(result)).strip()
@@ -47,7 +49,9 @@ def first_word(run: Callable[[TaskContext, str], Result], what: str) -> Callable
         wrong = [(w, f"It began with {code(key)}.") for w in others]
         options, index, why = shuffled(right, wrong, rng)
         return Question(kind="lesson:first-word", topic="generation",
-                        prompt=f"{to_title(what)} the model writes for {code(text)}: which word does it begin with?",
+                        prompt=f"{to_title(what)} the model writes "
+                               + (f"to {code(question(text))}, asked about {code(text)}" if question else
+                                  f"for {code(text)}") + ": which word does it begin with?",
                         options=options, key=index, why=why, model=result.model, code="", inputs={"text": text})
     return predict
 

@@ -48,6 +48,15 @@ def vocabulary(tok: Any) -> str:
                 f"so it never needs an unknown token; {code(UNSPELLABLE)} becomes {len(pieces)} pieces.")
     unk = tok.unk_token
     used = unk in pieces
+    whole = [w for w in UNSPELLABLE.split() if tok.tokenize(w) == [unk] and len(w) > 1
+             and any(tok.tokenize(ch) != [unk] for ch in w)]
+    if whole:  # WordPiece: one unknown character makes the whole word unknown
+        word = whole[0]
+        kept = next(ch for ch in word if tok.tokenize(ch) != [unk])
+        return (f"This tokenizer is {algorithm(tok)} ({size} entries): a word that holds a character it has no "
+                f"piece for becomes {code(unk)} whole, so some text is out of its vocabulary after all: "
+                f"{code(UNSPELLABLE)} becomes {code(shown)}, and {code(word)} is one {code(unk)} though "
+                f"{code(kept)} alone has a piece.")
     return (f"This tokenizer is {algorithm(tok)} ({size} entries): a character it has no piece for becomes "
             f"{code(unk)}, so some text is out of its vocabulary after all: {code(UNSPELLABLE)} becomes "
             f"{code(shown)}" + ("." if used else " (here every character had a piece; an emoji it lacks would "

@@ -246,7 +246,7 @@ def zeroshot(r: Ran, rng: random.Random) -> Question:
     rng.shuffle(labels)  # named in an order of their own: neither the bank's nor the options'
     return Question(kind="zeroshot-label", topic="pipelines", inputs={"text": text, "labels": list(r.item.extra)},
                     prompt=f"Zero-shot classification reads {code(text)} with the labels "
-                           + ", ".join(code(label) for label in labels) + ". Which of these four does it pick?",
+                           + ", ".join(code(label) for label in labels) + ". Which label does it pick?",
                     options=options, key=key, why=why, **from_result(r.result),
                     explore=(Explore("Open as /zeroshot", "zeroshot",
                                      {"text": text, "labels": ", ".join(r.item.extra)}),))

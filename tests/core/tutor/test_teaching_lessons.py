@@ -58,6 +58,9 @@ def test_the_unknown_token_claim_is_what_the_tokenizer_does(ctx: TaskContext, co
         assert tok.unk_token in pieces, "the sample holds a character this tokenizer cannot spell"
         assert f"becomes {tok.unk_token}" in said and " ".join(pieces) in said
         assert "never" not in said
+        if [tok.tokenize(w) for w in ("😀x", "x")] == [[tok.unk_token], ["x"]]:  # WordPiece drops the whole word
+            assert f"becomes {tok.unk_token} whole" in said and f"😀x is one {tok.unk_token} though x alone" in said
+            assert ": a character it has no piece for becomes" not in said, "the x has a piece: the word is lost"
     else:
         assert tok.unk_token not in pieces if tok.unk_token else True
         ids = tok(teach.UNSPELLABLE, add_special_tokens=False)["input_ids"]
@@ -395,3 +398,12 @@ def test_confidence_is_not_called_correctness(tiny_engine):
     assert "sure" not in to_plain(result.answer) and "probability" in to_plain(result.answer)
     said = explain(ctx, "sentiment")
     assert "not that the label is right" in said and "confidently wrong" in said
+
+
+def test_the_qa_prediction_states_the_question_it_asks(ctx: TaskContext):
+    """The offline pack's chat /qa falls back to "which word does the answer begin with": it once named the context
+    only, so the learner predicted an answer to a question they had not been shown."""
+    chosen = lesson("qa")
+    question = chosen.fallback(ctx, chosen.example, random.Random(3))
+    asked = path._question(chosen.example)
+    assert f"to `{asked}`, asked about `{chosen.example}`" in question.prompt, question.prompt
