@@ -189,8 +189,8 @@ def result(loaded: Loaded, filled: Filled, top_k: int) -> Result:
     runner = filled.guesses[1] if count > 1 else None
     left_shown = code(filled.left.rstrip()) if filled.left.strip() else "nothing (the mask starts its sentence)"
     alone = around(filled.text)
-    only = ("; the other sentences of your text are not read" if "".join(alone) != "".join(filled.text.split("[MASK]"))
-            else "")
+    only = (" (the one that holds the mask: the other sentences of your text are not read)"
+            if "".join(alone) != "".join(filled.text.split("[MASK]")) else "")
     start = loaded.tokenizer.convert_ids_to_tokens(start_id(loaded))
     right = f"{code(best.word)} {best.right_logprob:.2f}"
     if runner is not None:
@@ -205,9 +205,8 @@ def result(loaded: Loaded, filled: Filled, top_k: int) -> Result:
             f"not what follows. Its {count} most likely next tokens there that begin a word are the candidates; "
             "the left context alone ranks "
             + ", ".join(f"{code(g.word)} {pct(math.exp(g.left_logprob))}" for g in by_left) + " first.\n"
-            f"2. Each candidate went into the mask and the whole sentence{only} "
-            f"({plural(filled.tokens, 'token')}, from "
-            f"{code(start)}, which separates texts in its training data) was scored: the log-probability of each "
+            f"2. Each candidate went into the mask and the whole sentence{only}, {plural(filled.tokens, 'token')} "
+            f"from {code(start)} (which separates texts in its training data), was scored: the log-probability of each "
             "token given the ones before it, summed. The tokens after the mask are scored given the candidate, "
             f"which is how the right context gets its say (their log-probability: {right}).\n"
             f"3. Softmax over the {count} sentence totals gives the scores: shares among these candidates, not "

@@ -179,7 +179,8 @@ async def test_offline_fillmask_reads_only_the_sentence_that_holds_the_mask(offl
     among = await offline_engine.run_text("/fillmask It rained. Paris is the [MASK] of France. It is 1.2 km wide! "
                                           "top_k=3")
     assert among.table.rows == alone.table.rows
-    assert "the other sentences of your text are not read" in among.explanation
+    assert "the whole sentence (the one that holds the mask: the other sentences of your text are not read), " \
+           "8 tokens from" in to_plain(among.explanation), "a whole sentence, not one cut by the aside"
     assert "not read" not in alone.explanation
     assert to_plain(among.answer).startswith(f"Best guess: {alone.table.rows[0][0]} ")
     assert f"It rained. Paris is the {alone.table.rows[0][0]} of France. It is 1.2 km wide!" in to_plain(among.answer)
