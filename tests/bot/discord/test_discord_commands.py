@@ -153,7 +153,7 @@ def test_bad_input_gets_an_ephemeral_error(tiny_engine: Engine, bot: Callable[[]
     cases = [
         ("sentiment", {"text": ""}, r"needs `text`"),
         ("fillmask", {"text": "Paris is the capital of France."}, r"\[MASK\]|<mask>|mask"),
-        ("attention", {"text": "The cat sat.", "layer": 99}, r"`layer` must be between 0 and 47"),
+        ("attention", {"text": "The cat sat.", "layer": 99}, r"2 layers: `layer` must be between 0 and 1"),
         ("attention", {"text": "The cat sat.", "layer": 47}, r"layer"),
         ("generate", {"prompt": "Hi", "max_new_tokens": 0}, r"max_new_tokens"),
     ]
