@@ -74,8 +74,10 @@ def _causal_concept(ctx: TaskContext, text: str, ran: Callable[[], Result]) -> s
     d, e = pair.decoder, pair.encoder
     upper = d.n * (d.n - 1) // 2
     live = (f"In this run, {d.above} of the {upper} cells above the diagonal of layer 0, head 0 of the decoder "
-            f"({d.name}) were exactly 0, and all of them were in {pair.masked} of its {pair.layers * pair.heads} "
-            f"heads; the encoder ({e.name}) had {e.zeros} zeros in its {e.n} x {e.n} map.")
+            f"({d.name}) were exactly 0, as they were in "
+            + (f"every one of its {pair.masked} heads" if pair.masked == pair.layers * pair.heads else
+               f"{pair.masked} of its {pair.layers * pair.heads} heads")
+            + f"; the encoder ({e.name}) had {e.zeros} zeros in its {e.n} x {e.n} map.")
     return (f"{live} A decoder writes left to right, so while reading token i it may use tokens 0 to i only. Before "
             f"softmax a **causal mask** adds {NEG_INF} to every score above the diagonal: those weights come out "
             "exactly 0, and each row still adds up to 1 over the tokens it can see. An encoder has no such mask: each "

@@ -514,7 +514,7 @@ LESSONS: tuple[Lesson, ...] = (
               ("Each name it finds in a list of names",
                "There is no list: the labels come from the model's scores for each token.")),
            item=lambda ctx, text: Item(text, name_word(text) or (words(text) or [text])[-1]),
-           needs=("ner",), try_this="Add a place and an organisation to the sentence and see which pieces join.",
+           needs=("ner",), try_this="Add a place and an organisation to the sentence: which words become one entity?",
            aliases=("entities",)),
     Lesson("zeroshot", 1, "Zero-shot classification", "zeroshot-label", "I love pizza with extra cheese",
            _command("zeroshot", labels=LABELS), _zeroshot_concept,
@@ -652,7 +652,8 @@ LESSONS: tuple[Lesson, ...] = (
               ("The head copies [SEP]'s meaning into the word", "[SEP] carries no word of the text; such heads add "
                                                                 "little.")),
            predict=_limits_predict, needs=("attention",),
-           try_this="Run the snippet and zero that head's weights on [SEP]: does the answer change?"),
+           try_this="Run /attention with `mask=` at the structural token that head leans on ([CLS] is position 0): "
+                    "which rows change, and how much?"),
     *(Lesson(s.id, 4, s.title, s.kind, s.example, s.run, s.concept, _c(s.check[0], s.check[1], *s.check[2]),
              needs=s.needs, try_this=s.try_this, aliases=s.aliases) for s in decoder_lessons.LESSONS),
 )

@@ -36,7 +36,8 @@ def progress(tutor: Tutor, ctx: TaskContext, args: dict[str, Any]) -> Result:
                + f"{plural(len(due), 'review item')} due now.")
     running = lesson is not None and lesson.position < lesson_path.STEPS
     where = (f"Your lesson stands at {lesson_path.describe(lesson.position)}: /learn resumes it." if running
-             else "Start or resume the guided path: /learn.")
+             else "You finished the path: /review brings back what you missed, `/learn restart` walks it again."
+             if len(done) == len(lesson_path.LESSONS) else "Start or resume the guided path: /learn.")
     later = [r for r in reviews if r.due > now]
     lines = [where]
     if due:

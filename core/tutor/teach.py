@@ -104,11 +104,11 @@ def pooled(loaded: Loaded) -> str:
     """How an embedding model makes one vector of a text, from its sentence-transformers config."""
     how = pooling(loaded.spec.source) or "mean"  # the tutor's own /zeroshot averages when no config says otherwise
     if how == "cls":
-        return f"{loaded.spec.hub_id} makes one vector of a text from its first token's vector"
+        return f"The model {loaded.spec.hub_id} makes one vector of a text from its first token's vector"
     if how == "max":
-        return f"{loaded.spec.hub_id} makes one vector of a text from the largest value of each dimension"
-    return (f"{loaded.spec.hub_id} makes one vector of a text by averaging every token's vector (mean pooling), "
-            f"so {code(loaded.tokenizer.cls_token or '[CLS]')} has no special role there")
+        return f"The model {loaded.spec.hub_id} makes one vector of a text from the largest value of each dimension"
+    return (f"The model {loaded.spec.hub_id} makes one vector of a text by averaging every token's vector (mean "
+            f"pooling), so {code(loaded.tokenizer.cls_token or '[CLS]')} has no special role there")
 
 
 def segments(loaded: Loaded) -> tuple[bool, str]:

@@ -78,6 +78,7 @@ async def test_part_four_walks_start_to_finish_with_each_prediction_about_its_ru
     n = int(re.search(r"as (\d+) tokens", causal[0][1]).group(1))
     assert causal[0][2] == str(n * (n - 1) // 2), "the prediction's key is the run's count"
     assert f"{causal[0][2]} of its {n * n} weights are exactly 0" in causal[1][1]
+    assert re.search(r"were exactly 0, as they were in every one of its \d+ heads;", causal[2][1]), causal[2][1]
 
     qkv = lesson(steps, 1)
     where = re.search(r"layer (\d+), head (\d+)", qkv[0][1]) or re.search(r"(\d+) tokens", qkv[0][1])

@@ -95,6 +95,7 @@ async def test_the_whole_path_runs_end_to_end_on_the_tiny_pack(tmp_path: Path):
         assert tables["tutor_lessons"][0]["sentence"] is None, "a finished lesson keeps no sentence"
         progress = answered(await cls.say("ada", "/progress", direct=True))
         assert f"{len(path.LESSONS)} of {len(path.LESSONS)} lessons done" in progress.answer.replace("*", "")
+        assert "You finished the path" in progress.explanation and "Start or resume" not in progress.explanation
 
 
 # --- /learn's grammar, the way back from "Open as", "Show code", the checks (issue 19, §3 and §5) ----------
