@@ -246,8 +246,7 @@ def _answer(prompt: str, nxt: Next, s: Settings, shown: list[str], texts: dict[s
           "at T = 1, the temperature that leaves the logits as they are")
     head = (f"After {code(lead(prompt, 24))}, the top token {first} has {f4(float(nxt.plain.max()))} {at}. "
             f"{said[0].upper()}{said[1:]}.")
-    lines = [f"{name.capitalize() if name != 'sampled' else f'Sampled (seed {seed})'}: {plain(lead(prompt, 24))}"
-             + (bold(plain(one_line(text))) if text.strip() else " (nothing: it ended at once)")
+    lines = [f"{name.capitalize() if name != 'sampled' else f'Sampled (seed {seed})'}: {continued(prompt, text, 24)}"
              for name, text in texts.items()]
     return head + "\n" + "\n".join(lines)
 
@@ -259,6 +258,14 @@ def lead(prompt: str, chars: int = 40) -> str:
         return prompt
     tail = prompt[-chars:]
     return "…" + (tail.split(" ", 1)[1] if " " in tail[:-1] else tail)
+
+
+def continued(prompt: str, text: str, chars: int = 40) -> str:
+    """The prompt's lead and the continuation in bold; with none, the prompt as code and "+ nothing", so that
+    the prompt is never read as what the model wrote."""
+    if text.strip():
+        return plain(lead(prompt, chars)) + bold(plain(one_line(text)))
+    return f"{code(lead(prompt, chars).strip())} + nothing: it ended at once"
 
 
 def one_line(text: str) -> str:

@@ -19,7 +19,7 @@ from core.models import Loaded
 from core.results import Result, Table
 from core.tasks.generate import continue_texts
 from core.tasks.qkv import short_name
-from core.tasks.sampling import lead, one_line
+from core.tasks.sampling import continued, one_line
 from core.tasks.shared.chat import Ask, chat_batch
 from core.tasks.shared.common import and_list, load, model_line, with_output
 from core.tokens import readable_tokens
@@ -181,8 +181,7 @@ def _answer(loaded: Loaded, prompt: str, seen: Reads, reply: str, raw: str, stop
     return (f"**What the model reads**: your message is {plural(words, 'token')}, but {short_name(loaded)} reads "
             f"{len(seen.ids)}: its chat template adds {adds}.{where}\n"
             f"With the template it replies: {bold(plain(one_line(reply))) if reply else '(empty)'}{stopped}\n"
-            f"Without it, it continues: {plain(lead(prompt))}"
-            + (bold(plain(one_line(raw))) if raw.strip() else " (nothing: it ended at once)"))
+            f"Without it, it continues: {continued(prompt, raw)}")
 
 
 def _table(segments: list[Segment]) -> Table:
@@ -223,8 +222,7 @@ def _without(loaded: Loaded, prompt: str, limit: int, raw: str) -> Result:
         command="template",
         answer=(f"**{_capital(short_name(loaded))} has no chat template** (`tokenizer.chat_template` is None), so it "
                 f"reads your words as they are: {what}, at {at_positions(0, len(seen.ids) - 1)}. It continues them:\n"
-                f"{plain(lead(prompt))}"
-                + (bold(plain(one_line(raw))) if raw.strip() else " (nothing: it ended at once)")),
+                f"{continued(prompt, raw)}"),
         table=Table(("position", "token"), tuple((s.positions, s.text) for s in shown)),
         explanation="\n".join(f"{n}. {s}" for n, s in enumerate((
             "Chat models learn a conversation format in fine-tuning, and their tokenizer carries it as a chat "

@@ -146,3 +146,12 @@ async def test_tiny_template_says_gpt2_has_none_and_shows_what_it_reads(tiny_eng
     assert to_plain(result.answer).startswith("The tiny GPT-2 twin has no chat template")
     assert [row[0] for row in result.table.rows] == [str(i) for i in range(len(ids))]
     assert template.plain_reads(loaded, prompt).ids == ids
+
+
+def test_a_continuation_of_nothing_never_reads_as_if_the_model_wrote_the_prompt():
+    """"Without it, it continues: Tell me a joke. (nothing: it ended at once)" read as the model's own words."""
+    from core.markup import to_plain
+    from core.tasks.sampling import continued
+
+    assert continued("Tell me a joke.", "") == "`Tell me a joke.` + nothing: it ended at once"
+    assert to_plain(continued("Once upon", " a time\nthere")) == "Once upon a time ↵ there"
