@@ -84,6 +84,8 @@ class Lesson:
     no fair options): still about the same run; by default, how many tokens its tokenizer makes."""
     shows: Callable[[str], str] | None = None
     """What the run step says it read, besides the text (the question /qa answered)."""
+    topic: str = ""
+    """The quiz topic its check counts for, when not its part's (a check about logits in Part II)."""
 
     @property
     def check_kind(self) -> str:
@@ -579,8 +581,8 @@ LESSONS: tuple[Lesson, ...] = (
               ("Keeps the largest logit and drops the rest", "That is argmax, taken after softmax; softmax keeps "
                                                               "every label."),
               ("Scales them into the range -1 to 1", "That is tanh; softmax gives values from 0 to 1 that sum to 1.")),
-           needs=("sentiment",), try_this="Run the snippet on a negative sentence and compare the logits.",
-           aliases=("pipeline", "steps")),
+           needs=("sentiment",), try_this="Run the snippet on a negative sentence: how do the two scores move?",
+           aliases=("pipeline", "steps"), topic="pipelines"),
     Lesson("subwords", 2, "Subwords", "token-split", "Tokenization is unbelievably useful.", _command("tokenize"),
            _subwords_concept,
            _c("Why do tokenizers split rare words into pieces?",
@@ -690,7 +692,7 @@ def runnable(lesson: Lesson, ctx: TaskContext) -> bool:
 def check_question(lesson: Lesson, seed: float) -> Question:
     """The lesson's retrieval question, its options shuffled afresh."""
     options, key, why = shuffled(lesson.check.right, list(lesson.check.wrong), random.Random(seed))
-    return Question(kind=lesson.check_kind, topic=PARTS[lesson.part][2], prompt=lesson.check.question,
+    return Question(kind=lesson.check_kind, topic=lesson.topic or PARTS[lesson.part][2], prompt=lesson.check.question,
                     options=options, key=key, why=why, model="", code="", literal=False)
 
 

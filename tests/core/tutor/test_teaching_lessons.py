@@ -407,3 +407,10 @@ def test_the_qa_prediction_states_the_question_it_asks(ctx: TaskContext):
     question = chosen.fallback(ctx, chosen.example, random.Random(3))
     asked = path._question(chosen.example)
     assert f"to `{asked}`, asked about `{chosen.example}`" in question.prompt, question.prompt
+
+
+def test_a_check_counts_for_the_topic_it_asks_about():
+    """Lesson 8's check asks what softmax does to logits: a pipelines question, though Part II is filed under
+    tokenizers (it was shown as "Quiz: tokenizers")."""
+    assert path.check_question(lesson("walk"), 1.0).topic == "pipelines"
+    assert path.check_question(lesson("subwords"), 1.0).topic == path.PARTS[lesson("subwords").part][2]
