@@ -170,13 +170,15 @@ def whole_words(tokens: Sequence[Scored], marked: bool) -> list[Scored]:
 
 # --- unordered options -------------------------------------------------------------------------------------
 
-def arrange(right: Option, wrong: Sequence[Option], rng: random.Random,
-            context: str = "") -> tuple[tuple[str, ...], int, tuple[str, ...]]:
+def arrange(right: Option, wrong: Sequence[Option], rng: random.Random, context: str = "",
+            side: Callable[[str], object] | None = None) -> tuple[tuple[str, ...], int, tuple[str, ...]]:
     """Four options, the key at the drawn place: the options, the key's index and the reasons.
 
     `wrong` lists candidate distractors, most plausible first; the first `POOL` distinct ones are
     considered. `context` is the text the prompt quotes (a QA context), so that where the options
-    appear in it says nothing either. Fewer than three distinct distractors is `NoQuestion`."""
+    appear in it says nothing either. `side` sorts options by what the prompt lets a learner see of them
+    (a token before or after the masked row's own): the key must not be the only one of its side, as a
+    feature of its form must not single it out. Fewer than three distinct distractors is `NoQuestion`."""
     pool: list[Option] = []
     for option in wrong:
         if option[0] != right[0] and option[0] not in (p[0] for p in pool):
@@ -189,7 +191,7 @@ def arrange(right: Option, wrong: Sequence[Option], rng: random.Random,
     texts = [right[0], *(p[0] for p in pool)]
     apart = [[distance(a, b) for b in texts] for a in texts]
     seen = first_seen(texts, context) if context and right[0] in context else None
-    marks = [[has(t) for has in FEATURES.values()] for t in texts]
+    marks = [[has(t) for has in FEATURES.values()] + ([side(t)] if side else []) for t in texts]
 
     def misses(chosen: tuple[int, ...]) -> int:
         """How many of the aims these distractors miss (length, closeness, where named)."""
@@ -202,7 +204,7 @@ def arrange(right: Option, wrong: Sequence[Option], rng: random.Random,
         """The aims missed, 2 for each feature that singles the key out, a little for plausibility
         (earlier candidates) and a little noise to break ties."""
         at = (0, *(i + 1 for i in chosen))
-        odd = sum(1 for f in range(len(FEATURES)) if [marks[i][f] for i in at].count(marks[0][f]) == 1)
+        odd = sum(1 for f in range(len(marks[0])) if [marks[i][f] for i in at].count(marks[0][f]) == 1)
         return misses(chosen) + 2.0 * odd + 0.02 * sum(chosen) / len(pool) + 0.01 * rng.random()
 
     best = min(itertools.combinations(range(len(pool)), OPTIONS - 1), key=cost)

@@ -202,7 +202,8 @@ def _trap(r: Row, trap: int, rng: random.Random) -> Question:
              *((reading.label(j), f"Comes after {i}: masked, weight 0 (score {scores[j]:.2f}).")
                for j in later[1:LATER_SHOWN]),
              *((reading.label(j), f"Visible, score {scores[j]:.2f}: weight {f4(weights[j])}.") for j in seen[2:])]
-    options, key, why = arrange(right, wrong, rng, context=prompt)
+    visible = {reading.label(j) for j in range(i + 1)}
+    options, key, why = arrange(right, wrong, rng, context=prompt, side=lambda label: label in visible)
     return Question(
         kind="qkv-mask", topic="attention", inputs=r.inputs, prompt=prompt,
         options=options, key=key, why=why, model=reading.loaded.spec.label,

@@ -187,7 +187,20 @@ def _numbers(q: Question) -> list[float] | None:
     return None if any(n is None for n in numbers) else numbers  # type: ignore[return-value]
 
 
+def _unmasked(q: Question) -> list[int]:
+    """The options the prompt shows before the row's own token ("token 4 ... scores every token: 0 `I` 2.46 · ..."),
+    when only one is: knowing there is a mask would be enough to pick it."""
+    row = re.search(r"token (\d+) `", q.prompt) if q.kind == "qkv-mask" else None
+    if row is None:
+        return []
+    at = {token: int(j) for j, token in re.findall(r"(\d+) `([^`]+)` -?[\d.]+", q.prompt)}
+    seen = [n for n, o in enumerate(q.options)
+            if int(m[2] if (m := re.fullmatch(r"(.*) \((\d+)\)", o)) else at.get(o, -1)) <= int(row[1])]
+    return seen if len(seen) == 1 else []
+
+
 RULES: dict[str, Callable[[Question], list[int]]] = {
+    "the only one the mask lets the row see": _unmasked,
     "longest": lambda q: _extreme([len(o) for o in q.options], max),
     "shortest": lambda q: _extreme([len(o) for o in q.options], min),
     "largest number": lambda q: _extreme(n, max) if (n := _numbers(q)) else [],
