@@ -10,9 +10,16 @@ another process) closes a round.
 A lesson's question (a round with a `step`) scores once per learner and step: its answer carries the
 step, and a unique index on (learner, step) refuses a second one, which is then kept as practice
 (no points, purpose `practice`): going Back, or opening the lesson again, farms nothing.
+
+A step's question waits for its answer: coming back to the step before answering it (Back, /progress then
+/learn) asks the same round again, its options in the same order, so a letter the learner read means what
+they read, and a second draw teaches nothing about the first (`unanswered_at`, and `open` giving that round
+back). Only the learner's own round (solo), in the conversation it was asked in, and only while none of their
+answers is in it; once it is answered, the step asks afresh (a new pass through the path draws anew).
 """
 from __future__ import annotations
 
+import json
 import secrets
 
 import sqlalchemy as sa
@@ -30,8 +37,17 @@ class RoundStore:
 
     def open(self, *, place: str, grp: str | None, asker: str, solo: bool, purpose: str, kind: str, topic: str,
              question: str, now: float, seconds: float, step: str | None = None) -> str:
+        """A new round's id; for a lesson step's question (`step`) that this learner's last round at the step asked
+        already, here, and still waits for their answer: that round's id, open again if the lesson closed it when it
+        moved on (`close_open`), so the buttons shown before keep their meaning."""
         round_id = secrets.token_urlsafe(ID_BYTES)
         with self.db.begin() as conn:
+            if step is not None and solo and asker:
+                last = _unanswered_at(conn, asker, step, place, purpose)
+                if last is not None and json.loads(last.question) == json.loads(question) and conn.execute(
+                        sa.update(rounds).where(rounds.c.id == last.id, rounds.c.answers == 0)
+                        .values(revealed=None)).rowcount:
+                    return last.id
             conn.execute(sa.insert(rounds).values(
                 id=round_id, place=place, grp=grp, asker=asker, solo=solo, purpose=purpose, kind=kind, topic=topic,
                 question=question, created=now, closes=now + seconds, revealed=None, answers=0, step=step))
@@ -146,8 +162,30 @@ class RoundStore:
             return conn.execute(sa.select(answers.c.id).join(rounds, rounds.c.id == answers.c.round_id).where(
                 at_step, rounds.c.created == newest, answers.c.learner == learner).limit(1)).first() is not None
 
+    def unanswered_at(self, learner: str, step: str, place: str, purpose: str = "lesson") -> Round | None:
+        """The question this learner's lesson asked at `step` last, while it waits for their answer: their newest
+        round at the step, when it is their own (solo), was asked in `place` and holds no answer, open or closed
+        when the lesson moved on. None when it is answered (the step asks afresh: an earlier pass's answer too)
+        or was asked in another conversation (its buttons are there)."""
+        with self.db.begin() as conn:
+            return _unanswered_at(conn, learner, step, place, purpose)
+
     def choice_of(self, round_id: str, learner: str) -> int | None:
         with self.db.begin() as conn:
             row = conn.execute(sa.select(answers.c.choice).where(answers.c.round_id == round_id,
                                                                  answers.c.learner == learner)).first()
         return None if row is None else int(row.choice)
+
+
+def _unanswered_at(conn: sa.Connection, asker: str, step: str, place: str, purpose: str) -> Round | None:
+    """As `step_answered` reads "last": the newest rounds at the step (several only where a clock stood still:
+    then the open one, the learner's one open lesson question, is the last)."""
+    at_step = sa.and_(rounds.c.asker == asker, rounds.c.step == step)
+    newest = sa.select(sa.func.max(rounds.c.created)).where(at_step).scalar_subquery()
+    rows = [Round(**row) for row in conn.execute(sa.select(rounds).where(at_step, rounds.c.created == newest)
+                                                 .order_by(rounds.c.id)).mappings()]
+    waiting = [r for r in rows if not r.answers and r.solo and r.place == place and r.purpose == purpose]
+    open_ = [r for r in waiting if r.revealed is None]
+    if open_:
+        return open_[0]
+    return None if any(r.answers for r in rows) or not waiting else waiting[0]

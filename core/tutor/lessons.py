@@ -9,6 +9,9 @@ learner has answered); a number opens that lesson (`/learn 7`); a lesson's name 
 (`/learn fillmask`, `/learn "Subwords"`); `part 2` (or `part II`, `part attention`) starts a part; `restart`
 starts over; `list` shows the path.
 
+A predict or check step asks its question once a pass: coming back to it before answering (Back, /progress then
+/learn) asks the same round again, its options in the same order (`_waiting`, core/store/rounds.py).
+
 Every step fits one phone-sized message (core/tutor/sizing.py). A step shows the run's table once
 (the run step) and its snippet once (the try step, or behind "Show code" when it is long); "Open as
 /<command>" shows the ordinary command's whole answer with the way back to the lesson.
@@ -37,6 +40,8 @@ GRAMMAR = ("`/learn` resumes; `/learn 7` opens lesson 7; `/learn fillmask` or `/
            "by name; `/learn part 2` starts a part; `/learn restart` starts over; `/learn list` shows the path.")
 REMAINING_SHOWN = 8
 """Lessons still to do that the end of the path offers as buttons."""
+ABOUT = "lesson_run"
+"""A prediction's input that names the run it is about (`_about`)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -234,18 +239,44 @@ def _predict(here: Here) -> Result:
     try:
         for name in here.lesson.needs:
             here.ctx.pack.spec(name)  # the pack's own words when it has no model for this lesson's run
-        question = _prediction(here, text)
+        asked = _asked(here)
+        question = _waiting(here, asked, _about(here, text)) or _prediction(here, text)
     except UserError as exc:  # the pack has no model for this lesson's run
         return _plain(f"No prediction here: {exc.message}")
-    asked = Asked(place_of(here.state, here.caller).place, None, solo=True, purpose="lesson")
     round_ = open_round(here.tutor, here.state, question, asked, here.learner)
     return dataclasses.replace(round_, code="", explanation="Predict first, then see the run. "
                                                             + path.example_note(text))
 
 
+def _asked(here: Here) -> Asked:
+    """A lesson's question is the learner's own round, in the conversation they learn in."""
+    return Asked(place_of(here.state, here.caller).place, None, solo=True, purpose="lesson")
+
+
+def _about(here: Here, text: str) -> list[str]:
+    """What a prediction is about (kept with its question): the pack whose model runs, and the running example."""
+    return [here.ctx.pack.name, text]
+
+
+def _waiting(here: Here, asked: Asked, about: list[str] | None = None) -> Question | None:
+    """The question this step asked already and the learner has not answered yet (core/store/rounds.py): coming
+    back to the step asks it again, the same round with its options in the same order, not a fresh draw (the
+    letter the learner read keeps its meaning; a second set of options would tell about the first). A prediction
+    only when it is `about` the same run (a sentence of their own, or another pack, asks anew)."""
+    at = lesson_step(here.state, here.learner)
+    found = here.state.rounds.unanswered_at(here.learner, at, asked.place) if at is not None else None
+    if found is None:
+        return None
+    question = Question.from_json(found.question)
+    if about is not None and question.inputs.get(ABOUT) != about:
+        return None
+    return question
+
+
 def _prediction(here: Here, text: str) -> Question:
     """The lesson's question about the run that follows: its own, its kind's, or its fallback's, in that
-    order; stripped of the run's table and snippet, which the run and try steps show."""
+    order; stripped of the run's table and snippet, which the run and try steps show, and marked with what it is
+    `ABOUT` (`_waiting` asks it again only about the same run)."""
     lesson, rng = here.lesson, random.Random(here.tutor.clock())
     question: Question | None = None
     if lesson.kind in here.state.kinds and lesson.predict is None:
@@ -256,7 +287,8 @@ def _prediction(here: Here, text: str) -> Question:
         own = lesson.predict and _try_predict(lambda: lesson.predict(here.ctx, text, rng))  # type: ignore[misc]
         fallback = lesson.fallback or token_count((lesson.needs or ("tokenize",))[0])
         question = dataclasses.replace(own or fallback(here.ctx, text, rng), kind=lesson.check_kind)
-    return dataclasses.replace(question, table=None, code="", explanation="", picture=None, explore=(), notes=())
+    return dataclasses.replace(question, table=None, code="", explanation="", picture=None, explore=(), notes=(),
+                               inputs={**question.inputs, ABOUT: _about(here, text)})
 
 
 def _try_predict(make: Any) -> Question | None:
@@ -350,8 +382,8 @@ def _open(here: Here) -> Result:
 
 def _check(here: Here) -> Result:
     lesson = here.lesson
-    question = path.check_question(lesson, here.tutor.clock())
-    asked = Asked(place_of(here.state, here.caller).place, None, solo=True, purpose="lesson")
+    asked = _asked(here)
+    question = _waiting(here, asked) or path.check_question(lesson, here.tutor.clock())
     return dataclasses.replace(open_round(here.tutor, here.state, question, asked, here.learner), code="",
                                explanation="One question from memory: retrieving an idea makes it last.")
 
