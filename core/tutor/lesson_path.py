@@ -626,8 +626,8 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson("allheads", 3, "All the heads of a layer", "", "The cat sat on the mat because it was tired.", _allheads,
            _allheads_concept,
            _c("How does a layer combine what its heads gathered?",
-              ("Concatenates them, then mixes with W_O", "Right: then it adds the input back (residual) and runs the "
-                                                         "MLP."),
+              ("It concatenates them, then mixes them with W_O", "Right: then it adds the input back (residual) and "
+                                                                  "runs the MLP."),
               ("It keeps only the strongest head", "Every head contributes; none is chosen."),
               ("It averages the heads' attention maps", "Maps are not averaged inside the model; /attention's "
                                                         "`head=mean` does it only to draw one picture."),

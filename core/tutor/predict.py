@@ -42,7 +42,9 @@ def first_word(run: Callable[[TaskContext, str], Result], what: str,
         if first is None:
             raise NoQuestion("the run wrote no word")
         key = first.group(1)
-        others = [w for w in dict.fromkeys([*words(text), *STARTS]) if w.lower() != key.lower()]
+        # every option in the key's case: a capital would single out the word that starts the text
+        others = [w for w in dict.fromkeys(same_case(w, key) for w in [*words(text), *STARTS])
+                  if w.lower() != key.lower()]
         rng.shuffle(others)
         shown = written if len(written) <= SHOWN else written[:SHOWN].rsplit(" ", 1)[0] + " …"
         right = (key, f"Right: the model wrote {code(shown)}.")
@@ -54,6 +56,12 @@ def first_word(run: Callable[[TaskContext, str], Result], what: str,
                                   f"for {code(text)}") + ": which word does it begin with?",
                         options=options, key=index, why=why, model=result.model, code="", inputs={"text": text})
     return predict
+
+
+def same_case(word: str, like: str) -> str:
+    """`word` with its first letter in the case of `like`'s (`construction`, `The` -> `Construction`)."""
+    first = word[:1].upper() if like[:1].isupper() else word[:1].lower()
+    return first + word[1:]
 
 
 def to_title(what: str) -> str:

@@ -11,10 +11,12 @@ first rows, "What happened" keeps its first points, the answer keeps its start.
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from core.actions import flatten
 from core.markup import sections, to_plain
 from core.results import Result, Table
+from core.wording import plural
 
 CHARS = 1800
 LINES = 30
@@ -69,16 +71,28 @@ def _rows(table: Table, keep: int) -> Table:
     left = len(table.rows) - keep
     widths = [max(len(row[i]) for row in (table.columns, *table.rows)) for i in range(len(table.columns))]
     wide = widths.index(max(widths))
-    filler = tuple(f"… {left} more rows" if i == wide else "…" for i in range(len(table.columns)))
+    filler = tuple(f"… {plural(left, 'more row')}" if i == wide else "…" for i in range(len(table.columns)))
     return Table(table.columns, (*table.rows[:keep], filler))
 
 
 def _cut_answer(result: Result, more: str) -> Result:
+    """The answer's first lines, or its start cut at a sentence's end: never a sentence broken off mid-way.
+    An answer already as short as that start is left whole: cutting it could save only a few words."""
     lines = result.answer.split("\n")
     while len(lines) > 2:
         lines.pop()
         cut = dataclasses.replace(result, answer="\n".join(lines) + f"\n(… {more}.)")
         if fits(cut):
             return cut
-    head = result.answer[: max(200, ROOM_CHARS // 3)]
-    return dataclasses.replace(result, answer=head.rsplit(" ", 1)[0] + f" … ({more}.)")
+    limit = max(200, ROOM_CHARS // 3)
+    if len(result.answer) <= limit:
+        return result
+    head = result.answer[:limit]
+    ends = [m.end() for m in _SENTENCE_END.finditer(head)
+            if head[:m.end()].count("`") % 2 == 0 and head[:m.end()].count("**") % 2 == 0]  # outside markup
+    kept = head[:ends[-1]] if ends else head.rsplit(" ", 1)[0] + " …"
+    return dataclasses.replace(result, answer=f"{kept.rstrip()} (… {more}.)")
+
+
+_SENTENCE_END = re.compile(r"[.!?](?=\s)")
+"""Where a sentence ends: a full stop, question or exclamation mark followed by a space or a line break."""

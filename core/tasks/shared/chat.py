@@ -18,7 +18,7 @@ from core.errors import UserError
 from core.markup import plain
 from core.models import Loaded
 from core.tasks.shared.common import model_line
-from core.tasks.shared.decoding import ended, greedy_continue, positions
+from core.tasks.shared.decoding import ended, greedy_continue, ordinal, positions
 from core.wording import plural
 
 Messages = list[dict[str, str]]
@@ -172,9 +172,19 @@ def explain(task: str, reply: Reply, extra: str = "") -> str:
         f"assistant's turn: {plural(reply.prompt_tokens, 'token')}. {_system_sentence(reply)}\n"
         f"3. The model generated {plural(reply.new_tokens, 'token')} one at a time, always taking the most likely "
         "next token (greedy decoding, `do_sample=False`), so the same question gives the same answer; "
-        + ("it ended its turn itself." if reply.ended else
-           f"it was stopped at the cap of `max_new_tokens={reply.cap}`.") + extra
+        + _how_it_ended(reply) + extra
     )
+
+
+def _how_it_ended(reply: Reply) -> str:
+    """Whether the model ended its turn itself, said as it happened: before the cap, with the last token the cap
+    allowed (the whole budget used, though its turn did end), or cut at the cap."""
+    if not reply.ended:
+        return f"it was stopped at the cap of `max_new_tokens={reply.cap}`."
+    if reply.new_tokens < reply.cap:
+        return "it ended its turn itself, before the cap of `max_new_tokens`."
+    return (f"it ended its turn itself, with its {ordinal(reply.new_tokens)} token: the last one "
+            f"`max_new_tokens={reply.cap}` allowed.")
 
 
 def _system_sentence(reply: Reply) -> str:

@@ -20,7 +20,7 @@ from core.models import Loaded
 from core.results import Image, Result, Table
 from core.tasks.shared.base import next_token_logits
 from core.tasks.shared.common import f4, load, model_line, with_output
-from core.tasks.shared.decoding import fit, keep_end, positions, stop_ids
+from core.tasks.shared.decoding import end_sentence, fit, keep_end, positions, stop_ids
 from core.tokens import readable_tokens
 from core.wording import plural
 
@@ -110,7 +110,7 @@ def _result(loaded: Loaded, args: dict[str, Any], steps: list[Step], temperature
         answer=answer,
         table=_table(loaded, steps) if show else None,
         images=(_picture(loaded, steps, temperature, seed),) if show else (),
-        explanation=_explain(loaded, steps, temperature, seed, prompt_tokens, kept, show),
+        explanation=_explain(loaded, steps, temperature, seed, prompt_tokens, kept, show, allowed),
         code=with_output(snippet(loaded, prompt, allowed, temperature, seed, show, kept, prompt_tokens),
                          [*lines, text]),
         model=loaded.spec.hub_id,
@@ -156,7 +156,7 @@ def _picture(loaded: Loaded, steps: list[Step], temperature: float | None, seed:
 
 
 def _explain(loaded: Loaded, steps: list[Step], temperature: float | None, seed: int, prompt_tokens: int,
-             kept: int, show: bool) -> str:
+             kept: int, show: bool, allowed: int) -> str:
     read = f", and the model read the last {kept} of them" if kept < prompt_tokens else ""
     vocab = loaded.model.config.vocab_size
     parts = [f"Your prompt became {plural(prompt_tokens, 'token')}{read}.",
@@ -183,7 +183,7 @@ def _explain(loaded: Loaded, steps: list[Step], temperature: float | None, seed:
         ]
     ended = bool(steps) and steps[-1].chosen in stop_ids(loaded)
     if ended:
-        parts.append("It stopped early, at its end-of-text token.")
+        parts.append(end_sentence(len(steps), allowed))
     return "\n".join(f"{n}. {p}" for n, p in enumerate(parts, start=1))
 
 

@@ -12,7 +12,10 @@ from transformers import AutoConfig, AutoTokenizer
 
 from core.engine import Engine
 from core.settings import Settings
+from core.tasks.shared import chat
+from core.tasks.shared.common import load
 from core.tiny import tiny_dir
+from core.tutor.service import context_of
 from tests.core.tasks.test_snippets import run_snippet, same_output, split_snippet
 from tests.support.tiny_decoders import tiny_bart, tiny_chat_model
 
@@ -153,3 +156,38 @@ async def test_extractive_answers_are_at_most_the_pipelines_15_tokens(tiny_engin
         assert len(loaded.tokenizer(answer, add_special_tokens=False)["input_ids"]) <= 15, answer
     assert "at most 15 tokens: the removed pipeline's default `max_answer_len`" in result.explanation
     assert "end at or after start" in result.explanation
+
+
+# --- how a generation ended: "stopped early" only before the limit ------------------------------------
+
+WALL = ("The Great Wall of China is over 21,000 kilometres long. Its construction spanned many dynasties, and "
+        "millions of workers built it over centuries.")
+"""SmolLM2's 20th greedy token after this prompt is its end-of-text token: it ends exactly at a 20-token limit."""
+
+
+async def test_steps_never_say_stopped_early_when_the_end_token_was_the_last_one_allowed(offline_engine):
+    at_limit = await offline_engine.run_text(f"/generate {WALL} max_new_tokens=20 steps=true")
+    assert "(greedy, 20 new tokens)" in at_limit.answer, "SmolLM2 ends this text with its 20th token"
+    assert len(at_limit.table.rows) == 20 and at_limit.table.rows[-1][1] == "<|im_end|>"
+    assert "Its 20th and last allowed token was its end-of-text token." in at_limit.explanation
+    assert "stopped early" not in at_limit.explanation
+    early = await offline_engine.run_text("/generate Short one. max_new_tokens=20 steps=true")
+    assert len(early.table.rows) == 19 and early.table.rows[-1][1] == "<|im_end|>"
+    assert "It stopped early, at its end-of-text token: 19 new tokens of the 20 allowed." in early.explanation
+
+
+def test_a_chat_reply_that_ends_at_the_cap_says_it_used_the_whole_cap(offline_engine):
+    loaded = load(context_of(offline_engine), "summarize")
+    ask = chat.Ask("The Eiffel Tower is 330 metres tall. It is in Paris.",
+                   lambda text: [{"role": "user", "content": f"Summarize: {text}"}])
+    (free,) = chat.chat_batch(loaded, [ask], 80)
+    assert free.ended and free.new_tokens < 80
+    assert "it ended its turn itself, before the cap of `max_new_tokens`." in chat.explain("summarization", free)
+    (exact,) = chat.chat_batch(loaded, [ask], free.new_tokens)  # greedy: the same tokens, the last one at the cap
+    assert exact.ended and exact.new_tokens == exact.cap == free.new_tokens and exact.text == free.text
+    said = chat.explain("summarization", exact)
+    n = free.new_tokens
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    assert f"it ended its turn itself, with its {n}{suffix} token: the last one `max_new_tokens={n}` allowed." in said
+    (cut,) = chat.chat_batch(loaded, [ask], n - 1)
+    assert not cut.ended and f"it was stopped at the cap of `max_new_tokens={n - 1}`." in chat.explain("x", cut)

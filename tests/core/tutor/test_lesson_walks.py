@@ -17,10 +17,14 @@ import pytest
 from bot.console.app import number_choices, render_text
 from bot.discord import render as discord_render
 from bot.slack import render as slack_render
-from core.results import Result
+from core.results import Result, Table
+from core.tasks.shared.common import load
 from core.tutor import lesson_path as path
-from core.tutor.sizing import CHARS, LINES
-from tests.support.lesson_walk import Shown, Walk, walk
+from core.tutor.kinds.tokenizers import PAD_PARTNER
+from core.tutor.service import context_of
+from core.tutor.sizing import CHARS, LINES, _rows, fit
+from tests.support.lesson_walk import Shown, Walk, answered, walk
+from tests.support.tutor import button, sqlite_url, study_group
 
 MIB = 1024 * 1024
 PLACEHOLDERS = ("Model: -", "# Press Next", "# The snippet comes with the answer", "# This check is about the idea",
@@ -145,3 +149,57 @@ def test_each_prediction_asks_about_the_run_that_follows(walked: Walk):
         if predict.question.kind in KEY_IN_RUN:
             key = predict.question.answer.replace("␣", " ").strip()  # a token's space, as the options mark it
             assert key in shown, (walked.pack, lesson.id, predict.question.answer)
+
+
+# --- cutting a step to fit (core/tutor/sizing.py) -----------------------------------------------------------
+
+def test_a_cut_table_counts_the_rows_left_out_in_the_right_number():
+    table = Table(("n", "word"), tuple((str(i), f"word number {i}") for i in range(6)))
+    assert _rows(table, 5).rows[-1] == ("…", "… 1 more row")
+    assert _rows(table, 4).rows[-1] == ("…", "… 2 more rows")
+
+
+WIDE = Table(("a", "b"), (("x" * 900, "y"), ("z" * 900, "w")))
+"""A table too wide for a step that no cut of rows can shrink (two rows)."""
+
+
+def test_an_answer_is_never_cut_mid_sentence():
+    short = Result(command="learn", answer="Two texts, one batch: both rows are 30 tokens long after padding.",
+                   table=WIDE, explanation="1. One.\n2. Two.", code="", model="")
+    assert fit(short, "more").answer == short.answer, "cutting words off a short answer saves nothing"
+    sentences = [f"Sentence {i} has `code. with a stop` and ends here." for i in range(20)]
+    long = Result(command="learn", answer=" ".join(sentences), table=WIDE, explanation="1. One.", code="", model="")
+    cut = fit(long, "more").answer
+    kept, tail = cut.rsplit(" (… ", 1)
+    assert tail == "more.)" and kept.endswith("ends here.") and long.answer.startswith(kept)
+    assert kept.count("`") % 2 == 0 and len(kept) < len(long.answer)
+
+
+LONG_SENTENCE = ("The Great Wall of China is over 21,000 kilometres long. Its construction spanned many dynasties, and "
+                 "millions of workers built it over centuries.")
+
+
+async def test_the_padding_step_with_a_long_own_sentence_fits_and_says_which_row_was_padded(tmp_path):
+    """The learner's sentence has more tokens than the built-in one: the step fits a phone, its headline is
+    whole, and it names the built-in sentence as the padded row with the tokenizer's own count."""
+    number = next(n for n, lesson in enumerate(path.LESSONS, start=1) if lesson.id == "padding")
+    with study_group(sqlite_url(tmp_path), pack="offline") as cls:
+        predict = await cls.say("ada", f"/learn {number}", direct=True)
+        own = await cls.click("ada", button(predict, "Use my own sentence"), args={"text": LONG_SENTENCE},
+                              direct=True)
+        run = answered(await cls.click("ada", button(own, "Next"), direct=True))
+        tok = load(context_of(cls.engine), "attention", "encoder").tokenizer
+        masks = tok([LONG_SENTENCE, PAD_PARTNER], padding=True, truncation=True)["attention_mask"]
+    assert "step 2 of 5: run" in run.answer
+    for adapter, render in RENDERINGS.items():
+        text = render(run)
+        assert len(text) <= CHARS and text.count("\n") + 1 <= LINES, (adapter, len(text), text.count("\n") + 1)
+    lengths, width = [sum(m) for m in masks], len(masks[0])
+    pads = width - lengths[1]
+    assert lengths[1] < lengths[0] and masks[1].count(0) == pads
+    assert run.answer.split("\n")[-1] == (
+        f"Two texts, one batch: the built-in sentence is the shorter here ({lengths[1]} real tokens against "
+        f"{lengths[0]}), so `padding=True` added {pads} `{tok.pad_token}` tokens to its row; both rows are {width} "
+        "tokens long.")
+    assert f"padded the shorter row, the built-in sentence's, with {pads} `{tok.pad_token}` tokens" in run.explanation
+    assert run.table.rows[1][2] == f"1 ({lengths[1]} times), 0 ({pads} times)"

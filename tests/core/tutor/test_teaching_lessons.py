@@ -22,11 +22,13 @@ from core.tasks.standins.fillmask import around
 from core.tutor import heads, teach
 from core.tutor import lesson_path as path
 from core.tutor.kinds import run_command
+from core.tutor.kinds.tokenizers import PAD_PARTNER
 from core.tutor.kinds.words import hidden_word, masked, one_token_word
 from core.tutor.lesson_path import LESSONS
 from core.tutor.questions import NoQuestion
 from core.tutor.service import context_of
-from core.tutor.walks import TOLERANCE, padding_walk
+from core.tutor.walks import NAMES, TOLERANCE, padding_walk
+from tests.support import snippet_outputs
 
 PACKS = ("tiny_engine", "offline_engine")
 
@@ -166,6 +168,48 @@ def test_padding_changes_the_vectors_only_by_rounding_as_the_walk_says(ctx: Task
     assert f"cosine similarity {blind:.2f}" in said and "pooling must skip the padding" in said
     assert "changes nothing" not in said
     assert "padded on the left" in explain(ctx, "padding")
+
+
+LONG = ("The Great Wall of China is over 21,000 kilometres long. Its construction spanned many dynasties, and "
+        "millions of workers built it over centuries.")
+"""A learner's own sentence with more tokens than the built-in partner: then the partner is the padded row."""
+
+
+@pytest.mark.parametrize(("text", "padded_row"), [("Short one.", 0), (LONG, 1)])
+def test_the_padding_step_names_the_row_it_padded_with_its_real_count(ctx: TaskContext, text: str, padded_row: int):
+    """Whichever text is shorter gets the padding, and the step says which, with the tokenizer's own counts; the
+    vectors it compares and averages are that row's, as the snippet prints."""
+    result = padding_walk(ctx, text)
+    loaded = load(ctx, "attention", "encoder")
+    tok = loaded.tokenizer
+    texts = [text, PAD_PARTNER]
+    batch = tok(texts, padding=True, truncation=True, return_tensors="pt")
+    masks = batch["attention_mask"].tolist()
+    lengths, width = [sum(m) for m in masks], len(masks[0])
+    row = lengths.index(min(lengths))
+    pads = width - lengths[row]
+    assert row == padded_row and pads > 0 and masks[row].count(0) == pads and 0 not in masks[1 - row]
+    answer, said = to_plain(result.answer), to_plain(result.explanation)
+    assert f"{NAMES[row]} is the shorter here ({lengths[row]} real tokens against {lengths[1 - row]})" in answer
+    assert f"added {pads} {tok.pad_token} tokens to its row; both rows are {width} tokens long." in answer
+    assert f"padded the shorter row, {NAMES[row]}'s, with {pads} {tok.pad_token} tokens" in said
+    mask_cells = [r[2] for r in result.table.rows]
+    assert mask_cells[row] in (" ".join(map(str, masks[row])), f"1 ({lengths[row]} times), 0 ({pads} times)")
+    assert mask_cells[1 - row] in (" ".join(map(str, masks[1 - row])), f"1 ({width} times)")
+    real = batch["attention_mask"][row].bool()
+    with torch.no_grad():
+        padded = loaded.model(**batch).last_hidden_state[row]
+        single = loaded.model(**tok(texts[row], truncation=True, return_tensors="pt")).last_hidden_state[0]
+    difference = float((padded[real] - single).abs().max())
+    blind = float(torch.cosine_similarity(padded[real].mean(0), padded.mean(0), dim=0))
+    assert difference < TOLERANCE and blind < 0.99, "the padded row: averaging its padding in changes the vector"
+    assert f"{NAMES[row]}'s vectors in the batch and on its own differ by at most {difference:.1e}" in said
+    assert f"cosine similarity {blind:.2f}" in said
+    if ctx.settings.pack == "offline":  # the snippet, run as a learner would, prints the run's numbers
+        program, shown = result.code.split("\n# It prints:\n")
+        (printed,) = snippet_outputs([program])
+        assert printed.split() == shown.replace("# ", "").split()
+        assert printed.split()[-2:] == ["True", f"{blind:.2f}"]
 
 
 # --- [CLS], pooling, segments -----------------------------------------------------------------------------
@@ -351,7 +395,7 @@ def test_the_measured_heads_are_what_a_recount_finds(ctx: TaskContext):
     assert f"layer {previous[0]}, head {previous[1]} put its strongest link on the previous token" in said
     assert "concatenates" in said and "W_O" in said and "residual" in said and "MLP" in said
     assert "Heads specialise:" not in said
-    if ctx.pack.name == "offline":  # trained weights: a real previous-token head
+    if ctx.settings.pack == "offline":  # trained weights: a real previous-token head
         assert measured.rate("previous", previous) > 0.9 and "no clear pattern" not in explain(ctx, "onehead")
     else:  # random weights: the lesson says there is no clear pattern
         assert "no clear pattern" in explain(ctx, "onehead")
@@ -414,3 +458,17 @@ def test_a_check_counts_for_the_topic_it_asks_about():
     tokenizers (it was shown as "Quiz: tokenizers")."""
     assert path.check_question(lesson("walk"), 1.0).topic == "pipelines"
     assert path.check_question(lesson("subwords"), 1.0).topic == path.PARTS[lesson("subwords").part][2]
+
+
+def test_the_first_word_prediction_gives_every_option_the_keys_case(ctx: TaskContext):
+    """The summary of "The Eiffel Tower is..." began with `The`, and the other options were lowercase words of
+    the text: the one capital gave the key away."""
+    chosen = lesson("summarize")
+    for seed in range(3):
+        try:
+            question = chosen.predict(ctx, chosen.example, random.Random(seed))
+        except NoQuestion:  # a random twin may write no word
+            assert ctx.pack.name == "tiny"
+            continue
+        key = question.options[question.key]
+        assert len({o[:1].isupper() for o in question.options}) == 1, (key, question.options)
