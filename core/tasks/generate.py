@@ -19,7 +19,7 @@ from core.results import Result
 from core.tasks.shared import attribution, steps
 from core.tasks.shared.base import one
 from core.tasks.shared.common import load, model_line, with_output
-from core.tasks.shared.decoding import ended, fit, greedy_continue, keep_end, positions
+from core.tasks.shared.decoding import end_sentence, ended, fit, greedy_continue, keep_end, positions
 from core.wording import plural
 
 MODEL = TaskModel(roles=("causal-lm", "chat"), hub="openai-community/gpt2", tiny=tiny.GPT2,
@@ -103,7 +103,7 @@ def _result(loaded: Loaded, args: dict[str, Any], c: Continuation) -> Result:
     code = SNIPPET.format(imports="AutoModelForCausalLM, AutoTokenizer, pipeline" if gguf else "pipeline",
                           model=model_line(loaded), build=BUILD_GGUF if gguf else BUILD, call=call)
     read = f", and the model read the last {c.kept} of them" if cut else ""
-    stop = " It stopped early, at its end-of-text token." if c.ended else ""
+    stop = f" {end_sentence(c.new_tokens, c.allowed)}" if c.ended else ""
     return Result(
         command="generate",
         answer=f"{plain(prompt)}{bold(plain(c.text))}",

@@ -12,6 +12,7 @@ from typing import Any
 
 from core.results import Result, Table
 from core.tutor.options import OPTIONS, NoQuestion, Option, arrange
+from core.wording import ordinal
 
 __all__ = ["LETTERS", "OPTIONS", "TOPICS", "Explore", "Item", "NoQuestion", "Picture", "Question", "from_result",
            "ordinal", "shuffled"]
@@ -117,12 +118,6 @@ def shuffled(right: Option, wrong: list[Option], rng: random.Random) -> tuple[tu
     """Four (option, why) pairs, fairly arranged (core/tutor/options.py's `arrange`): the options, the
     key's index and the reasons. Fewer than three distinct wrong options is `NoQuestion`."""
     return arrange(right, wrong, rng)
-
-
-def ordinal(n: int) -> str:
-    """1st, 2nd, 3rd, 4th, ... 11th, 12th, 13th, 21st."""
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
 
 
 def from_result(result: Result) -> dict[str, Any]:

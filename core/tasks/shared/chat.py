@@ -18,8 +18,8 @@ from core.errors import UserError
 from core.markup import plain
 from core.models import Loaded
 from core.tasks.shared.common import model_line
-from core.tasks.shared.decoding import ended, greedy_continue, ordinal, positions
-from core.wording import plural
+from core.tasks.shared.decoding import ended, greedy_continue, positions
+from core.wording import ordinal, plural
 
 Messages = list[dict[str, str]]
 

@@ -19,7 +19,7 @@ from core.errors import UserError
 from core.models import Loaded
 from core.tasks.shared.base import generate
 from core.tasks.shared.common import max_tokens
-from core.wording import plural
+from core.wording import ordinal, plural
 
 
 def positions(loaded: Loaded) -> int:
@@ -64,12 +64,6 @@ def end_sentence(new_tokens: int, allowed: int) -> str:
         return (f"It stopped early, at its end-of-text token: {plural(new_tokens, 'new token')} of the {allowed} "
                 "allowed.")
     return f"Its {ordinal(new_tokens)} and last allowed token was its end-of-text token."
-
-
-def ordinal(n: int) -> str:
-    """1st, 2nd, 3rd, 4th, ... 11th, 12th, 13th, 21st."""
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
 
 
 def greedy_continue(loaded: Loaded, prompts: Sequence[list[int]], limits: Sequence[int]) -> list[list[int]]:

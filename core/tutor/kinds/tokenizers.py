@@ -27,7 +27,9 @@ HEAD = """from transformers import AutoTokenizer
 {model}
 tokenizer = AutoTokenizer.from_pretrained(MODEL{gguf})
 """
-PAD_PARTNER = "A much longer sentence needs more tokens than a short one."
+PAD_PARTNER = "The second sentence in this batch has a length of its own."
+"""The second text of a padding question or step: neither shorter nor longer by its wording (a learner's own
+sentence may be either)."""
 SEGMENTATIONS = 400
 """Other splits of a word considered for token-split's distractors (a long word has very many)."""
 

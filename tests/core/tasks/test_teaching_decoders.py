@@ -174,6 +174,9 @@ async def test_steps_never_say_stopped_early_when_the_end_token_was_the_last_one
     early = await offline_engine.run_text("/generate Short one. max_new_tokens=20 steps=true")
     assert len(early.table.rows) == 19 and early.table.rows[-1][1] == "<|im_end|>"
     assert "It stopped early, at its end-of-text token: 19 new tokens of the 20 allowed." in early.explanation
+    plain = await offline_engine.run_text(f"/generate {WALL} max_new_tokens=20")  # lesson 6's run: no steps
+    assert "Its 20th and last allowed token was its end-of-text token." in plain.explanation
+    assert "stopped early" not in plain.explanation
 
 
 def test_a_chat_reply_that_ends_at_the_cap_says_it_used_the_whole_cap(offline_engine):

@@ -155,7 +155,7 @@ def test_padding_changes_the_vectors_only_by_rounding_as_the_walk_says(ctx: Task
     loaded = load(ctx, "attention", "encoder")
     tok = loaded.tokenizer
     alone = tok(text, return_tensors="pt")
-    batch = tok([text, "A much longer sentence needs more tokens than a short one."], padding=True, return_tensors="pt")
+    batch = tok([text, PAD_PARTNER], padding=True, return_tensors="pt")
     with torch.no_grad():
         single = loaded.model(**alone).last_hidden_state[0]
         padded = loaded.model(**batch).last_hidden_state[0]
