@@ -3,7 +3,9 @@
 What is kept, and for how long, is written once in core/tutor/privacy.py. One thing waits: a quiz
 round that is not revealed yet. Its asker may answer it like everyone else (core/tutor/quiz.py), so
 /mydata shows such a round's question and options but not its key or reasons, and an answer given
-to it without whether it was right, until the reveal; then the whole rows.
+to it without whether it was right, until the reveal; then the whole rows. A lesson's question that the lesson
+moved past unanswered counts as not revealed: coming back to its step asks the same round again
+(core/store/rounds.py), so its key waits for the learner's answer too.
 """
 from __future__ import annotations
 
@@ -43,7 +45,7 @@ def until_revealed(state: State, learner: str, kept: dict[str, list[dict[str, An
     """The export with every key and verdict of a round not yet revealed left out (said in its place)."""
     waiting = state.rounds.answered_unrevealed(learner)
     for row in kept.get("tutor_rounds", []):
-        if row.get("revealed") is None:
+        if row.get("revealed") is None or (row.get("step") and not row.get("answers")):  # a lesson asks it again
             question = Question.from_json(row["question"])
             row["question"] = {"prompt": question.prompt, "options": list(question.options), "answer": WITHHELD}
     for row in kept.get("tutor_answers", []):

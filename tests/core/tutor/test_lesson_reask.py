@@ -3,10 +3,12 @@ same options in the same order, so the letter the learner read is judged against
 set of options tells nothing about the first. Once answered, a new pass through the path asks afresh."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from core.actions import flatten
 from core.tutor import lesson_path as path
+from core.tutor.data import WITHHELD
 from tests.support.tutor import answered, button, sqlite_url, study_group, text
 
 ZEROSHOT = next(n for n, x in enumerate(path.LESSONS, start=1) if x.id == "zeroshot")
@@ -59,6 +61,9 @@ async def test_a_question_asked_again_before_its_answer_keeps_its_options_and_a_
         for _ in range(3):
             predict = await cls.click("ada", button(predict, "Back"), direct=True)
         assert "step 1 of 5: predict" in header(predict)
+        kept = json.loads(answered(await cls.say("ada", "/mydata", direct=True)).code)["tables"]["tutor_rounds"]
+        waiting = next(r for r in kept if r["id"] == first[0][1])
+        assert waiting["question"]["answer"] == WITHHELD, "its key waits for the answer it will be asked again for"
         cls.clock.advance(60.0)
         returned = await walk_to(cls, predict, "check")
         assert choices(returned) == first and options(returned) == shown, "the lesson moved on and came back"
