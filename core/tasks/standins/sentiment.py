@@ -69,7 +69,7 @@ def _result(loaded: Loaded, text: str, count: int, logprobs: torch.Tensor) -> Re
     rows = tuple((LABELS[i][0], f4(two[i])) for i in order)
     best = order[0]
     words = ", ".join(f"`{LABELS[i][1]}` {pct(float(picked[i].exp()))}" for i in order)
-    share = float(picked.exp().sum())
+    share = together([float(p) for p in picked.exp()])
     top = int(logprobs.argmax())
     top_word = loaded.tokenizer.decode([top])
     vocab = int(logprobs.shape[-1])
@@ -82,7 +82,7 @@ def _result(loaded: Loaded, text: str, count: int, logprobs: torch.Tensor) -> Re
             f"1. The prompt `Text: ...` `Sentiment:` with your text is {plural(count, 'token')}; a chat model "
             "reads it left to right and predicts what comes next.\n"
             f"2. It gave a score (logit) to each of its {vocab:,} tokens for the next position. Softmax over all of "
-            f"them gives {words}: together {pct(share)} of the probability (its own top choice was "
+            f"them gives {words}: {share} of the probability (its own top choice was "
             f"{code(top_word)}, {pct(float(logprobs[top].exp()))}).\n"
             "3. Softmax over just the two answer words' logits gives "
             + ", ".join(f"{label} {score}" for label, score in rows) + ", which add up to 1: the answer. "
@@ -94,3 +94,10 @@ def _result(loaded: Loaded, text: str, count: int, logprobs: torch.Tensor) -> Re
                          [f"{label} {score}" for label, score in rows]),
         model=loaded.spec.label,
     )
+
+
+def together(parts: list[float]) -> str:
+    """"together X%" of probabilities shown one by one to a decimal: said to be summed before rounding when the
+    rounded parts add up to another figure (1.2% and 0.2% are together 1.5%)."""
+    total, shown = pct(sum(parts)), sum(round(p * 100, 1) for p in parts)
+    return f"together {total}" + ("" if total == f"{shown:.1f}%" else " (summed before rounding)")
