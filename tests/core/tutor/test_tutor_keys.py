@@ -441,12 +441,12 @@ async def test_a_learner_flooding_quizzes_gets_a_note_and_the_store_stays_bounde
 async def test_a_lesson_keeps_one_question_open_whatever_its_learner_clicks(tmp_path: Path):
     with study_group(sqlite_url(tmp_path)) as cls:
         step = await cls.say("ada", "/learn restart", direct=True)
-        for _ in range(8):  # back and forth over the prediction: each showing asks it again
+        for _ in range(8):  # back and forth over the prediction: each showing asks the same round again
             step = await cls.click("ada", button(step, "Next"), direct=True)
             step = await cls.click("ada", button(step, "Back"), direct=True)
         ada = key_of(cls, "ada")
         rounds = [r for r in rows_of(cls.engine.settings.database_url)["tutor_rounds"] if r["asker"] == ada]
-        assert len(rounds) == 9 and sum(r["revealed"] is None for r in rounds) == 1
+        assert len(rounds) == 1 and rounds[0]["revealed"] is None, "one question, open, however often it is shown"
         earlier = answered(await cls.click("ada", button(step, "A"), direct=True))
         assert "Answer:" in earlier.answer, "the question on screen is the open one"
 
