@@ -327,7 +327,7 @@ def temperature_top(t: Tempered, rng: random.Random) -> Question:
     first = code(t.shown[0])
     right, others = temperature_rungs(t.at, first)
     options, key, why = ranked(right, apart(right, others), rng)
-    rest = ", ".join(f"{code(s)} {probability(p)}" for s, p in zip(t.shown[1:], t.plain[1:], strict=True))
+    rest = ", ".join(f"{code(s)} {p:.2%}" for s, p in zip(t.shown[1:], t.plain[1:], strict=True))
     return Question(
         kind="temperature-top", topic="generation", inputs={"prompt": t.prompt, "temperature": LESSON_TEMPERATURE},
         prompt=(f"After {code(t.prompt)}, the model's top next token is {first} with probability "
