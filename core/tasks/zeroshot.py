@@ -93,14 +93,9 @@ def parse_labels(raw: str) -> list[str]:
 
 
 def repeated(raw: str) -> list[str]:
-    """The labels given more than once (in any capitals), as first written: each is scored once."""
-    seen: dict[str, int] = {}
-    first: dict[str, str] = {}
-    for label in (strip_blank(part) for part in raw.split(",")):
-        if label:
-            seen[label.lower()] = seen.get(label.lower(), 0) + 1
-            first.setdefault(label.lower(), label)
-    return [first[key] for key, times in seen.items() if times > 1]
+    """The labels given more than once (in any capitals), as `parse_labels` keeps them: each is scored once."""
+    given = [strip_blank(part).lower() for part in raw.split(",")]
+    return [label for label in parse_labels(raw) if given.count(label.lower()) > 1]
 
 
 def run_batch(ctx: TaskContext, batch: Sequence[dict[str, Any]]) -> list[Result]:

@@ -390,17 +390,19 @@ def _padding_predict(ctx: TaskContext, text: str, rng: random.Random) -> Questio
     texts = [text, PAD_PARTNER]
     masks = loaded.tokenizer(texts, padding=True, truncation=True)["attention_mask"]
     lengths = [sum(m) for m in masks]
-    zeros = list(masks[0]).count(0)
+    row = lengths.index(min(lengths))  # the padded one, as the run step shows it: a learner's long text pads the other
+    asked = code(texts[row])
+    zeros = list(masks[row]).count(0)
     said = f"The rows hold {lengths[0]} and {lengths[1]} real tokens"
-    right = (zeros, str(zeros), f"Right: {said}, so {code(text)} gets {plural(zeros, 'padding token')} with mask 0.")
+    right = (zeros, str(zeros), f"Right: {said}, so {asked} gets {plural(zeros, 'padding token')} with mask 0.")
     words_apart = abs(len(texts[0].split()) - len(texts[1].split()))
-    wrong = [(d, str(d), f"{said}: {code(text)} gets {zeros}." + (" Padding counts tokens, not words."
-                                                                  if d == words_apart else ""))
+    wrong = [(d, str(d), f"{said}: {asked} gets {zeros}." + (" Padding counts tokens, not words."
+                                                             if d == words_apart else ""))
              for d in dict.fromkeys((words_apart, zeros + 1, zeros - 1, zeros + 2, 0, zeros + 3)) if d >= 0]
     options, key, why = ranked(right, wrong, rng)
     return Question(kind="lesson:padding", topic="tokenizers",
                     prompt=(f"Two texts go through the tokenizer together with `padding=True`: {code(text)} and "
-                            f"{code(PAD_PARTNER)}. How many 0s does the attention_mask of {code(text)} get?"),
+                            f"{code(PAD_PARTNER)}. How many 0s does the attention_mask of {asked} get?"),
                     options=options, key=key, why=why, model=loaded.spec.label, code="", literal=False,
                     inputs={"texts": texts})
 

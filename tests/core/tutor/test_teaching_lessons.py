@@ -472,3 +472,14 @@ def test_the_first_word_prediction_gives_every_option_the_keys_case(ctx: TaskCon
             continue
         key = question.options[question.key]
         assert len({o[:1].isupper() for o in question.options}) == 1, (key, question.options)
+
+
+@pytest.mark.parametrize(("text", "padded_row"), [("Short one.", 0), (LONG, 1)])
+def test_the_padding_prediction_asks_about_the_row_the_run_pads(ctx: TaskContext, text: str, padded_row: int):
+    """A learner's text longer than the built-in one once made the question "how many 0s does your text get?",
+    always 0: the padded row is the other one."""
+    texts = [text, PAD_PARTNER]
+    masks = load(ctx, "attention", "encoder").tokenizer(texts, padding=True, truncation=True)["attention_mask"]
+    question = lesson("padding").predict(ctx, text, random.Random(1))
+    assert question.prompt.endswith(f"How many 0s does the attention_mask of `{texts[padded_row]}` get?")
+    assert question.options[question.key] == str(list(masks[padded_row]).count(0)) != "0"
